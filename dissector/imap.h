@@ -1,0 +1,153 @@
+/*
+ * imap.h - the IMAP dissector library (libimapdissect.a): public interface.
+ *
+ * The dissector takes the two byte streams of one IMAP connection (client to
+ * server, server to client) in pieces of any size and gives events: one per
+ * command/response transaction, one per protocol line (for a trace), one per
+ * anomaly, and a notice when the stream switches to TLS or DEFLATE.  It does
+ * no I/O and knows nothing of packets.  Decoded values are handed out as
+ * jansson objects; jansson does no I/O either.
+ *
+ * Incremental: the same bytes fed whole, one byte at a time or in random
+ * chunks give the same events.  Memory is bounded by imap_config.
+ *
+ * Threading: a session is used by one thread at a time; sessions are
+ * independent.
+ */
+#ifndef IMAP_H
+#define IMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum imap_dir {
+    IMAP_DIR_CLIENT = 0, /* bytes sent by the client (commands) */
+    IMAP_DIR_SERVER = 1  /* bytes sent by the server (responses) */
+} imap_dir;
+
+/* Limits and switches.  imap_config_default() fills library defaults; a
+ * program sets its own from its limits header.  Every cap that is reached
+ * produces an anomaly event and a counter, never a crash or silent loss. */
+typedef struct imap_config {
+    size_t   max_line;         /* bytes of one logical line's text (literal data excluded) */
+    uint64_t max_literal;      /* a literal announced larger is an anomaly (its bytes are still skipped) */
+    size_t   literal_keep;     /* bytes of each literal kept for decoding (LOGIN user, small strings) */
+    size_t   max_pending;      /* commands awaiting their tagged response */
+    size_t   max_responses;    /* decoded untagged responses kept in one transaction (the rest only counted) */
+    size_t   max_txn_bytes;    /* approximate bytes of decoded JSON held per transaction */
+    bool     hash_literals;    /* SHA-256 of every literal in the event */
+    bool     show_credentials; /* passwords and SASL secrets in clear (default: redacted) */
+    bool     emit_lines;       /* IMAP_EV_LINE events (for a text trace) */
+} imap_config;
+
+void imap_config_default(imap_config *cfg);
+
+typedef enum imap_event_type {
+    IMAP_EV_TRANSACTION, /* a command completed (or abandoned): data is the "imap" object */
+    IMAP_EV_LINE,        /* one protocol line, for the trace: data describes it */
+    IMAP_EV_ANOMALY,     /* a named anomaly: anomaly/name/detail set, data has the same */
+    IMAP_EV_SWITCH       /* the stream switches layer: see switch_to and dir */
+} imap_event_type;
+
+typedef enum imap_layer {
+    IMAP_LAYER_NONE = 0,
+    IMAP_LAYER_TLS,     /* STARTTLS accepted (RFC 9051 6.2.1), or TLS seen where it was due */
+    IMAP_LAYER_DEFLATE  /* COMPRESS DEFLATE accepted (RFC 4978 3) */
+} imap_layer;
+
+/* Anomalies: one X-macro table in imap_anomaly.h gives enum, name, text. */
+#include "imap_anomaly.h"
+
+typedef struct imap_event {
+    imap_event_type type;
+    imap_dir        dir;      /* direction of the bytes that raised the event */
+    uint64_t        ts_us;    /* timestamp of the bytes that completed it (as fed) */
+    uint64_t        offset;   /* stream offset in dir of the line/anomaly/switch */
+    json_t         *data;     /* borrowed: valid during the callback only; NULL for SWITCH */
+    /* IMAP_EV_ANOMALY */
+    imap_anomaly    anomaly;
+    const char     *name;     /* stable snake_case name */
+    const char     *detail;   /* short human text, may be NULL */
+    /* IMAP_EV_SWITCH: bytes of dir from `offset` on are in the new layer.  A
+     * STARTTLS or COMPRESS switch gives two events, one per direction:
+     * server: just after the CRLF of the tagged OK; client: its current
+     * position when the OK is seen. */
+    imap_layer      switch_to;
+} imap_event;
+
+/* The caller's callbacks: a const table plus one user pointer.  A callback
+ * that returns non-zero stops the current feed call (it returns -1). */
+typedef struct imap_callbacks {
+    int (*on_event)(void *user, const imap_event *ev);
+    /* Optional literal sink (message extraction).  begin gives the size
+     * announced; data may come in many pieces; end follows the last byte
+     * (or a gap/close: complete=false). */
+    int (*on_literal_begin)(void *user, imap_dir dir, uint64_t size, const char *tag, const char *command);
+    int (*on_literal_data)(void *user, imap_dir dir, const uint8_t *data, size_t len);
+    int (*on_literal_end)(void *user, imap_dir dir, bool complete);
+} imap_callbacks;
+
+typedef struct imap_session imap_session;
+
+/* Creates a session.  cfg and cb are copied (cb's pointees must outlive the
+ * session).  Returns NULL only when out of memory. */
+imap_session *imap_session_new(const imap_config *cfg, const imap_callbacks *cb, void *user);
+
+/* Feeds len bytes of one direction.  Returns the number of bytes consumed:
+ * len, or fewer when the stream switched layer inside this piece (an
+ * IMAP_EV_SWITCH was emitted for dir; the rest is not plaintext IMAP and the
+ * caller routes it to the new layer, then feeds the layer's output back here
+ * as usual).  Returns -1 when a callback asked to stop. */
+long imap_session_feed(imap_session *s, imap_dir dir, const uint8_t *data, size_t len, uint64_t ts_us);
+
+/* len bytes of dir were lost (TCP gap).  A gap inside a literal only
+ * shortens it; elsewhere the direction resynchronises at the next clear line
+ * start, and an anomaly is reported. */
+void imap_session_gap(imap_session *s, imap_dir dir, uint64_t len, uint64_t ts_us);
+
+/* Tells the session what the caller did with a layer (so the summary and
+ * transactions are marked): decrypted=true when bytes fed from now on in dir
+ * are decrypted TLS plaintext, etc. */
+void imap_session_set_layer(imap_session *s, imap_dir dir, imap_layer layer, bool visible);
+
+/* Ends the session: commands still pending become transactions with a null
+ * status (reason given).  Emits their events.  Idempotent. */
+void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us);
+
+/* The session summary (new reference, caller owns): user, authentication
+ * attempts and mechanisms, capabilities (annotated), mailboxes selected,
+ * command counts, state, layers, anomaly counts.  Call after _end or any
+ * time. */
+json_t *imap_session_summary(const imap_session *s);
+
+/* True when the first bytes of a stream look like a server greeting
+ * ("* OK", "* PREAUTH", "* BYE"): helps the caller decide who is the server
+ * when the TCP handshake was not seen. */
+bool imap_looks_like_greeting(const uint8_t *data, size_t len);
+
+void imap_session_free(imap_session *s);
+
+/* Capability metadata (RFC, one-line meaning) for an annotated trace.
+ * Returns NULL for an unknown capability.  name need not be NUL-terminated. */
+typedef struct imap_capability_info {
+    const char *name;    /* canonical upper case; for prefixes ("AUTH=") the prefix */
+    const char *rfc;     /* e.g. "RFC 4978" */
+    const char *meaning; /* one line */
+    bool        prefix;  /* matches name as a prefix (AUTH=, THREAD=, RIGHTS=, ...) */
+} imap_capability_info;
+const imap_capability_info *imap_capability_lookup(const char *name, size_t len);
+
+/* Response code metadata (RFC 9051 7.1, RFC 5530, extensions), same shape:
+ * name, RFC, meaning; NULL for an unknown code. */
+const imap_capability_info *imap_resp_code_lookup(const char *name, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IMAP_H */

@@ -1,0 +1,104 @@
+/*
+ * imap_core_util.c - escaping helpers of the session core.
+ */
+#include "imap_core_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of a valid UTF-8 sequence (RFC 3629 4) at p, 0 when invalid.
+ * Only multi-byte sequences are checked here (ASCII is handled apart). */
+static size_t utf8_seq_len(const uint8_t *p, const uint8_t *end)
+{
+    size_t n;
+    uint32_t min, cp;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) { n = 2; min = 0x80; cp = p[0] & 0x1F; }
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF) { n = 3; min = 0x800; cp = p[0] & 0x0F; }
+    else if (p[0] >= 0xF0 && p[0] <= 0xF4) { n = 4; min = 0x10000; cp = p[0] & 0x07; }
+    else return 0;
+    if (n > (size_t)(end - p))
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+size_t imap_core_escape(char *out, size_t cap, const uint8_t *in, size_t len)
+{
+    static const char hexd[] = "0123456789abcdef";
+    const uint8_t *p = in, *end = in + len;
+    size_t o = 0;
+    if (cap < 4) {
+        if (cap)
+            out[0] = '\0';
+        return 0;
+    }
+    size_t limit = cap - 4; /* room for "..." and NUL */
+    while (p < end) {
+        size_t n;
+        char tmp[4];
+        const char *src;
+        if (*p >= 0x20 && *p < 0x7F) {
+            tmp[0] = (char)*p;
+            src = tmp;
+            n = 1;
+        } else if (*p >= 0x80 && (n = utf8_seq_len(p, end)) > 0) {
+            src = (const char *)p;
+        } else {
+            tmp[0] = '\\'; tmp[1] = 'x';
+            tmp[2] = hexd[*p >> 4]; tmp[3] = hexd[*p & 15];
+            src = tmp;
+            n = 4;
+            if (o + n > limit)
+                goto cut;
+            memcpy(out + o, src, n);
+            o += n;
+            p++;
+            continue;
+        }
+        if (o + n > limit)
+            goto cut;
+        memcpy(out + o, src, n);
+        o += n;
+        p += (src == (const char *)p) ? n : 1;
+    }
+    out[o] = '\0';
+    return o;
+cut:
+    memcpy(out + o, "...", 4);
+    return o + 3;
+}
+
+json_t *imap_core_json_bytes(const void *in, size_t len, size_t maxlen)
+{
+    char stackbuf[512];
+    if (maxlen == 0)
+        maxlen = 4096;
+    size_t need = len * 4 + 4;
+    if (need > maxlen + 4)
+        need = maxlen + 4;
+    char *buf = need <= sizeof stackbuf ? stackbuf : malloc(need);
+    if (!buf)
+        return NULL;
+    size_t n = imap_core_escape(buf, need, in, len);
+    json_t *j = json_stringn(buf, n);
+    if (buf != stackbuf)
+        free(buf);
+    return j;
+}
+
+void imap_core_hex(char *out, const uint8_t *in, size_t n)
+{
+    static const char hexd[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hexd[in[i] >> 4];
+        out[2 * i + 1] = hexd[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

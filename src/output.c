@@ -1,0 +1,1157 @@
+/*
+ * output.c - JSON lines and the annotated text trace (see output.h).
+ *
+ * One growable buffer per output holds the bytes not yet written; every
+ * event is serialised straight into it (no intermediate string, no
+ * allocation once the buffer has reached its working size) and the buffer
+ * is written with write(2) when it passes OUT_FLUSH_BYTES.
+ *
+ * The JSON serialiser is our own rather than json_dumpb(): json_dumpb needs
+ * a second pass when its buffer is short, allocates a loop-detection table
+ * per container, and fails the whole event on one invalid UTF-8 string; ours
+ * writes once, bounds depth (OUT_MAX_DEPTH) and size (OUT_MAX_EVENT_BYTES),
+ * and repairs invalid UTF-8.  Its output is byte-identical to
+ * json_dumps(v, JSON_COMPACT) for valid input (tests/unit/test_output.c
+ * checks it).
+ */
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imap.h"
+
+/* ------------------------------------------------------------------ */
+/* The buffer                                                          */
+/* ------------------------------------------------------------------ */
+
+struct output {
+    out_format fmt;
+    int        verbose;
+    int        fd;
+    bool       is_stdout;
+    bool       is_tty;
+    bool       color;
+    bool       broken;          /* EPIPE seen: the reader is gone, stop formatting */
+    bool       error_reported;  /* one message on stderr per output */
+    char      *path;            /* NULL for standard output */
+
+    char      *buf;             /* pending bytes [0, len) */
+    size_t     len, cap;
+    size_t     ev_start;        /* where the event being built started */
+    bool       overflow;        /* the event being built passed OUT_MAX_EVENT_BYTES */
+
+    int64_t    ts_cache_sec;    /* second of ts_cache (RFC 3339 "YYYY-MM-DDTHH:MM:SS") */
+    char       ts_cache[20];
+
+    out_counters ctr;
+};
+
+/* Makes room for n more bytes of the current event.  Returns false (and
+ * marks the event overflowed) past the per-event cap or when out of
+ * memory; the caller then stops appending (every put_ below is a no-op on
+ * an overflowed event). */
+static bool buf_reserve(output *o, size_t n)
+{
+    if (o->overflow)
+        return false;
+    if (n > OUT_MAX_EVENT_BYTES || o->len - o->ev_start > OUT_MAX_EVENT_BYTES - n) {
+        o->overflow = true;
+        return false;
+    }
+    if (n <= o->cap - o->len)
+        return true;
+    size_t want = o->cap ? o->cap : 4096;
+    while (want - o->len < n)
+        want *= 2;
+    char *p = realloc(o->buf, want);
+    if (!p) {
+        o->overflow = true;
+        return false;
+    }
+    o->buf = p;
+    o->cap = want;
+    return true;
+}
+
+static void put(output *o, const char *s, size_t n)
+{
+    if (!buf_reserve(o, n))
+        return;
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+}
+
+static void put_str(output *o, const char *s) { put(o, s, strlen(s)); }
+
+static void put_ch(output *o, char c)
+{
+    if (!buf_reserve(o, 1))
+        return;
+    o->buf[o->len++] = c;
+}
+
+static void put_u64(output *o, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(o, tmp + i, sizeof tmp - i);
+}
+
+static void put_i64(output *o, int64_t v)
+{
+    if (v < 0) {
+        put_ch(o, '-');
+        put_u64(o, (uint64_t)0 - (uint64_t)v);
+    } else {
+        put_u64(o, (uint64_t)v);
+    }
+}
+
+/* Zero-padded decimal of exactly width digits (v < 10^width). */
+static void fmt_dec(char *dst, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        dst[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* I/O                                                                 */
+/* ------------------------------------------------------------------ */
+
+static const char *out_name(const output *o) { return o->path ? o->path : "standard output"; }
+
+/* Writes the pending bytes.  A failed write(2) is counted, reported once
+ * on stderr, and the pending bytes are dropped (never retried forever). */
+static int out_write_pending(output *o)
+{
+    size_t off = 0;
+    while (off < o->len) {
+        ssize_t w = write(o->fd, o->buf + off, o->len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int err = w < 0 ? errno : EIO;
+            o->ctr.write_errors++;
+            o->ctr.dropped_bytes += o->len - off;
+            if (err == EPIPE)
+                o->broken = true;
+            if (!o->error_reported) {
+                o->error_reported = true;
+                fprintf(stderr, "imapscope: error writing %s: %s (further output errors are only counted)\n",
+                        out_name(o), strerror(err));
+            }
+            o->len = 0;
+            return -1;
+        }
+        off += (size_t)w;
+        o->ctr.bytes += (uint64_t)w;
+    }
+    o->len = 0;
+    return 0;
+}
+
+static void event_begin(output *o)
+{
+    o->ev_start = o->len;
+    o->overflow = false;
+}
+
+/* Ends an event: drops it when it overflowed, writes the buffer when it is
+ * full enough (or at once on a terminal). */
+static void event_end(output *o)
+{
+    o->ctr.events++;
+    if (o->overflow) {
+        o->len = o->ev_start;
+        o->overflow = false;
+        o->ctr.oversize++;
+        if (!o->error_reported) {
+            o->error_reported = true;
+            fprintf(stderr, "imapscope: an event larger than %u bytes was not written to %s\n",
+                    (unsigned)OUT_MAX_EVENT_BYTES, out_name(o));
+        }
+    }
+    if (o->len >= OUT_FLUSH_BYTES || (o->is_tty && o->len))
+        out_write_pending(o);
+}
+
+output *output_open(const char *path, out_format fmt, int verbose, char *errbuf, size_t errlen)
+{
+    output *o = calloc(1, sizeof *o);
+    if (!o) {
+        snprintf(errbuf, errlen, "out of memory opening the output");
+        return NULL;
+    }
+    o->fmt = fmt;
+    o->verbose = verbose;
+    o->ts_cache_sec = -1;
+    if (!path || strcmp(path, "-") == 0) {
+        o->is_stdout = true;
+        o->fd = STDOUT_FILENO;
+    } else {
+        o->path = strdup(path);
+        if (!o->path) {
+            snprintf(errbuf, errlen, "out of memory opening %s", path);
+            free(o);
+            return NULL;
+        }
+        o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (o->fd < 0) {
+            snprintf(errbuf, errlen, "cannot open output file %s: %s", path, strerror(errno));
+            free(o->path);
+            free(o);
+            return NULL;
+        }
+    }
+    o->is_tty = isatty(o->fd) == 1;
+    output_set_color(o, OUT_COLOR_AUTO);
+    o->cap = OUT_FLUSH_BYTES + 4096;
+    o->buf = malloc(o->cap);
+    if (!o->buf) {
+        snprintf(errbuf, errlen, "out of memory opening %s", out_name(o));
+        output_close(o);
+        return NULL;
+    }
+    return o;
+}
+
+void output_set_color(output *o, out_color mode)
+{
+    const char *nc = getenv("NO_COLOR"); /* https://no-color.org: set and not empty disables colour */
+    switch (mode) {
+    case OUT_COLOR_ALWAYS: o->color = true; break;
+    case OUT_COLOR_NEVER: o->color = false; break;
+    default: o->color = o->is_tty && !(nc && *nc); break;
+    }
+    if (o->fmt != OUT_TEXT)
+        o->color = false;
+}
+
+bool output_wants_lines(const output *o) { return o && o->fmt == OUT_TEXT; }
+
+int output_flush(output *o)
+{
+    if (!o)
+        return 0;
+    return out_write_pending(o);
+}
+
+int output_reopen(output *o)
+{
+    if (!o)
+        return 0;
+    int rc = out_write_pending(o);
+    if (o->is_stdout)
+        return rc;
+    int fd = open(o->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "imapscope: cannot reopen output file %s: %s (still writing to the old file)\n",
+                o->path, strerror(errno));
+        return -1;
+    }
+    close(o->fd);
+    o->fd = fd;
+    o->broken = false;
+    o->error_reported = false;
+    o->is_tty = isatty(fd) == 1;
+    return rc;
+}
+
+void output_counters_get(const output *o, out_counters *c)
+{
+    if (o)
+        *c = o->ctr;
+    else
+        memset(c, 0, sizeof *c);
+}
+
+void output_close(output *o)
+{
+    if (!o)
+        return;
+    if (o->buf)
+        out_write_pending(o);
+    if (!o->is_stdout && o->fd >= 0) {
+        if (close(o->fd) != 0 && !o->error_reported)
+            fprintf(stderr, "imapscope: error closing %s: %s\n", out_name(o), strerror(errno));
+    }
+    free(o->buf);
+    free(o->path);
+    free(o);
+}
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Civil date from days since 1970-01-01 (proleptic Gregorian; Howard
+ * Hinnant's civil_from_days, exact for every day, leap years included). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);                           /* [0, 146096] */
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  /* [0, 399] */
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                /* [0, 365] */
+    const unsigned mp = (5 * doy + 2) / 153;                                     /* [0, 11] */
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* 253402300799 = 9999-12-31T23:59:59Z, the last second RFC 3339 can write. */
+#define OUT_MAX_TS_US (253402300799ull * 1000000ull + 999999ull)
+
+/* "YYYY-MM-DDTHH:MM:SS" (19 characters) of a second since the epoch. */
+static void fmt_date_time(int64_t sec, char dst[19])
+{
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(sec / 86400, &y, &m, &d);
+    unsigned tod = (unsigned)(sec % 86400);
+    fmt_dec(dst, (unsigned)y, 4);
+    dst[4] = '-';
+    fmt_dec(dst + 5, m, 2);
+    dst[7] = '-';
+    fmt_dec(dst + 8, d, 2);
+    dst[10] = 'T';
+    fmt_dec(dst + 11, tod / 3600, 2);
+    dst[13] = ':';
+    fmt_dec(dst + 14, tod / 60 % 60, 2);
+    dst[16] = ':';
+    fmt_dec(dst + 17, tod % 60, 2);
+}
+
+size_t output_format_rfc3339(uint64_t ts_us, char buf[28])
+{
+    if (ts_us > OUT_MAX_TS_US)
+        ts_us = OUT_MAX_TS_US;
+    fmt_date_time((int64_t)(ts_us / 1000000), buf);
+    buf[19] = '.';
+    fmt_dec(buf + 20, (unsigned)(ts_us % 1000000), 6);
+    buf[26] = 'Z';
+    buf[27] = '\0';
+    return 27;
+}
+
+/* The same into the buffer, with the date part cached per second. */
+static void put_rfc3339(output *o, uint64_t ts_us)
+{
+    if (ts_us > OUT_MAX_TS_US)
+        ts_us = OUT_MAX_TS_US;
+    int64_t sec = (int64_t)(ts_us / 1000000);
+    if (sec != o->ts_cache_sec) {
+        fmt_date_time(sec, o->ts_cache);
+        o->ts_cache_sec = sec;
+    }
+    char tail[8];
+    tail[0] = '.';
+    fmt_dec(tail + 1, (unsigned)(ts_us % 1000000), 6);
+    tail[7] = 'Z';
+    put(o, o->ts_cache, 19);
+    put(o, tail, 8);
+}
+
+/* ------------------------------------------------------------------ */
+/* UTF-8 and JSON                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629 4, "UTF8-char":
+ * no overlongs, no surrogates, nothing above U+10FFFF), or 0 when the
+ * bytes at p are not one.  p < end. */
+static size_t utf8_seq_len(const unsigned char *p, const unsigned char *end, uint32_t *cp)
+{
+    unsigned char c = p[0];
+    size_t n;
+    uint32_t lo = 0x80, hi = 0xBF, v;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        v = c & 0x0F;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        v = c & 0x07;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n > (size_t)(end - p))
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    v = (v << 6) | (p[1] & 0x3F);
+    for (size_t i = 2; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[i] & 0x3F);
+    }
+    *cp = v;
+    return n;
+}
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+/* A JSON string (RFC 8259 7) with jansson's escapes: \" \\ \b \f \n \r \t,
+ * other controls as \u00XX (upper-case hex).  Invalid UTF-8 bytes become
+ * U+FFFD one by one. */
+static void put_json_string(output *o, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    bool repaired = false;
+    put_ch(o, '"');
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            put(o, (const char *)run, (size_t)(p - run));
+        if (p >= end)
+            break;
+        unsigned char c = *p;
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t k = utf8_seq_len(p, end, &cp);
+            if (k) {
+                put(o, (const char *)p, k);
+                p += k;
+            } else {
+                put(o, "\xEF\xBF\xBD", 3);
+                repaired = true;
+                p++;
+            }
+            continue;
+        }
+        p++;
+        switch (c) {
+        case '"': put(o, "\\\"", 2); break;
+        case '\\': put(o, "\\\\", 2); break;
+        case '\b': put(o, "\\b", 2); break;
+        case '\f': put(o, "\\f", 2); break;
+        case '\n': put(o, "\\n", 2); break;
+        case '\r': put(o, "\\r", 2); break;
+        case '\t': put(o, "\\t", 2); break;
+        default: {
+            char e[6] = {'\\', 'u', '0', '0', hexdig[c >> 4], hexdig[c & 15]};
+            put(o, e, 6);
+        }
+        }
+    }
+    put_ch(o, '"');
+    if (repaired)
+        o->ctr.utf8_repairs++;
+}
+
+static void put_json_cstr(output *o, const char *s) { put_json_string(o, s, strlen(s)); }
+
+/* A real as jansson 2.14 writes it (jsonp_dtostr, precision 17): "%.17g",
+ * ".0" added when it looks like an integer, exponent without '+' or
+ * leading zeros.  Not finite (cannot come from jansson): null. */
+static void put_json_real(output *o, double d)
+{
+    if (!isfinite(d)) {
+        put(o, "null", 4);
+        return;
+    }
+    char b[64];
+    int n = snprintf(b, sizeof b - 3, "%.17g", d);
+    if (n <= 0 || (size_t)n >= sizeof b - 3) {
+        put(o, "null", 4);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        if (b[i] == ',') /* a locale's decimal comma */
+            b[i] = '.';
+    if (!strpbrk(b, ".eE")) {
+        b[n++] = '.';
+        b[n++] = '0';
+        b[n] = '\0';
+    }
+    char *e = strchr(b, 'e');
+    if (e) {
+        char *start = e + 1, *q;
+        if (*start == '-')
+            start++;
+        q = start;
+        if (*q == '+')
+            q++;
+        while (*q == '0' && q[1])
+            q++;
+        memmove(start, q, strlen(q) + 1);
+        n = (int)strlen(b);
+    }
+    put(o, b, (size_t)n);
+}
+
+static void put_json_value(output *o, const json_t *v, int depth)
+{
+    if (!v || depth > OUT_MAX_DEPTH) {
+        put(o, "null", 4);
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        put_ch(o, '{');
+        bool first = true;
+        json_t *obj = (json_t *)v; /* jansson's iterators take non-const; nothing is changed */
+        for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+            if (o->overflow)
+                return;
+            if (!first)
+                put_ch(o, ',');
+            first = false;
+            put_json_string(o, json_object_iter_key(it), json_object_iter_key_len(it));
+            put_ch(o, ':');
+            put_json_value(o, json_object_iter_value(it), depth + 1);
+        }
+        put_ch(o, '}');
+        break;
+    }
+    case JSON_ARRAY: {
+        put_ch(o, '[');
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n && !o->overflow; i++) {
+            if (i)
+                put_ch(o, ',');
+            put_json_value(o, json_array_get(v, i), depth + 1);
+        }
+        put_ch(o, ']');
+        break;
+    }
+    case JSON_STRING: put_json_string(o, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: put_i64(o, (int64_t)json_integer_value(v)); break;
+    case JSON_REAL: put_json_real(o, json_real_value(v)); break;
+    case JSON_TRUE: put(o, "true", 4); break;
+    case JSON_FALSE: put(o, "false", 5); break;
+    default: put(o, "null", 4); break;
+    }
+}
+
+char *output_json_dump(const json_t *v)
+{
+    output tmp;
+    memset(&tmp, 0, sizeof tmp);
+    put_json_value(&tmp, v, 0);
+    put_ch(&tmp, '\0');
+    if (tmp.overflow) {
+        free(tmp.buf);
+        return NULL;
+    }
+    return tmp.buf;
+}
+
+static void json_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body)
+{
+    put(o, "{\"timestamp\":\"", 14);
+    put_rfc3339(o, ts_us);
+    put(o, "\",\"event_type\":", 15);
+    put_json_cstr(o, event_type);
+    if (flow) {
+        put(o, ",\"flow_id\":", 11);
+        put_u64(o, flow->flow_id);
+        if (flow->community_id) {
+            put(o, ",\"community_id\":", 16);
+            put_json_cstr(o, flow->community_id);
+        }
+        put(o, ",\"src_ip\":", 10);
+        put_json_cstr(o, flow->src_ip ? flow->src_ip : "");
+        put(o, ",\"src_port\":", 12);
+        put_u64(o, flow->src_port);
+        put(o, ",\"dest_ip\":", 11);
+        put_json_cstr(o, flow->dest_ip ? flow->dest_ip : "");
+        put(o, ",\"dest_port\":", 13);
+        put_u64(o, flow->dest_port);
+    }
+    if (body) {
+        put_ch(o, ',');
+        put_json_cstr(o, event_type);
+        put_ch(o, ':');
+        put_json_value(o, body, 0);
+    }
+    put(o, "}\n", 2);
+}
+
+/* ------------------------------------------------------------------ */
+/* The text trace                                                      */
+/* ------------------------------------------------------------------ */
+
+#define C_RESET  "\033[0m"
+#define C_BOLD   "\033[1m"
+#define C_DIM    "\033[2m"
+#define C_RED    "\033[31m"
+#define C_GREEN  "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_MAGENTA "\033[35m"
+#define C_CYAN   "\033[36m"
+
+static void put_color(output *o, const char *code)
+{
+    if (o->color)
+        put_str(o, code);
+}
+
+/* "HH:MM:SS.uuuuuu " (UTC time of day). */
+static void put_time_of_day(output *o, uint64_t ts_us)
+{
+    char b[16];
+    unsigned tod = (unsigned)(ts_us / 1000000 % 86400);
+    fmt_dec(b, tod / 3600, 2);
+    b[2] = ':';
+    fmt_dec(b + 3, tod / 60 % 60, 2);
+    b[5] = ':';
+    fmt_dec(b + 6, tod % 60, 2);
+    b[8] = '.';
+    fmt_dec(b + 9, (unsigned)(ts_us % 1000000), 6);
+    b[15] = ' ';
+    put(o, b, 16);
+}
+
+#define TEXT_INDENT "                | " /* under the time of day */
+
+/* Network text made safe for a terminal: printable ASCII and well-formed
+ * UTF-8 as they are (C1 controls U+0080-U+009F escaped: some terminals
+ * obey them), \r \n \t, other controls and DEL as \xNN, each byte of
+ * invalid UTF-8 as \xNN.  At most max bytes of s are shown; the rest is
+ * summarised as "...[+N bytes]". */
+static void put_text_escaped(output *o, const char *s, size_t n, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + (n > max ? max : n);
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && *p >= 0x20 && *p < 0x7F)
+            p++;
+        if (p > run)
+            put(o, (const char *)run, (size_t)(p - run));
+        if (p >= end)
+            break;
+        unsigned char c = *p;
+        uint32_t cp = 0;
+        size_t k = c >= 0x80 ? utf8_seq_len(p, (const unsigned char *)s + n, &cp) : 0;
+        if (k && cp >= 0xA0) {
+            put(o, (const char *)p, k);
+            p += k;
+            continue;
+        }
+        if (k) { /* C1 control */
+            char e[6] = {'\\', 'u', '0', '0', hexdig[(cp >> 4) & 15], hexdig[cp & 15]};
+            put(o, e, 6);
+            p += k;
+            continue;
+        }
+        p++;
+        if (c == '\r') {
+            put(o, "\\r", 2);
+        } else if (c == '\n') {
+            put(o, "\\n", 2);
+        } else if (c == '\t') {
+            put(o, "\\t", 2);
+        } else {
+            char e[4] = {'\\', 'x', hexdig[c >> 4], hexdig[c & 15]};
+            put(o, e, 4);
+        }
+    }
+    if (n > max) {
+        put(o, "...[+", 5);
+        put_u64(o, n - max);
+        put(o, " bytes]", 7);
+    }
+}
+
+static void put_text_str(output *o, const char *s) { put_text_escaped(o, s, strlen(s), OUT_TEXT_MAX_LINE); }
+
+static void put_text_json_str(output *o, const json_t *v)
+{
+    put_text_escaped(o, json_string_value(v), json_string_length(v), OUT_TEXT_MAX_LINE);
+}
+
+static const char *obj_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key)); /* NULL when absent or not a string */
+}
+
+static bool obj_int(const json_t *obj, const char *key, int64_t *v)
+{
+    const json_t *x = json_object_get(obj, key);
+    if (!json_is_integer(x))
+        return false;
+    *v = (int64_t)json_integer_value(x);
+    return true;
+}
+
+/* "[flow N] " or nothing. */
+static void put_flow_tag(output *o, const out_flow *flow)
+{
+    if (!flow)
+        return;
+    put(o, "[flow ", 6);
+    put_u64(o, flow->flow_id);
+    put(o, "] ", 2);
+}
+
+/* "flow N " or nothing. */
+static void put_flow_word(output *o, const out_flow *flow)
+{
+    if (!flow)
+        return;
+    put(o, "flow ", 5);
+    put_u64(o, flow->flow_id);
+    put_ch(o, ' ');
+}
+
+/* An endpoint: "192.0.2.1:143", "[2001:db8::1]:143". */
+static void put_endpoint(output *o, const char *ip, uint16_t port)
+{
+    if (!ip)
+        ip = "?";
+    bool v6 = strchr(ip, ':') != NULL;
+    if (v6)
+        put_ch(o, '[');
+    put_text_str(o, ip);
+    if (v6)
+        put_ch(o, ']');
+    put_ch(o, ':');
+    put_u64(o, port);
+}
+
+/* A latency: "850 us", "6.5 ms", "2.125 s" (digits truncated, integer
+ * arithmetic so every platform prints the same). */
+static void put_latency(output *o, int64_t us)
+{
+    if (us < 0)
+        us = 0;
+    uint64_t u = (uint64_t)us;
+    if (u < 1000) {
+        put_u64(o, u);
+        put(o, " us", 3);
+    } else if (u < 1000000) {
+        put_u64(o, u / 1000);
+        put_ch(o, '.');
+        put_ch(o, (char)('0' + u % 1000 / 100));
+        put(o, " ms", 3);
+    } else {
+        char f[3];
+        put_u64(o, u / 1000000);
+        put_ch(o, '.');
+        fmt_dec(f, (unsigned)(u % 1000000 / 1000), 3);
+        put(o, f, 3);
+        put(o, " s", 2);
+    }
+}
+
+/* Verbose: "                |   capability IDLE (RFC 2177): meaning". */
+static void put_annotation(output *o, const char *what, const char *name, size_t len,
+                           const imap_capability_info *info)
+{
+    put_color(o, C_DIM);
+    put_str(o, TEXT_INDENT);
+    put_str(o, what);
+    put_ch(o, ' ');
+    put_text_escaped(o, name, len, 256);
+    if (info) {
+        put(o, " (", 2);
+        put_str(o, info->rfc ? info->rfc : "?");
+        put(o, "): ", 3);
+        put_str(o, info->meaning ? info->meaning : "");
+    } else {
+        put(o, ": not in our table", 18);
+    }
+    put_color(o, C_RESET);
+    put_ch(o, '\n');
+}
+
+void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)
+{
+    if (!o || o->fmt != OUT_TEXT || o->broken || !flow)
+        return;
+    event_begin(o);
+    char date[28];
+    output_format_rfc3339(ts_us, date);
+    put_time_of_day(o, ts_us);
+    put_color(o, C_BOLD);
+    put(o, "--- ", 4);
+    put_flow_word(o, flow);
+    put(o, date, 10);
+    put_ch(o, ' ');
+    put_endpoint(o, flow->src_ip, flow->src_port);
+    put(o, " -> ", 4);
+    put_endpoint(o, flow->dest_ip, flow->dest_port);
+    if (flow->community_id) {
+        put(o, " community_id ", 14);
+        put_text_str(o, flow->community_id);
+    }
+    put_color(o, C_RESET);
+    put_ch(o, '\n');
+    event_end(o);
+}
+
+void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *line)
+{
+    if (!o || o->fmt != OUT_TEXT || o->broken || !json_is_object(line))
+        return;
+    event_begin(o);
+    const char *dir = obj_str(line, "direction");
+    const char *kind = obj_str(line, "kind");
+    const char *status = obj_str(line, "status");
+    bool client = dir && strcmp(dir, "client") == 0;
+    bool server = dir && strcmp(dir, "server") == 0;
+
+    put_time_of_day(o, ts_us);
+    put_flow_tag(o, flow);
+    const char *col = client ? C_CYAN : C_GREEN;
+    if (status && strcmp(status, "NO") == 0)
+        col = C_YELLOW;
+    else if (status && strcmp(status, "BAD") == 0)
+        col = C_RED;
+    put_color(o, col);
+    put(o, client ? "C " : server ? "S " : "? ", 2);
+
+    const json_t *text = json_object_get(line, "text");
+    if (json_is_string(text)) {
+        put_text_json_str(o, text);
+    } else { /* no text: what the line is, from its parts */
+        const char *tag = obj_str(line, "tag");
+        const char *word = obj_str(line, "command");
+        if (!word)
+            word = status;
+        if (tag)
+            put_text_str(o, tag);
+        if (tag && word)
+            put_ch(o, ' ');
+        if (word)
+            put_text_str(o, word);
+        if (!tag && !word && kind)
+            put_text_str(o, kind);
+    }
+    int64_t lat;
+    if (obj_int(line, "latency_us", &lat)) {
+        put(o, " (", 2);
+        put_latency(o, lat);
+        put_ch(o, ')');
+    }
+    put_color(o, C_RESET);
+    put_ch(o, '\n');
+
+    if (o->verbose > 0) {
+        const char *code = obj_str(line, "code");
+        if (code)
+            put_annotation(o, "code", code, strlen(code), imap_resp_code_lookup(code, strlen(code)));
+        const json_t *caps = json_object_get(line, "capabilities");
+        size_t n = json_array_size(caps);
+        for (size_t i = 0; i < n && !o->overflow; i++) {
+            const json_t *c = json_array_get(caps, i);
+            if (!json_is_string(c))
+                continue;
+            const char *name = json_string_value(c);
+            size_t len = json_string_length(c);
+            put_annotation(o, "capability", name, len, imap_capability_lookup(name, len));
+        }
+    }
+    event_end(o);
+}
+
+/* "1.3" from "TLS 1.3", "TLSv1.3", "1.3", 772 (0x0304), ...; NULL when
+ * the value says nothing. */
+static const char *tls_version_text(const json_t *v, char *tmp, size_t tmplen)
+{
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        if (strncmp(s, "TLS", 3) == 0) {
+            s += 3;
+            if (*s == 'v' || *s == ' ')
+                s++;
+        }
+        return *s ? s : NULL;
+    }
+    if (json_is_integer(v)) {
+        json_int_t x = json_integer_value(v);
+        if (x == 0x0300)
+            return "SSL 3.0";
+        if (x >= 0x0301 && x <= 0x0304) {
+            snprintf(tmp, tmplen, "1.%d", (int)(x - 0x0301));
+            return tmp;
+        }
+        snprintf(tmp, tmplen, "0x%04x", (unsigned)x & 0xffffu);
+        return tmp;
+    }
+    return NULL;
+}
+
+/* "key=value" for a string or an array of strings (comma-joined). */
+static void put_kv(output *o, const char *key, const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return;
+    if (json_is_object(v)) { /* e.g. "ja3": {"hash": ..., "string": ...} */
+        const json_t *h = json_object_get(v, "hash");
+        if (!h)
+            return;
+        v = h;
+    }
+    put_ch(o, ' ');
+    put_str(o, key);
+    put_ch(o, '=');
+    if (json_is_string(v)) {
+        put_text_escaped(o, json_string_value(v), json_string_length(v), 512);
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const json_t *e = json_array_get(v, i);
+            if (i)
+                put_ch(o, ',');
+            if (json_is_string(e))
+                put_text_escaped(o, json_string_value(e), json_string_length(e), 256);
+            else if (json_is_integer(e))
+                put_i64(o, (int64_t)json_integer_value(e));
+        }
+    } else if (json_is_integer(v)) {
+        put_i64(o, (int64_t)json_integer_value(v));
+    } else if (json_is_boolean(v)) {
+        put_str(o, json_is_true(v) ? "yes" : "no");
+    }
+}
+
+static void text_tls(output *o, const out_flow *flow, const json_t *b)
+{
+    char tmp[16];
+    put_color(o, C_MAGENTA);
+    put(o, "~~~ ", 4);
+    put_flow_word(o, flow);
+    put(o, "TLS", 3);
+    const char *ver = tls_version_text(json_object_get(b, "version"), tmp, sizeof tmp);
+    put_ch(o, ' ');
+    put_text_str(o, ver ? ver : "?");
+    put_kv(o, "sni", json_object_get(b, "sni"));
+    put_kv(o, "alpn", json_object_get(b, "alpn"));
+    const json_t *cipher = json_object_get(b, "cipher");
+    if (json_is_string(cipher))
+        put_kv(o, "cipher", cipher);
+    put_kv(o, "ja3", json_object_get(b, "ja3"));
+    put_kv(o, "ja3s", json_object_get(b, "ja3s"));
+    put_kv(o, "ja4", json_object_get(b, "ja4"));
+    if (json_is_true(json_object_get(b, "decrypted")))
+        put(o, " decrypted", 10);
+    put_color(o, C_RESET);
+    put_ch(o, '\n');
+}
+
+static void text_alert(output *o, const out_flow *flow, const json_t *b)
+{
+    const char *name = obj_str(b, "name");
+    const char *detail = obj_str(b, "detail");
+    const char *desc = obj_str(b, "description");
+    put_color(o, C_RED C_BOLD);
+    put(o, "!!! ", 4);
+    put_flow_word(o, flow);
+    put(o, "alert ", 6);
+    put_text_str(o, name ? name : "?");
+    if (detail || desc) {
+        put(o, ": ", 2);
+        put_text_str(o, detail ? detail : desc);
+    }
+    put_color(o, C_RESET);
+    put_ch(o, '\n');
+    if (o->verbose > 0) {
+        const char *cat = obj_str(b, "category");
+        const char *dir = obj_str(b, "direction");
+        int64_t sev, off;
+        put_str(o, TEXT_INDENT);
+        put(o, "  ", 2);
+        if (desc && detail) {
+            put_text_str(o, desc);
+            put(o, "; ", 2);
+        }
+        put(o, "category ", 9);
+        put_text_str(o, cat ? cat : "-");
+        if (obj_int(b, "severity", &sev)) {
+            put(o, ", severity ", 11);
+            put_i64(o, sev);
+        }
+        if (dir) {
+            put(o, ", ", 2);
+            put_text_str(o, dir);
+        }
+        if (obj_int(b, "offset", &off)) {
+            put(o, " offset ", 8);
+            put_i64(o, off);
+        }
+        put_ch(o, '\n');
+    }
+}
+
+/* Number of commands: an integer, or an object of counts per command. */
+static int64_t session_commands(const json_t *v)
+{
+    if (json_is_integer(v))
+        return (int64_t)json_integer_value(v);
+    int64_t sum = 0;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x) {
+            if (json_is_integer(x))
+                sum += (int64_t)json_integer_value(x);
+        }
+    } else if (json_is_array(v)) {
+        sum = (int64_t)json_array_size(v);
+    }
+    return sum;
+}
+
+static void text_session(output *o, const out_flow *flow, const json_t *b)
+{
+    int64_t v;
+    put_color(o, C_BOLD);
+    put(o, "=== ", 4);
+    put_flow_word(o, flow);
+    put(o, "end: user ", 10);
+    const char *user = obj_str(b, "user");
+    put_text_str(o, user ? user : "-");
+    put(o, ", ", 2);
+    put_i64(o, session_commands(json_object_get(b, "commands")));
+    put(o, " commands, client ", 18);
+    put_i64(o, obj_int(b, "client_bytes", &v) ? v : 0);
+    put(o, " B, server ", 11);
+    put_i64(o, obj_int(b, "server_bytes", &v) ? v : 0);
+    put(o, " B, TLS ", 8);
+    const json_t *tls = json_object_get(b, "tls");
+    if (!tls || json_is_false(tls) || json_is_null(tls)) {
+        put(o, "no", 2);
+    } else if (json_is_string(tls)) {
+        put_text_json_str(o, tls);
+    } else {
+        char tmp[16];
+        const char *ver = json_is_object(tls) ? tls_version_text(json_object_get(tls, "version"), tmp, sizeof tmp) : NULL;
+        const char *mode = json_is_object(tls) ? obj_str(tls, "mode") : NULL;
+        put(o, "yes", 3);
+        if (mode) {
+            put_ch(o, ' ');
+            put_text_str(o, mode);
+        }
+        if (ver) {
+            put_ch(o, ' ');
+            put_text_str(o, ver);
+        }
+        if (json_is_object(tls) && json_is_true(json_object_get(tls, "decrypted")))
+            put(o, " decrypted", 10);
+    }
+    const json_t *comp = json_object_get(b, "compress");
+    if (comp && !json_is_false(comp) && !json_is_null(comp))
+        put(o, ", COMPRESS yes", 14);
+    size_t ng = json_array_size(json_object_get(b, "gaps"));
+    if (ng) {
+        put(o, ", gaps ", 7);
+        put_u64(o, ng);
+    }
+    size_t na = json_array_size(json_object_get(b, "anomalies"));
+    if (na) {
+        put(o, ", anomalies ", 12);
+        put_u64(o, na);
+    }
+    put(o, ", reason ", 9);
+    const char *reason = obj_str(b, "end_reason");
+    put_text_str(o, reason ? reason : "-");
+    put_color(o, C_RESET);
+    put_ch(o, '\n');
+}
+
+/* " key=value" for each scalar, nested objects as "outer.inner=value". */
+static void put_flat(output *o, const char *prefix, size_t plen, const json_t *obj, int depth)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        if (o->overflow)
+            return;
+        if (json_is_object(v) && depth < 4) {
+            char p[256];
+            int n = snprintf(p, sizeof p, "%.*s%s%s", (int)plen, prefix, plen ? "." : "", k);
+            if (n > 0 && (size_t)n < sizeof p) {
+                put_flat(o, p, (size_t)n, v, depth + 1);
+                continue;
+            }
+        }
+        put_ch(o, ' ');
+        if (plen) {
+            put_text_escaped(o, prefix, plen, 256);
+            put_ch(o, '.');
+        }
+        put_text_str(o, k);
+        put_ch(o, '=');
+        if (json_is_string(v)) {
+            put_text_json_str(o, v);
+        } else {
+            put_json_value(o, v, depth + 1);
+        }
+    }
+}
+
+static void text_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body)
+{
+    if (strcmp(event_type, "imap") == 0)
+        return; /* the lines already told it */
+    event_begin(o);
+    put_time_of_day(o, ts_us);
+    if (strcmp(event_type, "imap_session") == 0) {
+        text_session(o, flow, body);
+    } else if (strcmp(event_type, "alert") == 0) {
+        text_alert(o, flow, body);
+    } else if (strcmp(event_type, "tls") == 0) {
+        text_tls(o, flow, body);
+    } else if (strcmp(event_type, "stats") == 0) {
+        put(o, "### ", 4);
+        put_flow_word(o, flow);
+        put(o, "stats", 5);
+        if (json_is_object(body))
+            put_flat(o, "", 0, body, 0);
+        put_ch(o, '\n');
+    } else {
+        put(o, "*** ", 4);
+        put_flow_word(o, flow);
+        put_text_str(o, event_type);
+        if (body) {
+            put_ch(o, ' ');
+            put_json_value(o, body, 0);
+        }
+        put_ch(o, '\n');
+    }
+    event_end(o);
+}
+
+/* ------------------------------------------------------------------ */
+
+void output_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, json_t *body)
+{
+    if (!o || !event_type || o->broken) {
+        if (o && o->broken)
+            o->ctr.events++;
+        json_decref(body);
+        return;
+    }
+    if (o->fmt == OUT_JSON) {
+        event_begin(o);
+        json_event(o, event_type, ts_us, flow, body);
+        event_end(o);
+    } else {
+        text_event(o, event_type, ts_us, flow, body);
+    }
+    json_decref(body);
+}

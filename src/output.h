@@ -1,0 +1,160 @@
+/*
+ * output.h - the event sinks: JSON lines and the annotated text trace.
+ *
+ * The program hands every event here: IMAP transactions ("imap"), the end
+ * of a connection ("imap_session"), TLS handshake metadata ("tls"),
+ * findings and anomalies ("alert"), the end-of-run counters ("stats").
+ * docs/output.md documents every event and field; the JSON Schema in
+ * docs/schema/imapscope-events.schema.json is checked against real output.
+ *
+ * JSON mode (OUT_JSON): one object per line, keys in this order:
+ *   timestamp, event_type, flow_id, community_id, src_ip, src_port,
+ *   dest_ip, dest_port, then the body under the key named like the event
+ *   type ("imap": {...}).  Flow keys are left out when flow is NULL.
+ *   The line is serialised by this module (not json_dumpb) straight into the
+ *   write buffer: one pass, no allocation, insertion order of the body kept,
+ *   and every string is guarded: invalid UTF-8 bytes become U+FFFD, so a
+ *   line is always valid JSON and valid UTF-8.
+ *
+ * Text mode (OUT_TEXT, the default): one line per IMAP line, every line led
+ * by the UTC time of day (see docs/output.md, "The text trace"):
+ *   12:34:56.123456 --- flow 3 2024-05-01 192.0.2.1:51000 -> 192.0.2.2:143 community_id 1:...
+ *   12:34:56.124000 [flow 3] C A003 LOGIN alice <redacted>
+ *   12:34:56.130500 [flow 3] S A003 OK [CAPABILITY ...] Logged in (6.5 ms)
+ *   12:34:57.000000 !!! flow 3 alert <name>: <detail>
+ *   12:34:57.000000 ~~~ flow 3 TLS 1.3 sni=... ja3=... ja4=...
+ *   12:35:00.000000 === flow 3 end: user alice, 12 commands, client 1234 B, server 56789 B, TLS no, reason fin
+ *   12:35:00.000000 ### stats packets=... ...
+ * "imap" events are not printed in text mode (the lines already show the
+ * conversation).  Control characters and invalid UTF-8 from the network
+ * are escaped (\r, \n, \t, \xNN), so a trace can never drive a terminal.
+ *
+ * Buffering: events are appended to one buffer that is written (write(2))
+ * when it passes OUT_FLUSH_BYTES, on output_flush() and output_close(); on a
+ * terminal every event is written at once.  A live capture should call
+ * output_flush() after each batch of packets.  Write errors (EPIPE, ENOSPC,
+ * ...) are reported once on stderr, counted, and the pending bytes dropped;
+ * nothing here crashes or exits.  The program must ignore SIGPIPE
+ * (signal(SIGPIPE, SIG_IGN)) for EPIPE to be an error instead of a death.
+ * The module owns its file descriptor; when writing to standard output the
+ * program must not also write to stdout through stdio (or must fflush it
+ * before the first event).
+ *
+ * Single-threaded: one output is used by one thread at a time.
+ */
+#ifndef IMAPSCOPE_OUTPUT_H
+#define IMAPSCOPE_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Caps of this module (the program-wide caps live in limits.h). */
+#ifndef OUT_FLUSH_BYTES
+#define OUT_FLUSH_BYTES     (64u << 10)  /* pending bytes that trigger a write */
+#endif
+#ifndef OUT_MAX_EVENT_BYTES
+#define OUT_MAX_EVENT_BYTES (16u << 20)  /* one serialised event; larger: dropped and counted */
+#endif
+#ifndef OUT_MAX_DEPTH
+#define OUT_MAX_DEPTH       64           /* nesting of a body; deeper values are written as null */
+#endif
+#ifndef OUT_TEXT_MAX_LINE
+#define OUT_TEXT_MAX_LINE   8192u        /* bytes of one IMAP line shown in the trace */
+#endif
+
+typedef enum out_format { OUT_TEXT = 0, OUT_JSON = 1 } out_format;
+
+typedef enum out_color {
+    OUT_COLOR_AUTO = 0,  /* colour when writing to a terminal and NO_COLOR is unset */
+    OUT_COLOR_NEVER,
+    OUT_COLOR_ALWAYS
+} out_color;
+
+/* The connection an event belongs to; src is the IMAP client.  Strings are
+ * borrowed for the call; community_id may be NULL (key left out). */
+typedef struct out_flow {
+    uint64_t    flow_id;
+    const char *community_id;
+    const char *src_ip;
+    uint16_t    src_port;
+    const char *dest_ip;
+    uint16_t    dest_port;
+} out_flow;
+
+/* Counters of one output (for the "stats" event). */
+typedef struct out_counters {
+    uint64_t events;        /* events written (or attempted) */
+    uint64_t bytes;         /* bytes handed to write(2) successfully */
+    uint64_t write_errors;  /* failed write(2) calls */
+    uint64_t dropped_bytes; /* pending bytes discarded after a write error */
+    uint64_t oversize;      /* events over OUT_MAX_EVENT_BYTES, not written */
+    uint64_t utf8_repairs;  /* strings in which invalid UTF-8 was replaced */
+} out_counters;
+
+typedef struct output output;
+
+/* Opens an output.  path NULL or "-" is standard output; a file is created
+ * or truncated (mode 0644).  verbose > 0 annotates capabilities and response
+ * codes in the text trace.  Returns NULL with a one-line message in errbuf
+ * (naming the path) when the file cannot be opened or memory is short. */
+output *output_open(const char *path, out_format fmt, int verbose, char *errbuf, size_t errlen);
+
+/* Colour for the text trace (default OUT_COLOR_AUTO). */
+void output_set_color(output *o, out_color mode);
+
+/* True in text mode: the program must then ask the dissector for line
+ * events (imap_config.emit_lines) and pass them to output_line(). */
+bool output_wants_lines(const output *o);
+
+/* One event.  event_type: "imap", "imap_session", "alert", "tls", "stats",
+ * or any other snake_case name.  body (may be NULL: no body key) is placed
+ * under the key named like the event type; the reference is stolen, also
+ * in text mode and on error.  flow may be NULL (stats).  ts_us: the
+ * event's time in microseconds since the Unix epoch (UTC). */
+void output_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, json_t *body);
+
+/* Text mode: the header line of a connection ("--- flow N ...").  Call it
+ * once when a connection's IMAP session starts.  No-op in JSON mode. */
+void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow);
+
+/* Text mode: one protocol line: the data of an IMAP_EV_LINE event
+ * (borrowed, not kept).  Keys read: direction, kind, tag, command, status,
+ * text, latency_us, code, capabilities; every one may be missing.  No-op
+ * in JSON mode. */
+void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *line);
+
+/* After SIGHUP (log rotation): pending bytes are written to the old file,
+ * then path is opened again (created, appended to).  Standard output: only
+ * a flush.  Returns 0, or -1 (message on stderr; the old file is kept). */
+int output_reopen(output *o);
+
+/* Writes the pending bytes.  Returns 0, or -1 after a write error. */
+int output_flush(output *o);
+
+void output_counters_get(const output *o, out_counters *c);
+
+/* Flushes, closes the file (not standard output) and frees.  NULL is fine. */
+void output_close(output *o);
+
+/* ---- exposed for tests and for other sinks ---- */
+
+/* Writes ts_us as RFC 3339 UTC with microseconds, "2024-05-01T12:34:56.123456Z"
+ * (27 characters and a NUL; buf must hold 28).  Years 0000-9999 only: later
+ * times are clamped to 9999-12-31T23:59:59.999999Z.  Returns 27. */
+size_t output_format_rfc3339(uint64_t ts_us, char buf[28]);
+
+/* Serialises a JSON value compactly (like json_dumps(v, JSON_COMPACT),
+ * insertion order kept, invalid UTF-8 repaired) into a new NUL-terminated
+ * string (free() it).  NULL when out of memory or over OUT_MAX_EVENT_BYTES. */
+char *output_json_dump(const json_t *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IMAPSCOPE_OUTPUT_H */

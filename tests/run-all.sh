@@ -6,6 +6,8 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
+# Debian python (python3-jsonschema lives there)
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 export IMAPSCOPE="$PWD/$BUILD/imapscope" BUILD
 passed=0 failed=0 failures=()
 
@@ -22,7 +24,7 @@ done
 
 for s in tests/scripts/*.sh tests/scripts/*.py; do
     [ -f "$s" ] || continue
-    case "$s" in *.py) runner=python3 ;; *) runner=bash ;; esac
+    case "$s" in *.py) runner=$PY ;; *) runner=bash ;; esac
     out=$($runner "$s" 2>&1); rc=$?
     printf '%s\n' "$out"
     p=$(printf '%s\n' "$out" | grep -c '^PASS ')

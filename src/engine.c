@@ -1,0 +1,755 @@
+/*
+ * engine.c - the packet path (see engine.h).
+ *
+ * Per TCP connection the engine keeps a `conn`: the IMAP session, the layer
+ * each direction is in (plain IMAP, TLS, DEFLATE), the byte counts, the gap
+ * list and the anomaly counts.  The dissector's events become output
+ * events here, with the connection's envelope (flow id, Community ID,
+ * endpoints with the client as src).
+ */
+#include "engine.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "community_id.h"
+#include "limits.h"
+#include "inflate.h"
+
+#define CONN_MAX_GAPS_LISTED 64
+#define CONN_MAX_ANOMALY_KINDS 64
+
+/* What a direction's bytes are, from the dissector's point of view. */
+typedef enum conn_layer {
+    CL_PLAIN = 0,   /* IMAP text: to the dissector */
+    CL_TLS,         /* TLS records: opaque until decryption exists */
+    CL_DEFLATE,     /* raw DEFLATE: inflated, then to the dissector */
+    CL_DEAD         /* nothing more is decoded (a layer failed) */
+} conn_layer;
+
+typedef enum conn_kind {
+    CK_UNDECIDED = 0,
+    CK_IMAP,        /* a server port, a greeting, or a client command */
+    CK_OTHER        /* some other protocol: bytes counted, nothing decoded */
+} conn_kind;
+
+typedef struct anomaly_count {
+    const char *name;   /* static string */
+    const char *layer;  /* "tcp", "imap", "deflate" */
+    uint64_t count;
+    uint64_t first_offset;
+    int first_dir;      /* imap_dir */
+} anomaly_count;
+
+typedef struct conn {
+    engine *e;
+    flow *f;
+    imap_session *imap;
+    out_flow of;
+    char src_ip[INET6_ADDRSTRLEN], dest_ip[INET6_ADDRSTRLEN];
+    char community_id[64];
+    bool envelope_ready;     /* of/src_ip/... computed (orientation fixed) */
+    bool announced;          /* text trace: "flow start" shown */
+    bool saw_data;
+    uint8_t kind;            /* conn_kind: is this IMAP */
+    conn_layer layer[2];     /* by imap_dir */
+    bool tls_implicit;       /* server port is a TLS port */
+    bool tls_seen, compress_seen;
+    uint64_t bytes[2];       /* TCP payload delivered, by imap_dir */
+    uint64_t gap_bytes[2];
+    uint64_t opaque_bytes[2];/* bytes in a layer we cannot decode */
+    uint64_t gaps_total;
+    json_t *gaps;            /* [{direction, offset, length}], capped */
+    anomaly_count anomalies[CONN_MAX_ANOMALY_KINDS];
+    unsigned n_anomaly_kinds;
+    uint64_t anomalies_dropped;
+    inflater *z[2];
+    uint32_t rng;            /* feed_chunk = -1 */
+} conn;
+
+struct engine {
+    engine_config cfg;
+    output *out;
+    decoder dec;
+    reasm_pool pool;
+    flow_table *flows;
+    uint64_t now_us;
+    uint64_t frames, tcp_packets, non_tcp;
+    uint64_t events[8];
+    uint64_t imap_anomalies, tcp_anomalies;
+    uint64_t conns_reported;
+    bool finished;
+};
+
+enum { EV_IMAP, EV_SESSION, EV_ALERT, EV_TLS };
+
+static const reasm_callbacks reasm_cb;
+
+static bool flow_is_server_port_of(const engine *e, uint16_t port)
+{
+    return flow_is_server_port(e->flows, port);
+}
+
+/* ---- defaults ----------------------------------------------------------- */
+
+void engine_config_default(engine_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    imap_config_default(&cfg->imap);
+    cfg->imap.max_line = LIM_IMAP_MAX_LINE;
+    cfg->imap.max_literal = LIM_IMAP_MAX_LITERAL;
+    cfg->imap.literal_keep = LIM_IMAP_LITERAL_KEEP;
+    cfg->imap.max_pending = LIM_IMAP_MAX_PENDING;
+    cfg->imap.max_responses = LIM_IMAP_MAX_RESPONSES;
+    cfg->imap.max_txn_bytes = LIM_IMAP_MAX_TXN_BYTES;
+    reasm_config_default(&cfg->reasm);
+    cfg->reasm.max_held_per_stream = LIM_REASM_PER_FLOW;
+    cfg->reasm.memcap_total = LIM_REASM_TOTAL;
+    cfg->reasm.depth = LIM_REASM_DEPTH;
+    cfg->decode.frag.max_datagrams = LIM_FRAG_DATAGRAMS;
+    cfg->decode.frag.max_bytes = LIM_FRAG_BYTES;
+    cfg->decode.frag.timeout_us = (uint64_t)LIM_FRAG_TIMEOUT_S * 1000000u;
+    cfg->max_flows = LIM_MAX_FLOWS;
+    cfg->idle_timeout_us = (uint64_t)LIM_FLOW_IDLE_TIMEOUT_S * 1000000u;
+    cfg->server_ports[0] = 143;
+    cfg->server_ports[1] = 220;
+    cfg->server_ports[2] = 993;
+    cfg->n_server_ports = 3;
+    cfg->tls_ports[0] = 993;
+    cfg->n_tls_ports = 1;
+}
+
+/* ---- envelope ------------------------------------------------------------- */
+
+static void conn_envelope(conn *c)
+{
+    flow *f = c->f;
+    int cs = f->client_side, ss = !cs;
+    int af = f->ipv == 4 ? AF_INET : AF_INET6;
+
+    inet_ntop(af, f->addr[cs], c->src_ip, sizeof c->src_ip);
+    inet_ntop(af, f->addr[ss], c->dest_ip, sizeof c->dest_ip);
+    if (community_id_v1_tuple(f->ipv, f->addr[cs], f->addr[ss], 6, f->port[cs], f->port[ss],
+                              c->e->cfg.community_id_seed, true, c->community_id,
+                              sizeof c->community_id) != 0)
+        c->community_id[0] = '\0';
+    c->of.flow_id = f->id;
+    c->of.community_id = c->community_id;
+    c->of.src_ip = c->src_ip;
+    c->of.src_port = f->port[cs];
+    c->of.dest_ip = c->dest_ip;
+    c->of.dest_port = f->port[ss];
+    c->envelope_ready = true;
+}
+
+static const out_flow *conn_out(conn *c)
+{
+    if (!c->envelope_ready)
+        conn_envelope(c);
+    return &c->of;
+}
+
+static const char *dir_name(int d)
+{
+    return d == IMAP_DIR_CLIENT ? "client" : "server";
+}
+
+/* ---- anomalies ------------------------------------------------------------- */
+
+/* Counts an anomaly on the connection; returns true the first time a name
+ * is seen (callers emit an alert for every occurrence anyway). */
+static void conn_count_anomaly(conn *c, const char *name, const char *layer, int dir, uint64_t off)
+{
+    for (unsigned i = 0; i < c->n_anomaly_kinds; i++) {
+        if (c->anomalies[i].name == name || !strcmp(c->anomalies[i].name, name)) {
+            c->anomalies[i].count++;
+            return;
+        }
+    }
+    if (c->n_anomaly_kinds == CONN_MAX_ANOMALY_KINDS) {
+        c->anomalies_dropped++;
+        return;
+    }
+    c->anomalies[c->n_anomaly_kinds++] = (anomaly_count){name, layer, 1, off, dir};
+}
+
+/* An alert event for an anomaly the engine itself found (TCP, layers). */
+static void conn_alert(conn *c, const char *name, const char *desc, const char *layer,
+                       int dir, uint64_t off, const char *detail, uint64_t ts_us)
+{
+    json_t *a = json_object();
+
+    conn_count_anomaly(c, name, layer, dir, off);
+    json_object_set_new(a, "name", json_string(name));
+    json_object_set_new(a, "description", json_string(desc ? desc : ""));
+    json_object_set_new(a, "category", json_string(layer));
+    json_object_set_new(a, "direction", json_string(dir_name(dir)));
+    json_object_set_new(a, "offset", json_integer((json_int_t)off));
+    if (detail)
+        json_object_set_new(a, "detail", json_string(detail));
+    c->e->events[EV_ALERT]++;
+    output_event(c->e->out, "alert", ts_us, conn_out(c), a);
+}
+
+/* ---- dissector events --------------------------------------------------- */
+
+static int on_imap_event(void *user, const imap_event *ev)
+{
+    conn *c = user;
+    engine *e = c->e;
+
+    switch (ev->type) {
+    case IMAP_EV_TRANSACTION:
+        e->events[EV_IMAP]++;
+        output_event(e->out, "imap", ev->ts_us, conn_out(c), json_incref(ev->data));
+        break;
+    case IMAP_EV_LINE:
+        output_line(e->out, ev->ts_us, conn_out(c), ev->data);
+        break;
+    case IMAP_EV_ANOMALY:
+        e->imap_anomalies++;
+        e->events[EV_ALERT]++;
+        conn_count_anomaly(c, ev->name, "imap", ev->dir, ev->offset);
+        if (ev->data) {
+            json_t *a = json_deep_copy(ev->data);
+            if (!json_object_get(a, "category"))
+                json_object_set_new(a, "category", json_string("imap"));
+            output_event(e->out, "alert", ev->ts_us, conn_out(c), a);
+        }
+        break;
+    case IMAP_EV_SWITCH:
+        if (ev->switch_to == IMAP_LAYER_TLS) {
+            c->layer[ev->dir] = CL_TLS;
+            c->tls_seen = true;
+        } else if (ev->switch_to == IMAP_LAYER_DEFLATE) {
+            c->compress_seen = true;
+            if (!c->z[ev->dir])
+                c->z[ev->dir] = inflater_new(LIM_INFLATE_RATIO);
+            c->layer[ev->dir] = c->z[ev->dir] ? CL_DEFLATE : CL_DEAD;
+        }
+        break;
+    }
+    return 0;
+}
+
+static const imap_callbacks imap_cb = {
+    .on_event = on_imap_event,
+};
+
+/* ---- feeding the layers ----------------------------------------------------- */
+
+static uint32_t xorshift32(uint32_t *s)
+{
+    uint32_t x = *s ? *s : 2463534242u;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+/* Feeds plaintext IMAP to the dissector, split as the test knob says.
+ * Returns the bytes consumed (fewer than len after a layer switch). */
+static size_t feed_dissector(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts)
+{
+    int mode = c->e->cfg.feed_chunk;
+    size_t done = 0;
+
+    if (mode == 0) {
+        long n = imap_session_feed(c->imap, (imap_dir)d, data, len, ts);
+        return n < 0 ? len : (size_t)n;
+    }
+    while (done < len) {
+        size_t piece = mode > 0 ? (size_t)mode : 1 + xorshift32(&c->rng) % 97;
+        long n;
+        if (piece > len - done)
+            piece = len - done;
+        n = imap_session_feed(c->imap, (imap_dir)d, data + done, piece, ts);
+        if (n < 0)
+            return len;
+        done += (size_t)n;
+        if ((size_t)n < piece)
+            break; /* layer switch */
+    }
+    return done;
+}
+
+static void conn_feed(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts);
+
+/* The inflater's output goes to the dissector as plaintext. */
+typedef struct inflate_ctx {
+    conn *c;
+    int d;
+    uint64_t ts;
+} inflate_ctx;
+
+static int inflate_out(void *user, const uint8_t *data, size_t len)
+{
+    inflate_ctx *ic = user;
+    conn *c = ic->c;
+
+    /* A switch inside inflated data (e.g. STARTTLS after COMPRESS) cannot
+     * happen legally; whatever follows stays with the dissector. */
+    feed_dissector(c, ic->d, data, len, ic->ts);
+    return 0;
+}
+
+static void conn_feed(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts)
+{
+    while (len > 0) {
+        switch (c->layer[d]) {
+        case CL_PLAIN: {
+            size_t n = feed_dissector(c, d, data, len, ts);
+            data += n, len -= n;
+            if (len > 0 && c->layer[d] == CL_PLAIN)
+                return; /* dissector stopped without a switch: drop */
+            break;
+        }
+        case CL_DEFLATE: {
+            inflate_ctx ic = {c, d, ts};
+            int rc = inflater_feed(c->z[d], data, len, inflate_out, &ic);
+            if (rc != INFLATE_OK) {
+                conn_alert(c, inflate_error_name(rc), inflate_error_description(rc), "deflate", d,
+                           c->bytes[d], inflater_message(c->z[d]), ts);
+                c->layer[d] = CL_DEAD;
+            }
+            return;
+        }
+        case CL_TLS:
+        case CL_DEAD:
+            c->opaque_bytes[d] += len;
+            return;
+        }
+    }
+}
+
+/* ---- conn lifecycle ------------------------------------------------------------ */
+
+static bool is_tls_port(const engine *e, uint16_t port)
+{
+    for (unsigned i = 0; i < e->cfg.n_tls_ports; i++)
+        if (e->cfg.tls_ports[i] == port)
+            return true;
+    return false;
+}
+
+static conn *conn_new(engine *e, flow *f)
+{
+    conn *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    c->e = e;
+    c->f = f;
+    c->gaps = json_array();
+    c->rng = e->cfg.feed_seed ^ (uint32_t)f->id * 2654435761u;
+    f->app = c;
+    if (e->cfg.streams_dir) {
+        char path[4096];
+        FILE *fp;
+        for (int d = 0; d < 2; d++) {
+            snprintf(path, sizeof path, "%s/%llu.%s", e->cfg.streams_dir,
+                     (unsigned long long)f->id, dir_name(d));
+            if ((fp = fopen(path, "wb")))
+                fclose(fp);
+        }
+    }
+    return c;
+}
+
+/* Decides who is the client from the first payload when the handshake and
+ * the ports did not tell (a greeting comes from the server). */
+static void conn_orient_from_payload(conn *c, int side, const uint8_t *data, size_t len)
+{
+    flow *f = c->f;
+
+    if (f->orient != FLOW_ORIENT_UNKNOWN)
+        return;
+    if (imap_looks_like_greeting(data, len))
+        flow_set_client(f, !side, FLOW_ORIENT_PAYLOAD);
+    else
+        flow_set_client(f, f->client_side, FLOW_ORIENT_PAYLOAD);
+}
+
+/* RFC 9051 9: a client's first line "tag SP command": only commands a
+ * client can open a connection with count, so other text protocols on
+ * unknown ports are not taken for IMAP. */
+static bool looks_like_imap_command(const uint8_t *p, size_t len)
+{
+    static const char *const first[] = {
+        "CAPABILITY", "LOGIN", "AUTHENTICATE", "STARTTLS", "NOOP", "ID", "LOGOUT",
+        "SELECT", "EXAMINE", "LIST", "ENABLE", "NAMESPACE", "COMPRESS", "STATUS", NULL};
+    size_t i = 0, t;
+
+    while (i < len && i < 64 && p[i] > 0x20 && p[i] < 0x7f && p[i] != '+' && p[i] != '(' &&
+           p[i] != ')' && p[i] != '{' && p[i] != '"' && p[i] != '%' && p[i] != '*')
+        i++;
+    if (i == 0 || i >= len || p[i] != ' ')
+        return false;
+    t = ++i;
+    while (i < len && ((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z')))
+        i++;
+    if (i == len || (p[i] != ' ' && p[i] != '\r'))
+        return false;
+    for (int k = 0; first[k]; k++)
+        if (strlen(first[k]) == i - t && !strncasecmp((const char *)p + t, first[k], i - t))
+            return true;
+    return false;
+}
+
+static void conn_start_session(conn *c)
+{
+    engine *e = c->e;
+    flow *f = c->f;
+
+    c->imap = imap_session_new(&e->cfg.imap, &imap_cb, c);
+    c->tls_implicit = is_tls_port(e, f->port[!f->client_side]);
+    if (c->tls_implicit) {
+        c->layer[IMAP_DIR_CLIENT] = c->layer[IMAP_DIR_SERVER] = CL_TLS;
+        c->tls_seen = true;
+    }
+    if (!c->imap)
+        c->layer[0] = c->layer[1] = CL_DEAD;
+}
+
+static void dump_stream(conn *c, int d, const uint8_t *data, size_t len)
+{
+    char path[4096];
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/%llu.%s", c->e->cfg.streams_dir,
+             (unsigned long long)c->f->id, dir_name(d));
+    if ((fp = fopen(path, "ab"))) {
+        fwrite(data, 1, len, fp);
+        fclose(fp);
+    }
+}
+
+static void on_deliver(void *user, int side, const uint8_t *data, size_t len, uint64_t ts)
+{
+    conn *c = user;
+    int d;
+
+    if (!c->saw_data) {
+        flow *f = c->f;
+        conn_orient_from_payload(c, side, data, len);
+        c->saw_data = true;
+        if (flow_is_server_port_of(c->e, f->port[0]) || flow_is_server_port_of(c->e, f->port[1]) ||
+            imap_looks_like_greeting(data, len) || looks_like_imap_command(data, len))
+            c->kind = CK_IMAP;
+        else
+            c->kind = CK_OTHER;
+        if (c->kind == CK_IMAP)
+            conn_start_session(c);
+        if (c->kind == CK_IMAP || c->e->cfg.all_tcp)
+            output_flow_begin(c->e->out, ts, conn_out(c));
+    }
+    d = side == c->f->client_side ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
+    c->bytes[d] += len;
+    if (c->e->cfg.streams_dir)
+        dump_stream(c, d, data, len);
+    if (c->imap)
+        conn_feed(c, d, data, len, ts);
+}
+
+static void on_gap(void *user, int side, uint64_t len, uint64_t ts)
+{
+    conn *c = user;
+    int d = side == c->f->client_side ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
+    uint64_t off = c->bytes[d] + c->gap_bytes[d];
+
+    c->gaps_total++;
+    if (json_array_size(c->gaps) < CONN_MAX_GAPS_LISTED) {
+        json_t *g = json_object();
+        json_object_set_new(g, "direction", json_string(dir_name(d)));
+        json_object_set_new(g, "offset", json_integer((json_int_t)off));
+        json_object_set_new(g, "length", json_integer((json_int_t)len));
+        json_array_append_new(c->gaps, g);
+    }
+    c->gap_bytes[d] += len;
+    if (c->imap && c->layer[d] == CL_PLAIN)
+        imap_session_gap(c->imap, (imap_dir)d, len, ts);
+    else if (c->layer[d] == CL_DEFLATE)
+        c->layer[d] = CL_DEAD; /* a deflate stream cannot survive a gap */
+}
+
+static void on_reasm_anomaly(void *user, int side, int id, uint64_t off, uint64_t ts)
+{
+    conn *c = user;
+    int d = side == c->f->client_side ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
+
+    c->e->tcp_anomalies++;
+    conn_alert(c, reasm_anomaly_name(id), reasm_anomaly_desc(id), "tcp", d, off, NULL, ts);
+}
+
+static const reasm_callbacks reasm_cb = {
+    .deliver = on_deliver,
+    .gap = on_gap,
+    .anomaly = on_reasm_anomaly,
+};
+
+static json_t *conn_summary(conn *c, const char *reason)
+{
+    flow *f = c->f;
+    int cs = f->client_side;
+    json_t *s = c->imap ? imap_session_summary(c->imap) : json_object();
+    json_t *an = json_array();
+    json_t *tls = json_object();
+    static const char *orient_names[] = {"guessed", "handshake", "port", "payload"};
+
+    json_object_set_new(s, "client_bytes", json_integer((json_int_t)c->bytes[IMAP_DIR_CLIENT]));
+    json_object_set_new(s, "server_bytes", json_integer((json_int_t)c->bytes[IMAP_DIR_SERVER]));
+    json_object_set_new(s, "client_packets", json_integer((json_int_t)f->packets[cs]));
+    json_object_set_new(s, "server_packets", json_integer((json_int_t)f->packets[!cs]));
+    json_object_set_new(s, "start", json_integer((json_int_t)f->first_ts_us));
+    json_object_set_new(s, "duration_us", json_integer((json_int_t)(f->last_ts_us - f->first_ts_us)));
+    json_object_set_new(s, "end_reason", json_string(reason));
+    json_object_set_new(s, "orientation", json_string(orient_names[f->orient & 3]));
+    json_object_set_new(s, "handshake_seen", json_boolean(f->syn[0] || f->syn[1]));
+    json_object_set_new(s, "gaps", json_incref(c->gaps));
+    json_object_set_new(s, "gap_count", json_integer((json_int_t)c->gaps_total));
+    json_object_set_new(s, "client_gap_bytes", json_integer((json_int_t)c->gap_bytes[IMAP_DIR_CLIENT]));
+    json_object_set_new(s, "server_gap_bytes", json_integer((json_int_t)c->gap_bytes[IMAP_DIR_SERVER]));
+    for (unsigned i = 0; i < c->n_anomaly_kinds; i++) {
+        json_t *a = json_object();
+        json_object_set_new(a, "name", json_string(c->anomalies[i].name));
+        json_object_set_new(a, "category", json_string(c->anomalies[i].layer));
+        json_object_set_new(a, "count", json_integer((json_int_t)c->anomalies[i].count));
+        json_array_append_new(an, a);
+    }
+    json_object_set_new(s, "anomalies", an);
+    json_object_set_new(tls, "used", json_boolean(c->tls_seen));
+    json_object_set_new(tls, "mode", json_string(!c->tls_seen ? "none" : c->tls_implicit ? "implicit" : "starttls"));
+    json_object_set_new(tls, "decrypted", json_false());
+    json_object_set_new(tls, "opaque_client_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_CLIENT]));
+    json_object_set_new(tls, "opaque_server_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_SERVER]));
+    json_object_set_new(s, "tls", tls);
+    json_object_set_new(s, "compress_active", json_boolean(c->compress_seen));
+    return s;
+}
+
+static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
+{
+    engine *e = user;
+    conn *c = f->app;
+
+    if (!c)
+        return;
+    tcp_stream_flush(&f->stream[0], ts, &reasm_cb, c);
+    tcp_stream_flush(&f->stream[1], ts, &reasm_cb, c);
+    if (c->imap)
+        imap_session_end(c->imap, reason, ts);
+    if (c->kind == CK_IMAP || e->cfg.all_tcp) {
+        e->events[EV_SESSION]++;
+        e->conns_reported++;
+        output_event(e->out, "imap_session", ts, conn_out(c), conn_summary(c, reason));
+    }
+    for (int d = 0; d < 2; d++)
+        inflater_free(c->z[d]);
+    imap_session_free(c->imap);
+    json_decref(c->gaps);
+    free(c);
+    f->app = NULL;
+}
+
+/* ---- the engine ------------------------------------------------------------------ */
+
+engine *engine_new(const engine_config *cfg, output *out, char *errbuf, size_t errlen)
+{
+    engine *e = calloc(1, sizeof *e);
+    flow_config fc;
+
+    if (!e) {
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    e->cfg = *cfg;
+    e->out = out;
+    if (decoder_init(&e->dec, &e->cfg.decode, errbuf, errlen) != 0) {
+        free(e);
+        return NULL;
+    }
+    reasm_pool_init(&e->pool, &e->cfg.reasm);
+    fc.max_flows = e->cfg.max_flows;
+    fc.idle_timeout_us = e->cfg.idle_timeout_us;
+    fc.server_ports = e->cfg.server_ports;
+    fc.n_server_ports = e->cfg.n_server_ports;
+    e->flows = flow_table_new(&fc, &e->pool, on_flow_end, e);
+    if (!e->flows) {
+        snprintf(errbuf, errlen, "out of memory for a flow table of %u flows", fc.max_flows);
+        decoder_free(&e->dec);
+        free(e);
+        return NULL;
+    }
+    if (e->cfg.streams_dir)
+        mkdir(e->cfg.streams_dir, 0755);
+    return e;
+}
+
+static bool both_closed(const flow *f)
+{
+    int s0 = tcp_stream_get_state(&f->stream[0]);
+    int s1 = tcp_stream_get_state(&f->stream[1]);
+
+    if (f->rst)
+        return true;
+    return s0 == TCP_STREAM_FIN_DONE && s1 == TCP_STREAM_FIN_DONE;
+}
+
+static void engine_tcp(engine *e, const pkt *p, uint64_t ts)
+{
+    int side;
+    flow *f = flow_table_lookup(e->flows, p, ts, true, &side);
+    conn *c;
+    int rc;
+
+    if (!f)
+        return;
+    if (!f->app && !conn_new(e, f))
+        return;
+    c = f->app;
+    f->packets[side]++;
+    f->payload_bytes[side] += p->payload_len;
+    if (p->tcp_flags & PKT_TCP_SYN)
+        f->syn[side] = 1;
+    if (p->tcp_flags & PKT_TCP_FIN)
+        f->fin[side] = 1;
+
+    rc = tcp_stream_segment(&f->stream[side], p->seq, p->tcp_flags, p->payload, p->payload_len,
+                            ts, &reasm_cb, c);
+    if (rc == REASM_SEG_NEW_CONN) {
+        /* Port reuse: a new SYN on an ended connection. */
+        flow_table_end(e->flows, f, "port_reuse", ts);
+        f = flow_table_lookup(e->flows, p, ts, true, &side);
+        if (!f || (!f->app && !conn_new(e, f)))
+            return;
+        c = f->app;
+        f->packets[side]++;
+        f->payload_bytes[side] += p->payload_len;
+        f->syn[side] = 1;
+        tcp_stream_segment(&f->stream[side], p->seq, p->tcp_flags, p->payload, p->payload_len,
+                           ts, &reasm_cb, c);
+    }
+    if (p->tcp_flags & PKT_TCP_ACK)
+        tcp_stream_peer_ack(&f->stream[!side], p->ack, ts, &reasm_cb, c);
+    if (p->tcp_flags & PKT_TCP_RST) {
+        f->rst = 1;
+        flow_table_end(e->flows, f, "rst", ts);
+        return;
+    }
+    if (both_closed(f))
+        flow_table_end(e->flows, f, "fin", ts);
+}
+
+void engine_frame(engine *e, int linktype, const uint8_t *data, uint32_t caplen,
+                  uint32_t wirelen, uint64_t ts_us)
+{
+    pkt p;
+    decode_result r;
+
+    e->frames++;
+    if (ts_us > e->now_us) {
+        /* Idle expiry looks at the LRU head only: cheap per frame. */
+        e->now_us = ts_us;
+        flow_table_expire(e->flows, ts_us);
+    }
+    r = decode_packet(&e->dec, linktype, data, caplen, wirelen, ts_us, &p);
+    if (r != DECODE_OK)
+        return;
+    if (p.proto != 6) {
+        e->non_tcp++;
+        return;
+    }
+    e->tcp_packets++;
+    engine_tcp(e, &p, ts_us);
+}
+
+void engine_tick(engine *e, uint64_t now_us)
+{
+    if (now_us > e->now_us) {
+        e->now_us = now_us;
+        flow_table_expire(e->flows, now_us);
+    }
+    output_flush(e->out);
+}
+
+static json_t *counters_object(void)
+{
+    return json_object();
+}
+
+void engine_finish(engine *e, const char *reason, json_t *extra)
+{
+    json_t *st, *dec, *re, *fl, *ev;
+    const decode_stats *ds;
+    const flow_stats *fs;
+
+    if (e->finished) {
+        json_decref(extra);
+        return;
+    }
+    e->finished = true;
+    flow_table_end_all(e->flows, reason, e->now_us);
+    decoder_expire(&e->dec, UINT64_MAX);
+
+    st = json_object();
+    json_object_set_new(st, "frames", json_integer((json_int_t)e->frames));
+    json_object_set_new(st, "tcp_packets", json_integer((json_int_t)e->tcp_packets));
+    json_object_set_new(st, "non_tcp_packets", json_integer((json_int_t)e->non_tcp));
+
+    ds = decoder_stats(&e->dec);
+    dec = counters_object();
+    json_object_set_new(dec, "ok", json_integer((json_int_t)ds->ok));
+    json_object_set_new(dec, "held", json_integer((json_int_t)ds->held));
+    json_object_set_new(dec, "skipped", json_integer((json_int_t)ds->skipped));
+    json_object_set_new(dec, "errors", json_integer((json_int_t)ds->errors));
+    for (int i = 0; i < DECODE_REASON_COUNT; i++)
+        if (ds->reason[i])
+            json_object_set_new(dec, decode_reason_name((decode_reason)i),
+                                json_integer((json_int_t)ds->reason[i]));
+    json_object_set_new(st, "decode", dec);
+
+    re = counters_object();
+    for (int i = 0; i < REASM_CTR_COUNT; i++)
+        json_object_set_new(re, reasm_counter_name(i), json_integer((json_int_t)e->pool.counters[i]));
+    for (int i = 0; i < REASM_ANOMALY_COUNT; i++)
+        if (e->pool.anomalies[i])
+            json_object_set_new(re, reasm_anomaly_name(i), json_integer((json_int_t)e->pool.anomalies[i]));
+    json_object_set_new(re, "memory_peak", json_integer((json_int_t)e->pool.mem_peak));
+    json_object_set_new(st, "reassembly", re);
+
+    fs = flow_table_stats(e->flows);
+    fl = counters_object();
+    json_object_set_new(fl, "created", json_integer((json_int_t)fs->created));
+    json_object_set_new(fl, "evicted", json_integer((json_int_t)fs->evicted));
+    json_object_set_new(fl, "timed_out", json_integer((json_int_t)fs->timed_out));
+    json_object_set_new(fl, "peak_active", json_integer((json_int_t)fs->peak_active));
+    json_object_set_new(fl, "reported", json_integer((json_int_t)e->conns_reported));
+    json_object_set_new(st, "flows", fl);
+
+    ev = counters_object();
+    json_object_set_new(ev, "imap", json_integer((json_int_t)e->events[EV_IMAP]));
+    json_object_set_new(ev, "imap_session", json_integer((json_int_t)e->events[EV_SESSION]));
+    json_object_set_new(ev, "alert", json_integer((json_int_t)e->events[EV_ALERT]));
+    json_object_set_new(st, "events", ev);
+    json_object_set_new(st, "end_reason", json_string(reason));
+    if (extra) {
+        json_object_update(st, extra);
+        json_decref(extra);
+    }
+    output_event(e->out, "stats", e->now_us, NULL, st);
+    output_flush(e->out);
+}
+
+void engine_free(engine *e)
+{
+    if (!e)
+        return;
+    flow_table_free(e->flows);
+    decoder_free(&e->dec);
+    free(e);
+}

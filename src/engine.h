@@ -1,0 +1,63 @@
+/*
+ * engine.h - the packet path: frame -> decode -> flow -> TCP reassembly ->
+ * stream layers -> IMAP dissector -> output.
+ *
+ * One engine per thread.  The caller (capture.c) hands it frames in
+ * capture order; the engine emits events to the output as connections
+ * progress and end, and a "stats" event from engine_finish().
+ */
+#ifndef IMAPSCOPE_ENGINE_H
+#define IMAPSCOPE_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "flow.h"
+#include "imap.h"
+#include "output.h"
+#include "reassembly.h"
+
+#define ENGINE_MAX_SERVER_PORTS 32
+#define ENGINE_MAX_TLS_PORTS    32
+
+typedef struct engine_config {
+    imap_config    imap;
+    decode_config  decode;
+    reasm_config   reasm;
+    uint32_t       max_flows;
+    uint64_t       idle_timeout_us;
+    uint16_t       server_ports[ENGINE_MAX_SERVER_PORTS]; /* IMAP server ports (flow orientation) */
+    unsigned       n_server_ports;
+    uint16_t       tls_ports[ENGINE_MAX_TLS_PORTS];       /* TLS from the first byte (993) */
+    unsigned       n_tls_ports;
+    uint16_t       community_id_seed;
+    const char    *streams_dir;   /* when set: DIR/<flow_id>.client|.server get the reassembled bytes */
+    int            feed_chunk;    /* testing: 0 feed as delivered, N>0 pieces of N bytes, -1 random sizes */
+    uint32_t       feed_seed;     /* seed of the random split */
+    bool           all_tcp;       /* report every TCP connection, not only IMAP-looking ones */
+} engine_config;
+
+void engine_config_default(engine_config *cfg);
+
+typedef struct engine engine;
+
+/* Creates an engine writing to out (borrowed; must outlive the engine).
+ * Returns NULL with a message in errbuf. */
+engine *engine_new(const engine_config *cfg, output *out, char *errbuf, size_t errlen);
+
+/* One captured frame. */
+void engine_frame(engine *e, int linktype, const uint8_t *data, uint32_t caplen,
+                  uint32_t wirelen, uint64_t ts_us);
+
+/* Ends every connection (reason: "end_of_input", "shutdown"), then emits
+ * the "stats" event with the counters and `extra` (stolen, may be NULL:
+ * e.g. pcap_stats of a live capture) merged in. */
+void engine_finish(engine *e, const char *reason, json_t *extra);
+
+/* Flushes the output.  For live capture: call now and then. */
+void engine_tick(engine *e, uint64_t now_us);
+
+void engine_free(engine *e);
+
+#endif /* IMAPSCOPE_ENGINE_H */

@@ -1,0 +1,233 @@
+/*
+ * main.c - imapscope's command line (after tcpdump and tshark).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+#include "engine.h"
+#include "limits.h"
+#include "output.h"
+
+#define IMAPSCOPE_VERSION "0.1.0"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+"Usage: imapscope [-r FILE | -i IFACE] [options]\n"
+"       imapscope -D\n"
+"Decodes IMAP conversations from a capture file or a live interface.\n"
+"\n"
+"Input\n"
+"  -r FILE              read a pcap or pcapng file (\"-\" is standard input)\n"
+"  -i IFACE             capture live on IFACE\n"
+"  -f EXPR              BPF filter (live default: \"" CAPTURE_DEFAULT_FILTER "\";\n"
+"                       files: none)\n"
+"  -s SNAPLEN           live snap length (default %d)\n"
+"  -p                   do not put the interface in promiscuous mode\n"
+"  -B MB                live capture buffer size in MiB\n"
+"  -c N                 stop after N packets\n"
+"  -D                   list interfaces and exit\n"
+"  -Z USER              drop root privileges to USER after opening the interface\n"
+"\n"
+"Output\n"
+"  -T text|json         annotated trace (default) or JSON lines\n"
+"  -w FILE              write output to FILE (reopened on SIGHUP) instead of stdout\n"
+"  -v                   verbose: annotate capabilities and response codes with their RFC\n"
+"  --color WHEN         auto (default), always, never\n"
+"  --show-credentials   show passwords and SASL secrets (redacted by default)\n"
+"  --hash-literals      add the SHA-256 of every literal\n"
+"  --streams-dir DIR    write each connection's reassembled bytes to DIR/<flow>.client|server\n"
+"  --community-id-seed N  Community ID seed (default 0)\n"
+"  --server-port P      an IMAP server port (repeatable; default 143, 220, 993)\n"
+"  --tls-port P         a port that is TLS from the first byte (repeatable; default 993)\n"
+"  --all-tcp            report every TCP connection, not only IMAP ones\n"
+"\n"
+"Limits (see src/limits.h)\n"
+"  --max-flows N        concurrent connections (default %u)\n"
+"  --flow-timeout S     idle seconds before a connection is ended (default %u)\n"
+"  --reasm-flow-cap B   out-of-order bytes held per direction (default %u)\n"
+"  --reasm-memcap B     out-of-order bytes held in all (default %u)\n"
+"  --max-line B         bytes of one IMAP line (default %u)\n"
+"  --max-literal B      literal size beyond which an anomaly is raised (default %llu)\n"
+"  --literal-keep B     literal bytes kept for decoding (default %u)\n"
+"  --max-pending N      commands awaiting a response per connection (default %u)\n"
+"\n"
+"  -h, --help           this help\n"
+"  --version            print the version\n",
+            LIM_SNAPLEN, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
+            LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
+            LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING);
+}
+
+enum {
+    OPT_COLOR = 1000, OPT_SHOWCRED, OPT_HASHLIT, OPT_STREAMS, OPT_CIDSEED, OPT_SERVERPORT,
+    OPT_TLSPORT, OPT_ALLTCP, OPT_MAXFLOWS, OPT_FLOWTIMEOUT, OPT_REASMFLOW, OPT_REASMMEM,
+    OPT_MAXLINE, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION
+};
+
+static const struct option long_opts[] = {
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"show-credentials", no_argument, NULL, OPT_SHOWCRED},
+    {"hash-literals", no_argument, NULL, OPT_HASHLIT},
+    {"streams-dir", required_argument, NULL, OPT_STREAMS},
+    {"community-id-seed", required_argument, NULL, OPT_CIDSEED},
+    {"server-port", required_argument, NULL, OPT_SERVERPORT},
+    {"tls-port", required_argument, NULL, OPT_TLSPORT},
+    {"all-tcp", no_argument, NULL, OPT_ALLTCP},
+    {"max-flows", required_argument, NULL, OPT_MAXFLOWS},
+    {"flow-timeout", required_argument, NULL, OPT_FLOWTIMEOUT},
+    {"reasm-flow-cap", required_argument, NULL, OPT_REASMFLOW},
+    {"reasm-memcap", required_argument, NULL, OPT_REASMMEM},
+    {"max-line", required_argument, NULL, OPT_MAXLINE},
+    {"max-literal", required_argument, NULL, OPT_MAXLIT},
+    {"literal-keep", required_argument, NULL, OPT_LITKEEP},
+    {"max-pending", required_argument, NULL, OPT_MAXPENDING},
+    {"feed-chunk", required_argument, NULL, OPT_FEEDCHUNK},   /* testing: N, or random[:SEED] */
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* Parses an unsigned number in [min, max]; exits with a one-line error. */
+static unsigned long long parse_num(const char *opt, const char *s, unsigned long long min,
+                                    unsigned long long max)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 0);
+    if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+        fprintf(stderr, "imapscope: %s: \"%s\" is not a number from %llu to %llu\n", opt, s, min, max);
+        exit(1);
+    }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    capture_opts co = {.promisc = true};
+    engine_config ec;
+    out_format fmt = OUT_TEXT;
+    out_color color = OUT_COLOR_AUTO;
+    const char *outpath = NULL;
+    int verbose = 0, ch, rc;
+    bool list = false, user_ports = false, user_tls_ports = false;
+    char errbuf[512];
+    output *out;
+    engine *e;
+
+    engine_config_default(&ec);
+    while ((ch = getopt_long(argc, argv, "r:i:f:s:pB:c:DZ:T:w:vh", long_opts, NULL)) != -1) {
+        switch (ch) {
+        case 'r': co.file = optarg; break;
+        case 'i': co.iface = optarg; break;
+        case 'f': co.filter = optarg; break;
+        case 's': co.snaplen = (int)parse_num("-s", optarg, 64, 262144); break;
+        case 'p': co.promisc = false; break;
+        case 'B': co.buffer_mb = (int)parse_num("-B", optarg, 1, 4096); break;
+        case 'c': co.count = (long long)parse_num("-c", optarg, 1, (1ull << 62)); break;
+        case 'D': list = true; break;
+        case 'Z': co.drop_user = optarg; break;
+        case 'T':
+            if (!strcmp(optarg, "json"))
+                fmt = OUT_JSON;
+            else if (!strcmp(optarg, "text"))
+                fmt = OUT_TEXT;
+            else {
+                fprintf(stderr, "imapscope: -T: \"%s\" is not a format (text, json)\n", optarg);
+                return 1;
+            }
+            break;
+        case 'w': outpath = optarg; break;
+        case 'v': verbose++; break;
+        case 'h': usage(stdout); return 0;
+        case OPT_VERSION: printf("imapscope %s\n", IMAPSCOPE_VERSION); return 0;
+        case OPT_COLOR:
+            if (!strcmp(optarg, "auto")) color = OUT_COLOR_AUTO;
+            else if (!strcmp(optarg, "always")) color = OUT_COLOR_ALWAYS;
+            else if (!strcmp(optarg, "never")) color = OUT_COLOR_NEVER;
+            else {
+                fprintf(stderr, "imapscope: --color: \"%s\" is not auto, always or never\n", optarg);
+                return 1;
+            }
+            break;
+        case OPT_SHOWCRED: ec.imap.show_credentials = true; break;
+        case OPT_HASHLIT: ec.imap.hash_literals = true; break;
+        case OPT_STREAMS: ec.streams_dir = optarg; break;
+        case OPT_CIDSEED: ec.community_id_seed = (uint16_t)parse_num("--community-id-seed", optarg, 0, 65535); break;
+        case OPT_SERVERPORT:
+            if (!user_ports)
+                ec.n_server_ports = 0, user_ports = true;
+            if (ec.n_server_ports == ENGINE_MAX_SERVER_PORTS) {
+                fprintf(stderr, "imapscope: --server-port: at most %d ports\n", ENGINE_MAX_SERVER_PORTS);
+                return 1;
+            }
+            ec.server_ports[ec.n_server_ports++] = (uint16_t)parse_num("--server-port", optarg, 1, 65535);
+            break;
+        case OPT_TLSPORT:
+            if (!user_tls_ports)
+                ec.n_tls_ports = 0, user_tls_ports = true;
+            if (ec.n_tls_ports == ENGINE_MAX_TLS_PORTS) {
+                fprintf(stderr, "imapscope: --tls-port: at most %d ports\n", ENGINE_MAX_TLS_PORTS);
+                return 1;
+            }
+            ec.tls_ports[ec.n_tls_ports++] = (uint16_t)parse_num("--tls-port", optarg, 1, 65535);
+            break;
+        case OPT_ALLTCP: ec.all_tcp = true; break;
+        case OPT_MAXFLOWS: ec.max_flows = (uint32_t)parse_num("--max-flows", optarg, 1, 100000000); break;
+        case OPT_FLOWTIMEOUT:
+            ec.idle_timeout_us = parse_num("--flow-timeout", optarg, 1, 86400 * 365) * 1000000u;
+            break;
+        case OPT_REASMFLOW: ec.reasm.max_held_per_stream = parse_num("--reasm-flow-cap", optarg, 0, 1ull << 34); break;
+        case OPT_REASMMEM: ec.reasm.memcap_total = parse_num("--reasm-memcap", optarg, 0, 1ull << 40); break;
+        case OPT_MAXLINE: ec.imap.max_line = parse_num("--max-line", optarg, 64, 1u << 30); break;
+        case OPT_MAXLIT: ec.imap.max_literal = parse_num("--max-literal", optarg, 0, UINT64_MAX); break;
+        case OPT_LITKEEP: ec.imap.literal_keep = parse_num("--literal-keep", optarg, 0, 1u << 24); break;
+        case OPT_MAXPENDING: ec.imap.max_pending = parse_num("--max-pending", optarg, 1, 1u << 20); break;
+        case OPT_FEEDCHUNK:
+            if (!strncmp(optarg, "random", 6)) {
+                ec.feed_chunk = -1;
+                ec.feed_seed = optarg[6] == ':' ? (uint32_t)parse_num("--feed-chunk", optarg + 7, 0, UINT32_MAX) : 1;
+            } else {
+                ec.feed_chunk = (int)parse_num("--feed-chunk", optarg, 0, 1u << 20);
+            }
+            break;
+        default:
+            usage(stderr);
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "imapscope: unexpected argument \"%s\" (a filter goes after -f)\n", argv[optind]);
+        return 1;
+    }
+    if (list)
+        return capture_list_interfaces(stdout);
+    if (!co.file == !co.iface) {
+        fprintf(stderr, "imapscope: give one input: -r FILE or -i IFACE (see --help)\n");
+        return 1;
+    }
+
+    out = output_open(outpath, fmt, verbose, errbuf, sizeof errbuf);
+    if (!out) {
+        fprintf(stderr, "imapscope: %s\n", errbuf);
+        return 1;
+    }
+    output_set_color(out, color);
+    ec.imap.emit_lines = output_wants_lines(out);
+    e = engine_new(&ec, out, errbuf, sizeof errbuf);
+    if (!e) {
+        fprintf(stderr, "imapscope: %s\n", errbuf);
+        output_close(out);
+        return 1;
+    }
+    rc = capture_run(&co, e, out);
+    engine_free(e);
+    output_close(out);
+    return rc;
+}

@@ -3,6 +3,7 @@
 #   make            build ./imapscope and dissector/libimapdissect.a
 #   make test       build and run every test (unit, golden, oracle, live)
 #   make sanitize   the same tests under ASan + UBSan (build-san/)
+#   make check      test, then sanitize (what CI runs)
 #   make bench      the benchmark (see docs/performance.md)
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
 #
@@ -38,7 +39,7 @@ DIS_LIB  := $(BUILD)/libimapdissect.a
 APP_LIB  := $(BUILD)/libimapscope.a
 PROG     := $(BUILD)/imapscope
 
-.PHONY: all test unit sanitize bench fuzz clean check-tools
+.PHONY: all test unit sanitize check bench fuzz clean
 
 all: $(PROG) imapscope dissector/libimapdissect.a
 
@@ -79,6 +80,11 @@ test: all unit
 
 sanitize:
 	$(MAKE) SANITIZE=1 test
+
+# What CI and the README run: every test, then again under the sanitizers.
+check:
+	$(MAKE) test
+	$(MAKE) sanitize
 
 bench: all
 	tests/bench/run.sh

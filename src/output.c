@@ -763,7 +763,7 @@ static void put_annotation(output *o, const char *what, const char *name, size_t
                            const imap_capability_info *info)
 {
     put_color(o, C_DIM);
-    put_str(o, TEXT_INDENT);
+    put_str(o, TEXT_INDENT "  ");
     put_str(o, what);
     put_ch(o, ' ');
     put_text_escaped(o, name, len, 256);
@@ -973,8 +973,7 @@ static void text_alert(output *o, const out_flow *flow, const json_t *b)
         const char *cat = obj_str(b, "category");
         const char *dir = obj_str(b, "direction");
         int64_t sev, off;
-        put_str(o, TEXT_INDENT);
-        put(o, "  ", 2);
+        put_str(o, TEXT_INDENT "  ");
         if (desc && detail) {
             put_text_str(o, desc);
             put(o, "; ", 2);

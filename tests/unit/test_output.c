@@ -1,0 +1,454 @@
+/*
+ * The output layer: exact JSON lines, RFC 3339 timestamps (leap days,
+ * microsecond padding), equality with jansson's compact dump, UTF-8 repair,
+ * the text trace (lines, latency, headers, alerts, TLS, session end, stats,
+ * escaping of control characters), verbose annotations, write errors, the
+ * event size cap, and reopen after a rename (log rotation).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imap.h"
+#include "output.h"
+
+/* A temp file path per test; removed by the test. */
+static void tmp_path(char *buf, size_t len, const char *what)
+{
+    snprintf(buf, len, "/tmp/imapscope-test-output-%ld-%s", (long)getpid(), what);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *s = NULL;
+    size_t len = 0, cap = 0;
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            s = realloc(s, cap);
+            assert_non_null(s);
+        }
+        memcpy(s + len, tmp, n);
+        len += n;
+    }
+    fclose(f);
+    if (!s)
+        s = calloc(1, 1);
+    s[len] = '\0';
+    return s;
+}
+
+static output *open_tmp(char *path, size_t len, const char *what, out_format fmt, int verbose)
+{
+    char err[256] = "";
+    tmp_path(path, len, what);
+    output *o = output_open(path, fmt, verbose, err, sizeof err);
+    assert_non_null(o);
+    assert_string_equal(err, "");
+    return o;
+}
+
+/* Closes o and returns what it wrote (caller frees), removing the file. */
+static char *close_and_read(output *o, const char *path)
+{
+    output_close(o);
+    char *s = slurp(path);
+    unlink(path);
+    return s;
+}
+
+static const out_flow FLOW3 = {
+    .flow_id = 3,
+    .community_id = "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+    .src_ip = "192.0.2.1",
+    .src_port = 51000,
+    .dest_ip = "192.0.2.2",
+    .dest_port = 143,
+};
+
+#define TS_2024_05_01 1714566896123456ull /* 2024-05-01T12:34:56.123456Z */
+
+/* ---- timestamps ---- */
+
+static void expect_ts(uint64_t ts_us, const char *want)
+{
+    char b[28];
+    memset(b, 'x', sizeof b);
+    assert_int_equal(output_format_rfc3339(ts_us, b), 27);
+    assert_string_equal(b, want);
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    expect_ts(0, "1970-01-01T00:00:00.000000Z");
+    expect_ts(TS_2024_05_01, "2024-05-01T12:34:56.123456Z");
+    expect_ts(1709251199ull * 1000000 + 1, "2024-02-29T23:59:59.000001Z");  /* leap day, us padding */
+    expect_ts(1709251200ull * 1000000 + 10, "2024-03-01T00:00:00.000010Z"); /* the day after */
+    expect_ts(951782400ull * 1000000 + 999999, "2000-02-29T00:00:00.999999Z"); /* 400-year leap */
+    expect_ts((4107499200ull + 86400) * 1000000, "2100-03-01T12:00:00.000000Z"); /* 2100: no Feb 29 */
+    expect_ts(946684799ull * 1000000 + 100000, "1999-12-31T23:59:59.100000Z");
+    expect_ts(UINT64_MAX, "9999-12-31T23:59:59.999999Z"); /* clamped */
+}
+
+/* ---- JSON lines ---- */
+
+static void test_json_line_exact(void **state)
+{
+    (void)state;
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "exact", OUT_JSON, 0);
+    assert_false(output_wants_lines(o));
+    json_t *body = json_pack("{s:s, s:s, s:s, s:I, s:{s:s}, s:s, s:{s:i}}",
+                             "tag", "A003", "command", "LOGIN", "status", "OK",
+                             "latency_us", (json_int_t)6500, "response_code", "code", "CAPABILITY",
+                             "response_text", "Logged in", "untagged", "CAPABILITY", 1);
+    assert_non_null(body);
+    output_event(o, "imap", TS_2024_05_01, &FLOW3, body);
+    json_t *line = json_pack("{s:s, s:s, s:s}", "direction", "client", "kind", "command", "text", "x");
+    output_line(o, TS_2024_05_01, &FLOW3, line); /* ignored in JSON mode */
+    output_flow_begin(o, TS_2024_05_01, &FLOW3); /* ignored in JSON mode */
+    json_decref(line);
+    output_event(o, "stats", TS_2024_05_01 + 1, NULL, json_pack("{s:i, s:{s:i}}", "packets", 10, "flows", "total", 2));
+    output_event(o, "alert", 5, &(out_flow){.flow_id = 7, .src_ip = "::1", .src_port = 1, .dest_ip = "::1", .dest_port = 993},
+                 NULL);
+    out_counters c;
+    output_counters_get(o, &c);
+    assert_int_equal(c.events, 3);
+    char *s = close_and_read(o, path);
+    assert_string_equal(s,
+        "{\"timestamp\":\"2024-05-01T12:34:56.123456Z\",\"event_type\":\"imap\",\"flow_id\":3,"
+        "\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\",\"src_ip\":\"192.0.2.1\",\"src_port\":51000,"
+        "\"dest_ip\":\"192.0.2.2\",\"dest_port\":143,\"imap\":{\"tag\":\"A003\",\"command\":\"LOGIN\","
+        "\"status\":\"OK\",\"latency_us\":6500,\"response_code\":{\"code\":\"CAPABILITY\"},"
+        "\"response_text\":\"Logged in\",\"untagged\":{\"CAPABILITY\":1}}}\n"
+        "{\"timestamp\":\"2024-05-01T12:34:56.123457Z\",\"event_type\":\"stats\","
+        "\"stats\":{\"packets\":10,\"flows\":{\"total\":2}}}\n"
+        "{\"timestamp\":\"1970-01-01T00:00:00.000005Z\",\"event_type\":\"alert\",\"flow_id\":7,"
+        "\"src_ip\":\"::1\",\"src_port\":1,\"dest_ip\":\"::1\",\"dest_port\":993}\n");
+    free(s);
+}
+
+/* Our serialiser equals json_dumps(JSON_COMPACT) on valid input. */
+static void test_json_same_as_jansson(void **state)
+{
+    (void)state;
+    const char *docs[] = {
+        "{\"a\":[1,-2,9223372036854775807,-9223372036854775808,true,false,null,\"\"],\"b\":{}}",
+        "{\"z\":1,\"a\":2,\"m\":{\"y\":[],\"b\":[[[]]]}}", /* insertion order, not sorted */
+        "[\"quote \\\" backslash \\\\ slash / tab \\t nl \\n cr \\r bs \\b ff \\f\"]",
+        "[\"\\u0000\\u0001\\u001f\\u007f caf\\u00e9 \\u20ac \\ud83d\\ude00 \\u2028\"]",
+        "[0.5, 1.0, -2.25, 1e300, 1.5e-7, 123456789.125, 0.1]",
+        "\"plain\"",
+        "42",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        json_error_t err;
+        json_t *v = json_loads(docs[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+        assert_non_null(v);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *got = output_json_dump(v);
+        assert_non_null(want);
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        free(want);
+        free(got);
+        json_decref(v);
+    }
+}
+
+static void test_json_utf8_repair(void **state)
+{
+    (void)state;
+    /* Invalid: a lone continuation byte, a truncated sequence, an overlong
+     * '/', a UTF-16 surrogate, above U+10FFFF, a truncated 4-byte tail. */
+    static const char bad[] = "a\x80" "b\xc3(" "c\xc0\xaf" "d\xed\xa0\x80" "e\xf4\x90\x80\x80" "f\xf0\x9f\x98";
+    json_t *v = json_pack("{s:o}", "text", json_stringn_nocheck(bad, sizeof bad - 1));
+    assert_non_null(v);
+    char *got = output_json_dump(v);
+    assert_non_null(got);
+    assert_string_equal(got, "{\"text\":\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD(c\xEF\xBF\xBD\xEF\xBF\xBD"
+                             "d\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+                             "e\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+                             "f\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"}");
+    json_error_t err;
+    json_t *back = json_loads(got, 0, &err); /* jansson rejects invalid UTF-8: this proves it valid */
+    assert_non_null(back);
+    json_decref(back);
+    free(got);
+
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "utf8", OUT_JSON, 0);
+    output_event(o, "imap", 0, &FLOW3, v); /* stolen */
+    out_counters c;
+    output_counters_get(o, &c);
+    assert_int_equal(c.utf8_repairs, 1);
+    char *s = close_and_read(o, path);
+    assert_non_null(strstr(s, "\"imap\":{\"text\":\"a\xEF\xBF\xBD" "b"));
+    free(s);
+}
+
+static void test_json_depth_and_size_caps(void **state)
+{
+    (void)state;
+    json_t *root = json_array(), *cur = root;
+    for (int i = 0; i < OUT_MAX_DEPTH + 10; i++) {
+        json_t *n = json_array();
+        json_array_append_new(cur, n);
+        cur = n;
+    }
+    char *got = output_json_dump(root);
+    assert_non_null(got);
+    json_error_t err;
+    json_t *back = json_loads(got, 0, &err);
+    assert_non_null(back);
+    json_decref(back);
+    /* OUT_MAX_DEPTH + 1 brackets open, then null */
+    size_t opens = strspn(got, "[");
+    assert_int_equal(opens, OUT_MAX_DEPTH + 1);
+    assert_memory_equal(got + opens, "null]", 5);
+    free(got);
+    json_decref(root);
+
+    /* An event over OUT_MAX_EVENT_BYTES is dropped and counted; the next one is written. */
+    size_t big = OUT_MAX_EVENT_BYTES + 10;
+    char *huge = malloc(big);
+    assert_non_null(huge);
+    memset(huge, 'x', big);
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "big", OUT_JSON, 0);
+    output_event(o, "imap", 0, &FLOW3, json_pack("{s:s%}", "text", huge, big));
+    free(huge);
+    output_event(o, "stats", 0, NULL, json_pack("{s:i}", "n", 1));
+    out_counters c;
+    output_counters_get(o, &c);
+    assert_int_equal(c.oversize, 1);
+    assert_int_equal(c.events, 2);
+    char *s = close_and_read(o, path);
+    assert_string_equal(s, "{\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\"event_type\":\"stats\",\"stats\":{\"n\":1}}\n");
+    free(s);
+}
+
+static void test_write_error_counted(void **state)
+{
+    (void)state;
+    if (access("/dev/full", W_OK) != 0)
+        skip();
+    char err[256] = "";
+    output *o = output_open("/dev/full", OUT_JSON, 0, err, sizeof err);
+    assert_non_null(o);
+    output_event(o, "stats", 0, NULL, json_pack("{s:i}", "n", 1));
+    assert_int_equal(output_flush(o), -1);
+    output_event(o, "stats", 0, NULL, json_pack("{s:i}", "n", 2));
+    assert_int_equal(output_flush(o), -1);
+    out_counters c;
+    output_counters_get(o, &c);
+    assert_int_equal(c.write_errors, 2);
+    assert_true(c.dropped_bytes > 0);
+    assert_int_equal(c.bytes, 0);
+    output_close(o);
+}
+
+static void test_open_error(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    output *o = output_open("/nonexistent-dir/x.json", OUT_JSON, 0, err, sizeof err);
+    assert_null(o);
+    assert_non_null(strstr(err, "/nonexistent-dir/x.json"));
+    assert_non_null(strstr(err, "No such file"));
+}
+
+static void test_reopen_after_rename(void **state)
+{
+    (void)state;
+    char path[256], rotated[300];
+    output *o = open_tmp(path, sizeof path, "rotate", OUT_JSON, 0);
+    snprintf(rotated, sizeof rotated, "%s.1", path);
+    output_event(o, "stats", 1000000, NULL, json_pack("{s:i}", "n", 1));
+    assert_int_equal(rename(path, rotated), 0);
+    assert_int_equal(output_reopen(o), 0); /* flushes line 1 into the renamed file */
+    output_event(o, "stats", 2000000, NULL, json_pack("{s:i}", "n", 2));
+    char *now = close_and_read(o, path);
+    char *old = slurp(rotated);
+    unlink(rotated);
+    assert_string_equal(old, "{\"timestamp\":\"1970-01-01T00:00:01.000000Z\",\"event_type\":\"stats\",\"stats\":{\"n\":1}}\n");
+    assert_string_equal(now, "{\"timestamp\":\"1970-01-01T00:00:02.000000Z\",\"event_type\":\"stats\",\"stats\":{\"n\":2}}\n");
+    free(now);
+    free(old);
+}
+
+/* ---- the text trace ---- */
+
+static void line(output *o, uint64_t ts, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_error_t err;
+    json_t *l = json_vpack_ex(&err, 0, fmt, ap);
+    va_end(ap);
+    assert_non_null(l);
+    output_line(o, ts, &FLOW3, l);
+    json_decref(l);
+}
+
+static void test_text_conversation(void **state)
+{
+    (void)state;
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "text", OUT_TEXT, 0);
+    output_set_color(o, OUT_COLOR_NEVER);
+    assert_true(output_wants_lines(o));
+    uint64_t t = TS_2024_05_01;
+    output_flow_begin(o, t, &FLOW3);
+    line(o, t, "{s:s,s:s,s:s}", "direction", "server", "kind", "untagged", "text", "* OK Dovecot ready.");
+    line(o, t + 877, "{s:s,s:s,s:s,s:s,s:s}", "direction", "client", "kind", "command", "tag", "A003",
+         "command", "LOGIN", "text", "A003 LOGIN alice <redacted>");
+    line(o, t + 7377, "{s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "direction", "server", "kind", "tagged", "tag", "A003",
+         "status", "OK", "latency_us", (json_int_t)6500, "code", "CAPABILITY", "text", "A003 OK [CAPABILITY IMAP4rev1] Logged in");
+    line(o, t + 8000, "{s:s,s:s,s:s,s:s}", "direction", "client", "kind", "command", "tag", "A004", "command", "NOOP");
+    line(o, t + 9000, "{s:s,s:s,s:s,s:s,s:I}", "direction", "server", "kind", "tagged", "tag", "A004", "status", "BAD",
+         "latency_us", (json_int_t)2125000);
+    line(o, t + 9100, "{s:s,s:s,s:I}", "direction", "server", "text", "* 1 EXISTS", "latency_us", (json_int_t)850);
+    /* Terminal safety: an escape sequence, CRLF, a C1 control and invalid UTF-8 are shown escaped. */
+    static const char nasty[] = "A5 X \x1b[2J\r\n\t\xc2\x9b caf\xc3\xa9 \xff";
+    line(o, t + 9200, "{s:s,s:s,s:o}", "direction", "client", "kind", "command", "text",
+         json_stringn_nocheck(nasty, sizeof nasty - 1));
+    output_event(o, "imap", t, &FLOW3, json_pack("{s:s}", "tag", "A003")); /* not printed in text mode */
+    output_event(o, "tls", t + 10000, &FLOW3,
+                 json_pack("{s:s,s:s,s:[s],s:s,s:s,s:b}", "version", "TLS 1.3", "sni", "mail.example", "alpn", "imap",
+                           "ja3", "e7d705a3286e19ea42f587b344ee6865", "ja4", "t13d1516h2_8daaf6152771_02713d6af862",
+                           "decrypted", 1));
+    output_event(o, "alert", t + 11000, &FLOW3,
+                 json_pack("{s:s,s:s,s:s,s:i,s:s}", "name", "starttls_command_injection", "description", "commands after STARTTLS",
+                           "detail", "3 bytes after A1 STARTTLS", "offset", 20, "direction", "client"));
+    output_event(o, "imap_session", t + 20000, &FLOW3,
+                 json_pack("{s:I,s:I,s:s,s:{s:i,s:i},s:b,s:s,s:[{s:s}]}", "client_bytes", (json_int_t)1234,
+                           "server_bytes", (json_int_t)56789, "user", "alice", "commands", "LOGIN", 1, "FETCH", 11,
+                           "tls", 0, "end_reason", "fin", "anomalies", "name", "x"));
+    output_event(o, "imap_session", t + 20000, NULL, json_object()); /* everything missing */
+    output_event(o, "stats", t + 30000, NULL, json_pack("{s:i,s:{s:i,s:s},s:[i,i]}", "packets", 42, "flows", "total", 1, "x", "y", "a", 1, 2));
+    output_event(o, "flow_note", t + 30000, &FLOW3, json_pack("{s:i}", "k", 1));
+    char *s = close_and_read(o, path);
+    assert_string_equal(s,
+        "12:34:56.123456 --- flow 3 2024-05-01 192.0.2.1:51000 -> 192.0.2.2:143 community_id 1:LQU9qZlK+B5F3KDmev6m5PMibrg=\n"
+        "12:34:56.123456 [flow 3] S * OK Dovecot ready.\n"
+        "12:34:56.124333 [flow 3] C A003 LOGIN alice <redacted>\n"
+        "12:34:56.130833 [flow 3] S A003 OK [CAPABILITY IMAP4rev1] Logged in (6.5 ms)\n"
+        "12:34:56.131456 [flow 3] C A004 NOOP\n"
+        "12:34:56.132456 [flow 3] S A004 BAD (2.125 s)\n"
+        "12:34:56.132556 [flow 3] S * 1 EXISTS (850 us)\n"
+        "12:34:56.132656 [flow 3] C A5 X \\x1B[2J\\r\\n\\t\\u009B caf\xc3\xa9 \\xFF\n"
+        "12:34:56.133456 ~~~ flow 3 TLS 1.3 sni=mail.example alpn=imap ja3=e7d705a3286e19ea42f587b344ee6865 "
+        "ja4=t13d1516h2_8daaf6152771_02713d6af862 decrypted\n"
+        "12:34:56.134456 !!! flow 3 alert starttls_command_injection: 3 bytes after A1 STARTTLS\n"
+        "12:34:56.143456 === flow 3 end: user alice, 12 commands, client 1234 B, server 56789 B, TLS no, anomalies 1, reason fin\n"
+        "12:34:56.143456 === end: user -, 0 commands, client 0 B, server 0 B, TLS no, reason -\n"
+        "12:34:56.153456 ### stats packets=42 flows.total=1 flows.x=y a=[1,2]\n"
+        "12:34:56.153456 *** flow 3 flow_note {\"k\":1}\n");
+    free(s);
+}
+
+static void test_text_ipv6_and_color(void **state)
+{
+    (void)state;
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "color", OUT_TEXT, 0);
+    output_set_color(o, OUT_COLOR_ALWAYS);
+    out_flow f = {.flow_id = 9, .src_ip = "2001:db8::1", .src_port = 40000, .dest_ip = "2001:db8::2", .dest_port = 993};
+    output_flow_begin(o, 0, &f);
+    json_t *l = json_pack("{s:s,s:s}", "direction", "client", "text", "a NOOP");
+    output_line(o, 0, &f, l);
+    json_decref(l);
+    char *s = close_and_read(o, path);
+    assert_string_equal(s,
+        "00:00:00.000000 \033[1m--- flow 9 1970-01-01 [2001:db8::1]:40000 -> [2001:db8::2]:993\033[0m\n"
+        "00:00:00.000000 [flow 9] \033[36mC a NOOP\033[0m\n");
+    free(s);
+}
+
+static void test_text_long_line_cut(void **state)
+{
+    (void)state;
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "long", OUT_TEXT, 0);
+    output_set_color(o, OUT_COLOR_NEVER);
+    size_t n = OUT_TEXT_MAX_LINE + 100;
+    char *t = malloc(n);
+    assert_non_null(t);
+    memset(t, 'y', n);
+    json_t *l = json_pack("{s:s,s:s%}", "direction", "server", "text", t, n);
+    free(t);
+    output_line(o, 0, NULL, l);
+    json_decref(l);
+    char *s = close_and_read(o, path);
+    assert_int_equal(strlen(s), 16 + 2 + OUT_TEXT_MAX_LINE + strlen("...[+100 bytes]\n"));
+    assert_string_equal(s + 18 + OUT_TEXT_MAX_LINE, "...[+100 bytes]\n");
+    free(s);
+}
+
+static void test_text_verbose(void **state)
+{
+    (void)state;
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "verbose", OUT_TEXT, 1);
+    output_set_color(o, OUT_COLOR_NEVER);
+    line(o, 0, "{s:s,s:s,s:s,s:[s,s,s]}", "direction", "server", "code", "UIDVALIDITY", "text", "* OK [UIDVALIDITY 1] x",
+         "capabilities", "IDLE", "AUTH=PLAIN", "XNOSUCHTHING");
+    output_event(o, "alert", 0, NULL,
+                 json_pack("{s:s,s:s,s:s,s:i,s:s,s:I,s:s}", "name", "n", "description", "what it means", "detail", "d",
+                           "severity", 2, "direction", "server", "offset", (json_int_t)77, "category", "protocol"));
+    char *s = close_and_read(o, path);
+
+    /* Expected annotations come from the dissector's tables (not repeated here). */
+    char want[2048];
+    const imap_capability_info *code = imap_resp_code_lookup("UIDVALIDITY", 11);
+    const imap_capability_info *idle = imap_capability_lookup("IDLE", 4);
+    const imap_capability_info *plain = imap_capability_lookup("AUTH=PLAIN", 10);
+    assert_non_null(code);
+    assert_non_null(idle);
+    assert_non_null(plain);
+    assert_true(plain->prefix);
+    assert_null(imap_capability_lookup("XNOSUCHTHING", 12));
+    snprintf(want, sizeof want,
+             "00:00:00.000000 [flow 3] S * OK [UIDVALIDITY 1] x\n"
+             "                |   code UIDVALIDITY (%s): %s\n"
+             "                |   capability IDLE (%s): %s\n"
+             "                |   capability AUTH=PLAIN (%s): %s\n"
+             "                |   capability XNOSUCHTHING: not in our table\n"
+             "00:00:00.000000 !!! alert n: d\n"
+             "                |   what it means; category protocol, severity 2, server offset 77\n",
+             code->rfc, code->meaning, idle->rfc, idle->meaning, plain->rfc, plain->meaning);
+    assert_string_equal(s, want);
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_json_line_exact),
+        cmocka_unit_test(test_json_same_as_jansson),
+        cmocka_unit_test(test_json_utf8_repair),
+        cmocka_unit_test(test_json_depth_and_size_caps),
+        cmocka_unit_test(test_write_error_counted),
+        cmocka_unit_test(test_open_error),
+        cmocka_unit_test(test_reopen_after_rename),
+        cmocka_unit_test(test_text_conversation),
+        cmocka_unit_test(test_text_ipv6_and_color),
+        cmocka_unit_test(test_text_long_line_cut),
+        cmocka_unit_test(test_text_verbose),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

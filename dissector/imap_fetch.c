@@ -1,0 +1,524 @@
+/*
+ * imap_fetch.c - FETCH: the items of the command, the message attributes
+ * of the FETCH response, ENVELOPE and BODY/BODYSTRUCTURE.
+ *
+ * Grammar: RFC 9051 9 (fetch-att, msg-att, envelope, body), RFC 3516
+ * (BINARY), RFC 7162 (MODSEQ, CHANGEDSINCE, VANISHED), RFC 8474 (EMAILID,
+ * THREADID), RFC 8970 (PREVIEW), RFC 8514 (SAVEDATE).
+ */
+#include "imap_dec_util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/evp.h>
+
+/* ------------------------------------------------------------- sections */
+
+/* Splits a section (RFC 9051 9: section-spec = section-msgtext /
+ * (section-part ["." section-text])) into obj: "section" (raw), "part"
+ * ("1.2"), "section_text" ("HEADER.FIELDS"), "fields" (header names). */
+static void add_section(json_t *obj, const imap_value *atom)
+{
+    const char *raw = atom->section_raw != NULL ? atom->section_raw : "";
+    imap_dec_set(obj, "section", imap_json_bytes(raw, strlen(raw)));
+    const imap_value *first = imap_list_nth(atom->section, 0);
+    if (first != NULL && (first->type == IV_ATOM || first->type == IV_NUMBER)) {
+        const char *s = first->s;
+        size_t len = first->len;
+        size_t i = 0, part_end = 0;
+        /* leading nz-number *("." nz-number) */
+        while (i < len) {
+            size_t j = i;
+            while (j < len && isdigit((unsigned char)s[j]))
+                j++;
+            if (j == i || (j < len && s[j] != '.'))
+                break;
+            part_end = j;
+            i = j < len ? j + 1 : j;
+        }
+        if (part_end > 0)
+            imap_dec_set(obj, "part", imap_json_bytes(s, part_end));
+        size_t ts = part_end > 0 ? (part_end < len ? part_end + 1 : len) : 0;
+        if (ts < len) {
+            char up[64];
+            size_t tl = len - ts < sizeof(up) - 1 ? len - ts : sizeof(up) - 1;
+            for (size_t k = 0; k < tl; k++)
+                up[k] = (char)toupper((unsigned char)s[ts + k]);
+            imap_dec_set(obj, "section_text", imap_json_bytes(up, tl));
+        }
+    }
+    const imap_value *fields = imap_list_nth(atom->section, 1);
+    if (fields != NULL && fields->type == IV_LIST)
+        imap_dec_set(obj, "fields", imap_dec_str_list(fields));
+}
+
+/* RFC 9051 9: partial = "<" number64 "." nz-number64 ">" (command) and
+ * "<" number ">" (response origin). */
+static void add_partial(json_t *obj, const char *p, bool response)
+{
+    if (p == NULL)
+        return;
+    const char *dot = strchr(p, '.');
+    uint64_t a, b;
+    size_t alen = dot != NULL ? (size_t)(dot - p) : strlen(p);
+    if (imap_dec_parse_u64(p, alen, &a) != 0) {
+        imap_dec_set(obj, "partial", imap_json_bytes(p, strlen(p)));
+        return;
+    }
+    imap_dec_set(obj, response ? "origin" : "partial_origin", imap_dec_u64(a));
+    if (dot != NULL && imap_dec_parse_u64(dot + 1, strlen(dot + 1), &b) == 0)
+        imap_dec_set(obj, "partial_length", imap_dec_u64(b));
+}
+
+/* ------------------------------------------------------------ FETCH items */
+
+static const char *const fetch_simple_items[] = {
+    "ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822", "RFC822.HEADER", "RFC822.SIZE",
+    "RFC822.TEXT", "BODY", "BODYSTRUCTURE", "UID", "MODSEQ", "EMAILID", "THREADID",
+    "SAVEDATE", "PREVIEW", "X-GM-MSGID", "X-GM-THRID", "X-GM-LABELS", "RFC822.PEEK",
+};
+
+static const char *const fetch_section_items[] = {
+    "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE",
+};
+
+/* One fetch-att (RFC 9051 9; RFC 3516 4.2; RFC 7162 3.1.4; RFC 8474 7;
+ * RFC 8970 3; RFC 8514 4). */
+static json_t *fetch_item(const imap_value *v, bool *known)
+{
+    json_t *o = json_object();
+    char name[64];
+    imap_dec_upper_text(v, name, sizeof(name));
+    *known = false;
+    imap_dec_set(o, "item", imap_json_bytes(name, strlen(name)));
+    if (v->type == IV_ATOM && v->section != NULL) {
+        for (size_t i = 0; i < sizeof(fetch_section_items) / sizeof(fetch_section_items[0]); i++)
+            if (strcmp(name, fetch_section_items[i]) == 0)
+                *known = true;
+        if (strstr(name, ".PEEK") != NULL)
+            imap_dec_set(o, "peek", json_true());
+        add_section(o, v);
+        add_partial(o, v->partial, false);
+    } else if (v->type == IV_ATOM) {
+        if (strcmp(name, "ALL") == 0 || strcmp(name, "FAST") == 0 || strcmp(name, "FULL") == 0) {
+            /* RFC 9051 6.4.5 macros */
+            *known = true;
+            imap_dec_set(o, "macro", json_true());
+        }
+        for (size_t i = 0; i < sizeof(fetch_simple_items) / sizeof(fetch_simple_items[0]); i++)
+            if (strcmp(name, fetch_simple_items[i]) == 0)
+                *known = true;
+    }
+    if (!*known)
+        imap_dec_set(o, "known", json_false());
+    return o;
+}
+
+json_t *imap_fetch_items_decode(const imap_value *v, const char **err)
+{
+    json_t *arr = json_array();
+    if (v == NULL) {
+        *err = "FETCH without items";
+        return arr;
+    }
+    bool known;
+    if (v->type != IV_LIST) {
+        json_array_append_new(arr, fetch_item(v, &known));
+        return arr;
+    }
+    for (const imap_value *c = v->child; c != NULL; c = c->next) {
+        if (c->type == IV_LIST) {
+            /* RFC 8970 3: PREVIEW (LAZY): modifiers of the previous item */
+            json_t *last = json_array_get(arr, json_array_size(arr) - 1);
+            if (last != NULL)
+                imap_dec_set(last, "modifiers", imap_dec_str_list(c));
+            continue;
+        }
+        json_array_append_new(arr, fetch_item(c, &known));
+    }
+    return arr;
+}
+
+/* --------------------------------------------------------------- ENVELOPE */
+
+/* RFC 9051 9: address = "(" addr-name SP addr-adl SP addr-mailbox SP
+ * addr-host ")"; group syntax (RFC 9051 7.5.2 ENVELOPE): host NIL and
+ * mailbox non-NIL starts a group named by mailbox, both NIL ends it. */
+static json_t *address_list(const imap_value *v)
+{
+    if (v == NULL || v->type == IV_NIL)
+        return json_null();
+    if (v->type != IV_LIST)
+        return imap_value_to_json(v);
+    json_t *arr = json_array();
+    json_t *group = NULL;  /* members array of the open group */
+    for (const imap_value *a = v->child; a != NULL; a = a->next) {
+        if (a->type != IV_LIST || a->count != 4) {
+            json_array_append_new(arr, imap_value_to_json(a));
+            continue;
+        }
+        const imap_value *name = imap_list_nth(a, 0), *adl = imap_list_nth(a, 1);
+        const imap_value *mbox = imap_list_nth(a, 2), *host = imap_list_nth(a, 3);
+        if (host->type == IV_NIL) {
+            if (mbox->type != IV_NIL) {
+                json_t *g = json_object();
+                imap_dec_set(g, "group", imap_dec_str(mbox));
+                group = json_array();
+                imap_dec_set(g, "members", group);
+                json_array_append_new(arr, g);
+            } else {
+                group = NULL;
+            }
+            continue;
+        }
+        json_t *o = json_object();
+        imap_dec_set(o, "name", imap_dec_str(name));
+        json_t *dn = NULL;
+        if (name->type != IV_NIL && (dn = imap_dec_rfc2047(name->s, name->len)) != NULL)
+            imap_dec_set(o, "name_decoded", dn);
+        imap_dec_set(o, "adl", imap_dec_str(adl));
+        imap_dec_set(o, "mailbox", imap_dec_str(mbox));
+        imap_dec_set(o, "host", imap_dec_str(host));
+        if (mbox->type != IV_NIL && mbox->type != IV_LIST) {
+            char buf[1024];
+            size_t ml = 0, hl = 0;
+            const char *ms = imap_value_text(mbox, &ml, NULL);
+            const char *hs = imap_value_text(host, &hl, NULL);
+            if (ml + hl + 2 <= sizeof(buf)) {
+                memcpy(buf, ms, ml);
+                buf[ml] = '@';
+                memcpy(buf + ml + 1, hs, hl);
+                imap_dec_set(o, "address", imap_json_bytes(buf, ml + 1 + hl));
+            }
+        }
+        json_array_append_new(group != NULL ? group : arr, o);
+    }
+    return arr;
+}
+
+/* RFC 9051 9: envelope = "(" env-date SP env-subject SP env-from SP
+ * env-sender SP env-reply-to SP env-to SP env-cc SP env-bcc SP
+ * env-in-reply-to SP env-message-id ")" */
+json_t *imap_envelope_decode(const imap_decode_ctx *ctx, const imap_value *v)
+{
+    if (v == NULL || v->type != IV_LIST || v->count < 10)
+        return imap_value_to_json(v);
+    json_t *o = json_object();
+    imap_dec_add_date(o, "date", imap_list_nth(v, 0));
+    const imap_value *subj = imap_list_nth(v, 1);
+    imap_dec_set(o, "subject", imap_dec_str(subj));
+    if (subj->type == IV_QUOTED || subj->type == IV_LITERAL)
+        imap_dec_set(o, "subject_decoded", imap_dec_rfc2047(subj->s, subj->len));
+    static const char *const keys[6] = { "from", "sender", "reply_to", "to", "cc", "bcc" };
+    for (size_t i = 0; i < 6; i++)
+        imap_dec_set(o, keys[i], address_list(imap_list_nth(v, 2 + i)));
+    imap_dec_set(o, "in_reply_to", imap_dec_str(imap_list_nth(v, 8)));
+    imap_dec_set(o, "message_id", imap_dec_str(imap_list_nth(v, 9)));
+    return o;
+}
+
+/* ----------------------------------------------------------- BODYSTRUCTURE */
+
+/* RFC 9051 9: body-fld-param = "(" string SP string *(SP string SP string) ")" / nil */
+static json_t *body_params(const imap_value *v)
+{
+    if (v == NULL || v->type == IV_NIL)
+        return json_null();
+    if (v->type != IV_LIST)
+        return imap_value_to_json(v);
+    json_t *o = json_object();
+    for (const imap_value *k = v->child; k != NULL && k->next != NULL; k = k->next->next) {
+        char key[128];
+        imap_dec_upper_text(k, key, sizeof(key));
+        for (char *p = key; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        /* an invalid UTF-8 key is refused (and the value freed) by jansson */
+        json_object_set_new(o, key, imap_dec_str(k->next));
+    }
+    return o;
+}
+
+/* RFC 9051 9: body-fld-dsp = "(" string SP body-fld-param ")" / nil */
+static json_t *body_disposition(const imap_value *v)
+{
+    if (v == NULL || v->type == IV_NIL)
+        return json_null();
+    if (v->type != IV_LIST)
+        return imap_value_to_json(v);
+    json_t *o = json_object();
+    imap_dec_set(o, "type", imap_dec_str(imap_list_nth(v, 0)));
+    imap_dec_set(o, "params", body_params(imap_list_nth(v, 1)));
+    return o;
+}
+
+/* The MIME type in lower case: "text/plain". */
+static void add_mime_type(json_t *o, const imap_value *t, const imap_value *st)
+{
+    char a[64], b[128], m[200];
+    if (!imap_value_is_string(t) && t->type != IV_ATOM)
+        return;
+    imap_dec_upper_text(t, a, sizeof(a));
+    imap_dec_upper_text(st, b, sizeof(b));
+    snprintf(m, sizeof(m), "%s/%s", a, b);
+    for (char *p = m; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    imap_dec_set(o, "mime_type", imap_json_bytes(m, strlen(m)));
+}
+
+/* Extension data after the fixed fields: disposition, language, location,
+ * then body-extension values (RFC 9051 9 body-ext-1part/body-ext-mpart). */
+static void body_ext(json_t *o, const imap_value *e)
+{
+    if (e == NULL)
+        return;
+    imap_dec_set(o, "disposition", body_disposition(e));
+    e = e->next;
+    if (e == NULL)
+        return;
+    imap_dec_set(o, "language", e->type == IV_LIST ? imap_dec_str_list(e) : imap_dec_str(e));
+    e = e->next;
+    if (e == NULL)
+        return;
+    imap_dec_set(o, "location", imap_dec_str(e));
+    e = e->next;
+    if (e == NULL)
+        return;
+    json_t *x = json_array();
+    for (; e != NULL; e = e->next)
+        json_array_append_new(x, imap_value_to_json(e));
+    imap_dec_set(o, "extensions", x);
+}
+
+/* RFC 9051 9: body = "(" (body-type-1part / body-type-mpart) ")" */
+json_t *imap_bodystructure_decode(const imap_decode_ctx *ctx, const imap_value *v, unsigned depth)
+{
+    if (v == NULL || v->type != IV_LIST || depth > IMAP_DEC_MAX_DEPTH)
+        return imap_value_to_json(v);
+    json_t *o = json_object();
+    const imap_value *c = v->child;
+    if (c != NULL && c->type == IV_LIST) {
+        /* body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart] */
+        json_t *parts = json_array();
+        while (c != NULL && c->type == IV_LIST) {
+            json_array_append_new(parts, imap_bodystructure_decode(ctx, c, depth + 1));
+            c = c->next;
+        }
+        imap_dec_set(o, "type", json_string("multipart"));
+        imap_dec_set(o, "subtype", imap_dec_str(c));
+        if (c != NULL) {
+            char st[64], m[80];
+            imap_dec_upper_text(c, st, sizeof(st));
+            snprintf(m, sizeof(m), "multipart/%s", st);
+            for (char *p = m; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+            imap_dec_set(o, "mime_type", imap_json_bytes(m, strlen(m)));
+            c = c->next;
+        }
+        imap_dec_set(o, "parts", parts);
+        if (c != NULL) {
+            imap_dec_set(o, "params", body_params(c));
+            body_ext(o, c->next);
+        }
+        return o;
+    }
+    /* body-type-1part: media type, subtype, body-fields */
+    if (v->count < 7) {
+        json_decref(o);
+        return imap_value_to_json(v);
+    }
+    const imap_value *t = imap_list_nth(v, 0), *st = imap_list_nth(v, 1);
+    imap_dec_set(o, "type", imap_dec_str(t));
+    imap_dec_set(o, "subtype", imap_dec_str(st));
+    add_mime_type(o, t, st);
+    imap_dec_set(o, "params", body_params(imap_list_nth(v, 2)));
+    imap_dec_set(o, "id", imap_dec_str(imap_list_nth(v, 3)));
+    imap_dec_set(o, "description", imap_dec_str(imap_list_nth(v, 4)));
+    imap_dec_set(o, "encoding", imap_dec_str(imap_list_nth(v, 5)));
+    const imap_value *sz = imap_list_nth(v, 6);
+    imap_dec_set(o, "size", sz->type == IV_NUMBER ? imap_dec_u64(sz->num) : imap_value_to_json(sz));
+    c = imap_list_nth(v, 7);
+    bool is_text = imap_value_is_string(t) && strcasecmp(t->s, "TEXT") == 0;
+    bool is_msg = imap_value_is_string(t) && strcasecmp(t->s, "MESSAGE") == 0 &&
+                  imap_value_is_string(st) &&
+                  (strcasecmp(st->s, "RFC822") == 0 || strcasecmp(st->s, "GLOBAL") == 0);
+    if (is_msg && c != NULL && c->type == IV_LIST && c->next != NULL && c->next->type == IV_LIST) {
+        /* body-type-msg = media-message SP body-fields SP envelope SP body SP body-fld-lines */
+        imap_dec_set(o, "envelope", imap_envelope_decode(ctx, c));
+        c = c->next;
+        imap_dec_set(o, "body", imap_bodystructure_decode(ctx, c, depth + 1));
+        c = c->next;
+        if (c != NULL && c->type == IV_NUMBER) {
+            imap_dec_set(o, "lines", imap_dec_u64(c->num));
+            c = c->next;
+        }
+    } else if (is_text && c != NULL && c->type == IV_NUMBER) {
+        imap_dec_set(o, "lines", imap_dec_u64(c->num));
+        c = c->next;
+    }
+    if (c != NULL) {
+        /* body-ext-1part = body-fld-md5 [SP body-fld-dsp ...] */
+        imap_dec_set(o, "md5", imap_dec_str(c));
+        body_ext(o, c->next);
+    }
+    return o;
+}
+
+/* ------------------------------------------------------- FETCH response */
+
+static json_t *sha256_json(const void *data, size_t len)
+{
+    unsigned char d[32];
+    unsigned int dl = 0;
+    if (EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL) != 1 || dl != 32)
+        return NULL;
+    static const char hex[] = "0123456789abcdef";
+    char buf[65];
+    for (size_t i = 0; i < 32; i++) {
+        buf[2 * i] = hex[d[i] >> 4];
+        buf[2 * i + 1] = hex[d[i] & 15];
+    }
+    buf[64] = '\0';
+    return json_string(buf);
+}
+
+/* Size and hash of a body section's data: nstring / literal8. */
+static void add_data_info(json_t *o, const imap_value *v)
+{
+    if (v == NULL)
+        return;
+    if (v->type == IV_NIL) {
+        imap_dec_set(o, "size", json_null());
+        return;
+    }
+    if (v->type == IV_LITERAL && v->lit != NULL) {
+        imap_dec_set(o, "size", imap_dec_u64(v->lit->size));
+        if (v->lit->received < v->lit->size)
+            imap_dec_set(o, "received", imap_dec_u64(v->lit->received));
+        if (v->lit->has_sha256) {
+            json_t *lj = imap_value_to_json(v);
+            imap_dec_set(o, "sha256", json_incref(json_object_get(lj, "sha256")));
+            json_decref(lj);
+        }
+        if (v->lit->binary)
+            imap_dec_set(o, "binary", json_true());
+        return;
+    }
+    if (v->type == IV_QUOTED || v->type == IV_ATOM || v->type == IV_NUMBER) {
+        imap_dec_set(o, "size", json_integer((json_int_t)v->len));
+        imap_dec_set(o, "sha256", sha256_json(v->s, v->len));
+        return;
+    }
+    imap_dec_set(o, "value", imap_value_to_json(v));
+}
+
+static void add_number_att(json_t *o, const char *key, const imap_value *v)
+{
+    uint64_t n;
+    if (imap_dec_number(v, &n) == 0)
+        imap_dec_set(o, key, imap_dec_u64(n));
+    else
+        imap_dec_set(o, key, imap_value_to_json(v));
+}
+
+/* RFC 9051 9: msg-att = "(" (msg-att-dynamic / msg-att-static)
+ * *(SP (msg-att-dynamic / msg-att-static)) ")".  Returns an object of the
+ * decoded attributes (keys in docs/decoded.md). */
+json_t *imap_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list, const char **err)
+{
+    json_t *o = json_object();
+    if (list == NULL || list->type != IV_LIST) {
+        *err = "FETCH data is not a list";
+        return o;
+    }
+    json_t *sections = NULL, *other = NULL;
+    const imap_value *c = list->child;
+    while (c != NULL) {
+        const imap_value *val = c->next;
+        char name[64];
+        imap_dec_upper_text(c, name, sizeof(name));
+        if (c->type != IV_ATOM) {
+            *err = "FETCH attribute name is not an atom";
+            break;
+        }
+        if (val == NULL) {
+            *err = "FETCH attribute without value";
+            imap_dec_set(o, "truncated_attribute", imap_json_bytes(name, strlen(name)));
+            break;
+        }
+        if (c->section != NULL) {
+            /* BODY[section]<origin> nstring / BINARY[part]<origin> (nstring / literal8)
+             * / BINARY.SIZE[part] number */
+            if (strcmp(name, "BINARY.SIZE") == 0) {
+                json_t *bs = json_object_get(o, "binary_size");
+                if (bs == NULL) {
+                    bs = json_array();
+                    json_object_set_new(o, "binary_size", bs);
+                }
+                json_t *e = json_object();
+                add_section(e, c);
+                add_number_att(e, "size", val);
+                json_array_append_new(bs, e);
+            } else {
+                if (sections == NULL)
+                    sections = json_array();
+                json_t *e = json_object();
+                imap_dec_set(e, "item", imap_json_bytes(name, strlen(name)));
+                add_section(e, c);
+                add_partial(e, c->partial, true);
+                add_data_info(e, val);
+                json_array_append_new(sections, e);
+            }
+        } else if (strcmp(name, "FLAGS") == 0) {
+            imap_dec_set(o, "flags", imap_dec_str_list(val));
+        } else if (strcmp(name, "UID") == 0) {
+            add_number_att(o, "uid", val);
+        } else if (strcmp(name, "INTERNALDATE") == 0) {
+            imap_dec_add_date(o, "internaldate", val);
+        } else if (strcmp(name, "SAVEDATE") == 0) {
+            imap_dec_add_date(o, "savedate", val);            /* RFC 8514 */
+        } else if (strcmp(name, "RFC822.SIZE") == 0) {
+            add_number_att(o, "rfc822_size", val);
+        } else if (strcmp(name, "ENVELOPE") == 0) {
+            imap_dec_set(o, "envelope", imap_envelope_decode(ctx, val));
+        } else if (strcmp(name, "BODYSTRUCTURE") == 0) {
+            imap_dec_set(o, "bodystructure", imap_bodystructure_decode(ctx, val, 0));
+        } else if (strcmp(name, "BODY") == 0) {
+            imap_dec_set(o, "body", imap_bodystructure_decode(ctx, val, 0));
+        } else if (strcmp(name, "RFC822") == 0 || strcmp(name, "RFC822.HEADER") == 0 ||
+                   strcmp(name, "RFC822.TEXT") == 0) {
+            json_t *e = json_object();
+            add_data_info(e, val);
+            char key[64];
+            memcpy(key, name, sizeof(key));
+            for (char *p = key; *p; p++)
+                *p = *p == '.' ? '_' : (char)tolower((unsigned char)*p);
+            imap_dec_set(o, key, e);
+        } else if (strcmp(name, "MODSEQ") == 0) {
+            /* RFC 7162 3.1.4.1: MODSEQ SP "(" mod-sequence-value ")" */
+            add_number_att(o, "modseq", val->type == IV_LIST ? imap_list_nth(val, 0) : val);
+        } else if (strcmp(name, "EMAILID") == 0 || strcmp(name, "THREADID") == 0) {
+            /* RFC 8474 5: "(" objectid ")" / nil (THREADID) */
+            const imap_value *id = val->type == IV_LIST ? imap_list_nth(val, 0) : val;
+            imap_dec_set(o, strcmp(name, "EMAILID") == 0 ? "emailid" : "threadid",
+                         id != NULL ? imap_dec_str(id) : json_null());
+        } else if (strcmp(name, "PREVIEW") == 0) {
+            imap_dec_set(o, "preview", imap_dec_str(val));   /* RFC 8970: nstring */
+        } else if (strcmp(name, "X-GM-MSGID") == 0 || strcmp(name, "X-GM-THRID") == 0) {
+            add_number_att(o, strcmp(name, "X-GM-MSGID") == 0 ? "x_gm_msgid" : "x_gm_thrid", val);
+        } else if (strcmp(name, "X-GM-LABELS") == 0) {
+            imap_dec_set(o, "x_gm_labels", imap_dec_str_list(val));
+        } else {
+            if (other == NULL)
+                other = json_object();
+            json_object_set_new(other, name, imap_value_to_json(val));
+        }
+        c = val->next;
+    }
+    if (sections != NULL)
+        imap_dec_set(o, "sections", sections);
+    if (other != NULL)
+        imap_dec_set(o, "other", other);
+    return o;
+}

@@ -1032,14 +1032,15 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
     put_i64(o, obj_int(b, "server_bytes", &v) ? v : 0);
     put(o, " B, TLS ", 8);
     const json_t *tls = json_object_get(b, "tls");
-    if (!tls || json_is_false(tls) || json_is_null(tls)) {
+    const char *mode = json_is_object(tls) ? obj_str(tls, "mode") : NULL;
+    if (!tls || json_is_false(tls) || json_is_null(tls) || json_is_false(json_object_get(tls, "used")) ||
+        (mode && strcmp(mode, "none") == 0)) {
         put(o, "no", 2);
     } else if (json_is_string(tls)) {
         put_text_json_str(o, tls);
     } else {
         char tmp[16];
         const char *ver = json_is_object(tls) ? tls_version_text(json_object_get(tls, "version"), tmp, sizeof tmp) : NULL;
-        const char *mode = json_is_object(tls) ? obj_str(tls, "mode") : NULL;
         put(o, "yes", 3);
         if (mode) {
             put_ch(o, ' ');
@@ -1049,21 +1050,31 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
             put_ch(o, ' ');
             put_text_str(o, ver);
         }
-        if (json_is_object(tls) && json_is_true(json_object_get(tls, "decrypted")))
-            put(o, " decrypted", 10);
+        if (json_is_object(tls))
+            put_str(o, json_is_true(json_object_get(tls, "decrypted")) ? " decrypted" : " opaque");
     }
     const json_t *comp = json_object_get(b, "compress");
+    if (!comp)
+        comp = json_object_get(b, "compress_active");
     if (comp && !json_is_false(comp) && !json_is_null(comp))
         put(o, ", COMPRESS yes", 14);
-    size_t ng = json_array_size(json_object_get(b, "gaps"));
-    if (ng) {
+    int64_t ng;
+    if (!obj_int(b, "gap_count", &ng))
+        ng = (int64_t)json_array_size(json_object_get(b, "gaps"));
+    if (ng > 0) {
         put(o, ", gaps ", 7);
-        put_u64(o, ng);
+        put_i64(o, ng);
     }
-    size_t na = json_array_size(json_object_get(b, "anomalies"));
-    if (na) {
+    /* anomalies: [{name, count}, ...]; an entry without count counts once */
+    const json_t *an = json_object_get(b, "anomalies");
+    int64_t na = 0;
+    for (size_t i = 0; i < json_array_size(an); i++) {
+        int64_t k;
+        na += obj_int(json_array_get(an, i), "count", &k) ? k : 1;
+    }
+    if (na > 0) {
         put(o, ", anomalies ", 12);
-        put_u64(o, na);
+        put_i64(o, na);
     }
     put(o, ", reason ", 9);
     const char *reason = obj_str(b, "end_reason");

@@ -338,6 +338,17 @@ static void test_text_conversation(void **state)
                            "server_bytes", (json_int_t)56789, "user", "alice", "commands", "LOGIN", 1, "FETCH", 11,
                            "tls", 0, "end_reason", "fin", "anomalies", "name", "x"));
     output_event(o, "imap_session", t + 20000, NULL, json_object()); /* everything missing */
+    output_event(o, "imap_session", t + 20000, &FLOW3, /* the engine's shape */
+                 json_pack("{s:i,s:i,s:n,s:{s:b,s:s,s:b},s:b,s:i,s:[{s:s,s:i},{s:s,s:i}]}", "client_bytes", 5,
+                           "server_bytes", 6, "user", "tls", "used", 1, "mode", "starttls", "decrypted", 0,
+                           "compress_active", 1, "gap_count", 2, "anomalies", "name", "a", "count", 3, "name", "b",
+                           "count", 1));
+    output_event(o, "imap_session", t + 20000, &FLOW3,
+                 json_pack("{s:i,s:i,s:{s:b,s:s,s:s,s:b},s:b}", "client_bytes", 5, "server_bytes", 6, "tls", "used", 0,
+                           "mode", "none", "version", "TLS 1.3", "decrypted", 0, "compress_active", 0));
+    output_event(o, "imap_session", t + 20000, &FLOW3,
+                 json_pack("{s:{s:b,s:s,s:I,s:b}}", "tls", "used", 1, "mode", "implicit", "version", (json_int_t)0x0304,
+                           "decrypted", 1));
     output_event(o, "stats", t + 30000, NULL, json_pack("{s:i,s:{s:i,s:s},s:[i,i]}", "packets", 42, "flows", "total", 1, "x", "y", "a", 1, 2));
     output_event(o, "flow_note", t + 30000, &FLOW3, json_pack("{s:i}", "k", 1));
     char *s = close_and_read(o, path);
@@ -355,6 +366,11 @@ static void test_text_conversation(void **state)
         "12:34:56.134456 !!! flow 3 alert starttls_command_injection: 3 bytes after A1 STARTTLS\n"
         "12:34:56.143456 === flow 3 end: user alice, 12 commands, client 1234 B, server 56789 B, TLS no, anomalies 1, reason fin\n"
         "12:34:56.143456 === end: user -, 0 commands, client 0 B, server 0 B, TLS no, reason -\n"
+        "12:34:56.143456 === flow 3 end: user -, 0 commands, client 5 B, server 6 B, TLS yes starttls opaque, "
+        "COMPRESS yes, gaps 2, anomalies 4, reason -\n"
+        "12:34:56.143456 === flow 3 end: user -, 0 commands, client 5 B, server 6 B, TLS no, reason -\n"
+        "12:34:56.143456 === flow 3 end: user -, 0 commands, client 0 B, server 0 B, TLS yes implicit 1.3 decrypted, "
+        "reason -\n"
         "12:34:56.153456 ### stats packets=42 flows.total=1 flows.x=y a=[1,2]\n"
         "12:34:56.153456 *** flow 3 flow_note {\"k\":1}\n");
     free(s);

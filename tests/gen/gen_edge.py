@@ -676,7 +676,10 @@ def case_half_close(xs, x, clock):
     sending (RFC 9293 3.6: a half-closed connection still carries data the
     other way)."""
     plan, bursts = base_plan(x, 1460)
-    last_c = max(i for i, ev in enumerate(plan) if ev[0] == 'seg' and ev[1] == 0 and ev[3])
+    last_c = max((i for i, ev in enumerate(plan) if ev[0] == 'seg' and ev[1] == 0 and ev[3]),
+                 default=None)
+    if last_c is None:
+        return None
     if not any(ev[0] == 'seg' and ev[1] == 1 and ev[3] for ev in plan[last_c:]):
         return None
     fin_c = [i for i, ev in enumerate(plan) if ev[0] == 'seg' and ev[1] == 0 and ev[4] & FIN][0]

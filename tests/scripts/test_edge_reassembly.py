@@ -157,17 +157,19 @@ def main():
     if not (os.path.isfile(imapscope) and os.access(imapscope, os.X_OK)):
         print('FAIL imapscope-missing: %s is not an executable' % imapscope)
         return 1
-    src = gen_edge.default_input()
-    if not os.path.isfile(src):
-        print('FAIL edge-source-missing: %s' % src)
-        return 1
+    # Source captures: arguments (for manual runs), else the default one.
+    srcs = sys.argv[1:] or [gen_edge.default_input()]
+    for src in srcs:
+        if not os.path.isfile(src):
+            print('FAIL edge-source-missing: %s' % src)
+            return 1
     work = tempfile.mkdtemp(prefix='edge-reasm-')
     failed = 0
     try:
         gendir = os.path.join(work, 'gen')
-        written = gen_edge.generate([src], gendir)
+        written = gen_edge.generate(srcs, gendir)
         if not written:
-            print('FAIL edge-generator: no case generated from %s' % src)
+            print('FAIL edge-generator: no case generated from %s' % ' '.join(srcs))
             return 1
         names = reasm_anomaly_names()
         for case, _pcap, js in written:

@@ -498,7 +498,7 @@ static decode_result decode_mpls(dctx *c, const uint8_t *p, const uint8_t *end, 
             break;
     }
     if (1 > avail(p, end))
-        return stop(c, DECODE_R_MPLS_NOT_IP);
+        return stop(c, wire ? DECODE_R_MPLS_HEADER_TRUNCATED : DECODE_R_MPLS_NOT_IP);
     unsigned v = p[0] >> 4;
     if (v != 4 && v != 6)
         return stop(c, DECODE_R_MPLS_NOT_IP);

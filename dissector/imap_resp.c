@@ -1,0 +1,586 @@
+/*
+ * imap_resp.c - untagged server data (imap_decode_untagged) and response
+ * codes (imap_decode_resp_code).  Grammar: RFC 9051 9 response-data,
+ * mailbox-data, message-data, resp-text-code, and the extension RFCs named
+ * at each decoder.  Field names: docs/decoded.md.
+ */
+#include "imap_dec_util.h"
+#include "imap.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static void add_num(json_t *o, const char *key, const imap_value *v)
+{
+    uint64_t n;
+    if (imap_dec_number(v, &n) == 0)
+        imap_dec_set(o, key, imap_dec_u64(n));
+    else if (v != NULL)
+        imap_dec_set(o, key, imap_value_to_json(v));
+}
+
+/* A lower-case JSON key from an atom: "UIDNEXT" -> "uidnext",
+ * "HIGHESTMODSEQ" -> "highestmodseq", "X-FOO" -> "x_foo". */
+static void lower_key(const char *in, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; in[i] != '\0' && i + 1 < cap; i++)
+        out[i] = in[i] == '-' || in[i] == '.' ? '_' : (char)tolower((unsigned char)in[i]);
+    out[i] = '\0';
+}
+
+static json_t *chain_json(const imap_value *v)
+{
+    json_t *arr = json_array();
+    for (; v != NULL; v = v->next)
+        json_array_append_new(arr, imap_value_to_json(v));
+    return arr;
+}
+
+/* A LIST view of a chain of values (rest of a response). */
+static imap_value list_view(const imap_value *first)
+{
+    imap_value l;
+    memset(&l, 0, sizeof(l));
+    l.type = IV_LIST;
+    l.child = (imap_value *)first;
+    for (const imap_value *c = first; c != NULL; c = c->next)
+        l.count++;
+    return l;
+}
+
+/* RFC 9051 9: mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR
+ * DQUOTE / nil) SP mailbox [SP mbox-list-extended]; RFC 5258 9
+ * mbox-list-extended = "(" [item *(SP item)] ")" (CHILDINFO, OLDNAME) */
+static const char *dec_list(const imap_decode_ctx *ctx, const imap_value *a, json_t *o)
+{
+    if (a == NULL || a->type != IV_LIST)
+        return "LIST response without attributes";
+    imap_dec_set(o, "flags", imap_dec_str_list(a));
+    const imap_value *d = a->next;
+    if (d == NULL)
+        return "LIST response without delimiter";
+    imap_dec_set(o, "delimiter", imap_dec_str(d));
+    if (d->next == NULL || imap_add_mailbox(ctx, o, "mailbox", d->next) != 0)
+        return "LIST response without mailbox";
+    const imap_value *x = d->next->next;
+    if (x != NULL && x->type == IV_LIST) {
+        json_t *ext = json_object();
+        for (const imap_value *c = x->child; c != NULL && c->next != NULL; c = c->next->next) {
+            char k[64];
+            imap_dec_upper_text(c, k, sizeof(k));
+            if (strcmp(k, "OLDNAME") == 0 && c->next->type == IV_LIST) {
+                json_t *tmp = json_object();
+                imap_add_mailbox(ctx, tmp, "m", imap_list_nth(c->next, 0));
+                imap_dec_set(ext, "OLDNAME", json_incref(json_object_get(tmp, "m")));
+                json_decref(tmp);
+            } else if (strcmp(k, "CHILDINFO") == 0 && c->next->type == IV_LIST) {
+                json_t *ci = json_array();
+                for (const imap_value *e = c->next->child; e != NULL; e = e->next)
+                    json_array_append_new(ci, imap_dec_upper(e));
+                imap_dec_set(ext, "CHILDINFO", ci);
+            } else {
+                json_object_set_new(ext, k, imap_value_to_json(c->next));
+            }
+        }
+        imap_dec_set(o, "extended", ext);
+    }
+    return NULL;
+}
+
+/* RFC 9051 9: "STATUS" SP mailbox SP "(" [status-att-list] ")";
+ * status-att-val = ("MESSAGES" / "UIDNEXT" / ...) SP number (RFC 7162
+ * HIGHESTMODSEQ, RFC 8438 SIZE, RFC 7889 APPENDLIMIT NIL/number) */
+static const char *dec_status(const imap_decode_ctx *ctx, const imap_value *a, json_t *o)
+{
+    if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0)
+        return "STATUS response without mailbox";
+    const imap_value *l = a->next;
+    if (l == NULL || l->type != IV_LIST)
+        return "STATUS response without items";
+    json_t *items = json_object();
+    for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next) {
+        char k[64];
+        imap_dec_upper_text(c, k, sizeof(k));
+        uint64_t n;
+        json_object_set_new(items, k, imap_dec_number(c->next, &n) == 0 ? imap_dec_u64(n)
+                                                                        : imap_value_to_json(c->next));
+    }
+    imap_dec_set(o, "items", items);
+    return NULL;
+}
+
+/* RFC 9051 / RFC 3501 SEARCH and RFC 5256 SORT: numbers, then RFC 7162
+ * 3.1.5 "(MODSEQ n)". */
+static const char *dec_numbers(const imap_value *a, json_t *o)
+{
+    json_t *nums = json_array();
+    const char *err = NULL;
+    for (; a != NULL; a = a->next) {
+        if (a->type == IV_LIST && imap_value_is_atom(imap_list_nth(a, 0), "MODSEQ")) {
+            add_num(o, "modseq", imap_list_nth(a, 1));
+            continue;
+        }
+        uint64_t n;
+        if (imap_dec_number(a, &n) == 0)
+            json_array_append_new(nums, imap_dec_u64(n));
+        else
+            err = "non-numeric search result";
+    }
+    imap_dec_set(o, "count", json_integer((json_int_t)json_array_size(nums)));
+    imap_dec_set(o, "numbers", nums);
+    return err;
+}
+
+/* RFC 4731 3.1 / RFC 9051 9: esearch-response = "ESEARCH" [search-correlator]
+ * [SP "UID"] *(SP search-return-data); search-correlator = SP "(" "TAG" SP
+ * tag-string ")" (RFC 7377 adds MAILBOX and UIDVALIDITY); RFC 9394 PARTIAL */
+static const char *dec_esearch(const imap_decode_ctx *ctx, const imap_value *a, json_t *o)
+{
+    if (a != NULL && a->type == IV_LIST) {
+        for (const imap_value *c = a->child; c != NULL && c->next != NULL; c = c->next->next) {
+            if (imap_value_is_atom(c, "TAG"))
+                imap_dec_set(o, "tag", imap_dec_str(c->next));
+            else if (imap_value_is_atom(c, "MAILBOX"))
+                imap_add_mailbox(ctx, o, "mailbox", c->next);
+            else if (imap_value_is_atom(c, "UIDVALIDITY"))
+                add_num(o, "uidvalidity", c->next);
+        }
+        a = a->next;
+    }
+    if (imap_value_is_atom(a, "UID")) {
+        imap_dec_set(o, "uid", json_true());
+        a = a->next;
+    }
+    const char *err = NULL;
+    while (a != NULL) {
+        char k[64], lk[64];
+        imap_dec_upper_text(a, k, sizeof(k));
+        lower_key(k, lk, sizeof(lk));
+        const imap_value *v = a->next;
+        if (v == NULL) {
+            err = "ESEARCH return item without value";
+            break;
+        }
+        if (strcmp(k, "ALL") == 0) {
+            imap_dec_add_seqset(o, "all", v);
+        } else if (strcmp(k, "PARTIAL") == 0 && v->type == IV_LIST) {
+            json_t *p = json_object();
+            imap_dec_set(p, "range", imap_dec_str(imap_list_nth(v, 0)));
+            const imap_value *m = imap_list_nth(v, 1);
+            if (m != NULL && m->type != IV_NIL)
+                imap_dec_add_seqset(p, "messages", m);
+            else
+                imap_dec_set(p, "messages", json_null());
+            imap_dec_set(o, "partial", p);
+        } else if (strcmp(k, "MIN") == 0 || strcmp(k, "MAX") == 0 || strcmp(k, "COUNT") == 0 ||
+                   strcmp(k, "MODSEQ") == 0) {
+            add_num(o, lk, v);
+        } else {
+            imap_dec_set(o, lk, imap_value_to_json(v));
+        }
+        a = v->next;
+    }
+    return err;
+}
+
+/* RFC 9051 9: namespace = nil / "(" 1*namespace-descr ")";
+ * namespace-descr = "(" string SP (DQUOTE QUOTED-CHAR DQUOTE / nil)
+ * [namespace-response-extensions] ")" */
+static json_t *namespace_json(const imap_decode_ctx *ctx, const imap_value *v)
+{
+    if (v == NULL || v->type == IV_NIL)
+        return json_null();
+    if (v->type != IV_LIST)
+        return imap_value_to_json(v);
+    json_t *arr = json_array();
+    for (const imap_value *d = v->child; d != NULL; d = d->next) {
+        json_t *o = json_object();
+        if (d->type == IV_LIST) {
+            imap_add_mailbox(ctx, o, "prefix", imap_list_nth(d, 0));
+            imap_dec_set(o, "delimiter", imap_dec_str(imap_list_nth(d, 1)));
+            const imap_value *e = imap_list_nth(d, 2);
+            if (e != NULL) {
+                json_t *ext = json_object();
+                for (; e != NULL && e->next != NULL; e = e->next->next) {
+                    char k[128];
+                    size_t len = 0;
+                    const char *s = imap_value_text(e, &len, NULL);
+                    snprintf(k, sizeof(k), "%.*s", (int)(len < 127 ? len : 127), s);
+                    json_object_set_new(ext, k, imap_dec_str_list(e->next));
+                }
+                imap_dec_set(o, "extensions", ext);
+            }
+        } else {
+            imap_dec_set(o, "value", imap_value_to_json(d));
+        }
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+/* RFC 9208 5.1: quota-response = "QUOTA" SP quota-root-name SP quota-list;
+ * quota-list = "(" quota-resource *(SP quota-resource) ")";
+ * quota-resource = resource-name SP resource-usage SP resource-limit */
+static const char *dec_quota(const imap_value *a, json_t *o)
+{
+    if (a == NULL)
+        return "QUOTA response without root";
+    imap_dec_set(o, "quota_root", imap_dec_str(a));
+    const imap_value *l = a->next;
+    if (l == NULL || l->type != IV_LIST)
+        return "QUOTA response without resources";
+    json_t *res = json_array();
+    for (const imap_value *c = l->child; c != NULL; ) {
+        json_t *r = json_object();
+        imap_dec_set(r, "name", imap_dec_upper(c));
+        add_num(r, "usage", c->next);
+        add_num(r, "limit", c->next != NULL ? c->next->next : NULL);
+        json_array_append_new(res, r);
+        if (c->next == NULL || c->next->next == NULL)
+            break;
+        c = c->next->next->next;
+    }
+    imap_dec_set(o, "resources", res);
+    return NULL;
+}
+
+/* RFC 5464 4.4: metadata-resp = "METADATA" SP mailbox SP (entry-values / entry-list) */
+static const char *dec_metadata(const imap_decode_ctx *ctx, const imap_value *a, json_t *o)
+{
+    if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0)
+        return "METADATA response without mailbox";
+    const imap_value *l = a->next;
+    if (l == NULL)
+        return "METADATA response without entries";
+    if (l->type == IV_LIST) {
+        json_t *ent = json_object();
+        for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next) {
+            size_t len = 0;
+            const char *s = imap_value_text(c, &len, NULL);
+            char k[256];
+            snprintf(k, sizeof(k), "%.*s", (int)(len < 255 ? len : 255), s);
+            json_object_set_new(ent, k, imap_dec_str(c->next));
+        }
+        imap_dec_set(o, "entries", ent);
+    } else {
+        /* unsolicited: entry-list = entry *(SP entry) */
+        json_t *names = json_array();
+        for (; l != NULL; l = l->next)
+            json_array_append_new(names, imap_dec_str(l));
+        imap_dec_set(o, "changed_entries", names);
+    }
+    return NULL;
+}
+
+json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *tokens, const char **err)
+{
+    const char *dummy = NULL;
+    if (err == NULL)
+        err = &dummy;
+    *err = NULL;
+    json_t *o = json_object();
+    const imap_value *t0 = imap_list_nth(tokens, 0);
+    if (t0 == NULL) {
+        imap_dec_set(o, "type", json_string(""));
+        *err = "empty untagged response";
+        return o;
+    }
+    char type[64];
+    const imap_value *a;
+    uint64_t num = 0;
+    if (t0->type == IV_NUMBER && t0->next != NULL) {
+        /* RFC 9051 9: message-data = nz-number SP ("EXPUNGE" / ("FETCH" SP msg-att));
+         * mailbox-data =/ number SP "EXISTS" / number SP "RECENT" (RFC 3501) */
+        num = t0->num;
+        imap_dec_upper_text(t0->next, type, sizeof(type));
+        imap_dec_set(o, "type", json_string(type));
+        imap_dec_set(o, "number", imap_dec_u64(num));
+        a = t0->next->next;
+        if (strcmp(type, "FETCH") == 0) {
+            json_t *att = imap_fetch_att_decode(ctx, a, err);
+            json_object_update(o, att);
+            json_decref(att);
+        } else if (strcmp(type, "EXISTS") == 0 || strcmp(type, "RECENT") == 0 ||
+                   strcmp(type, "EXPUNGE") == 0) {
+            if (a != NULL)
+                *err = "unexpected data after the number";
+        } else if (a != NULL) {
+            imap_dec_set(o, "args", chain_json(a)); /* CONVERTED (RFC 5259) etc. */
+        }
+        if (*err != NULL)
+            imap_dec_set(o, "raw", imap_json_bytes(tokens->raw, tokens->raw_len));
+        return o;
+    }
+    imap_dec_upper_text(t0, type, sizeof(type));
+    imap_dec_set(o, "type", json_string(type));
+    a = t0->next;
+    const char *e = NULL;
+    if (strcmp(type, "CAPABILITY") == 0) {
+        imap_value l = list_view(a);
+        imap_dec_set(o, "capabilities", imap_decode_capabilities(&l));
+    } else if (strcmp(type, "ENABLED") == 0) {
+        json_t *arr = json_array();             /* RFC 5161 3.2 */
+        for (; a != NULL; a = a->next)
+            json_array_append_new(arr, imap_dec_upper(a));
+        imap_dec_set(o, "capabilities", arr);
+    } else if (strcmp(type, "FLAGS") == 0) {
+        if (a == NULL || a->type != IV_LIST)
+            e = "FLAGS response without a list";
+        imap_dec_set(o, "flags", imap_dec_str_list(a));
+    } else if (strcmp(type, "LIST") == 0 || strcmp(type, "LSUB") == 0 || strcmp(type, "XLIST") == 0) {
+        e = dec_list(ctx, a, o);
+    } else if (strcmp(type, "STATUS") == 0) {
+        e = dec_status(ctx, a, o);
+    } else if (strcmp(type, "SEARCH") == 0 || strcmp(type, "SORT") == 0) {
+        e = dec_numbers(a, o);
+    } else if (strcmp(type, "ESEARCH") == 0) {
+        e = dec_esearch(ctx, a, o);
+    } else if (strcmp(type, "THREAD") == 0) {
+        /* RFC 5256 5: thread-data = "THREAD" [SP 1*thread-list];
+         * thread-list = "(" (thread-members / thread-nested) ")" */
+        json_t *threads = json_array();
+        for (; a != NULL; a = a->next)
+            json_array_append_new(threads, imap_value_to_json(a));
+        imap_dec_set(o, "thread_count", json_integer((json_int_t)json_array_size(threads)));
+        imap_dec_set(o, "threads", threads);
+    } else if (strcmp(type, "NAMESPACE") == 0) {
+        /* RFC 2342 5 / RFC 9051 9 namespace-response */
+        imap_dec_set(o, "personal", namespace_json(ctx, a));
+        imap_dec_set(o, "other", namespace_json(ctx, a != NULL ? a->next : NULL));
+        imap_dec_set(o, "shared", namespace_json(ctx, a != NULL && a->next != NULL ? a->next->next : NULL));
+        if (a == NULL || a->next == NULL || a->next->next == NULL)
+            e = "NAMESPACE response needs three namespaces";
+    } else if (strcmp(type, "ID") == 0) {
+        /* RFC 2971 3.2: id-response = "ID" SP id-params-list */
+        if (a != NULL && a->type == IV_LIST) {
+            json_t *id = json_object();
+            for (const imap_value *c = a->child; c != NULL && c->next != NULL; c = c->next->next) {
+                size_t len = 0;
+                const char *s = imap_value_text(c, &len, NULL);
+                char k[128];
+                snprintf(k, sizeof(k), "%.*s", (int)(len < 127 ? len : 127), s);
+                json_object_set_new(id, k, imap_dec_str(c->next));
+            }
+            imap_dec_set(o, "id", id);
+        } else {
+            imap_dec_set(o, "id", json_null());
+        }
+    } else if (strcmp(type, "QUOTA") == 0) {
+        e = dec_quota(a, o);
+    } else if (strcmp(type, "QUOTAROOT") == 0) {
+        /* RFC 9208 5.2: "QUOTAROOT" SP mailbox *(SP quota-root-name) */
+        if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0) {
+            e = "QUOTAROOT response without mailbox";
+        } else {
+            json_t *roots = json_array();
+            for (const imap_value *c = a->next; c != NULL; c = c->next)
+                json_array_append_new(roots, imap_dec_str(c));
+            imap_dec_set(o, "roots", roots);
+        }
+    } else if (strcmp(type, "ACL") == 0) {
+        /* RFC 4314 3.6: acl-data = "ACL" SP mailbox *(SP identifier SP rights) */
+        if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0) {
+            e = "ACL response without mailbox";
+        } else {
+            json_t *acl = json_array();
+            for (const imap_value *c = a->next; c != NULL && c->next != NULL; c = c->next->next) {
+                json_t *x = json_object();
+                imap_dec_set(x, "identifier", imap_dec_str(c));
+                imap_dec_set(x, "rights", imap_dec_str(c->next));
+                json_array_append_new(acl, x);
+            }
+            imap_dec_set(o, "acl", acl);
+        }
+    } else if (strcmp(type, "LISTRIGHTS") == 0) {
+        /* RFC 4314 3.7: "LISTRIGHTS" SP mailbox SP identifier SP rights *(SP rights) */
+        if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0 || a->next == NULL ||
+            a->next->next == NULL) {
+            e = "LISTRIGHTS response incomplete";
+        } else {
+            imap_dec_set(o, "identifier", imap_dec_str(a->next));
+            imap_dec_set(o, "required", imap_dec_str(a->next->next));
+            json_t *opt = json_array();
+            for (const imap_value *c = a->next->next->next; c != NULL; c = c->next)
+                json_array_append_new(opt, imap_dec_str(c));
+            imap_dec_set(o, "optional", opt);
+        }
+    } else if (strcmp(type, "MYRIGHTS") == 0) {
+        /* RFC 4314 3.8: "MYRIGHTS" SP mailbox SP rights */
+        if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0 || a->next == NULL)
+            e = "MYRIGHTS response incomplete";
+        else
+            imap_dec_set(o, "rights", imap_dec_str(a->next));
+    } else if (strcmp(type, "METADATA") == 0) {
+        e = dec_metadata(ctx, a, o);
+    } else if (strcmp(type, "VANISHED") == 0) {
+        /* RFC 7162 7: "VANISHED" [SP "(EARLIER)"] SP known-uids */
+        if (a != NULL && a->type == IV_LIST) {
+            imap_dec_set(o, "earlier", json_boolean(imap_value_is_atom(imap_list_nth(a, 0), "EARLIER")));
+            a = a->next;
+        } else {
+            imap_dec_set(o, "earlier", json_false());
+        }
+        if (a == NULL || imap_dec_add_seqset(o, "uids", a) != 0)
+            e = "VANISHED without a uid set";
+    } else if (strcmp(type, "LANGUAGE") == 0 || strcmp(type, "COMPARATOR") == 0) {
+        /* RFC 5255 3.3: "LANGUAGE" SP "(" lang-tag *(SP lang-tag) ")";
+         * 4.8: "COMPARATOR" SP comp-sel-quoted [SP "(" comp-id-quoted ...")"] */
+        json_t *arr = json_array();
+        for (; a != NULL; a = a->next) {
+            if (a->type == IV_LIST) {
+                for (const imap_value *c = a->child; c != NULL; c = c->next)
+                    json_array_append_new(arr, imap_dec_str(c));
+            } else {
+                json_array_append_new(arr, imap_dec_str(a));
+            }
+        }
+        imap_dec_set(o, strcmp(type, "LANGUAGE") == 0 ? "languages" : "comparators", arr);
+    } else if (strcmp(type, "GENURLAUTH") == 0) {
+        /* RFC 4467 9: genurlauth-data = "GENURLAUTH" 1*(SP url-full) */
+        json_t *arr = json_array();
+        for (; a != NULL; a = a->next)
+            json_array_append_new(arr, imap_dec_str(a));
+        imap_dec_set(o, "urls", arr);
+    } else if (strcmp(type, "URLFETCH") == 0) {
+        /* RFC 4467 9: urlfetch-data = "URLFETCH" 1*(SP url nstring) */
+        json_t *arr = json_array();
+        for (; a != NULL; a = a->next ? a->next->next : NULL) {
+            json_t *u = json_object();
+            imap_dec_set(u, "url", imap_dec_str(a));
+            const imap_value *d = a->next;
+            if (d != NULL && d->type == IV_LITERAL && d->lit != NULL) {
+                imap_dec_set(u, "size", imap_dec_u64(d->lit->size));
+            } else if (d != NULL && d->type == IV_NIL) {
+                imap_dec_set(u, "size", json_null());
+            } else if (d != NULL) {
+                imap_dec_set(u, "size", json_integer((json_int_t)d->len));
+            }
+            json_array_append_new(arr, u);
+        }
+        imap_dec_set(o, "urls", arr);
+    } else if (strcmp(type, "CONVERSION") == 0) {
+        imap_dec_set(o, "args", chain_json(a));  /* RFC 5259 5.2 */
+    } else {
+        e = "unknown untagged response";
+        if (a != NULL)
+            imap_dec_set(o, "args", chain_json(a));
+    }
+    if (e != NULL) {
+        *err = e;
+        imap_dec_set(o, "raw", imap_json_bytes(tokens->raw, tokens->raw_len));
+    }
+    return o;
+}
+
+/* ------------------------------------------------------------ resp codes */
+
+json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
+                              const imap_value *args, const char *raw, size_t raw_len)
+{
+    json_t *o = json_object();
+    char code[64], key[64];
+    size_t nl = name != NULL ? strlen(name) : 0;
+    if (nl >= sizeof(code))
+        nl = sizeof(code) - 1;
+    for (size_t i = 0; i < nl; i++)
+        code[i] = (char)toupper((unsigned char)name[i]);
+    code[nl] = '\0';
+    imap_dec_set(o, "code", imap_json_bytes(code, nl));
+    lower_key(code, key, sizeof(key));
+    const imap_value *a = (args != NULL && args->type == IV_LIST) ? args->child : NULL;
+    bool ok = true;
+
+    if (strcmp(code, "UIDNEXT") == 0 || strcmp(code, "UIDVALIDITY") == 0 ||
+        strcmp(code, "UNSEEN") == 0 || strcmp(code, "HIGHESTMODSEQ") == 0 ||
+        strcmp(code, "APPENDLIMIT") == 0) {
+        /* RFC 9051 9 resp-text-code: "UIDNEXT" SP nz-number / "UIDVALIDITY" SP
+         * nz-number / RFC 3501 "UNSEEN" SP nz-number / RFC 7162 3.1.2.1
+         * "HIGHESTMODSEQ" SP mod-sequence-value */
+        uint64_t n;
+        ok = imap_dec_number(a, &n) == 0;
+        if (ok)
+            imap_dec_set(o, key, imap_dec_u64(n));
+    } else if (strcmp(code, "CAPABILITY") == 0) {
+        imap_dec_set(o, "capabilities", imap_decode_capabilities(args));
+    } else if (strcmp(code, "PERMANENTFLAGS") == 0) {
+        /* "PERMANENTFLAGS" SP "(" [flag-perm *(SP flag-perm)] ")" */
+        ok = a != NULL && a->type == IV_LIST;
+        if (ok)
+            imap_dec_set(o, "flags", imap_dec_str_list(a));
+    } else if (strcmp(code, "BADCHARSET") == 0) {
+        /* "BADCHARSET" [SP "(" charset *(SP charset) ")"] */
+        if (a != NULL && a->type == IV_LIST)
+            imap_dec_set(o, "charsets", imap_dec_str_list(a));
+    } else if (strcmp(code, "APPENDUID") == 0) {
+        /* RFC 4315 4: "APPENDUID" SP nz-number SP append-uid (uid-set with MULTIAPPEND) */
+        uint64_t n;
+        ok = imap_dec_number(a, &n) == 0 && a->next != NULL;
+        if (ok) {
+            imap_dec_set(o, "uidvalidity", imap_dec_u64(n));
+            imap_dec_add_seqset(o, "uid_set", a->next);
+        }
+    } else if (strcmp(code, "COPYUID") == 0) {
+        /* RFC 4315 4: "COPYUID" SP nz-number SP uid-set SP uid-set */
+        uint64_t n;
+        ok = imap_dec_number(a, &n) == 0 && a->next != NULL && a->next->next != NULL;
+        if (ok) {
+            imap_dec_set(o, "uidvalidity", imap_dec_u64(n));
+            imap_dec_add_seqset(o, "source_uids", a->next);
+            imap_dec_add_seqset(o, "dest_uids", a->next->next);
+        }
+    } else if (strcmp(code, "MODIFIED") == 0) {
+        /* RFC 7162 3.1.3: "MODIFIED" SP sequence-set */
+        ok = a != NULL && imap_dec_add_seqset(o, "modified", a) == 0;
+    } else if (strcmp(code, "REFERRAL") == 0) {
+        /* RFC 2221 4.1: "REFERRAL" SP 1*<url separated by SP> */
+        json_t *urls = json_array();
+        for (const imap_value *c = a; c != NULL; c = c->next)
+            json_array_append_new(urls, imap_dec_str(c));
+        imap_dec_set(o, "urls", urls);
+        ok = a != NULL;
+    } else if (strcmp(code, "METADATA") == 0) {
+        /* RFC 5464 4.2.1/4.3: "METADATA" SP ("LONGENTRIES" SP number / "MAXSIZE"
+         * SP number / "TOOMANY" / "NOPRIVATE") */
+        ok = a != NULL;
+        if (ok) {
+            imap_dec_set(o, "metadata", imap_dec_upper(a));
+            if (a->next != NULL)
+                add_num(o, "value", a->next);
+        }
+    } else if (strcmp(code, "BADEVENT") == 0 || strcmp(code, "URLMECH") == 0 ||
+               strcmp(code, "ANNOTATE") == 0 || strcmp(code, "ANNOTATIONS") == 0 ||
+               strcmp(code, "BADCOMPARATOR") == 0 || strcmp(code, "NOUPDATE") == 0 ||
+               strcmp(code, "INPROGRESS") == 0 || strcmp(code, "BADURL") == 0) {
+        /* RFC 5465 8 BADEVENT (events), RFC 4467 URLMECH INTERNAL mechs,
+         * RFC 5257 ANNOTATE TOOBIG/TOOMANY, RFC 5267 NOUPDATE tag,
+         * RFC 9585 INPROGRESS (tag n n), RFC 4469 BADURL url */
+        if (a != NULL) {
+            json_t *arr = json_array();
+            for (const imap_value *c = a; c != NULL; c = c->next)
+                json_array_append_new(arr, c->type == IV_LIST ? imap_dec_str_list(c) : imap_dec_str(c));
+            imap_dec_set(o, "args", arr);
+        }
+    } else if (strcmp(code, "MAILBOXID") == 0) {
+        /* RFC 8474 4.1: "MAILBOXID" SP "(" objectid ")" */
+        const imap_value *id = a != NULL && a->type == IV_LIST ? imap_list_nth(a, 0) : a;
+        ok = id != NULL;
+        if (ok)
+            imap_dec_set(o, "mailboxid", imap_dec_str(id));
+    } else if (imap_resp_code_lookup(code, strlen(code)) != NULL) {
+        /* ALERT, PARSE, READ-ONLY, READ-WRITE, TRYCREATE, UIDNOTSTICKY,
+         * NOMODSEQ, CLOSED, COMPRESSIONACTIVE, NOTIFICATIONOVERFLOW,
+         * UNKNOWN-CTE, USEATTR, HASCHILDREN and the RFC 5530 codes take no
+         * argument; anything else is kept */
+        if (a != NULL)
+            imap_dec_set(o, "args", chain_json(a));
+    } else {
+        imap_dec_set(o, "known", json_false());
+        ok = false;
+    }
+    if (!ok && raw != NULL)
+        imap_dec_set(o, "raw", imap_json_bytes(raw, raw_len));
+    return o;
+}

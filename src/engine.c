@@ -603,7 +603,11 @@ static bool both_closed(const flow *f)
 static void engine_tcp(engine *e, const pkt *p, uint64_t ts)
 {
     int side;
-    flow *f = flow_table_lookup(e->flows, p, ts, true, &side);
+    /* A new flow starts with a SYN or with data: a bare ACK, FIN or RST is
+     * the tail of a connection already ended (or one we never saw carry
+     * anything), and would only leave an empty connection behind. */
+    bool may_create = (p->tcp_flags & PKT_TCP_SYN) || p->payload_len > 0;
+    flow *f = flow_table_lookup(e->flows, p, ts, may_create, &side);
     conn *c;
     int rc;
 

@@ -43,13 +43,27 @@ chmod 755 "$WORK"
 SCOPE_PID=""
 TD_PID=""
 CLIENT_PID=""
+WATCHDOG=""
+# kill_pid PID: TERM, then KILL after 2 s; reaps it.
+kill_pid() {
+    local i
+    kill -TERM "$1" 2>/dev/null || return 0
+    for i in $(seq 1 20); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
 cleanup() {
-    for p in $CLIENT_PID $SCOPE_PID $TD_PID; do kill -KILL "$p" 2>/dev/null; done
+    local p
+    for p in $CLIENT_PID $SCOPE_PID $TD_PID $WATCHDOG; do kill_pid "$p"; done
     dc_stop
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'echo "FAIL live-timeout: still running after 55 s"; exit 1' USR1
 trap 'exit 1' INT TERM
+# The whole test is bounded: after 55 s the watchdog stops it.
+( sleep 55 & sp=$!; trap 'kill $sp 2>/dev/null; exit 0' TERM; wait $sp && kill -USR1 $$ ) 2>/dev/null &
+WATCHDOG=$!
 
 fail_all() { echo "FAIL live-$1: $2"; exit 1; }
 
@@ -59,9 +73,9 @@ dc_start "$WORK/dc" 2>"$WORK/dc.err" || fail_all setup "dovecot did not start: $
 # start_capture TAG: imapscope and tcpdump on the same filter.
 start_capture() {
     local tag=$1 i
-    timeout -s KILL 40 "$IMAPSCOPE" -i lo -f "tcp port $PORT" -T json >"$WORK/$tag.jsonl" 2>"$WORK/$tag.err" &
+    "$IMAPSCOPE" -i lo -f "tcp port $PORT" -T json >"$WORK/$tag.jsonl" 2>"$WORK/$tag.err" &
     SCOPE_PID=$!
-    timeout -s KILL 40 tcpdump -i lo -s 0 -U --immediate-mode -w "$WORK/$tag.pcap" "tcp port $PORT" 2>"$WORK/$tag.td" &
+    tcpdump -i lo -s 0 -U --immediate-mode -w "$WORK/$tag.pcap" "tcp port $PORT" 2>"$WORK/$tag.td" &
     TD_PID=$!
     for i in $(seq 1 100); do
         grep -q listening "$WORK/$tag.td" && break
@@ -83,6 +97,12 @@ stop_capture() {
     kill -"$sig" "$SCOPE_PID" 2>/dev/null
     kill -INT "$TD_PID" 2>/dev/null
     for i in $(seq 1 100); do kill -0 "$SCOPE_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$SCOPE_PID" 2>/dev/null; then
+        echo "FAIL live-exit-$tag: imapscope still running 10 s after SIG$sig"
+        kill_pid "$SCOPE_PID"; kill_pid "$TD_PID"
+        SCOPE_PID="" TD_PID=""
+        return 1
+    fi
     wait "$SCOPE_PID"; rc=$?
     wait "$TD_PID" 2>/dev/null
     SCOPE_PID="" TD_PID=""
@@ -142,8 +162,9 @@ res("connections", not missing and not extra and len(want) >= 1,
     "pcap has %d, imapscope %d; missing %s; extra %s" % (len(want), len(sessions), missing[:3], extra[:3]))
 diff = ["%s:%d client %d/%d server %d/%d" % (k[0], k[1], sessions[k][0], want[k][0], sessions[k][1], want[k][1])
         for k in sorted(want) if k in sessions and sessions[k] != want[k]]
-res("bytes", not diff and any(v[0] > 0 and v[1] > 0 for v in want.values()),
-    "imapscope/pcap: " + "; ".join(diff[:4]))
+both = [k for k in want if k in sessions]
+res("bytes", both and not diff and any(want[k][0] > 0 and want[k][1] > 0 for k in both),
+    ("imapscope/pcap: " + "; ".join(diff[:4])) if diff else "no connection to compare")
 if open_port:
     k = [k for k in want if k[1] == open_port]
     res("open-flush", bool(k) and k[0] in sessions,
@@ -201,7 +222,7 @@ PY
 status=0
 # Run 1: SIGINT, with a connection still open when the signal arrives.
 start_capture int
-timeout -s KILL 30 python3 "$WORK/client.py" 127.0.0.1 "$PORT" "$WORK/dc/cert.pem" "$WORK" >"$WORK/client.out" 2>&1 &
+timeout 30 python3 "$WORK/client.py" 127.0.0.1 "$PORT" "$WORK/dc/cert.pem" "$WORK" >"$WORK/client.out" 2>&1 &
 CLIENT_PID=$!
 for i in $(seq 1 200); do [ -s "$WORK/open_port" ] && break; kill -0 "$CLIENT_PID" 2>/dev/null || break; sleep 0.05; done
 if [ ! -s "$WORK/open_port" ]; then
@@ -216,7 +237,7 @@ compare int "$(cat "$WORK/open_port")" || status=1
 
 # Run 2: SIGTERM after two complete sessions.
 start_capture term
-timeout -s KILL 20 python3 - 127.0.0.1 "$PORT" >"$WORK/client2.out" 2>&1 <<'PY' || { echo "FAIL live-client-term: $(tail -3 "$WORK/client2.out" | tr '\n' ' ')"; status=1; }
+timeout 20 python3 - 127.0.0.1 "$PORT" >"$WORK/client2.out" 2>&1 <<'PY' || { echo "FAIL live-client-term: $(tail -3 "$WORK/client2.out" | tr '\n' ' ')"; status=1; }
 import imaplib, sys
 for user, pw in (("alice", "secret"), ("bob", "hunter2")):
     c = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]), timeout=10)

@@ -734,6 +734,83 @@ static void test_reason_table(void **state)
     assert_string_equal(decode_reason_name(DECODE_R_NONE), "unknown");
 }
 
+/* Deterministic mutation run: valid frames with random bytes overwritten,
+ * decoded under every link type.  Every result is one of the four, an error
+ * or skip names a reason of the right kind, and an OK payload lies inside
+ * the frame (or a reassembled datagram) and within its declared length. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 16);
+}
+
+static void test_random_mutations(void **state)
+{
+    (void)state;
+    uint8_t seeds[6][400], a[400], b[400];
+    size_t len[6];
+    len[0] = mk_eth(seeds[0], NULL, 0, 0x0800, a, mk_ip4tcp(a));
+    const uint16_t tags[2][2] = {{0x88a8, 5}, {0x8100, 6}};
+    len[1] = mk_eth(seeds[1], tags, 2, 0x86dd, a, mk_ip6tcp(a));
+    len[2] = mk_ipv4(seeds[2], 41, a, mk_ip6tcp(a), 8);
+    /* IPv4 fragment (MF set) carrying UDP */
+    len[3] = mk_ipv4(seeds[3], 17, b, mk_udp(b, "0123456789abcdef", 16), 0);
+    seeds[3][6] = 0x20;
+    /* IPv6 with a fragment header: offset 8, M set */
+    memset(b, 0, 8);
+    b[0] = 17, b[3] = 8 | 1, b[7] = 9;
+    memset(b + 8, 'f', 32);
+    len[4] = mk_ipv6(seeds[4], 44, b, 40);
+    /* SLL2 + IPv6 with hop-by-hop and TCP */
+    memset(seeds[5], 0, 20);
+    be16(seeds[5], 0x86dd);
+    memset(b, 0, 8);
+    b[0] = 6;
+    size_t tl = mk_tcp(b + 8);
+    len[5] = 20 + mk_ipv6(seeds[5] + 20, 0, b, 8 + tl);
+    static const int links[] = {DECODE_LINK_EN10MB, DECODE_LINK_RAW, DECODE_LINK_SLL2,
+                                DECODE_LINK_NULL, DECODE_LINK_IPV4, DECODE_LINK_IPV6};
+    unsigned counts[4] = {0};
+    for (unsigned iter = 0; iter < 60000; iter++) {
+        unsigned s = iter % 6;
+        uint8_t f[400];
+        memcpy(f, seeds[s], len[s]);
+        unsigned flips = 1 + rng() % 4;
+        for (unsigned k = 0; k < flips; k++)
+            f[rng() % len[s]] = (uint8_t)rng();
+        size_t cap = len[s] - (rng() % 4 == 0 ? rng() % len[s] : 0);
+        size_t wire = cap + (rng() % 4 == 0 ? rng() % 100 : 0);
+        int link = s == 0 || s == 1 ? DECODE_LINK_EN10MB
+                 : s == 5           ? DECODE_LINK_SLL2
+                                    : DECODE_LINK_RAW;
+        if (rng() % 8 == 0)
+            link = links[rng() % 6];
+        pkt p;
+        decode_result r = run(link, f, cap, wire, &p);
+        assert_true(r >= DECODE_OK && r <= DECODE_ERROR);
+        counts[r]++;
+        if (r == DECODE_SKIP)
+            assert_int_equal(decode_reason_kind(p.error), DECODE_KIND_SKIP);
+        else if (r == DECODE_ERROR)
+            assert_true(p.error < DECODE_REASON_COUNT);
+        else if (r == DECODE_OK) {
+            assert_int_equal(p.error, DECODE_R_NONE);
+            assert_true(p.payload_len <= p.payload_wire_len);
+            assert_true(p.ip_version == 4 || p.ip_version == 6);
+        }
+    }
+    print_message("mutations: ok %u held %u skip %u error %u\n", counts[0], counts[1], counts[2], counts[3]);
+    /* every outcome was reached */
+    for (int i = 0; i < 4; i++)
+        assert_true(counts[i] > 0);
+    decoder_expire(&dec, UINT64_MAX);
+    assert_int_equal(ipfrag_in_flight(dec.frag), 0);
+}
+
 /* ---- public captures ------------------------------------------------------ */
 
 typedef struct capture_expect {
@@ -883,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_malformed_transport),
         cmocka_unit_test(test_skips_and_link_errors),
         cmocka_unit_test(test_reason_table),
+        cmocka_unit_test(test_random_mutations),
         cmocka_unit_test(test_public_captures),
         cmocka_unit_test(test_capture_details),
     };

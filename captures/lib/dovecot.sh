@@ -21,7 +21,18 @@ dc_need_tools() {
     local t
     for t in "$@"; do
         if ! command -v "$t" >/dev/null 2>&1 && [ ! -x "$t" ]; then
-            echo "missing tool: $t (install the Debian package that provides it)" >&2
+            local pkg
+            case "$t" in
+                dovecot|doveconf) pkg=dovecot-imapd ;;
+                tshark) pkg=tshark ;;
+                mbsync) pkg=isync ;;
+                ip|ss) pkg=iproute2 ;;
+                cc) pkg=gcc ;;
+                timeout) pkg=coreutils ;;
+                python3) pkg=python3 ;;
+                *) pkg=$t ;;
+            esac
+            echo "missing tool: $t (Debian package $pkg)" >&2
             return 2
         fi
     done

@@ -1,0 +1,2155 @@
+/*
+ * imap_session.c - the IMAP session core: streaming line assembly per
+ * direction, literals, command/response parsing, session state, tag
+ * correlation, AUTHENTICATE/IDLE/STARTTLS/COMPRESS, gaps, anomalies,
+ * summary.  Implements imap.h (except the capability/code lookups).
+ *
+ * Grammar: RFC 9051 9 (and RFC 3501 9), cited at each rule.  The logical
+ * line format handed to the tokenizer is described in imap_value.h.
+ *
+ * Design of the STARTTLS check (SPECS.md 6.2): when a STARTTLS (or
+ * COMPRESS) OK switches a direction, feed returns the bytes consumed up to
+ * the switch point; what follows is the new layer's business.  Bytes fed
+ * afterwards are taken as the layer's output (decrypted / inflated IMAP).
+ * The first raw byte after a TLS switch is checked once: by peeking at the
+ * rest of the chunk in the same feed call (the strongest injection form: in
+ * the same segment), or by imap_session_check_tls_start() when the caller
+ * hands the raw bytes that follow to its TLS layer and wants them checked.
+ * A TLS record (0x16) there is right; any other byte is plaintext that
+ * should not be there (server: starttls_response_injection; client:
+ * starttls_client_cleartext).  Raw TLS records fed to feed after a TLS
+ * switch (a caller without keys) are recognised by their first byte and
+ * ignored until imap_session_set_layer(dir, TLS, true).
+ */
+#include "imap.h"
+#include "imap_anomaly.h"
+#include "imap_core_util.h"
+#include "imap_decode.h"
+#include "imap_sasl.h"
+#include "imap_value.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ------------------------------------------------------------------ caps */
+
+#define CORE_MAX_LITS        64    /* literal records per logical line */
+#define CORE_TAG_MAX         64    /* bytes of a tag kept (longer tags compare on this prefix) */
+#define CORE_CMD_MAX         40    /* bytes of a command name ("UID FETCH") */
+#define CORE_MAX_CAPS        256   /* capability names remembered */
+#define CORE_MAX_MAILBOXES   256   /* mailboxes listed in the summary */
+#define CORE_MAX_AUTH        64    /* authentication attempts listed in the summary */
+#define CORE_LINE_TEXT_MAX   1000  /* bytes of trace text per line */
+#define CORE_DETAIL_MAX      300   /* bytes of an anomaly detail */
+#define CORE_INJECT_MAX      200   /* bytes of injected data shown */
+#define CORE_LITERAL_SHOW    64    /* a literal this short and printable is shown in the trace */
+
+void imap_config_default(imap_config *cfg)
+{
+    cfg->max_line = 65536;
+    cfg->max_literal = (uint64_t)256 << 20;
+    cfg->literal_keep = 1024;
+    cfg->max_pending = 128;
+    cfg->max_responses = 1000;
+    cfg->max_txn_bytes = (size_t)1 << 20;
+    cfg->hash_literals = false;
+    cfg->show_credentials = false;
+    cfg->emit_lines = false;
+}
+
+/* ---------------------------------------------------------- session state */
+
+/* RFC 9051 3: the four states. */
+typedef enum imap_state {
+    IMAP_STATE_NOT_AUTHENTICATED,
+    IMAP_STATE_AUTHENTICATED,
+    IMAP_STATE_SELECTED,
+    IMAP_STATE_LOGOUT,
+    IMAP_STATE__COUNT
+} imap_state;
+
+static const char *const state_names[] = {
+    "not_authenticated", "authenticated", "selected", "logout",
+};
+_Static_assert(sizeof state_names / sizeof state_names[0] == IMAP_STATE__COUNT,
+               "state name table matches the enum");
+
+#define ST_NA (1u << IMAP_STATE_NOT_AUTHENTICATED)
+#define ST_AU (1u << IMAP_STATE_AUTHENTICATED)
+#define ST_SE (1u << IMAP_STATE_SELECTED)
+#define ST_ANY (ST_NA | ST_AU | ST_SE)
+#define ST_AUTH (ST_AU | ST_SE)
+
+typedef enum cmd_id {
+    CMD_OTHER, CMD_LOGIN, CMD_AUTHENTICATE, CMD_STARTTLS, CMD_SELECT, CMD_EXAMINE,
+    CMD_CLOSE, CMD_UNSELECT, CMD_LOGOUT, CMD_IDLE, CMD_COMPRESS, CMD_ENABLE, CMD_ID,
+    CMD_APPEND, CMD_CAPABILITY
+} cmd_id;
+
+typedef struct cmd_info {
+    const char *name;
+    unsigned    states;  /* ST_* mask where the command is valid */
+    cmd_id      id;
+} cmd_info;
+
+/* Which command is valid where: RFC 9051 9 command-any / command-nonauth /
+ * command-auth / command-select, plus extensions (RFC named). */
+static const cmd_info cmd_table[] = {
+    /* command-any */
+    { "CAPABILITY", ST_ANY, CMD_CAPABILITY }, { "LOGOUT", ST_ANY, CMD_LOGOUT },
+    { "NOOP", ST_ANY, CMD_OTHER },
+    { "ID", ST_ANY, CMD_ID },                         /* RFC 2971 */
+    /* command-nonauth */
+    { "LOGIN", ST_NA, CMD_LOGIN }, { "AUTHENTICATE", ST_NA, CMD_AUTHENTICATE },
+    { "STARTTLS", ST_NA, CMD_STARTTLS },
+    /* command-auth (also valid in selected: RFC 9051 3.3) */
+    { "APPEND", ST_AUTH, CMD_APPEND }, { "CREATE", ST_AUTH, CMD_OTHER },
+    { "DELETE", ST_AUTH, CMD_OTHER },
+    { "ENABLE", ST_AU, CMD_ENABLE },                  /* RFC 5161 3.1: authenticated state only */
+    { "EXAMINE", ST_AUTH, CMD_EXAMINE }, { "LIST", ST_AUTH, CMD_OTHER },
+    { "LSUB", ST_AUTH, CMD_OTHER }, { "NAMESPACE", ST_AUTH, CMD_OTHER },
+    { "RENAME", ST_AUTH, CMD_OTHER }, { "SELECT", ST_AUTH, CMD_SELECT },
+    { "STATUS", ST_AUTH, CMD_OTHER }, { "SUBSCRIBE", ST_AUTH, CMD_OTHER },
+    { "UNSUBSCRIBE", ST_AUTH, CMD_OTHER },
+    { "IDLE", ST_AUTH, CMD_IDLE },                    /* RFC 2177 */
+    { "COMPRESS", ST_AUTH, CMD_COMPRESS },            /* RFC 4978 */
+    { "GETQUOTA", ST_AUTH, CMD_OTHER }, { "GETQUOTAROOT", ST_AUTH, CMD_OTHER },
+    { "SETQUOTA", ST_AUTH, CMD_OTHER },               /* RFC 9208 */
+    { "GETACL", ST_AUTH, CMD_OTHER }, { "SETACL", ST_AUTH, CMD_OTHER },
+    { "DELETEACL", ST_AUTH, CMD_OTHER }, { "LISTRIGHTS", ST_AUTH, CMD_OTHER },
+    { "MYRIGHTS", ST_AUTH, CMD_OTHER },               /* RFC 4314 */
+    { "GETMETADATA", ST_AUTH, CMD_OTHER }, { "SETMETADATA", ST_AUTH, CMD_OTHER }, /* RFC 5464 */
+    { "NOTIFY", ST_AUTH, CMD_OTHER },                 /* RFC 5465 */
+    { "XLIST", ST_AUTH, CMD_OTHER },                  /* Gmail, pre RFC 6154 */
+    { "ESEARCH", ST_AUTH, CMD_OTHER },                /* RFC 7377 */
+    { "RESETKEY", ST_AUTH, CMD_OTHER }, { "GENURLAUTH", ST_AUTH, CMD_OTHER },
+    { "URLFETCH", ST_AUTH, CMD_OTHER },               /* RFC 4467 */
+    /* command-select */
+    { "CHECK", ST_SE, CMD_OTHER }, { "CLOSE", ST_SE, CMD_CLOSE },
+    { "EXPUNGE", ST_SE, CMD_OTHER }, { "COPY", ST_SE, CMD_OTHER },
+    { "FETCH", ST_SE, CMD_OTHER }, { "STORE", ST_SE, CMD_OTHER },
+    { "SEARCH", ST_SE, CMD_OTHER },
+    { "MOVE", ST_SE, CMD_OTHER },                     /* RFC 6851 */
+    { "UNSELECT", ST_SE, CMD_UNSELECT },              /* RFC 3691 */
+    { "SORT", ST_SE, CMD_OTHER }, { "THREAD", ST_SE, CMD_OTHER }, /* RFC 5256 */
+    { "CANCELUPDATE", ST_SE, CMD_OTHER },             /* RFC 5267 */
+    { "REPLACE", ST_SE, CMD_OTHER },                  /* RFC 8508 */
+    { "UID FETCH", ST_SE, CMD_OTHER }, { "UID STORE", ST_SE, CMD_OTHER },
+    { "UID COPY", ST_SE, CMD_OTHER }, { "UID MOVE", ST_SE, CMD_OTHER },
+    { "UID SEARCH", ST_SE, CMD_OTHER }, { "UID EXPUNGE", ST_SE, CMD_OTHER }, /* RFC 4315 */
+    { "UID SORT", ST_SE, CMD_OTHER }, { "UID THREAD", ST_SE, CMD_OTHER },
+    { "UID REPLACE", ST_SE, CMD_OTHER },
+};
+
+static const cmd_info *cmd_lookup(const char *name)
+{
+    for (size_t i = 0; i < sizeof cmd_table / sizeof cmd_table[0]; i++)
+        if (strcmp(cmd_table[i].name, name) == 0)
+            return &cmd_table[i];
+    return NULL;
+}
+
+/* RFC 9051 9: x-command = "X" atom <experimental command arguments> */
+static bool cmd_is_experimental(const char *name)
+{
+    return name[0] == 'X' || (strncmp(name, "UID X", 5) == 0);
+}
+
+/* ------------------------------------------------------------ structures */
+
+enum dir_mode {
+    DM_LINE,     /* assembling line text */
+    DM_LITERAL,  /* inside literal data */
+    DM_DISCARD,  /* overlong line: dropping bytes up to the next LF */
+    DM_OPAQUE    /* after a layer switch, bytes the caller did not decode: ignored */
+};
+
+enum tls_check { TLS_CHECK_NONE, TLS_CHECK_PENDING };
+
+typedef struct dir_state {
+    enum dir_mode mode;
+    bool      resync;        /* after a gap: skip lines until a clear line start */
+    uint64_t  offset;        /* stream offset of the next byte */
+    uint64_t  line_start;    /* offset of the current line's first byte */
+    uint64_t  line_bytes;    /* wire bytes of the current logical line (literals included) */
+    char     *buf;           /* text of a line that is copied (cap: max_line + 2) */
+    size_t    len, cap;
+    bool      bare_lf;       /* a bare LF ended a piece of the current line */
+    bool      overflow;      /* the current line is too long: framed, not parsed */
+    char      tail[32];      /* last bytes of a dropped line (literal marker check) */
+    size_t    tail_len;
+    bool      post_switch;   /* next fed byte is the first after a layer switch */
+    imap_literal lits[CORE_MAX_LITS];
+    size_t    nlits;
+    bool      lits_overflow;
+    uint8_t  *keep;          /* kept literal bytes of the current line */
+    size_t    keep_used, keep_cap;
+    /* current literal */
+    uint64_t  lit_remaining;
+    imap_literal *cur;       /* NULL when not recorded (too many) */
+    imap_literal overflow_lit;
+    bool      lit_sync;      /* a synchronizing literal was seen in this line */
+    EVP_MD_CTX *md;
+    char      line_tag[CORE_TAG_MAX];
+    char      line_cmd[CORE_CMD_MAX];
+    /* layers */
+    enum tls_check tls_check;
+    imap_layer switched_to;  /* last switch of this direction */
+    bool      tls, compressed;
+    uint64_t  ignored_bytes;
+} dir_state;
+
+typedef struct pending {
+    char      tag[CORE_TAG_MAX];
+    char      command[CORE_CMD_MAX];
+    cmd_id    id;
+    json_t   *obj;           /* the "imap" object being built */
+    json_t   *untagged;      /* counts per type */
+    json_t   *responses;     /* decoded untagged responses */
+    json_t   *literals;
+    size_t    responses_dropped;
+    size_t    txn_bytes;
+    uint64_t  ts_request;
+    uint64_t  client_bytes, server_bytes;
+    unsigned  continuations;
+    imap_state state_at_issue;
+    uint64_t  offset;
+    bool      idle_started, idle_done;
+    uint64_t  idle_start_ts, idle_ms;
+    bool      sasl_active;   /* AUTHENTICATE exchange running */
+    imap_sasl sasl;
+    char      mechanism[48];
+} pending;
+
+struct imap_session {
+    imap_config    cfg;
+    imap_callbacks cb;
+    void          *user;
+    dir_state      dirs[2];
+    imap_arena     arena;
+    bool           stopped;
+    bool           ended;
+    uint64_t       now;      /* ts of the current feed */
+
+    imap_state     state;
+    imap_state     projected;  /* state if every pending command succeeds */
+    bool           greeting_seen;
+    json_t        *greeting;
+
+    pending       *pend;
+    size_t         npend;
+    unsigned       inprogress_conts; /* '+' seen while the client line was being sent */
+
+    /* capabilities (RFC 9051 7.2.2) */
+    json_t        *caps;     /* array of names */
+    json_t        *caps_before_tls;
+    bool           caps_seen, cap_literal_plus, cap_literal_minus, cap_starttls, cap_logindisabled;
+    json_t        *enabled;
+    bool           utf8_accept;
+
+    /* STARTTLS / COMPRESS */
+    size_t         starttls_outstanding;
+    bool           starttls_requested, starttls_refused, starttls_done;
+    const char    *starttls_result;
+    bool           stripped_reported;
+    bool           compress_requested;
+    const char    *compress_result;
+    bool           server_switch_now;  /* a switch point was reached in the server line just processed */
+    bool           client_switch_now;
+
+    /* summary */
+    json_t        *user_name;
+    json_t        *auth_attempts;
+    bool           login_success;
+    json_t        *mailboxes;
+    json_t        *commands;
+    json_t        *unsolicited;
+    json_t        *id_client, *id_server;
+    uint64_t       transactions;
+    uint64_t       idle_count, idle_total_ms;
+    uint64_t       literal_count[2], literal_bytes[2];
+    uint64_t       anomaly_counts[IMAP_ANOM__COUNT];
+    bool           logout_reported;
+    bool           before_greeting_reported;
+};
+
+/* ------------------------------------------------------------- events */
+
+static void emit(imap_session *s, imap_event *ev)
+{
+    if (s->stopped || !s->cb.on_event)
+        return;
+    if (s->cb.on_event(s->user, ev) != 0)
+        s->stopped = true;
+}
+
+static const char *dir_name(imap_dir dir)
+{
+    return dir == IMAP_DIR_CLIENT ? "client" : "server";
+}
+
+static void anomaly(imap_session *s, imap_dir dir, imap_anomaly a, uint64_t offset,
+                    const char *tag, const char *fmt, ...)
+{
+    char raw[CORE_DETAIL_MAX * 2], detail[CORE_DETAIL_MAX];
+    detail[0] = '\0';
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(raw, sizeof raw, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            n = 0;
+        if ((size_t)n >= sizeof raw)
+            n = sizeof raw - 1;
+        imap_core_escape(detail, sizeof detail, (const uint8_t *)raw, (size_t)n);
+    }
+    s->anomaly_counts[a]++;
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(imap_anomaly_name(a)));
+    json_object_set_new(o, "description", json_string(imap_anomaly_description(a)));
+    json_object_set_new(o, "direction", json_string(dir_name(dir)));
+    json_object_set_new(o, "offset", json_integer((json_int_t)offset));
+    if (fmt)
+        json_object_set_new(o, "detail", json_string(detail));
+    if (tag)
+        json_object_set_new(o, "tag", imap_core_json_bytes(tag, strlen(tag), 0));
+    imap_event ev = {
+        .type = IMAP_EV_ANOMALY, .dir = dir, .ts_us = s->now, .offset = offset, .data = o,
+        .anomaly = a, .name = imap_anomaly_name(a), .detail = fmt ? detail : NULL,
+    };
+    emit(s, &ev);
+    json_decref(o);
+}
+
+static void emit_switch(imap_session *s, imap_dir dir, imap_layer layer, uint64_t offset)
+{
+    dir_state *d = &s->dirs[dir];
+    d->switched_to = layer;
+    d->tls_check = layer == IMAP_LAYER_TLS ? TLS_CHECK_PENDING : TLS_CHECK_NONE;
+    if (layer == IMAP_LAYER_DEFLATE)
+        d->mode = DM_OPAQUE; /* until the caller says it inflates (set_layer visible) */
+    imap_event ev = { .type = IMAP_EV_SWITCH, .dir = dir, .ts_us = s->now, .offset = offset,
+                      .switch_to = layer };
+    emit(s, &ev);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static bool ci_eq(const char *a, size_t alen, const char *b)
+{
+    return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
+}
+
+static void copy_upper(char *out, size_t cap, const char *in, size_t len)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)toupper((unsigned char)in[i]);
+    out[n] = '\0';
+}
+
+/* A tag byte: RFC 9051 9: tag = 1*<any ASTRING-CHAR except "+">;
+ * ASTRING-CHAR = ATOM-CHAR / resp-specials; ATOM-CHAR = <any CHAR except
+ * atom-specials>; atom-specials = "(" / ")" / "{" / SP / CTL /
+ * list-wildcards / quoted-specials / resp-specials. */
+static bool is_tag_char(unsigned char c)
+{
+    if (c <= 0x20 || c >= 0x7F)
+        return false;
+    return strchr("(){%*\"\\+", c) == NULL;
+}
+
+/* Span of a word: bytes up to SP (or end). */
+static size_t word_len(const char *p, const char *end)
+{
+    const char *q = memchr(p, ' ', (size_t)(end - p));
+    return (size_t)((q ? q : end) - p);
+}
+
+static bool all_digits(const char *p, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return true;
+}
+
+static json_t *json_bytes(const void *p, size_t n)
+{
+    return imap_core_json_bytes(p, n, 0);
+}
+
+/* json_object_set_new tolerant of NULL values. */
+static void oset(json_t *o, const char *k, json_t *v)
+{
+    if (v)
+        json_object_set_new(o, k, v);
+}
+
+static void json_count(json_t *o, const char *key)
+{
+    json_t *c = json_object_get(o, key);
+    if (c)
+        json_integer_set(c, json_integer_value(c) + 1);
+    else
+        json_object_set_new(o, key, json_integer(1));
+}
+
+static imap_decode_ctx decode_ctx(const imap_session *s)
+{
+    imap_decode_ctx c = { .show_credentials = s->cfg.show_credentials, .utf8_accept = s->utf8_accept };
+    return c;
+}
+
+static bool tls_active(const imap_session *s)
+{
+    return s->dirs[0].tls || s->dirs[1].tls;
+}
+
+static bool compressed_active(const imap_session *s)
+{
+    return s->dirs[0].compressed || s->dirs[1].compressed;
+}
+
+/* One function changes state (STYLE.md). */
+static void session_set_state(imap_session *s, imap_state st)
+{
+    if ((unsigned)st >= IMAP_STATE__COUNT)
+        return;
+    s->state = st;
+    s->projected = st;
+}
+
+/* ------------------------------------------------------ pending commands */
+
+static void pending_clear(pending *p)
+{
+    json_decref(p->obj);
+    json_decref(p->untagged);
+    json_decref(p->responses);
+    json_decref(p->literals);
+    imap_sasl_clear(&p->sasl);
+    memset(p, 0, sizeof *p);
+}
+
+static void add_auth_attempt(imap_session *s, pending *p, const char *outcome)
+{
+    if (json_array_size(s->auth_attempts) >= CORE_MAX_AUTH)
+        return;
+    json_t *a = json_object();
+    json_object_set_new(a, "method", json_string(p->id == CMD_LOGIN ? "LOGIN" : "AUTHENTICATE"));
+    if (p->mechanism[0])
+        json_object_set_new(a, "mechanism", json_string(p->mechanism));
+    json_t *u = json_object_get(p->obj, "user");
+    if (!u && p->id == CMD_AUTHENTICATE) {
+        const char *su = imap_sasl_user(&p->sasl);
+        if (su)
+            u = json_object_get(imap_sasl_info(&p->sasl), "user");
+    }
+    json_object_set(a, "user", u ? u : json_null());
+    json_object_set_new(a, "outcome", outcome ? json_string(outcome) : json_null());
+    json_array_append_new(s->auth_attempts, a);
+    if (outcome && strcmp(outcome, "OK") == 0) {
+        s->login_success = true;
+        if (u) {
+            json_decref(s->user_name);
+            s->user_name = json_incref(u);
+        }
+    }
+}
+
+/* Completes pending entry p into ONE IMAP_EV_TRANSACTION.  status: "OK",
+ * "NO", "BAD" or NULL (no tagged response). */
+static void txn_emit(imap_session *s, pending *p, const char *status, uint64_t offset)
+{
+    json_t *o = p->obj;
+    json_object_set_new(o, "status", status ? json_string(status) : json_null());
+    if (p->command[0] && p->ts_request)
+        json_object_set_new(o, "latency_us", json_integer((json_int_t)(s->now >= p->ts_request ? s->now - p->ts_request : 0)));
+    json_object_set_new(o, "ts_request_us", json_integer((json_int_t)p->ts_request));
+    json_object_set(o, "untagged", p->untagged);
+    if (json_array_size(p->responses) > 0)
+        json_object_set(o, "responses", p->responses);
+    if (p->responses_dropped)
+        json_object_set_new(o, "responses_dropped", json_integer((json_int_t)p->responses_dropped));
+    json_object_set_new(o, "continuations", json_integer(p->continuations));
+    json_object_set_new(o, "client_bytes", json_integer((json_int_t)p->client_bytes));
+    json_object_set_new(o, "server_bytes", json_integer((json_int_t)p->server_bytes));
+    if (json_array_size(p->literals) > 0)
+        json_object_set(o, "literals", p->literals);
+    json_object_set_new(o, "state", json_string(state_names[p->state_at_issue]));
+    json_t *layer = json_object();
+    json_object_set_new(layer, "tls", json_boolean(tls_active(s)));
+    json_object_set_new(layer, "compressed", json_boolean(compressed_active(s)));
+    json_object_set_new(o, "layer", layer);
+    if (p->id == CMD_IDLE) {
+        json_object_set_new(o, "idle_ms", json_integer((json_int_t)p->idle_ms));
+        if (p->idle_started) {
+            s->idle_count++;
+            s->idle_total_ms += p->idle_ms;
+        }
+    }
+    if (p->id == CMD_AUTHENTICATE && p->sasl.info) {
+        json_object_set(o, "sasl", (json_t *)imap_sasl_info(&p->sasl));
+        const char *su = imap_sasl_user(&p->sasl);
+        if (su && !json_object_get(o, "user"))
+            json_object_set(o, "user", json_object_get(imap_sasl_info(&p->sasl), "user"));
+    }
+    if (p->id == CMD_LOGIN || p->id == CMD_AUTHENTICATE)
+        add_auth_attempt(s, p, p->sasl.cancelled && !status ? "cancelled" : status);
+    s->transactions++;
+    imap_event ev = { .type = IMAP_EV_TRANSACTION, .dir = IMAP_DIR_SERVER, .ts_us = s->now,
+                      .offset = offset, .data = o };
+    emit(s, &ev);
+}
+
+/* Removes entry i (keeps the order). */
+static void pending_remove(imap_session *s, size_t i)
+{
+    pending_clear(&s->pend[i]);
+    memmove(&s->pend[i], &s->pend[i + 1], (s->npend - i - 1) * sizeof(pending));
+    s->npend--;
+    memset(&s->pend[s->npend], 0, sizeof(pending));
+}
+
+static ssize_t pending_find(const imap_session *s, const char *tag)
+{
+    for (size_t i = 0; i < s->npend; i++)
+        if (strcmp(s->pend[i].tag, tag) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* The command that untagged responses belong to: the running IDLE or
+ * AUTHENTICATE, else the oldest pending command; -1 when none. */
+static ssize_t pending_for_untagged(const imap_session *s)
+{
+    for (size_t i = 0; i < s->npend; i++)
+        if (s->pend[i].id == CMD_IDLE || (s->pend[i].id == CMD_AUTHENTICATE && s->pend[i].sasl_active))
+            return (ssize_t)i;
+    return s->npend ? 0 : -1;
+}
+
+static ssize_t pending_newest(const imap_session *s, cmd_id id)
+{
+    for (size_t i = s->npend; i-- > 0;)
+        if (s->pend[i].id == id && (id != CMD_AUTHENTICATE || s->pend[i].sasl_active))
+            return (ssize_t)i;
+    return -1;
+}
+
+static void txn_add_literals(imap_session *s, pending *p, dir_state *d, imap_dir dir)
+{
+    for (size_t i = 0; i < d->nlits; i++) {
+        const imap_literal *l = &d->lits[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "direction", json_string(dir_name(dir)));
+        json_object_set_new(o, "size", json_integer((json_int_t)l->size));
+        if (l->has_sha256) {
+            char hex[65];
+            imap_core_hex(hex, l->sha256, 32);
+            json_object_set_new(o, "sha256", json_string(hex));
+        }
+        if (l->mode == '+' || l->mode == '-') {
+            char m[2] = { l->mode, 0 };
+            json_object_set_new(o, "mode", json_string(m));
+        }
+        if (l->binary)
+            json_object_set_new(o, "binary", json_true());
+        if (l->received < l->size) {
+            json_object_set_new(o, "incomplete", json_true());
+            json_object_set_new(o, "received", json_integer((json_int_t)l->received));
+        }
+        if (json_array_size(p->literals) < 1000)
+            json_array_append_new(p->literals, o);
+        else
+            json_decref(o);
+    }
+    (void)s;
+}
+
+/* Adds one decoded untagged response (stolen) to p, within the caps. */
+static void txn_add_response(imap_session *s, pending *p, const char *type, json_t *resp, size_t approx)
+{
+    json_count(p->untagged, type);
+    if (!resp)
+        return;
+    if (json_array_size(p->responses) >= s->cfg.max_responses ||
+        p->txn_bytes + approx > s->cfg.max_txn_bytes) {
+        p->responses_dropped++;
+        json_decref(resp);
+        return;
+    }
+    p->txn_bytes += approx;
+    json_array_append_new(p->responses, resp);
+}
+
+/* ------------------------------------------------------------ capabilities */
+
+static void caps_reset(imap_session *s)
+{
+    json_array_clear(s->caps);
+    s->caps_seen = s->cap_literal_plus = s->cap_literal_minus = false;
+    s->cap_starttls = s->cap_logindisabled = false;
+}
+
+/* Remembers the capability names of a list of atoms (RFC 9051 7.2.2:
+ * capability-data; also the CAPABILITY response code). */
+static void caps_update(imap_session *s, const imap_value *v)
+{
+    caps_reset(s);
+    s->caps_seen = true;
+    for (; v; v = v->next) {
+        if (v->type != IV_ATOM && v->type != IV_NUMBER)
+            continue;
+        const char *name = v->raw && v->raw_len ? v->raw : v->s;
+        size_t len = v->raw && v->raw_len ? v->raw_len : v->len;
+        char up[128];
+        copy_upper(up, sizeof up, name, len);
+        if (up[0] && json_array_size(s->caps) < CORE_MAX_CAPS)
+            json_array_append_new(s->caps, json_bytes(up, strlen(up)));
+        if (strcmp(up, "LITERAL+") == 0) s->cap_literal_plus = true;
+        if (strcmp(up, "LITERAL-") == 0) s->cap_literal_minus = true;
+        if (strcmp(up, "STARTTLS") == 0) s->cap_starttls = true;
+        if (strcmp(up, "LOGINDISABLED") == 0) s->cap_logindisabled = true;
+    }
+}
+
+static json_t *caps_annotated(const json_t *names)
+{
+    json_t *arr = json_array();
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n) {
+        const char *name = json_string_value(n);
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(name));
+        const imap_capability_info *ci = imap_capability_lookup(name, strlen(name));
+        if (ci) {
+            json_object_set_new(o, "rfc", json_string(ci->rfc));
+            json_object_set_new(o, "meaning", json_string(ci->meaning));
+        } else {
+            json_object_set_new(o, "known", json_false());
+        }
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+/* ------------------------------------------------------------ trace lines */
+
+/* Renders a logical line for the trace: each literal marker is followed by
+ * its bytes when short and printable, else "<N bytes>".  out has cap bytes. */
+static size_t render_line(const dir_state *d, const char *text, size_t len, char *out, size_t cap)
+{
+    char tmp[CORE_LINE_TEXT_MAX + 256];
+    size_t o = 0, li = 0;
+    const char *p = text, *end = text + len;
+    while (p < end && o < CORE_LINE_TEXT_MAX) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *seg_end = nl ? nl : end;
+        size_t seg = (size_t)(seg_end - p);
+        if (seg && seg_end[-1] == '\r' && nl)
+            seg--;
+        if (seg > sizeof tmp - o - 1)
+            seg = sizeof tmp - o - 1;
+        memcpy(tmp + o, p, seg);
+        o += seg;
+        if (!nl)
+            break;
+        if (li < d->nlits) {
+            const imap_literal *l = &d->lits[li++];
+            bool printable = l->kept && l->kept_len == l->size && l->size <= CORE_LITERAL_SHOW;
+            for (size_t i = 0; printable && i < l->kept_len; i++)
+                if (l->kept[i] < 0x20 || l->kept[i] >= 0x7F)
+                    printable = false;
+            int n;
+            if (printable)
+                n = snprintf(tmp + o, sizeof tmp - o, "%.*s", (int)l->kept_len, (const char *)l->kept);
+            else
+                n = snprintf(tmp + o, sizeof tmp - o, "<%llu bytes>", (unsigned long long)l->size);
+            if (n > 0)
+                o += (size_t)n < sizeof tmp - o ? (size_t)n : sizeof tmp - o - 1;
+        }
+        p = nl + 1;
+    }
+    if (p < end && o >= CORE_LINE_TEXT_MAX)
+        o = CORE_LINE_TEXT_MAX;
+    size_t n = imap_core_escape(out, cap, (const uint8_t *)tmp, o);
+    if (o >= CORE_LINE_TEXT_MAX && n + 4 < cap && (n < 3 || strcmp(out + n - 3, "...") != 0)) {
+        memcpy(out + n, "...", 4);
+        n += 3;
+    }
+    return n;
+}
+
+static void emit_line(imap_session *s, imap_dir dir, const char *kind, const char *tag,
+                      const char *cmd_or_status, const char *text, size_t len, json_t *extra)
+{
+    if (!s->cfg.emit_lines) {
+        json_decref(extra);
+        return;
+    }
+    dir_state *d = &s->dirs[dir];
+    json_t *o = extra ? extra : json_object();
+    json_object_set_new(o, "direction", json_string(dir_name(dir)));
+    json_object_set_new(o, "kind", json_string(kind));
+    if (tag)
+        oset(o, "tag", json_bytes(tag, strlen(tag)));
+    if (cmd_or_status)
+        json_object_set_new(o, dir == IMAP_DIR_CLIENT ? "command" : "status", json_string(cmd_or_status));
+    char buf[CORE_LINE_TEXT_MAX * 4 + 8];
+    size_t n = render_line(d, text, len, buf, sizeof buf);
+    oset(o, "text", json_stringn(buf, n));
+    imap_event ev = { .type = IMAP_EV_LINE, .dir = dir, .ts_us = s->now, .offset = d->line_start, .data = o };
+    emit(s, &ev);
+    json_decref(o);
+}
+
+/* ------------------------------------------------------ response text */
+
+typedef struct resp_text {
+    json_t *code;                 /* decoded response code (owned) or NULL */
+    char    code_name[48];
+    const imap_value *code_args;  /* first token after the code name */
+    const char *text;
+    size_t  text_len;
+} resp_text;
+
+/* RFC 9051 9: resp-text = ["[" resp-text-code "]" SP] [text].  p..end is
+ * the part after the status word and its SP. */
+static void parse_resp_text(imap_session *s, imap_dir dir, const char *p, const char *end,
+                            resp_text *rt, const char *tag)
+{
+    memset(rt, 0, sizeof *rt);
+    rt->text = p;
+    rt->text_len = (size_t)(end - p);
+    if (p >= end || *p != '[')
+        return;
+    const char *err = NULL;
+    size_t consumed = 0, err_off = 0;
+    imap_value *toks = imap_tokenize(&s->arena, p + 1, (size_t)(end - p - 1), NULL, 0, NULL, true,
+                                     &consumed, &err, &err_off);
+    const char *q = p + 1 + consumed;
+    if (!toks || err || q >= end || *q != ']' || !toks->child || toks->child->type != IV_ATOM) {
+        anomaly(s, dir, IMAP_ANOM_MALFORMED_RESPONSE, s->dirs[dir].line_start, tag,
+                "bad response code: %s", err ? err : "missing ']' or code name");
+        const char *rb = memchr(p, ']', (size_t)(end - p));
+        if (rb) {
+            q = rb;
+        } else {
+            return;
+        }
+        if (!toks || !toks->child || toks->child->type != IV_ATOM) {
+            rt->text = q + 1 < end && q[1] == ' ' ? q + 2 : q + 1;
+            rt->text_len = (size_t)(end - rt->text);
+            return;
+        }
+    }
+    const imap_value *name = toks->child;
+    copy_upper(rt->code_name, sizeof rt->code_name, name->s, name->len);
+    imap_value *args = imap_arena_alloc(&s->arena, sizeof *args);
+    if (args) {
+        memset(args, 0, sizeof *args);
+        args->type = IV_LIST;
+        args->child = name->next;
+        args->count = toks->count ? toks->count - 1 : 0;
+        args->s = "";
+    }
+    rt->code_args = name->next;
+    /* raw: the code's arguments as on the wire */
+    const char *raw = p + 1 + name->len;
+    while (raw < q && *raw == ' ')
+        raw++;
+    imap_decode_ctx ctx = decode_ctx(s);
+    rt->code = imap_decode_resp_code(&ctx, rt->code_name, args, raw, (size_t)(q - raw));
+    q++; /* "]" */
+    if (q < end && *q == ' ')
+        q++;
+    rt->text = q;
+    rt->text_len = (size_t)(end - q);
+}
+
+/* Effects of a response code wherever it appears. */
+static void resp_code_effects(imap_session *s, const resp_text *rt)
+{
+    if (strcmp(rt->code_name, "CAPABILITY") == 0)
+        caps_update(s, rt->code_args);
+}
+
+/* ------------------------------------------------------ server lines */
+
+static bool is_status_word(const char *w, size_t n, bool untagged)
+{
+    return ci_eq(w, n, "OK") || ci_eq(w, n, "NO") || ci_eq(w, n, "BAD") ||
+           (untagged && (ci_eq(w, n, "PREAUTH") || ci_eq(w, n, "BYE")));
+}
+
+static void recompute_projected(imap_session *s)
+{
+    imap_state st = s->state;
+    for (size_t i = 0; i < s->npend; i++) {
+        switch (s->pend[i].id) {
+        case CMD_LOGIN: case CMD_AUTHENTICATE:
+            if (st == IMAP_STATE_NOT_AUTHENTICATED)
+                st = IMAP_STATE_AUTHENTICATED;
+            break;
+        case CMD_SELECT: case CMD_EXAMINE: st = IMAP_STATE_SELECTED; break;
+        case CMD_CLOSE: case CMD_UNSELECT: st = IMAP_STATE_AUTHENTICATED; break;
+        case CMD_LOGOUT: st = IMAP_STATE_LOGOUT; break;
+        default: break;
+        }
+    }
+    s->projected = st;
+}
+
+/* RFC 2971 3.1: id_params_list = "(" *(string SP nstring) ")" / nil */
+static json_t *id_params(const imap_value *list)
+{
+    if (!list || list->type != IV_LIST)
+        return json_null();
+    json_t *o = json_object();
+    for (const imap_value *k = list->child; k && k->next; k = k->next->next) {
+        size_t kl, vl;
+        const char *ks = imap_value_text(k, &kl, NULL);
+        const char *vs = imap_value_text(k->next, &vl, NULL);
+        char key[64];
+        imap_core_escape(key, sizeof key, (const uint8_t *)ks, kl);
+        json_object_set_new(o, key, k->next->type == IV_NIL ? json_null() : json_bytes(vs, vl));
+        if (json_object_size(o) >= 30)
+            break;
+    }
+    return o;
+}
+
+/* Untagged responses and continuations are not legitimate between STARTTLS
+ * and its OK (SPECS.md 6.3, RFC 9051 6.2.1). */
+static void check_starttls_window(imap_session *s, const char *text, size_t len)
+{
+    if (s->starttls_outstanding == 0)
+        return;
+    char buf[CORE_INJECT_MAX + 8];
+    imap_core_escape(buf, sizeof buf, (const uint8_t *)text, len);
+    anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_STARTTLS_UNTAGGED_BEFORE_OK, s->dirs[1].line_start, NULL,
+            "%s", buf);
+}
+
+static void server_untagged_status(imap_session *s, dir_state *d, const char *text, size_t len,
+                                   const char *w, size_t wl)
+{
+    const char *end = text + len;
+    const char *rest = w + wl;
+    if (rest < end && *rest == ' ')
+        rest++;
+    char status[16];
+    copy_upper(status, sizeof status, w, wl);
+    resp_text rt;
+    parse_resp_text(s, IMAP_DIR_SERVER, rest, end, &rt, "*");
+    resp_code_effects(s, &rt);
+    json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
+    if (extra && rt.code_name[0]) {
+        json_object_set_new(extra, "code", json_string(rt.code_name));
+        if (strcmp(rt.code_name, "CAPABILITY") == 0)
+            json_object_set(extra, "capabilities", s->caps);
+    }
+    if (!s->greeting_seen) {
+        /* RFC 9051 7.1: greeting = "*" SP (resp-cond-auth / resp-cond-bye) CRLF */
+        s->greeting_seen = true;
+        json_decref(s->greeting);
+        s->greeting = json_object();
+        json_object_set_new(s->greeting, "status", json_string(status));
+        if (rt.code)
+            json_object_set(s->greeting, "code", rt.code);
+        oset(s->greeting, "text", json_bytes(rt.text, rt.text_len));
+        if (strcmp(status, "PREAUTH") == 0) {
+            session_set_state(s, IMAP_STATE_AUTHENTICATED);
+            if (!tls_active(s))
+                anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_PREAUTH_CLEARTEXT, d->line_start, NULL,
+                        "PREAUTH greeting without TLS");
+        } else if (strcmp(status, "BYE") == 0) {
+            session_set_state(s, IMAP_STATE_LOGOUT);
+        } else if (strcmp(status, "OK") != 0) {
+            anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, NULL,
+                    "greeting status %s", status);
+        }
+        json_decref(rt.code);
+        emit_line(s, IMAP_DIR_SERVER, "greeting", "*", status, text, len, extra);
+        return;
+    }
+    check_starttls_window(s, text, len);
+    if (strcmp(status, "BYE") == 0)
+        session_set_state(s, IMAP_STATE_LOGOUT);
+    json_t *resp = json_object();
+    json_object_set_new(resp, "type", json_string(status));
+    if (rt.code)
+        json_object_set(resp, "code", rt.code);
+    oset(resp, "text", json_bytes(rt.text, rt.text_len));
+    json_decref(rt.code);
+    ssize_t i = pending_for_untagged(s);
+    if (i < 0) {
+        json_count(s->unsolicited, status);
+        json_decref(resp);
+    } else {
+        pending *p = &s->pend[i];
+        p->server_bytes += d->line_bytes;
+        txn_add_response(s, p, status, resp, len + 32);
+    }
+    emit_line(s, IMAP_DIR_SERVER, "untagged", "*", status, text, len, extra);
+}
+
+static void server_untagged_data(imap_session *s, dir_state *d, const char *text, size_t len)
+{
+    const char *err = NULL;
+    size_t err_off = 0, li = 0;
+    imap_value *toks = imap_tokenize(&s->arena, text + 2, len - 2, d->lits, d->nlits, &li, false,
+                                     NULL, &err, &err_off);
+    if (!toks) {
+        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, "*", "response too complex");
+        return;
+    }
+    if (err)
+        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, "*",
+                "%s at %zu", err, err_off + 2);
+    imap_decode_ctx ctx = decode_ctx(s);
+    const char *derr = NULL;
+    json_t *resp = err ? NULL : imap_decode_untagged(&ctx, toks, &derr);
+    if (derr)
+        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, "*", "%s", derr);
+    /* the type: "CAPABILITY", "FETCH" (after a number), ... */
+    char type[32] = "UNKNOWN";
+    const char *jt = json_string_value(json_object_get(resp, "type"));
+    const imap_value *first = toks->child;
+    const imap_value *kw = first && first->type == IV_NUMBER ? first->next : first;
+    if (jt)
+        copy_upper(type, sizeof type, jt, strlen(jt));
+    else if (kw && kw->type == IV_ATOM)
+        copy_upper(type, sizeof type, kw->s, kw->len);
+    if (!resp) {
+        resp = json_object();
+        json_object_set_new(resp, "type", json_string(type));
+        oset(resp, "raw", json_bytes(text + 2, len - 2 > 512 ? 512 : len - 2));
+    }
+    json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
+    if (kw && imap_value_is_atom(kw, "CAPABILITY")) {
+        caps_update(s, kw->next);
+        if (extra)
+            json_object_set(extra, "capabilities", s->caps);
+    } else if (kw && imap_value_is_atom(kw, "ENABLED")) {
+        /* RFC 5161 3.2: enable-data = "ENABLED" *(SP capability) */
+        for (const imap_value *v = kw->next; v; v = v->next) {
+            if (v->type != IV_ATOM)
+                continue;
+            char up[64];
+            copy_upper(up, sizeof up, v->s, v->len);
+            bool dup = false;
+            size_t k;
+            json_t *e;
+            json_array_foreach(s->enabled, k, e)
+                if (strcmp(json_string_value(e), up) == 0)
+                    dup = true;
+            if (!dup && json_array_size(s->enabled) < 64)
+                json_array_append_new(s->enabled, json_bytes(up, strlen(up)));
+            if (strcmp(up, "UTF8=ACCEPT") == 0)
+                s->utf8_accept = true;
+        }
+    } else if (kw && imap_value_is_atom(kw, "ID")) {
+        json_decref(s->id_server);
+        s->id_server = id_params(kw->next);
+    }
+    check_starttls_window(s, text, len);
+    ssize_t i = pending_for_untagged(s);
+    if (i < 0) {
+        json_count(s->unsolicited, type);
+        json_decref(resp);
+    } else {
+        pending *p = &s->pend[i];
+        p->server_bytes += d->line_bytes;
+        txn_add_literals(s, p, d, IMAP_DIR_SERVER);
+        txn_add_response(s, p, type, resp, len + 64);
+    }
+    if (extra)
+        json_object_set_new(extra, "type", json_string(type));
+    emit_line(s, IMAP_DIR_SERVER, "untagged", "*", NULL, text, len, extra);
+}
+
+static void server_continuation(imap_session *s, dir_state *d, const char *text, size_t len)
+{
+    /* RFC 9051 9: continue-req = "+" SP (resp-text / base64) CRLF */
+    const char *t = text + 1, *end = text + len;
+    if (t < end && *t == ' ')
+        t++;
+    check_starttls_window(s, text, len);
+    dir_state *c = &s->dirs[IMAP_DIR_CLIENT];
+    ssize_t i;
+    if (c->lit_sync && (c->mode == DM_LITERAL || c->len > 0)) {
+        /* the "+" a synchronizing literal of the line being sent waits for */
+        s->inprogress_conts++;
+    } else if ((i = pending_newest(s, CMD_AUTHENTICATE)) >= 0) {
+        pending *p = &s->pend[i];
+        p->continuations++;
+        p->server_bytes += d->line_bytes;
+        if (imap_sasl_server(&p->sasl, t, (size_t)(end - t)) < 0)
+            anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_BAD_BASE64, d->line_start, p->tag,
+                    "server challenge is not base64");
+    } else if ((i = pending_newest(s, CMD_IDLE)) >= 0) {
+        pending *p = &s->pend[i];
+        p->continuations++;
+        p->server_bytes += d->line_bytes;
+        if (!p->idle_started) {
+            p->idle_started = true;
+            p->idle_start_ts = s->now;
+        }
+    } else if (s->npend > 0) {
+        pending *p = &s->pend[s->npend - 1];
+        p->continuations++;
+        p->server_bytes += d->line_bytes;
+    } else {
+        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_CONTINUATION_UNEXPECTED, d->line_start, NULL,
+                "no command waits for a continuation");
+    }
+    emit_line(s, IMAP_DIR_SERVER, "continuation", "+", NULL, text, len, NULL);
+}
+
+static void check_cleartext_credentials(imap_session *s, const char *tag, const char *what)
+{
+    if (tls_active(s))
+        return;
+    anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_CLEARTEXT_CREDENTIALS, s->dirs[0].line_start, tag,
+            "%s without TLS", what);
+    if (!s->stripped_reported &&
+        (s->starttls_refused || (s->caps_seen && !s->cap_starttls && !s->cap_logindisabled))) {
+        s->stripped_reported = true;
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_STRIPPED, s->dirs[0].line_start, tag,
+                "%s after STARTTLS was %s", what, s->starttls_refused ? "refused" : "not offered");
+    }
+}
+
+/* STARTTLS OK: both directions switch (RFC 9051 6.2.1: TLS begins right
+ * after the CRLF of the tagged OK; the client after its STARTTLS line). */
+static void starttls_switch(imap_session *s)
+{
+    dir_state *c = &s->dirs[IMAP_DIR_CLIENT], *sv = &s->dirs[IMAP_DIR_SERVER];
+    s->starttls_done = true;
+    json_decref(s->caps_before_tls);
+    s->caps_before_tls = json_deep_copy(s->caps);
+    caps_reset(s); /* RFC 9051 6.2.1: discard cached capabilities */
+    sv->tls = true;
+    sv->post_switch = true;
+    emit_switch(s, IMAP_DIR_SERVER, IMAP_LAYER_TLS, sv->offset);
+    s->server_switch_now = true;
+    if (c->switched_to != IMAP_LAYER_TLS) {
+        if (c->mode == DM_LINE && c->len > 0) {
+            char buf[CORE_INJECT_MAX + 8];
+            imap_core_escape(buf, sizeof buf, (const uint8_t *)c->buf, c->len);
+            anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_COMMAND_INJECTION, c->line_start, NULL,
+                    "partial line after STARTTLS: %s", buf);
+        }
+        c->mode = DM_LINE;
+        c->len = 0;
+        c->nlits = 0;
+        c->line_bytes = 0;
+        c->line_start = c->offset;
+        c->tls = true;
+        c->post_switch = true;
+        emit_switch(s, IMAP_DIR_CLIENT, IMAP_LAYER_TLS, c->offset);
+    }
+}
+
+static void compress_switch(imap_session *s)
+{
+    dir_state *c = &s->dirs[IMAP_DIR_CLIENT], *sv = &s->dirs[IMAP_DIR_SERVER];
+    sv->compressed = c->compressed = true;
+    emit_switch(s, IMAP_DIR_SERVER, IMAP_LAYER_DEFLATE, sv->offset);
+    s->server_switch_now = true;
+    c->mode = DM_LINE;
+    c->len = 0;
+    c->nlits = 0;
+    c->line_bytes = 0;
+    c->line_start = c->offset;
+    emit_switch(s, IMAP_DIR_CLIENT, IMAP_LAYER_DEFLATE, c->offset);
+}
+
+static void server_tagged(imap_session *s, dir_state *d, const char *text, size_t len)
+{
+    const char *end = text + len;
+    size_t tl = word_len(text, end);
+    char tag[CORE_TAG_MAX];
+    copy_upper(tag, sizeof tag, text, 0);
+    size_t tcopy = tl < sizeof tag - 1 ? tl : sizeof tag - 1;
+    memcpy(tag, text, tcopy);
+    tag[tcopy] = '\0';
+    const char *w = text + tl;
+    if (w < end)
+        w++;
+    size_t wl = word_len(w, end);
+    char status[16];
+    copy_upper(status, sizeof status, w, wl);
+    bool valid = tl > 0 && tl < len && is_status_word(w, wl, false);
+    for (size_t k = 0; k < tl && valid; k++)
+        if (!is_tag_char((unsigned char)text[k]))
+            valid = false;
+    if (!valid)
+        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, tag,
+                "not a tagged status response");
+    const char *rest = w + wl;
+    if (rest < end && *rest == ' ')
+        rest++;
+    resp_text rt;
+    parse_resp_text(s, IMAP_DIR_SERVER, rest, end, &rt, tag);
+    resp_code_effects(s, &rt);
+
+    ssize_t i = pending_find(s, tag);
+    pending tmp;
+    pending *p;
+    if (i < 0) {
+        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_UNKNOWN_TAG, d->line_start, tag, "tagged %s for tag not pending", status);
+        memset(&tmp, 0, sizeof tmp);
+        p = &tmp;
+        memcpy(p->tag, tag, sizeof tag);
+        p->obj = json_object();
+        oset(p->obj, "tag", json_bytes(tag, strlen(tag)));
+        json_object_set_new(p->obj, "command", json_null());
+        p->untagged = json_object();
+        p->responses = json_array();
+        p->literals = json_array();
+        p->state_at_issue = s->state;
+    } else {
+        p = &s->pend[i];
+    }
+    p->server_bytes += d->line_bytes;
+    txn_add_literals(s, p, d, IMAP_DIR_SERVER);
+    if (rt.code)
+        json_object_set(p->obj, "response_code", rt.code);
+    oset(p->obj, "response_text", json_bytes(rt.text, rt.text_len));
+    const char *st = NULL;
+    if (valid)
+        st = strcmp(status, "OK") == 0 ? "OK" : strcmp(status, "NO") == 0 ? "NO" : "BAD";
+    bool ok = st && strcmp(st, "OK") == 0;
+    uint64_t latency = p->ts_request && s->now >= p->ts_request ? s->now - p->ts_request : 0;
+    switch (p->id) {
+    case CMD_LOGIN: case CMD_AUTHENTICATE:
+        if (ok && s->state == IMAP_STATE_NOT_AUTHENTICATED)
+            session_set_state(s, IMAP_STATE_AUTHENTICATED);
+        p->sasl_active = false;
+        break;
+    case CMD_SELECT: case CMD_EXAMINE:
+        /* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected */
+        if (ok)
+            session_set_state(s, IMAP_STATE_SELECTED);
+        else if (st && s->state == IMAP_STATE_SELECTED)
+            session_set_state(s, IMAP_STATE_AUTHENTICATED);
+        break;
+    case CMD_CLOSE: case CMD_UNSELECT:
+        if (ok)
+            session_set_state(s, IMAP_STATE_AUTHENTICATED);
+        break;
+    case CMD_LOGOUT:
+        if (ok)
+            session_set_state(s, IMAP_STATE_LOGOUT);
+        break;
+    case CMD_STARTTLS:
+        if (s->starttls_outstanding)
+            s->starttls_outstanding--;
+        s->starttls_result = st ? st : "invalid";
+        if (ok)
+            ;
+        else
+            s->starttls_refused = true;
+        break;
+    case CMD_COMPRESS:
+        s->compress_result = st ? st : "invalid";
+        break;
+    default:
+        break;
+    }
+    json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
+    if (extra) {
+        if (i >= 0)
+            json_object_set_new(extra, "latency_us", json_integer((json_int_t)latency));
+        if (rt.code_name[0])
+            json_object_set_new(extra, "code", json_string(rt.code_name));
+        if (strcmp(rt.code_name, "CAPABILITY") == 0)
+            json_object_set(extra, "capabilities", s->caps);
+    }
+    json_decref(rt.code);
+    cmd_id id = p->id;
+    txn_emit(s, p, st, d->line_start);
+    if (i < 0)
+        pending_clear(&tmp);
+    else
+        pending_remove(s, (size_t)i);
+    recompute_projected(s);
+    emit_line(s, IMAP_DIR_SERVER, "tagged", tag, st ? st : status, text, len, extra);
+    if (ok && id == CMD_STARTTLS)
+        starttls_switch(s);
+    else if (ok && id == CMD_COMPRESS)
+        compress_switch(s);
+}
+
+static bool server_line_clear_start(const imap_session *s, const char *text, size_t len)
+{
+    if (len >= 2 && text[0] == '*' && text[1] == ' ')
+        return true;
+    if (len >= 1 && text[0] == '+' && (len == 1 || text[1] == ' '))
+        return true;
+    size_t tl = word_len(text, text + len);
+    if (tl == 0 || tl >= len || tl >= CORE_TAG_MAX)
+        return false;
+    char tag[CORE_TAG_MAX];
+    memcpy(tag, text, tl);
+    tag[tl] = '\0';
+    return pending_find(s, tag) >= 0;
+}
+
+static void process_server_line(imap_session *s, const char *text, size_t len)
+{
+    dir_state *d = &s->dirs[IMAP_DIR_SERVER];
+    if (d->resync) {
+        if (!server_line_clear_start(s, text, len))
+            return;
+        d->resync = false;
+    }
+    if (len == 0) {
+        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, NULL, "empty line");
+        return;
+    }
+    if (len >= 2 && text[0] == '*' && text[1] == ' ') {
+        const char *w = text + 2;
+        size_t wl = word_len(w, text + len);
+        if (is_status_word(w, wl, true)) {
+            server_untagged_status(s, d, text, len, w, wl);
+            return;
+        }
+    }
+    if (!s->greeting_seen) {
+        s->greeting_seen = true;
+        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_RESPONSE_BEFORE_GREETING, d->line_start, NULL,
+                "first server line is not a greeting");
+    }
+    if (len >= 2 && text[0] == '*' && text[1] == ' ')
+        server_untagged_data(s, d, text, len);
+    else if (text[0] == '+' && (len == 1 || text[1] == ' '))
+        server_continuation(s, d, text, len);
+    else
+        server_tagged(s, d, text, len);
+}
+
+/* ------------------------------------------------------ client lines */
+
+/* RFC 9051 9: base64 = *(4base64-char) [base64-terminal]; "*" cancels. */
+static bool is_base64_line(const char *t, size_t len)
+{
+    if (len == 1 && t[0] == '*')
+        return true;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (!(isalnum(c) || c == '+' || c == '/' || c == '='))
+            return false;
+    }
+    return true;
+}
+
+/* Parses "tag SP command [SP "UID" ...]" into tag/cmd; returns the offset
+ * of the arguments (after the SP) or 0 when the line has no command. */
+static size_t parse_tag_command(const char *text, size_t len, char *tag, char *cmd, bool *eight_bit)
+{
+    const char *p = text, *end = text + len;
+    size_t tl = 0;
+    *eight_bit = false;
+    while (p + tl < end && p[tl] != ' ') {
+        if ((unsigned char)p[tl] >= 0x80)
+            *eight_bit = true;
+        tl++;
+    }
+    size_t tc = tl < CORE_TAG_MAX - 1 ? tl : CORE_TAG_MAX - 1;
+    memcpy(tag, p, tc);
+    tag[tc] = '\0';
+    cmd[0] = '\0';
+    if (tl == 0 || p + tl >= end)
+        return 0;
+    for (size_t k = 0; k < tl; k++)
+        if (!is_tag_char((unsigned char)p[k]))
+            return 0;
+    const char *c = p + tl + 1;
+    size_t cl = word_len(c, end);
+    for (size_t k = 0; k < cl; k++)
+        if ((unsigned char)c[k] >= 0x80)
+            *eight_bit = true;
+    if (cl == 0 || cl >= CORE_CMD_MAX - 1)
+        return 0;
+    copy_upper(cmd, CORE_CMD_MAX, c, cl);
+    const char *a = c + cl;
+    if (strcmp(cmd, "UID") == 0 && a < end) {
+        /* RFC 9051 9: uid = "UID" SP (copy / move / fetch / search / store / uid-expunge) */
+        const char *sub = a + 1;
+        size_t sl = word_len(sub, end);
+        if (sl > 0 && 4 + sl < CORE_CMD_MAX) {
+            cmd[3] = ' ';
+            copy_upper(cmd + 4, CORE_CMD_MAX - 4, sub, sl);
+            a = sub + sl;
+        }
+    }
+    if (a < end && *a == ' ')
+        a++;
+    return (size_t)(a - text);
+}
+
+static bool client_line_clear_start(const imap_session *s, const char *text, size_t len)
+{
+    char tag[CORE_TAG_MAX], cmd[CORE_CMD_MAX];
+    bool eb;
+    if (pending_newest(s, CMD_IDLE) >= 0 && ci_eq(text, len, "DONE"))
+        return true;
+    if (parse_tag_command(text, len, tag, cmd, &eb) == 0 && !(cmd[0] && word_len(text, text + len) < len))
+        return false;
+    return cmd[0] && cmd_lookup(cmd) != NULL;
+}
+
+static void client_sasl_line(imap_session *s, dir_state *d, pending *p, const char *text, size_t len)
+{
+    p->client_bytes += d->line_bytes;
+    if (imap_sasl_client(&p->sasl, text, len) < 0)
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_BAD_BASE64, d->line_start, p->tag,
+                "client SASL response is not base64");
+    if (s->cfg.show_credentials || (len == 1 && text[0] == '*'))
+        emit_line(s, IMAP_DIR_CLIENT, "continuation_data", NULL, NULL, text, len, NULL);
+    else
+        emit_line(s, IMAP_DIR_CLIENT, "continuation_data", NULL, NULL, "<redacted>", 10, NULL);
+}
+
+static void mailbox_note(imap_session *s, const json_t *obj)
+{
+    const char *m = json_string_value(json_object_get(obj, "mailbox"));
+    if (!m)
+        return;
+    size_t i;
+    json_t *e;
+    json_array_foreach(s->mailboxes, i, e)
+        if (strcmp(json_string_value(e), m) == 0)
+            return;
+    if (json_array_size(s->mailboxes) < CORE_MAX_MAILBOXES)
+        json_array_append_new(s->mailboxes, json_string(m));
+}
+
+static void process_client_line(imap_session *s, const char *text, size_t len)
+{
+    dir_state *d = &s->dirs[IMAP_DIR_CLIENT];
+    if (d->resync) {
+        if (!client_line_clear_start(s, text, len))
+            return;
+        d->resync = false;
+    }
+    ssize_t i;
+    /* RFC 2177 3: idle = "IDLE" CRLF "DONE" */
+    if ((i = pending_newest(s, CMD_IDLE)) >= 0 && !s->pend[i].idle_done && ci_eq(text, len, "DONE")) {
+        pending *p = &s->pend[i];
+        p->idle_done = true;
+        p->client_bytes += d->line_bytes;
+        if (p->idle_started)
+            p->idle_ms = (s->now - p->idle_start_ts) / 1000;
+        emit_line(s, IMAP_DIR_CLIENT, "done", NULL, "DONE", text, len, NULL);
+        return;
+    }
+    /* RFC 9051 6.2.2: the client's SASL responses, one base64 line each */
+    if ((i = pending_newest(s, CMD_AUTHENTICATE)) >= 0 && is_base64_line(text, len)) {
+        client_sasl_line(s, d, &s->pend[i], text, len);
+        return;
+    }
+    if (s->state == IMAP_STATE_LOGOUT && !s->logout_reported) {
+        s->logout_reported = true;
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_DATA_AFTER_LOGOUT, d->line_start, NULL, "command after logout");
+    }
+    if (s->starttls_outstanding > 0) {
+        /* SPECS.md 6.1: nothing but TLS may follow STARTTLS before its OK */
+        char buf[CORE_INJECT_MAX + 8];
+        imap_core_escape(buf, sizeof buf, (const uint8_t *)text, len);
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_COMMAND_INJECTION, d->line_start, NULL, "%s", buf);
+    }
+    if (memchr(text, '\0', len))
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_NUL_BYTE, d->line_start, NULL, "NUL in command line");
+
+    char tag[CORE_TAG_MAX], cmd[CORE_CMD_MAX];
+    bool eight_bit;
+    size_t argoff = parse_tag_command(text, len, tag, cmd, &eight_bit);
+    if (eight_bit)
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_EIGHT_BIT_IN_ATOM, d->line_start, tag, "8-bit byte in tag or command");
+    if (argoff == 0) {
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag[0] ? tag : NULL,
+                "expected tag SP command");
+        emit_line(s, IMAP_DIR_CLIENT, "command", tag[0] ? tag : NULL, NULL, text, len, NULL);
+        return;
+    }
+    /* a new pending command */
+    if (s->npend >= s->cfg.max_pending) {
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_TOO_MANY_PENDING, d->line_start, s->pend[0].tag,
+                "more than %zu commands pending: oldest abandoned", s->cfg.max_pending);
+        json_object_set_new(s->pend[0].obj, "abandoned", json_true());
+        txn_emit(s, &s->pend[0], NULL, d->line_start);
+        pending_remove(s, 0);
+    }
+    if (pending_find(s, tag) >= 0)
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_TAG_REUSED, d->line_start, tag, "tag %s still pending", tag);
+    const cmd_info *ci = cmd_lookup(cmd);
+    pending *p = &s->pend[s->npend++];
+    memset(p, 0, sizeof *p);
+    memcpy(p->tag, tag, sizeof p->tag);
+    memcpy(p->command, cmd, sizeof p->command);
+    p->id = ci ? ci->id : CMD_OTHER;
+    p->obj = json_object();
+    oset(p->obj, "tag", json_bytes(tag, strlen(tag)));
+    json_object_set_new(p->obj, "command", json_bytes(cmd, strlen(cmd)));
+    p->untagged = json_object();
+    p->responses = json_array();
+    p->literals = json_array();
+    p->ts_request = s->now;
+    p->state_at_issue = s->state;
+    p->offset = d->line_start;
+    p->client_bytes = d->line_bytes;
+    p->continuations = s->inprogress_conts;
+    s->inprogress_conts = 0;
+    txn_add_literals(s, p, d, IMAP_DIR_CLIENT);
+    json_count(s->commands, cmd);
+
+    if (!ci && !cmd_is_experimental(cmd)) {
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_UNKNOWN_COMMAND, d->line_start, tag, "%s", cmd);
+    } else if (ci && ci->id == CMD_STARTTLS) {
+        if (s->state != IMAP_STATE_NOT_AUTHENTICATED || tls_active(s))
+            anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_INVALID_STATE, d->line_start, tag,
+                    "STARTTLS in state %s%s", state_names[s->state], tls_active(s) ? " inside TLS" : "");
+    } else if (ci && !(ci->states & (1u << s->state)) && !(ci->states & (1u << s->projected))) {
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_COMMAND_INVALID_IN_STATE, d->line_start, tag,
+                "%s in state %s", cmd, state_names[s->state]);
+    }
+
+    /* arguments */
+    const char *err = NULL;
+    size_t err_off = 0, li = 0;
+    imap_value *args = imap_tokenize(&s->arena, text + argoff, len - argoff, d->lits, d->nlits, &li,
+                                     false, NULL, &err, &err_off);
+    if (!args) {
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag, "arguments too complex");
+    } else if (err) {
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag, "%s: %s at %zu",
+                cmd, err, err_off + argoff);
+    }
+    imap_decode_ctx ctx = decode_ctx(s);
+    if (args && !err && (ci || cmd_is_experimental(cmd))) {
+        const char *derr = NULL;
+        if (imap_decode_command(&ctx, cmd, args, p->obj, &derr) < 0)
+            anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag, "%s: %s", cmd,
+                    derr ? derr : "bad arguments");
+    } else if (!ci && argoff < len) {
+        oset(p->obj, "arguments", json_bytes(text + argoff, len - argoff > 512 ? 512 : len - argoff));
+    }
+    const imap_value *a0 = args ? imap_list_nth(args, 0) : NULL;
+    const imap_value *a1 = args ? imap_list_nth(args, 1) : NULL;
+    char trace[512];
+    const char *ttext = text;
+    size_t tlen = len;
+    switch (p->id) {
+    case CMD_LOGIN: {
+        /* RFC 9051 9: login = "LOGIN" SP userid SP password */
+        if (a0 && imap_value_is_astring(a0)) {
+            size_t ul;
+            const char *u = imap_value_text(a0, &ul, NULL);
+            if (!json_object_get(p->obj, "user"))
+                oset(p->obj, "user", json_bytes(u, ul));
+        }
+        if (a1) {
+            size_t pl;
+            const char *pw = imap_value_text(a1, &pl, NULL);
+            if (s->cfg.show_credentials)
+                oset(p->obj, "password", json_bytes(pw, pl));
+            else
+                json_object_set_new(p->obj, "password", json_string(IMAP_SASL_REDACTED));
+        }
+        if (!s->cfg.show_credentials) {
+            size_t ul = 0;
+            const char *u = a0 ? imap_value_text(a0, &ul, NULL) : "";
+            int n = snprintf(trace, sizeof trace, "%s LOGIN %.*s %s", tag, (int)(ul > 200 ? 200 : ul), u,
+                             IMAP_SASL_REDACTED);
+            ttext = trace;
+            tlen = n > 0 ? ((size_t)n < sizeof trace ? (size_t)n : sizeof trace - 1) : 0;
+        }
+        check_cleartext_credentials(s, tag, "LOGIN");
+        break;
+    }
+    case CMD_AUTHENTICATE: {
+        /* RFC 9051 9: authenticate = "AUTHENTICATE" SP auth-type [SP initial-resp] */
+        size_t ml = 0;
+        const char *m = a0 && a0->type == IV_ATOM ? imap_value_text(a0, &ml, NULL) : "";
+        imap_sasl_init(&p->sasl, m, ml, s->cfg.show_credentials);
+        memcpy(p->mechanism, p->sasl.mechanism, sizeof p->mechanism);
+        p->sasl_active = true;
+        json_object_set_new(p->obj, "mechanism", json_string(p->mechanism));
+        json_object_set_new(p->obj, "sasl_ir", json_boolean(a1 != NULL));
+        if (a1) {
+            size_t irl;
+            const char *ir = imap_value_text(a1, &irl, NULL);
+            if (imap_sasl_client(&p->sasl, ir, irl) < 0)
+                anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_BAD_BASE64, d->line_start, tag, "initial response is not base64");
+            if (!s->cfg.show_credentials) {
+                int n = snprintf(trace, sizeof trace, "%s AUTHENTICATE %s %s", tag, p->mechanism, IMAP_SASL_REDACTED);
+                ttext = trace;
+                tlen = n > 0 ? (size_t)n : 0;
+            }
+        }
+        if (imap_sasl_mech_is_cleartext(p->mechanism, strlen(p->mechanism))) {
+            char what[80];
+            snprintf(what, sizeof what, "AUTHENTICATE %s", p->mechanism);
+            check_cleartext_credentials(s, tag, what);
+        }
+        break;
+    }
+    case CMD_STARTTLS:
+        s->starttls_requested = true;
+        s->starttls_outstanding++;
+        break;
+    case CMD_COMPRESS:
+        s->compress_requested = true;
+        break;
+    case CMD_SELECT: case CMD_EXAMINE:
+        mailbox_note(s, p->obj);
+        break;
+    case CMD_ID:
+        json_decref(s->id_client);
+        s->id_client = id_params(a0);
+        break;
+    default:
+        break;
+    }
+    recompute_projected(s);
+    emit_line(s, IMAP_DIR_CLIENT, "command", tag, cmd, ttext, tlen, NULL);
+}
+
+/* ------------------------------------------------------------ framing */
+
+static void line_reset(dir_state *d)
+{
+    d->len = 0;
+    d->nlits = 0;
+    d->lits_overflow = false;
+    d->keep_used = 0;
+    d->bare_lf = false;
+    d->lit_sync = false;
+    d->overflow = false;
+    d->line_bytes = 0;
+    d->line_tag[0] = d->line_cmd[0] = '\0';
+    d->line_start = d->offset;
+}
+
+/* RFC 9051 9: literal = "{" number64 ["+"] "}" CRLF *CHAR8; RFC 7888:
+ * literal-minus "{" number "-" "}" ... ; RFC 3516: literal8 = "~{" number64 "}".
+ * Finds such a marker at the end of text[0..len) (CRLF removed). */
+static bool find_marker(const char *text, size_t len, uint64_t *size, char *mode, bool *binary)
+{
+    if (len < 3 || text[len - 1] != '}')
+        return false;
+    size_t i = len - 1; /* on '}' */
+    *mode = 0;
+    if (text[i - 1] == '+' || text[i - 1] == '-') {
+        *mode = text[i - 1];
+        i--;
+    }
+    size_t de = i; /* one past the last digit */
+    while (i > 0 && text[i - 1] >= '0' && text[i - 1] <= '9')
+        i--;
+    size_t nd = de - i;
+    if (nd == 0 || nd > 19 || i == 0 || text[i - 1] != '{')
+        return false;
+    uint64_t n = 0;
+    for (size_t k = i; k < de; k++)
+        n = n * 10 + (uint64_t)(text[k] - '0');
+    *size = n;
+    *binary = i >= 2 && text[i - 2] == '~';
+    return true;
+}
+
+/* Server lines that never carry literals: continuations and status
+ * responses (RFC 9051 9: resp-text is text, not string). */
+static bool server_allows_literal(const char *text, size_t len)
+{
+    if (len >= 1 && text[0] == '+')
+        return false;
+    const char *end = text + len;
+    size_t tl = word_len(text, end);
+    if (tl >= len)
+        return true;
+    const char *w = text + tl + 1;
+    return !is_status_word(w, word_len(w, end), true);
+}
+
+/* The tag and command of the line being sent, for the literal sink. */
+static void line_ids(imap_dir dir, dir_state *d, const char *text, size_t len)
+{
+    const char *end = text + len;
+    size_t tl = word_len(text, end);
+    size_t tc = tl < CORE_TAG_MAX - 1 ? tl : CORE_TAG_MAX - 1;
+    memcpy(d->line_tag, text, tc);
+    d->line_tag[tc] = '\0';
+    const char *w = text + tl + (tl < len ? 1 : 0);
+    size_t wl = word_len(w, end);
+    if (dir == IMAP_DIR_SERVER && all_digits(w, wl) && w + wl < end) {
+        w += wl + 1;
+        wl = word_len(w, end);
+    }
+    copy_upper(d->line_cmd, CORE_CMD_MAX, w, wl);
+    if (dir == IMAP_DIR_CLIENT && strcmp(d->line_cmd, "UID") == 0 && w + wl < end) {
+        const char *sub = w + wl + 1;
+        size_t sl = word_len(sub, end);
+        if (4 + sl < CORE_CMD_MAX) {
+            d->line_cmd[3] = ' ';
+            copy_upper(d->line_cmd + 4, CORE_CMD_MAX - 4, sub, sl);
+        }
+    }
+}
+
+static void literal_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t size, char mode, bool binary)
+{
+    if (size > s->cfg.max_literal)
+        anomaly(s, dir, IMAP_ANOM_LITERAL_TOO_LARGE, d->line_start, d->line_tag,
+                "literal of %llu bytes (max %llu)", (unsigned long long)size,
+                (unsigned long long)s->cfg.max_literal);
+    if (dir == IMAP_DIR_CLIENT && mode) {
+        if (mode == '-' && size > 4096)
+            anomaly(s, dir, IMAP_ANOM_LITERAL_MINUS_TOO_LARGE, d->line_start, d->line_tag,
+                    "{%llu-} over 4096 bytes", (unsigned long long)size);
+        else if (s->caps_seen && !s->cap_literal_plus && !s->cap_literal_minus)
+            anomaly(s, dir, IMAP_ANOM_NONSYNC_LITERAL_NOT_ADVERTISED, d->line_start, d->line_tag,
+                    "{%llu%c} without LITERAL+/LITERAL-", (unsigned long long)size, mode);
+        else if (s->caps_seen && !s->cap_literal_plus && s->cap_literal_minus && size > 4096)
+            anomaly(s, dir, IMAP_ANOM_LITERAL_MINUS_TOO_LARGE, d->line_start, d->line_tag,
+                    "non-synchronizing literal of %llu bytes under LITERAL-", (unsigned long long)size);
+    }
+    if (dir == IMAP_DIR_CLIENT && mode == 0)
+        d->lit_sync = true;
+    d->lit_remaining = size;
+    d->cur = NULL;
+    s->literal_count[dir]++;
+    if (d->overflow)
+        return; /* the line is being dropped: framing only */
+    if (d->nlits >= CORE_MAX_LITS) {
+        if (!d->lits_overflow)
+            anomaly(s, dir, IMAP_ANOM_TOO_MANY_LITERALS, d->line_start, d->line_tag,
+                    "more than %d literals in one line", CORE_MAX_LITS);
+        d->lits_overflow = true;
+        return;
+    }
+    imap_literal *l = &d->lits[d->nlits++];
+    memset(l, 0, sizeof *l);
+    l->size = size;
+    l->mode = mode;
+    l->binary = binary;
+    uint64_t k = size < s->cfg.literal_keep ? size : s->cfg.literal_keep;
+    if (k > 0 && d->keep && k <= d->keep_cap - d->keep_used) {
+        l->kept = d->keep + d->keep_used;
+        d->keep_used += (size_t)k;
+    }
+    d->cur = l;
+    if (s->cfg.hash_literals && d->md)
+        EVP_DigestInit_ex(d->md, EVP_sha256(), NULL);
+    if (s->cb.on_literal_begin &&
+        s->cb.on_literal_begin(s->user, dir, size, d->line_tag, d->line_cmd) != 0)
+        s->stopped = true;
+}
+
+static void literal_data(imap_session *s, imap_dir dir, dir_state *d, const uint8_t *p, size_t n)
+{
+    s->literal_bytes[dir] += n;
+    imap_literal *l = d->cur;
+    if (!l)
+        return;
+    if (l->kept) {
+        uint64_t want = (l->size < s->cfg.literal_keep ? l->size : s->cfg.literal_keep);
+        if (l->kept_len < want) {
+            size_t c = (size_t)(want - l->kept_len) < n ? (size_t)(want - l->kept_len) : n;
+            memcpy((uint8_t *)l->kept + l->kept_len, p, c);
+            l->kept_len += c;
+        }
+    }
+    if (s->cfg.hash_literals && d->md)
+        EVP_DigestUpdate(d->md, p, n);
+    l->received += n;
+    if (s->cb.on_literal_data && s->cb.on_literal_data(s->user, dir, p, n) != 0)
+        s->stopped = true;
+}
+
+static void literal_end(imap_session *s, imap_dir dir, dir_state *d)
+{
+    imap_literal *l = d->cur;
+    d->cur = NULL;
+    d->mode = d->overflow ? DM_DISCARD : DM_LINE;
+    if (!l)
+        return;
+    bool complete = l->received == l->size;
+    if (s->cfg.hash_literals && d->md) {
+        unsigned int mdlen = 0;
+        uint8_t md[EVP_MAX_MD_SIZE];
+        EVP_DigestFinal_ex(d->md, md, &mdlen);
+        if (complete && mdlen == 32) {
+            memcpy(l->sha256, md, 32);
+            l->has_sha256 = true;
+        }
+    }
+    if (s->cb.on_literal_end && s->cb.on_literal_end(s->user, dir, complete) != 0)
+        s->stopped = true;
+}
+
+/* Appends to the line buffer; false when the line is too long. */
+static bool buf_append(imap_session *s, dir_state *d, const char *p, size_t n)
+{
+    if (n > d->cap - d->len)
+        return false;
+    memcpy(d->buf + d->len, p, n);
+    d->len += n;
+    (void)s;
+    return true;
+}
+
+static void line_too_long(imap_session *s, imap_dir dir, dir_state *d)
+{
+    anomaly(s, dir, IMAP_ANOM_LINE_TOO_LONG, d->line_start, NULL, "line longer than %zu bytes", s->cfg.max_line);
+}
+
+/* A complete logical line (final CRLF removed). */
+static void process_line(imap_session *s, imap_dir dir, const char *text, size_t len)
+{
+    imap_arena_reset(&s->arena);
+    if (dir == IMAP_DIR_CLIENT)
+        process_client_line(s, text, len);
+    else
+        process_server_line(s, text, len);
+}
+
+/* The line text ends at lf (exclusive) in the chunk; returns true when the
+ * line continues with a literal. */
+static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *seg, size_t seglen)
+{
+    const char *text;
+    size_t tlen;
+    bool in_place = d->len == 0 && d->nlits == 0 && !d->overflow;
+    if (d->overflow) {
+        text = seg;
+        tlen = seglen;
+    } else if (in_place) {
+        text = seg;
+        tlen = seglen;
+    } else {
+        if (!buf_append(s, d, seg, seglen)) {
+            line_too_long(s, dir, d);
+            d->overflow = true;
+            text = seg;
+            tlen = seglen;
+        } else {
+            text = d->buf;
+            tlen = d->len;
+        }
+    }
+    if (tlen > 0 && text[tlen - 1] == '\r') {
+        tlen--;
+    } else if (!d->bare_lf) {
+        d->bare_lf = true;
+        anomaly(s, dir, IMAP_ANOM_BARE_LF, d->line_start, NULL, "line ended by LF alone");
+    }
+    uint64_t size;
+    char mode;
+    bool binary;
+    bool resync_ok = true;
+    bool lit_ok = dir == IMAP_DIR_CLIENT || d->nlits > 0 || server_allows_literal(text, tlen);
+    if (!d->overflow && lit_ok && find_marker(text, tlen, &size, &mode, &binary)) {
+        if (d->resync && d->nlits == 0) {
+            resync_ok = dir == IMAP_DIR_CLIENT ? client_line_clear_start(s, text, tlen)
+                                               : server_line_clear_start(s, text, tlen);
+            if (resync_ok)
+                d->resync = false;
+        }
+        if (resync_ok) {
+            if (in_place) {
+                if (!buf_append(s, d, text, tlen)) {
+                    line_too_long(s, dir, d);
+                    d->overflow = true;
+                }
+            } else {
+                d->len = tlen;
+            }
+            if (!d->overflow && !buf_append(s, d, "\r\n", 2)) {
+                line_too_long(s, dir, d);
+                d->overflow = true;
+            }
+            if (!d->overflow && d->len > s->cfg.max_line) {
+                line_too_long(s, dir, d);
+                d->overflow = true;
+            }
+            if (d->nlits == 0 && !d->overflow)
+                line_ids(dir, d, d->buf, d->len);
+            d->mode = DM_LITERAL;
+            literal_begin(s, dir, d, size, mode, binary);
+            if (size == 0)
+                literal_end(s, dir, d);
+            return;
+        }
+    } else if (d->overflow && find_marker(text, tlen, &size, &mode, &binary)) {
+        /* a dropped line still frames its literals */
+        d->mode = DM_LITERAL;
+        literal_begin(s, dir, d, size, mode, binary);
+        if (size == 0)
+            literal_end(s, dir, d);
+        return;
+    }
+    if (!d->overflow && tlen > s->cfg.max_line) {
+        line_too_long(s, dir, d);
+        d->overflow = true;
+    }
+    if (!d->overflow) {
+        if (memchr(text, '\0', tlen) && dir == IMAP_DIR_SERVER)
+            anomaly(s, dir, IMAP_ANOM_NUL_BYTE, d->line_start, NULL, "NUL in response line");
+        process_line(s, dir, text, tlen);
+    }
+    line_reset(d);
+}
+
+long imap_session_feed(imap_session *s, imap_dir dir, const uint8_t *data, size_t len, uint64_t ts_us)
+{
+    if (!s || (dir != IMAP_DIR_CLIENT && dir != IMAP_DIR_SERVER))
+        return -1;
+    dir_state *d = &s->dirs[dir];
+    s->now = ts_us;
+    s->stopped = false;
+    s->server_switch_now = false;
+    if (len == 0)
+        return 0;
+    if (d->post_switch) {
+        d->post_switch = false;
+        /* raw TLS records fed after a TLS switch: the caller cannot decrypt */
+        if (d->switched_to == IMAP_LAYER_TLS && data[0] >= 0x14 && data[0] <= 0x17)
+            d->mode = DM_OPAQUE;
+    }
+    const uint8_t *p = data, *end = data + len;
+    while (p < end) {
+        if (s->stopped)
+            return -1;
+        switch (d->mode) {
+        case DM_OPAQUE:
+            d->ignored_bytes += (size_t)(end - p);
+            d->offset += (size_t)(end - p);
+            p = end;
+            break;
+        case DM_LITERAL: {
+            size_t n = (size_t)(end - p);
+            if (n > d->lit_remaining)
+                n = (size_t)d->lit_remaining;
+            literal_data(s, dir, d, p, n);
+            p += n;
+            d->offset += n;
+            d->line_bytes += n;
+            d->lit_remaining -= n;
+            if (d->lit_remaining == 0)
+                literal_end(s, dir, d);
+            break;
+        }
+        case DM_DISCARD: {
+            const uint8_t *lf = memchr(p, '\n', (size_t)(end - p));
+            size_t n = lf ? (size_t)(lf + 1 - p) : (size_t)(end - p);
+            /* keep the tail: a dropped line may still announce a literal */
+            size_t keep = n < sizeof d->tail ? n : sizeof d->tail;
+            if (d->tail_len + keep > sizeof d->tail) {
+                size_t drop = d->tail_len + keep - sizeof d->tail;
+                memmove(d->tail, d->tail + drop, d->tail_len - drop);
+                d->tail_len -= drop;
+            }
+            memcpy(d->tail + d->tail_len, p + n - keep, keep);
+            d->tail_len += keep;
+            p += n;
+            d->offset += n;
+            d->line_bytes += n;
+            if (lf) {
+                size_t tl = d->tail_len - 1; /* without LF */
+                d->tail_len = 0;
+                d->mode = DM_LINE;
+                line_end(s, dir, d, d->tail, tl);
+            }
+            break;
+        }
+        case DM_LINE: {
+            if (dir == IMAP_DIR_CLIENT && s->starttls_outstanding > 0 && d->len == 0 && d->nlits == 0 &&
+                d->line_bytes == 0 && *p == 0x16 && d->switched_to != IMAP_LAYER_TLS) {
+                /* SPECS.md 6.6: a ClientHello before the STARTTLS OK */
+                anomaly(s, dir, IMAP_ANOM_TLS_BEFORE_STARTTLS_OK, d->offset, NULL,
+                        "TLS record before the STARTTLS response");
+                d->tls = true;
+                d->post_switch = true;
+                emit_switch(s, dir, IMAP_LAYER_TLS, d->offset);
+                d->tls_check = TLS_CHECK_NONE;
+                return s->stopped ? -1 : (long)(p - data);
+            }
+            const uint8_t *lf = memchr(p, '\n', (size_t)(end - p));
+            if (!lf) {
+                size_t n = (size_t)(end - p);
+                if (!d->overflow && !buf_append(s, d, (const char *)p, n)) {
+                    line_too_long(s, dir, d);
+                    d->overflow = true;
+                    d->mode = DM_DISCARD;
+                    d->tail_len = 0;
+                    continue; /* the DISCARD state takes these bytes */
+                }
+                d->offset += n;
+                d->line_bytes += n;
+                p = end;
+                break;
+            }
+            size_t n = (size_t)(lf + 1 - p);
+            const char *seg = (const char *)p;
+            d->offset += n;
+            d->line_bytes += n;
+            p = lf + 1;
+            line_end(s, dir, d, seg, n - 1);
+            if (s->server_switch_now && dir == IMAP_DIR_SERVER) {
+                s->server_switch_now = false;
+                if (p < end && d->tls_check == TLS_CHECK_PENDING)
+                    imap_session_check_tls_start(s, dir, p, (size_t)(end - p));
+                d->post_switch = d->switched_to == IMAP_LAYER_TLS;
+                return s->stopped ? -1 : (long)(p - data);
+            }
+            break;
+        }
+        }
+    }
+    return s->stopped ? -1 : (long)len;
+}
+
+int imap_session_check_tls_start(imap_session *s, imap_dir dir, const uint8_t *data, size_t len)
+{
+    if (!s || (dir != IMAP_DIR_CLIENT && dir != IMAP_DIR_SERVER) || len == 0)
+        return 0;
+    dir_state *d = &s->dirs[dir];
+    if (d->tls_check != TLS_CHECK_PENDING)
+        return 0;
+    d->tls_check = TLS_CHECK_NONE;
+    if (data[0] == 0x16)
+        return 0;
+    char buf[CORE_INJECT_MAX + 8];
+    imap_core_escape(buf, sizeof buf, data, len < CORE_INJECT_MAX ? len : CORE_INJECT_MAX);
+    anomaly(s, dir, dir == IMAP_DIR_SERVER ? IMAP_ANOM_STARTTLS_RESPONSE_INJECTION : IMAP_ANOM_STARTTLS_CLIENT_CLEARTEXT,
+            d->offset, NULL, "%s", buf);
+    return 1;
+}
+
+void imap_session_gap(imap_session *s, imap_dir dir, uint64_t len, uint64_t ts_us)
+{
+    if (!s || (dir != IMAP_DIR_CLIENT && dir != IMAP_DIR_SERVER) || len == 0)
+        return;
+    dir_state *d = &s->dirs[dir];
+    s->now = ts_us;
+    if (d->mode == DM_OPAQUE) {
+        d->offset += len;
+        return;
+    }
+    if (d->mode == DM_LITERAL) {
+        /* inside a literal: it only gets shorter */
+        uint64_t n = len < d->lit_remaining ? len : d->lit_remaining;
+        d->lit_remaining -= n;
+        d->offset += n;
+        len -= n;
+        if (d->lit_remaining == 0)
+            literal_end(s, dir, d);
+        if (len == 0)
+            return;
+    }
+    anomaly(s, dir, IMAP_ANOM_DATA_AFTER_GAP, d->offset, NULL, "%llu bytes lost: resynchronising",
+            (unsigned long long)len);
+    d->offset += len;
+    d->mode = DM_LINE;
+    d->tail_len = 0;
+    line_reset(d);
+    d->resync = true;
+}
+
+void imap_session_set_layer(imap_session *s, imap_dir dir, imap_layer layer, bool visible)
+{
+    if (!s || (dir != IMAP_DIR_CLIENT && dir != IMAP_DIR_SERVER))
+        return;
+    dir_state *d = &s->dirs[dir];
+    if (layer == IMAP_LAYER_TLS)
+        d->tls = true;
+    else if (layer == IMAP_LAYER_DEFLATE)
+        d->compressed = true;
+    d->post_switch = false;
+    if (visible) {
+        if (d->mode == DM_OPAQUE || d->mode == DM_DISCARD) {
+            d->mode = DM_LINE;
+            line_reset(d);
+        }
+    } else {
+        d->mode = DM_OPAQUE;
+    }
+}
+
+bool imap_looks_like_greeting(const uint8_t *data, size_t len)
+{
+    static const char *const g[] = { "* OK", "* PREAUTH", "* BYE" };
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(g[i]);
+        if (len >= n && strncasecmp((const char *)data, g[i], n) == 0 &&
+            (len == n || data[n] == ' ' || data[n] == '\r' || data[n] == '\n'))
+            return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+imap_session *imap_session_new(const imap_config *cfg, const imap_callbacks *cb, void *user)
+{
+    imap_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (cfg)
+        s->cfg = *cfg;
+    else
+        imap_config_default(&s->cfg);
+    if (s->cfg.max_line < 64)
+        s->cfg.max_line = 64;
+    if (s->cfg.max_pending < 1)
+        s->cfg.max_pending = 1;
+    if (cb)
+        s->cb = *cb;
+    s->user = user;
+    imap_arena_init(&s->arena, s->cfg.max_line * 16 + 65536);
+    bool ok = true;
+    for (int i = 0; i < 2; i++) {
+        dir_state *d = &s->dirs[i];
+        d->cap = s->cfg.max_line + 3;
+        d->buf = malloc(d->cap);
+        d->keep_cap = s->cfg.literal_keep * 16;
+        if (d->keep_cap) {
+            d->keep = malloc(d->keep_cap);
+            ok = ok && d->keep;
+        }
+        d->md = EVP_MD_CTX_new();
+        ok = ok && d->buf && d->md;
+    }
+    s->pend = calloc(s->cfg.max_pending, sizeof(pending));
+    s->caps = json_array();
+    s->enabled = json_array();
+    s->auth_attempts = json_array();
+    s->mailboxes = json_array();
+    s->commands = json_object();
+    s->unsolicited = json_object();
+    if (!ok || !s->pend || !s->caps || !s->enabled || !s->auth_attempts || !s->mailboxes ||
+        !s->commands || !s->unsolicited) {
+        imap_session_free(s);
+        return NULL;
+    }
+    session_set_state(s, IMAP_STATE_NOT_AUTHENTICATED);
+    return s;
+}
+
+void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us)
+{
+    if (!s || s->ended)
+        return;
+    s->ended = true;
+    s->now = ts_us;
+    for (int i = 0; i < 2; i++) {
+        dir_state *d = &s->dirs[i];
+        if (d->mode == DM_LITERAL) {
+            anomaly(s, (imap_dir)i, IMAP_ANOM_LITERAL_INCOMPLETE, d->line_start, d->line_tag[0] ? d->line_tag : NULL,
+                    "%llu literal bytes missing at the end", (unsigned long long)d->lit_remaining);
+            literal_end(s, (imap_dir)i, d);
+        }
+    }
+    while (s->npend > 0) {
+        pending *p = &s->pend[0];
+        json_object_set_new(p->obj, "reason", json_string(reason ? reason : "end"));
+        txn_emit(s, p, NULL, s->dirs[IMAP_DIR_SERVER].offset);
+        pending_remove(s, 0);
+    }
+}
+
+json_t *imap_session_summary(const imap_session *s)
+{
+    json_t *o = json_object();
+    if (!s)
+        return o;
+    json_object_set(o, "user", s->user_name ? s->user_name : json_null());
+    json_object_set_new(o, "auth_attempts", json_deep_copy(s->auth_attempts));
+    json_object_set_new(o, "login_success", json_boolean(s->login_success));
+    json_object_set_new(o, "capabilities", caps_annotated(s->caps));
+    if (s->caps_before_tls)
+        json_object_set_new(o, "capabilities_before_tls", caps_annotated(s->caps_before_tls));
+    json_object_set_new(o, "enabled", json_deep_copy(s->enabled));
+    json_object_set_new(o, "mailboxes", json_deep_copy(s->mailboxes));
+    json_object_set_new(o, "commands", json_deep_copy(s->commands));
+    json_object_set_new(o, "transactions", json_integer((json_int_t)s->transactions));
+    json_object_set_new(o, "unsolicited", json_deep_copy(s->unsolicited));
+    json_object_set_new(o, "state", json_string(state_names[s->state]));
+    json_object_set(o, "greeting", s->greeting ? s->greeting : json_null());
+    json_t *st = json_object();
+    json_object_set_new(st, "requested", json_boolean(s->starttls_requested));
+    json_object_set_new(st, "result", s->starttls_result ? json_string(s->starttls_result) : json_null());
+    json_object_set_new(o, "starttls", st);
+    json_t *cz = json_object();
+    json_object_set_new(cz, "requested", json_boolean(s->compress_requested));
+    json_object_set_new(cz, "result", s->compress_result ? json_string(s->compress_result) : json_null());
+    json_object_set_new(o, "compress", cz);
+    json_t *layer = json_object();
+    json_object_set_new(layer, "tls", json_boolean(tls_active(s)));
+    json_object_set_new(layer, "compressed", json_boolean(compressed_active(s)));
+    json_object_set_new(o, "layer", layer);
+    json_t *idle = json_object();
+    json_object_set_new(idle, "count", json_integer((json_int_t)s->idle_count));
+    json_object_set_new(idle, "total_ms", json_integer((json_int_t)s->idle_total_ms));
+    json_object_set_new(o, "idle", idle);
+    json_t *an = json_object();
+    for (int i = 0; i < IMAP_ANOM__COUNT; i++)
+        if (s->anomaly_counts[i])
+            json_object_set_new(an, imap_anomaly_name((imap_anomaly)i), json_integer((json_int_t)s->anomaly_counts[i]));
+    json_object_set_new(o, "anomalies", an);
+    json_t *id = json_object();
+    json_object_set(id, "client", s->id_client ? s->id_client : json_null());
+    json_object_set(id, "server", s->id_server ? s->id_server : json_null());
+    json_object_set_new(o, "id", id);
+    json_t *lit = json_object();
+    json_object_set_new(lit, "client_count", json_integer((json_int_t)s->literal_count[0]));
+    json_object_set_new(lit, "client_bytes", json_integer((json_int_t)s->literal_bytes[0]));
+    json_object_set_new(lit, "server_count", json_integer((json_int_t)s->literal_count[1]));
+    json_object_set_new(lit, "server_bytes", json_integer((json_int_t)s->literal_bytes[1]));
+    json_object_set_new(o, "literals", lit);
+    json_object_set_new(o, "pending", json_integer((json_int_t)s->npend));
+    return o;
+}
+
+void imap_session_free(imap_session *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; s->pend && i < s->npend; i++)
+        pending_clear(&s->pend[i]);
+    free(s->pend);
+    for (int i = 0; i < 2; i++) {
+        free(s->dirs[i].buf);
+        free(s->dirs[i].keep);
+        EVP_MD_CTX_free(s->dirs[i].md);
+    }
+    imap_arena_free(&s->arena);
+    json_decref(s->greeting);
+    json_decref(s->caps);
+    json_decref(s->caps_before_tls);
+    json_decref(s->enabled);
+    json_decref(s->user_name);
+    json_decref(s->auth_attempts);
+    json_decref(s->mailboxes);
+    json_decref(s->commands);
+    json_decref(s->unsolicited);
+    json_decref(s->id_client);
+    json_decref(s->id_server);
+    free(s);
+}

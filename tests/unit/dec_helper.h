@@ -1,0 +1,123 @@
+/*
+ * dec_helper.h - shared helpers of the decoder unit tests (test_commands,
+ * test_responses, test_fetch): tokenize a line, read JSON by path
+ * ("a/b/0/c"), assert values with the line number in the message.
+ * Included by each test file (static functions: one copy per binary).
+ */
+#ifndef DEC_HELPER_H
+#define DEC_HELPER_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "imap_decode.h"
+
+/* ---- shared by the decoder tests (copied per file: one binary each) ---- */
+static imap_arena arena;
+static imap_decode_ctx ctx;
+static const char *last_err;
+
+static int setup(void **state)
+{
+    (void)state;
+    imap_arena_init(&arena, 1u << 20);
+    memset(&ctx, 0, sizeof(ctx));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    imap_arena_free(&arena);
+    return 0;
+}
+
+static imap_value *tok(const char *text, const imap_literal *lits, size_t nlits)
+{
+    const char *err = NULL;
+    size_t off = 0, li = 0;
+    imap_value *v = imap_tokenize(&arena, text, strlen(text), lits, nlits, &li, false, NULL, &err, &off);
+    assert_non_null(v);
+    if (err != NULL)
+        fail_msg("tokenizer error '%s' at %zu in '%s'", err, off, text);
+    return v;
+}
+
+/* "a/b/0/c": object keys and array indexes separated by "/". */
+static json_t *jget(json_t *j, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    char *save = NULL;
+    for (char *p = strtok_r(buf, "/", &save); p != NULL && j != NULL; p = strtok_r(NULL, "/", &save)) {
+        if (json_is_array(j))
+            j = json_array_get(j, (size_t)atoi(p));
+        else
+            j = json_object_get(j, p);
+    }
+    return j;
+}
+
+static void check_str(json_t *o, const char *path, const char *want, int line)
+{
+    json_t *j = jget(o, path);
+    if (!json_is_string(j)) {
+        char *d = json_dumps(o, JSON_COMPACT);
+        fail_msg("line %d: %s is not a string in %s", line, path, d);
+    }
+    if (strcmp(json_string_value(j), want) != 0)
+        fail_msg("line %d: %s = '%s', want '%s'", line, path, json_string_value(j), want);
+}
+
+static void check_int(json_t *o, const char *path, long long want, int line)
+{
+    json_t *j = jget(o, path);
+    if (!json_is_integer(j)) {
+        char *d = json_dumps(o, JSON_COMPACT);
+        fail_msg("line %d: %s is not an integer in %s", line, path, d);
+    }
+    if (json_integer_value(j) != want)
+        fail_msg("line %d: %s = %lld, want %lld", line, path, (long long)json_integer_value(j), want);
+}
+
+static void check_true(json_t *o, const char *path, int line)
+{
+    if (!json_is_true(jget(o, path))) {
+        char *d = json_dumps(o, JSON_COMPACT);
+        fail_msg("line %d: %s is not true in %s", line, path, d);
+    }
+}
+
+static void check_null(json_t *o, const char *path, int line)
+{
+    json_t *j = jget(o, path);
+    if (!json_is_null(j)) {
+        char *d = json_dumps(o, JSON_COMPACT);
+        fail_msg("line %d: %s is not null (%s) in %s", line, path, j ? "present" : "missing", d);
+    }
+}
+
+static void check_size(json_t *o, const char *path, size_t want, int line)
+{
+    json_t *j = jget(o, path);
+    size_t n = json_is_array(j) ? json_array_size(j) : json_is_object(j) ? json_object_size(j) : (size_t)-1;
+    if (n != want) {
+        char *d = json_dumps(o, JSON_COMPACT);
+        fail_msg("line %d: size of %s = %zu, want %zu in %s", line, path, n, want, d);
+    }
+}
+
+#define STR(o, p, w)  check_str((o), (p), (w), __LINE__)
+#define INT(o, p, w)  check_int((o), (p), (w), __LINE__)
+#define TRUE(o, p)    check_true((o), (p), __LINE__)
+#define NUL(o, p)     check_null((o), (p), __LINE__)
+#define SIZE(o, p, w) check_size((o), (p), (w), __LINE__)
+#define ABSENT(o, p)  assert_null(jget((o), (p)))
+
+#endif /* DEC_HELPER_H */

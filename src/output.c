@@ -795,7 +795,7 @@ void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)
     put_endpoint(o, flow->src_ip, flow->src_port);
     put(o, " -> ", 4);
     put_endpoint(o, flow->dest_ip, flow->dest_port);
-    if (flow->community_id) {
+    if (flow->community_id && *flow->community_id) {
         put(o, " community_id ", 14);
         put_text_str(o, flow->community_id);
     }
@@ -1053,10 +1053,16 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
         if (json_is_object(tls))
             put_str(o, json_is_true(json_object_get(tls, "decrypted")) ? " decrypted" : " opaque");
     }
-    const json_t *comp = json_object_get(b, "compress");
-    if (!comp)
-        comp = json_object_get(b, "compress_active");
-    if (comp && !json_is_false(comp) && !json_is_null(comp))
+    /* COMPRESS: the engine's compress_active, else the dissector's
+     * "compress": true or {"requested", "result": "OK"} */
+    const json_t *comp = json_object_get(b, "compress_active");
+    bool compressed = json_is_true(comp);
+    if (!comp) {
+        comp = json_object_get(b, "compress");
+        const char *res = obj_str(comp, "result");
+        compressed = json_is_true(comp) || (res && strcmp(res, "OK") == 0);
+    }
+    if (compressed)
         put(o, ", COMPRESS yes", 14);
     int64_t ng;
     if (!obj_int(b, "gap_count", &ng))

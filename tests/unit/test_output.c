@@ -347,8 +347,10 @@ static void test_text_conversation(void **state)
                  json_pack("{s:i,s:i,s:{s:b,s:s,s:s,s:b},s:b}", "client_bytes", 5, "server_bytes", 6, "tls", "used", 0,
                            "mode", "none", "version", "TLS 1.3", "decrypted", 0, "compress_active", 0));
     output_event(o, "imap_session", t + 20000, &FLOW3,
-                 json_pack("{s:{s:b,s:s,s:I,s:b}}", "tls", "used", 1, "mode", "implicit", "version", (json_int_t)0x0304,
-                           "decrypted", 1));
+                 json_pack("{s:{s:b,s:s,s:I,s:b},s:{s:b,s:s}}", "tls", "used", 1, "mode", "implicit", "version",
+                           (json_int_t)0x0304, "decrypted", 1, "compress", "requested", 1, "result", "OK"));
+    output_event(o, "imap_session", t + 20000, &FLOW3, /* refused */
+                 json_pack("{s:{s:b,s:s}}", "compress", "requested", 1, "result", "NO"));
     output_event(o, "stats", t + 30000, NULL, json_pack("{s:i,s:{s:i,s:s},s:[i,i]}", "packets", 42, "flows", "total", 1, "x", "y", "a", 1, 2));
     output_event(o, "flow_note", t + 30000, &FLOW3, json_pack("{s:i}", "k", 1));
     char *s = close_and_read(o, path);
@@ -370,7 +372,8 @@ static void test_text_conversation(void **state)
         "COMPRESS yes, gaps 2, anomalies 4, reason -\n"
         "12:34:56.143456 === flow 3 end: user -, 0 commands, client 5 B, server 6 B, TLS no, reason -\n"
         "12:34:56.143456 === flow 3 end: user -, 0 commands, client 0 B, server 0 B, TLS yes implicit 1.3 decrypted, "
-        "reason -\n"
+        "COMPRESS yes, reason -\n"
+        "12:34:56.143456 === flow 3 end: user -, 0 commands, client 0 B, server 0 B, TLS no, reason -\n"
         "12:34:56.153456 ### stats packets=42 flows.total=1 flows.x=y a=[1,2]\n"
         "12:34:56.153456 *** flow 3 flow_note {\"k\":1}\n");
     free(s);

@@ -250,6 +250,61 @@ static void test_vectors_nob64(void **state)
         check_pcap(pcaps[i], "nob64", 0, false);
 }
 
+/* expected-imap-flows-tshark.tsv: pcap, src, srcport, dst, dstport, ID.
+ * Every TCP packet of the flow, either direction, has that ID; the tuple
+ * form with the client as src gives it too. */
+static void test_imap_flows(void **state)
+{
+    (void)state;
+    char tsv[1024], line[1024];
+    snprintf(tsv, sizeof tsv, "%s/vectors/community-id/expected-imap-flows-tshark.tsv",
+             shared_dir());
+    FILE *f = fopen(tsv, "r");
+    if (!f)
+        fail_msg("cannot open %s", tsv);
+    int flows = 0;
+    assert_non_null(fgets(line, sizeof line, f)); /* header */
+    while (fgets(line, sizeof line, f)) {
+        char file[512], src[64], dst[64], want[64];
+        unsigned sport, dport;
+        if (sscanf(line, "%511s %63s %u %63s %u %63s", file, src, &sport, dst, &dport, want) != 6)
+            continue;
+        flows++;
+        char id[COMMUNITY_ID_MAX_LEN];
+        int v = strchr(src, ':') ? 6 : 4;
+        tuple_id(v, src, dst, 6, (uint16_t)sport, (uint16_t)dport, 0, true, id);
+        assert_string_equal(id, want);
+
+        char path[1024], errbuf[PCAP_ERRBUF_SIZE];
+        snprintf(path, sizeof path, "%s/vectors/%s", shared_dir(), file);
+        pcap_t *pc = pcap_open_offline(path, errbuf);
+        if (!pc)
+            fail_msg("%s: %s", path, errbuf);
+        decoder d;
+        char err[128];
+        assert_int_equal(decoder_init(&d, NULL, err, sizeof err), 0);
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        unsigned matched = 0;
+        while (pcap_next_ex(pc, &h, &data) == 1) {
+            pkt p;
+            if (decode_packet(&d, pcap_datalink(pc), data, h->caplen, h->len, 0, &p) != DECODE_OK ||
+                p.proto != 6)
+                continue;
+            if (!((p.sport == sport && p.dport == dport) || (p.sport == dport && p.dport == sport)))
+                continue;
+            assert_true(community_id_v1(&p, 0, true, id, sizeof id) > 0);
+            assert_string_equal(id, want);
+            matched++;
+        }
+        assert_true(matched > 10);
+        decoder_free(&d);
+        pcap_close(pc);
+    }
+    assert_int_equal(flows, 2);
+    fclose(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_vectors_default),
         cmocka_unit_test(test_vectors_seed1),
         cmocka_unit_test(test_vectors_nob64),
+        cmocka_unit_test(test_imap_flows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

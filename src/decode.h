@@ -16,8 +16,18 @@
  * a snaplen cut shows as truncated = true with payload_wire_len telling the
  * declared size.
  *
+ * Transports: TCP (options bounds-checked: MSS, window scale, SACK,
+ * timestamps), UDP, SCTP (ports), ICMP / ICMPv6 (type, code; an error's
+ * quoted packet is not followed).  Any other IP protocol (GRE, ESP, OSPF,
+ * RSVP, ...) still decodes as DECODE_OK with proto set, ports 0 and the IP
+ * payload as payload, so Community ID and statistics can use it; callers
+ * filter on proto.  Not decoded (skipped as not_ip): ARP, LLC/SNAP, LLDP,
+ * NSH, Cisco MetaData and every other ethertype.
+ *
  * Reasons (errors, skips, anomalies) are one X-macro table below; the decoder
  * counts each in decode_stats.
+ *
+ * Threading: a decoder is used by one thread at a time.
  */
 #ifndef IMAPSCOPE_DECODE_H
 #define IMAPSCOPE_DECODE_H

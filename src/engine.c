@@ -136,7 +136,7 @@ static void conn_envelope(conn *c)
     inet_ntop(af, f->addr[ss], c->dest_ip, sizeof c->dest_ip);
     if (community_id_v1_tuple(f->ipv, f->addr[cs], f->addr[ss], 6, f->port[cs], f->port[ss],
                               c->e->cfg.community_id_seed, true, c->community_id,
-                              sizeof c->community_id) != 0)
+                              sizeof c->community_id) < 0)
         c->community_id[0] = '\0';
     c->of.flow_id = f->id;
     c->of.community_id = c->community_id;

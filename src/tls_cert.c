@@ -1,0 +1,173 @@
+/*
+ * tls_cert.c - X.509 chain summary.  Contracts in tls_cert.h.
+ */
+#include "tls_cert.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+/* Printable-ASCII copy of n bytes ('?' for anything else). */
+static json_t *ascii_json(const unsigned char *s, size_t n)
+{
+    char buf[512];
+    if (n > sizeof buf - 1)
+        n = sizeof buf - 1;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? (char)s[i] : '?';
+    return json_stringn(buf, n);
+}
+
+static json_t *name_json(const X509_NAME *nm)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b)
+        return json_null();
+    /* XN_FLAG_RFC2253 escapes bytes >= 0x80 (ASN1_STRFLGS_ESC_MSB). */
+    X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253);
+    char *p = NULL;
+    long n = BIO_get_mem_data(b, &p);
+    json_t *j = ascii_json((const unsigned char *)p, n > 0 ? (size_t)n : 0);
+    BIO_free(b);
+    return j;
+}
+
+static json_t *time_json(const ASN1_TIME *t)
+{
+    struct tm tm;
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return json_null();
+    char buf[80];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return json_string(buf);
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    out[2 * n] = 0;
+}
+
+json_t *tls_cert_json(const uint8_t *der, size_t len)
+{
+    json_t *o = json_object();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned ml = 0;
+    char hx[2 * EVP_MAX_MD_SIZE + 1];
+    if (EVP_Digest(der, len, md, &ml, EVP_sha256(), NULL) == 1) {
+        hex(md, ml, hx);
+        json_object_set_new(o, "sha256", json_string(hx));
+    }
+    json_object_set_new(o, "der_len", json_integer((json_int_t)len));
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (!x) {
+        json_object_set_new(o, "error", json_string("unparseable"));
+        return o;
+    }
+    json_object_set_new(o, "subject", name_json(X509_get_subject_name(x)));
+    json_object_set_new(o, "issuer", name_json(X509_get_issuer_name(x)));
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    if (bn) {
+        char *s = BN_bn2hex(bn);
+        if (s) {
+            for (char *q = s; *q; q++)
+                if (*q >= 'A' && *q <= 'F')
+                    *q = (char)(*q - 'A' + 'a');
+            json_object_set_new(o, "serial", json_string(s));
+            OPENSSL_free(s);
+        }
+        BN_free(bn);
+    }
+    json_object_set_new(o, "not_before", time_json(X509_get0_notBefore(x)));
+    json_object_set_new(o, "not_after", time_json(X509_get0_notAfter(x)));
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    json_t *dns = json_array(), *ips = json_array();
+    int ng = gens ? sk_GENERAL_NAME_num(gens) : 0;
+    for (int i = 0; i < ng && i < TLS_CERT_MAX_SANS; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type == GEN_DNS) {
+            const ASN1_IA5STRING *s = g->d.dNSName;
+            json_array_append_new(dns, ascii_json(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s)));
+        } else if (g->type == GEN_IPADD) {
+            const ASN1_OCTET_STRING *s = g->d.iPAddress;
+            const unsigned char *a = ASN1_STRING_get0_data(s);
+            int al = ASN1_STRING_length(s);
+            char buf[64] = "";
+            if (al == 4)
+                snprintf(buf, sizeof buf, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+            else if (al == 16)
+                for (int k = 0; k < 8; k++)
+                    snprintf(buf + strlen(buf), sizeof buf - strlen(buf), k ? ":%x" : "%x",
+                             (unsigned)(a[2 * k] << 8 | a[2 * k + 1]));
+            if (buf[0])
+                json_array_append_new(ips, json_string(buf));
+        }
+    }
+    GENERAL_NAMES_free(gens);
+    json_object_set_new(o, "san_dns", dns);
+    json_object_set_new(o, "san_ip", ips);
+    X509_free(x);
+    return o;
+}
+
+static size_t be(const uint8_t *p, size_t n)
+{
+    size_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+json_t *tls_cert_chain_json(const uint8_t *body, size_t len, bool tls13, bool *malformed,
+                            bool *truncated)
+{
+    const uint8_t *p = body, *end = body + len;
+    *malformed = false;
+    *truncated = false;
+    if (tls13) {   /* certificate_request_context<0..255> */
+        if (end - p < 1 || (size_t)p[0] + 1 > (size_t)(end - p))
+            goto bad;
+        p += 1 + p[0];
+    }
+    if (end - p < 3)
+        goto bad;
+    size_t ll = be(p, 3);
+    p += 3;
+    if (ll != (size_t)(end - p))
+        goto bad;
+    json_t *arr = json_array();
+    while (p < end) {
+        if (end - p < 3 || be(p, 3) > (size_t)(end - p - 3)) {
+            json_decref(arr);
+            goto bad;
+        }
+        size_t cl = be(p, 3);
+        p += 3;
+        if (json_array_size(arr) < TLS_CERT_MAX_CHAIN)
+            json_array_append_new(arr, tls_cert_json(p, cl));
+        else
+            *truncated = true;
+        p += cl;
+        if (tls13) {   /* Extension extensions<0..2^16-1> */
+            if (end - p < 2 || be(p, 2) > (size_t)(end - p - 2)) {
+                json_decref(arr);
+                goto bad;
+            }
+            p += 2 + be(p, 2);
+        }
+    }
+    return arr;
+bad:
+    *malformed = true;
+    return NULL;
+}

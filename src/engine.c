@@ -231,6 +231,8 @@ static int on_imap_event(void *user, const imap_event *ev)
             if (!c->z[ev->dir])
                 c->z[ev->dir] = inflater_new(LIM_INFLATE_RATIO);
             c->layer[ev->dir] = c->z[ev->dir] ? CL_DEFLATE : CL_DEAD;
+            /* the inflated bytes come back to the dissector as plaintext */
+            imap_session_set_layer(c->imap, ev->dir, IMAP_LAYER_DEFLATE, c->z[ev->dir] != NULL);
         }
         break;
     }

@@ -21,9 +21,9 @@
 /* ---- shared by the decoder tests (copied per file: one binary each) ---- */
 static imap_arena arena;
 static imap_decode_ctx ctx;
-static const char *last_err;
+static const char *last_err __attribute__((unused));
 
-static int setup(void **state)
+static inline int setup(void **state)
 {
     (void)state;
     imap_arena_init(&arena, 1u << 20);
@@ -31,14 +31,14 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
+static inline int teardown(void **state)
 {
     (void)state;
     imap_arena_free(&arena);
     return 0;
 }
 
-static imap_value *tok(const char *text, const imap_literal *lits, size_t nlits)
+static inline imap_value *tok(const char *text, const imap_literal *lits, size_t nlits)
 {
     const char *err = NULL;
     size_t off = 0, li = 0;
@@ -50,7 +50,7 @@ static imap_value *tok(const char *text, const imap_literal *lits, size_t nlits)
 }
 
 /* "a/b/0/c": object keys and array indexes separated by "/". */
-static json_t *jget(json_t *j, const char *path)
+static inline json_t *jget(json_t *j, const char *path)
 {
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", path);
@@ -64,7 +64,7 @@ static json_t *jget(json_t *j, const char *path)
     return j;
 }
 
-static void check_str(json_t *o, const char *path, const char *want, int line)
+static inline void check_str(json_t *o, const char *path, const char *want, int line)
 {
     json_t *j = jget(o, path);
     if (!json_is_string(j)) {
@@ -75,7 +75,7 @@ static void check_str(json_t *o, const char *path, const char *want, int line)
         fail_msg("line %d: %s = '%s', want '%s'", line, path, json_string_value(j), want);
 }
 
-static void check_int(json_t *o, const char *path, long long want, int line)
+static inline void check_int(json_t *o, const char *path, long long want, int line)
 {
     json_t *j = jget(o, path);
     if (!json_is_integer(j)) {
@@ -86,7 +86,7 @@ static void check_int(json_t *o, const char *path, long long want, int line)
         fail_msg("line %d: %s = %lld, want %lld", line, path, (long long)json_integer_value(j), want);
 }
 
-static void check_true(json_t *o, const char *path, int line)
+static inline void check_true(json_t *o, const char *path, int line)
 {
     if (!json_is_true(jget(o, path))) {
         char *d = json_dumps(o, JSON_COMPACT);
@@ -94,7 +94,7 @@ static void check_true(json_t *o, const char *path, int line)
     }
 }
 
-static void check_null(json_t *o, const char *path, int line)
+static inline void check_null(json_t *o, const char *path, int line)
 {
     json_t *j = jget(o, path);
     if (!json_is_null(j)) {
@@ -103,7 +103,7 @@ static void check_null(json_t *o, const char *path, int line)
     }
 }
 
-static void check_size(json_t *o, const char *path, size_t want, int line)
+static inline void check_size(json_t *o, const char *path, size_t want, int line)
 {
     json_t *j = jget(o, path);
     size_t n = json_is_array(j) ? json_array_size(j) : json_is_object(j) ? json_object_size(j) : (size_t)-1;

@@ -1,0 +1,155 @@
+/*
+ * test_fetch.c - FETCH responses: every message attribute, ENVELOPE (with
+ * groups and RFC 2047 subjects) and BODYSTRUCTURE (RFC 3501 7.4.2 examples).
+ */
+#include "unit/dec_helper.h"
+
+static json_t *untagged(const char *line, const imap_literal *lits, size_t n)
+{
+    last_err = NULL;
+    return imap_decode_untagged(&ctx, tok(line, lits, n), &last_err);
+}
+
+static void test_fetch_simple(void **state)
+{
+    (void)state;
+    /* RFC 9051 7.5.2 */
+    json_t *o = untagged("12 FETCH (FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" RFC822.SIZE 4286 UID 4827313 MODSEQ (12121231000) EMAILID (M6d99ac3275bb4e) THREADID (T64b478a75b7ea9) SAVEDATE \"1-Jan-2020 00:00:00 +0000\" PREVIEW \"Hello there\")", NULL, 0);
+    assert_null(last_err);
+    STR(o, "type", "FETCH");
+    INT(o, "number", 12);
+    STR(o, "flags/0", "\\Seen");
+    STR(o, "internaldate", "17-Jul-1996 02:44:25 -0700");
+    STR(o, "internaldate_iso", "1996-07-17T02:44:25-07:00");
+    INT(o, "rfc822_size", 4286);
+    INT(o, "uid", 4827313);
+    INT(o, "modseq", 12121231000LL);
+    STR(o, "emailid", "M6d99ac3275bb4e");
+    STR(o, "threadid", "T64b478a75b7ea9");
+    STR(o, "savedate_iso", "2020-01-01T00:00:00+00:00");
+    STR(o, "preview", "Hello there");
+    json_decref(o);
+    o = untagged("1 FETCH (THREADID NIL X-UNKNOWN (1 2))", NULL, 0);
+    NUL(o, "threadid");
+    INT(o, "other/X-UNKNOWN/1", 2);
+    json_decref(o);
+}
+
+static void test_fetch_sections(void **state)
+{
+    (void)state;
+    imap_literal lits[2] = { { .size = 342, .received = 342, .has_sha256 = true },
+                             { .size = 1000, .received = 600 } };
+    lits[0].sha256[0] = 0xff;
+    json_t *o = untagged("3 FETCH (BODY[HEADER.FIELDS (FROM)] {342}\r\n BODY[1.2]<1024> {1000}\r\n BINARY[2] \"abc\" BINARY.SIZE[3] 4096 BODY[4] NIL RFC822.HEADER \"x\")", lits, 2);
+    assert_null(last_err);
+    STR(o, "sections/0/item", "BODY");
+    STR(o, "sections/0/section", "HEADER.FIELDS (FROM)");
+    STR(o, "sections/0/fields/0", "FROM");
+    INT(o, "sections/0/size", 342);
+    STR(o, "sections/0/sha256", "ff00000000000000000000000000000000000000000000000000000000000000");
+    STR(o, "sections/1/part", "1.2");
+    INT(o, "sections/1/origin", 1024);
+    INT(o, "sections/1/size", 1000);
+    INT(o, "sections/1/received", 600);
+    STR(o, "sections/2/item", "BINARY");
+    INT(o, "sections/2/size", 3);
+    /* SHA-256("abc") */
+    STR(o, "sections/2/sha256", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    STR(o, "binary_size/0/part", "3");
+    INT(o, "binary_size/0/size", 4096);
+    NUL(o, "sections/3/size");
+    INT(o, "rfc822_header/size", 1);
+    json_decref(o);
+}
+
+static void test_envelope(void **state)
+{
+    (void)state;
+    /* RFC 3501 7.4.2 example ENVELOPE, plus a group and an encoded word */
+    json_t *o = untagged("12 FETCH (ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \"=?iso-8859-1?Q?Caf=E9?= =?utf-8?B?w6k=?=\" ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((NIL NIL \"imap\" \"cac.washington.edu\")) ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")(\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) ((NIL NIL \"undisclosed\" NIL)(\"A\" NIL \"a\" \"x.org\")(NIL NIL NIL NIL)) NIL \"<B27397-0100000@cac.washington.edu>\"))", NULL, 0);
+    assert_null(last_err);
+    STR(o, "envelope/date", "Wed, 17 Jul 1996 02:23:25 -0700 (PDT)");
+    STR(o, "envelope/date_iso", "1996-07-17T02:23:25-07:00");
+    STR(o, "envelope/subject", "=?iso-8859-1?Q?Caf=E9?= =?utf-8?B?w6k=?=");
+    STR(o, "envelope/subject_decoded", "Caf\xc3\xa9\xc3\xa9");
+    STR(o, "envelope/from/0/name", "Terry Gray");
+    NUL(o, "envelope/from/0/adl");
+    STR(o, "envelope/from/0/mailbox", "gray");
+    STR(o, "envelope/from/0/host", "cac.washington.edu");
+    STR(o, "envelope/from/0/address", "gray@cac.washington.edu");
+    STR(o, "envelope/sender/0/address", "gray@cac.washington.edu");
+    STR(o, "envelope/reply_to/0/name", "Terry Gray");
+    STR(o, "envelope/to/0/address", "imap@cac.washington.edu");
+    STR(o, "envelope/cc/1/address", "KLENSIN@MIT.EDU");
+    STR(o, "envelope/bcc/0/group", "undisclosed");
+    STR(o, "envelope/bcc/0/members/0/address", "a@x.org");
+    SIZE(o, "envelope/bcc", 1);
+    NUL(o, "envelope/in_reply_to");
+    STR(o, "envelope/message_id", "<B27397-0100000@cac.washington.edu>");
+    json_decref(o);
+}
+
+static void test_bodystructure(void **state)
+{
+    (void)state;
+    /* RFC 3501 7.4.2 BODY example */
+    json_t *o = untagged("12 FETCH (BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))", NULL, 0);
+    STR(o, "body/type", "TEXT");
+    STR(o, "body/subtype", "PLAIN");
+    STR(o, "body/mime_type", "text/plain");
+    STR(o, "body/params/charset", "US-ASCII");
+    NUL(o, "body/id");
+    NUL(o, "body/description");
+    STR(o, "body/encoding", "7BIT");
+    INT(o, "body/size", 3028);
+    INT(o, "body/lines", 92);
+    json_decref(o);
+    /* multipart with extension data, attachment disposition */
+    o = untagged("1 FETCH (BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 120 5 NIL NIL NIL NIL)(\"application\" \"pdf\" (\"name\" \"a.pdf\") \"<id1>\" \"desc\" \"base64\" 4000 \"md5sum\" (\"attachment\" (\"filename\" \"a.pdf\")) \"en\" \"http://x/\") \"mixed\" (\"boundary\" \"XX\") NIL (\"en\" \"fr\") NIL))", NULL, 0);
+    assert_null(last_err);
+    STR(o, "bodystructure/type", "multipart");
+    STR(o, "bodystructure/subtype", "mixed");
+    STR(o, "bodystructure/mime_type", "multipart/mixed");
+    STR(o, "bodystructure/params/boundary", "XX");
+    STR(o, "bodystructure/language/1", "fr");
+    SIZE(o, "bodystructure/parts", 2);
+    INT(o, "bodystructure/parts/0/lines", 5);
+    STR(o, "bodystructure/parts/1/mime_type", "application/pdf");
+    STR(o, "bodystructure/parts/1/id", "<id1>");
+    STR(o, "bodystructure/parts/1/md5", "md5sum");
+    STR(o, "bodystructure/parts/1/disposition/type", "attachment");
+    STR(o, "bodystructure/parts/1/disposition/params/filename", "a.pdf");
+    STR(o, "bodystructure/parts/1/language", "en");
+    STR(o, "bodystructure/parts/1/location", "http://x/");
+    json_decref(o);
+    /* message/rfc822 with envelope and nested body */
+    o = untagged("2 FETCH (BODYSTRUCTURE (\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 500 (NIL \"inner\" NIL NIL NIL NIL NIL NIL NIL NIL) (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 100 4) 20))", NULL, 0);
+    STR(o, "bodystructure/envelope/subject", "inner");
+    STR(o, "bodystructure/body/mime_type", "text/plain");
+    INT(o, "bodystructure/lines", 20);
+    json_decref(o);
+    /* deep multipart nesting stays bounded */
+    char line[4096];
+    strcpy(line, "1 FETCH (BODYSTRUCTURE ");
+    for (int i = 0; i < 60; i++)
+        strcat(line, "(");
+    strcat(line, "\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1");
+    for (int i = 0; i < 60; i++)
+        strcat(line, ") \"mixed\"");
+    strcat(line, ")");
+    o = untagged(line, NULL, 0);
+    assert_non_null(jget(o, "bodystructure/parts"));
+    json_decref(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fetch_simple, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_sections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_envelope, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bodystructure, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -35,8 +35,6 @@ extern "C" {
     X(CONTINUATION_UNEXPECTED, "continuation_unexpected", "continuation request with no command that could expect it") \
     X(RESPONSE_BEFORE_GREETING, "response_before_greeting", "client command or server response before the server greeting (RFC 9051 7.1)") \
     X(DATA_AFTER_LOGOUT, "data_after_logout", "command or response after the logout state was reached") \
-    X(SASL_UNEXPECTED, "sasl_unexpected", "AUTHENTICATE exchange line does not fit the mechanism") \
-    X(SWITCH_UNSUPPORTED, "switch_unsupported", "bytes in a layer the caller did not decode") \
     X(STARTTLS_COMMAND_INJECTION, "starttls_command_injection", "client plaintext after STARTTLS before the server's OK (CVE-2011-0411 class)") \
     X(STARTTLS_RESPONSE_INJECTION, "starttls_response_injection", "server plaintext after its STARTTLS OK where the TLS handshake was due") \
     X(STARTTLS_UNTAGGED_BEFORE_OK, "starttls_untagged_before_ok", "untagged or continuation response between STARTTLS and its OK (RFC 9051 6.2.1)") \

@@ -332,8 +332,6 @@ static void emit_switch(imap_session *s, imap_dir dir, imap_layer layer, uint64_
     dir_state *d = &s->dirs[dir];
     d->switched_to = layer;
     d->tls_check = layer == IMAP_LAYER_TLS ? TLS_CHECK_PENDING : TLS_CHECK_NONE;
-    if (layer == IMAP_LAYER_DEFLATE)
-        d->mode = DM_OPAQUE; /* until the caller says it inflates (set_layer visible) */
     imap_event ev = { .type = IMAP_EV_SWITCH, .dir = dir, .ts_us = s->now, .offset = offset,
                       .switch_to = layer };
     emit(s, &ev);

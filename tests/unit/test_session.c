@@ -1,0 +1,1093 @@
+/*
+ * test_session.c - the session core (imap_session.c): conversations from
+ * RFC 9051 / RFC 3501 and extension RFC examples fed through
+ * imap_session_feed, asserting transactions, state, anomalies, literals,
+ * switches, gaps, and the chunking property (whole, byte by byte, 100
+ * random splits: identical serialized event sequences).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <openssl/evp.h>
+
+#include "imap.h"
+
+/* ---------------------------------------------------------------- harness */
+
+typedef struct seg {
+    imap_dir    dir;
+    const char *bytes;   /* NUL-terminated unless len given */
+    size_t      len;     /* 0: strlen(bytes) */
+    uint64_t    gap;     /* when non-zero: a gap of this many bytes instead of data */
+} seg;
+
+#define C(s) { IMAP_DIR_CLIENT, (s), 0, 0 }
+#define S(s) { IMAP_DIR_SERVER, (s), 0, 0 }
+#define END  { IMAP_DIR_CLIENT, NULL, 0, 0 }
+
+typedef struct rec {
+    json_t  *events;         /* array of {type, dir, offset, ...} */
+    uint8_t *lit_bytes;      /* literal sink: bytes received */
+    size_t   lit_len, lit_cap;
+    int      lit_begins, lit_ends, lit_incomplete;
+    bool     check_pending[2]; /* a TLS switch happened: show the next raw bytes */
+    uint64_t lit_sizes[16];
+    char     lit_cmd[16][40];
+} rec;
+
+static const char *type_name(imap_event_type t)
+{
+    switch (t) {
+    case IMAP_EV_TRANSACTION: return "transaction";
+    case IMAP_EV_LINE: return "line";
+    case IMAP_EV_ANOMALY: return "anomaly";
+    case IMAP_EV_SWITCH: return "switch";
+    }
+    return "?";
+}
+
+static int on_event(void *user, const imap_event *ev)
+{
+    rec *r = user;
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(type_name(ev->type)));
+    json_object_set_new(o, "dir", json_integer(ev->dir));
+    json_object_set_new(o, "offset", json_integer((json_int_t)ev->offset));
+    if (ev->type == IMAP_EV_SWITCH) {
+        json_object_set_new(o, "switch_to", json_integer(ev->switch_to));
+        r->check_pending[ev->dir] = true;
+    }
+    if (ev->type == IMAP_EV_ANOMALY) {
+        json_object_set_new(o, "name", json_string(ev->name));
+        assert_string_equal(ev->name, imap_anomaly_name(ev->anomaly));
+    }
+    if (ev->data)
+        json_object_set_new(o, "data", json_deep_copy(ev->data));
+    else
+        assert_int_equal(ev->type, IMAP_EV_SWITCH);
+    json_array_append_new(r->events, o);
+    return 0;
+}
+
+static int on_lit_begin(void *user, imap_dir dir, uint64_t size, const char *tag, const char *command)
+{
+    rec *r = user;
+    if (r->lit_begins < 16) {
+        r->lit_sizes[r->lit_begins] = size;
+        snprintf(r->lit_cmd[r->lit_begins], sizeof r->lit_cmd[0], "%s", command ? command : "");
+    }
+    r->lit_begins++;
+    (void)dir; (void)tag;
+    return 0;
+}
+
+static int on_lit_data(void *user, imap_dir dir, const uint8_t *data, size_t len)
+{
+    rec *r = user;
+    if (r->lit_len + len > r->lit_cap) {
+        r->lit_cap = (r->lit_len + len) * 2;
+        r->lit_bytes = realloc(r->lit_bytes, r->lit_cap);
+    }
+    memcpy(r->lit_bytes + r->lit_len, data, len);
+    r->lit_len += len;
+    (void)dir;
+    return 0;
+}
+
+static int on_lit_end(void *user, imap_dir dir, bool complete)
+{
+    rec *r = user;
+    r->lit_ends++;
+    if (!complete)
+        r->lit_incomplete++;
+    (void)dir;
+    return 0;
+}
+
+static const imap_callbacks callbacks = { on_event, on_lit_begin, on_lit_data, on_lit_end };
+
+enum split { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM };
+
+static uint32_t rng_next(uint32_t *st)
+{
+    uint32_t x = *st ? *st : 2463534242u;
+    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+    return *st = x;
+}
+
+typedef struct opts {
+    imap_config cfg;
+    bool        tls;      /* implicit TLS (port 993): set_layer at start */
+    json_t     *summary;  /* out: the summary after end (caller decrefs) */
+} opts;
+
+/* Feeds one segment in pieces; after a switch, shows the rest to
+ * imap_session_check_tls_start and goes on feeding (the way a caller that
+ * keeps feeding raw bytes does). */
+static void feed_seg(imap_session *s, rec *r, const seg *g, enum split mode, uint32_t *rng, uint64_t ts)
+{
+    size_t len = g->len ? g->len : strlen(g->bytes);
+    const uint8_t *b = (const uint8_t *)g->bytes;
+    size_t off = 0;
+    while (off < len) {
+        if (r->check_pending[g->dir]) {
+            r->check_pending[g->dir] = false;
+            imap_session_check_tls_start(s, g->dir, b + off, len - off);
+        }
+        size_t piece = len - off;
+        if (mode == SPLIT_BYTES)
+            piece = 1;
+        else if (mode == SPLIT_RANDOM)
+            piece = 1 + rng_next(rng) % (piece < 40 ? piece : 40);
+        if (piece > len - off)
+            piece = len - off;
+        long n = imap_session_feed(s, g->dir, b + off, piece, ts);
+        assert_true(n >= 0);
+        off += (size_t)n;
+    }
+}
+
+static json_t *run(const seg *conv, opts *o, enum split mode, uint32_t seed, rec *r_out)
+{
+    rec r;
+    memset(&r, 0, sizeof r);
+    r.events = json_array();
+    imap_config cfg;
+    if (o)
+        cfg = o->cfg;
+    else
+        imap_config_default(&cfg);
+    imap_session *s = imap_session_new(&cfg, &callbacks, &r);
+    assert_non_null(s);
+    if (o && o->tls) {
+        imap_session_set_layer(s, IMAP_DIR_CLIENT, IMAP_LAYER_TLS, true);
+        imap_session_set_layer(s, IMAP_DIR_SERVER, IMAP_LAYER_TLS, true);
+    }
+    uint32_t rng = seed;
+    uint64_t ts = 1000000;
+    for (const seg *g = conv; g->bytes || g->gap; g++) {
+        ts += 250000;
+        if (g->gap)
+            imap_session_gap(s, g->dir, g->gap, ts);
+        else
+            feed_seg(s, &r, g, mode, &rng, ts);
+    }
+    imap_session_end(s, "test end", 9000000);
+    if (o) {
+        json_decref(o->summary);
+        o->summary = imap_session_summary(s);
+    }
+    imap_session_free(s);
+    if (r_out)
+        *r_out = r;
+    else
+        free(r.lit_bytes);
+    return r.events;
+}
+
+/* The detail of starttls_response_injection shows the injected bytes that
+ * were visible with the switch (the rest of the piece fed): the only value
+ * that depends on the split, so it is left out of the comparison. */
+static char *dump_for_compare(const json_t *evs)
+{
+    json_t *c = json_deep_copy(evs);
+    size_t i;
+    json_t *e;
+    json_array_foreach(c, i, e) {
+        const json_t *n = json_object_get(e, "name");
+        if (n && strcmp(json_string_value(n), "starttls_response_injection") == 0)
+            json_object_del(json_object_get(e, "data"), "detail");
+    }
+    char *s = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(c);
+    return s;
+}
+
+/* The chunking property: whole, byte by byte and 100 random splits give
+ * the same serialized events. */
+static json_t *run_all_splits(const seg *conv, opts *o, rec *r_out)
+{
+    json_t *whole = run(conv, o, SPLIT_WHOLE, 1, r_out);
+    char *ws = dump_for_compare(whole);
+    for (int i = 0; i < 101; i++) {
+        json_t *ev = run(conv, o, i == 0 ? SPLIT_BYTES : SPLIT_RANDOM, (uint32_t)i * 7919u + 1, NULL);
+        char *es = dump_for_compare(ev);
+        if (strcmp(ws, es) != 0) {
+            fprintf(stderr, "split %d differs:\nwhole: %s\nsplit: %s\n", i, ws, es);
+            fail();
+        }
+        free(es);
+        json_decref(ev);
+    }
+    free(ws);
+    return whole;
+}
+
+static size_t count_type(const json_t *evs, const char *type)
+{
+    size_t i, n = 0;
+    json_t *e;
+    json_array_foreach(evs, i, e)
+        if (strcmp(json_string_value(json_object_get(e, "type")), type) == 0)
+            n++;
+    return n;
+}
+
+static size_t count_anomaly(const json_t *evs, const char *name)
+{
+    size_t i, n = 0;
+    json_t *e;
+    json_array_foreach(evs, i, e)
+        if (strcmp(json_string_value(json_object_get(e, "type")), "anomaly") == 0 &&
+            strcmp(json_string_value(json_object_get(e, "name")), name) == 0)
+            n++;
+    return n;
+}
+
+static const json_t *anomaly_ev(const json_t *evs, const char *name)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(evs, i, e)
+        if (strcmp(json_string_value(json_object_get(e, "type")), "anomaly") == 0 &&
+            strcmp(json_string_value(json_object_get(e, "name")), name) == 0)
+            return e;
+    return NULL;
+}
+
+/* The data of the n-th transaction whose tag is tag (NULL: any). */
+static const json_t *txn(const json_t *evs, const char *tag, int nth)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(evs, i, e) {
+        if (strcmp(json_string_value(json_object_get(e, "type")), "transaction") != 0)
+            continue;
+        const json_t *d = json_object_get(e, "data");
+        const char *t = json_string_value(json_object_get(d, "tag"));
+        if (tag && (!t || strcmp(t, tag) != 0))
+            continue;
+        if (nth-- == 0)
+            return d;
+    }
+    fail_msg("no transaction %s", tag ? tag : "(any)");
+    return NULL;
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return v ? json_string_value(v) : NULL;
+}
+
+static json_int_t jint(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    assert_non_null(v);
+    return json_integer_value(v);
+}
+
+static void assert_no_anomalies(const json_t *evs)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(evs, i, e)
+        if (strcmp(json_string_value(json_object_get(e, "type")), "anomaly") == 0) {
+            char *d = json_dumps(e, JSON_COMPACT);
+            fail_msg("unexpected anomaly %s", d);
+        }
+}
+
+static opts default_opts(void)
+{
+    opts o;
+    memset(&o, 0, sizeof o);
+    imap_config_default(&o.cfg);
+    return o;
+}
+
+static void sha256_hex(const void *p, size_t n, char out[65])
+{
+    uint8_t md[32];
+    unsigned int l = 0;
+    EVP_Digest(p, n, md, &l, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+/* 44 bytes: a header block in a FETCH response (RFC 9051 6.4.5 style). */
+#define HDR44 "Date: Wed, 17 Jul 1996 02:23:25 -0700\r\nX:y\r\n"
+
+static const seg conv_basic[] = {
+    S("* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ AUTH=PLAIN ID] IMAP4rev2 server ready\r\n"),
+    C("a001 CAPABILITY\r\n"),
+    S("* CAPABILITY IMAP4rev2 AUTH=PLAIN LITERAL+ IDLE\r\na001 OK CAPABILITY completed\r\n"),
+    C("a002 LOGIN mrc secret\r\n"),
+    S("a002 OK LOGIN completed\r\n"),
+    C("A142 SELECT INBOX\r\n"),
+    S("* 172 EXISTS\r\n* OK [UIDVALIDITY 3857529045] UIDs valid\r\n"
+      "* OK [UIDNEXT 4392] Predicted next UID\r\n"
+      "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+      "* OK [PERMANENTFLAGS (\\Deleted \\Seen \\*)] Limited\r\n"
+      "* LIST () \"/\" INBOX\r\n"
+      "A142 OK [READ-WRITE] SELECT completed\r\n"),
+    C("a003 FETCH 12 (FLAGS BODY[HEADER])\r\n"),
+    S("* 12 FETCH (FLAGS (\\Seen) BODY[HEADER] {44}\r\n" HDR44 ")\r\na003 OK FETCH completed\r\n"),
+    C("a004 UID FETCH 1:* (FLAGS)\r\n"),
+    S("* 12 FETCH (FLAGS (\\Seen) UID 4)\r\na004 OK done\r\n"),
+    C("a005 LOGOUT\r\n"),
+    S("* BYE IMAP4rev2 Server logging out\r\na005 OK LOGOUT completed\r\n"),
+    END
+};
+
+static void test_basic_session(void **state)
+{
+    (void)state;
+    opts o = default_opts();
+    o.tls = true;
+    o.cfg.hash_literals = true;
+    json_t *ev = run_all_splits(conv_basic, &o, NULL);
+    assert_no_anomalies(ev);
+    assert_int_equal(count_type(ev, "transaction"), 6);
+
+    const json_t *t = txn(ev, "a001", 0);
+    assert_string_equal(jstr(t, "command"), "CAPABILITY");
+    assert_string_equal(jstr(t, "status"), "OK");
+    assert_string_equal(jstr(t, "state"), "not_authenticated");
+    assert_int_equal(jint(json_object_get(t, "untagged"), "CAPABILITY"), 1);
+    assert_true(json_is_true(json_object_get(json_object_get(t, "layer"), "tls")));
+
+    t = txn(ev, "a002", 0);
+    assert_string_equal(jstr(t, "command"), "LOGIN");
+    assert_string_equal(jstr(t, "user"), "mrc");
+    assert_string_equal(jstr(t, "password"), "<redacted>");
+    assert_int_equal(jint(t, "client_bytes"), strlen("a002 LOGIN mrc secret\r\n"));
+    assert_int_equal(jint(t, "server_bytes"), strlen("a002 OK LOGIN completed\r\n"));
+    assert_int_equal(jint(t, "latency_us"), 250000);
+
+    t = txn(ev, "A142", 0);
+    assert_string_equal(jstr(t, "command"), "SELECT");
+    assert_string_equal(jstr(t, "mailbox"), "INBOX");
+    assert_string_equal(jstr(t, "state"), "authenticated");
+    assert_string_equal(jstr(json_object_get(t, "response_code"), "code"), "READ-WRITE");
+    assert_string_equal(jstr(t, "response_text"), "SELECT completed");
+    const json_t *u = json_object_get(t, "untagged");
+    assert_int_equal(jint(u, "EXISTS"), 1);
+    assert_int_equal(jint(u, "OK"), 3);
+    assert_int_equal(jint(u, "FLAGS"), 1);
+    assert_int_equal(jint(u, "LIST"), 1);
+    assert_int_equal(json_array_size(json_object_get(t, "responses")), 6);
+
+    t = txn(ev, "a003", 0);
+    assert_string_equal(jstr(t, "state"), "selected");
+    const json_t *lits = json_object_get(t, "literals");
+    assert_int_equal(json_array_size(lits), 1);
+    const json_t *l0 = json_array_get(lits, 0);
+    assert_string_equal(jstr(l0, "direction"), "server");
+    assert_int_equal(jint(l0, "size"), 44);
+    char hex[65];
+    sha256_hex(HDR44, 44, hex);
+    assert_string_equal(jstr(l0, "sha256"), hex);
+
+    t = txn(ev, "a004", 0);
+    assert_string_equal(jstr(t, "command"), "UID FETCH");
+    t = txn(ev, "a005", 0);
+    assert_int_equal(jint(json_object_get(t, "untagged"), "BYE"), 1);
+
+    const json_t *sum = o.summary;
+    assert_string_equal(jstr(sum, "state"), "logout");
+    assert_string_equal(jstr(sum, "user"), "mrc");
+    assert_true(json_is_true(json_object_get(sum, "login_success")));
+    assert_int_equal(json_array_size(json_object_get(sum, "mailboxes")), 1);
+    assert_int_equal(jint(json_object_get(sum, "commands"), "LOGIN"), 1);
+    assert_int_equal(jint(json_object_get(sum, "commands"), "UID FETCH"), 1);
+    assert_int_equal(jint(sum, "transactions"), 6);
+    assert_string_equal(jstr(json_object_get(sum, "greeting"), "status"), "OK");
+    assert_string_equal(jstr(json_object_get(json_object_get(sum, "greeting"), "code"), "code"), "CAPABILITY");
+    const json_t *caps = json_object_get(sum, "capabilities");
+    assert_int_equal(json_array_size(caps), 4);
+    assert_string_equal(jstr(json_array_get(caps, 0), "name"), "IMAP4REV2");
+    assert_int_equal(json_object_size(json_object_get(sum, "anomalies")), 0);
+    const json_t *aa = json_array_get(json_object_get(sum, "auth_attempts"), 0);
+    assert_string_equal(jstr(aa, "method"), "LOGIN");
+    assert_string_equal(jstr(aa, "user"), "mrc");
+    assert_string_equal(jstr(aa, "outcome"), "OK");
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+/* RFC 9051 6.3.12 APPEND example: the message is a synchronizing literal. */
+#define APPEND_MSG \
+    "Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\n" \
+    "From: Fred Foobar <foobar@Blurdybloop.example>\r\n" \
+    "Subject: afternoon meeting\r\n" \
+    "To: mooch@owatagu.siam.edu.example\r\n" \
+    "Message-Id: <B27397-0100000@Blurdybloop.example>\r\n" \
+    "MIME-Version: 1.0\r\n" \
+    "Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n" \
+    "\r\n" \
+    "Hello Joe, do you think we can meet at 3:30 tomorrow?\r\n"
+
+static void test_append_literal(void **state)
+{
+    (void)state;
+    char cmd[128];
+    size_t mlen = strlen(APPEND_MSG);
+    snprintf(cmd, sizeof cmd, "A003 APPEND saved-messages (\\Seen) {%zu}\r\n", mlen);
+    const seg conv[] = {
+        S("* PREAUTH [CAPABILITY IMAP4rev2] ready\r\n"),
+        C(cmd),
+        S("+ Ready for literal data\r\n"),
+        C(APPEND_MSG "\r\n"),
+        S("A003 OK APPEND completed\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.tls = true;
+    o.cfg.hash_literals = true;
+    rec r;
+    json_t *ev = run_all_splits(conv, &o, &r);
+    assert_no_anomalies(ev);
+    const json_t *t = txn(ev, "A003", 0);
+    assert_string_equal(jstr(t, "command"), "APPEND");
+    assert_string_equal(jstr(t, "mailbox"), "saved-messages");
+    assert_int_equal(jint(t, "continuations"), 1);
+    assert_string_equal(jstr(t, "state"), "authenticated");
+    const json_t *l0 = json_array_get(json_object_get(t, "literals"), 0);
+    assert_int_equal(jint(l0, "size"), mlen);
+    char hex[65];
+    sha256_hex(APPEND_MSG, mlen, hex);
+    assert_string_equal(jstr(l0, "sha256"), hex);
+    assert_int_equal(jint(t, "client_bytes"), strlen(cmd) + mlen + 2);
+    /* the sink got the exact bytes */
+    assert_int_equal(r.lit_begins, 1);
+    assert_int_equal(r.lit_ends, 1);
+    assert_int_equal(r.lit_incomplete, 0);
+    assert_int_equal(r.lit_sizes[0], mlen);
+    assert_string_equal(r.lit_cmd[0], "APPEND");
+    assert_int_equal(r.lit_len, mlen);
+    assert_memory_equal(r.lit_bytes, APPEND_MSG, mlen);
+    free(r.lit_bytes);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+static const seg conv_login_literals[] = {
+    S("* OK [CAPABILITY IMAP4rev1 LITERAL+] hi\r\n"),
+    C("a LOGIN {5}\r\n"),
+    S("+ go\r\n"),
+    C("alice {8+}\r\npassword\r\n"),
+    S("a OK [CAPABILITY IMAP4rev1 IDLE] welcome\r\n"),
+    C("b SELECT \"Sent Items\"\r\n"),
+    S("b NO [NONEXISTENT] no such mailbox\r\n"),
+    C("c SELECT INBOX\r\n"),
+    S("c OK [READ-ONLY] ok\r\n"),
+    C("d CLOSE\r\n"),
+    S("d OK closed\r\n"),
+    END
+};
+
+static void test_login_literals_state(void **state)
+{
+    (void)state;
+    opts o = default_opts();
+    o.tls = true;
+    o.cfg.emit_lines = true;
+    json_t *ev = run_all_splits(conv_login_literals, &o, NULL);
+    assert_no_anomalies(ev);
+    const json_t *t = txn(ev, "a", 0);
+    assert_string_equal(jstr(t, "user"), "alice");
+    assert_string_equal(jstr(t, "password"), "<redacted>");
+    assert_int_equal(jint(t, "continuations"), 1);
+    assert_int_equal(json_array_size(json_object_get(t, "literals")), 2);
+    assert_string_equal(jstr(json_array_get(json_object_get(t, "literals"), 1), "mode"), "+");
+    t = txn(ev, "b", 0);
+    assert_string_equal(jstr(t, "status"), "NO");
+    assert_string_equal(jstr(json_object_get(t, "response_code"), "code"), "NONEXISTENT");
+    assert_string_equal(jstr(txn(ev, "c", 0), "state"), "authenticated");
+    assert_string_equal(jstr(txn(ev, "d", 0), "state"), "selected");
+    assert_string_equal(jstr(o.summary, "state"), "authenticated");
+    /* capabilities from the tagged OK code replace the greeting's */
+    assert_int_equal(json_array_size(json_object_get(o.summary, "capabilities")), 2);
+    /* trace lines: the password never appears */
+    size_t i;
+    json_t *e;
+    int lines = 0;
+    json_array_foreach(ev, i, e) {
+        if (strcmp(jstr(e, "type"), "line") != 0)
+            continue;
+        lines++;
+        const char *text = jstr(json_object_get(e, "data"), "text");
+        assert_null(strstr(text, "password"));
+        if (strcmp(jstr(json_object_get(e, "data"), "kind"), "command") == 0 &&
+            strcmp(jstr(json_object_get(e, "data"), "command"), "LOGIN") == 0)
+            assert_string_equal(text, "a LOGIN alice <redacted>");
+        if (strcmp(jstr(json_object_get(e, "data"), "kind"), "tagged") == 0 &&
+            strcmp(jstr(json_object_get(e, "data"), "tag"), "a") == 0) {
+            assert_string_equal(jstr(json_object_get(e, "data"), "code"), "CAPABILITY");
+            assert_int_equal(json_array_size(json_object_get(json_object_get(e, "data"), "capabilities")), 2);
+            assert_non_null(json_object_get(json_object_get(e, "data"), "latency_us"));
+        }
+    }
+    assert_int_equal(lines, 10);
+    json_decref(o.summary);
+    json_decref(ev);
+
+    /* show_credentials: the password in clear */
+    o = default_opts();
+    o.tls = true;
+    o.cfg.show_credentials = true;
+    ev = run(conv_login_literals, &o, SPLIT_WHOLE, 1, NULL);
+    assert_string_equal(jstr(txn(ev, "a", 0), "password"), "password");
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+static const seg conv_auth[] = {
+    S("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=CRAM-MD5] ready\r\n"),
+    /* RFC 2195 2 example */
+    C("a1 AUTHENTICATE CRAM-MD5\r\n"),
+    S("+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
+    C("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"),
+    S("a1 NO authentication failed\r\n"),
+    /* RFC 4616 4 example, as a SASL-IR initial response (RFC 4959) */
+    C("a2 AUTHENTICATE PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"),
+    S("a2 OK [CAPABILITY IMAP4rev1] done\r\n"),
+    END
+};
+
+static void test_authenticate(void **state)
+{
+    (void)state;
+    opts o = default_opts();
+    o.tls = true;
+    json_t *ev = run_all_splits(conv_auth, &o, NULL);
+    assert_no_anomalies(ev);
+    const json_t *t = txn(ev, "a1", 0);
+    assert_string_equal(jstr(t, "mechanism"), "CRAM-MD5");
+    assert_false(json_is_true(json_object_get(t, "sasl_ir")));
+    const json_t *sasl = json_object_get(t, "sasl");
+    assert_string_equal(jstr(sasl, "user"), "tim");
+    assert_string_equal(jstr(sasl, "digest"), "<redacted>");
+    assert_string_equal(jstr(sasl, "challenge"), "<1896.697170952@postoffice.reston.mci.net>");
+    assert_int_equal(jint(t, "continuations"), 1);
+    assert_string_equal(jstr(t, "status"), "NO");
+    t = txn(ev, "a2", 0);
+    assert_true(json_is_true(json_object_get(t, "sasl_ir")));
+    sasl = json_object_get(t, "sasl");
+    assert_string_equal(jstr(sasl, "user"), "tim");
+    assert_string_equal(jstr(sasl, "password"), "<redacted>");
+    assert_string_equal(jstr(o.summary, "state"), "authenticated");
+    assert_string_equal(jstr(o.summary, "user"), "tim");
+    const json_t *aa = json_object_get(o.summary, "auth_attempts");
+    assert_int_equal(json_array_size(aa), 2);
+    assert_string_equal(jstr(json_array_get(aa, 0), "mechanism"), "CRAM-MD5");
+    assert_string_equal(jstr(json_array_get(aa, 0), "outcome"), "NO");
+    assert_string_equal(jstr(json_array_get(aa, 1), "method"), "AUTHENTICATE");
+    assert_string_equal(jstr(json_array_get(aa, 1), "outcome"), "OK");
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+static const seg conv_idle[] = {
+    S("* PREAUTH ok\r\n"),
+    C("s SELECT INBOX\r\n"),
+    S("s OK [READ-WRITE] ok\r\n"),
+    C("A002 IDLE\r\n"),
+    S("+ idling\r\n"),
+    S("* 4 EXISTS\r\n"),
+    C("DONE\r\n"),
+    S("A002 OK IDLE terminated\r\n"),
+    END
+};
+
+static void test_idle(void **state)
+{
+    (void)state;
+    opts o = default_opts();
+    o.tls = true;
+    json_t *ev = run_all_splits(conv_idle, &o, NULL);
+    assert_no_anomalies(ev);
+    const json_t *t = txn(ev, "A002", 0);
+    assert_string_equal(jstr(t, "command"), "IDLE");
+    assert_int_equal(jint(t, "idle_ms"), 500);
+    assert_int_equal(jint(json_object_get(t, "untagged"), "EXISTS"), 1);
+    assert_int_equal(jint(t, "continuations"), 1);
+    assert_int_equal(jint(json_object_get(o.summary, "idle"), "count"), 1);
+    assert_int_equal(jint(json_object_get(o.summary, "idle"), "total_ms"), 500);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+/* ---- STARTTLS (RFC 9051 6.2.1, SPECS.md 6) ---- */
+
+#define GREET_TLS "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n"
+
+static const json_t *switch_ev(const json_t *evs, imap_dir dir, int nth)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(evs, i, e)
+        if (strcmp(jstr(e, "type"), "switch") == 0 && jint(e, "dir") == dir && nth-- == 0)
+            return e;
+    return NULL;
+}
+
+static void test_starttls_clean(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S(GREET_TLS),
+        C("a1 STARTTLS\r\n"),
+        S("a1 OK Begin TLS negotiation now\r\n"),
+        { IMAP_DIR_CLIENT, "\x16\x03\x01\x00\x02hi", 7, 0 },
+        { IMAP_DIR_SERVER, "\x16\x03\x03\x00\x02ok", 7, 0 },
+        END
+    };
+    opts o = default_opts();
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_no_anomalies(ev);
+    const json_t *sw = switch_ev(ev, IMAP_DIR_SERVER, 0);
+    assert_non_null(sw);
+    assert_int_equal(jint(sw, "offset"), strlen(GREET_TLS) + strlen("a1 OK Begin TLS negotiation now\r\n"));
+    assert_int_equal(jint(sw, "switch_to"), IMAP_LAYER_TLS);
+    sw = switch_ev(ev, IMAP_DIR_CLIENT, 0);
+    assert_non_null(sw);
+    assert_int_equal(jint(sw, "offset"), strlen("a1 STARTTLS\r\n"));
+    assert_null(switch_ev(ev, IMAP_DIR_CLIENT, 1));
+    assert_string_equal(jstr(json_object_get(o.summary, "starttls"), "result"), "OK");
+    assert_int_equal(json_array_size(json_object_get(o.summary, "capabilities")), 0);
+    assert_int_equal(json_array_size(json_object_get(o.summary, "capabilities_before_tls")), 3);
+    assert_true(json_is_true(json_object_get(json_object_get(o.summary, "layer"), "tls")));
+    json_decref(o.summary);
+    json_decref(ev);
+
+    /* feed returns the bytes up to the switch point */
+    imap_config cfg;
+    imap_config_default(&cfg);
+    rec r;
+    memset(&r, 0, sizeof r);
+    r.events = json_array();
+    imap_session *s = imap_session_new(&cfg, &callbacks, &r);
+    const char *sv = GREET_TLS "a1 OK go\r\n\x16\x03\x03";
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_CLIENT, (const uint8_t *)"a1 STARTTLS\r\n", 13, 1), 13);
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_SERVER, (const uint8_t *)sv, strlen(sv), 2),
+                     strlen(GREET_TLS) + 10);
+    imap_session_free(s);
+    assert_no_anomalies(r.events);
+    json_decref(r.events);
+}
+
+static void test_starttls_command_injection(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S(GREET_TLS),
+        C("a1 STARTTLS\r\na2 LOGIN joe secret\r\n"),
+        S("a1 OK Begin TLS\r\n"),
+        END
+    };
+    opts o = default_opts();
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    const json_t *a = anomaly_ev(ev, "starttls_command_injection");
+    assert_non_null(a);
+    assert_int_equal(jint(a, "offset"), 13);
+    assert_non_null(strstr(jstr(json_object_get(a, "data"), "detail"), "a2 LOGIN"));
+    assert_string_equal(jstr(json_object_get(a, "data"), "direction"), "client");
+    assert_int_equal(count_anomaly(ev, "cleartext_credentials"), 1);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+static void test_starttls_response_injection(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S(GREET_TLS),
+        C("a1 STARTTLS\r\n"),
+        S("a1 OK Begin TLS\r\n* OK [ALERT] injected\r\n"),
+        END
+    };
+    opts o = default_opts();
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    const json_t *a = anomaly_ev(ev, "starttls_response_injection");
+    assert_non_null(a);
+    assert_int_equal(jint(a, "offset"), strlen(GREET_TLS) + strlen("a1 OK Begin TLS\r\n"));
+    assert_non_null(strstr(jstr(json_object_get(a, "data"), "detail"), "* OK [ALERT] injected"));
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+static void test_starttls_untagged_and_early_tls(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S(GREET_TLS),
+        C("a1 STARTTLS\r\n"),
+        S("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n"),
+        { IMAP_DIR_CLIENT, "\x16\x03\x01\x00\x02hi", 7, 0 },
+        S("a1 OK Begin TLS\r\n"),
+        END
+    };
+    opts o = default_opts();
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "starttls_untagged_before_ok"), 1);
+    const json_t *a = anomaly_ev(ev, "tls_before_starttls_ok");
+    assert_non_null(a);
+    assert_int_equal(jint(a, "offset"), 13);
+    const json_t *sw = switch_ev(ev, IMAP_DIR_CLIENT, 0);
+    assert_int_equal(jint(sw, "offset"), 13);
+    assert_null(switch_ev(ev, IMAP_DIR_CLIENT, 1));
+    assert_non_null(switch_ev(ev, IMAP_DIR_SERVER, 0));
+    assert_int_equal(count_anomaly(ev, "starttls_command_injection"), 0);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+static void test_starttls_stripped(void **state)
+{
+    (void)state;
+    /* not offered, LOGINDISABLED absent */
+    const seg conv1[] = {
+        S("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"),
+        C("a1 LOGIN joe secret\r\n"),
+        S("a1 OK done\r\n"),
+        END
+    };
+    opts o = default_opts();
+    json_t *ev = run_all_splits(conv1, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "cleartext_credentials"), 1);
+    assert_int_equal(count_anomaly(ev, "starttls_stripped"), 1);
+    assert_int_equal(jint(json_object_get(o.summary, "anomalies"), "starttls_stripped"), 1);
+    json_decref(o.summary);
+    json_decref(ev);
+    /* refused, then AUTHENTICATE PLAIN in clear */
+    const seg conv2[] = {
+        S(GREET_TLS),
+        C("a1 STARTTLS\r\n"),
+        S("a1 BAD not now\r\n"),
+        C("a2 AUTHENTICATE PLAIN\r\n"),
+        S("+ \r\n"),
+        C("AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"),
+        S("a2 OK done\r\n"),
+        END
+    };
+    o = default_opts();
+    ev = run_all_splits(conv2, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "cleartext_credentials"), 1);
+    assert_int_equal(count_anomaly(ev, "starttls_stripped"), 1);
+    assert_string_equal(jstr(json_object_get(o.summary, "starttls"), "result"), "BAD");
+    assert_string_equal(jstr(json_object_get(txn(ev, "a2", 0), "sasl"), "user"), "tim");
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+static void test_preauth_cleartext(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* PREAUTH IMAP4rev1 server logged in as Smith\r\n"),
+        C("a1 SELECT INBOX\r\n"),
+        S("a1 OK [READ-WRITE] done\r\n"),
+        C("a2 STARTTLS\r\n"),
+        S("a2 BAD wrong state\r\n"),
+        END
+    };
+    opts o = default_opts();
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "preauth_cleartext"), 1);
+    assert_int_equal(count_anomaly(ev, "starttls_invalid_state"), 1);
+    assert_int_equal(count_type(ev, "anomaly"), 2);
+    assert_string_equal(jstr(o.summary, "state"), "selected");
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+/* RFC 4978 3: COMPRESS DEFLATE; after the OK both directions switch. */
+static void test_compress(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* PREAUTH [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE] ok\r\n"),
+        C("a COMPRESS DEFLATE\r\n"),
+        S("a OK DEFLATE active\r\n"),
+        /* what the caller's inflater gives back */
+        C("b NOOP\r\n"),
+        S("b OK done\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.tls = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_no_anomalies(ev);
+    const json_t *sw = switch_ev(ev, IMAP_DIR_SERVER, 0);
+    assert_int_equal(jint(sw, "switch_to"), IMAP_LAYER_DEFLATE);
+    assert_int_equal(jint(sw, "offset"), strlen(conv[0].bytes) + strlen(conv[2].bytes));
+    sw = switch_ev(ev, IMAP_DIR_CLIENT, 0);
+    assert_int_equal(jint(sw, "offset"), strlen(conv[1].bytes));
+    assert_true(json_is_true(json_object_get(json_object_get(txn(ev, "b", 0), "layer"), "compressed")));
+    assert_string_equal(jstr(json_object_get(o.summary, "compress"), "result"), "OK");
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+/* ---- anomalies: each in the table triggered by a conversation ---- */
+
+typedef struct anom_case {
+    const char *name;
+    seg         conv[8];
+    bool        tls;
+    size_t      max_line, max_pending;
+    uint64_t    max_literal;
+} anom_case;
+
+#define OKG S("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
+
+static const anom_case anom_cases[] = {
+    { "malformed_command", { OKG, C("a1\r\n"), END }, true, 0, 0, 0 },
+    { "malformed_response", { OKG, C("a1 NOOP\r\n"), S("a1 MAYBE done\r\n"), END }, true, 0, 0, 0 },
+    { "line_too_long", { OKG, C("a1 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\na2 NOOP\r\n"), S("a2 OK\r\n"), END }, true, 64, 0, 0 },
+    { "bare_lf", { OKG, C("a1 NOOP\n"), S("a1 OK done\r\n"), END }, true, 0, 0, 0 },
+    { "nul_byte", { OKG, { IMAP_DIR_CLIENT, "a1 NOOP \0x\r\n", 12, 0 }, S("a1 OK done\r\n"), END }, true, 0, 0, 0 },
+    { "eight_bit_in_atom", { OKG, C("a\xc3\xa9 NOOP\r\n"), END }, true, 0, 0, 0 },
+    { "literal_too_large", { OKG, C("a1 LOGIN {20}\r\n01234567890123456789 x\r\n"), S("a1 NO\r\n"), END }, true, 0, 0, 10 },
+    { "nonsync_literal_not_advertised", { OKG, C("a1 LOGIN {3+}\r\nabc x\r\n"), S("a1 NO\r\n"), END }, true, 0, 0, 0 },
+    { "literal_minus_too_large", { OKG, C("a1 LOGIN {5000-}\r\n"), END }, true, 0, 0, 0 },
+    { "literal_incomplete", { OKG, C("a1 LOGIN {50}\r\nabc"), END }, true, 0, 0, 0 },
+    { "tag_reused", { OKG, C("a1 NOOP\r\na1 NOOP\r\n"), S("a1 OK\r\na1 OK\r\n"), END }, true, 0, 0, 0 },
+    { "unknown_tag", { OKG, S("zz OK what\r\n"), END }, true, 0, 0, 0 },
+    { "too_many_pending", { OKG, C("a1 NOOP\r\na2 NOOP\r\na3 NOOP\r\n"), END }, true, 0, 2, 0 },
+    { "command_invalid_in_state", { OKG, C("a1 FETCH 1 FLAGS\r\n"), S("a1 BAD no mailbox\r\n"), END }, true, 0, 0, 0 },
+    { "unknown_command", { OKG, C("a1 FROBNICATE now\r\n"), S("a1 BAD unknown\r\n"), END }, true, 0, 0, 0 },
+    { "bad_base64", { OKG, C("a1 AUTHENTICATE PLAIN\r\n"), S("+ \r\n"), C("AHRp=x==\r\n"), S("a1 BAD\r\n"), END }, true, 0, 0, 0 },
+    { "data_after_gap", { OKG, C("a1 NOOP"), { IMAP_DIR_CLIENT, NULL, 0, 10 }, C("xx\r\na2 NOOP\r\n"), S("a2 OK\r\n"), END }, true, 0, 0, 0 },
+    { "continuation_unexpected", { OKG, S("+ hello\r\n"), END }, true, 0, 0, 0 },
+    { "response_before_greeting", { S("* 3 EXISTS\r\n"), END }, true, 0, 0, 0 },
+    { "data_after_logout", { OKG, C("a1 LOGOUT\r\n"), S("* BYE bye\r\na1 OK\r\n"), C("a2 NOOP\r\n"), END }, true, 0, 0, 0 },
+    { "too_many_literals", { OKG, C("a1 X {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n"
+        " {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n"
+        " {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n"
+        " {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n\r\n"), END }, true, 0, 0, 0 },
+    { "starttls_client_cleartext", { S(GREET_TLS), C("a1 STARTTLS\r\n"), S("a1 OK go\r\n"), END }, false, 0, 0, 0 },
+    { NULL, { END }, false, 0, 0, 0 },
+};
+
+static void test_anomaly_table(void **state)
+{
+    (void)state;
+    bool seen[IMAP_ANOM__COUNT] = { false };
+    for (const anom_case *c = anom_cases; c->name; c++) {
+        opts o = default_opts();
+        o.tls = c->tls;
+        if (c->max_line)
+            o.cfg.max_line = c->max_line;
+        if (c->max_pending)
+            o.cfg.max_pending = c->max_pending;
+        if (c->max_literal)
+            o.cfg.max_literal = c->max_literal;
+        json_t *ev;
+        if (strcmp(c->name, "starttls_client_cleartext") == 0) {
+            /* a caller showing the client's first raw bytes after the switch */
+            rec r;
+            memset(&r, 0, sizeof r);
+            r.events = json_array();
+            imap_session *s = imap_session_new(&o.cfg, &callbacks, &r);
+            for (const seg *g = c->conv; g->bytes; g++)
+                assert_int_equal(imap_session_feed(s, g->dir, (const uint8_t *)g->bytes, strlen(g->bytes), 5),
+                                 strlen(g->bytes));
+            assert_int_equal(imap_session_check_tls_start(s, IMAP_DIR_CLIENT, (const uint8_t *)"a2 LOGIN", 8), 1);
+            assert_int_equal(imap_session_check_tls_start(s, IMAP_DIR_CLIENT, (const uint8_t *)"a2 LOGIN", 8), 0);
+            assert_int_equal(imap_session_check_tls_start(s, IMAP_DIR_SERVER, (const uint8_t *)"\x16\x03", 2), 0);
+            imap_session_free(s);
+            ev = r.events;
+        } else {
+            ev = run_all_splits(c->conv, &o, NULL);
+        }
+        if (count_anomaly(ev, c->name) == 0) {
+            char *d = json_dumps(ev, JSON_COMPACT);
+            fail_msg("case %s: anomaly not raised: %s", c->name, d);
+        }
+        const json_t *a = anomaly_ev(ev, c->name);
+        const json_t *data = json_object_get(a, "data");
+        assert_string_equal(jstr(data, "name"), c->name);
+        assert_non_null(jstr(data, "description"));
+        assert_non_null(jstr(data, "direction"));
+        assert_non_null(json_object_get(data, "offset"));
+        size_t i;
+        json_t *e;
+        json_array_foreach(ev, i, e)
+            if (strcmp(jstr(e, "type"), "anomaly") == 0)
+                for (int k = 0; k < IMAP_ANOM__COUNT; k++)
+                    if (strcmp(jstr(e, "name"), imap_anomaly_name((imap_anomaly)k)) == 0)
+                        seen[k] = true;
+        if (o.summary && json_object_get(o.summary, "anomalies"))
+            assert_true(jint(json_object_get(o.summary, "anomalies"), c->name) >= 1);
+        json_decref(o.summary);
+        json_decref(ev);
+    }
+    /* the other tests raise the STARTTLS/credential ones; here the rest */
+    static const char *const elsewhere[] = {
+        "starttls_command_injection", "starttls_response_injection", "starttls_untagged_before_ok",
+        "starttls_invalid_state", "tls_before_starttls_ok", "preauth_cleartext",
+        "cleartext_credentials", "starttls_stripped", NULL
+    };
+    for (int k = 0; k < IMAP_ANOM__COUNT; k++) {
+        bool other = false;
+        for (int j = 0; elsewhere[j]; j++)
+            if (strcmp(elsewhere[j], imap_anomaly_name((imap_anomaly)k)) == 0)
+                other = true;
+        if (!seen[k] && !other)
+            fail_msg("anomaly %s is not triggered by any test", imap_anomaly_name((imap_anomaly)k));
+    }
+    assert_string_equal(imap_anomaly_name(IMAP_ANOM__COUNT), "unknown");
+}
+
+static void test_specific_anomaly_values(void **state)
+{
+    (void)state;
+    /* unknown tag: still a transaction, command null */
+    const seg c1[] = { OKG, S("zz OK what\r\n"), END };
+    opts o = default_opts();
+    o.tls = true;
+    json_t *ev = run(c1, &o, SPLIT_WHOLE, 1, NULL);
+    const json_t *t = txn(ev, "zz", 0);
+    assert_true(json_is_null(json_object_get(t, "command")));
+    assert_string_equal(jstr(t, "status"), "OK");
+    json_decref(o.summary);
+    json_decref(ev);
+    /* too many pending: the oldest abandoned with a null status */
+    const seg c2[] = { OKG, C("a1 NOOP\r\na2 NOOP\r\na3 NOOP\r\n"), S("a3 OK\r\n"), END };
+    o = default_opts();
+    o.tls = true;
+    o.cfg.max_pending = 2;
+    ev = run(c2, &o, SPLIT_WHOLE, 1, NULL);
+    t = txn(ev, "a1", 0);
+    assert_true(json_is_null(json_object_get(t, "status")));
+    assert_true(json_is_true(json_object_get(t, "abandoned")));
+    assert_string_equal(jstr(txn(ev, "a3", 0), "status"), "OK");
+    /* a2 never answered: ended with a reason */
+    t = txn(ev, "a2", 0);
+    assert_true(json_is_null(json_object_get(t, "status")));
+    assert_string_equal(jstr(t, "reason"), "test end");
+    json_decref(o.summary);
+    json_decref(ev);
+    /* line too long: the next line is parsed again */
+    o = default_opts();
+    o.tls = true;
+    o.cfg.max_line = 64;
+    ev = run(anom_cases[2].conv, &o, SPLIT_WHOLE, 1, NULL);
+    assert_string_equal(jstr(txn(ev, "a2", 0), "status"), "OK");
+    assert_int_equal(count_anomaly(ev, "line_too_long"), 1);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+/* ---- gaps ---- */
+
+static void test_gap_in_literal(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* PREAUTH ok\r\n"),
+        C("s SELECT INBOX\r\n"),
+        S("s OK done\r\n"),
+        C("f FETCH 1 BODY[]\r\n"),
+        S("* 1 FETCH (BODY[] {20}\r\n0123"),
+        { IMAP_DIR_SERVER, NULL, 0, 10 },
+        S("456789)\r\nf OK done\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.tls = true;
+    o.cfg.hash_literals = true;
+    rec r;
+    json_t *ev = run_all_splits(conv, &o, &r);
+    assert_no_anomalies(ev);
+    const json_t *t = txn(ev, "f", 0);
+    assert_string_equal(jstr(t, "status"), "OK");
+    const json_t *l = json_array_get(json_object_get(t, "literals"), 0);
+    assert_int_equal(jint(l, "size"), 20);
+    assert_true(json_is_true(json_object_get(l, "incomplete")));
+    assert_int_equal(jint(l, "received"), 10);
+    assert_null(json_object_get(l, "sha256"));
+    assert_int_equal(r.lit_incomplete, 1);
+    assert_int_equal(r.lit_len, 10);
+    free(r.lit_bytes);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+static void test_gap_resync(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* PREAUTH ok\r\n"),
+        C("s SELECT INBOX\r\n"),
+        S("s OK done\r\n"),
+        C("f FETCH 1 BODY[]\r\n"),
+        S("* 1 FETCH (BODY[] {30}\r\n0123456789"),
+        { IMAP_DIR_SERVER, NULL, 0, 40 },
+        /* message data lines, then a clear response start */
+        S("more message text\r\nf2 OK not ours\r\n* 2 EXISTS\r\nf OK done\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.tls = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "data_after_gap"), 1);
+    assert_int_equal(count_type(ev, "anomaly"), 1);
+    const json_t *t = txn(ev, "f", 0);
+    assert_string_equal(jstr(t, "status"), "OK");
+    assert_int_equal(jint(json_object_get(t, "untagged"), "EXISTS"), 1);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+static void test_greeting_helper(void **state)
+{
+    (void)state;
+    assert_true(imap_looks_like_greeting((const uint8_t *)"* OK ready\r\n", 12));
+    assert_true(imap_looks_like_greeting((const uint8_t *)"* PREAUTH x", 11));
+    assert_true(imap_looks_like_greeting((const uint8_t *)"* bye", 5));
+    assert_false(imap_looks_like_greeting((const uint8_t *)"* 1 EXISTS", 10));
+    assert_false(imap_looks_like_greeting((const uint8_t *)"a1 OK", 5));
+    assert_false(imap_looks_like_greeting((const uint8_t *)"* O", 3));
+}
+
+/* Findings of fuzz/fuzz_dissector.c become cases here. */
+static void test_fuzz_regressions(void **state)
+{
+    (void)state;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic_session),
+        cmocka_unit_test(test_append_literal),
+        cmocka_unit_test(test_login_literals_state),
+        cmocka_unit_test(test_authenticate),
+        cmocka_unit_test(test_idle),
+        cmocka_unit_test(test_starttls_clean),
+        cmocka_unit_test(test_starttls_command_injection),
+        cmocka_unit_test(test_starttls_response_injection),
+        cmocka_unit_test(test_starttls_untagged_and_early_tls),
+        cmocka_unit_test(test_starttls_stripped),
+        cmocka_unit_test(test_preauth_cleartext),
+        cmocka_unit_test(test_compress),
+        cmocka_unit_test(test_anomaly_table),
+        cmocka_unit_test(test_specific_anomaly_values),
+        cmocka_unit_test(test_gap_in_literal),
+        cmocka_unit_test(test_gap_resync),
+        cmocka_unit_test(test_greeting_helper),
+        cmocka_unit_test(test_fuzz_regressions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

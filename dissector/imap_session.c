@@ -879,7 +879,9 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
                     "greeting status %s", status);
         }
         json_decref(rt.code);
-        emit_line(s, IMAP_DIR_SERVER, "greeting", "*", status, text, len, extra);
+        if (extra)
+            json_object_set_new(extra, "greeting", json_true());
+        emit_line(s, IMAP_DIR_SERVER, "untagged", "*", status, text, len, extra);
         return;
     }
     check_starttls_window(s, text, len);
@@ -1306,7 +1308,7 @@ static bool client_line_clear_start(const imap_session *s, const char *text, siz
     bool eb;
     if (pending_newest(s, CMD_IDLE) >= 0 && ci_eq(text, len, "DONE"))
         return true;
-    if (parse_tag_command(text, len, tag, cmd, &eb) == 0 && !(cmd[0] && word_len(text, text + len) < len))
+    if (parse_tag_command(text, len, tag, cmd, &eb) == 0)
         return false;
     return cmd[0] && cmd_lookup(cmd) != NULL;
 }

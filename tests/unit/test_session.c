@@ -1061,6 +1061,51 @@ static void test_greeting_helper(void **state)
     assert_false(imap_looks_like_greeting((const uint8_t *)"* O", 3));
 }
 
+/* RFC 2971 ID, RFC 5161 ENABLE, unsolicited responses, trace line kinds. */
+static void test_id_enable_lines(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* PREAUTH [CAPABILITY IMAP4rev1 ID ENABLE UTF8=ACCEPT IDLE] ok\r\n"),
+        C("a ID (\"name\" \"sodr\" \"version\" \"19.34\")\r\n"),
+        S("* ID (\"name\" \"Cyrus\" \"version\" \"1.5\" \"os\" NIL)\r\na OK done\r\n"),
+        C("b ENABLE UTF8=ACCEPT\r\n"),
+        S("* ENABLED UTF8=ACCEPT\r\nb OK enabled\r\n"),
+        S("* 5 EXISTS\r\n"),
+        C("c IDLE\r\n"),
+        S("+ idling\r\n"),
+        C("done\r\n"),
+        S("c OK\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.tls = true;
+    o.cfg.emit_lines = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_no_anomalies(ev);
+    const json_t *id = json_object_get(o.summary, "id");
+    assert_string_equal(jstr(json_object_get(id, "client"), "name"), "sodr");
+    assert_string_equal(jstr(json_object_get(id, "server"), "version"), "1.5");
+    assert_true(json_is_null(json_object_get(json_object_get(id, "server"), "os")));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o.summary, "enabled"), 0)), "UTF8=ACCEPT");
+    assert_int_equal(jint(json_object_get(o.summary, "unsolicited"), "EXISTS"), 1);
+    /* kinds of trace lines, in order */
+    static const char *const kinds[] = { "untagged", "command", "untagged", "tagged", "command", "untagged",
+                                         "tagged", "untagged", "command", "continuation", "done", "tagged" };
+    size_t i, k = 0;
+    json_t *e;
+    json_array_foreach(ev, i, e) {
+        if (strcmp(jstr(e, "type"), "line") != 0)
+            continue;
+        assert_true(k < sizeof kinds / sizeof kinds[0]);
+        assert_string_equal(jstr(json_object_get(e, "data"), "kind"), kinds[k]);
+        k++;
+    }
+    assert_int_equal(k, sizeof kinds / sizeof kinds[0]);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 /* Findings of fuzz/fuzz_dissector.c become cases here. */
 static void test_fuzz_regressions(void **state)
 {
@@ -1087,6 +1132,7 @@ int main(void)
         cmocka_unit_test(test_gap_in_literal),
         cmocka_unit_test(test_gap_resync),
         cmocka_unit_test(test_greeting_helper),
+        cmocka_unit_test(test_id_enable_lines),
         cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "limits.h"
 #include "tls_cert.h"
 #include "tls_crypto.h"
@@ -129,9 +131,10 @@ typedef enum dir_state {
     DS_RECORDS,     /* in record sync */
     DS_RESYNC,      /* scanning for a record header after lost bytes */
     DS_DEAD,        /* not TLS: ignore everything */
+    DS_V2HELLO,     /* collecting an SSLv2-format ClientHello */
     DS_COUNT
 } dir_state;
-static const char *const dir_state_names[] = {"start", "records", "resync", "dead"};
+static const char *const dir_state_names[] = {"start", "records", "resync", "dead", "v2hello"};
 _Static_assert(sizeof dir_state_names / sizeof dir_state_names[0] == DS_COUNT, "state names");
 
 #define MAX_ALERTS 16
@@ -162,6 +165,8 @@ typedef struct tls_dir {
     /* counters */
     uint64_t records, bytes, app_records, app_bytes, plain_bytes, undecrypted_records;
     uint64_t early_records;
+    bool zlib_on;               /* RFC 3749 DEFLATE compression active */
+    z_stream z;
 } tls_dir;
 
 typedef struct tls_alert_rec {
@@ -176,10 +181,12 @@ struct tls_conn {
     void *user;
     tls_dir d[2];
     uint8_t *scratch;           /* decrypted record, max_record bytes */
+    uint8_t *zbuf;              /* inflated record (RFC 3749), max_record bytes */
     /* current handshake */
     tls_client_hello *ch;
     tls_server_hello *sh;
     bool have_ch, have_sh, emitted, hrr;
+    bool ch_v2;                 /* the ClientHello was SSLv2-format: no JA3/JA4 */
     bool tls13;                 /* negotiated TLS 1.3 */
     uint16_t version;           /* negotiated */
     const tls_suite *suite;
@@ -264,8 +271,11 @@ void tls_conn_free(tls_conn *t)
         free(d->hs);
         tls_rstate_free(&d->cur);
         tls_rstate_free(&d->pending);
+        if (d->zlib_on)
+            inflateEnd(&d->z);
     }
     free(t->scratch);
+    free(t->zbuf);
     free(t->ch);
     free(t->sh);
     json_decref(t->certs);
@@ -392,7 +402,9 @@ static void emit_event(tls_conn *t)
     json_object_set_new(e, "psk_offered", json_boolean(ch->has_psk));
     if (ch->has_early_data)
         json_object_set_new(e, "early_data_offered", json_true());
-    if (ja3s && ja4r) {
+    if (t->ch_v2)
+        json_object_set_new(e, "sslv2_client_hello", json_true());
+    if (ja3s && ja4r && !t->ch_v2) {
         tls_ja3(ch, ja3s, TLS_JA3_STR_MAX, md5);
         json_object_set_new(e, "ja3", json_string(md5));
         json_object_set_new(e, "ja3_string", json_string(ja3s));
@@ -407,6 +419,8 @@ static void emit_event(tls_conn *t)
     if (t->have_sh) {
         const tls_server_hello *sh = t->sh;
         json_object_set_new(e, "version", json_string(tls_version_name(tls_server_hello_version(sh))));
+        if (sh->hrr)
+            json_object_set_new(e, "hello_retry_request", json_true());
         json_object_set_new(e, "server_legacy_version", json_string(tls_version_name(sh->legacy_version)));
         json_object_set_new(e, "cipher_suite", suite_json(sh->cipher));
         if (sh->has_alpn)
@@ -418,8 +432,6 @@ static void emit_event(tls_conn *t)
         json_object_set_new(e, "encrypt_then_mac", json_boolean(sh->has_etm));
         json_object_set_new(e, "resumed", json_boolean(t->resumed));
         json_object_set_new(e, "resumption", t->resumption ? json_string(t->resumption) : json_null());
-        if (t->hrr)
-            json_object_set_new(e, "hello_retry_request", json_true());
         if (ja3s) {
             tls_ja3s(sh, ja3s, TLS_JA3_STR_MAX, md5);
             json_object_set_new(e, "ja3s", json_string(md5));
@@ -515,15 +527,13 @@ static void on_client_hello(tls_conn *t, int dir, const uint8_t *b, size_t n)
 {
     if (!t->ch && !(t->ch = malloc(sizeof *t->ch)))
         return;
-    if (t->have_ch && !t->hrr)
+    if (t->have_ch)
         emit_event(t);   /* previous handshake, if still pending */
-    bool after_hrr = t->hrr && t->have_ch && !t->emitted;
-    if (!after_hrr) {
-        hs_reset(t);
-        t->handshakes++;
-        if (t->handshakes > 1)
-            anomaly(t, dir, TLS_ANOM_RENEGOTIATION, "handshake %u", t->handshakes);
-    }
+    bool after_hrr = t->hrr;
+    hs_reset(t);
+    t->handshakes++;
+    if (t->handshakes > 1 && !after_hrr)
+        anomaly(t, dir, TLS_ANOM_RENEGOTIATION, "handshake %u", t->handshakes);
     if (tls_client_hello_parse(b, n, t->ch) != TLS_HELLO_OK)
         anomaly(t, dir, TLS_ANOM_BAD_HANDSHAKE, "client_hello (%zu bytes)", n);
     t->have_ch = true;
@@ -549,8 +559,12 @@ static void on_server_hello(tls_conn *t, int dir, const uint8_t *b, size_t n)
         return;
     }
     tls_server_hello *sh = t->sh;
-    if (sh->hrr) {   /* RFC 8446 4.1.4: a second ClientHello follows */
+    if (sh->hrr) {   /* RFC 8446 4.1.4: report it; a second ClientHello follows */
         t->hrr = true;
+        t->have_sh = true;
+        t->tls13 = true;
+        emit_event(t);
+        t->have_sh = false;
         return;
     }
     t->have_sh = true;
@@ -797,11 +811,27 @@ static void on_record(tls_conn *t, int dir)
         } else {
             d->undecryptable = true;
         }
+        if (d->zlib_on) {
+            inflateEnd(&d->z);
+            d->zlib_on = false;
+        }
+        if (t->sh->compression == 1) {   /* RFC 3749: one zlib stream per direction and key set */
+            memset(&d->z, 0, sizeof d->z);
+            if (!t->zbuf)
+                t->zbuf = malloc(t->cfg.max_record);
+            d->zlib_on = t->zbuf && inflateInit(&d->z) == Z_OK;
+            if (!d->zlib_on)
+                d->undecryptable = true;
+        }
         if (dir == 1)
             emit_event(t);   /* resumption: no certificate in this handshake */
         return;
     }
     if (d->rec_lost) {
+        if (t->tls13 && d->tls13_stage == 1 && !d->hs_broken) {
+            d->hs_broken = true;   /* an encrypted handshake record is gone */
+            anomaly(t, dir, TLS_ANOM_HANDSHAKE_LOST, NULL);
+        }
         if (d->encrypted && d->have_cur) {
             if (d->cur.suite->kind == TLS_CK_STREAM || (d->cur.suite->kind == TLS_CK_CBC && d->cur.version < 0x0302))
                 d->undecryptable = true;   /* cipher state lost with the record */
@@ -830,6 +860,12 @@ static void on_record(tls_conn *t, int dir)
     size_t out_len = 0;
     uint8_t itype = type;
     int rc = try_decrypt(t, d, len, &out_len, &itype);
+    if (rc != 0 && t->tls13 && d->tls13_stage == 1 && d->hs_broken && !(dir == 0 && t->ch->has_early_data)) {
+        /* Finished lost with the handshake bytes: try the application secret */
+        key13(t, dir, dir ? KEYLOG_SERVER_TRAFFIC_SECRET_0 : KEYLOG_CLIENT_TRAFFIC_SECRET_0, 2);
+        if (d->have_cur)
+            rc = try_decrypt(t, d, len, &out_len, &itype);
+    }
     if (rc != 0) {
         if (t->tls13 && dir == 0 && d->tls13_stage == 1 && t->ch->has_early_data && !d->decrypted_any) {
             d->cur.seq--;   /* accepted 0-RTT data under the early secret: skip */
@@ -844,8 +880,59 @@ static void on_record(tls_conn *t, int dir)
         opaque_record(t, dir, type, len);
         return;
     }
+    const uint8_t *content = t->scratch;
+    if (d->zlib_on) {   /* RFC 3749 2: each record is Z_SYNC_FLUSHed */
+        d->z.next_in = t->scratch;
+        d->z.avail_in = (uInt)out_len;
+        d->z.next_out = t->zbuf;
+        d->z.avail_out = (uInt)t->cfg.max_record;
+        int zr = inflate(&d->z, Z_SYNC_FLUSH);
+        if ((zr != Z_OK && zr != Z_BUF_ERROR && zr != Z_STREAM_END) || d->z.avail_in != 0) {
+            anomaly(t, dir, TLS_ANOM_DECRYPT_FAILED, "record %llu: TLS compression (DEFLATE) error",
+                    (unsigned long long)d->records);
+            d->undecryptable = true;
+            opaque_record(t, dir, type, len);
+            return;
+        }
+        out_len = t->cfg.max_record - d->z.avail_out;
+        content = t->zbuf;
+    }
     d->decrypted_any = true;
-    on_content(t, dir, itype, t->scratch, out_len, true);
+    on_content(t, dir, itype, content, out_len, true);
+}
+
+/* SSLv2-format CLIENT-HELLO (RFC 6101 E.1, RFC 5246 E.2) in d->rec: the
+ * challenge, left-padded with zeros to 32 bytes, is the client random. */
+static void on_v2_hello(tls_conn *t, int dir)
+{
+    tls_dir *d = &t->d[dir];
+    const uint8_t *p = d->rec;
+    size_t n = d->rec_len;
+    if (n < 9 || p[0] != 1) {
+        anomaly(t, dir, TLS_ANOM_SSLV2, "not a CLIENT-HELLO");
+        dir_set_state(d, DS_DEAD);
+        return;
+    }
+    size_t csl = (size_t)p[3] << 8 | p[4], sil = (size_t)p[5] << 8 | p[6], chl = (size_t)p[7] << 8 | p[8];
+    if (9 + csl + sil + chl != n || chl < 16 || chl > 32 || csl % 3) {
+        anomaly(t, dir, TLS_ANOM_SSLV2, "malformed CLIENT-HELLO");
+        dir_set_state(d, DS_DEAD);
+        return;
+    }
+    if (!t->ch && !(t->ch = calloc(1, sizeof *t->ch)))
+        return;
+    memset(t->ch, 0, sizeof *t->ch);
+    t->ch->legacy_version = (uint16_t)(p[1] << 8 | p[2]);
+    for (size_t i = 0; i < csl; i += 3)
+        if (p[9 + i] == 0 && t->ch->n_ciphers < TLS_HELLO_MAX_CIPHERS)
+            t->ch->ciphers[t->ch->n_ciphers++] = (uint16_t)(p[10 + i] << 8 | p[11 + i]);
+    memcpy(t->ch->random + 32 - chl, p + 9 + csl + sil, chl);
+    hs_reset(t);
+    t->handshakes++;
+    t->have_ch = true;
+    t->ch_v2 = true;
+    anomaly(t, dir, TLS_ANOM_SSLV2, "%zu cipher specs", csl / 3);
+    dir_set_state(d, DS_RECORDS);
 }
 
 /* ---- byte feeding ---------------------------------------------------------------------- */
@@ -885,19 +972,45 @@ void tls_conn_feed(tls_conn *t, int dir, const uint8_t *p, size_t n, uint64_t ts
         return;
     d->bytes += n;
     if (d->state == DS_START && n) {
-        /* SSLv2-format ClientHello (RFC 6101 E.1): not parsed */
-        if ((p[0] & 0x80) && d->hdr_have == 0) {
-            anomaly(t, dir, TLS_ANOM_SSLV2, NULL);
-            dir_set_state(d, DS_DEAD);
-            return;
-        }
         if (!alloc_bufs(t, d)) {
             dir_set_state(d, DS_DEAD);
             return;
         }
-        dir_set_state(d, DS_RECORDS);
+        /* SSLv2-format ClientHello (RFC 6101 E.1): 2-byte header */
+        dir_set_state(d, (p[0] & 0x80) && dir == 0 ? DS_V2HELLO : DS_RECORDS);
     }
     while (n > 0) {
+        if (d->state == DS_V2HELLO) {
+            if (d->hdr_have < 2) {
+                d->hdr[d->hdr_have++] = *p++;
+                n--;
+                if (d->hdr_have == 2) {
+                    d->rec_len = (size_t)(d->hdr[0] & 0x7f) << 8 | d->hdr[1];
+                    d->rec_have = 0;
+                    if (d->rec_len > t->cfg.max_record || d->rec_len == 0) {
+                        anomaly(t, dir, TLS_ANOM_SSLV2, "length %zu", d->rec_len);
+                        dir_set_state(d, DS_DEAD);
+                        return;
+                    }
+                }
+                continue;
+            }
+            size_t k = d->rec_len - d->rec_have;
+            if (k > n)
+                k = n;
+            memcpy(d->rec + d->rec_have, p, k);
+            d->rec_have += k;
+            p += k;
+            n -= k;
+            if (d->rec_have == d->rec_len) {
+                d->hdr_have = 0;
+                d->records++;
+                on_v2_hello(t, dir);
+                if (d->state == DS_DEAD)
+                    return;
+            }
+            continue;
+        }
         if (d->state == DS_RESYNC) {
             /* slide a 5-byte window until a plausible header appears */
             d->hdr[d->hdr_have++] = *p++;
@@ -1010,7 +1123,7 @@ void tls_conn_gap(tls_conn *t, int dir, uint64_t len, uint64_t ts_us)
         }
         opaque_record(t, dir, d->hdr[0], d->rec_len);
     }
-    if (!d->hs_broken && !d->encrypted) {
+    if (!d->hs_broken && (!d->encrypted || (t->tls13 && d->tls13_stage == 1))) {
         d->hs_broken = true;
         anomaly(t, dir, TLS_ANOM_HANDSHAKE_LOST, NULL);
     }

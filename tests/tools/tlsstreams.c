@@ -200,7 +200,7 @@ static char *b64(const uint8_t *p, size_t n)
 static size_t tls_start(const uint8_t *p, size_t len, bool server)
 {
     for (size_t i = 0; i + 6 <= len; i++)
-        if (p[i] == 0x16 && p[i + 1] == 3 && p[i + 2] <= 4 && p[i + 5] == (server ? 2 : 1))
+        if ((!server && i == 0 && (p[0] & 0x80) && p[2] == 1 && p[3] == 3) || (p[i] == 0x16 && p[i + 1] == 3 && p[i + 2] <= 4 && p[i + 5] == (server ? 2 : 1)))
             return i;
     return len;
 }

@@ -1110,6 +1110,28 @@ static void test_id_enable_lines(void **state)
 static void test_fuzz_regressions(void **state)
 {
     (void)state;
+    /* fuzz finding 1: a TLS record as the very first client byte while
+     * STARTTLS is pending: feed returns 0 (switch at the first byte), and
+     * the next call consumes everything (raw TLS: ignored). */
+    imap_config cfg;
+    imap_config_default(&cfg);
+    rec r;
+    memset(&r, 0, sizeof r);
+    r.events = json_array();
+    imap_session *s = imap_session_new(&cfg, &callbacks, &r);
+    const char *g = GREET_TLS;
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_SERVER, (const uint8_t *)g, strlen(g), 1), strlen(g));
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_CLIENT, (const uint8_t *)"a STARTTLS\r\n", 12, 2), 12);
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_CLIENT, (const uint8_t *)"\x16\x03\x01x\r\n", 6, 3), 0);
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_CLIENT, (const uint8_t *)"\x16\x03\x01x\r\n", 6, 3), 6);
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_CLIENT, (const uint8_t *)"b NOOP\r\n", 8, 4), 8);
+    imap_session_end(s, "end", 5);
+    imap_session_free(s);
+    assert_int_equal(count_anomaly(r.events, "tls_before_starttls_ok"), 1);
+    assert_int_equal(count_type(r.events, "anomaly"), 1);
+    /* the STARTTLS never answered; nothing parsed from the TLS bytes */
+    assert_int_equal(count_type(r.events, "transaction"), 1);
+    json_decref(r.events);
 }
 
 int main(void)

@@ -167,7 +167,7 @@ keylog *keylog_load(const char *path, size_t max_bytes, char *errbuf, size_t err
         snprintf(errbuf, errlen, "key log %s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 4096, n = 0;
+    size_t cap = max_bytes < 4096 ? max_bytes : 4096, n = 0;
     char *buf = malloc(cap);
     bool truncated = false;
     while (buf) {

@@ -5,6 +5,7 @@
 #include "tls_crypto.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -176,16 +177,27 @@ const char *tls_suite_name(uint16_t id)
 
 /* ---- providers --------------------------------------------------------- */
 static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
-static EVP_MAC *hmac_alg;   /* fetched once, never freed (process life) */
+static EVP_MAC *hmac_alg;   /* fetched once, kept for the process life */
+static OSSL_PROVIDER *prov_default, *prov_legacy;   /* idem (kept reachable) */
+
+static void crypto_unload(void)
+{
+    EVP_MAC_free(hmac_alg);
+    if (prov_legacy)
+        OSSL_PROVIDER_unload(prov_legacy);
+    if (prov_default)
+        OSSL_PROVIDER_unload(prov_default);
+}
 
 static void crypto_load(void)
 {
     /* Loading any provider explicitly stops the automatic load of
      * "default", so load both.  legacy may be missing: then RC4/DES/IDEA/
      * SEED suites are reported as unsupported. */
-    (void)OSSL_PROVIDER_load(NULL, "default");
-    (void)OSSL_PROVIDER_load(NULL, "legacy");
+    prov_default = OSSL_PROVIDER_load(NULL, "default");
+    prov_legacy = OSSL_PROVIDER_load(NULL, "legacy");
     hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    atexit(crypto_unload);   /* runs before OpenSSL's own cleanup (registered earlier) */
 }
 
 void tls_crypto_init(void) { pthread_once(&crypto_once, crypto_load); }

@@ -1897,7 +1897,9 @@ long imap_session_feed(imap_session *s, imap_dir dir, const uint8_t *data, size_
                     line_too_long(s, dir, d);
                     d->overflow = true;
                     d->mode = DM_DISCARD;
-                    d->tail_len = 0;
+                    /* the tail starts with the end of what was buffered */
+                    d->tail_len = d->len < sizeof d->tail ? d->len : sizeof d->tail;
+                    memcpy(d->tail, d->buf + d->len - d->tail_len, d->tail_len);
                     continue; /* the DISCARD state takes these bytes */
                 }
                 d->offset += n;

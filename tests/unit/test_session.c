@@ -1132,6 +1132,26 @@ static void test_fuzz_regressions(void **state)
     /* the STARTTLS never answered; nothing parsed from the TLS bytes */
     assert_int_equal(count_type(r.events, "transaction"), 1);
     json_decref(r.events);
+
+    /* fuzz finding 2: an overlong line ending in a literal marker split
+     * after the marker's "{": the dropped line must still frame its
+     * literal whatever the split (the tail kept for the check starts with
+     * the end of the buffered text). */
+    const seg c2[] = {
+        S("* 1 FETCH (BODY[] xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx ~{6}\r\nabcdef)\r\n"),
+        S("* 2 EXISTS\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.cfg.max_line = 64;
+    json_t *ev = run_all_splits(c2, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "line_too_long"), 1);
+    assert_int_equal(count_anomaly(ev, "literal_incomplete"), 0);
+    assert_int_equal(jint(json_object_get(o.summary, "literals"), "server_count"), 1);
+    assert_int_equal(jint(json_object_get(o.summary, "literals"), "server_bytes"), 6);
+    assert_int_equal(jint(json_object_get(o.summary, "unsolicited"), "EXISTS"), 1);
+    json_decref(o.summary);
+    json_decref(ev);
 }
 
 int main(void)

@@ -182,6 +182,8 @@ typedef struct dir_state {
     bool      bare_lf;       /* a bare LF ended a piece of the current line */
     bool      overflow;      /* the current line is too long: framed, not parsed */
     char      tail[32];      /* last bytes of a dropped line (literal marker check) */
+    char      head[128];     /* first bytes of the line (line-start checks, whatever the split) */
+    size_t    head_len;
     size_t    tail_len;
     bool      post_switch;   /* next fed byte is the first after a layer switch */
     imap_literal lits[CORE_MAX_LITS];
@@ -1032,6 +1034,20 @@ static void check_cleartext_credentials(imap_session *s, const char *tag, const 
     }
 }
 
+static void line_reset(dir_state *d);
+static void literal_end(imap_session *s, imap_dir dir, dir_state *d);
+
+/* Drops the partial client line at a switch point (an open literal is
+ * closed incomplete): what follows belongs to the new layer. */
+static void abandon_line(imap_session *s, imap_dir dir, dir_state *d)
+{
+    if (d->mode == DM_LITERAL)
+        literal_end(s, dir, d);
+    d->mode = DM_LINE;
+    d->tail_len = 0;
+    line_reset(d);
+}
+
 /* STARTTLS OK: both directions switch (RFC 9051 6.2.1: TLS begins right
  * after the CRLF of the tagged OK; the client after its STARTTLS line). */
 static void starttls_switch(imap_session *s)
@@ -1046,17 +1062,14 @@ static void starttls_switch(imap_session *s)
     emit_switch(s, IMAP_DIR_SERVER, IMAP_LAYER_TLS, sv->offset);
     s->server_switch_now = true;
     if (c->switched_to != IMAP_LAYER_TLS) {
-        if (c->mode == DM_LINE && c->len > 0) {
+        if (c->line_bytes > 0) {
+            /* SPECS.md 6.1: a partial client line after STARTTLS */
             char buf[CORE_INJECT_MAX + 8];
-            imap_core_escape(buf, sizeof buf, (const uint8_t *)c->buf, c->len);
+            imap_core_escape(buf, sizeof buf, (const uint8_t *)c->head, c->head_len);
             anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_COMMAND_INJECTION, c->line_start, NULL,
                     "partial line after STARTTLS: %s", buf);
         }
-        c->mode = DM_LINE;
-        c->len = 0;
-        c->nlits = 0;
-        c->line_bytes = 0;
-        c->line_start = c->offset;
+        abandon_line(s, IMAP_DIR_CLIENT, c);
         c->tls = true;
         c->post_switch = true;
         emit_switch(s, IMAP_DIR_CLIENT, IMAP_LAYER_TLS, c->offset);
@@ -1069,11 +1082,7 @@ static void compress_switch(imap_session *s)
     sv->compressed = c->compressed = true;
     emit_switch(s, IMAP_DIR_SERVER, IMAP_LAYER_DEFLATE, sv->offset);
     s->server_switch_now = true;
-    c->mode = DM_LINE;
-    c->len = 0;
-    c->nlits = 0;
-    c->line_bytes = 0;
-    c->line_start = c->offset;
+    abandon_line(s, IMAP_DIR_CLIENT, c);
     emit_switch(s, IMAP_DIR_CLIENT, IMAP_LAYER_DEFLATE, c->offset);
 }
 
@@ -1542,8 +1551,18 @@ static void line_reset(dir_state *d)
     d->lit_sync = false;
     d->overflow = false;
     d->line_bytes = 0;
+    d->head_len = 0;
     d->line_tag[0] = d->line_cmd[0] = '\0';
     d->line_start = d->offset;
+}
+
+static void head_feed(dir_state *d, const void *p, size_t n)
+{
+    size_t room = sizeof d->head - d->head_len;
+    if (n > room)
+        n = room;
+    memcpy(d->head + d->head_len, p, n);
+    d->head_len += n;
 }
 
 /* RFC 9051 9: literal = "{" number64 ["+"] "}" CRLF *CHAR8; RFC 7888:
@@ -1719,6 +1738,14 @@ static void line_too_long(imap_session *s, imap_dir dir, dir_state *d)
     anomaly(s, dir, IMAP_ANOM_LINE_TOO_LONG, d->line_start, NULL, "line longer than %zu bytes", s->cfg.max_line);
 }
 
+static void report_bare_lf(imap_session *s, imap_dir dir, dir_state *d)
+{
+    if (d->bare_lf)
+        return; /* once per logical line */
+    d->bare_lf = true;
+    anomaly(s, dir, IMAP_ANOM_BARE_LF, d->line_start, NULL, "line ended by LF alone");
+}
+
 /* A complete logical line (final CRLF removed). */
 static void process_line(imap_session *s, imap_dir dir, const char *text, size_t len)
 {
@@ -1753,25 +1780,29 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
             tlen = d->len;
         }
     }
+    /* bare LF: reported after line_too_long, which a split line may raise
+     * before its LF arrives (same event order whatever the split) */
+    bool bare = true;
     if (tlen > 0 && text[tlen - 1] == '\r') {
         tlen--;
-    } else if (!d->bare_lf) {
-        d->bare_lf = true;
-        anomaly(s, dir, IMAP_ANOM_BARE_LF, d->line_start, NULL, "line ended by LF alone");
+        bare = false;
     }
     uint64_t size;
     char mode;
     bool binary;
-    bool resync_ok = true;
-    bool lit_ok = dir == IMAP_DIR_CLIENT || d->nlits > 0 || server_allows_literal(text, tlen);
-    if (!d->overflow && lit_ok && find_marker(text, tlen, &size, &mode, &binary)) {
-        if (d->resync && d->nlits == 0) {
-            resync_ok = dir == IMAP_DIR_CLIENT ? client_line_clear_start(s, text, tlen)
-                                               : server_line_clear_start(s, text, tlen);
-            if (resync_ok)
-                d->resync = false;
-        }
-        if (resync_ok) {
+    /* Line-start decisions use the head (the same bytes whatever the
+     * split, even for a dropped overlong line). */
+    bool marker = find_marker(text, tlen, &size, &mode, &binary);
+    bool lit_ok = dir == IMAP_DIR_CLIENT || server_allows_literal(d->head, d->head_len);
+    if (marker && lit_ok && d->resync && d->nlits == 0) {
+        if (dir == IMAP_DIR_CLIENT ? client_line_clear_start(s, d->head, d->head_len)
+                                   : server_line_clear_start(s, d->head, d->head_len))
+            d->resync = false;
+        else
+            marker = false;
+    }
+    if (marker && lit_ok) {
+        if (!d->overflow) {
             if (in_place) {
                 if (!buf_append(s, d, text, tlen)) {
                     line_too_long(s, dir, d);
@@ -1780,25 +1811,16 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
             } else {
                 d->len = tlen;
             }
-            if (!d->overflow && !buf_append(s, d, "\r\n", 2)) {
-                line_too_long(s, dir, d);
-                d->overflow = true;
-            }
-            if (!d->overflow && d->len > s->cfg.max_line) {
+            if (!d->overflow && (!buf_append(s, d, "\r\n", 2) || d->len > s->cfg.max_line)) {
                 line_too_long(s, dir, d);
                 d->overflow = true;
             }
             if (d->nlits == 0 && !d->overflow)
                 line_ids(dir, d, d->buf, d->len);
-            d->mode = DM_LITERAL;
-            literal_begin(s, dir, d, size, mode, binary);
-            if (size == 0)
-                literal_end(s, dir, d);
-            return;
         }
-    } else if (d->overflow && find_marker(text, tlen, &size, &mode, &binary)) {
-        /* a dropped line still frames its literals */
-        d->mode = DM_LITERAL;
+        if (bare)
+            report_bare_lf(s, dir, d);
+        d->mode = DM_LITERAL; /* a dropped line still frames its literals */
         literal_begin(s, dir, d, size, mode, binary);
         if (size == 0)
             literal_end(s, dir, d);
@@ -1808,6 +1830,8 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
         line_too_long(s, dir, d);
         d->overflow = true;
     }
+    if (bare)
+        report_bare_lf(s, dir, d);
     if (!d->overflow) {
         if (memchr(text, '\0', tlen) && dir == IMAP_DIR_SERVER)
             anomaly(s, dir, IMAP_ANOM_NUL_BYTE, d->line_start, NULL, "NUL in response line");
@@ -1858,6 +1882,7 @@ long imap_session_feed(imap_session *s, imap_dir dir, const uint8_t *data, size_
         case DM_DISCARD: {
             const uint8_t *lf = memchr(p, '\n', (size_t)(end - p));
             size_t n = lf ? (size_t)(lf + 1 - p) : (size_t)(end - p);
+            head_feed(d, p, lf ? n - 1 : n);
             /* keep the tail: a dropped line may still announce a literal */
             size_t keep = n < sizeof d->tail ? n : sizeof d->tail;
             if (d->tail_len + keep > sizeof d->tail) {
@@ -1902,6 +1927,7 @@ long imap_session_feed(imap_session *s, imap_dir dir, const uint8_t *data, size_
                     memcpy(d->tail, d->buf + d->len - d->tail_len, d->tail_len);
                     continue; /* the DISCARD state takes these bytes */
                 }
+                head_feed(d, p, n);
                 d->offset += n;
                 d->line_bytes += n;
                 p = end;
@@ -1909,6 +1935,7 @@ long imap_session_feed(imap_session *s, imap_dir dir, const uint8_t *data, size_
             }
             size_t n = (size_t)(lf + 1 - p);
             const char *seg = (const char *)p;
+            head_feed(d, seg, n - 1);
             d->offset += n;
             d->line_bytes += n;
             p = lf + 1;

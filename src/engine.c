@@ -20,6 +20,7 @@
 #include "community_id.h"
 #include "limits.h"
 #include "inflate.h"
+#include "tls.h"
 
 #define CONN_MAX_GAPS_LISTED 64
 #define CONN_MAX_ANOMALY_KINDS 64
@@ -57,7 +58,9 @@ typedef struct conn {
     bool announced;          /* text trace: "flow start" shown */
     bool saw_data;
     uint8_t kind;            /* conn_kind: is this IMAP */
-    conn_layer layer[2];     /* by imap_dir */
+    conn_layer layer[2];     /* by imap_dir: the outermost layer of the raw bytes */
+    bool z_on[2];            /* DEFLATE under (or without) TLS, by imap_dir */
+    tls_conn *tls;           /* once TLS starts */
     bool tls_implicit;       /* server port is a TLS port */
     bool tls_seen, compress_seen;
     uint64_t bytes[2];       /* TCP payload delivered, by imap_dir */
@@ -69,6 +72,7 @@ typedef struct conn {
     unsigned n_anomaly_kinds;
     uint64_t anomalies_dropped;
     inflater *z[2];
+    uint64_t plaintext_bytes[2]; /* decrypted bytes, by imap_dir */
     uint32_t rng;            /* feed_chunk = -1 */
 } conn;
 
@@ -84,6 +88,8 @@ struct engine {
     uint64_t imap_anomalies, tcp_anomalies;
     uint64_t conns_reported;
     bool finished;
+    tls_config tls_cfg;
+    uint64_t tls_events;
 };
 
 enum { EV_IMAP, EV_SESSION, EV_ALERT, EV_TLS };
@@ -198,6 +204,8 @@ static void conn_alert(conn *c, const char *name, const char *desc, const char *
 
 /* ---- dissector events --------------------------------------------------- */
 
+static void conn_start_tls(conn *c, int d);
+
 static int on_imap_event(void *user, const imap_event *ev)
 {
     conn *c = user;
@@ -206,6 +214,8 @@ static int on_imap_event(void *user, const imap_event *ev)
     switch (ev->type) {
     case IMAP_EV_TRANSACTION:
         e->events[EV_IMAP]++;
+        if (c->tls && (tls_conn_decrypting(c->tls, 0) || tls_conn_decrypting(c->tls, 1)))
+            json_object_set_new(ev->data, "decrypted", json_true());
         output_event(e->out, "imap", ev->ts_us, conn_out(c), json_incref(ev->data));
         break;
     case IMAP_EV_LINE:
@@ -224,13 +234,12 @@ static int on_imap_event(void *user, const imap_event *ev)
         break;
     case IMAP_EV_SWITCH:
         if (ev->switch_to == IMAP_LAYER_TLS) {
-            c->layer[ev->dir] = CL_TLS;
-            c->tls_seen = true;
+            conn_start_tls(c, ev->dir);
         } else if (ev->switch_to == IMAP_LAYER_DEFLATE) {
             c->compress_seen = true;
             if (!c->z[ev->dir])
                 c->z[ev->dir] = inflater_new(LIM_INFLATE_RATIO);
-            c->layer[ev->dir] = c->z[ev->dir] ? CL_DEFLATE : CL_DEAD;
+            c->z_on[ev->dir] = c->z[ev->dir] != NULL;
             /* the inflated bytes come back to the dissector as plaintext */
             imap_session_set_layer(c->imap, ev->dir, IMAP_LAYER_DEFLATE, c->z[ev->dir] != NULL);
         }
@@ -280,53 +289,155 @@ static size_t feed_dissector(conn *c, int d, const uint8_t *data, size_t len, ui
     return done;
 }
 
-static void conn_feed(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts);
+/*
+ * The layers of one direction, outermost first:  TCP bytes -> [TLS] ->
+ * [DEFLATE] -> IMAP.  conn_raw() takes reassembled TCP bytes; conn_plain()
+ * takes bytes below TLS (plaintext IMAP, or DEFLATE data after COMPRESS).
+ * A switch announced by the dissector inside a piece sends the rest of that
+ * piece to the new layer.
+ */
+static void conn_plain(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts, bool from_tls);
 
-/* The inflater's output goes to the dissector as plaintext. */
 typedef struct inflate_ctx {
     conn *c;
     int d;
     uint64_t ts;
 } inflate_ctx;
 
+/* The inflater's output goes to the dissector as plaintext.  A switch
+ * inside inflated data (STARTTLS after COMPRESS) is not legal (RFC 4978 4)
+ * and whatever follows stays with the dissector. */
 static int inflate_out(void *user, const uint8_t *data, size_t len)
 {
     inflate_ctx *ic = user;
-    conn *c = ic->c;
 
-    /* A switch inside inflated data (e.g. STARTTLS after COMPRESS) cannot
-     * happen legally; whatever follows stays with the dissector. */
-    feed_dissector(c, ic->d, data, len, ic->ts);
+    feed_dissector(ic->c, ic->d, data, len, ic->ts);
     return 0;
 }
 
-static void conn_feed(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts)
+static void conn_inflate(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts)
+{
+    inflate_ctx ic = {c, d, ts};
+    int rc = inflater_feed(c->z[d], data, len, inflate_out, &ic);
+
+    if (rc != INFLATE_OK) {
+        conn_alert(c, inflate_error_name(rc), inflate_error_description(rc), "deflate", d,
+                   c->bytes[d], inflater_message(c->z[d]), ts);
+        c->z_on[d] = false;
+        c->layer[d] = CL_DEAD;
+    }
+}
+
+static void conn_tls_bytes(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts)
+{
+    /* SPECS.md 6.2: the first bytes after the switch must be a TLS record. */
+    imap_session_check_tls_start(c->imap, (imap_dir)d, data, len);
+    if (c->tls)
+        tls_conn_feed(c->tls, d == IMAP_DIR_CLIENT ? 0 : 1, data, len, ts);
+    else
+        c->opaque_bytes[d] += len;
+}
+
+static void conn_plain(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts, bool from_tls)
 {
     while (len > 0) {
-        switch (c->layer[d]) {
-        case CL_PLAIN: {
-            size_t n = feed_dissector(c, d, data, len, ts);
-            data += n, len -= n;
-            if (len > 0 && c->layer[d] == CL_PLAIN)
-                return; /* dissector stopped without a switch: drop */
-            break;
-        }
-        case CL_DEFLATE: {
-            inflate_ctx ic = {c, d, ts};
-            int rc = inflater_feed(c->z[d], data, len, inflate_out, &ic);
-            if (rc != INFLATE_OK) {
-                conn_alert(c, inflate_error_name(rc), inflate_error_description(rc), "deflate", d,
-                           c->bytes[d], inflater_message(c->z[d]), ts);
-                c->layer[d] = CL_DEAD;
-            }
-            return;
-        }
-        case CL_TLS:
-        case CL_DEAD:
+        size_t n;
+        if (c->layer[d] == CL_DEAD) {
             c->opaque_bytes[d] += len;
             return;
         }
+        if (c->z_on[d]) {
+            conn_inflate(c, d, data, len, ts);
+            return;
+        }
+        n = feed_dissector(c, d, data, len, ts);
+        data += n, len -= n;
+        if (len == 0 || c->z_on[d])
+            continue;
+        if (c->layer[d] == CL_TLS && !from_tls) {
+            conn_tls_bytes(c, d, data, len, ts);
+            return;
+        }
+        c->opaque_bytes[d] += len; /* the dissector stopped without a layer to go to */
+        return;
     }
+}
+
+static void conn_raw(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts)
+{
+    switch (c->layer[d]) {
+    case CL_PLAIN:
+    case CL_DEFLATE:
+        conn_plain(c, d, data, len, ts, false);
+        break;
+    case CL_TLS:
+        conn_tls_bytes(c, d, data, len, ts);
+        break;
+    case CL_DEAD:
+        c->opaque_bytes[d] += len;
+        break;
+    }
+}
+
+/* ---- TLS ------------------------------------------------------------------ */
+
+static void tls_plaintext(void *user, int tdir, const uint8_t *data, size_t len, uint64_t ts)
+{
+    conn *c = user;
+    int d = tdir == 0 ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
+
+    c->plaintext_bytes[d] += len;
+    if (c->imap)
+        conn_plain(c, d, data, len, ts, true);
+}
+
+static void tls_plaintext_gap(void *user, int tdir, uint64_t len, uint64_t ts)
+{
+    conn *c = user;
+    int d = tdir == 0 ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
+
+    if (c->imap && !c->z_on[d])
+        imap_session_gap(c->imap, (imap_dir)d, len, ts);
+    else if (c->z_on[d]) {
+        c->z_on[d] = false; /* a DEFLATE stream cannot survive lost bytes */
+        c->layer[d] = CL_DEAD;
+    }
+}
+
+static void tls_handshake(void *user, json_t *ev, uint64_t ts)
+{
+    conn *c = user;
+
+    c->e->tls_events++;
+    output_event(c->e->out, "tls", ts, conn_out(c), ev);
+}
+
+static void on_tls_anomaly(void *user, int tdir, const char *name, const char *desc,
+                        const char *detail, uint64_t ts)
+{
+    conn *c = user;
+    int d = tdir == 1 ? IMAP_DIR_SERVER : IMAP_DIR_CLIENT;
+    uint64_t off = c->bytes[d];
+
+    conn_alert(c, name, desc, "tls", d, off, detail, ts);
+}
+
+static const tls_callbacks tls_cb = {
+    .plaintext = tls_plaintext,
+    .plaintext_gap = tls_plaintext_gap,
+    .handshake = tls_handshake,
+    .anomaly = on_tls_anomaly,
+};
+
+/* TLS starts in direction d (a STARTTLS switch, or implicit TLS). */
+static void conn_start_tls(conn *c, int d)
+{
+    c->tls_seen = true;
+    c->layer[d] = CL_TLS;
+    if (!c->tls)
+        c->tls = tls_conn_new(&c->e->tls_cfg, &tls_cb, c);
+    if (c->imap)
+        imap_session_set_layer(c->imap, (imap_dir)d, IMAP_LAYER_TLS, c->e->tls_cfg.keylog != NULL);
 }
 
 /* ---- conn lifecycle ------------------------------------------------------------ */
@@ -406,16 +517,16 @@ static bool looks_like_imap_command(const uint8_t *p, size_t len)
 static void conn_start_session(conn *c)
 {
     engine *e = c->e;
-    flow *f = c->f;
 
     c->imap = imap_session_new(&e->cfg.imap, &imap_cb, c);
-    c->tls_implicit = is_tls_port(e, f->port[!f->client_side]);
-    if (c->tls_implicit) {
-        c->layer[IMAP_DIR_CLIENT] = c->layer[IMAP_DIR_SERVER] = CL_TLS;
-        c->tls_seen = true;
-    }
-    if (!c->imap)
+    if (!c->imap) {
         c->layer[0] = c->layer[1] = CL_DEAD;
+        return;
+    }
+    if (c->tls_implicit) {
+        conn_start_tls(c, IMAP_DIR_CLIENT);
+        conn_start_tls(c, IMAP_DIR_SERVER);
+    }
 }
 
 static void dump_stream(conn *c, int d, const uint8_t *data, size_t len)
@@ -445,6 +556,10 @@ static void on_deliver(void *user, int side, const uint8_t *data, size_t len, ui
             c->kind = CK_IMAP;
         else
             c->kind = CK_OTHER;
+        /* Implicit TLS: a TLS port, or a connection whose first bytes are a
+         * TLS record (a capture that starts after the STARTTLS switch). */
+        c->tls_implicit = is_tls_port(c->e, f->port[!f->client_side]) ||
+                          (f->port[0] != 0 && tls_looks_like_record(data, len));
         if (c->kind == CK_IMAP)
             conn_start_session(c);
         if (c->kind == CK_IMAP || c->e->cfg.all_tcp)
@@ -455,7 +570,7 @@ static void on_deliver(void *user, int side, const uint8_t *data, size_t len, ui
     if (c->e->cfg.streams_dir)
         dump_stream(c, d, data, len);
     if (c->imap)
-        conn_feed(c, d, data, len, ts);
+        conn_raw(c, d, data, len, ts);
 }
 
 static void on_gap(void *user, int side, uint64_t len, uint64_t ts)
@@ -473,10 +588,16 @@ static void on_gap(void *user, int side, uint64_t len, uint64_t ts)
         json_array_append_new(c->gaps, g);
     }
     c->gap_bytes[d] += len;
-    if (c->imap && c->layer[d] == CL_PLAIN)
+    if (!c->imap)
+        return;
+    if (c->layer[d] == CL_TLS && c->tls) {
+        tls_conn_gap(c->tls, d == IMAP_DIR_CLIENT ? 0 : 1, len, ts);
+    } else if (c->z_on[d]) {
+        c->z_on[d] = false; /* a DEFLATE stream cannot survive a gap */
+        c->layer[d] = CL_DEAD;
+    } else if (c->layer[d] == CL_PLAIN) {
         imap_session_gap(c->imap, (imap_dir)d, len, ts);
-    else if (c->layer[d] == CL_DEFLATE)
-        c->layer[d] = CL_DEAD; /* a deflate stream cannot survive a gap */
+    }
 }
 
 static void on_reasm_anomaly(void *user, int side, int id, uint64_t off, uint64_t ts)
@@ -524,9 +645,18 @@ static json_t *conn_summary(conn *c, const char *reason)
         json_array_append_new(an, a);
     }
     json_object_set_new(s, "anomalies", an);
+    if (c->tls) {
+        json_t *ts = tls_conn_summary(c->tls);
+        if (ts) {
+            json_object_update(tls, ts);
+            json_decref(ts);
+        }
+    }
     json_object_set_new(tls, "used", json_boolean(c->tls_seen));
     json_object_set_new(tls, "mode", json_string(!c->tls_seen ? "none" : c->tls_implicit ? "implicit" : "starttls"));
-    json_object_set_new(tls, "decrypted", json_false());
+    json_object_set_new(tls, "decrypted", json_boolean(c->plaintext_bytes[0] + c->plaintext_bytes[1] > 0));
+    json_object_set_new(tls, "decrypted_client_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_CLIENT]));
+    json_object_set_new(tls, "decrypted_server_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_SERVER]));
     json_object_set_new(tls, "opaque_client_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_CLIENT]));
     json_object_set_new(tls, "opaque_server_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_SERVER]));
     json_object_set_new(s, "tls", tls);
@@ -543,6 +673,8 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
         return;
     tcp_stream_flush(&f->stream[0], ts, &reasm_cb, c);
     tcp_stream_flush(&f->stream[1], ts, &reasm_cb, c);
+    if (c->tls)
+        tls_conn_end(c->tls, ts);
     if (c->imap)
         imap_session_end(c->imap, reason, ts);
     if (c->kind == CK_IMAP || e->cfg.all_tcp) {
@@ -552,6 +684,7 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
     }
     for (int d = 0; d < 2; d++)
         inflater_free(c->z[d]);
+    tls_conn_free(c->tls);
     imap_session_free(c->imap);
     json_decref(c->gaps);
     free(c);
@@ -576,6 +709,8 @@ engine *engine_new(const engine_config *cfg, output *out, char *errbuf, size_t e
         return NULL;
     }
     reasm_pool_init(&e->pool, &e->cfg.reasm);
+    tls_config_default(&e->tls_cfg);
+    e->tls_cfg.keylog = cfg->keylog;
     fc.max_flows = e->cfg.max_flows;
     fc.idle_timeout_us = e->cfg.idle_timeout_us;
     fc.server_ports = e->cfg.server_ports;
@@ -741,6 +876,7 @@ void engine_finish(engine *e, const char *reason, json_t *extra)
     json_object_set_new(ev, "imap", json_integer((json_int_t)e->events[EV_IMAP]));
     json_object_set_new(ev, "imap_session", json_integer((json_int_t)e->events[EV_SESSION]));
     json_object_set_new(ev, "alert", json_integer((json_int_t)e->events[EV_ALERT]));
+    json_object_set_new(ev, "tls", json_integer((json_int_t)e->tls_events));
     json_object_set_new(st, "events", ev);
     json_object_set_new(st, "end_reason", json_string(reason));
     if (extra) {

@@ -16,6 +16,7 @@
 #include "flow.h"
 #include "imap.h"
 #include "output.h"
+#include "keylog.h"
 #include "reassembly.h"
 
 #define ENGINE_MAX_SERVER_PORTS 32
@@ -36,6 +37,7 @@ typedef struct engine_config {
     int            feed_chunk;    /* testing: 0 feed as delivered, N>0 pieces of N bytes, -1 random sizes */
     uint32_t       feed_seed;     /* seed of the random split */
     bool           all_tcp;       /* report every TCP connection, not only IMAP-looking ones */
+    const keylog  *keylog;        /* --keylog: TLS secrets (borrowed; outlives the engine), or NULL */
 } engine_config;
 
 void engine_config_default(engine_config *cfg);

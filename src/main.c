@@ -9,6 +9,7 @@
 
 #include "capture.h"
 #include "engine.h"
+#include "keylog.h"
 #include "limits.h"
 #include "output.h"
 
@@ -32,6 +33,8 @@ static void usage(FILE *fp)
 "  -c N                 stop after N packets\n"
 "  -D                   list interfaces and exit\n"
 "  -Z USER              drop root privileges to USER after opening the interface\n"
+"  --keylog FILE        TLS secrets (NSS key log, SSLKEYLOGFILE format) to decrypt TLS\n"
+"  --key-log-max B      bytes of the key log read at most (default %u)\n"
 "\n"
 "Output\n"
 "  -T text|json         annotated trace (default) or JSON lines\n"
@@ -58,7 +61,7 @@ static void usage(FILE *fp)
 "\n"
 "  -h, --help           this help\n"
 "  --version            print the version\n",
-            LIM_SNAPLEN, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
+            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
             LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING);
 }
@@ -66,7 +69,8 @@ static void usage(FILE *fp)
 enum {
     OPT_COLOR = 1000, OPT_SHOWCRED, OPT_HASHLIT, OPT_STREAMS, OPT_CIDSEED, OPT_SERVERPORT,
     OPT_TLSPORT, OPT_ALLTCP, OPT_MAXFLOWS, OPT_FLOWTIMEOUT, OPT_REASMFLOW, OPT_REASMMEM,
-    OPT_MAXLINE, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION
+    OPT_MAXLINE, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION,
+    OPT_KEYLOG, OPT_KEYLOGMAX
 };
 
 static const struct option long_opts[] = {
@@ -87,6 +91,8 @@ static const struct option long_opts[] = {
     {"literal-keep", required_argument, NULL, OPT_LITKEEP},
     {"max-pending", required_argument, NULL, OPT_MAXPENDING},
     {"feed-chunk", required_argument, NULL, OPT_FEEDCHUNK},   /* testing: N, or random[:SEED] */
+    {"keylog", required_argument, NULL, OPT_KEYLOG},
+    {"key-log-max", required_argument, NULL, OPT_KEYLOGMAX},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -120,6 +126,9 @@ int main(int argc, char **argv)
     char errbuf[512];
     output *out;
     engine *e;
+    const char *keylog_path = NULL;
+    size_t keylog_max = LIM_KEYLOG_BYTES;
+    keylog *kl = NULL;
 
     engine_config_default(&ec);
     while ((ch = getopt_long(argc, argv, "r:i:f:s:pB:c:DZ:T:w:vh", long_opts, NULL)) != -1) {
@@ -179,6 +188,8 @@ int main(int argc, char **argv)
             ec.tls_ports[ec.n_tls_ports++] = (uint16_t)parse_num("--tls-port", optarg, 1, 65535);
             break;
         case OPT_ALLTCP: ec.all_tcp = true; break;
+        case OPT_KEYLOG: keylog_path = optarg; break;
+        case OPT_KEYLOGMAX: keylog_max = parse_num("--key-log-max", optarg, 1, 1ull << 34); break;
         case OPT_MAXFLOWS: ec.max_flows = (uint32_t)parse_num("--max-flows", optarg, 1, 100000000); break;
         case OPT_FLOWTIMEOUT:
             ec.idle_timeout_us = parse_num("--flow-timeout", optarg, 1, 86400 * 365) * 1000000u;
@@ -213,9 +224,22 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (keylog_path) {
+        kl = keylog_load(keylog_path, keylog_max, errbuf, sizeof errbuf);
+        if (!kl) {
+            fprintf(stderr, "imapscope: --keylog %s: %s\n", keylog_path, errbuf);
+            return 1;
+        }
+        if (kl->truncated)
+            fprintf(stderr, "imapscope: --keylog %s: keylog_truncated: larger than %zu bytes, only its start was read\n",
+                    keylog_path, keylog_max);
+        ec.keylog = kl;
+    }
+
     out = output_open(outpath, fmt, verbose, errbuf, sizeof errbuf);
     if (!out) {
         fprintf(stderr, "imapscope: %s\n", errbuf);
+        keylog_free(kl);
         return 1;
     }
     output_set_color(out, color);
@@ -229,5 +253,6 @@ int main(int argc, char **argv)
     rc = capture_run(&co, e, out);
     engine_free(e);
     output_close(out);
+    keylog_free(kl);
     return rc;
 }

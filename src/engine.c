@@ -61,6 +61,7 @@ typedef struct conn {
     conn_layer layer[2];     /* by imap_dir: the outermost layer of the raw bytes */
     bool z_on[2];            /* DEFLATE under (or without) TLS, by imap_dir */
     tls_conn *tls;           /* once TLS starts */
+    bool tls_wait[2];        /* STARTTLS switch: skip cleartext until the first TLS record */
     bool tls_implicit;       /* server port is a TLS port */
     bool tls_seen, compress_seen;
     uint64_t bytes[2];       /* TCP payload delivered, by imap_dir */
@@ -332,6 +333,19 @@ static void conn_tls_bytes(conn *c, int d, const uint8_t *data, size_t len, uint
 {
     /* SPECS.md 6.2: the first bytes after the switch must be a TLS record. */
     imap_session_check_tls_start(c->imap, (imap_dir)d, data, len);
+    if (c->tls_wait[d]) {
+        /* Cleartext injected after the STARTTLS switch (reported by the
+         * dissector) stands before the first record: skip to a handshake
+         * record header so the handshake can still be followed. */
+        size_t i = 0;
+        while (i < len && !(data[i] == 0x16 && tls_looks_like_record(data + i, len - i)))
+            i++;
+        c->opaque_bytes[d] += i;
+        data += i, len -= i;
+        if (len == 0)
+            return;
+        c->tls_wait[d] = false;
+    }
     if (c->tls)
         tls_conn_feed(c->tls, d == IMAP_DIR_CLIENT ? 0 : 1, data, len, ts);
     else
@@ -434,6 +448,7 @@ static void conn_start_tls(conn *c, int d)
 {
     c->tls_seen = true;
     c->layer[d] = CL_TLS;
+    c->tls_wait[d] = !c->tls_implicit;
     if (!c->tls)
         c->tls = tls_conn_new(&c->e->tls_cfg, &tls_cb, c);
     if (c->imap)

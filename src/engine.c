@@ -69,8 +69,8 @@ typedef struct conn {
     uint64_t opaque_bytes[2];/* bytes in a layer we cannot decode */
     uint64_t gaps_total;
     json_t *gaps;            /* [{direction, offset, length}], capped */
-    anomaly_count anomalies[CONN_MAX_ANOMALY_KINDS];
-    unsigned n_anomaly_kinds;
+    anomaly_count *anomalies;  /* grown on demand: most connections have none */
+    unsigned n_anomaly_kinds, cap_anomaly_kinds;
     uint64_t anomalies_dropped;
     inflater *z[2];
     uint64_t plaintext_bytes[2]; /* decrypted bytes, by imap_dir */
@@ -178,9 +178,16 @@ static void conn_count_anomaly(conn *c, const char *name, const char *layer, int
             return;
         }
     }
-    if (c->n_anomaly_kinds == CONN_MAX_ANOMALY_KINDS) {
-        c->anomalies_dropped++;
-        return;
+    if (c->n_anomaly_kinds == c->cap_anomaly_kinds) {
+        unsigned ncap = c->cap_anomaly_kinds ? c->cap_anomaly_kinds * 2 : 4;
+        anomaly_count *na;
+        if (ncap > CONN_MAX_ANOMALY_KINDS ||
+            !(na = realloc(c->anomalies, ncap * sizeof *na))) {
+            c->anomalies_dropped++;
+            return;
+        }
+        c->anomalies = na;
+        c->cap_anomaly_kinds = ncap;
     }
     c->anomalies[c->n_anomaly_kinds++] = (anomaly_count){name, layer, 1, off, dir};
 }
@@ -473,7 +480,6 @@ static conn *conn_new(engine *e, flow *f)
         return NULL;
     c->e = e;
     c->f = f;
-    c->gaps = json_array();
     c->rng = e->cfg.feed_seed ^ (uint32_t)f->id * 2654435761u;
     f->app = c;
     if (e->cfg.streams_dir) {
@@ -595,6 +601,8 @@ static void on_gap(void *user, int side, uint64_t len, uint64_t ts)
     uint64_t off = c->bytes[d] + c->gap_bytes[d];
 
     c->gaps_total++;
+    if (!c->gaps)
+        c->gaps = json_array();
     if (json_array_size(c->gaps) < CONN_MAX_GAPS_LISTED) {
         json_t *g = json_object();
         json_object_set_new(g, "direction", json_string(dir_name(d)));
@@ -648,7 +656,7 @@ static json_t *conn_summary(conn *c, const char *reason)
     json_object_set_new(s, "end_reason", json_string(reason));
     json_object_set_new(s, "orientation", json_string(orient_names[f->orient & 3]));
     json_object_set_new(s, "handshake_seen", json_boolean(f->syn[0] || f->syn[1]));
-    json_object_set_new(s, "gaps", json_incref(c->gaps));
+    json_object_set_new(s, "gaps", c->gaps ? json_incref(c->gaps) : json_array());
     json_object_set_new(s, "gap_count", json_integer((json_int_t)c->gaps_total));
     json_object_set_new(s, "client_gap_bytes", json_integer((json_int_t)c->gap_bytes[IMAP_DIR_CLIENT]));
     json_object_set_new(s, "server_gap_bytes", json_integer((json_int_t)c->gap_bytes[IMAP_DIR_SERVER]));
@@ -702,6 +710,7 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
     tls_conn_free(c->tls);
     imap_session_free(c->imap);
     json_decref(c->gaps);
+    free(c->anomalies);
     free(c);
     f->app = NULL;
 }

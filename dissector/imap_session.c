@@ -1787,9 +1787,9 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
         tlen--;
         bare = false;
     }
-    uint64_t size;
-    char mode;
-    bool binary;
+    uint64_t size = 0;
+    char mode = 0;
+    bool binary = false;
     /* Line-start decisions use the head (the same bytes whatever the
      * split, even for a dropped overlong line). */
     bool marker = find_marker(text, tlen, &size, &mode, &binary);

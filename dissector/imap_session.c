@@ -1773,8 +1773,15 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
         if (!buf_append(s, d, seg, seglen)) {
             line_too_long(s, dir, d);
             d->overflow = true;
-            text = seg;
-            tlen = seglen;
+            /* the end of buffered text + seg, for the literal marker check */
+            size_t from_seg = seglen < sizeof d->tail ? seglen : sizeof d->tail;
+            size_t from_buf = sizeof d->tail - from_seg;
+            if (from_buf > d->len)
+                from_buf = d->len;
+            memcpy(d->tail, d->buf + d->len - from_buf, from_buf);
+            memcpy(d->tail + from_buf, seg + seglen - from_seg, from_seg);
+            text = d->tail;
+            tlen = from_buf + from_seg;
         } else {
             text = d->buf;
             tlen = d->len;

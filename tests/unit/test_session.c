@@ -1152,6 +1152,26 @@ static void test_fuzz_regressions(void **state)
     assert_int_equal(jint(json_object_get(o.summary, "unsolicited"), "EXISTS"), 1);
     json_decref(o.summary);
     json_decref(ev);
+    /* fuzz finding 3: the same with the marker split across two pieces,
+     * "{" | "3}": the continuation after the literal is still part of the
+     * dropped line, never a command */
+    const seg c3[] = {
+        S("* PREAUTH ok\r\n"),
+        C("a1 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx {"),
+        C("3}\r\nabc not a command\r\na2 NOOP\r\n"),
+        S("a2 OK\r\n"),
+        END
+    };
+    o = default_opts();
+    o.tls = true;
+    o.cfg.max_line = 64;
+    ev = run_all_splits(c3, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "line_too_long"), 1);
+    assert_int_equal(count_type(ev, "anomaly"), 1);
+    assert_int_equal(jint(json_object_get(o.summary, "literals"), "client_count"), 1);
+    assert_string_equal(jstr(txn(ev, "a2", 0), "status"), "OK");
+    json_decref(o.summary);
+    json_decref(ev);
 }
 
 int main(void)

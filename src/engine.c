@@ -768,7 +768,7 @@ static void engine_tcp(engine *e, const pkt *p, uint64_t ts)
      * the tail of a connection already ended (or one we never saw carry
      * anything), and would only leave an empty connection behind. */
     bool may_create = (p->tcp_flags & PKT_TCP_SYN) || p->payload_len > 0;
-    flow *f = flow_table_lookup(e->flows, p, ts, may_create, &side);
+    flow *f = flow_table_lookup(e->flows, p, ts, may_create, e->frames, &side);
     conn *c;
     int rc;
 
@@ -789,7 +789,7 @@ static void engine_tcp(engine *e, const pkt *p, uint64_t ts)
     if (rc == REASM_SEG_NEW_CONN) {
         /* Port reuse: a new SYN on an ended connection. */
         flow_table_end(e->flows, f, "port_reuse", ts);
-        f = flow_table_lookup(e->flows, p, ts, true, &side);
+        f = flow_table_lookup(e->flows, p, ts, true, e->frames, &side);
         if (!f || (!f->app && !conn_new(e, f)))
             return;
         c = f->app;

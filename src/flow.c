@@ -22,7 +22,6 @@ struct flow_table {
     uint64_t mask;
     uint64_t key[2];             /* SipHash key, random per table */
     flow *lru_head, *lru_tail;   /* head = least recently used */
-    uint64_t next_id;
     flow_stats st;
 };
 
@@ -230,7 +229,7 @@ void flow_table_end(flow_table *t, flow *f, const char *reason, uint64_t ts_us)
     flow_destroy(t, f);
 }
 
-static flow *flow_create(flow_table *t, const pkt *p, const flow_key *k, uint64_t h, uint64_t ts_us)
+static flow *flow_create(flow_table *t, const pkt *p, uint64_t id, uint64_t h, uint64_t ts_us)
 {
     flow *f;
     size_t alen = p->ip_version == 4 ? 4 : 16;
@@ -242,8 +241,7 @@ static flow *flow_create(flow_table *t, const pkt *p, const flow_key *k, uint64_
     f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
-    (void)k;
-    f->id = ++t->next_id;
+    f->id = id;
     f->ipv = p->ip_version;
     memcpy(f->addr[0], p->src, alen);
     memcpy(f->addr[1], p->dst, alen);
@@ -279,7 +277,8 @@ static flow *flow_create(flow_table *t, const pkt *p, const flow_key *k, uint64_
     return f;
 }
 
-flow *flow_table_lookup(flow_table *t, const pkt *p, uint64_t ts_us, bool create, int *side)
+flow *flow_table_lookup(flow_table *t, const pkt *p, uint64_t ts_us, bool create,
+                        uint64_t new_id, int *side)
 {
     flow_key k;
     uint64_t h;
@@ -303,7 +302,7 @@ flow *flow_table_lookup(flow_table *t, const pkt *p, uint64_t ts_us, bool create
     }
     if (!create)
         return NULL;
-    f = flow_create(t, p, &k, h, ts_us);
+    f = flow_create(t, p, new_id, h, ts_us);
     if (f)
         *side = 0;
     return f;

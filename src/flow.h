@@ -31,7 +31,9 @@ typedef enum flow_orient {
 } flow_orient;
 
 typedef struct flow {
-    uint64_t id;                 /* 1, 2, 3 ... in order of creation */
+    uint64_t id;                 /* the caller's id: imapscope uses the number of the
+                                    capture frame that started the flow, so the id is
+                                    the same whatever the threading */
     uint8_t  ipv;                /* 4 or 6 */
     uint8_t  addr[2][16];        /* side 0, side 1 */
     uint16_t port[2];
@@ -74,10 +76,12 @@ typedef struct flow_stats {
 flow_table *flow_table_new(const flow_config *cfg, reasm_pool *pool,
                            flow_end_fn on_end, void *user);
 
-/* Finds the flow of a TCP packet, creating it when create is true and it is
- * new (ending the LRU flow first when the table is full).  *side gets the
- * side that sent p (0 or 1).  Returns NULL when not found and not created. */
-flow *flow_table_lookup(flow_table *t, const pkt *p, uint64_t ts_us, bool create, int *side);
+/* Finds the flow of a TCP packet, creating it (with id new_id) when create
+ * is true and it is new (ending the LRU flow first when the table is full).
+ * *side gets the side that sent p (0 or 1).  Returns NULL when not found
+ * and not created. */
+flow *flow_table_lookup(flow_table *t, const pkt *p, uint64_t ts_us, bool create,
+                        uint64_t new_id, int *side);
 
 /* Ends one flow now (calls on_end, frees it). */
 void flow_table_end(flow_table *t, flow *f, const char *reason, uint64_t ts_us);

@@ -1106,6 +1106,35 @@ static void test_id_enable_lines(void **state)
     json_decref(ev);
 }
 
+/* A callback that returns non-zero stops the feed call (-1). */
+static int stop_on_transaction(void *user, const imap_event *ev)
+{
+    int *n = user;
+    if (ev->type == IMAP_EV_TRANSACTION)
+        return ++*n > 0;
+    return 0;
+}
+
+static void test_callback_stop(void **state)
+{
+    (void)state;
+    imap_config cfg;
+    imap_config_default(&cfg);
+    const imap_callbacks cb = { stop_on_transaction, NULL, NULL, NULL };
+    int n = 0;
+    imap_session *s = imap_session_new(&cfg, &cb, &n);
+    const char *g = "* PREAUTH ok\r\n";
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_SERVER, (const uint8_t *)g, strlen(g), 1), strlen(g));
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_CLIENT, (const uint8_t *)"a NOOP\r\nb NOOP\r\n", 16, 2), 16);
+    const char *r = "a OK\r\nb OK\r\n";
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_SERVER, (const uint8_t *)r, strlen(r), 3), -1);
+    assert_int_equal(n, 1);
+    json_t *sum = imap_session_summary(s);
+    assert_int_equal(json_integer_value(json_object_get(sum, "pending")), 1);
+    json_decref(sum);
+    imap_session_free(s);
+}
+
 /* Findings of fuzz/fuzz_dissector.c become cases here. */
 static void test_fuzz_regressions(void **state)
 {
@@ -1195,6 +1224,7 @@ int main(void)
         cmocka_unit_test(test_gap_resync),
         cmocka_unit_test(test_greeting_helper),
         cmocka_unit_test(test_id_enable_lines),
+        cmocka_unit_test(test_callback_stop),
         cmocka_unit_test(test_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -103,7 +103,7 @@ static pcap_t *open_live(const capture_opts *o, char *errbuf)
     return p;
 }
 
-int capture_run(const capture_opts *o, engine *e, output *out)
+int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     const char *input = o->file ? o->file : o->iface;
@@ -156,19 +156,19 @@ int capture_run(const capture_opts *o, engine *e, output *out)
         }
         if (rc == 1) {
             uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-            engine_frame(e, linktype, data, h->caplen, h->len, ts);
+            sink->frame(sink->ctx, linktype, data, h->caplen, h->len, ts);
             if (o->count > 0 && ++n >= o->count)
                 break;
             if (live && ts - last_tick > 1000000u) {
                 last_tick = ts;
-                output_flush(out);
+                sink->tick(sink->ctx, ts);
             }
         } else if (rc == 0) {
             /* live timeout: idle expiry by the wall clock */
             uint64_t now = wall_us();
             if (now - last_tick > 1000000u) {
                 last_tick = now;
-                engine_tick(e, now);
+                sink->tick(sink->ctx, now);
             }
         } else if (rc == PCAP_ERROR_BREAK) {
             break;
@@ -196,7 +196,7 @@ int capture_run(const capture_opts *o, engine *e, output *out)
         }
     }
     active_pcap = NULL;
-    engine_finish(e, live ? "shutdown" : "end_of_input", extra);
+    sink->finish(sink->ctx, live ? "shutdown" : "end_of_input", extra);
     pcap_close(p);
     return status;
 }

@@ -12,7 +12,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "engine.h"
+#include <jansson.h>
+#include <stdint.h>
+
 #include "output.h"
 
 #define CAPTURE_DEFAULT_FILTER "tcp port 143 or tcp port 220 or tcp port 993"
@@ -33,11 +35,21 @@ typedef struct capture_opts {
 #define CAPTURE_EXIT_SETUP  1   /* could not open / filter / permission */
 #define CAPTURE_EXIT_INPUT  2   /* the input broke off (truncated or damaged file) */
 
+/* Where frames go: one engine (engine_frame/engine_tick/engine_finish) or
+ * the worker threads (workers_*). */
+typedef struct capture_sink {
+    void (*frame)(void *ctx, int linktype, const uint8_t *data, uint32_t caplen,
+                  uint32_t wirelen, uint64_t ts_us);
+    void (*tick)(void *ctx, uint64_t now_us);     /* live: about once a second */
+    void (*finish)(void *ctx, const char *reason, json_t *extra);
+    void *ctx;
+} capture_sink;
+
 /* Opens the input, runs the loop to the end (or a signal, or -c), finishes
- * the engine (flows flushed, stats emitted) and returns an exit status.
+ * the sink (flows flushed, stats emitted) and returns an exit status.
  * Errors are printed to stderr as one line naming the problem and the
- * input. */
-int capture_run(const capture_opts *opts, engine *e, output *out);
+ * input.  out is reopened on SIGHUP. */
+int capture_run(const capture_opts *opts, const capture_sink *sink, output *out);
 
 /* Prints the interfaces (like tcpdump -D).  Returns an exit status. */
 int capture_list_interfaces(FILE *fp);

@@ -84,6 +84,7 @@ struct engine {
     reasm_pool pool;
     flow_table *flows;
     uint64_t now_us;
+    uint64_t last_frame_us;  /* newest frame given to engine_decode */
     uint64_t frames, tcp_packets, non_tcp;
     uint64_t events[8];
     uint64_t imap_anomalies, tcp_anomalies;
@@ -761,14 +762,14 @@ static bool both_closed(const flow *f)
     return s0 == TCP_STREAM_FIN_DONE && s1 == TCP_STREAM_FIN_DONE;
 }
 
-static void engine_tcp(engine *e, const pkt *p, uint64_t ts)
+static void engine_tcp(engine *e, const pkt *p, uint64_t ts, uint64_t frame_no)
 {
     int side;
     /* A new flow starts with a SYN or with data: a bare ACK, FIN or RST is
      * the tail of a connection already ended (or one we never saw carry
      * anything), and would only leave an empty connection behind. */
     bool may_create = (p->tcp_flags & PKT_TCP_SYN) || p->payload_len > 0;
-    flow *f = flow_table_lookup(e->flows, p, ts, may_create, e->frames, &side);
+    flow *f = flow_table_lookup(e->flows, p, ts, may_create, frame_no, &side);
     conn *c;
     int rc;
 
@@ -789,7 +790,7 @@ static void engine_tcp(engine *e, const pkt *p, uint64_t ts)
     if (rc == REASM_SEG_NEW_CONN) {
         /* Port reuse: a new SYN on an ended connection. */
         flow_table_end(e->flows, f, "port_reuse", ts);
-        f = flow_table_lookup(e->flows, p, ts, true, e->frames, &side);
+        f = flow_table_lookup(e->flows, p, ts, true, frame_no, &side);
         if (!f || (!f->app && !conn_new(e, f)))
             return;
         c = f->app;
@@ -810,27 +811,39 @@ static void engine_tcp(engine *e, const pkt *p, uint64_t ts)
         flow_table_end(e->flows, f, "fin", ts);
 }
 
+bool engine_decode(engine *e, int linktype, const uint8_t *data, uint32_t caplen,
+                   uint32_t wirelen, uint64_t ts_us, pkt *p)
+{
+    e->frames++;
+    if (ts_us > e->last_frame_us)
+        e->last_frame_us = ts_us;
+    if (decode_packet(&e->dec, linktype, data, caplen, wirelen, ts_us, p) != DECODE_OK)
+        return false;
+    if (p->proto != 6) {
+        e->non_tcp++;
+        return false;
+    }
+    return true;
+}
+
+void engine_packet(engine *e, const pkt *p, uint64_t ts_us, uint64_t frame_no)
+{
+    if (ts_us > e->now_us) {
+        /* Idle expiry looks at the LRU head only: cheap per packet. */
+        e->now_us = ts_us;
+        flow_table_expire(e->flows, ts_us);
+    }
+    e->tcp_packets++;
+    engine_tcp(e, p, ts_us, frame_no);
+}
+
 void engine_frame(engine *e, int linktype, const uint8_t *data, uint32_t caplen,
                   uint32_t wirelen, uint64_t ts_us)
 {
     pkt p;
-    decode_result r;
 
-    e->frames++;
-    if (ts_us > e->now_us) {
-        /* Idle expiry looks at the LRU head only: cheap per frame. */
-        e->now_us = ts_us;
-        flow_table_expire(e->flows, ts_us);
-    }
-    r = decode_packet(&e->dec, linktype, data, caplen, wirelen, ts_us, &p);
-    if (r != DECODE_OK)
-        return;
-    if (p.proto != 6) {
-        e->non_tcp++;
-        return;
-    }
-    e->tcp_packets++;
-    engine_tcp(e, &p, ts_us);
+    if (engine_decode(e, linktype, data, caplen, wirelen, ts_us, &p))
+        engine_packet(e, &p, ts_us, e->frames);
 }
 
 void engine_tick(engine *e, uint64_t now_us)
@@ -847,19 +860,36 @@ static json_t *counters_object(void)
     return json_object();
 }
 
-void engine_finish(engine *e, const char *reason, json_t *extra)
+void engine_end_all(engine *e, const char *reason)
+{
+    if (e->finished)
+        return;
+    e->finished = true;
+    if (e->last_frame_us > e->now_us) {
+        /* frames after the last TCP packet still move the clock */
+        e->now_us = e->last_frame_us;
+        flow_table_expire(e->flows, e->now_us);
+    }
+    flow_table_end_all(e->flows, reason, e->now_us);
+    decoder_expire(&e->dec, UINT64_MAX);
+    output_flush(e->out);
+}
+
+uint64_t engine_now(const engine *e)
+{
+    return e->now_us > e->last_frame_us ? e->now_us : e->last_frame_us;
+}
+
+uint64_t engine_frames(const engine *e)
+{
+    return e->frames;
+}
+
+json_t *engine_stats(engine *e)
 {
     json_t *st, *dec, *re, *fl, *ev;
     const decode_stats *ds;
     const flow_stats *fs;
-
-    if (e->finished) {
-        json_decref(extra);
-        return;
-    }
-    e->finished = true;
-    flow_table_end_all(e->flows, reason, e->now_us);
-    decoder_expire(&e->dec, UINT64_MAX);
 
     st = json_object();
     json_object_set_new(st, "frames", json_integer((json_int_t)e->frames));
@@ -902,6 +932,19 @@ void engine_finish(engine *e, const char *reason, json_t *extra)
     json_object_set_new(ev, "alert", json_integer((json_int_t)e->events[EV_ALERT]));
     json_object_set_new(ev, "tls", json_integer((json_int_t)e->tls_events));
     json_object_set_new(st, "events", ev);
+    return st;
+}
+
+void engine_finish(engine *e, const char *reason, json_t *extra)
+{
+    json_t *st;
+
+    if (e->finished) {
+        json_decref(extra);
+        return;
+    }
+    engine_end_all(e, reason);
+    st = engine_stats(e);
     json_object_set_new(st, "end_reason", json_string(reason));
     if (extra) {
         json_object_update(st, extra);

@@ -48,9 +48,31 @@ typedef struct engine engine;
  * Returns NULL with a message in errbuf. */
 engine *engine_new(const engine_config *cfg, output *out, char *errbuf, size_t errlen);
 
-/* One captured frame. */
+/* One captured frame: engine_decode() then engine_packet(). */
 void engine_frame(engine *e, int linktype, const uint8_t *data, uint32_t caplen,
                   uint32_t wirelen, uint64_t ts_us);
+
+/* The two halves of engine_frame, for a dispatcher that decodes on one
+ * thread and hands TCP packets to engines on others: engine_decode()
+ * counts the frame, decodes it (IP fragments reassembled) and returns true
+ * for a TCP packet; engine_packet() takes a decoded TCP packet and the
+ * number of its frame (a new flow's id). */
+bool engine_decode(engine *e, int linktype, const uint8_t *data, uint32_t caplen,
+                   uint32_t wirelen, uint64_t ts_us, pkt *p);
+void engine_packet(engine *e, const pkt *p, uint64_t ts_us, uint64_t frame_no);
+
+/* Ends every connection (their events are written), without the stats
+ * event.  Idempotent. */
+void engine_end_all(engine *e, const char *reason);
+
+/* The counters as a new "stats" body (caller owns). */
+json_t *engine_stats(engine *e);
+
+/* Time of the newest packet seen. */
+uint64_t engine_now(const engine *e);
+
+/* Frames given to engine_decode so far (the number of the last one). */
+uint64_t engine_frames(const engine *e);
 
 /* Ends every connection (reason: "end_of_input", "shutdown"), then emits
  * the "stats" event with the counters and `extra` (stolen, may be NULL:

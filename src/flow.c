@@ -312,8 +312,11 @@ void flow_table_expire(flow_table *t, uint64_t now_us)
 {
     while (t->lru_head && t->cfg.idle_timeout_us &&
            t->lru_head->last_ts_us + t->cfg.idle_timeout_us < now_us) {
+        flow *f = t->lru_head;
         t->st.timed_out++;
-        flow_table_end(t, t->lru_head, "idle_timeout", now_us);
+        /* The connection ended when it became idle, whenever we notice:
+         * the same time whichever packet (or thread's clock) finds it. */
+        flow_table_end(t, f, "idle_timeout", f->last_ts_us + t->cfg.idle_timeout_us);
     }
 }
 

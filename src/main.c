@@ -12,6 +12,7 @@
 #include "keylog.h"
 #include "limits.h"
 #include "output.h"
+#include "workers.h"
 
 #define IMAPSCOPE_VERSION "0.1.0"
 
@@ -48,6 +49,7 @@ static void usage(FILE *fp)
 "  --server-port P      an IMAP server port (repeatable; default 143, 220, 993)\n"
 "  --tls-port P         a port that is TLS from the first byte (repeatable; default 993)\n"
 "  --all-tcp            report every TCP connection, not only IMAP ones\n"
+"  --threads N          split connections across N worker threads (default 1)\n"
 "\n"
 "Limits (see src/limits.h)\n"
 "  --max-flows N        concurrent connections (default %u)\n"
@@ -70,7 +72,7 @@ enum {
     OPT_COLOR = 1000, OPT_SHOWCRED, OPT_HASHLIT, OPT_STREAMS, OPT_CIDSEED, OPT_SERVERPORT,
     OPT_TLSPORT, OPT_ALLTCP, OPT_MAXFLOWS, OPT_FLOWTIMEOUT, OPT_REASMFLOW, OPT_REASMMEM,
     OPT_MAXLINE, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION,
-    OPT_KEYLOG, OPT_KEYLOGMAX
+    OPT_KEYLOG, OPT_KEYLOGMAX, OPT_THREADS
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +94,7 @@ static const struct option long_opts[] = {
     {"max-pending", required_argument, NULL, OPT_MAXPENDING},
     {"feed-chunk", required_argument, NULL, OPT_FEEDCHUNK},   /* testing: N, or random[:SEED] */
     {"keylog", required_argument, NULL, OPT_KEYLOG},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {"key-log-max", required_argument, NULL, OPT_KEYLOGMAX},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -114,6 +117,20 @@ static unsigned long long parse_num(const char *opt, const char *s, unsigned lon
     return v;
 }
 
+/* The capture loop's sink: one engine, or the worker threads. */
+static void sink_engine_frame(void *ctx, int lt, const uint8_t *d, uint32_t cl, uint32_t wl, uint64_t ts)
+{
+    engine_frame(ctx, lt, d, cl, wl, ts);
+}
+static void sink_engine_tick(void *ctx, uint64_t now) { engine_tick(ctx, now); }
+static void sink_engine_finish(void *ctx, const char *why, json_t *x) { engine_finish(ctx, why, x); }
+static void sink_workers_frame(void *ctx, int lt, const uint8_t *d, uint32_t cl, uint32_t wl, uint64_t ts)
+{
+    workers_frame(ctx, lt, d, cl, wl, ts);
+}
+static void sink_workers_tick(void *ctx, uint64_t now) { workers_tick(ctx, now); }
+static void sink_workers_finish(void *ctx, const char *why, json_t *x) { workers_finish(ctx, why, x); }
+
 int main(int argc, char **argv)
 {
     capture_opts co = {.promisc = true};
@@ -129,6 +146,9 @@ int main(int argc, char **argv)
     const char *keylog_path = NULL;
     size_t keylog_max = LIM_KEYLOG_BYTES;
     keylog *kl = NULL;
+    unsigned threads = 1;
+    workers *ws = NULL;
+    capture_sink sink;
 
     engine_config_default(&ec);
     while ((ch = getopt_long(argc, argv, "r:i:f:s:pB:c:DZ:T:w:vh", long_opts, NULL)) != -1) {
@@ -189,6 +209,7 @@ int main(int argc, char **argv)
             break;
         case OPT_ALLTCP: ec.all_tcp = true; break;
         case OPT_KEYLOG: keylog_path = optarg; break;
+        case OPT_THREADS: threads = (unsigned)parse_num("--threads", optarg, 1, WORKERS_MAX); break;
         case OPT_KEYLOGMAX: keylog_max = parse_num("--key-log-max", optarg, 1, 1ull << 34); break;
         case OPT_MAXFLOWS: ec.max_flows = (uint32_t)parse_num("--max-flows", optarg, 1, 100000000); break;
         case OPT_FLOWTIMEOUT:
@@ -244,14 +265,24 @@ int main(int argc, char **argv)
     }
     output_set_color(out, color);
     ec.imap.emit_lines = output_wants_lines(out);
-    e = engine_new(&ec, out, errbuf, sizeof errbuf);
-    if (!e) {
+    errbuf[0] = '\0';
+    if (threads > 1) {
+        e = NULL;
+        ws = workers_new(threads, &ec, out, errbuf, sizeof errbuf);
+        sink = (capture_sink){sink_workers_frame, sink_workers_tick, sink_workers_finish, ws};
+    } else {
+        e = engine_new(&ec, out, errbuf, sizeof errbuf);
+        sink = (capture_sink){sink_engine_frame, sink_engine_tick, sink_engine_finish, e};
+    }
+    if (!e && !ws) {
         fprintf(stderr, "imapscope: %s\n", errbuf);
         output_close(out);
+        keylog_free(kl);
         return 1;
     }
-    rc = capture_run(&co, e, out);
+    rc = capture_run(&co, &sink, out);
     engine_free(e);
+    workers_free(ws);
     output_close(out);
     keylog_free(kl);
     return rc;

@@ -16,6 +16,8 @@
  */
 #include "output.h"
 
+#include <pthread.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -50,6 +52,12 @@ struct output {
     char       ts_cache[20];
 
     out_counters ctr;
+
+    /* Threads (--threads): each worker writes through a fork of the main
+     * output: its own buffer of whole events, written to the main output's
+     * file descriptor under the main output's lock, so lines never mix. */
+    struct output *parent;     /* NULL for the main output */
+    pthread_mutex_t lock;      /* main output: guards fd and write(2) */
 };
 
 /* Makes room for n more bytes of the current event.  Returns false (and
@@ -136,9 +144,17 @@ static const char *out_name(const output *o) { return o->path ? o->path : "stand
  * on stderr, and the pending bytes are dropped (never retried forever). */
 static int out_write_pending(output *o)
 {
+    output *root = o->parent ? o->parent : o;
     size_t off = 0;
+    int rc = 0;
+
+    if (o->len == 0)
+        return 0;
+    pthread_mutex_lock(&root->lock);
+    if (root->broken)
+        o->broken = true;
     while (off < o->len) {
-        ssize_t w = write(o->fd, o->buf + off, o->len - off);
+        ssize_t w = write(root->fd, o->buf + off, o->len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -146,20 +162,21 @@ static int out_write_pending(output *o)
             o->ctr.write_errors++;
             o->ctr.dropped_bytes += o->len - off;
             if (err == EPIPE)
-                o->broken = true;
-            if (!o->error_reported) {
-                o->error_reported = true;
+                o->broken = root->broken = true;
+            if (!root->error_reported) {
+                root->error_reported = o->error_reported = true;
                 fprintf(stderr, "imapscope: error writing %s: %s (further output errors are only counted)\n",
-                        out_name(o), strerror(err));
+                        out_name(root), strerror(err));
             }
-            o->len = 0;
-            return -1;
+            rc = -1;
+            break;
         }
         off += (size_t)w;
         o->ctr.bytes += (uint64_t)w;
     }
+    pthread_mutex_unlock(&root->lock);
     o->len = 0;
-    return 0;
+    return rc;
 }
 
 static void event_begin(output *o)
@@ -197,6 +214,7 @@ output *output_open(const char *path, out_format fmt, int verbose, char *errbuf,
     o->fmt = fmt;
     o->verbose = verbose;
     o->ts_cache_sec = -1;
+    pthread_mutex_init(&o->lock, NULL);
     if (!path || strcmp(path, "-") == 0) {
         o->is_stdout = true;
         o->fd = STDOUT_FILENO;
@@ -252,6 +270,8 @@ int output_reopen(output *o)
 {
     if (!o)
         return 0;
+    if (o->parent)
+        return out_write_pending(o);
     int rc = out_write_pending(o);
     if (o->is_stdout)
         return rc;
@@ -261,12 +281,40 @@ int output_reopen(output *o)
                 o->path, strerror(errno));
         return -1;
     }
+    pthread_mutex_lock(&o->lock);
     close(o->fd);
     o->fd = fd;
     o->broken = false;
     o->error_reported = false;
     o->is_tty = isatty(fd) == 1;
+    pthread_mutex_unlock(&o->lock);
     return rc;
+}
+
+output *output_fork(output *parent)
+{
+    output *o;
+
+    if (!parent || parent->parent)
+        return NULL;
+    o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->fmt = parent->fmt;
+    o->verbose = parent->verbose;
+    o->fd = -1;
+    o->is_stdout = true; /* never closes a descriptor */
+    o->is_tty = parent->is_tty;
+    o->color = parent->color;
+    o->ts_cache_sec = -1;
+    o->parent = parent;
+    o->cap = OUT_FLUSH_BYTES + 4096;
+    o->buf = malloc(o->cap);
+    if (!o->buf) {
+        free(o);
+        return NULL;
+    }
+    return o;
 }
 
 void output_counters_get(const output *o, out_counters *c)
@@ -283,6 +331,22 @@ void output_close(output *o)
         return;
     if (o->buf)
         out_write_pending(o);
+    if (o->parent) {
+        /* a fork: its counters go to the main output */
+        output *p = o->parent;
+        pthread_mutex_lock(&p->lock);
+        p->ctr.events += o->ctr.events;
+        p->ctr.bytes += o->ctr.bytes;
+        p->ctr.write_errors += o->ctr.write_errors;
+        p->ctr.dropped_bytes += o->ctr.dropped_bytes;
+        p->ctr.oversize += o->ctr.oversize;
+        p->ctr.utf8_repairs += o->ctr.utf8_repairs;
+        pthread_mutex_unlock(&p->lock);
+        free(o->buf);
+        free(o);
+        return;
+    }
+    pthread_mutex_destroy(&o->lock);
     if (!o->is_stdout && o->fd >= 0) {
         if (close(o->fd) != 0 && !o->error_reported)
             fprintf(stderr, "imapscope: error closing %s: %s\n", out_name(o), strerror(errno));

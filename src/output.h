@@ -142,6 +142,14 @@ void output_counters_get(const output *o, out_counters *c);
 /* Flushes, closes the file (not standard output) and frees.  NULL is fine. */
 void output_close(output *o);
 
+/* A fork of the main output for another thread (--threads): the same
+ * format and settings, its own buffer; whole events are written to the
+ * main output's file under its lock, so lines of different threads never
+ * mix.  Close the fork (output_close: flushes, adds its counters to the
+ * main output) before the main output.  NULL when out of memory or when
+ * parent is itself a fork. */
+output *output_fork(output *parent);
+
 /* ---- exposed for tests and for other sinks ---- */
 
 /* Writes ts_us as RFC 3339 UTC with microseconds, "2024-05-01T12:34:56.123456Z"

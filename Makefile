@@ -6,6 +6,7 @@
 #   make check      test, then sanitize (what CI runs)
 #   make bench      the benchmark (see docs/performance.md)
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
+#   make fuzz-ci    every fuzz target for a bounded time; fails on a finding
 #
 # Objects go to $(BUILD) so a sanitizer build and a normal build can live
 # side by side.  Every tests/unit/test_*.c is one cmocka binary linked with
@@ -39,7 +40,7 @@ DIS_LIB  := $(BUILD)/libimapdissect.a
 APP_LIB  := $(BUILD)/libimapscope.a
 PROG     := $(BUILD)/imapscope
 
-.PHONY: all test unit sanitize check bench fuzz clean
+.PHONY: all test unit sanitize check bench fuzz fuzz-build fuzz-ci clean
 
 all: $(PROG) imapscope dissector/libimapdissect.a
 
@@ -89,7 +90,41 @@ check:
 bench: all
 	tests/bench/run.sh
 
+# ---- fuzzing (libFuzzer, clang; see fuzz/README.md) -----------------------
+# make fuzz FUZZ_SECONDS=N   build every fuzz/fuzz_*.c into build-fuzz/ and
+#                            run each N seconds (seeds: fuzz/make_seeds.py)
+# make fuzz-ci               each target FUZZ_CI_SECONDS (about 3 min in all);
+#                            fails on any finding
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CI_SECONDS ?= 22
+FUZZ_JOBS    ?= 1
+FUZZ_CFLAGS  := -std=c11 -g -O1 -D_GNU_SOURCE -Idissector -Isrc -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_OBJ     := $(DIS_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(APP_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/libfuzzall.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_BUILD)/libfuzzall.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libfuzzall.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) fuzz/run.sh
+
+fuzz-ci: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_CI_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) fuzz/run.sh --ci
+
 clean:
 	rm -rf build build-san imapscope dissector/libimapdissect.a
 
--include $(DIS_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/src/main.d
+-include $(DIS_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/src/main.d $(FUZZ_OBJ:.o=.d)

@@ -60,19 +60,21 @@ static void usage(FILE *fp)
 "  --max-literal B      literal size beyond which an anomaly is raised (default %llu)\n"
 "  --literal-keep B     literal bytes kept for decoding (default %u)\n"
 "  --max-pending N      commands awaiting a response per connection (default %u)\n"
+"  --max-responses N    decoded untagged responses kept per transaction (default %u)\n"
+"  --max-txn-bytes B    decoded bytes held per transaction (default %u)\n"
 "\n"
 "  -h, --help           this help\n"
 "  --version            print the version\n",
             LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
-            LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING);
+            LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES);
 }
 
 enum {
     OPT_COLOR = 1000, OPT_SHOWCRED, OPT_HASHLIT, OPT_STREAMS, OPT_CIDSEED, OPT_SERVERPORT,
     OPT_TLSPORT, OPT_ALLTCP, OPT_MAXFLOWS, OPT_FLOWTIMEOUT, OPT_REASMFLOW, OPT_REASMMEM,
     OPT_MAXLINE, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION,
-    OPT_KEYLOG, OPT_KEYLOGMAX, OPT_THREADS
+    OPT_KEYLOG, OPT_KEYLOGMAX, OPT_THREADS, OPT_MAXRESP, OPT_MAXTXNBYTES
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +94,8 @@ static const struct option long_opts[] = {
     {"max-literal", required_argument, NULL, OPT_MAXLIT},
     {"literal-keep", required_argument, NULL, OPT_LITKEEP},
     {"max-pending", required_argument, NULL, OPT_MAXPENDING},
+    {"max-responses", required_argument, NULL, OPT_MAXRESP},
+    {"max-txn-bytes", required_argument, NULL, OPT_MAXTXNBYTES},
     {"feed-chunk", required_argument, NULL, OPT_FEEDCHUNK},   /* testing: N, or random[:SEED] */
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"threads", required_argument, NULL, OPT_THREADS},
@@ -221,6 +225,8 @@ int main(int argc, char **argv)
         case OPT_MAXLIT: ec.imap.max_literal = parse_num("--max-literal", optarg, 0, UINT64_MAX); break;
         case OPT_LITKEEP: ec.imap.literal_keep = parse_num("--literal-keep", optarg, 0, 1u << 24); break;
         case OPT_MAXPENDING: ec.imap.max_pending = parse_num("--max-pending", optarg, 1, 1u << 20); break;
+        case OPT_MAXRESP: ec.imap.max_responses = parse_num("--max-responses", optarg, 0, 1u << 24); break;
+        case OPT_MAXTXNBYTES: ec.imap.max_txn_bytes = parse_num("--max-txn-bytes", optarg, 0, 1u << 30); break;
         case OPT_FEEDCHUNK:
             if (!strncmp(optarg, "random", 6)) {
                 ec.feed_chunk = -1;

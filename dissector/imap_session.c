@@ -42,6 +42,7 @@
 #define CORE_TAG_MAX         64    /* bytes of a tag kept (longer tags compare on this prefix) */
 #define CORE_CMD_MAX         40    /* bytes of a command name ("UID FETCH") */
 #define CORE_MAX_CAPS        256   /* capability names remembered */
+#define CORE_CAP_NAME_MAX    127   /* bytes of one capability name kept */
 #define CORE_MAX_MAILBOXES   256   /* mailboxes listed in the summary */
 #define CORE_MAX_AUTH        64    /* authentication attempts listed in the summary */
 #define CORE_LINE_TEXT_MAX   1000  /* bytes of trace text per line */
@@ -612,14 +613,16 @@ static void caps_update(imap_session *s, const imap_value *v)
             continue;
         const char *name = v->raw && v->raw_len ? v->raw : v->s;
         size_t len = v->raw && v->raw_len ? v->raw_len : v->len;
-        char up[128];
-        copy_upper(up, sizeof up, name, len);
-        if (up[0] && json_array_size(s->caps) < CORE_MAX_CAPS)
-            json_array_append_new(s->caps, json_bytes(up, strlen(up)));
-        if (strcmp(up, "LITERAL+") == 0) s->cap_literal_plus = true;
-        if (strcmp(up, "LITERAL-") == 0) s->cap_literal_minus = true;
-        if (strcmp(up, "STARTTLS") == 0) s->cap_starttls = true;
-        if (strcmp(up, "LOGINDISABLED") == 0) s->cap_logindisabled = true;
+        if (len > CORE_CAP_NAME_MAX)
+            len = CORE_CAP_NAME_MAX;
+        /* RFC 9051 9: capability names are atoms, compared without regard
+         * to case; shown as the server spelled them. */
+        if (len > 0 && json_array_size(s->caps) < CORE_MAX_CAPS)
+            json_array_append_new(s->caps, json_bytes(name, len));
+        if (ci_eq(name, len, "LITERAL+")) s->cap_literal_plus = true;
+        if (ci_eq(name, len, "LITERAL-")) s->cap_literal_minus = true;
+        if (ci_eq(name, len, "STARTTLS")) s->cap_starttls = true;
+        if (ci_eq(name, len, "LOGINDISABLED")) s->cap_logindisabled = true;
     }
 }
 
@@ -949,17 +952,16 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
         for (const imap_value *v = kw->next; v; v = v->next) {
             if (v->type != IV_ATOM)
                 continue;
-            char up[64];
-            copy_upper(up, sizeof up, v->s, v->len);
+            size_t vl = v->len < CORE_CAP_NAME_MAX ? v->len : CORE_CAP_NAME_MAX;
             bool dup = false;
             size_t k;
             json_t *e;
             json_array_foreach(s->enabled, k, e)
-                if (strcmp(json_string_value(e), up) == 0)
+                if (ci_eq(v->s, vl, json_string_value(e)))
                     dup = true;
             if (!dup && json_array_size(s->enabled) < 64)
-                json_array_append_new(s->enabled, json_bytes(up, strlen(up)));
-            if (strcmp(up, "UTF8=ACCEPT") == 0)
+                json_array_append_new(s->enabled, json_bytes(v->s, vl));
+            if (ci_eq(v->s, vl, "UTF8=ACCEPT"))
                 s->utf8_accept = true;
         }
     } else if (kw && imap_value_is_atom(kw, "ID")) {

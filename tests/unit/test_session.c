@@ -413,7 +413,7 @@ static void test_basic_session(void **state)
     assert_string_equal(jstr(json_object_get(json_object_get(sum, "greeting"), "code"), "code"), "CAPABILITY");
     const json_t *caps = json_object_get(sum, "capabilities");
     assert_int_equal(json_array_size(caps), 4);
-    assert_string_equal(jstr(json_array_get(caps, 0), "name"), "IMAP4REV2");
+    assert_string_equal(jstr(json_array_get(caps, 0), "name"), "IMAP4rev2");
     assert_int_equal(json_object_size(json_object_get(sum, "anomalies")), 0);
     const json_t *aa = json_array_get(json_object_get(sum, "auth_attempts"), 0);
     assert_string_equal(jstr(aa, "method"), "LOGIN");
@@ -1203,6 +1203,79 @@ static void test_fuzz_regressions(void **state)
     json_decref(ev);
 }
 
+/* RFC 9051 7.2.2 / 9: capability names are atoms compared without regard
+ * to case: shown as the server spelled them, matched case-insensitively
+ * (lookup, LITERAL+, STARTTLS, LOGINDISABLED, ENABLED UTF8=ACCEPT). */
+static void test_capability_spelling(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* OK [CAPABILITY IMAP4rev1 StartTLS LoginDisabled Literal+ Idle] ready\r\n"),
+        C("a CAPABILITY\r\n"),
+        S("* CAPABILITY IMAP4rev1 literal+ Enable Utf8=Accept auth=PLAIN Idle\r\na OK done\r\n"),
+        C("b LOGIN {5+}\r\nalice secret\r\n"),
+        S("b OK in\r\n"),
+        C("c ENABLE utf8=accept\r\n"),
+        S("* ENABLED Utf8=Accept\r\nc OK\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.tls = true;
+    o.cfg.emit_lines = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    /* literal+ counts as LITERAL+: the {5+} is no anomaly */
+    assert_no_anomalies(ev);
+    /* the trace line of * CAPABILITY keeps the server's spelling */
+    size_t i;
+    json_t *e;
+    int seen = 0;
+    json_array_foreach(ev, i, e) {
+        const json_t *d = json_object_get(e, "data");
+        if (strcmp(jstr(e, "type"), "line") != 0 || !json_object_get(d, "capabilities"))
+            continue;
+        const json_t *c = json_object_get(d, "capabilities");
+        if (seen == 0) {
+            assert_int_equal(json_array_size(c), 5);
+            assert_string_equal(json_string_value(json_array_get(c, 1)), "StartTLS");
+            assert_string_equal(json_string_value(json_array_get(c, 2)), "LoginDisabled");
+        } else {
+            assert_int_equal(json_array_size(c), 6);
+            assert_string_equal(json_string_value(json_array_get(c, 0)), "IMAP4rev1");
+            assert_string_equal(json_string_value(json_array_get(c, 1)), "literal+");
+            assert_string_equal(json_string_value(json_array_get(c, 4)), "auth=PLAIN");
+        }
+        seen++;
+    }
+    assert_int_equal(seen, 2);
+    /* the summary: spelling kept, annotations found whatever the case */
+    const json_t *caps = json_object_get(o.summary, "capabilities");
+    assert_int_equal(json_array_size(caps), 6);
+    assert_string_equal(jstr(json_array_get(caps, 3), "name"), "Utf8=Accept");
+    assert_string_equal(jstr(json_array_get(caps, 3), "rfc"), "RFC 6855");
+    assert_string_equal(jstr(json_array_get(caps, 1), "rfc"), "RFC 7888");
+    assert_null(json_object_get(json_array_get(caps, 4), "known"));
+    /* ENABLED: spelled as the server did, and UTF8=ACCEPT took effect */
+    const json_t *en = json_object_get(o.summary, "enabled");
+    assert_int_equal(json_array_size(en), 1);
+    assert_string_equal(json_string_value(json_array_get(en, 0)), "Utf8=Accept");
+    json_decref(o.summary);
+    json_decref(ev);
+
+    /* STARTTLS / LOGINDISABLED in mixed case: no stripping alarm */
+    const seg conv2[] = {
+        S("* OK [CAPABILITY IMAP4rev1 starttls] ready\r\n"),
+        C("a LOGIN joe secret\r\n"),
+        S("a NO no\r\n"),
+        END
+    };
+    o = default_opts();
+    ev = run(conv2, &o, SPLIT_WHOLE, 1, NULL);
+    assert_int_equal(count_anomaly(ev, "cleartext_credentials"), 1);
+    assert_int_equal(count_anomaly(ev, "starttls_stripped"), 0);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1226,6 +1299,7 @@ int main(void)
         cmocka_unit_test(test_id_enable_lines),
         cmocka_unit_test(test_callback_stop),
         cmocka_unit_test(test_fuzz_regressions),
+        cmocka_unit_test(test_capability_spelling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1056,6 +1056,23 @@ static void starttls_switch(imap_session *s)
 {
     dir_state *c = &s->dirs[IMAP_DIR_CLIENT], *sv = &s->dirs[IMAP_DIR_SERVER];
     s->starttls_done = true;
+    /* RFC 9051 6.2.1: the client MUST NOT send commands after STARTTLS
+     * before the OK; a server that buffers them and runs them inside TLS
+     * is the CVE-2011-0411 bug (SPECS.md 6.1).  The cleartext commands
+     * still pending end here, unanswered: the tags the client uses inside
+     * TLS are new commands (no tag_reused, and a tagged response inside
+     * TLS never completes an injected command). */
+    while (s->npend > 0) {
+        pending *p = &s->pend[0];
+        json_object_set_new(p->obj, "abandoned", json_true());
+        json_object_set_new(p->obj, "reason", json_string("abandoned_at_tls_start"));
+        txn_emit(s, p, NULL, sv->offset);
+        pending_remove(s, 0);
+    }
+    s->starttls_outstanding = 0;
+    s->inprogress_conts = 0;
+    /* RFC 9051 6.2.1: the session stays (or is again) not authenticated */
+    session_set_state(s, IMAP_STATE_NOT_AUTHENTICATED);
     json_decref(s->caps_before_tls);
     s->caps_before_tls = json_deep_copy(s->caps);
     caps_reset(s); /* RFC 9051 6.2.1: discard cached capabilities */
@@ -1403,6 +1420,7 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_TOO_MANY_PENDING, d->line_start, s->pend[0].tag,
                 "more than %zu commands pending: oldest abandoned", s->cfg.max_pending);
         json_object_set_new(s->pend[0].obj, "abandoned", json_true());
+        json_object_set_new(s->pend[0].obj, "reason", json_string("too_many_pending"));
         txn_emit(s, &s->pend[0], NULL, d->line_start);
         pending_remove(s, 0);
     }

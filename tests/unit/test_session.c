@@ -36,6 +36,8 @@ typedef struct rec {
     size_t   lit_len, lit_cap;
     int      lit_begins, lit_ends, lit_incomplete;
     bool     check_pending[2]; /* a TLS switch happened: show the next raw bytes */
+    imap_layer switched[2];    /* the layer of that switch */
+    bool     decrypt;          /* segments after a switch are the layer's plaintext */
     uint64_t lit_sizes[16];
     char     lit_cmd[16][40];
 } rec;
@@ -61,6 +63,7 @@ static int on_event(void *user, const imap_event *ev)
     if (ev->type == IMAP_EV_SWITCH) {
         json_object_set_new(o, "switch_to", json_integer(ev->switch_to));
         r->check_pending[ev->dir] = true;
+        r->switched[ev->dir] = ev->switch_to;
     }
     if (ev->type == IMAP_EV_ANOMALY) {
         json_object_set_new(o, "name", json_string(ev->name));
@@ -124,6 +127,7 @@ typedef struct opts {
     imap_config cfg;
     bool        tls;      /* implicit TLS (port 993): set_layer at start */
     json_t     *summary;  /* out: the summary after end (caller decrefs) */
+    bool        decrypt;  /* segments after a switch are decrypted/inflated plaintext */
 } opts;
 
 /* Feeds one segment in pieces; after a switch, shows the rest to
@@ -137,7 +141,10 @@ static void feed_seg(imap_session *s, rec *r, const seg *g, enum split mode, uin
     while (off < len) {
         if (r->check_pending[g->dir]) {
             r->check_pending[g->dir] = false;
-            imap_session_check_tls_start(s, g->dir, b + off, len - off);
+            if (r->decrypt) /* a caller with keys: what follows is plaintext */
+                imap_session_set_layer(s, g->dir, r->switched[g->dir], true);
+            else
+                imap_session_check_tls_start(s, g->dir, b + off, len - off);
         }
         size_t piece = len - off;
         if (mode == SPLIT_BYTES)
@@ -157,6 +164,7 @@ static json_t *run(const seg *conv, opts *o, enum split mode, uint32_t seed, rec
     rec r;
     memset(&r, 0, sizeof r);
     r.events = json_array();
+    r.decrypt = o && o->decrypt;
     imap_config cfg;
     if (o)
         cfg = o->cfg;
@@ -1276,6 +1284,80 @@ static void test_capability_spelling(void **state)
     json_decref(ev);
 }
 
+/* SPECS.md 6.1 / RFC 9051 6.2.1: the client pipelined "a2 LOGIN" after
+ * STARTTLS in the same segment (the generated-imap cmd-injection vector).
+ * At the switch the injected command is closed unanswered, so the inner
+ * a2 is a new command (no tag_reused), the inner "a2 OK" completes it,
+ * the state is still not authenticated and a3 LOGIN is valid. */
+static void test_starttls_injection_abandoned(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S(GREET_TLS),
+        C("a1 STARTTLS\r\na2 LOGIN alice \"injected\"\r\n"),
+        S("a1 OK Begin TLS negotiation now\r\n"),
+        /* inside TLS (decrypted) */
+        C("a2 CAPABILITY\r\n"),
+        S("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\na2 OK CAPABILITY completed\r\n"),
+        C("a3 LOGIN alice secret\r\n"),
+        S("a3 OK LOGIN completed\r\n"),
+        C("a4 LOGOUT\r\n"),
+        S("* BYE logging out\r\na4 OK LOGOUT completed\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.decrypt = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "starttls_command_injection"), 1);
+    assert_int_equal(count_anomaly(ev, "cleartext_credentials"), 1);
+    assert_int_equal(count_anomaly(ev, "tag_reused"), 0);
+    assert_int_equal(count_anomaly(ev, "command_invalid_in_state"), 0);
+    assert_int_equal(count_anomaly(ev, "unknown_tag"), 0);
+    assert_int_equal(count_type(ev, "anomaly"), 2);
+    assert_int_equal(count_type(ev, "transaction"), 5);
+    /* the injected LOGIN: no status, the reason, closed at the switch
+     * (after the STARTTLS transaction, before the switch events) */
+    const json_t *t = txn(ev, "a2", 0);
+    assert_string_equal(jstr(t, "command"), "LOGIN");
+    assert_true(json_is_null(json_object_get(t, "status")));
+    assert_string_equal(jstr(t, "reason"), "abandoned_at_tls_start");
+    assert_true(json_is_true(json_object_get(t, "abandoned")));
+    assert_string_equal(jstr(t, "user"), "alice");
+    size_t i, k = 0;
+    json_t *e;
+    static const char *const order[] = { "transaction", "transaction", "switch", "switch" };
+    json_array_foreach(ev, i, e) {
+        if (k == 0 && strcmp(jstr(e, "type"), "transaction") != 0)
+            continue;
+        if (k < 4)
+            assert_string_equal(jstr(e, "type"), order[k]);
+        if (k == 0)
+            assert_string_equal(jstr(json_object_get(e, "data"), "command"), "STARTTLS");
+        k++;
+    }
+    /* inside TLS: the new a2 and a3 complete normally */
+    t = txn(ev, "a2", 1);
+    assert_string_equal(jstr(t, "command"), "CAPABILITY");
+    assert_string_equal(jstr(t, "status"), "OK");
+    assert_string_equal(jstr(t, "state"), "not_authenticated");
+    assert_true(json_is_true(json_object_get(json_object_get(t, "layer"), "tls")));
+    t = txn(ev, "a3", 0);
+    assert_string_equal(jstr(t, "status"), "OK");
+    assert_string_equal(jstr(t, "state"), "not_authenticated");
+    assert_string_equal(jstr(txn(ev, "a4", 0), "state"), "authenticated");
+    /* the summary: one unanswered and one good attempt */
+    const json_t *aa = json_object_get(o.summary, "auth_attempts");
+    assert_int_equal(json_array_size(aa), 2);
+    assert_true(json_is_null(json_object_get(json_array_get(aa, 0), "outcome")));
+    assert_string_equal(jstr(json_array_get(aa, 1), "outcome"), "OK");
+    assert_string_equal(jstr(o.summary, "state"), "logout");
+    assert_int_equal(jint(o.summary, "pending"), 0);
+    assert_int_equal(json_array_size(json_object_get(o.summary, "capabilities")), 2);
+    assert_int_equal(json_array_size(json_object_get(o.summary, "capabilities_before_tls")), 3);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1300,6 +1382,7 @@ int main(void)
         cmocka_unit_test(test_callback_stop),
         cmocka_unit_test(test_fuzz_regressions),
         cmocka_unit_test(test_capability_spelling),
+        cmocka_unit_test(test_starttls_injection_abandoned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

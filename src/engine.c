@@ -278,6 +278,8 @@ static size_t feed_dissector(conn *c, int d, const uint8_t *data, size_t len, ui
 {
     int mode = c->e->cfg.feed_chunk;
     size_t done = 0;
+    conn_layer layer = c->layer[d];
+    bool z_on = c->z_on[d];
 
     if (mode == 0) {
         long n = imap_session_feed(c->imap, (imap_dir)d, data, len, ts);
@@ -292,8 +294,9 @@ static size_t feed_dissector(conn *c, int d, const uint8_t *data, size_t len, ui
         if (n < 0)
             return len;
         done += (size_t)n;
-        if ((size_t)n < piece)
-            break; /* layer switch */
+        /* a layer switch, also one that ends exactly at a piece's end */
+        if ((size_t)n < piece || c->layer[d] != layer || c->z_on[d] != z_on)
+            break;
     }
     return done;
 }

@@ -43,7 +43,8 @@ extern "C" {
     X(TLS_BEFORE_STARTTLS_OK, "tls_before_starttls_ok", "client sent a TLS record before the STARTTLS OK arrived") \
     X(PREAUTH_CLEARTEXT, "preauth_cleartext", "PREAUTH greeting on a cleartext connection: STARTTLS is impossible") \
     X(CLEARTEXT_CREDENTIALS, "cleartext_credentials", "LOGIN or AUTHENTICATE PLAIN/LOGIN without TLS: credentials in clear") \
-    X(STARTTLS_STRIPPED, "starttls_stripped", "STARTTLS refused or not offered (no LOGINDISABLED), then credentials in clear")
+    X(STARTTLS_STRIPPED, "starttls_stripped", "STARTTLS refused or not offered (no LOGINDISABLED), then credentials in clear") \
+    X(CLIENT_STREAM_MISSING, "client_stream_missing", "tagged responses while the client sent no bytes at all (one-sided capture): commands unknown, reported once instead of unknown_tag")
 
 typedef enum imap_anomaly {
 #define IMAP_ANOMALY_ENUM(id, name, desc) IMAP_ANOM_##id,

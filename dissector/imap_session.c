@@ -187,6 +187,7 @@ typedef struct dir_state {
     size_t    head_len;
     size_t    tail_len;
     bool      post_switch;   /* next fed byte is the first after a layer switch */
+    bool      data_seen;     /* any byte was fed in this direction */
     imap_literal lits[CORE_MAX_LITS];
     size_t    nlits;
     bool      lits_overflow;
@@ -279,6 +280,7 @@ struct imap_session {
     uint64_t       anomaly_counts[IMAP_ANOM__COUNT];
     bool           logout_reported;
     bool           before_greeting_reported;
+    bool           client_missing_reported;
 };
 
 /* ------------------------------------------------------------- events */
@@ -1138,7 +1140,16 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     pending tmp;
     pending *p;
     if (i < 0) {
-        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_UNKNOWN_TAG, d->line_start, tag, "tagged %s for tag not pending", status);
+        if (s->dirs[IMAP_DIR_CLIENT].data_seen) {
+            anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_UNKNOWN_TAG, d->line_start, tag,
+                    "tagged %s for tag not pending", status);
+        } else if (!s->client_missing_reported) {
+            /* a one-sided capture: every tagged response would be an
+             * unknown tag; one anomaly says why for the whole session */
+            s->client_missing_reported = true;
+            anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_CLIENT_STREAM_MISSING, d->line_start, tag,
+                    "tagged %s but no client bytes seen", status);
+        }
         memset(&tmp, 0, sizeof tmp);
         p = &tmp;
         memcpy(p->tag, tag, sizeof tag);
@@ -1877,6 +1888,7 @@ long imap_session_feed(imap_session *s, imap_dir dir, const uint8_t *data, size_
     s->server_switch_now = false;
     if (len == 0)
         return 0;
+    d->data_seen = true;
     if (d->post_switch) {
         d->post_switch = false;
         /* raw TLS records fed after a TLS switch: the caller cannot decrypt */

@@ -870,7 +870,8 @@ static const anom_case anom_cases[] = {
     { "literal_minus_too_large", { OKG, C("a1 LOGIN {5000-}\r\n"), END }, true, 0, 0, 0 },
     { "literal_incomplete", { OKG, C("a1 LOGIN {50}\r\nabc"), END }, true, 0, 0, 0 },
     { "tag_reused", { OKG, C("a1 NOOP\r\na1 NOOP\r\n"), S("a1 OK\r\na1 OK\r\n"), END }, true, 0, 0, 0 },
-    { "unknown_tag", { OKG, S("zz OK what\r\n"), END }, true, 0, 0, 0 },
+    { "unknown_tag", { OKG, C("a1 NOOP\r\n"), S("zz OK what\r\n"), END }, true, 0, 0, 0 },
+    { "client_stream_missing", { OKG, S("zz OK what\r\n"), END }, true, 0, 0, 0 },
     { "too_many_pending", { OKG, C("a1 NOOP\r\na2 NOOP\r\na3 NOOP\r\n"), END }, true, 0, 2, 0 },
     { "command_invalid_in_state", { OKG, C("a1 FETCH 1 FLAGS\r\n"), S("a1 BAD no mailbox\r\n"), END }, true, 0, 0, 0 },
     { "unknown_command", { OKG, C("a1 FROBNICATE now\r\n"), S("a1 BAD unknown\r\n"), END }, true, 0, 0, 0 },
@@ -1358,6 +1359,56 @@ static void test_starttls_injection_abandoned(void **state)
     json_decref(ev);
 }
 
+/* A one-sided capture (only server to client, like suricata-verify
+ * tcp-async-01): the tagged responses are still transactions (command
+ * null), and one client_stream_missing replaces an unknown_tag each. */
+static void test_client_stream_missing(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* OK IMAP4rev1 Service Ready\r\n"),
+        S("* CAPABILITY IMAP4rev1 ID LITERAL+\r\nC1 OK CAPABILITY completed\r\n"),
+        S("C2 OK LOGIN completed\r\n"),
+        S("* 21 EXISTS\r\n* 6 RECENT\r\nC3 OK [READ-WRITE] SELECT completed\r\n"),
+        S("C4 OK Fetch completed\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.tls = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "unknown_tag"), 0);
+    assert_int_equal(count_anomaly(ev, "client_stream_missing"), 1);
+    assert_int_equal(count_type(ev, "anomaly"), 1);
+    const json_t *a = anomaly_ev(ev, "client_stream_missing");
+    const json_t *d = json_object_get(a, "data");
+    assert_string_equal(jstr(d, "direction"), "server");
+    assert_string_equal(jstr(d, "tag"), "C1");
+    assert_int_equal(jint(d, "offset"), strlen(conv[0].bytes) + strlen("* CAPABILITY IMAP4rev1 ID LITERAL+\r\n"));
+    assert_int_equal(count_type(ev, "transaction"), 4);
+    const json_t *t = txn(ev, "C3", 0);
+    assert_true(json_is_null(json_object_get(t, "command")));
+    assert_string_equal(jstr(t, "status"), "OK");
+    assert_string_equal(jstr(json_object_get(t, "response_code"), "code"), "READ-WRITE");
+    assert_int_equal(jint(json_object_get(o.summary, "anomalies"), "client_stream_missing"), 1);
+    json_decref(o.summary);
+    json_decref(ev);
+
+    /* once the client has sent bytes, an unmatched tag is unknown_tag again */
+    const seg conv2[] = {
+        S("* OK ready\r\n"),
+        C("a1 NOOP\r\n"),
+        S("a1 OK\r\nzz OK what\r\n"),
+        END
+    };
+    o = default_opts();
+    o.tls = true;
+    ev = run_all_splits(conv2, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "unknown_tag"), 1);
+    assert_int_equal(count_anomaly(ev, "client_stream_missing"), 0);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1383,6 +1434,7 @@ int main(void)
         cmocka_unit_test(test_fuzz_regressions),
         cmocka_unit_test(test_capability_spelling),
         cmocka_unit_test(test_starttls_injection_abandoned),
+        cmocka_unit_test(test_client_stream_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,17 +65,21 @@ void imap_config_default(imap_config *cfg)
 
 /* ---------------------------------------------------------- session state */
 
-/* RFC 9051 3: the four states. */
+/* RFC 9051 3: the four states, and "unknown": the capture started
+ * mid-connection (no greeting seen), so the state cannot be told until a
+ * response proves it (see state_learn_*).  No state-validity anomaly is
+ * raised while it is unknown. */
 typedef enum imap_state {
     IMAP_STATE_NOT_AUTHENTICATED,
     IMAP_STATE_AUTHENTICATED,
     IMAP_STATE_SELECTED,
     IMAP_STATE_LOGOUT,
+    IMAP_STATE_UNKNOWN,
     IMAP_STATE__COUNT
 } imap_state;
 
 static const char *const state_names[] = {
-    "not_authenticated", "authenticated", "selected", "logout",
+    "not_authenticated", "authenticated", "selected", "logout", "unknown",
 };
 _Static_assert(sizeof state_names / sizeof state_names[0] == IMAP_STATE__COUNT,
                "state name table matches the enum");
@@ -281,6 +285,7 @@ struct imap_session {
     bool           logout_reported;
     bool           before_greeting_reported;
     bool           client_missing_reported;
+    bool           client_first;   /* a client line came before any server byte */
 };
 
 /* ------------------------------------------------------------- events */
@@ -816,6 +821,39 @@ static void recompute_projected(imap_session *s)
     s->projected = st;
 }
 
+/* An unknown state (capture started mid-connection) is learnt from a
+ * tagged OK to a command valid in one state only (RFC 9051 6.1-6.4:
+ * e.g. FETCH, STORE, UID SEARCH only when selected; ENABLE only when
+ * authenticated, RFC 5161 3.1). */
+static void state_learn_from_ok(imap_session *s, const char *command)
+{
+    const cmd_info *ci = command[0] ? cmd_lookup(command) : NULL;
+    if (!ci)
+        return;
+    if (ci->states == ST_SE)
+        session_set_state(s, IMAP_STATE_SELECTED);
+    else if (ci->states == ST_AU)
+        session_set_state(s, IMAP_STATE_AUTHENTICATED);
+    else if (ci->states == ST_NA)
+        session_set_state(s, IMAP_STATE_NOT_AUTHENTICATED);
+}
+
+/* The same from untagged data: message data (RFC 9051 7.4, 7.5: EXISTS,
+ * EXPUNGE, FETCH, RECENT in RFC 3501 7.3.2) and FLAGS (7.3.5) are sent
+ * about the selected mailbox only. */
+static void state_learn_from_untagged(imap_session *s, const imap_value *first, const imap_value *kw)
+{
+    if (s->state != IMAP_STATE_UNKNOWN || !kw || kw->type != IV_ATOM)
+        return;
+    bool msg = first && first->type == IV_NUMBER &&
+               (imap_value_is_atom(kw, "EXISTS") || imap_value_is_atom(kw, "EXPUNGE") ||
+                imap_value_is_atom(kw, "FETCH") || imap_value_is_atom(kw, "RECENT"));
+    if (msg || (kw == first && imap_value_is_atom(kw, "FLAGS"))) {
+        session_set_state(s, IMAP_STATE_SELECTED);
+        recompute_projected(s);
+    }
+}
+
 /* RFC 2971 3.1: id_params_list = "(" *(string SP nstring) ")" / nil */
 static json_t *id_params(const imap_value *list)
 {
@@ -847,6 +885,27 @@ static void check_starttls_window(imap_session *s, const char *text, size_t len)
             "%s", buf);
 }
 
+/* Whether the first untagged status may be the greeting (RFC 9051 7.1:
+ * greeting = "*" SP (resp-cond-auth / resp-cond-bye)).  A capture that
+ * starts mid-connection often begins with a SELECT's "* OK [UIDVALIDITY
+ * n]": a code about a selected mailbox (RFC 9051 7.1) is never in a
+ * greeting.  After a client line that came first, an IDLE keepalive
+ * ("* OK still here", RFC 2177) is no greeting either. */
+static bool greeting_plausible(const imap_session *s, const char *status, const resp_text *rt)
+{
+    static const char *const mailbox_codes[] = {
+        "UIDVALIDITY", "UIDNEXT", "UNSEEN", "PERMANENTFLAGS", "READ-ONLY", "READ-WRITE",
+        "HIGHESTMODSEQ", "NOMODSEQ", "CLOSED", "TRYCREATE", "APPENDUID", "COPYUID", "UIDNOTSTICKY",
+    };
+    for (size_t k = 0; k < sizeof mailbox_codes / sizeof mailbox_codes[0]; k++)
+        if (strcmp(rt->code_name, mailbox_codes[k]) == 0)
+            return false;
+    if (s->client_first && (strcmp(status, "NO") == 0 || strcmp(status, "BAD") == 0 ||
+                            pending_newest(s, CMD_IDLE) >= 0))
+        return false;
+    return true;
+}
+
 static void server_untagged_status(imap_session *s, dir_state *d, const char *text, size_t len,
                                    const char *w, size_t wl)
 {
@@ -865,7 +924,16 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
         if (strcmp(rt.code_name, "CAPABILITY") == 0)
             json_object_set(extra, "capabilities", s->caps);
     }
-    if (!s->greeting_seen) {
+    if (!s->greeting_seen && !greeting_plausible(s, status, &rt)) {
+        /* mid-connection: this is a response, not a greeting */
+        s->greeting_seen = true;
+        if (!s->client_first) {
+            session_set_state(s, IMAP_STATE_UNKNOWN);
+            recompute_projected(s);
+            anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_RESPONSE_BEFORE_GREETING, d->line_start, NULL,
+                    "first server line is not a greeting");
+        }
+    } else if (!s->greeting_seen) {
         /* RFC 9051 7.1: greeting = "*" SP (resp-cond-auth / resp-cond-bye) CRLF */
         s->greeting_seen = true;
         json_decref(s->greeting);
@@ -881,10 +949,13 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
                         "PREAUTH greeting without TLS");
         } else if (strcmp(status, "BYE") == 0) {
             session_set_state(s, IMAP_STATE_LOGOUT);
-        } else if (strcmp(status, "OK") != 0) {
+        } else if (strcmp(status, "OK") == 0) {
+            session_set_state(s, IMAP_STATE_NOT_AUTHENTICATED); /* after a client that spoke first */
+        } else {
             anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, NULL,
                     "greeting status %s", status);
         }
+        recompute_projected(s);
         json_decref(rt.code);
         if (extra)
             json_object_set_new(extra, "greeting", json_true());
@@ -970,6 +1041,7 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
         json_decref(s->id_server);
         s->id_server = id_params(kw->next);
     }
+    state_learn_from_untagged(s, first, kw);
     check_starttls_window(s, text, len);
     ssize_t i = pending_for_untagged(s);
     if (i < 0) {
@@ -1175,15 +1247,18 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     uint64_t latency = p->ts_request && s->now >= p->ts_request ? s->now - p->ts_request : 0;
     switch (p->id) {
     case CMD_LOGIN: case CMD_AUTHENTICATE:
-        if (ok && s->state == IMAP_STATE_NOT_AUTHENTICATED)
+        if (ok && (s->state == IMAP_STATE_NOT_AUTHENTICATED || s->state == IMAP_STATE_UNKNOWN))
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
         p->sasl_active = false;
         break;
     case CMD_SELECT: case CMD_EXAMINE:
-        /* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected */
+        /* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected (a NO
+         * also proves an unknown state authenticated; a BAD proves nothing) */
         if (ok)
             session_set_state(s, IMAP_STATE_SELECTED);
         else if (st && s->state == IMAP_STATE_SELECTED)
+            session_set_state(s, IMAP_STATE_AUTHENTICATED);
+        else if (st && strcmp(st, "NO") == 0 && s->state == IMAP_STATE_UNKNOWN)
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
         break;
     case CMD_CLOSE: case CMD_UNSELECT:
@@ -1207,6 +1282,8 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
         s->compress_result = st ? st : "invalid";
         break;
     default:
+        if (ok && s->state == IMAP_STATE_UNKNOWN)
+            state_learn_from_ok(s, p->command);
         break;
     }
     json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
@@ -1269,9 +1346,15 @@ static void process_server_line(imap_session *s, const char *text, size_t len)
         }
     }
     if (!s->greeting_seen) {
+        /* the capture started mid-connection: the state is unknown (the
+         * client side already said so when it spoke first) */
         s->greeting_seen = true;
-        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_RESPONSE_BEFORE_GREETING, d->line_start, NULL,
-                "first server line is not a greeting");
+        if (!s->client_first) {
+            session_set_state(s, IMAP_STATE_UNKNOWN);
+            recompute_projected(s);
+            anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_RESPONSE_BEFORE_GREETING, d->line_start, NULL,
+                    "first server line is not a greeting");
+        }
     }
     if (len >= 2 && text[0] == '*' && text[1] == ' ')
         server_untagged_data(s, d, text, len);
@@ -1386,6 +1469,16 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
             return;
         d->resync = false;
     }
+    if (!s->greeting_seen && !s->client_first && !s->dirs[IMAP_DIR_SERVER].data_seen) {
+        /* RFC 9051 7.1: the server speaks first.  A client line before any
+         * server byte: most likely the capture started mid-connection; the
+         * state is unknown until a response proves it (or a greeting comes
+         * after all: greeting_plausible). */
+        s->client_first = true;
+        session_set_state(s, IMAP_STATE_UNKNOWN);
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_RESPONSE_BEFORE_GREETING, d->line_start, NULL,
+                "client line before any server greeting");
+    }
     ssize_t i;
     /* RFC 2177 3: idle = "IDLE" CRLF "DONE" */
     if ((i = pending_newest(s, CMD_IDLE)) >= 0 && !s->pend[i].idle_done && ci_eq(text, len, "DONE")) {
@@ -1461,10 +1554,11 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     if (!ci && !cmd_is_experimental(cmd)) {
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_UNKNOWN_COMMAND, d->line_start, tag, "%s", cmd);
     } else if (ci && ci->id == CMD_STARTTLS) {
-        if (s->state != IMAP_STATE_NOT_AUTHENTICATED || tls_active(s))
+        if ((s->state != IMAP_STATE_NOT_AUTHENTICATED && s->state != IMAP_STATE_UNKNOWN) || tls_active(s))
             anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_INVALID_STATE, d->line_start, tag,
                     "STARTTLS in state %s%s", state_names[s->state], tls_active(s) ? " inside TLS" : "");
-    } else if (ci && !(ci->states & (1u << s->state)) && !(ci->states & (1u << s->projected))) {
+    } else if (ci && s->state != IMAP_STATE_UNKNOWN && !(ci->states & (1u << s->state)) &&
+               !(ci->states & (1u << s->projected))) {
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_COMMAND_INVALID_IN_STATE, d->line_start, tag,
                 "%s in state %s", cmd, state_names[s->state]);
     }

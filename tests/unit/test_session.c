@@ -684,10 +684,11 @@ static void test_starttls_clean(void **state)
     memset(&r, 0, sizeof r);
     r.events = json_array();
     imap_session *s = imap_session_new(&cfg, &callbacks, &r);
-    const char *sv = GREET_TLS "a1 OK go\r\n\x16\x03\x03";
+    const char *sv = "a1 OK go\r\n\x16\x03\x03";
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_SERVER, (const uint8_t *)GREET_TLS, strlen(GREET_TLS), 1),
+                     strlen(GREET_TLS));
     assert_int_equal(imap_session_feed(s, IMAP_DIR_CLIENT, (const uint8_t *)"a1 STARTTLS\r\n", 13, 1), 13);
-    assert_int_equal(imap_session_feed(s, IMAP_DIR_SERVER, (const uint8_t *)sv, strlen(sv), 2),
-                     strlen(GREET_TLS) + 10);
+    assert_int_equal(imap_session_feed(s, IMAP_DIR_SERVER, (const uint8_t *)sv, strlen(sv), 2), 10);
     imap_session_free(s);
     assert_no_anomalies(r.events);
     json_decref(r.events);
@@ -1409,6 +1410,102 @@ static void test_client_stream_missing(void **state)
     json_decref(ev);
 }
 
+/* A capture that starts mid-connection (bruteshark Plain_Base64 flow 2):
+ * no greeting, so the state is unknown and no command is judged against
+ * it until a response proves the state (RFC 9051 3; 7.4: message data
+ * only about the selected mailbox). */
+static void test_midstream_unknown_state(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        C("DONE\r\n"),
+        S("16 OK IDLE completed\r\n"),
+        C("17 list \"\" \"Sent\"\r\n"),
+        S("* LIST (\\HasNoChildren) \"/\" Sent\r\n17 OK LIST completed\r\n"),
+        C("18 UID fetch 2:* (FLAGS)\r\n"),
+        S("* 1 FETCH (UID 1 FLAGS (\\Recent))\r\n18 OK UID FETCH completed\r\n"),
+        C("19 LOGIN joe secret\r\n"),
+        S("19 BAD wrong state\r\n"),
+        C("20 CLOSE\r\n"),
+        S("20 OK closed\r\n"),
+        C("21 LOGOUT\r\n"),
+        S("* BYE bye\r\n21 OK\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.tls = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "response_before_greeting"), 1);
+    assert_string_equal(jstr(json_object_get(anomaly_ev(ev, "response_before_greeting"), "data"), "direction"),
+                        "client");
+    assert_int_equal(count_anomaly(ev, "malformed_command"), 1);   /* the DONE */
+    assert_int_equal(count_anomaly(ev, "unknown_tag"), 1);         /* 16 */
+    /* only the LOGIN in the selected state, once the state was known */
+    assert_int_equal(count_anomaly(ev, "command_invalid_in_state"), 1);
+    assert_string_equal(jstr(json_object_get(anomaly_ev(ev, "command_invalid_in_state"), "data"), "tag"), "19");
+    assert_int_equal(count_type(ev, "anomaly"), 4);
+    assert_string_equal(jstr(txn(ev, "17", 0), "state"), "unknown");
+    assert_string_equal(jstr(txn(ev, "18", 0), "state"), "unknown");
+    assert_string_equal(jstr(txn(ev, "19", 0), "state"), "selected");
+    assert_string_equal(jstr(txn(ev, "20", 0), "state"), "selected");
+    assert_string_equal(jstr(txn(ev, "21", 0), "state"), "authenticated");
+    assert_string_equal(jstr(o.summary, "state"), "logout");
+    assert_true(json_is_null(json_object_get(o.summary, "greeting")));
+    json_decref(o.summary);
+    json_decref(ev);
+
+    /* the server's first line is a SELECT response, not a greeting; the
+     * state stays unknown until a tagged OK proves it (FETCH: selected) */
+    const seg conv2[] = {
+        S("* OK [UIDVALIDITY 3857529045] UIDs valid\r\n"),
+        C("a1 CREATE foo\r\n"),
+        S("a1 OK created\r\n"),
+        C("a2 STORE 1 +FLAGS (\\Seen)\r\n"),
+        S("a2 OK stored\r\n"),
+        C("a3 ENABLE CONDSTORE\r\n"),
+        S("a3 BAD not now\r\n"),
+        END
+    };
+    o = default_opts();
+    o.tls = true;
+    ev = run_all_splits(conv2, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "response_before_greeting"), 1);
+    assert_string_equal(jstr(json_object_get(anomaly_ev(ev, "response_before_greeting"), "data"), "direction"),
+                        "server");
+    assert_int_equal(count_anomaly(ev, "command_invalid_in_state"), 1); /* ENABLE when selected */
+    assert_int_equal(count_type(ev, "anomaly"), 2);
+    assert_string_equal(jstr(txn(ev, "a1", 0), "state"), "unknown");
+    assert_string_equal(jstr(txn(ev, "a2", 0), "state"), "unknown");
+    assert_string_equal(jstr(txn(ev, "a3", 0), "state"), "selected");
+    assert_string_equal(jstr(o.summary, "state"), "selected");
+    assert_true(json_is_null(json_object_get(o.summary, "greeting")));
+    json_decref(o.summary);
+    json_decref(ev);
+
+    /* a client that spoke before the greeting: the late greeting is still
+     * the greeting, and the state known from it */
+    const seg conv3[] = {
+        C("a1 CAPABILITY\r\n"),
+        S("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"),
+        S("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\na1 OK done\r\n"),
+        C("a2 SELECT INBOX\r\n"),
+        S("a2 NO login first\r\n"),
+        END
+    };
+    o = default_opts();
+    o.tls = true;
+    ev = run_all_splits(conv3, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "response_before_greeting"), 1);
+    assert_int_equal(count_anomaly(ev, "command_invalid_in_state"), 1);
+    assert_int_equal(count_type(ev, "anomaly"), 2);
+    assert_string_equal(jstr(txn(ev, "a1", 0), "state"), "unknown");
+    assert_string_equal(jstr(txn(ev, "a2", 0), "state"), "not_authenticated");
+    assert_string_equal(jstr(json_object_get(o.summary, "greeting"), "status"), "OK");
+    assert_string_equal(jstr(o.summary, "state"), "not_authenticated");
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1435,6 +1532,7 @@ int main(void)
         cmocka_unit_test(test_capability_spelling),
         cmocka_unit_test(test_starttls_injection_abandoned),
         cmocka_unit_test(test_client_stream_missing),
+        cmocka_unit_test(test_midstream_unknown_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

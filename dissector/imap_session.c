@@ -49,6 +49,7 @@
 #define CORE_DETAIL_MAX      300   /* bytes of an anomaly detail */
 #define CORE_INJECT_MAX      200   /* bytes of injected data shown */
 #define CORE_LITERAL_SHOW    64    /* a literal this short and printable is shown in the trace */
+#define CORE_DEFER_MAX       16    /* anomalies of one line held until its LINE event */
 
 void imap_config_default(imap_config *cfg)
 {
@@ -286,6 +287,20 @@ struct imap_session {
     bool           before_greeting_reported;
     bool           client_missing_reported;
     bool           client_first;   /* a client line came before any server byte */
+
+    /* Anomalies raised while a complete line is processed wait until that
+     * line's IMAP_EV_LINE is out (a trace shows the line, then what is
+     * wrong with it); see emit_line and process_line. */
+    bool           defer_anomalies;
+    size_t         ndeferred;
+    struct deferred_anomaly {
+        imap_anomaly a;
+        imap_dir     dir;
+        uint64_t     offset;
+        json_t      *data;
+        bool         has_detail;
+        char         detail[CORE_DETAIL_MAX];
+    } deferred[CORE_DEFER_MAX];
 };
 
 /* ------------------------------------------------------------- events */
@@ -329,12 +344,40 @@ static void anomaly(imap_session *s, imap_dir dir, imap_anomaly a, uint64_t offs
         json_object_set_new(o, "detail", json_string(detail));
     if (tag)
         json_object_set_new(o, "tag", imap_core_json_bytes(tag, strlen(tag), 0));
+    if (s->defer_anomalies && s->ndeferred < CORE_DEFER_MAX) {
+        struct deferred_anomaly *q = &s->deferred[s->ndeferred++];
+        q->a = a;
+        q->dir = dir;
+        q->offset = offset;
+        q->data = o;
+        q->has_detail = fmt != NULL;
+        memcpy(q->detail, detail, sizeof q->detail);
+        return;
+    }
     imap_event ev = {
         .type = IMAP_EV_ANOMALY, .dir = dir, .ts_us = s->now, .offset = offset, .data = o,
         .anomaly = a, .name = imap_anomaly_name(a), .detail = fmt ? detail : NULL,
     };
     emit(s, &ev);
     json_decref(o);
+}
+
+/* Emits the anomalies held for the line being processed, in the order
+ * they were raised, and stops holding (later ones go out at once). */
+static void flush_anomalies(imap_session *s)
+{
+    s->defer_anomalies = false;
+    for (size_t i = 0; i < s->ndeferred; i++) {
+        struct deferred_anomaly *q = &s->deferred[i];
+        imap_event ev = {
+            .type = IMAP_EV_ANOMALY, .dir = q->dir, .ts_us = s->now, .offset = q->offset, .data = q->data,
+            .anomaly = q->a, .name = imap_anomaly_name(q->a), .detail = q->has_detail ? q->detail : NULL,
+        };
+        emit(s, &ev);
+        json_decref(q->data);
+        q->data = NULL;
+    }
+    s->ndeferred = 0;
 }
 
 static void emit_switch(imap_session *s, imap_dir dir, imap_layer layer, uint64_t offset)
@@ -706,6 +749,7 @@ static void emit_line(imap_session *s, imap_dir dir, const char *kind, const cha
 {
     if (!s->cfg.emit_lines) {
         json_decref(extra);
+        flush_anomalies(s);
         return;
     }
     dir_state *d = &s->dirs[dir];
@@ -722,6 +766,7 @@ static void emit_line(imap_session *s, imap_dir dir, const char *kind, const cha
     imap_event ev = { .type = IMAP_EV_LINE, .dir = dir, .ts_us = s->now, .offset = d->line_start, .data = o };
     emit(s, &ev);
     json_decref(o);
+    flush_anomalies(s);
 }
 
 /* ------------------------------------------------------ response text */
@@ -1875,10 +1920,16 @@ static void report_bare_lf(imap_session *s, imap_dir dir, dir_state *d)
 static void process_line(imap_session *s, imap_dir dir, const char *text, size_t len)
 {
     imap_arena_reset(&s->arena);
+    /* anomalies about this line follow its LINE event (emit_line flushes);
+     * framing ones (line_too_long, bare_lf, literals) were raised before */
+    s->defer_anomalies = true;
+    if (memchr(text, '\0', len) && dir == IMAP_DIR_SERVER)
+        anomaly(s, dir, IMAP_ANOM_NUL_BYTE, s->dirs[dir].line_start, NULL, "NUL in response line");
     if (dir == IMAP_DIR_CLIENT)
         process_client_line(s, text, len);
     else
         process_server_line(s, text, len);
+    flush_anomalies(s); /* a line that gave no LINE event */
 }
 
 /* The line text ends at lf (exclusive) in the chunk; returns true when the
@@ -1964,11 +2015,8 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
     }
     if (bare)
         report_bare_lf(s, dir, d);
-    if (!d->overflow) {
-        if (memchr(text, '\0', tlen) && dir == IMAP_DIR_SERVER)
-            anomaly(s, dir, IMAP_ANOM_NUL_BYTE, d->line_start, NULL, "NUL in response line");
+    if (!d->overflow)
         process_line(s, dir, text, tlen);
-    }
     line_reset(d);
 }
 
@@ -2302,6 +2350,8 @@ void imap_session_free(imap_session *s)
         EVP_MD_CTX_free(s->dirs[i].md);
     }
     imap_arena_free(&s->arena);
+    for (size_t i = 0; i < s->ndeferred; i++)
+        json_decref(s->deferred[i].data);
     json_decref(s->greeting);
     json_decref(s->caps);
     json_decref(s->caps_before_tls);

@@ -1506,6 +1506,83 @@ static void test_midstream_unknown_state(void **state)
     json_decref(ev);
 }
 
+/* Types of the events in order, "line:C" / "line:S" / "anomaly:NAME" /
+ * "transaction:TAG", joined by spaces (for order assertions). */
+static char *event_order(const json_t *evs)
+{
+    size_t cap = 4096, n = 0, i;
+    char *out = calloc(1, cap);
+    json_t *e;
+    json_array_foreach(evs, i, e) {
+        const char *t = jstr(e, "type");
+        const json_t *d = json_object_get(e, "data");
+        char one[160];
+        if (strcmp(t, "line") == 0)
+            snprintf(one, sizeof one, "line:%s", jint(e, "dir") == IMAP_DIR_CLIENT ? "C" : "S");
+        else if (strcmp(t, "anomaly") == 0)
+            snprintf(one, sizeof one, "anomaly:%s", jstr(e, "name"));
+        else if (strcmp(t, "transaction") == 0)
+            snprintf(one, sizeof one, "transaction:%s", jstr(d, "tag") ? jstr(d, "tag") : "-");
+        else
+            snprintf(one, sizeof one, "%s", t);
+        size_t l = strlen(one);
+        assert_true(n + l + 2 < cap);
+        memcpy(out + n, one, l);
+        n += l;
+        out[n++] = ' ';
+    }
+    if (n)
+        out[n - 1] = '\0';
+    return out;
+}
+
+/* An anomaly about a line comes after that line's LINE event (a trace
+ * shows the line, then what is wrong with it); framing anomalies
+ * (bare_lf, line_too_long) come where the framing found them. */
+static void test_alert_order(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"),
+        C("a1 LOGIN joe secret\r\n"),                 /* cleartext + stripped */
+        S("a1 OK [CAPABILITY IMAP4rev1] in\r\n"),
+        C("a2 NOOP\r\na2 NOOP\r\n"),                  /* tag_reused */
+        S("a2 OK\r\nzz OK\r\n"),                      /* unknown_tag */
+        C("a3 FETCH 1 FLAGS\n"),                      /* bare_lf, invalid in state */
+        S("a3 BAD no mailbox\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.cfg.emit_lines = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    char *got = event_order(ev);
+    assert_string_equal(got,
+        "line:S "
+        "line:C anomaly:cleartext_credentials anomaly:starttls_stripped "
+        "transaction:a1 line:S "
+        "line:C line:C anomaly:tag_reused "
+        "transaction:a2 line:S "
+        "transaction:zz line:S anomaly:unknown_tag "
+        "anomaly:bare_lf line:C anomaly:command_invalid_in_state "
+        "transaction:a3 line:S "
+        "transaction:a2");
+    free(got);
+    json_decref(o.summary);
+    json_decref(ev);
+
+    /* without trace lines: the same order of the other events */
+    o = default_opts();
+    ev = run_all_splits(conv, &o, NULL);
+    got = event_order(ev);
+    assert_string_equal(got,
+        "anomaly:cleartext_credentials anomaly:starttls_stripped transaction:a1 anomaly:tag_reused "
+        "transaction:a2 transaction:zz anomaly:unknown_tag anomaly:bare_lf anomaly:command_invalid_in_state "
+        "transaction:a3 transaction:a2");
+    free(got);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1533,6 +1610,7 @@ int main(void)
         cmocka_unit_test(test_starttls_injection_abandoned),
         cmocka_unit_test(test_client_stream_missing),
         cmocka_unit_test(test_midstream_unknown_state),
+        cmocka_unit_test(test_alert_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

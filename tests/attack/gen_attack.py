@@ -11,6 +11,9 @@ Every file is generated (nothing committed), bounded in size:
                         inflates to 160 MiB
   pending_tags.pcap     10,000 tagged NOOPs, no tagged response
   ooo_hold.pcap         200 flows, each a 100-byte hole then 64 KiB out of order
+  tls_oversize.pcap     TLS on 993: a 16 MiB handshake message announced, a
+                        record of 65535 bytes
+  big.keys              a 4.7 MB key log
   overlap_conflict.pcap a LOGIN sent twice at the same sequence numbers with
                         different bytes (first copy: alice; second: mallory)
   header_extremes.pcap  every header field at its extremes (see extremes())
@@ -197,6 +200,30 @@ def ooo_hold(path, flows=200, per_flow=64 << 10):
     p.close()
 
 
+def tls_oversize(path):
+    """Implicit TLS (port 993): one connection whose client announces a
+    handshake message of 16 MiB and sends 1 MiB of it in 16 KiB records;
+    another whose first record claims 65535 bytes (over 2^14 + 2048)."""
+    p = Pcap(path)
+    c = Conv(p, cport=41000, sport=993)
+    body = b"\x01\xff\xff\xff" + b"\x03\x03" + b"\x00" * (16384 - 6)
+    recs = b"\x16\x03\x01" + struct.pack("!H", len(body)) + body
+    filler = b"\x16\x03\x03" + struct.pack("!H", 16384) + b"\x00" * 16384
+    c.send(0, recs + filler * 63)
+    c.close()
+    c = Conv(p, cport=41001, sport=993)
+    c.send(0, b"\x16\x03\x03\xff\xff" + b"\x00" * 65535 + filler)
+    c.close()
+    p.close()
+
+
+def keylog_big(path, lines=40000):
+    """A 4.7 MB key log (CLIENT_RANDOM lines) for --key-log-max."""
+    with open(path, "w") as f:
+        for i in range(lines):
+            f.write("CLIENT_RANDOM %064x %096x\n" % (i, i))
+
+
 def overlap_conflict(path):
     p = Pcap(path)
     c = Conv(p)
@@ -321,6 +348,8 @@ CASES = {
     "deflate_bomb": lambda d: deflate_bomb(os.path.join(d, "deflate_bomb.pcap")),
     "pending_tags": lambda d: pending_tags(os.path.join(d, "pending_tags.pcap")),
     "ooo_hold": lambda d: ooo_hold(os.path.join(d, "ooo_hold.pcap")),
+    "tls_oversize": lambda d: tls_oversize(os.path.join(d, "tls_oversize.pcap")),
+    "keylog_big": lambda d: keylog_big(os.path.join(d, "big.keys")),
     "overlap_conflict": lambda d: overlap_conflict(os.path.join(d, "overlap_conflict.pcap")),
     "header_extremes": lambda d: extremes(os.path.join(d, "header_extremes.pcap")),
     "base": lambda d: base_capture(os.path.join(d, "base.pcap")),

@@ -83,7 +83,7 @@ def events(path):
     return alerts, evs, stats
 
 
-def case(name, pcap, args, allowance, timeout=60, check=None):
+def case(name, pcap, args, allowance, timeout=60, check=None, want_err=None):
     out = os.path.join(TMP, name + ".json")
     rc, rss, secs, err = run(["-T", "json", "-r", pcap] + args, out, timeout)
     table.append((name, rss, allowance, secs))
@@ -97,6 +97,8 @@ def case(name, pcap, args, allowance, timeout=60, check=None):
         return
     alerts, evs, stats = events(out)
     why = check(alerts, evs, stats) if check else None
+    if not why and want_err and want_err not in err:
+        why = "stderr lacks %r: %r" % (want_err, err[:200])
     report(not why, "attack_" + name, why or "")
 
 
@@ -168,7 +170,7 @@ def main():
         #     IMAP flows.  Allowance: the memcap, plus per IMAP session what
         #     the dissector allocates up front (measured: max_pending x ~262 B
         #     of pending slots, two line buffers of max_line, 2 x 16 x
-        #     literal_keep) with 16 KiB of slack each, plus 4 MiB.
+        #     literal_keep) with 32 KiB of slack each, plus 4 MiB.
         def ooo(alerts, evs, st):
             w = need(alerts, "reasm_stream_cap", "reasm_memcap")
             if w:
@@ -176,10 +178,20 @@ def main():
             if st["reassembly"]["memory_peak"] > 1048576:
                 return "reassembly memory_peak %d > memcap" % st["reassembly"]["memory_peak"]
             return None
-        per_session = 256 * 320 + 2 * 4096 + 32 * 64 + 16 * KIB
+        per_session = 256 * 320 + 2 * 4096 + 32 * 64 + 32 * KIB
         case("out_of_order_held", P("ooo_hold"), ["--reasm-flow-cap", "32768", "--reasm-memcap", "1048576",
                                                   "--max-line", "4096", "--literal-keep", "64", "--max-pending", "256"],
              1 * MIB + 200 * per_session + 4 * MIB, check=ooo)
+
+        # 5c. TLS caps: a 16 MiB handshake message announced (1 MiB sent),
+        #     a 65535-byte record; key log cap: 4.7 MB file, 64 KiB read.
+        #     Allowance: the handshake cap (256 KiB) + record buffers + 4 MiB.
+        def tlscap(alerts, evs, st):
+            return need(alerts, "tls_handshake_too_long", "tls_record_too_long")
+        case("tls_oversize_and_keylog_cap", P("tls_oversize"),
+             ["--keylog", os.path.join(TMP, "big.keys"), "--key-log-max", "65536"],
+             256 * KIB + 4 * 18 * KIB + 64 * KIB + 4 * MIB, check=tlscap,
+             want_err="keylog_truncated")
 
         # 6. Overlapping segments with conflicting data: first copy wins.
         def overlap(alerts, evs, st):

@@ -1,8 +1,6 @@
 #!/bin/sh
-# Builds fuzz/fuzz_dissector (libFuzzer + ASan + UBSan) against the dissector sources.
+# Builds every fuzz target (fuzz/fuzz_*.c) into build-fuzz/ with libFuzzer,
+# ASan and UBSan: the same as `make fuzz-build` (see fuzz/README.md).
 set -e
 cd "$(dirname "$0")/.."
-mkdir -p build-fuzz
-clang -std=c11 -g -O1 -D_GNU_SOURCE -Idissector -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -o build-fuzz/fuzz_dissector \
-    fuzz/fuzz_dissector.c dissector/*.c -lssl -lcrypto -ljansson
+exec make fuzz-build "$@"

@@ -50,7 +50,23 @@ void imap_config_default(imap_config *cfg);
 
 typedef enum imap_event_type {
     IMAP_EV_TRANSACTION, /* a command completed (or abandoned): data is the "imap" object */
-    IMAP_EV_LINE,        /* one protocol line, for the trace: data describes it */
+    IMAP_EV_LINE,        /* one protocol line, for the trace: data describes it
+                          * (direction, kind, tag, command/status, text).  A
+                          * client line with synchronizing literals ("{n}"
+                          * CRLF: the client waits for the server's "+",
+                          * RFC 9051 4.3) comes in parts, so the trace keeps
+                          * the wire order: part 1 (kind "command") when the
+                          * text up to the first such marker is complete;
+                          * each later part (kind "continuation_data", with
+                          * "part": n, the same tag/command) when the text up
+                          * to the next marker or the end of the line is, and
+                          * begins with the literal it follows (redacted for
+                          * LOGIN/AUTHENTICATE).  The last part has
+                          * "last_part": true.  Anomalies about a line follow
+                          * its (last) LINE event; framing anomalies
+                          * (line_too_long, bare_lf, literal ones) come where
+                          * the framing finds them.  The transaction event
+                          * still comes with the tagged response. */
     IMAP_EV_ANOMALY,     /* a named anomaly: anomaly/name/detail set, data has the same */
     IMAP_EV_SWITCH       /* the stream switches layer: see switch_to and dir */
 } imap_event_type;

@@ -206,6 +206,11 @@ typedef struct dir_state {
     EVP_MD_CTX *md;
     char      line_tag[CORE_TAG_MAX];
     char      line_cmd[CORE_CMD_MAX];
+    /* parts of the line already shown (emit_line_part) */
+    unsigned  parts;
+    size_t    part_off;      /* text offset in buf where the next part starts */
+    size_t    part_lit;      /* literal that leads the next part */
+    uint64_t  part_wire;     /* stream offset where the next part starts */
     /* layers */
     enum tls_check tls_check;
     imap_layer switched_to;  /* last switch of this direction */
@@ -292,6 +297,8 @@ struct imap_session {
      * line's IMAP_EV_LINE is out (a trace shows the line, then what is
      * wrong with it); see emit_line and process_line. */
     bool           defer_anomalies;
+    const char    *line_text;      /* the complete line being processed (process_line) */
+    size_t         line_len;
     size_t         ndeferred;
     struct deferred_anomaly {
         imap_anomaly a;
@@ -699,13 +706,41 @@ static json_t *caps_annotated(const json_t *names)
 
 /* ------------------------------------------------------------ trace lines */
 
-/* Renders a logical line for the trace: each literal marker is followed by
- * its bytes when short and printable, else "<N bytes>".  out has cap bytes. */
-static size_t render_line(const dir_state *d, const char *text, size_t len, char *out, size_t cap)
+/* Appends literal li of the line to tmp[*o..cap): its bytes when short
+ * and printable, else "<N bytes>"; "<redacted>" when it may hold a secret. */
+static void render_literal(const dir_state *d, size_t li, bool redact, char *tmp, size_t *o, size_t cap)
+{
+    if (li >= d->nlits)
+        return;
+    const imap_literal *l = &d->lits[li];
+    bool printable = l->kept && l->kept_len == l->size && l->size <= CORE_LITERAL_SHOW;
+    for (size_t i = 0; printable && i < l->kept_len; i++)
+        if (l->kept[i] < 0x20 || l->kept[i] >= 0x7F)
+            printable = false;
+    int n;
+    if (redact)
+        n = snprintf(tmp + *o, cap - *o, "%s", IMAP_SASL_REDACTED);
+    else if (printable)
+        n = snprintf(tmp + *o, cap - *o, "%.*s", (int)l->kept_len, (const char *)l->kept);
+    else
+        n = snprintf(tmp + *o, cap - *o, "<%llu bytes>", (unsigned long long)l->size);
+    if (n > 0)
+        *o += (size_t)n < cap - *o ? (size_t)n : cap - *o - 1;
+}
+
+/* Renders (part of) a logical line for the trace: each literal marker
+ * ("{n}" CRLF in the text) is followed by literal li, li+1, ... from
+ * first_lit; lead: the text starts right after a marker's CRLF, so it
+ * starts with literal first_lit.  out has cap bytes. */
+static size_t render_text(const dir_state *d, const char *text, size_t len, size_t first_lit, bool lead,
+                          bool redact, char *out, size_t cap)
 {
     char tmp[CORE_LINE_TEXT_MAX + 256];
-    size_t o = 0, li = 0;
+    size_t o = 0, li = first_lit;
+    tmp[0] = '\0';
     const char *p = text, *end = text + len;
+    if (lead)
+        render_literal(d, li++, redact, tmp, &o, sizeof tmp);
     while (p < end && o < CORE_LINE_TEXT_MAX) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *seg_end = nl ? nl : end;
@@ -718,20 +753,7 @@ static size_t render_line(const dir_state *d, const char *text, size_t len, char
         o += seg;
         if (!nl)
             break;
-        if (li < d->nlits) {
-            const imap_literal *l = &d->lits[li++];
-            bool printable = l->kept && l->kept_len == l->size && l->size <= CORE_LITERAL_SHOW;
-            for (size_t i = 0; printable && i < l->kept_len; i++)
-                if (l->kept[i] < 0x20 || l->kept[i] >= 0x7F)
-                    printable = false;
-            int n;
-            if (printable)
-                n = snprintf(tmp + o, sizeof tmp - o, "%.*s", (int)l->kept_len, (const char *)l->kept);
-            else
-                n = snprintf(tmp + o, sizeof tmp - o, "<%llu bytes>", (unsigned long long)l->size);
-            if (n > 0)
-                o += (size_t)n < sizeof tmp - o ? (size_t)n : sizeof tmp - o - 1;
-        }
+        render_literal(d, li++, redact, tmp, &o, sizeof tmp);
         p = nl + 1;
     }
     if (p < end && o >= CORE_LINE_TEXT_MAX)
@@ -744,6 +766,14 @@ static size_t render_line(const dir_state *d, const char *text, size_t len, char
     return n;
 }
 
+/* Literals of a LOGIN or AUTHENTICATE line may be the password or a SASL
+ * response: the trace shows them redacted (unless show_credentials). */
+static bool line_has_secrets(const imap_session *s, const dir_state *d)
+{
+    return !s->cfg.show_credentials &&
+           (strcmp(d->line_cmd, "LOGIN") == 0 || strcmp(d->line_cmd, "AUTHENTICATE") == 0);
+}
+
 static void emit_line(imap_session *s, imap_dir dir, const char *kind, const char *tag,
                       const char *cmd_or_status, const char *text, size_t len, json_t *extra)
 {
@@ -753,20 +783,65 @@ static void emit_line(imap_session *s, imap_dir dir, const char *kind, const cha
         return;
     }
     dir_state *d = &s->dirs[dir];
+    /* a client line already shown up to a synchronizing literal
+     * (emit_line_part): what remains is its last part */
+    bool rest = dir == IMAP_DIR_CLIENT && d->parts > 0 && s->line_text;
     json_t *o = extra ? extra : json_object();
     json_object_set_new(o, "direction", json_string(dir_name(dir)));
-    json_object_set_new(o, "kind", json_string(kind));
+    json_object_set_new(o, "kind", json_string(rest ? "continuation_data" : kind));
     if (tag)
         oset(o, "tag", json_bytes(tag, strlen(tag)));
     if (cmd_or_status)
         json_object_set_new(o, dir == IMAP_DIR_CLIENT ? "command" : "status", json_string(cmd_or_status));
     char buf[CORE_LINE_TEXT_MAX * 4 + 8];
-    size_t n = render_line(d, text, len, buf, sizeof buf);
+    size_t n;
+    if (rest) {
+        json_object_set_new(o, "part", json_integer((json_int_t)d->parts + 1));
+        json_object_set_new(o, "last_part", json_true());
+        n = render_text(d, s->line_text + d->part_off, s->line_len - d->part_off, d->part_lit, true,
+                        line_has_secrets(s, d), buf, sizeof buf);
+    } else {
+        n = render_text(d, text, len, 0, false, false, buf, sizeof buf);
+    }
     oset(o, "text", json_stringn(buf, n));
-    imap_event ev = { .type = IMAP_EV_LINE, .dir = dir, .ts_us = s->now, .offset = d->line_start, .data = o };
+    imap_event ev = { .type = IMAP_EV_LINE, .dir = dir, .ts_us = s->now,
+                      .offset = rest ? d->part_wire : d->line_start, .data = o };
     emit(s, &ev);
     json_decref(o);
     flush_anomalies(s);
+}
+
+/* A client line that announces a synchronizing literal waits for the
+ * server's "+" (RFC 9051 4.3, 7.5): the text so far (up to the marker) is
+ * shown at once, so the trace reads C "A1 APPEND INBOX {272}", S "+ OK",
+ * then the rest.  The first part has kind "command" (tag and command
+ * from the line head), later ones "continuation_data" with "part" n. */
+static void emit_line_part(imap_session *s, dir_state *d)
+{
+    /* the buffer holds the line so far, ending with the marker and CRLF */
+    size_t end = d->len >= 2 ? d->len - 2 : d->len;
+    if (s->cfg.emit_lines && end >= d->part_off) {
+        json_t *o = json_object();
+        json_object_set_new(o, "direction", json_string("client"));
+        json_object_set_new(o, "kind", json_string(d->parts == 0 ? "command" : "continuation_data"));
+        if (d->line_tag[0])
+            oset(o, "tag", json_bytes(d->line_tag, strlen(d->line_tag)));
+        if (d->line_cmd[0])
+            oset(o, "command", json_bytes(d->line_cmd, strlen(d->line_cmd)));
+        json_object_set_new(o, "part", json_integer((json_int_t)d->parts + 1));
+        char buf[CORE_LINE_TEXT_MAX * 4 + 8];
+        size_t n = render_text(d, d->buf + d->part_off, end - d->part_off, d->part_lit, d->parts > 0,
+                               line_has_secrets(s, d), buf, sizeof buf);
+        oset(o, "text", json_stringn(buf, n));
+        imap_event ev = { .type = IMAP_EV_LINE, .dir = IMAP_DIR_CLIENT, .ts_us = s->now,
+                          .offset = d->parts == 0 ? d->line_start : d->part_wire, .data = o };
+        emit(s, &ev);
+        json_decref(o);
+    }
+    d->parts++;
+    d->part_off = d->len;
+    d->part_lit = d->nlits; /* the literal about to begin leads the next part */
+    d->part_wire = d->offset;
 }
 
 /* ------------------------------------------------------ response text */
@@ -1724,6 +1799,9 @@ static void line_reset(dir_state *d)
     d->head_len = 0;
     d->line_tag[0] = d->line_cmd[0] = '\0';
     d->line_start = d->offset;
+    d->parts = 0;
+    d->part_off = d->part_lit = 0;
+    d->part_wire = d->offset;
 }
 
 static void head_feed(dir_state *d, const void *p, size_t n)
@@ -1923,6 +2001,8 @@ static void process_line(imap_session *s, imap_dir dir, const char *text, size_t
     /* anomalies about this line follow its LINE event (emit_line flushes);
      * framing ones (line_too_long, bare_lf, literals) were raised before */
     s->defer_anomalies = true;
+    s->line_text = text;
+    s->line_len = len;
     if (memchr(text, '\0', len) && dir == IMAP_DIR_SERVER)
         anomaly(s, dir, IMAP_ANOM_NUL_BYTE, s->dirs[dir].line_start, NULL, "NUL in response line");
     if (dir == IMAP_DIR_CLIENT)
@@ -1930,6 +2010,7 @@ static void process_line(imap_session *s, imap_dir dir, const char *text, size_t
     else
         process_server_line(s, text, len);
     flush_anomalies(s); /* a line that gave no LINE event */
+    s->line_text = NULL;
 }
 
 /* The line text ends at lf (exclusive) in the chunk; returns true when the
@@ -2000,6 +2081,8 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
             }
             if (d->nlits == 0 && !d->overflow)
                 line_ids(dir, d, d->buf, d->len);
+            if (dir == IMAP_DIR_CLIENT && mode == 0 && !d->overflow)
+                emit_line_part(s, d);
         }
         if (bare)
             report_bare_lf(s, dir, d);

@@ -534,9 +534,15 @@ static void test_login_literals_state(void **state)
         lines++;
         const char *text = jstr(json_object_get(e, "data"), "text");
         assert_null(strstr(text, "password"));
+        /* shown up to the synchronizing literal, then the rest after the
+         * server's "+" (the literals of LOGIN redacted) */
         if (strcmp(jstr(json_object_get(e, "data"), "kind"), "command") == 0 &&
             strcmp(jstr(json_object_get(e, "data"), "command"), "LOGIN") == 0)
-            assert_string_equal(text, "a LOGIN alice <redacted>");
+            assert_string_equal(text, "a LOGIN {5}");
+        if (strcmp(jstr(json_object_get(e, "data"), "kind"), "continuation_data") == 0) {
+            assert_string_equal(text, "<redacted> {8+}<redacted>");
+            assert_int_equal(jint(json_object_get(e, "data"), "part"), 2);
+        }
         if (strcmp(jstr(json_object_get(e, "data"), "kind"), "tagged") == 0 &&
             strcmp(jstr(json_object_get(e, "data"), "tag"), "a") == 0) {
             assert_string_equal(jstr(json_object_get(e, "data"), "code"), "CAPABILITY");
@@ -544,7 +550,7 @@ static void test_login_literals_state(void **state)
             assert_non_null(json_object_get(json_object_get(e, "data"), "latency_us"));
         }
     }
-    assert_int_equal(lines, 10);
+    assert_int_equal(lines, 11);
     json_decref(o.summary);
     json_decref(ev);
 
@@ -1583,6 +1589,97 @@ static void test_alert_order(void **state)
     json_decref(ev);
 }
 
+/* A client line with synchronizing literals is shown in parts (RFC 9051
+ * 4.3: the client waits for "+" after each "{n}" CRLF): the trace reads
+ * C APPEND ... {n}, S +, C <message> ... {5}, S +, C hello, then the
+ * tagged response.  RFC 3502 MULTIAPPEND example shape. */
+static void test_literal_line_order(void **state)
+{
+    (void)state;
+    char cmd[128], mid[512];
+    size_t mlen = strlen(APPEND_MSG);
+    snprintf(cmd, sizeof cmd, "A003 APPEND saved-messages (\\Seen) {%zu}\r\n", mlen);
+    snprintf(mid, sizeof mid, "%s (\\Seen) {5}\r\n", APPEND_MSG);
+    const seg conv[] = {
+        S("* PREAUTH [CAPABILITY IMAP4rev2 MULTIAPPEND] ready\r\n"),
+        C(cmd),
+        S("+ Ready for literal data\r\n"),
+        C(mid),
+        S("+ Ready\r\n"),
+        C("hello\r\nA004 NOOP\r\n"),
+        S("A003 OK APPEND completed\r\nA004 OK\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.tls = true;
+    o.cfg.emit_lines = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_no_anomalies(ev);
+    char *got = event_order(ev);
+    assert_string_equal(got, "line:S line:C line:S line:C line:S line:C line:C transaction:A003 line:S "
+                             "transaction:A004 line:S");
+    free(got);
+    /* the three parts of A003 and the next command */
+    const json_t *parts[4];
+    size_t i, k = 0;
+    json_t *e;
+    json_array_foreach(ev, i, e)
+        if (strcmp(jstr(e, "type"), "line") == 0 && jint(e, "dir") == IMAP_DIR_CLIENT && k < 4)
+            parts[k++] = e;
+    assert_int_equal(k, 4);
+    const json_t *d = json_object_get(parts[0], "data");
+    char want[160];
+    snprintf(want, sizeof want, "A003 APPEND saved-messages (\\Seen) {%zu}", mlen);
+    assert_string_equal(jstr(d, "text"), want);
+    assert_string_equal(jstr(d, "kind"), "command");
+    assert_string_equal(jstr(d, "tag"), "A003");
+    assert_string_equal(jstr(d, "command"), "APPEND");
+    assert_int_equal(jint(d, "part"), 1);
+    assert_int_equal(jint(parts[0], "offset"), 0);
+    d = json_object_get(parts[1], "data");
+    snprintf(want, sizeof want, "<%zu bytes> (\\Seen) {5}", mlen);
+    assert_string_equal(jstr(d, "kind"), "continuation_data");
+    assert_string_equal(jstr(d, "text"), want);
+    assert_int_equal(jint(d, "part"), 2);
+    assert_int_equal(jint(parts[1], "offset"), strlen(cmd));
+    d = json_object_get(parts[2], "data");
+    assert_string_equal(jstr(d, "kind"), "continuation_data");
+    assert_string_equal(jstr(d, "text"), "hello");
+    assert_string_equal(jstr(d, "tag"), "A003");
+    assert_int_equal(jint(d, "part"), 3);
+    assert_true(json_is_true(json_object_get(d, "last_part")));
+    assert_int_equal(jint(parts[2], "offset"), strlen(cmd) + strlen(mid));
+    d = json_object_get(parts[3], "data");
+    assert_string_equal(jstr(d, "kind"), "command");
+    assert_string_equal(jstr(d, "text"), "A004 NOOP");
+    assert_null(json_object_get(d, "part"));
+    /* the transaction is whole */
+    const json_t *t = txn(ev, "A003", 0);
+    assert_int_equal(jint(t, "continuations"), 2);
+    assert_int_equal(json_array_size(json_object_get(t, "literals")), 2);
+    json_decref(o.summary);
+    json_decref(ev);
+
+    /* a non-synchronizing literal (RFC 7888) waits for nothing: one line */
+    const seg conv2[] = {
+        S("* PREAUTH [CAPABILITY IMAP4rev2 LITERAL+] ready\r\n"),
+        C("A1 APPEND INBOX {5+}\r\nhello\r\n"),
+        S("A1 OK done\r\n"),
+        END
+    };
+    o = default_opts();
+    o.tls = true;
+    o.cfg.emit_lines = true;
+    ev = run_all_splits(conv2, &o, NULL);
+    assert_no_anomalies(ev);
+    got = event_order(ev);
+    assert_string_equal(got, "line:S line:C transaction:A1 line:S");
+    free(got);
+    assert_string_equal(jstr(json_object_get(json_array_get(ev, 1), "data"), "text"), "A1 APPEND INBOX {5+}hello");
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1611,6 +1708,7 @@ int main(void)
         cmocka_unit_test(test_client_stream_missing),
         cmocka_unit_test(test_midstream_unknown_state),
         cmocka_unit_test(test_alert_order),
+        cmocka_unit_test(test_literal_line_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

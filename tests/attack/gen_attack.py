@@ -4,6 +4,7 @@
 Every file is generated (nothing committed), bounded in size:
   syn_flood.pcap        1,000,000 SYNs from distinct source address/port pairs
                         to port 143 (LINKTYPE_RAW, 40-byte packets, ~56 MB)
+  imap_flood.pcap       5,000 IMAP connections left open, each mid-line
   huge_literal.pcap     APPEND announcing a 4 GiB literal {4294967296}, then
                         2 KB of data and FIN
   endless_line.pcap     a client "line" of 16 MiB with no CRLF
@@ -134,6 +135,17 @@ def syn_flood(path, n=1000000):
         struct.pack_into("<II", rec, 0, ts + i // 100000, (i % 100000) * 10)
         rec[16:] = tmpl
         w(rec)
+    p.close()
+
+
+def imap_flood(path, n=5000):
+    """n IMAP connections that never end (greeting, a command, a 2000-byte
+    line without CRLF), from distinct clients."""
+    p = Pcap(path)
+    for i in range(n):
+        c = Conv(p, cport=1024 + (i % 50000), cli=(10, 1, (i >> 8) & 255, i & 255))
+        c.send(1, GREETING)
+        c.send(0, b"a1 NOOP\r\na2 LOGIN " + b"A" * 2000)
     p.close()
 
 
@@ -343,6 +355,7 @@ def damaged(outdir):
 
 CASES = {
     "syn_flood": lambda d: syn_flood(os.path.join(d, "syn_flood.pcap")),
+    "imap_flood": lambda d: imap_flood(os.path.join(d, "imap_flood.pcap")),
     "huge_literal": lambda d: huge_literal(os.path.join(d, "huge_literal.pcap")),
     "endless_line": lambda d: endless_line(os.path.join(d, "endless_line.pcap")),
     "deflate_bomb": lambda d: deflate_bomb(os.path.join(d, "deflate_bomb.pcap")),

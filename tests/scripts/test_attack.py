@@ -137,6 +137,26 @@ def main():
         case("syn_flood_1M_flows", P("syn_flood"), ["--max-flows", "20000"], 20000 * KIB + 4 * MIB,
              timeout=60, check=flood)
 
+        # 1b. 5000 IMAP connections left open, 1000 tracked: the oldest are
+        #     evicted and reported (end_reason "evicted").  Allowance per
+        #     tracked IMAP connection: what the dissector allocates up front
+        #     (its value arena's first 64 KiB block, max_pending x ~320 B,
+        #     two line buffers of max_line, 2 x 16 x literal_keep) + 8 KiB,
+        #     plus 4 MiB.  Measured: ~71 KiB per connection.
+        def iflood(alerts, evs, st):
+            ends = {}
+            for e in evs:
+                if e["event_type"] == "imap_session":
+                    r = e["imap_session"]["end_reason"]
+                    ends[r] = ends.get(r, 0) + 1
+            if ends != {"evicted": 4000, "end_of_input": 1000} or st["flows"]["peak_active"] > 1000:
+                return "end reasons %s, flows %s" % (ends, st["flows"])
+            return None
+        per_conn = 64 * KIB + 32 * 320 + 2 * 8192 + 32 * 256 + 8 * KIB
+        case("imap_flood_5000_open", P("imap_flood"), ["--max-flows", "1000", "--max-line", "8192",
+                                                       "--max-pending", "32", "--literal-keep", "256"],
+             1000 * per_conn + 4 * MIB, check=iflood)
+
         # 2. A 4 GiB literal announced, 2 KB sent: nothing is reserved.
         def lit(alerts, evs, st):
             return need(alerts, "literal_too_large", "literal_incomplete")

@@ -149,14 +149,16 @@ bool imap_looks_like_greeting(const uint8_t *data, size_t len);
 
 void imap_session_free(imap_session *s);
 
-/* After an IMAP_EV_SWITCH to TLS in dir, a caller that hands the raw bytes
- * following the switch point to its TLS layer may show them here first:
- * the first call after a switch checks that they start a TLS record
- * (0x16); plaintext there is an anomaly (server:
+/* After an IMAP_EV_SWITCH to TLS in dir, the caller hands the raw bytes
+ * following the switch point to its TLS layer; it shows them here first
+ * (as many as it has at once: the rest of the piece that held the switch,
+ * or the next piece): the first call after a switch checks that they start
+ * a TLS record (0x16); plaintext there is an anomaly (server:
  * starttls_response_injection, client: starttls_client_cleartext;
- * SPECS.md 6).  imap_session_feed already checks bytes that follow the
- * switch point in the same chunk.  Returns 1 when an anomaly was
- * reported, else 0.  Later calls (until the next switch) do nothing. */
+ * SPECS.md 6), with those bytes in its detail.  imap_session_feed does not
+ * look past the switch point itself, so the result does not depend on how
+ * the stream was split.  Returns 1 when an anomaly was reported, else 0.
+ * Later calls (until the next switch) do nothing. */
 int imap_session_check_tls_start(imap_session *s, imap_dir dir, const uint8_t *data, size_t len);
 
 /* Capability metadata (RFC, one-line meaning) for an annotated trace.

@@ -2206,8 +2206,9 @@ long imap_session_feed(imap_session *s, imap_dir dir, const uint8_t *data, size_
             line_end(s, dir, d, seg, n - 1);
             if (s->server_switch_now && dir == IMAP_DIR_SERVER) {
                 s->server_switch_now = false;
-                if (p < end && d->tls_check == TLS_CHECK_PENDING)
-                    imap_session_check_tls_start(s, dir, p, (size_t)(end - p));
+                /* the bytes after the switch are the caller's to show to
+                 * imap_session_check_tls_start: only it sees them whole,
+                 * however the stream was split into pieces */
                 d->post_switch = d->switched_to == IMAP_LAYER_TLS;
                 return s->stopped ? -1 : (long)(p - data);
             }

@@ -9,7 +9,8 @@
 #             ASan + LeakSanitizer: any report fails.
 #   valgrind: build/imapscope under valgrind --leak-check=full
 #             --error-exitcode=1 over the captures up to 150 KB (every
-#             capture with IMAPSCOPE_SLOW=1).
+#             capture with IMAPSCOPE_SLOW=1); not in the sanitizer pass
+#             (BUILD=build-san), where only LSan runs.
 # Prints PASS/FAIL per capture that fails and one summary line per tool;
 # SKIP for a tool that is missing.  Bounded: about a minute without
 # IMAPSCOPE_SLOW.
@@ -66,7 +67,9 @@ else
 fi
 
 # ---- valgrind -------------------------------------------------------------------------
-if ! command -v valgrind >/dev/null 2>&1; then
+if [ "$BUILD" = "build-san" ]; then
+    echo "SKIP leaks-valgrind: sanitizer pass (valgrind runs in the plain pass)"
+elif ! command -v valgrind >/dev/null 2>&1; then
     echo "SKIP leaks-valgrind: valgrind not installed"
 elif [ ! -x "$PLAIN" ]; then
     echo "SKIP leaks-valgrind: $PLAIN not built"

@@ -7,7 +7,8 @@
 # first (each must pass), then the fuzzer runs on build-fuzz/corpus/<target>
 # (kept between runs) seeded from build-fuzz/seeds/<target> (made by
 # fuzz/make_seeds.py from captures/, ../shared/captures/public/,
-# ../shared/vectors/ and fuzz/corpus/).  Findings go to
+# ../shared/vectors/ and fuzz/corpus/; also build-fuzz/corpus_<target> when
+# an earlier manual run left one).  Findings go to
 # build-fuzz/artifacts/<target>/; the log to build-fuzz/logs/<target>.log.
 # Prints one line per target:  target execs=N cov=C ft=F corpus=K [FINDING]
 # With --ci the exit status is 1 when any target found anything.
@@ -53,7 +54,7 @@ run_one() {
     fi
     "$bin" -max_total_time="$SECS" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix=$B/artifacts/$t/ \
-        $B/corpus/$t $B/seeds/$t >$B/logs/$t.log 2>&1 || status=1
+        $B/corpus/$t $B/seeds/$t $([ -d $B/corpus_$t ] && echo $B/corpus_$t) >$B/logs/$t.log 2>&1 || status=1
     local execs cov ft n
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' $B/logs/$t.log | grep -o '[0-9]*$' | tail -1)
     cov=$(grep -o 'cov: [0-9]*' $B/logs/$t.log | tail -1 | cut -d' ' -f2)

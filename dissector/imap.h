@@ -132,6 +132,14 @@ void imap_session_gap(imap_session *s, imap_dir dir, uint64_t len, uint64_t ts_u
  * are decrypted TLS plaintext, etc. */
 void imap_session_set_layer(imap_session *s, imap_dir dir, imap_layer layer, bool visible);
 
+/* The caller knows the connection began before the capture (no TCP
+ * handshake, and the first bytes are not a greeting).  Call before the
+ * first feed: the state is unknown (no state-validity anomalies until a
+ * response proves the state), no greeting is expected, and each direction
+ * starts at its first line that clearly begins a command or a response.
+ * The summary says "midstream": true. */
+void imap_session_set_midstream(imap_session *s);
+
 /* Ends the session: commands still pending become transactions with a null
  * status (reason given).  Emits their events.  Idempotent. */
 void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us);

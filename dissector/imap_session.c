@@ -291,6 +291,7 @@ struct imap_session {
     bool           logout_reported;
     bool           before_greeting_reported;
     bool           client_missing_reported;
+    bool           midstream;      /* imap_session_set_midstream: the capture began mid-connection */
     bool           client_first;   /* a client line came before any server byte */
 
     /* Anomalies raised while a complete line is processed wait until that
@@ -2236,6 +2237,22 @@ int imap_session_check_tls_start(imap_session *s, imap_dir dir, const uint8_t *d
     return 1;
 }
 
+void imap_session_set_midstream(imap_session *s)
+{
+    if (!s || s->greeting_seen || s->dirs[IMAP_DIR_CLIENT].data_seen || s->dirs[IMAP_DIR_SERVER].data_seen)
+        return;
+    /* No greeting will come and the first bytes may be anywhere in a line
+     * or a literal: the state is unknown, and each direction starts as
+     * after a gap, at the first line that clearly begins a command or a
+     * response (without an anomaly: nothing was lost that we saw). */
+    s->midstream = true;
+    s->greeting_seen = true;
+    session_set_state(s, IMAP_STATE_UNKNOWN);
+    recompute_projected(s);
+    s->dirs[IMAP_DIR_CLIENT].resync = true;
+    s->dirs[IMAP_DIR_SERVER].resync = true;
+}
+
 void imap_session_gap(imap_session *s, imap_dir dir, uint64_t len, uint64_t ts_us)
 {
     if (!s || (dir != IMAP_DIR_CLIENT && dir != IMAP_DIR_SERVER) || len == 0)
@@ -2385,6 +2402,7 @@ json_t *imap_session_summary(const imap_session *s)
     json_object_set_new(o, "transactions", json_integer((json_int_t)s->transactions));
     json_object_set_new(o, "unsolicited", json_deep_copy(s->unsolicited));
     json_object_set_new(o, "state", json_string(state_names[s->state]));
+    json_object_set_new(o, "midstream", json_boolean(s->midstream));
     json_object_set(o, "greeting", s->greeting ? s->greeting : json_null());
     json_t *st = json_object();
     json_object_set_new(st, "requested", json_boolean(s->starttls_requested));

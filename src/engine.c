@@ -585,8 +585,14 @@ static void on_deliver(void *user, int side, const uint8_t *data, size_t len, ui
          * TLS record (a capture that starts after the STARTTLS switch). */
         c->tls_implicit = is_tls_port(c->e, f->port[!f->client_side]) ||
                           (f->port[0] != 0 && tls_looks_like_record(data, len));
-        if (c->kind == CK_IMAP)
+        if (c->kind == CK_IMAP) {
             conn_start_session(c);
+            /* No handshake and no greeting first: the capture began in
+             * the middle of the connection. */
+            if (c->imap && !f->syn[0] && !f->syn[1] && !c->tls_implicit &&
+                !(side != f->client_side && imap_looks_like_greeting(data, len)))
+                imap_session_set_midstream(c->imap);
+        }
         if (c->kind == CK_IMAP || c->e->cfg.all_tcp)
             output_flow_begin(c->e->out, ts, conn_out(c));
     }

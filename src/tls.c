@@ -195,6 +195,8 @@ struct tls_conn {
     bool resumed;
     const char *resumption;     /* "session_id", "session_ticket", "psk" */
     bool no_key_reported;
+    bool no_handshake_reported;     /* tls_handshake_not_seen: once per connection */
+    bool plaintext_reported[2];     /* tls_unexpected_plaintext: once per direction */
     /* summary copies (of the first handshake) */
     char ja3[33], ja3s[33], ja4[TLS_JA4_MAX];
     char sni[TLS_HELLO_MAX_SNI + 1], alpn[256];
@@ -737,8 +739,15 @@ static void on_content(tls_conn *t, int dir, uint8_t type, const uint8_t *p, siz
             d->plain_bytes += n;
             if (t->cb.plaintext && n)
                 t->cb.plaintext(t->user, dir, p, n, t->ts);
-        } else {
-            anomaly(t, dir, TLS_ANOM_UNEXPECTED_PLAINTEXT, "%zu bytes", n);
+        } else if (!t->have_ch && !t->have_sh && t->handshakes == 0) {
+            /* the capture began after the handshake: counted, said once */
+            if (!t->no_handshake_reported) {
+                t->no_handshake_reported = true;
+                anomaly(t, -1, TLS_ANOM_HANDSHAKE_NOT_SEEN, "first record %zu bytes", n);
+            }
+        } else if (!t->plaintext_reported[dir]) {
+            t->plaintext_reported[dir] = true;
+            anomaly(t, dir, TLS_ANOM_UNEXPECTED_PLAINTEXT, "%zu bytes (reported once per direction)", n);
         }
         break;
     case CT_HEARTBEAT:

@@ -69,7 +69,9 @@ extern "C" {
     X(HEARTBEAT, "tls_heartbeat", "heartbeat record (RFC 6520)")                                  \
     X(KEYLOG_TRUNCATED, "keylog_truncated", "key log larger than LIM_KEYLOG_BYTES; only its start was read") \
     X(HANDSHAKE_LOST, "tls_handshake_lost", "handshake bytes lost; later handshake messages of this direction ignored") \
-    X(UNEXPECTED_PLAINTEXT, "tls_unexpected_plaintext", "application data in clear before encryption started")
+    X(UNEXPECTED_PLAINTEXT, "tls_unexpected_plaintext", "application data in clear before encryption started") \
+    X(HANDSHAKE_NOT_SEEN, "tls_handshake_not_seen",                                              \
+      "application data with no handshake in the capture (it began after the handshake); opaque")
 
 typedef enum tls_anomaly {
 #define TLS_X_ENUM(e, n, d) TLS_ANOM_##e,

@@ -128,6 +128,7 @@ typedef struct opts {
     bool        tls;      /* implicit TLS (port 993): set_layer at start */
     json_t     *summary;  /* out: the summary after end (caller decrefs) */
     bool        decrypt;  /* segments after a switch are decrypted/inflated plaintext */
+    bool        midstream;/* imap_session_set_midstream before the first byte */
 } opts;
 
 /* Feeds one segment in pieces; after a switch, shows the rest to
@@ -172,6 +173,8 @@ static json_t *run(const seg *conv, opts *o, enum split mode, uint32_t seed, rec
         imap_config_default(&cfg);
     imap_session *s = imap_session_new(&cfg, &callbacks, &r);
     assert_non_null(s);
+    if (o && o->midstream)
+        imap_session_set_midstream(s);
     if (o && o->tls) {
         imap_session_set_layer(s, IMAP_DIR_CLIENT, IMAP_LAYER_TLS, true);
         imap_session_set_layer(s, IMAP_DIR_SERVER, IMAP_LAYER_TLS, true);
@@ -1420,6 +1423,36 @@ static void test_client_stream_missing(void **state)
  * no greeting, so the state is unknown and no command is judged against
  * it until a response proves the state (RFC 9051 3; 7.4: message data
  * only about the selected mailbox). */
+/* The caller knows the capture began mid-connection (no handshake): the
+ * pre-capture tail (DONE, the IDLE's OK, the rest of a literal) is skipped
+ * without anomalies, the state is unknown until proven, and the first
+ * complete exchange is decoded. */
+static void test_set_midstream(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("lo world\r\n)\r\n15 OK FETCH completed\r\n"),   /* the end of a literal of a FETCH */
+        C("DONE\r\n"),
+        S("16 OK IDLE completed\r\n"),
+        C("17 SELECT INBOX\r\n"),
+        S("* 3 EXISTS\r\n17 OK [READ-WRITE] done\r\n"),
+        C("18 FETCH 1 (FLAGS)\r\n"),
+        S("* 1 FETCH (FLAGS (\\Seen))\r\n18 OK done\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.midstream = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_int_equal(count_type(ev, "anomaly"), 0);
+    assert_int_equal(count_type(ev, "transaction"), 2);
+    assert_string_equal(jstr(txn(ev, "17", 0), "command"), "SELECT");
+    assert_string_equal(jstr(txn(ev, "17", 0), "state"), "unknown");
+    assert_string_equal(jstr(txn(ev, "18", 0), "state"), "selected");
+    assert_true(json_is_true(json_object_get(o.summary, "midstream")));
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 static void test_midstream_unknown_state(void **state)
 {
     (void)state;
@@ -1707,6 +1740,7 @@ int main(void)
         cmocka_unit_test(test_starttls_injection_abandoned),
         cmocka_unit_test(test_client_stream_missing),
         cmocka_unit_test(test_midstream_unknown_state),
+        cmocka_unit_test(test_set_midstream),
         cmocka_unit_test(test_alert_order),
         cmocka_unit_test(test_literal_line_order),
     };

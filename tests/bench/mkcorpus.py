@@ -330,7 +330,11 @@ def main():
         return
     if not a.out or (a.conns is None) == (a.mb is None):
         sys.exit("mkcorpus: give -o and one of --conns, --mb")
-    conns = a.conns if a.conns is not None else max(1, int(a.mb * 1e6 / mean))
+    # --mb counts connections by their loopback size, so that both shapes
+    # made with the same --mb hold the same connections.
+    lo_mean = mean if a.shape == "lo" else sum(
+        Prepared(t, "lo").bytes for t in tpls if t.name in {p.name for p in preps}) / len(preps)
+    conns = a.conns if a.conns is not None else max(1, int(a.mb * 1e6 / lo_mean))
     with open(a.out, "wb", buffering=1 << 20) as f:
         n, b = write_corpus(f, preps, a.shape, conns, a.concurrency, a.seed)
     print("mkcorpus: %s: %d connections (%d templates), %d open at once, %d packets, %.1f MB"

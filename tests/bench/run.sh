@@ -13,7 +13,9 @@
 #
 # Environment:
 #   BENCH_RUNS=3          runs per measurement (median)
-#   BENCH_MB=100          size of the 1x corpora (MB); the 4x corpus is 4 times it
+#   BENCH_HEAVY_RUNS=1    runs of the slow ones (the 100 vs 100,000 pair, tshark),
+#                         to stay under 10 minutes on a 2-core machine
+#   BENCH_MB=50           size of the 1x corpora (MB); the 4x corpus is 4 times it
 #   BENCH_CONC=1000       connections open at once in the main corpora
 #   BENCH_CONC_CONNS=100000  connections in the 100 vs 100,000 concurrent pair
 #   BENCH_TSHARK_MB=20    size of the slice tshark is compared on (0: skip tshark)
@@ -27,7 +29,8 @@ BUILD=${BUILD:-build}
 OUT=$BUILD/bench
 SHARED=${IMAPSCOPE_SHARED:-../shared}
 RUNS=${BENCH_RUNS:-3}
-MB=${BENCH_MB:-100}
+HEAVY=${BENCH_HEAVY_RUNS:-1}
+MB=${BENCH_MB:-50}
 CONC=${BENCH_CONC:-1000}
 CONC_CONNS=${BENCH_CONC_CONNS:-100000}
 TSHARK_MB=${BENCH_TSHARK_MB:-20}
@@ -87,11 +90,12 @@ describe() {
     printf '%s\t%s\t%s\t%s\n' "$id" "$file" "$(stat -c %s "$file")" "${counts%% *}" >> "$FILES"
 }
 
-# timeit FILE-ID LABEL OUTFILE CMD...: BENCH_RUNS runs, one raw line each.
+# timeit FILE-ID LABEL OUTFILE CMD...: $N (default BENCH_RUNS) runs, one
+# raw line each.
 timeit() {
     local fid=$1 label=$2 outf=$3; shift 3
-    local i line
-    for ((i = 1; i <= RUNS; i++)); do
+    local i line n=${N:-$RUNS}
+    for ((i = 1; i <= n; i++)); do
         line=$("$OUT/measure" "$outf" "$@")
         printf '%s\t%s\t%s\t%s\n' "$fid" "$label" "$i" "$line" >> "$RAW"
         # after the first run, to /dev/null (the first may be kept for checks)
@@ -127,8 +131,8 @@ MTU1=$(corpus mtu-1x --shape mtu --concurrency "$CONC" --mb "$MB")
 LO4=$(corpus lo-4x --shape lo --concurrency "$CONC" --mb "$((MB * 4))")
 # The concurrency pair: the same connections (short sessions, so that
 # 100,000 of them fit in a few hundred MB), 100 or 100,000 open at once.
-C100=$(corpus c100 --shape lo --concurrency 100 --conns "$CONC_CONNS" --max-template-bytes 6000)
-C100K=$(corpus c100k --shape lo --concurrency "$CONC_CONNS" --conns "$CONC_CONNS" --max-template-bytes 6000)
+C100=$(corpus c100 --shape lo --concurrency 100 --conns "$CONC_CONNS" --max-template-bytes 4000)
+C100K=$(corpus c100k --shape lo --concurrency "$CONC_CONNS" --conns "$CONC_CONNS" --max-template-bytes 4000)
 HAVE_TSHARK=0
 if [ "$TSHARK_MB" != 0 ] && command -v tshark > /dev/null; then
     HAVE_TSHARK=1
@@ -152,7 +156,7 @@ for pair in "c100 $C100" "c100k $C100K"; do
     set -- $pair
     describe "$1" "$2"
     timeit "$1" floor /dev/null "$OUT/floor" "$2"
-    timeit "$1" "imapscope -T json" "$OUT/last.json" "$IMAPSCOPE" -r "$2" -T json
+    N=$HEAVY timeit "$1" "imapscope -T json" "$OUT/last.json" "$IMAPSCOPE" -r "$2" -T json
     check_stats "$1" "$OUT/last.json"
 done
 rm -f "$OUT/last.json"
@@ -162,8 +166,8 @@ if [ "$HAVE_TSHARK" = 1 ]; then
         describe "$1" "$2"
         timeit "$1" floor /dev/null "$OUT/floor" "$2"
         imapscope_set "$1" "$2"
-        timeit "$1" "tshark -Y imap" /dev/null tshark -r "$2" -Y imap
-        timeit "$1" "tshark -Y imap -T json" /dev/null tshark -r "$2" -Y imap -T json
+        N=$HEAVY timeit "$1" "tshark -Y imap" /dev/null tshark -r "$2" -Y imap
+        N=$HEAVY timeit "$1" "tshark -Y imap -T json" /dev/null tshark -r "$2" -Y imap -T json
     done
 fi
 
@@ -178,7 +182,7 @@ fi
     if [ "$HAVE_TSHARK" = 1 ]; then
         echo "tshark	$(tshark --version 2>/dev/null | head -1)"
     fi
-    echo "runs	$RUNS"
+    echo "runs	$RUNS ($HEAVY for the c100/c100k pair and tshark)"
     echo "elapsed	$(( $(date +%s) - T0 ))"
 } > "$OUT/meta.tsv"
 python3 tests/bench/report.py "$OUT" ${BENCH_UPDATE_DOC:+--doc docs/performance.md}

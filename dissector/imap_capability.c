@@ -104,19 +104,26 @@ static const imap_capability_info cap_table[] = {
     CAPP("APPENDLIMIT=", "RFC 7889", "maximum APPEND size"),
 };
 
+/* Table names are canonical upper case (imap.h): an entry whose first
+ * letter differs is skipped before its length is taken. */
 static const imap_capability_info *table_lookup(const imap_capability_info *t, size_t n,
                                                 const char *name, size_t len)
 {
-    if (name == NULL)
+    if (name == NULL || len == 0)
         return NULL;
+    char c0 = name[0] >= 'a' && name[0] <= 'z' ? (char)(name[0] - 32) : name[0];
     for (size_t i = 0; i < n; i++) {
+        if (t[i].prefix || t[i].name[0] != c0)
+            continue;
         size_t el = strlen(t[i].name);
-        if (!t[i].prefix && el == len && strncasecmp(t[i].name, name, len) == 0)
+        if (el == len && strncasecmp(t[i].name, name, len) == 0)
             return &t[i];
     }
     for (size_t i = 0; i < n; i++) {
+        if (!t[i].prefix || t[i].name[0] != c0)
+            continue;
         size_t el = strlen(t[i].name);
-        if (t[i].prefix && len >= el && strncasecmp(t[i].name, name, el) == 0)
+        if (len >= el && strncasecmp(t[i].name, name, el) == 0)
             return &t[i];
     }
     return NULL;
@@ -215,8 +222,6 @@ json_t *imap_decode_capabilities(const imap_value *tokens)
         imap_dec_set(o, "name", imap_json_bytes(s, len));
         const imap_capability_info *ci = imap_capability_lookup(s, len);
         if (ci != NULL) {
-            imap_dec_set(o, "rfc", json_string(ci->rfc));
-            imap_dec_set(o, "meaning", json_string(ci->meaning));
             if (ci->prefix) {
                 size_t pl = strlen(ci->name);
                 const char *eq = memchr(s, '=', len);

@@ -256,7 +256,7 @@ struct imap_session {
     json_t        *greeting;
 
     pending       *pend;
-    size_t         npend;
+    size_t         npend, pend_cap;
     unsigned       inprogress_conts; /* '+' seen while the client line was being sent */
 
     /* capabilities (RFC 9051 7.2.2) */
@@ -1652,6 +1652,15 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     if (pending_find(s, tag) >= 0)
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_TAG_REUSED, d->line_start, tag, "tag %s still pending", tag);
     const cmd_info *ci = cmd_lookup(cmd);
+    if (s->npend == s->pend_cap) {
+        /* grown on demand: most connections have one or two pending */
+        size_t ncap = s->pend_cap * 2 < s->cfg.max_pending ? s->pend_cap * 2 : s->cfg.max_pending;
+        pending *np = realloc(s->pend, ncap * sizeof *np);
+        if (!np)
+            return;
+        s->pend = np;
+        s->pend_cap = ncap;
+    }
     pending *p = &s->pend[s->npend++];
     memset(p, 0, sizeof *p);
     memcpy(p->tag, tag, sizeof p->tag);
@@ -1917,6 +1926,8 @@ static void literal_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t 
     l->mode = mode;
     l->binary = binary;
     uint64_t k = size < s->cfg.literal_keep ? size : s->cfg.literal_keep;
+    if (k > 0 && !d->keep && d->keep_cap)
+        d->keep = malloc(d->keep_cap); /* on the first literal: most directions have none */
     if (k > 0 && d->keep && k <= d->keep_cap - d->keep_used) {
         l->kept = d->keep + d->keep_used;
         d->keep_used += (size_t)k;
@@ -1974,8 +1985,20 @@ static void literal_end(imap_session *s, imap_dir dir, dir_state *d)
 /* Appends to the line buffer; false when the line is too long. */
 static bool buf_append(imap_session *s, dir_state *d, const char *p, size_t n)
 {
-    if (n > d->cap - d->len)
-        return false;
+    if (n > d->cap - d->len) {
+        size_t max = s->cfg.max_line + 3, want = d->cap * 2;
+        if (n > max - d->len)
+            return false;
+        if (want < d->len + n)
+            want = d->len + n;
+        if (want > max)
+            want = max;
+        char *nb = realloc(d->buf, want);
+        if (!nb)
+            return false;
+        d->buf = nb;
+        d->cap = want;
+    }
     memcpy(d->buf + d->len, p, n);
     d->len += n;
     (void)s;
@@ -2337,17 +2360,14 @@ imap_session *imap_session_new(const imap_config *cfg, const imap_callbacks *cb,
     bool ok = true;
     for (int i = 0; i < 2; i++) {
         dir_state *d = &s->dirs[i];
-        d->cap = s->cfg.max_line + 3;
+        d->cap = s->cfg.max_line + 3 < 1024 ? s->cfg.max_line + 3 : 1024;
         d->buf = malloc(d->cap);
         d->keep_cap = s->cfg.literal_keep * 16;
-        if (d->keep_cap) {
-            d->keep = malloc(d->keep_cap);
-            ok = ok && d->keep;
-        }
         d->md = EVP_MD_CTX_new();
         ok = ok && d->buf && d->md;
     }
-    s->pend = calloc(s->cfg.max_pending, sizeof(pending));
+    s->pend_cap = s->cfg.max_pending < 4 ? s->cfg.max_pending : 4;
+    s->pend = calloc(s->pend_cap, sizeof(pending));
     s->caps = json_array();
     s->enabled = json_array();
     s->auth_attempts = json_array();

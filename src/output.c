@@ -483,6 +483,56 @@ static void put_json_string(output *o, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     bool repaired = false;
+    /* Fast path: room for the worst case (every byte a \u00XX escape, or
+     * U+FFFD for an invalid byte: at most 6 bytes out per byte in) is made
+     * once, then bytes are written without a check each. */
+    if (!o->overflow && n < OUT_MAX_EVENT_BYTES / 6 &&
+        o->len - o->ev_start <= OUT_MAX_EVENT_BYTES - (6 * n + 2) && buf_reserve(o, 6 * n + 2)) {
+        char *w = o->buf + o->len;
+        *w++ = '"';
+        while (p < end) {
+            unsigned char c = *p;
+            if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+                *w++ = (char)c;
+                p++;
+                continue;
+            }
+            if (c >= 0x80) {
+                uint32_t cp;
+                size_t k = utf8_seq_len(p, end, &cp);
+                if (k) {
+                    memcpy(w, p, k);
+                    w += k;
+                    p += k;
+                } else {
+                    memcpy(w, "\xEF\xBF\xBD", 3);
+                    w += 3;
+                    repaired = true;
+                    p++;
+                }
+                continue;
+            }
+            p++;
+            *w++ = '\\';
+            switch (c) {
+            case '"': *w++ = '"'; break;
+            case '\\': *w++ = '\\'; break;
+            case '\b': *w++ = 'b'; break;
+            case '\f': *w++ = 'f'; break;
+            case '\n': *w++ = 'n'; break;
+            case '\r': *w++ = 'r'; break;
+            case '\t': *w++ = 't'; break;
+            default:
+                *w++ = 'u', *w++ = '0', *w++ = '0';
+                *w++ = hexdig[c >> 4], *w++ = hexdig[c & 15];
+            }
+        }
+        *w++ = '"';
+        o->len = (size_t)(w - o->buf);
+        if (repaired)
+            o->ctr.utf8_repairs++;
+        return;
+    }
     put_ch(o, '"');
     while (p < end) {
         const unsigned char *run = p;

@@ -119,6 +119,7 @@ void engine_config_default(engine_config *cfg)
     cfg->reasm.max_held_per_stream = LIM_REASM_PER_FLOW;
     cfg->reasm.memcap_total = LIM_REASM_TOTAL;
     cfg->reasm.depth = LIM_REASM_DEPTH;
+    cfg->reasm.recent_window = LIM_REASM_VERIFY_WINDOW;
     cfg->decode.frag.max_datagrams = LIM_FRAG_DATAGRAMS;
     cfg->decode.frag.max_bytes = LIM_FRAG_BYTES;
     cfg->decode.frag.timeout_us = (uint64_t)LIM_FRAG_TIMEOUT_S * 1000000u;

@@ -193,8 +193,8 @@ typedef struct dir_state {
     size_t    tail_len;
     bool      post_switch;   /* next fed byte is the first after a layer switch */
     bool      data_seen;     /* any byte was fed in this direction */
-    imap_literal lits[CORE_MAX_LITS];
-    size_t    nlits;
+    imap_literal *lits;      /* grown on demand up to CORE_MAX_LITS */
+    size_t    nlits, lits_cap;
     bool      lits_overflow;
     uint8_t  *keep;          /* kept literal bytes of the current line */
     size_t    keep_used, keep_cap;
@@ -1920,6 +1920,16 @@ static void literal_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t 
         d->lits_overflow = true;
         return;
     }
+    if (d->nlits == d->lits_cap) {
+        size_t ncap = d->lits_cap ? d->lits_cap * 2 : 4;
+        imap_literal *nl = ncap <= CORE_MAX_LITS ? realloc(d->lits, ncap * sizeof *nl) : NULL;
+        if (!nl) {
+            d->lits_overflow = true;
+            return;
+        }
+        d->lits = nl;
+        d->lits_cap = ncap;
+    }
     imap_literal *l = &d->lits[d->nlits++];
     memset(l, 0, sizeof *l);
     l->size = size;
@@ -2469,6 +2479,7 @@ void imap_session_free(imap_session *s)
     for (int i = 0; i < 2; i++) {
         free(s->dirs[i].buf);
         free(s->dirs[i].keep);
+        free(s->dirs[i].lits);
         EVP_MD_CTX_free(s->dirs[i].md);
     }
     imap_arena_free(&s->arena);

@@ -82,11 +82,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     seed = (data[0] >> 2) + 1u;
     ra = run(data + 1, size - 1, ratio, 0, &a);
     rb = run(data + 1, size - 1, ratio, seed, &b);
-    /* Same status; same output when OK.  After an error the whole-buffer
-     * run may have handed on less: inflater_feed drops the output of the
-     * zlib call that met the corrupt bytes (see fuzz/README.md findings). */
+    /* Same status; same output when OK.  After an error the two runs may
+     * differ by up to one output chunk (16 KiB): inflater_feed drops the
+     * output of the zlib call that met the corrupt bytes, and where that
+     * call starts depends on the split (see fuzz/README.md, findings). */
     if (ratio == 0 && (ra != rb || (ra == INFLATE_OK && (a.len != b.len || a.hash != b.hash)) ||
-                       (ra != INFLATE_OK && a.len > b.len)))
+                       (ra != INFLATE_OK && (a.len > b.len + 16384 || b.len > a.len + 16384))))
         __builtin_trap();
     return 0;
 }

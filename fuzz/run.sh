@@ -31,6 +31,7 @@ max_len() {
         decode) echo 16384 ;;
         inflate) echo 16384 ;;
         keylog) echo 8192 ;;
+        dissector) echo 4096 ;;
         *) echo 8192 ;;
     esac
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Oracle test against tshark's IMAP dissector (DESIGN.md "Oracle tests",
-issue 3): for every plaintext capture, the commands (tag, command) and
+issues 3 and 4): for every capture (TLS ones decrypted by both tools from
+the capture's key log: tshark -o tls.keylog_file, imapscope --keylog), the commands (tag, command) and
 tagged responses (tag, status) tshark sees equal ours, except where tshark
 is known to misread; each such case is named here:
 
@@ -37,10 +38,11 @@ SETMETADATA SETQUOTA SORT STARTTLS STATUS STORE SUBSCRIBE THREAD UID UNSELECT UN
 GENURLAUTH RESETKEY ESEARCH XLIST""".split())
 
 
-def tshark_lines(pcap):
+def tshark_lines(pcap, keys=None):
     """tshark's reading, line by line (PDML keeps every line of a packet):
     requests [(tag, COMMAND)] and tagged responses [(tag, STATUS)]."""
-    proc = subprocess.Popen(["tshark", "-r", pcap, "-Y", "imap", "-T", "pdml"],
+    tls = ["-o", "tls.keylog_file:" + keys] if keys else []
+    proc = subprocess.Popen(["tshark", "-r", pcap] + tls + ["-Y", "imap", "-T", "pdml"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     reqs, resps = [], []
     for _, el in ET.iterparse(proc.stdout, events=("end",)):
@@ -81,7 +83,10 @@ def main():
                   [p for p in glob.glob(os.path.join(SHARED, "captures", "public", "*")) if not p.endswith(".md")])
     for cap in caps:
         name = os.path.basename(cap)
-        out = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json"], capture_output=True, text=True, timeout=300).stdout
+        keys = os.path.splitext(cap)[0] + ".keys"
+        keys = keys if os.path.exists(keys) else None
+        out = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json"] + (["--keylog", keys] if keys else []),
+                             capture_output=True, text=True, timeout=300).stdout
         ours_req, ours_resp = [], []
         compressed = False
         for l in out.splitlines():
@@ -96,7 +101,7 @@ def main():
                 ours_req.append((i["tag"], cmd.split(" ")[-1] if cmd.startswith("UID ") else cmd))
             if i.get("status"):
                 ours_resp.append((i["tag"], i["status"]))
-        t_req, t_resp = tshark_lines(cap)
+        t_req, t_resp = tshark_lines(cap, keys)
         # tshark names a UID command by its sub-command
         t_req = [(t, c) for t, c in t_req]
         cr, ct = collections.Counter(ours_req), collections.Counter(t_req)
@@ -140,7 +145,8 @@ def main():
             print("FAIL tshark-imap-%s: %s" % (name, "; ".join(problems)))
         else:
             extra = ", ".join("%s %d" % kv for kv in sorted(named.items()))
-            print("PASS tshark-imap-%s (%d commands agree%s)" % (name, sum((cr & ct).values()),
+            print("PASS tshark-imap-%s (%d commands agree%s%s)" % (name, sum((cr & ct).values()),
+                                                               ", decrypted" if keys else "",
                                                                "; tshark differs: " + extra if extra else ""))
     return 0 if ok else 1
 

@@ -243,6 +243,19 @@ static int on_imap_event(void *user, const imap_event *ev)
         }
         break;
     case IMAP_EV_SWITCH:
+        if (output_wants_lines(e->out)) {
+            /* the switch point, in the trace: "C [layer] TLS from stream byte N" */
+            char text[96];
+            json_t *l = json_object();
+            snprintf(text, sizeof text, "[layer] %s starts after IMAP byte %llu of this direction",
+                     ev->switch_to == IMAP_LAYER_TLS ? "TLS" : "DEFLATE",
+                     (unsigned long long)ev->offset);
+            json_object_set_new(l, "direction", json_string(dir_name(ev->dir)));
+            json_object_set_new(l, "kind", json_string("switch"));
+            json_object_set_new(l, "text", json_string(text));
+            output_line(e->out, ev->ts_us, conn_out(c), l);
+            json_decref(l);
+        }
         if (ev->switch_to == IMAP_LAYER_TLS) {
             conn_start_tls(c, ev->dir);
         } else if (ev->switch_to == IMAP_LAYER_DEFLATE) {

@@ -3,7 +3,7 @@
 #   make            build ./imapscope and dissector/libimapdissect.a
 #   make test       build and run every test (unit, golden, oracle, live)
 #   make sanitize   the same tests under ASan + UBSan (build-san/)
-#   make check      test, then sanitize (what CI runs)
+#   make check      a clang build, test, then sanitize (what CI runs)
 #   make bench      the benchmark (see docs/performance.md)
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
 #   make fuzz-ci    every fuzz target for a bounded time; fails on a finding
@@ -84,6 +84,7 @@ sanitize:
 
 # What CI and the README run: every test, then again under the sanitizers.
 check:
+	$(MAKE) CC=clang BUILD=build-clang all unit
 	$(MAKE) test
 	$(MAKE) sanitize
 

@@ -7,6 +7,7 @@
  * never rehashes under load.
  */
 #include "flow.h"
+#include "siphash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,58 +21,10 @@ struct flow_table {
     void *user;
     flow **buckets;
     uint64_t mask;
-    uint64_t key[2];             /* SipHash key, random per table */
+    uint8_t key[16];             /* SipHash key, random per table */
     flow *lru_head, *lru_tail;   /* head = least recently used */
     flow_stats st;
 };
-
-/* ---- SipHash-2-4 (Aumasson & Bernstein), 64-bit output ---------------- */
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                          \
-    do {                                                                  \
-        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);         \
-        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                            \
-        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                            \
-        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);         \
-    } while (0)
-
-static uint64_t load_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t siphash24(const uint64_t k[2], const uint8_t *in, size_t len)
-{
-    uint64_t v0 = 0x736f6d6570736575ULL ^ k[0];
-    uint64_t v1 = 0x646f72616e646f6dULL ^ k[1];
-    uint64_t v2 = 0x6c7967656e657261ULL ^ k[0];
-    uint64_t v3 = 0x7465646279746573ULL ^ k[1];
-    const uint8_t *end = in + (len - len % 8);
-    uint64_t b = (uint64_t)len << 56;
-
-    for (; in != end; in += 8) {
-        uint64_t m = load_le64(in);
-        v3 ^= m;
-        SIPROUND;
-        SIPROUND;
-        v0 ^= m;
-    }
-    for (size_t i = 0; i < len % 8; i++)
-        b |= (uint64_t)in[i] << (8 * i);
-    v3 ^= b;
-    SIPROUND;
-    SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
 
 /* ---- keys --------------------------------------------------------------- */
 
@@ -116,7 +69,7 @@ static uint64_t key_hash(const flow_table *t, const flow_key *k)
     memcpy(buf + 17, k->b, 16);
     buf[33] = (uint8_t)(k->pa >> 8), buf[34] = (uint8_t)k->pa;
     buf[35] = (uint8_t)(k->pb >> 8), buf[36] = (uint8_t)k->pb;
-    return siphash24(t->key, buf, sizeof buf);
+    return siphash24(buf, sizeof buf, t->key);
 }
 
 /* Which side of f sent p, or -1 when p is not of f. */
@@ -185,10 +138,11 @@ flow_table *flow_table_new(const flow_config *cfg, reasm_pool *pool,
     t->pool = pool;
     t->on_end = on_end;
     t->user = user;
-    if (RAND_bytes((unsigned char *)t->key, sizeof t->key) != 1) {
+    if (RAND_bytes(t->key, sizeof t->key) != 1) {
         /* No entropy: still correct, only predictable.  Mix in addresses. */
-        t->key[0] = (uint64_t)(uintptr_t)t ^ 0x9e3779b97f4a7c15ULL;
-        t->key[1] = (uint64_t)(uintptr_t)t->buckets;
+        uint64_t a = (uint64_t)(uintptr_t)t ^ 0x9e3779b97f4a7c15ULL, b = (uint64_t)(uintptr_t)t->buckets;
+        memcpy(t->key, &a, 8);
+        memcpy(t->key + 8, &b, 8);
     }
     return t;
 }

@@ -113,14 +113,20 @@ static int dec_create(const imap_decode_ctx *ctx, const char *cmd, const imap_va
     return extra_args(p, obj, err);
 }
 
+/* Two mailbox-like arguments and nothing after them. */
+static int two_mailboxes(const imap_decode_ctx *ctx, json_t *obj, const char *k1, const char *k2,
+                         const imap_value *a, const char **err)
+{
+    if (mailbox_arg(ctx, obj, k1, a, err) != 0 || mailbox_arg(ctx, obj, k2, a->next, err) != 0)
+        return -1;
+    return extra_args(a->next->next, obj, err);
+}
+
 /* RFC 9051 9: rename = "RENAME" SP mailbox SP mailbox */
 static int dec_rename(const imap_decode_ctx *ctx, const char *cmd, const imap_value *a,
                       json_t *obj, const char **err)
 {
-    if (mailbox_arg(ctx, obj, "mailbox", a, err) != 0 ||
-        mailbox_arg(ctx, obj, "new_mailbox", a->next, err) != 0)
-        return -1;
-    return extra_args(a->next->next, obj, err);
+    return two_mailboxes(ctx, obj, "mailbox", "new_mailbox", a, err);
 }
 
 /* RFC 9051 9: select = "SELECT" SP mailbox [select-params]; RFC 7162 3.1.8
@@ -756,10 +762,7 @@ static int dec_search(const imap_decode_ctx *ctx, const char *cmd, const imap_va
 static int dec_lsub(const imap_decode_ctx *ctx, const char *cmd, const imap_value *a,
                     json_t *obj, const char **err)
 {
-    if (mailbox_arg(ctx, obj, "reference", a, err) != 0 ||
-        mailbox_arg(ctx, obj, "pattern", a->next, err) != 0)
-        return -1;
-    return extra_args(a->next->next, obj, err);
+    return two_mailboxes(ctx, obj, "reference", "pattern", a, err);
 }
 
 /* RFC 8508 3: replace = "REPLACE" SP seq-number SP mailbox append-message */

@@ -32,6 +32,7 @@
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -245,7 +246,8 @@ struct imap_session {
     imap_callbacks cb;
     void          *user;
     dir_state      dirs[2];
-    imap_arena     arena;
+    imap_arena    *arena;         /* the thread's scratch arena, during one line */
+    size_t         arena_cap;
     bool           stopped;
     bool           ended;
     uint64_t       now;      /* ts of the current feed */
@@ -867,7 +869,7 @@ static void parse_resp_text(imap_session *s, imap_dir dir, const char *p, const 
         return;
     const char *err = NULL;
     size_t consumed = 0, err_off = 0;
-    imap_value *toks = imap_tokenize(&s->arena, p + 1, (size_t)(end - p - 1), NULL, 0, NULL, true,
+    imap_value *toks = imap_tokenize(s->arena, p + 1, (size_t)(end - p - 1), NULL, 0, NULL, true,
                                      &consumed, &err, &err_off);
     const char *q = p + 1 + consumed;
     if (!toks || err || q >= end || *q != ']' || !toks->child || toks->child->type != IV_ATOM) {
@@ -887,7 +889,7 @@ static void parse_resp_text(imap_session *s, imap_dir dir, const char *p, const 
     }
     const imap_value *name = toks->child;
     copy_upper(rt->code_name, sizeof rt->code_name, name->s, name->len);
-    imap_value *args = imap_arena_alloc(&s->arena, sizeof *args);
+    imap_value *args = imap_arena_alloc(s->arena, sizeof *args);
     if (args) {
         memset(args, 0, sizeof *args);
         args->type = IV_LIST;
@@ -1108,7 +1110,7 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
 {
     const char *err = NULL;
     size_t err_off = 0, li = 0;
-    imap_value *toks = imap_tokenize(&s->arena, text + 2, len - 2, d->lits, d->nlits, &li, false,
+    imap_value *toks = imap_tokenize(s->arena, text + 2, len - 2, d->lits, d->nlits, &li, false,
                                      NULL, &err, &err_off);
     if (!toks) {
         anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, "*", "response too complex");
@@ -1696,7 +1698,7 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     /* arguments */
     const char *err = NULL;
     size_t err_off = 0, li = 0;
-    imap_value *args = imap_tokenize(&s->arena, text + argoff, len - argoff, d->lits, d->nlits, &li,
+    imap_value *args = imap_tokenize(s->arena, text + argoff, len - argoff, d->lits, d->nlits, &li,
                                      false, NULL, &err, &err_off);
     if (!args) {
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag, "arguments too complex");
@@ -2028,10 +2030,51 @@ static void report_bare_lf(imap_session *s, imap_dir dir, dir_state *d)
     anomaly(s, dir, IMAP_ANOM_BARE_LF, d->line_start, NULL, "line ended by LF alone");
 }
 
+/* The values of one line live in a scratch arena reset at each line.
+ * Lines of different sessions are never parsed at the same time on one
+ * thread, so one arena per thread serves them all (instead of a block held
+ * by every open connection); it is freed when the thread ends. */
+static pthread_key_t arena_key;
+static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
+
+static void arena_destroy(void *p)
+{
+    imap_arena_free(p);
+    free(p);
+}
+
+static void arena_key_init(void)
+{
+    pthread_key_create(&arena_key, arena_destroy);
+}
+
+static imap_arena *thread_arena(size_t cap)
+{
+    imap_arena *a;
+
+    pthread_once(&arena_once, arena_key_init);
+    a = pthread_getspecific(arena_key);
+    if (!a) {
+        a = malloc(sizeof *a);
+        if (!a)
+            return NULL;
+        imap_arena_init(a, cap);
+        if (pthread_setspecific(arena_key, a) != 0) {
+            free(a);
+            return NULL;
+        }
+    }
+    a->cap = cap; /* this session's limit */
+    return a;
+}
+
 /* A complete logical line (final CRLF removed). */
 static void process_line(imap_session *s, imap_dir dir, const char *text, size_t len)
 {
-    imap_arena_reset(&s->arena);
+    s->arena = thread_arena(s->arena_cap);
+    if (!s->arena)
+        return;
+    imap_arena_reset(s->arena);
     /* anomalies about this line follow its LINE event (emit_line flushes);
      * framing ones (line_too_long, bare_lf, literals) were raised before */
     s->defer_anomalies = true;
@@ -2366,7 +2409,7 @@ imap_session *imap_session_new(const imap_config *cfg, const imap_callbacks *cb,
     if (cb)
         s->cb = *cb;
     s->user = user;
-    imap_arena_init(&s->arena, s->cfg.max_line * 16 + 65536);
+    s->arena_cap = s->cfg.max_line * 16 + 65536;
     bool ok = true;
     for (int i = 0; i < 2; i++) {
         dir_state *d = &s->dirs[i];
@@ -2482,7 +2525,6 @@ void imap_session_free(imap_session *s)
         free(s->dirs[i].lits);
         EVP_MD_CTX_free(s->dirs[i].md);
     }
-    imap_arena_free(&s->arena);
     for (size_t i = 0; i < s->ndeferred; i++)
         json_decref(s->deferred[i].data);
     json_decref(s->greeting);

@@ -17,7 +17,7 @@
 #define LIM_REASM_PER_FLOW       (1u << 20)  /* out-of-order bytes held per direction */
 #define LIM_REASM_TOTAL          (64u << 20) /* out-of-order bytes held in all */
 #define LIM_REASM_DEPTH          0u          /* 0 = no depth limit */
-#define LIM_REASM_VERIFY_WINDOW  4096u       /* delivered bytes kept per direction to compare
+#define LIM_REASM_VERIFY_WINDOW  2048u       /* delivered bytes kept per direction to compare
                                                 retransmissions with (older: overlap_unverified) */
 
 /* IP fragments */

@@ -310,7 +310,10 @@ static decode_result reassemble(dctx *c, const ipfrag_key *key, uint8_t proto, u
     if (r == IPFRAG_DROPPED) {
         /* Already counted by sync_frag_stats. */
         c->out->error = frag_event_reason[why < IPFRAG_EV_COUNT ? why : IPFRAG_EV_MEMCAP];
-        return DECODE_ERROR;
+        /* a malformed fragment is an error; one dropped by a cap (memcap,
+         * table full) is a datagram not followed: DECODE_ERROR names ERROR
+         * reasons only (decode.h) */
+        return decode_reason_kind(c->out->error) == DECODE_KIND_ERROR ? DECODE_ERROR : DECODE_SKIP;
     }
     c->out->reassembled = true;
     return DECODE_OK;

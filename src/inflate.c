@@ -72,6 +72,14 @@ int inflater_feed(inflater *z, const uint8_t *data, size_t len, inflate_out_fn o
             z->zs.avail_out = sizeof z->buf;
             rc = inflate(&z->zs, Z_SYNC_FLUSH);
             have = sizeof z->buf - z->zs.avail_out;
+            if (have && rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+                /* what this call inflated before the error is good output:
+                 * hand it on, so the result does not depend on the split */
+                z->out += have;
+                if (out(user, z->buf, have))
+                    return INFLATE_OK;
+                have = 0;
+            }
             if (rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_STREAM_ERROR) {
                 snprintf(z->msg, sizeof z->msg, "%s", z->zs.msg ? z->zs.msg : "invalid data");
                 return z->status = INFLATE_ERR_DATA;

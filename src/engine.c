@@ -129,6 +129,9 @@ void engine_config_default(engine_config *cfg)
     cfg->server_ports[1] = 220;
     cfg->server_ports[2] = 993;
     cfg->n_server_ports = 3;
+    cfg->tls_max_record = LIM_TLS_MAX_RECORD;
+    cfg->tls_max_handshake = LIM_TLS_MAX_HANDSHAKE;
+    cfg->inflate_ratio = LIM_INFLATE_RATIO;
     cfg->tls_ports[0] = 993;
     cfg->n_tls_ports = 1;
 }
@@ -261,7 +264,7 @@ static int on_imap_event(void *user, const imap_event *ev)
         } else if (ev->switch_to == IMAP_LAYER_DEFLATE) {
             c->compress_seen = true;
             if (!c->z[ev->dir])
-                c->z[ev->dir] = inflater_new(LIM_INFLATE_RATIO);
+                c->z[ev->dir] = inflater_new(e->cfg.inflate_ratio);
             c->z_on[ev->dir] = c->z[ev->dir] != NULL;
             /* the inflated bytes come back to the dissector as plaintext */
             imap_session_set_layer(c->imap, ev->dir, IMAP_LAYER_DEFLATE, c->z[ev->dir] != NULL);
@@ -759,6 +762,8 @@ engine *engine_new(const engine_config *cfg, output *out, char *errbuf, size_t e
     reasm_pool_init(&e->pool, &e->cfg.reasm);
     tls_config_default(&e->tls_cfg);
     e->tls_cfg.keylog = cfg->keylog;
+    e->tls_cfg.max_record = cfg->tls_max_record;
+    e->tls_cfg.max_handshake = cfg->tls_max_handshake;
     fc.max_flows = e->cfg.max_flows;
     fc.idle_timeout_us = e->cfg.idle_timeout_us;
     fc.server_ports = e->cfg.server_ports;
@@ -955,6 +960,14 @@ json_t *engine_stats(engine *e)
     json_object_set_new(ev, "alert", json_integer((json_int_t)e->events[EV_ALERT]));
     json_object_set_new(ev, "tls", json_integer((json_int_t)e->tls_events));
     json_object_set_new(st, "events", ev);
+    if (e->cfg.keylog) {
+        json_t *kl = json_object();
+        json_object_set_new(kl, "entries", json_integer((json_int_t)e->cfg.keylog->n));
+        json_object_set_new(kl, "lines", json_integer((json_int_t)e->cfg.keylog->lines));
+        json_object_set_new(kl, "malformed_lines", json_integer((json_int_t)e->cfg.keylog->skipped_bad));
+        json_object_set_new(kl, "keylog_truncated", json_boolean(e->cfg.keylog->truncated));
+        json_object_set_new(st, "keylog", kl);
+    }
     return st;
 }
 

@@ -38,6 +38,9 @@ typedef struct engine_config {
     uint32_t       feed_seed;     /* seed of the random split */
     bool           all_tcp;       /* report every TCP connection, not only IMAP-looking ones */
     const keylog  *keylog;        /* --keylog: TLS secrets (borrowed; outlives the engine), or NULL */
+    size_t         tls_max_record;    /* bytes of one TLS record */
+    size_t         tls_max_handshake; /* bytes of one TLS handshake message */
+    unsigned       inflate_ratio;     /* inflated bytes per compressed byte (0: no bomb check) */
 } engine_config;
 
 void engine_config_default(engine_config *cfg);

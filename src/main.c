@@ -62,19 +62,24 @@ static void usage(FILE *fp)
 "  --max-pending N      commands awaiting a response per connection (default %u)\n"
 "  --max-responses N    decoded untagged responses kept per transaction (default %u)\n"
 "  --max-txn-bytes B    decoded bytes held per transaction (default %u)\n"
+"  --tls-max-record B   bytes of one TLS record (default %u)\n"
+"  --tls-max-handshake B  bytes of one TLS handshake message (default %u)\n"
+"  --inflate-ratio N    inflated bytes per compressed byte before deflate_bomb (default %u)\n"
 "\n"
 "  -h, --help           this help\n"
 "  --version            print the version\n",
             LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
-            LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES);
+            LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES,
+            LIM_TLS_MAX_RECORD, LIM_TLS_MAX_HANDSHAKE, LIM_INFLATE_RATIO);
 }
 
 enum {
     OPT_COLOR = 1000, OPT_SHOWCRED, OPT_HASHLIT, OPT_STREAMS, OPT_CIDSEED, OPT_SERVERPORT,
     OPT_TLSPORT, OPT_ALLTCP, OPT_MAXFLOWS, OPT_FLOWTIMEOUT, OPT_REASMFLOW, OPT_REASMMEM,
     OPT_MAXLINE, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION,
-    OPT_KEYLOG, OPT_KEYLOGMAX, OPT_THREADS, OPT_MAXRESP, OPT_MAXTXNBYTES
+    OPT_KEYLOG, OPT_KEYLOGMAX, OPT_THREADS, OPT_MAXRESP, OPT_MAXTXNBYTES,
+    OPT_TLSMAXREC, OPT_TLSMAXHS, OPT_INFLATERATIO
 };
 
 static const struct option long_opts[] = {
@@ -96,6 +101,9 @@ static const struct option long_opts[] = {
     {"max-pending", required_argument, NULL, OPT_MAXPENDING},
     {"max-responses", required_argument, NULL, OPT_MAXRESP},
     {"max-txn-bytes", required_argument, NULL, OPT_MAXTXNBYTES},
+    {"tls-max-record", required_argument, NULL, OPT_TLSMAXREC},
+    {"tls-max-handshake", required_argument, NULL, OPT_TLSMAXHS},
+    {"inflate-ratio", required_argument, NULL, OPT_INFLATERATIO},
     {"feed-chunk", required_argument, NULL, OPT_FEEDCHUNK},   /* testing: N, or random[:SEED] */
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"threads", required_argument, NULL, OPT_THREADS},
@@ -227,6 +235,9 @@ int main(int argc, char **argv)
         case OPT_MAXPENDING: ec.imap.max_pending = parse_num("--max-pending", optarg, 1, 1u << 20); break;
         case OPT_MAXRESP: ec.imap.max_responses = parse_num("--max-responses", optarg, 0, 1u << 24); break;
         case OPT_MAXTXNBYTES: ec.imap.max_txn_bytes = parse_num("--max-txn-bytes", optarg, 0, 1u << 30); break;
+        case OPT_TLSMAXREC: ec.tls_max_record = parse_num("--tls-max-record", optarg, 512, 1u << 24); break;
+        case OPT_TLSMAXHS: ec.tls_max_handshake = parse_num("--tls-max-handshake", optarg, 1024, 1u << 26); break;
+        case OPT_INFLATERATIO: ec.inflate_ratio = (unsigned)parse_num("--inflate-ratio", optarg, 0, 1u << 20); break;
         case OPT_FEEDCHUNK:
             if (!strncmp(optarg, "random", 6)) {
                 ec.feed_chunk = -1;

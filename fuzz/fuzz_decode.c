@@ -86,12 +86,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case DECODE_SKIP:
         case DECODE_ERROR:
-            /* A SKIP names a skip reason.  An ERROR names an error reason,
-             * or an anomaly that dropped the datagram (frag_memcap,
-             * frag_too_many: known, see fuzz/README.md findings). */
+            /* An ERROR names an error reason.  A SKIP names a skip reason,
+             * or the anomaly of a cap that dropped the datagram (frag_memcap,
+             * frag_too_many; decode.h). */
             if (out.error >= DECODE_REASON_COUNT ||
-                (r == DECODE_SKIP && decode_reason_kind(out.error) != DECODE_KIND_SKIP) ||
-                (r == DECODE_ERROR && decode_reason_kind(out.error) == DECODE_KIND_SKIP))
+                (r == DECODE_SKIP && decode_reason_kind(out.error) == DECODE_KIND_ERROR) ||
+                (r == DECODE_ERROR && decode_reason_kind(out.error) != DECODE_KIND_ERROR))
                 __builtin_trap();
             break;
         default:

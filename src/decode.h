@@ -129,7 +129,8 @@ typedef enum decode_reason {
 typedef enum decode_result {
     DECODE_OK = 0,    /* *out filled */
     DECODE_HELD,      /* an IP fragment was stored; nothing to do yet */
-    DECODE_SKIP,      /* not IP / not followed; out->error names why; counted */
+    DECODE_SKIP,      /* not IP / not followed; out->error names why (a SKIP reason, or the
+                         ANOMALY reason of a cap that dropped a fragmented datagram); counted */
     DECODE_ERROR      /* malformed; out->error names why; counted */
 } decode_result;
 

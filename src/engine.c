@@ -27,9 +27,8 @@
 
 /* What a direction's bytes are, from the dissector's point of view. */
 typedef enum conn_layer {
-    CL_PLAIN = 0,   /* IMAP text: to the dissector */
-    CL_TLS,         /* TLS records: opaque until decryption exists */
-    CL_DEFLATE,     /* raw DEFLATE: inflated, then to the dissector */
+    CL_PLAIN = 0,   /* IMAP text (or DEFLATE data when z_on): conn_plain */
+    CL_TLS,         /* TLS records: to the TLS layer */
     CL_DEAD         /* nothing more is decoded (a layer failed) */
 } conn_layer;
 
@@ -43,8 +42,6 @@ typedef struct anomaly_count {
     const char *name;   /* static string */
     const char *layer;  /* "tcp", "imap", "deflate" */
     uint64_t count;
-    uint64_t first_offset;
-    int first_dir;      /* imap_dir */
 } anomaly_count;
 
 typedef struct conn {
@@ -173,9 +170,9 @@ static const char *dir_name(int d)
 
 /* ---- anomalies ------------------------------------------------------------- */
 
-/* Counts an anomaly on the connection; returns true the first time a name
- * is seen (callers emit an alert for every occurrence anyway). */
-static void conn_count_anomaly(conn *c, const char *name, const char *layer, int dir, uint64_t off)
+/* Counts an anomaly by name on the connection (for the session summary);
+ * kinds beyond CONN_MAX_ANOMALY_KINDS are counted in anomalies_dropped. */
+static void conn_count_anomaly(conn *c, const char *name, const char *layer)
 {
     for (unsigned i = 0; i < c->n_anomaly_kinds; i++) {
         if (c->anomalies[i].name == name || !strcmp(c->anomalies[i].name, name)) {
@@ -194,7 +191,7 @@ static void conn_count_anomaly(conn *c, const char *name, const char *layer, int
         c->anomalies = na;
         c->cap_anomaly_kinds = ncap;
     }
-    c->anomalies[c->n_anomaly_kinds++] = (anomaly_count){name, layer, 1, off, dir};
+    c->anomalies[c->n_anomaly_kinds++] = (anomaly_count){name, layer, 1};
 }
 
 /* An alert event for an anomaly the engine itself found (TCP, layers). */
@@ -203,7 +200,7 @@ static void conn_alert(conn *c, const char *name, const char *desc, const char *
 {
     json_t *a = json_object();
 
-    conn_count_anomaly(c, name, layer, dir, off);
+    conn_count_anomaly(c, name, layer);
     json_object_set_new(a, "name", json_string(name));
     json_object_set_new(a, "description", json_string(desc ? desc : ""));
     json_object_set_new(a, "category", json_string(layer));
@@ -237,7 +234,7 @@ static int on_imap_event(void *user, const imap_event *ev)
     case IMAP_EV_ANOMALY:
         e->imap_anomalies++;
         e->events[EV_ALERT]++;
-        conn_count_anomaly(c, ev->name, "imap", ev->dir, ev->offset);
+        conn_count_anomaly(c, ev->name, "imap");
         if (ev->data) {
             json_t *a = json_deep_copy(ev->data);
             if (!json_object_get(a, "category"))
@@ -409,7 +406,6 @@ static void conn_raw(conn *c, int d, const uint8_t *data, size_t len, uint64_t t
 {
     switch (c->layer[d]) {
     case CL_PLAIN:
-    case CL_DEFLATE:
         conn_plain(c, d, data, len, ts, false);
         break;
     case CL_TLS:
@@ -695,6 +691,8 @@ static json_t *conn_summary(conn *c, const char *reason)
         json_array_append_new(an, a);
     }
     json_object_set_new(s, "anomalies", an);
+    if (c->anomalies_dropped)
+        json_object_set_new(s, "anomaly_kinds_dropped", json_integer((json_int_t)c->anomalies_dropped));
     if (c->tls) {
         json_t *ts = tls_conn_summary(c->tls);
         if (ts) {
@@ -883,11 +881,6 @@ void engine_tick(engine *e, uint64_t now_us)
     output_flush(e->out);
 }
 
-static json_t *counters_object(void)
-{
-    return json_object();
-}
-
 void engine_end_all(engine *e, const char *reason)
 {
     if (e->finished)
@@ -925,7 +918,7 @@ json_t *engine_stats(engine *e)
     json_object_set_new(st, "non_tcp_packets", json_integer((json_int_t)e->non_tcp));
 
     ds = decoder_stats(&e->dec);
-    dec = counters_object();
+    dec = json_object();
     json_object_set_new(dec, "ok", json_integer((json_int_t)ds->ok));
     json_object_set_new(dec, "held", json_integer((json_int_t)ds->held));
     json_object_set_new(dec, "skipped", json_integer((json_int_t)ds->skipped));
@@ -936,7 +929,7 @@ json_t *engine_stats(engine *e)
                                 json_integer((json_int_t)ds->reason[i]));
     json_object_set_new(st, "decode", dec);
 
-    re = counters_object();
+    re = json_object();
     for (int i = 0; i < REASM_CTR_COUNT; i++)
         json_object_set_new(re, reasm_counter_name(i), json_integer((json_int_t)e->pool.counters[i]));
     for (int i = 0; i < REASM_ANOMALY_COUNT; i++)
@@ -946,7 +939,7 @@ json_t *engine_stats(engine *e)
     json_object_set_new(st, "reassembly", re);
 
     fs = flow_table_stats(e->flows);
-    fl = counters_object();
+    fl = json_object();
     json_object_set_new(fl, "created", json_integer((json_int_t)fs->created));
     json_object_set_new(fl, "evicted", json_integer((json_int_t)fs->evicted));
     json_object_set_new(fl, "timed_out", json_integer((json_int_t)fs->timed_out));
@@ -954,7 +947,7 @@ json_t *engine_stats(engine *e)
     json_object_set_new(fl, "reported", json_integer((json_int_t)e->conns_reported));
     json_object_set_new(st, "flows", fl);
 
-    ev = counters_object();
+    ev = json_object();
     json_object_set_new(ev, "imap", json_integer((json_int_t)e->events[EV_IMAP]));
     json_object_set_new(ev, "imap_session", json_integer((json_int_t)e->events[EV_SESSION]));
     json_object_set_new(ev, "alert", json_integer((json_int_t)e->events[EV_ALERT]));

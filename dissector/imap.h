@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdatomic.h>
 #include <jansson.h>
 
 #ifdef __cplusplus
@@ -30,6 +31,24 @@ typedef enum imap_dir {
     IMAP_DIR_CLIENT = 0, /* bytes sent by the client (commands) */
     IMAP_DIR_SERVER = 1  /* bytes sent by the server (responses) */
 } imap_dir;
+
+/* A memory budget shared by every session that points to it (all threads):
+ * the bytes a session holds beyond its fixed part (line buffers grown past
+ * their first KiB, kept literal bytes, pending commands and the decoded
+ * responses of their transactions, approximately) are charged to it.  When
+ * a charge would pass `limit` it is refused and the session drops what it
+ * was about to keep, with a "memcap" anomaly saying what: a long line is
+ * framed but not parsed, a literal is not kept for decoding, the oldest
+ * pending command is abandoned, a decoded response is only counted.
+ * Counters are updated atomically. */
+typedef struct imap_budget {
+    size_t           limit;    /* bytes; 0 = no limit (only counted) */
+    _Atomic size_t   used;     /* bytes charged now */
+    _Atomic size_t   peak;     /* most bytes charged at once */
+    _Atomic uint64_t refused;  /* charges refused */
+} imap_budget;
+
+void imap_budget_init(imap_budget *b, size_t limit);
 
 /* Limits and switches.  imap_config_default() fills library defaults; a
  * program sets its own from its limits header.  Every cap that is reached
@@ -44,6 +63,7 @@ typedef struct imap_config {
     bool     hash_literals;    /* SHA-256 of every literal in the event */
     bool     show_credentials; /* passwords and SASL secrets in clear (default: redacted) */
     bool     emit_lines;       /* IMAP_EV_LINE events (for a text trace) */
+    imap_budget *budget;       /* shared memory budget (borrowed; outlives the sessions), or NULL */
 } imap_config;
 
 void imap_config_default(imap_config *cfg);

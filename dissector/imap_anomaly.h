@@ -44,6 +44,8 @@ extern "C" {
     X(PREAUTH_CLEARTEXT, "preauth_cleartext", "PREAUTH greeting on a cleartext connection: STARTTLS is impossible") \
     X(CLEARTEXT_CREDENTIALS, "cleartext_credentials", "LOGIN or AUTHENTICATE PLAIN/LOGIN without TLS: credentials in clear") \
     X(STARTTLS_STRIPPED, "starttls_stripped", "STARTTLS refused or not offered (no LOGINDISABLED), then credentials in clear") \
+    X(MEMCAP, "memcap", "the dissector memory budget shared by all sessions (imap_budget, --imap-memcap) was reached: what was about to be kept was dropped (see detail)") \
+    X(RESPONSES_DROPPED, "responses_dropped", "a transaction reached max_responses or max_txn_bytes: later untagged responses are only counted (responses_dropped in the event)") \
     X(CLIENT_STREAM_MISSING, "client_stream_missing", "tagged responses while the client sent no bytes at all (one-sided capture): commands unknown, reported once instead of unknown_tag")
 
 typedef enum imap_anomaly {

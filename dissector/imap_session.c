@@ -51,6 +51,9 @@
 #define CORE_INJECT_MAX      200   /* bytes of injected data shown */
 #define CORE_LITERAL_SHOW    64    /* a literal this short and printable is shown in the trace */
 #define CORE_DEFER_MAX       16    /* anomalies of one line held until its LINE event */
+#define CORE_PENDING_COST    1024  /* budget charge of a pending command besides its text (objects) */
+#define CORE_BUF_FIRST       1024  /* line buffer allocated per direction (grown on demand) */
+#define CORE_BUF_SHRINK      4096  /* a line buffer grown past this is shrunk back after its line */
 
 void imap_config_default(imap_config *cfg)
 {
@@ -63,7 +66,23 @@ void imap_config_default(imap_config *cfg)
     cfg->hash_literals = false;
     cfg->show_credentials = false;
     cfg->emit_lines = false;
+    cfg->budget = NULL;
 }
+
+void imap_budget_init(imap_budget *b, size_t limit)
+{
+    b->limit = limit;
+    atomic_init(&b->used, 0);
+    atomic_init(&b->peak, 0);
+    atomic_init(&b->refused, 0);
+}
+
+/* Charges n bytes to the session's budget (none: always granted).  force:
+ * granted even past the limit (memory the session cannot do without, or
+ * whose refusal was already handled).  The session's own total is kept
+ * so that imap_session_free gives back exactly what it took. */
+static bool budget_charge(imap_session *s, size_t n, bool force);
+static void budget_release(imap_session *s, size_t n);
 
 /* ---------------------------------------------------------- session state */
 
@@ -188,6 +207,7 @@ typedef struct dir_state {
     size_t    len, cap;
     bool      bare_lf;       /* a bare LF ended a piece of the current line */
     bool      overflow;      /* the current line is too long: framed, not parsed */
+    bool      refused;       /* the line buffer could not grow: the memory budget refused */
     char      tail[32];      /* last bytes of a dropped line (literal marker check) */
     char      head[128];     /* first bytes of the line (line-start checks, whatever the split) */
     size_t    head_len;
@@ -198,6 +218,7 @@ typedef struct dir_state {
     size_t    nlits, lits_cap;
     bool      lits_overflow;
     uint8_t  *keep;          /* kept literal bytes of the current line */
+    bool      keep_refused;  /* the budget refused the keep buffer (reported once) */
     size_t    keep_used, keep_cap;
     /* current literal */
     uint64_t  lit_remaining;
@@ -221,6 +242,7 @@ typedef struct dir_state {
 
 typedef struct pending {
     char      tag[CORE_TAG_MAX];
+    size_t    charged;       /* bytes of this entry charged to the budget */
     char      command[CORE_CMD_MAX];
     cmd_id    id;
     json_t   *obj;           /* the "imap" object being built */
@@ -294,6 +316,7 @@ struct imap_session {
     bool           before_greeting_reported;
     bool           client_missing_reported;
     bool           midstream;      /* imap_session_set_midstream: the capture began mid-connection */
+    size_t         charged;        /* bytes charged to cfg.budget now */
     bool           client_first;   /* a client line came before any server byte */
 
     /* Anomalies raised while a complete line is processed wait until that
@@ -312,6 +335,42 @@ struct imap_session {
         char         detail[CORE_DETAIL_MAX];
     } deferred[CORE_DEFER_MAX];
 };
+
+/* ------------------------------------------------------------- budget */
+
+static bool budget_charge(imap_session *s, size_t n, bool force)
+{
+    imap_budget *b = s->cfg.budget;
+    if (!b || n == 0) {
+        s->charged += n;
+        return true;
+    }
+    size_t used = atomic_load_explicit(&b->used, memory_order_relaxed);
+    for (;;) {
+        if (!force && b->limit && (n > b->limit || used > b->limit - n)) {
+            atomic_fetch_add_explicit(&b->refused, 1, memory_order_relaxed);
+            return false;
+        }
+        if (atomic_compare_exchange_weak_explicit(&b->used, &used, used + n, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            break;
+    }
+    size_t now = used + n, peak = atomic_load_explicit(&b->peak, memory_order_relaxed);
+    while (now > peak &&
+           !atomic_compare_exchange_weak_explicit(&b->peak, &peak, now, memory_order_relaxed, memory_order_relaxed))
+        ;
+    s->charged += n;
+    return true;
+}
+
+static void budget_release(imap_session *s, size_t n)
+{
+    if (n > s->charged)
+        n = s->charged;
+    s->charged -= n;
+    if (s->cfg.budget && n)
+        atomic_fetch_sub_explicit(&s->cfg.budget->used, n, memory_order_relaxed);
+}
 
 /* ------------------------------------------------------------- events */
 
@@ -491,8 +550,10 @@ static void session_set_state(imap_session *s, imap_state st)
 
 /* ------------------------------------------------------ pending commands */
 
-static void pending_clear(pending *p)
+static void pending_clear(imap_session *s, pending *p)
 {
+    budget_release(s, p->charged);
+    p->charged = 0;
     json_decref(p->obj);
     json_decref(p->untagged);
     json_decref(p->responses);
@@ -575,7 +636,7 @@ static void txn_emit(imap_session *s, pending *p, const char *status, uint64_t o
 /* Removes entry i (keeps the order). */
 static void pending_remove(imap_session *s, size_t i)
 {
-    pending_clear(&s->pend[i]);
+    pending_clear(s, &s->pend[i]);
     memmove(&s->pend[i], &s->pend[i + 1], (s->npend - i - 1) * sizeof(pending));
     s->npend--;
     memset(&s->pend[s->npend], 0, sizeof(pending));
@@ -643,12 +704,24 @@ static void txn_add_response(imap_session *s, pending *p, const char *type, json
     json_count(p->untagged, type);
     if (!resp)
         return;
-    if (json_array_size(p->responses) >= s->cfg.max_responses ||
-        p->txn_bytes + approx > s->cfg.max_txn_bytes) {
+    bool capped = json_array_size(p->responses) >= s->cfg.max_responses ||
+                  p->txn_bytes + approx > s->cfg.max_txn_bytes;
+    if (capped || !budget_charge(s, approx, false)) {
+        if (!p->responses_dropped) {
+            if (capped)
+                anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_RESPONSES_DROPPED, s->dirs[IMAP_DIR_SERVER].line_start,
+                        p->tag[0] ? p->tag : NULL, "%s: more than %zu responses or %zu bytes decoded",
+                        p->command, s->cfg.max_responses, s->cfg.max_txn_bytes);
+            else
+                anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MEMCAP, s->dirs[IMAP_DIR_SERVER].line_start,
+                        p->tag[0] ? p->tag : NULL, "%s: decoded responses only counted (budget %zu bytes)",
+                        p->command, s->cfg.budget->limit);
+        }
         p->responses_dropped++;
         json_decref(resp);
         return;
     }
+    p->charged += approx;
     p->txn_bytes += approx;
     json_array_append_new(p->responses, resp);
 }
@@ -1233,7 +1306,7 @@ static void check_cleartext_credentials(imap_session *s, const char *tag, const 
     }
 }
 
-static void line_reset(dir_state *d);
+static void line_reset(imap_session *s, dir_state *d);
 static void literal_end(imap_session *s, imap_dir dir, dir_state *d);
 
 /* Drops the partial client line at a switch point (an open literal is
@@ -1244,7 +1317,7 @@ static void abandon_line(imap_session *s, imap_dir dir, dir_state *d)
         literal_end(s, dir, d);
     d->mode = DM_LINE;
     d->tail_len = 0;
-    line_reset(d);
+    line_reset(s, d);
 }
 
 /* STARTTLS OK: both directions switch (RFC 9051 6.2.1: TLS begins right
@@ -1422,7 +1495,7 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     cmd_id id = p->id;
     txn_emit(s, p, st, d->line_start);
     if (i < 0)
-        pending_clear(&tmp);
+        pending_clear(s, &tmp);
     else
         pending_remove(s, (size_t)i);
     recompute_projected(s);
@@ -1654,17 +1727,49 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     if (pending_find(s, tag) >= 0)
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_TAG_REUSED, d->line_start, tag, "tag %s still pending", tag);
     const cmd_info *ci = cmd_lookup(cmd);
-    if (s->npend == s->pend_cap) {
+    /* the decoded command is held until its tagged response: charged
+     * (about its text, plus the objects around it) to the budget; when
+     * refused, the oldest pending command is abandoned to make room */
+    size_t need = d->line_bytes + CORE_PENDING_COST;
+    bool args_dropped = false;
+    bool grow = s->npend == s->pend_cap;
+    size_t ncap = s->pend_cap * 2 < s->cfg.max_pending ? s->pend_cap * 2 : s->cfg.max_pending;
+    size_t grow_bytes = grow ? (ncap - s->pend_cap) * sizeof(pending) : 0;
+    if (!budget_charge(s, need + grow_bytes, false)) {
+        if (s->npend > 0) {
+            anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MEMCAP, d->line_start, s->pend[0].tag,
+                    "oldest pending command abandoned (budget %zu bytes)", s->cfg.budget->limit);
+            json_object_set_new(s->pend[0].obj, "abandoned", json_true());
+            json_object_set_new(s->pend[0].obj, "reason", json_string("memcap"));
+            txn_emit(s, &s->pend[0], NULL, d->line_start);
+            pending_remove(s, 0);
+            grow = false; /* a slot is free now */
+            grow_bytes = 0;
+            budget_charge(s, need, true); /* what the abandoned one gave back */
+        } else {
+            /* nothing to give back: the command is tracked (tag, name,
+             * status) without its decoded arguments, so what a session
+             * takes past the budget stays a small fixed amount */
+            anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MEMCAP, d->line_start, tag,
+                    "arguments of %s not decoded (budget %zu bytes)", cmd, s->cfg.budget->limit);
+            args_dropped = true;
+            need = CORE_PENDING_COST;
+            budget_charge(s, need + grow_bytes, true);
+        }
+    }
+    if (grow) {
         /* grown on demand: most connections have one or two pending */
-        size_t ncap = s->pend_cap * 2 < s->cfg.max_pending ? s->pend_cap * 2 : s->cfg.max_pending;
         pending *np = realloc(s->pend, ncap * sizeof *np);
-        if (!np)
+        if (!np) {
+            budget_release(s, need + grow_bytes);
             return;
+        }
         s->pend = np;
         s->pend_cap = ncap;
     }
     pending *p = &s->pend[s->npend++];
     memset(p, 0, sizeof *p);
+    p->charged = need;
     memcpy(p->tag, tag, sizeof p->tag);
     memcpy(p->command, cmd, sizeof p->command);
     p->id = ci ? ci->id : CMD_OTHER;
@@ -1698,9 +1803,13 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     /* arguments */
     const char *err = NULL;
     size_t err_off = 0, li = 0;
-    imap_value *args = imap_tokenize(s->arena, text + argoff, len - argoff, d->lits, d->nlits, &li,
-                                     false, NULL, &err, &err_off);
-    if (!args) {
+    imap_value *args = NULL;
+    if (!args_dropped)
+        args = imap_tokenize(s->arena, text + argoff, len - argoff, d->lits, d->nlits, &li, false, NULL,
+                             &err, &err_off);
+    if (args_dropped) {
+        json_object_set_new(p->obj, "arguments_dropped", json_string("memcap"));
+    } else if (!args) {
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag, "arguments too complex");
     } else if (err) {
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag, "%s: %s at %zu",
@@ -1712,7 +1821,7 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
         if (imap_decode_command(&ctx, cmd, args, p->obj, &derr) < 0)
             anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag, "%s: %s", cmd,
                     derr ? derr : "bad arguments");
-    } else if (!ci && argoff < len) {
+    } else if (!ci && argoff < len && !args_dropped) {
         oset(p->obj, "arguments", json_bytes(text + argoff, len - argoff > 512 ? 512 : len - argoff));
     }
     const imap_value *a0 = args ? imap_list_nth(args, 0) : NULL;
@@ -1798,8 +1907,19 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
 
 /* ------------------------------------------------------------ framing */
 
-static void line_reset(dir_state *d)
+static void line_reset(imap_session *s, dir_state *d)
 {
+    if (d->cap > CORE_BUF_SHRINK) {
+        /* a long line is over: give its buffer back */
+        size_t first = s->cfg.max_line + 3 < CORE_BUF_FIRST ? s->cfg.max_line + 3 : CORE_BUF_FIRST;
+        char *nb = realloc(d->buf, first);
+        if (nb) {
+            budget_release(s, d->cap - first);
+            d->buf = nb;
+            d->cap = first;
+        }
+    }
+    d->refused = false;
     d->len = 0;
     d->nlits = 0;
     d->lits_overflow = false;
@@ -1938,8 +2058,19 @@ static void literal_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t 
     l->mode = mode;
     l->binary = binary;
     uint64_t k = size < s->cfg.literal_keep ? size : s->cfg.literal_keep;
-    if (k > 0 && !d->keep && d->keep_cap)
-        d->keep = malloc(d->keep_cap); /* on the first literal: most directions have none */
+    if (k > 0 && !d->keep && d->keep_cap && !d->keep_refused) {
+        /* on the first literal: most directions have none */
+        if (budget_charge(s, d->keep_cap, false)) {
+            d->keep = malloc(d->keep_cap);
+            if (!d->keep)
+                budget_release(s, d->keep_cap);
+        } else {
+            d->keep_refused = true;
+            anomaly(s, dir, IMAP_ANOM_MEMCAP, d->line_start, d->line_tag[0] ? d->line_tag : NULL,
+                    "literal bytes not kept for decoding in this direction (budget %zu bytes)",
+                    s->cfg.budget->limit);
+        }
+    }
     if (k > 0 && d->keep && k <= d->keep_cap - d->keep_used) {
         l->kept = d->keep + d->keep_used;
         d->keep_used += (size_t)k;
@@ -2005,21 +2136,32 @@ static bool buf_append(imap_session *s, dir_state *d, const char *p, size_t n)
             want = d->len + n;
         if (want > max)
             want = max;
-        char *nb = realloc(d->buf, want);
-        if (!nb)
+        if (!budget_charge(s, want - d->cap, false)) {
+            d->refused = true;
             return false;
+        }
+        char *nb = realloc(d->buf, want);
+        if (!nb) {
+            budget_release(s, want - d->cap);
+            return false;
+        }
         d->buf = nb;
         d->cap = want;
     }
     memcpy(d->buf + d->len, p, n);
     d->len += n;
-    (void)s;
     return true;
 }
 
+/* A line that cannot be kept whole: longer than max_line, or the buffer
+ * could not grow within the memory budget. */
 static void line_too_long(imap_session *s, imap_dir dir, dir_state *d)
 {
-    anomaly(s, dir, IMAP_ANOM_LINE_TOO_LONG, d->line_start, NULL, "line longer than %zu bytes", s->cfg.max_line);
+    if (d->refused)
+        anomaly(s, dir, IMAP_ANOM_MEMCAP, d->line_start, NULL,
+                "line over %zu bytes framed, not parsed (budget %zu bytes)", d->cap, s->cfg.budget->limit);
+    else
+        anomaly(s, dir, IMAP_ANOM_LINE_TOO_LONG, d->line_start, NULL, "line longer than %zu bytes", s->cfg.max_line);
 }
 
 static void report_bare_lf(imap_session *s, imap_dir dir, dir_state *d)
@@ -2177,7 +2319,7 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
         report_bare_lf(s, dir, d);
     if (!d->overflow)
         process_line(s, dir, text, tlen);
-    line_reset(d);
+    line_reset(s, d);
 }
 
 long imap_session_feed(imap_session *s, imap_dir dir, const uint8_t *data, size_t len, uint64_t ts_us)
@@ -2355,7 +2497,7 @@ void imap_session_gap(imap_session *s, imap_dir dir, uint64_t len, uint64_t ts_u
     d->offset += len;
     d->mode = DM_LINE;
     d->tail_len = 0;
-    line_reset(d);
+    line_reset(s, d);
     d->resync = true;
 }
 
@@ -2372,7 +2514,7 @@ void imap_session_set_layer(imap_session *s, imap_dir dir, imap_layer layer, boo
     if (visible) {
         if (d->mode == DM_OPAQUE || d->mode == DM_DISCARD) {
             d->mode = DM_LINE;
-            line_reset(d);
+            line_reset(s, d);
         }
     } else {
         d->mode = DM_OPAQUE;
@@ -2413,7 +2555,7 @@ imap_session *imap_session_new(const imap_config *cfg, const imap_callbacks *cb,
     bool ok = true;
     for (int i = 0; i < 2; i++) {
         dir_state *d = &s->dirs[i];
-        d->cap = s->cfg.max_line + 3 < 1024 ? s->cfg.max_line + 3 : 1024;
+        d->cap = s->cfg.max_line + 3 < CORE_BUF_FIRST ? s->cfg.max_line + 3 : CORE_BUF_FIRST;
         d->buf = malloc(d->cap);
         d->keep_cap = s->cfg.literal_keep * 16;
         d->md = EVP_MD_CTX_new();
@@ -2517,7 +2659,7 @@ void imap_session_free(imap_session *s)
     if (!s)
         return;
     for (size_t i = 0; s->pend && i < s->npend; i++)
-        pending_clear(&s->pend[i]);
+        pending_clear(s, &s->pend[i]);
     free(s->pend);
     for (int i = 0; i < 2; i++) {
         free(s->dirs[i].buf);
@@ -2538,5 +2680,6 @@ void imap_session_free(imap_session *s)
     json_decref(s->unsolicited);
     json_decref(s->id_client);
     json_decref(s->id_server);
+    budget_release(s, s->charged);
     free(s);
 }

@@ -121,6 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ec.imap.max_txn_bytes = 4096;
     ec.imap.literal_keep = 64;
     ec.imap.max_literal = 100000;
+    /* a small shared budget, so that its refusals are reached too */
+    imap_budget budget;
+    imap_budget_init(&budget, 6000);
+    ec.imap.budget = &budget;
     ec.all_tcp = (data[0] >> 1) & 1;
     switch ((data[0] >> 2) & 3) {
     case 1: ec.feed_chunk = 1; break;
@@ -147,6 +151,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     engine_finish(e, "end_of_input", NULL);
     engine_free(e);
+    if (atomic_load(&budget.used) != 0) /* every session gave back what it took */
+        __builtin_trap();
     output_close(out);
     pcap_close(pc);   /* closes fp */
     free(file);

@@ -953,6 +953,15 @@ json_t *engine_stats(engine *e)
     json_object_set_new(ev, "alert", json_integer((json_int_t)e->events[EV_ALERT]));
     json_object_set_new(ev, "tls", json_integer((json_int_t)e->tls_events));
     json_object_set_new(st, "events", ev);
+    if (e->cfg.imap.budget) {
+        const imap_budget *b = e->cfg.imap.budget;
+        json_t *im = json_object();
+        json_object_set_new(im, "limit", json_integer((json_int_t)b->limit));
+        json_object_set_new(im, "used", json_integer((json_int_t)atomic_load(&b->used)));
+        json_object_set_new(im, "peak", json_integer((json_int_t)atomic_load(&b->peak)));
+        json_object_set_new(im, "refused", json_integer((json_int_t)atomic_load(&b->refused)));
+        json_object_set_new(st, "imap_memory", im);
+    }
     if (e->cfg.keylog) {
         json_t *kl = json_object();
         json_object_set_new(kl, "entries", json_integer((json_int_t)e->cfg.keylog->n));

@@ -32,6 +32,9 @@
 #define LIM_IMAP_MAX_PENDING     256u        /* commands awaiting a tagged response */
 #define LIM_IMAP_MAX_RESPONSES   64u         /* decoded untagged responses per transaction */
 #define LIM_IMAP_MAX_TXN_BYTES   (256u << 10)/* decoded JSON held per transaction */
+#define LIM_IMAP_MEMCAP          (128u << 20)/* dissector memory of all sessions beyond their fixed part
+                                              * (long lines, kept literals, pending commands, decoded
+                                              * responses): imap_budget */
 
 /* Layers (TLS, DEFLATE) */
 #define LIM_TLS_MAX_RECORD       (16384u + 2048u) /* TLSCiphertext.length limit (RFC 8446 5.2) */

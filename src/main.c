@@ -62,6 +62,7 @@ static void usage(FILE *fp)
 "  --max-pending N      commands awaiting a response per connection (default %u)\n"
 "  --max-responses N    decoded untagged responses kept per transaction (default %u)\n"
 "  --max-txn-bytes B    decoded bytes held per transaction (default %u)\n"
+"  --imap-memcap B      dissector memory of all connections beyond their fixed part (default %u)\n"
 "  --tls-max-record B   bytes of one TLS record (default %u)\n"
 "  --tls-max-handshake B  bytes of one TLS handshake message (default %u)\n"
 "  --inflate-ratio N    inflated bytes per compressed byte before deflate_bomb (default %u)\n"
@@ -71,13 +72,14 @@ static void usage(FILE *fp)
             LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
             LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES,
+            LIM_IMAP_MEMCAP,
             LIM_TLS_MAX_RECORD, LIM_TLS_MAX_HANDSHAKE, LIM_INFLATE_RATIO);
 }
 
 enum {
     OPT_COLOR = 1000, OPT_SHOWCRED, OPT_HASHLIT, OPT_STREAMS, OPT_CIDSEED, OPT_SERVERPORT,
     OPT_TLSPORT, OPT_ALLTCP, OPT_MAXFLOWS, OPT_FLOWTIMEOUT, OPT_REASMFLOW, OPT_REASMMEM,
-    OPT_MAXLINE, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION,
+    OPT_MAXLINE, OPT_IMAPMEMCAP, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION,
     OPT_KEYLOG, OPT_KEYLOGMAX, OPT_THREADS, OPT_MAXRESP, OPT_MAXTXNBYTES,
     OPT_TLSMAXREC, OPT_TLSMAXHS, OPT_INFLATERATIO
 };
@@ -99,6 +101,7 @@ static const struct option long_opts[] = {
     {"max-literal", required_argument, NULL, OPT_MAXLIT},
     {"literal-keep", required_argument, NULL, OPT_LITKEEP},
     {"max-pending", required_argument, NULL, OPT_MAXPENDING},
+    {"imap-memcap", required_argument, NULL, OPT_IMAPMEMCAP},
     {"max-responses", required_argument, NULL, OPT_MAXRESP},
     {"max-txn-bytes", required_argument, NULL, OPT_MAXTXNBYTES},
     {"tls-max-record", required_argument, NULL, OPT_TLSMAXREC},
@@ -157,6 +160,8 @@ int main(int argc, char **argv)
     engine *e;
     const char *keylog_path = NULL;
     size_t keylog_max = LIM_KEYLOG_BYTES;
+    size_t imap_memcap = LIM_IMAP_MEMCAP;
+    static imap_budget budget; /* shared by every engine (and thread) */
     keylog *kl = NULL;
     unsigned threads = 1;
     workers *ws = NULL;
@@ -232,6 +237,7 @@ int main(int argc, char **argv)
         case OPT_MAXLINE: ec.imap.max_line = parse_num("--max-line", optarg, 64, 1u << 30); break;
         case OPT_MAXLIT: ec.imap.max_literal = parse_num("--max-literal", optarg, 0, UINT64_MAX); break;
         case OPT_LITKEEP: ec.imap.literal_keep = parse_num("--literal-keep", optarg, 0, 1u << 24); break;
+        case OPT_IMAPMEMCAP: imap_memcap = parse_num("--imap-memcap", optarg, 0, 1ull << 40); break;
         case OPT_MAXPENDING: ec.imap.max_pending = parse_num("--max-pending", optarg, 1, 1u << 20); break;
         case OPT_MAXRESP: ec.imap.max_responses = parse_num("--max-responses", optarg, 0, 1u << 24); break;
         case OPT_MAXTXNBYTES: ec.imap.max_txn_bytes = parse_num("--max-txn-bytes", optarg, 0, 1u << 30); break;
@@ -282,6 +288,8 @@ int main(int argc, char **argv)
     }
     output_set_color(out, color);
     ec.imap.emit_lines = output_wants_lines(out);
+    imap_budget_init(&budget, imap_memcap);
+    ec.imap.budget = &budget;
     errbuf[0] = '\0';
     if (threads > 1) {
         e = NULL;

@@ -297,6 +297,7 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
             now = engine_now(wk->e);
         ws_st = engine_stats(wk->e);
         json_object_del(ws_st, "keylog"); /* one key log for all: counted once, from e0 */
+        json_object_del(ws_st, "imap_memory"); /* one budget for all: likewise */
         json_sum_into(st, ws_st);
         json_decref(ws_st);
         output_close(wk->out);

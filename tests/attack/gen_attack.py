@@ -149,6 +149,18 @@ def imap_flood(path, n=5000):
     p.close()
 
 
+def imap_long_lines(path, n=2000, size=60000):
+    """n IMAP connections left open, each with a line of `size` bytes not
+    yet ended: every session would hold a 64 KiB line buffer (n x 64 KiB
+    in all) without the shared dissector budget."""
+    p = Pcap(path)
+    for i in range(n):
+        c = Conv(p, cport=1024 + (i % 50000), cli=(10, 2, (i >> 8) & 255, i & 255))
+        c.send(1, GREETING)
+        c.send(0, b"a1 NOOP\r\na2 LOGIN " + b"A" * size)
+    p.close()
+
+
 def huge_literal(path):
     p = Pcap(path)
     c = Conv(p)
@@ -356,6 +368,7 @@ def damaged(outdir):
 CASES = {
     "syn_flood": lambda d: syn_flood(os.path.join(d, "syn_flood.pcap")),
     "imap_flood": lambda d: imap_flood(os.path.join(d, "imap_flood.pcap")),
+    "imap_long_lines": lambda d: imap_long_lines(os.path.join(d, "imap_long_lines.pcap")),
     "huge_literal": lambda d: huge_literal(os.path.join(d, "huge_literal.pcap")),
     "endless_line": lambda d: endless_line(os.path.join(d, "endless_line.pcap")),
     "deflate_bomb": lambda d: deflate_bomb(os.path.join(d, "deflate_bomb.pcap")),

@@ -157,6 +157,30 @@ def main():
                                                        "--max-pending", "32", "--literal-keep", "256"],
              1000 * per_conn + 4 * MIB, check=iflood)
 
+        # 1c. 2000 open IMAP connections, each in the middle of a 60 KB
+        #     line: 2000 x 64 KiB of line buffers (~170 MiB measured without
+        #     a budget) against a dissector budget of 8 MiB shared by all.
+        #     The budget's peak may pass its limit by one pending command
+        #     per session (1 KiB: tracked without its arguments when the
+        #     budget is full).  Allowance: the budget + 2000 x (1 KiB over
+        #     the limit + 24 KiB fixed per connection: flow, streams,
+        #     session; ~19.5 KiB measured) + 4 MiB.
+        def memcap(alerts, evs, st):
+            w = need(alerts, "memcap")
+            if w:
+                return w
+            im = st.get("imap_memory", {})
+            if im.get("limit") != 8 * MIB or im.get("refused", 0) < 1000:
+                return "imap_memory %s" % im
+            if im["peak"] > 8 * MIB + 2000 * KIB or im["used"] != 0:
+                return "imap_memory peak/used %s" % im
+            sessions = sum(1 for e in evs if e["event_type"] == "imap_session")
+            if sessions != 2000:
+                return "%d sessions, expected 2000" % sessions
+            return None
+        case("imap_memcap_2000_long_lines", P("imap_long_lines"), ["--imap-memcap", str(8 * MIB)],
+             8 * MIB + 2000 * (KIB + 24 * KIB) + 4 * MIB, check=memcap)
+
         # 2. A 4 GiB literal announced, 2 KB sent: nothing is reserved.
         def lit(alerts, evs, st):
             return need(alerts, "literal_too_large", "literal_incomplete")

@@ -856,6 +856,80 @@ static void test_compress(void **state)
     json_decref(ev);
 }
 
+/* The shared memory budget: a line that must be buffered (fed byte by
+ * byte) and would grow the buffer past the budget is framed, not parsed,
+ * with a memcap anomaly; the session goes on with the next line; the
+ * buffer is given back after the line; a full budget abandons the oldest
+ * pending command; everything is given back when the session ends. */
+static void test_budget(void **state)
+{
+    (void)state;
+    static char longline[12000];
+    memcpy(longline, "a2 LOGIN ", 9);
+    memset(longline + 9, 'A', sizeof longline - 12);
+    memcpy(longline + sizeof longline - 3, "\r\n", 3);
+    const seg conv[] = {
+        S("* OK [CAPABILITY IMAP4rev1] ready\r\n"), C("a1 NOOP\r\n"), C(longline), C("a3 NOOP\r\n"), S("a1 OK\r\na3 OK done\r\n"), END
+    };
+    imap_budget budget;
+    imap_budget_init(&budget, 6000);
+    opts o = default_opts();
+    o.tls = true;
+    o.cfg.budget = &budget;
+    json_t *ev = run(conv, &o, SPLIT_BYTES, 0, NULL);
+    assert_int_equal(count_anomaly(ev, "memcap"), 1);
+    assert_int_equal(count_anomaly(ev, "line_too_long"), 0);
+    assert_string_equal(jstr(txn(ev, "a1", 0), "status"), "OK");
+    assert_string_equal(jstr(txn(ev, "a3", 0), "status"), "OK");
+    size_t i;
+    json_t *e;
+    json_array_foreach(ev, i, e) /* the dropped line made no transaction */
+        if (strcmp(jstr(e, "type"), "transaction") == 0)
+            assert_string_not_equal(jstr(json_object_get(e, "data"), "tag"), "a2");
+    assert_true(atomic_load(&budget.refused) >= 1);
+    assert_true(atomic_load(&budget.peak) <= 6000);
+    assert_int_equal(atomic_load(&budget.used), 0);
+    json_decref(o.summary);
+    json_decref(ev);
+
+    /* fed whole, the line is parsed in place (no buffer), but the decoded
+     * a2 (12 KB of text) must be held until its response: a1 is abandoned
+     * to make room, and a3 abandons a2 in turn */
+    imap_budget_init(&budget, 6000);
+    o = default_opts();
+    o.tls = true;
+    o.cfg.budget = &budget;
+    ev = run(conv, &o, SPLIT_WHOLE, 0, NULL);
+    assert_int_equal(count_anomaly(ev, "memcap"), 2);
+    assert_string_equal(jstr(txn(ev, "a1", 0), "reason"), "memcap");
+    assert_string_equal(jstr(txn(ev, "a2", 0), "reason"), "memcap");
+    assert_string_equal(jstr(txn(ev, "a3", 0), "status"), "OK");
+    assert_int_equal(atomic_load(&budget.used), 0);
+    json_decref(o.summary);
+    json_decref(ev);
+
+    /* a budget for two pending commands (1 KiB each besides their text):
+     * the third abandons the oldest, reason memcap */
+    const seg conv2[] = {
+        S("* OK [CAPABILITY IMAP4rev1] ready\r\n"), C("b1 NOOP\r\nb2 NOOP\r\nb3 NOOP\r\n"), S("b2 OK\r\nb3 OK\r\n"), END
+    };
+    imap_budget_init(&budget, 2 * 1024 + 40);
+    o = default_opts();
+    o.tls = true;
+    o.cfg.budget = &budget;
+    ev = run_all_splits(conv2, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "memcap"), 1);
+    const json_t *b1 = txn(ev, "b1", 0);
+    assert_non_null(b1);
+    assert_true(json_is_null(json_object_get(b1, "status")));
+    assert_string_equal(jstr(b1, "reason"), "memcap");
+    assert_string_equal(jstr(txn(ev, "b3", 0), "status"), "OK");
+    assert_int_equal(atomic_load(&budget.used), 0);
+    assert_true(atomic_load(&budget.peak) <= 2 * 1024 + 40);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 /* ---- anomalies: each in the table triggered by a conversation ---- */
 
 typedef struct anom_case {
@@ -864,38 +938,42 @@ typedef struct anom_case {
     bool        tls;
     size_t      max_line, max_pending;
     uint64_t    max_literal;
+    size_t      max_responses; /* 0: default */
+    size_t      budget;        /* imap_budget limit; 0: no budget */
 } anom_case;
 
 #define OKG S("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
 
 static const anom_case anom_cases[] = {
-    { "malformed_command", { OKG, C("a1\r\n"), END }, true, 0, 0, 0 },
-    { "malformed_response", { OKG, C("a1 NOOP\r\n"), S("a1 MAYBE done\r\n"), END }, true, 0, 0, 0 },
-    { "line_too_long", { OKG, C("a1 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\na2 NOOP\r\n"), S("a2 OK\r\n"), END }, true, 64, 0, 0 },
-    { "bare_lf", { OKG, C("a1 NOOP\n"), S("a1 OK done\r\n"), END }, true, 0, 0, 0 },
-    { "nul_byte", { OKG, { IMAP_DIR_CLIENT, "a1 NOOP \0x\r\n", 12, 0 }, S("a1 OK done\r\n"), END }, true, 0, 0, 0 },
-    { "eight_bit_in_atom", { OKG, C("a\xc3\xa9 NOOP\r\n"), END }, true, 0, 0, 0 },
-    { "literal_too_large", { OKG, C("a1 LOGIN {20}\r\n01234567890123456789 x\r\n"), S("a1 NO\r\n"), END }, true, 0, 0, 10 },
-    { "nonsync_literal_not_advertised", { OKG, C("a1 LOGIN {3+}\r\nabc x\r\n"), S("a1 NO\r\n"), END }, true, 0, 0, 0 },
-    { "literal_minus_too_large", { OKG, C("a1 LOGIN {5000-}\r\n"), END }, true, 0, 0, 0 },
-    { "literal_incomplete", { OKG, C("a1 LOGIN {50}\r\nabc"), END }, true, 0, 0, 0 },
-    { "tag_reused", { OKG, C("a1 NOOP\r\na1 NOOP\r\n"), S("a1 OK\r\na1 OK\r\n"), END }, true, 0, 0, 0 },
-    { "unknown_tag", { OKG, C("a1 NOOP\r\n"), S("zz OK what\r\n"), END }, true, 0, 0, 0 },
-    { "client_stream_missing", { OKG, S("zz OK what\r\n"), END }, true, 0, 0, 0 },
-    { "too_many_pending", { OKG, C("a1 NOOP\r\na2 NOOP\r\na3 NOOP\r\n"), END }, true, 0, 2, 0 },
-    { "command_invalid_in_state", { OKG, C("a1 FETCH 1 FLAGS\r\n"), S("a1 BAD no mailbox\r\n"), END }, true, 0, 0, 0 },
-    { "unknown_command", { OKG, C("a1 FROBNICATE now\r\n"), S("a1 BAD unknown\r\n"), END }, true, 0, 0, 0 },
-    { "bad_base64", { OKG, C("a1 AUTHENTICATE PLAIN\r\n"), S("+ \r\n"), C("AHRp=x==\r\n"), S("a1 BAD\r\n"), END }, true, 0, 0, 0 },
-    { "data_after_gap", { OKG, C("a1 NOOP"), { IMAP_DIR_CLIENT, NULL, 0, 10 }, C("xx\r\na2 NOOP\r\n"), S("a2 OK\r\n"), END }, true, 0, 0, 0 },
-    { "continuation_unexpected", { OKG, S("+ hello\r\n"), END }, true, 0, 0, 0 },
-    { "response_before_greeting", { S("* 3 EXISTS\r\n"), END }, true, 0, 0, 0 },
-    { "data_after_logout", { OKG, C("a1 LOGOUT\r\n"), S("* BYE bye\r\na1 OK\r\n"), C("a2 NOOP\r\n"), END }, true, 0, 0, 0 },
+    { "malformed_command", { OKG, C("a1\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "malformed_response", { OKG, C("a1 NOOP\r\n"), S("a1 MAYBE done\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "line_too_long", { OKG, C("a1 NOOP xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\na2 NOOP\r\n"), S("a2 OK\r\n"), END }, true, 64, 0, 0, 0, 0 },
+    { "bare_lf", { OKG, C("a1 NOOP\n"), S("a1 OK done\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "nul_byte", { OKG, { IMAP_DIR_CLIENT, "a1 NOOP \0x\r\n", 12, 0 }, S("a1 OK done\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "eight_bit_in_atom", { OKG, C("a\xc3\xa9 NOOP\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "literal_too_large", { OKG, C("a1 LOGIN {20}\r\n01234567890123456789 x\r\n"), S("a1 NO\r\n"), END }, true, 0, 0, 10, 0, 0 },
+    { "nonsync_literal_not_advertised", { OKG, C("a1 LOGIN {3+}\r\nabc x\r\n"), S("a1 NO\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "literal_minus_too_large", { OKG, C("a1 LOGIN {5000-}\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "literal_incomplete", { OKG, C("a1 LOGIN {50}\r\nabc"), END }, true, 0, 0, 0, 0, 0 },
+    { "tag_reused", { OKG, C("a1 NOOP\r\na1 NOOP\r\n"), S("a1 OK\r\na1 OK\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "unknown_tag", { OKG, C("a1 NOOP\r\n"), S("zz OK what\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "client_stream_missing", { OKG, S("zz OK what\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "too_many_pending", { OKG, C("a1 NOOP\r\na2 NOOP\r\na3 NOOP\r\n"), END }, true, 0, 2, 0, 0, 0 },
+    { "command_invalid_in_state", { OKG, C("a1 FETCH 1 FLAGS\r\n"), S("a1 BAD no mailbox\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "unknown_command", { OKG, C("a1 FROBNICATE now\r\n"), S("a1 BAD unknown\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "bad_base64", { OKG, C("a1 AUTHENTICATE PLAIN\r\n"), S("+ \r\n"), C("AHRp=x==\r\n"), S("a1 BAD\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "data_after_gap", { OKG, C("a1 NOOP"), { IMAP_DIR_CLIENT, NULL, 0, 10 }, C("xx\r\na2 NOOP\r\n"), S("a2 OK\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "continuation_unexpected", { OKG, S("+ hello\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "response_before_greeting", { S("* 3 EXISTS\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "data_after_logout", { OKG, C("a1 LOGOUT\r\n"), S("* BYE bye\r\na1 OK\r\n"), C("a2 NOOP\r\n"), END }, true, 0, 0, 0, 0, 0 },
     { "too_many_literals", { OKG, C("a1 X {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n"
         " {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n"
         " {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n"
-        " {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n\r\n"), END }, true, 0, 0, 0 },
-    { "starttls_client_cleartext", { S(GREET_TLS), C("a1 STARTTLS\r\n"), S("a1 OK go\r\n"), END }, false, 0, 0, 0 },
-    { NULL, { END }, false, 0, 0, 0 },
+        " {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n {0}\r\n\r\n"), END }, true, 0, 0, 0, 0, 0 },
+    { "starttls_client_cleartext", { S(GREET_TLS), C("a1 STARTTLS\r\n"), S("a1 OK go\r\n"), END }, false, 0, 0, 0, 0, 0 },
+    { "responses_dropped", { OKG, C("a1 NOOP\r\n"), S("* 3 EXISTS\r\n* 4 EXISTS\r\n* 5 EXISTS\r\na1 OK\r\n"), END }, true, 0, 0, 0, 2, 0 },
+    { "memcap", { OKG, C("a1 LOGIN alice secret\r\n"), S("a1 OK\r\n"), END }, true, 0, 0, 0, 0, 100 },
+    { NULL, { END }, false, 0, 0, 0, 0, 0 },
 };
 
 static void test_anomaly_table(void **state)
@@ -911,6 +989,12 @@ static void test_anomaly_table(void **state)
             o.cfg.max_pending = c->max_pending;
         if (c->max_literal)
             o.cfg.max_literal = c->max_literal;
+        if (c->max_responses)
+            o.cfg.max_responses = c->max_responses;
+        imap_budget budget;
+        imap_budget_init(&budget, c->budget);
+        if (c->budget)
+            o.cfg.budget = &budget;
         json_t *ev;
         if (strcmp(c->name, "starttls_client_cleartext") == 0) {
             /* a caller showing the client's first raw bytes after the switch */
@@ -950,6 +1034,7 @@ static void test_anomaly_table(void **state)
             assert_true(jint(json_object_get(o.summary, "anomalies"), c->name) >= 1);
         json_decref(o.summary);
         json_decref(ev);
+        assert_int_equal(atomic_load(&budget.used), 0); /* every session gave back what it took */
     }
     /* the other tests raise the STARTTLS/credential ones; here the rest */
     static const char *const elsewhere[] = {
@@ -1729,6 +1814,7 @@ int main(void)
         cmocka_unit_test(test_preauth_cleartext),
         cmocka_unit_test(test_compress),
         cmocka_unit_test(test_anomaly_table),
+        cmocka_unit_test(test_budget),
         cmocka_unit_test(test_specific_anomaly_values),
         cmocka_unit_test(test_gap_in_literal),
         cmocka_unit_test(test_gap_resync),

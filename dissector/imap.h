@@ -167,7 +167,8 @@ void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us);
 /* The session summary (new reference, caller owns): user, authentication
  * attempts and mechanisms, capabilities (annotated), mailboxes selected,
  * command counts, state, layers, anomaly counts.  Call after _end or any
- * time. */
+ * time.  It shares the session's arrays (no copy): serialise it before
+ * feeding the session again; it stays valid after imap_session_free. */
 json_t *imap_session_summary(const imap_session *s);
 
 /* True when the first bytes of a stream look like a server greeting

@@ -9,6 +9,7 @@
 
 #include "capture.h"
 #include "engine.h"
+#include "json_pool.h"
 #include "keylog.h"
 #include "limits.h"
 #include "output.h"
@@ -167,6 +168,7 @@ int main(int argc, char **argv)
     workers *ws = NULL;
     capture_sink sink;
 
+    json_pool_install(); /* before any jansson value exists */
     engine_config_default(&ec);
     while ((ch = getopt_long(argc, argv, "r:i:f:s:pB:c:DZ:T:w:vh", long_opts, NULL)) != -1) {
         switch (ch) {
@@ -310,5 +312,6 @@ int main(int argc, char **argv)
     workers_free(ws);
     output_close(out);
     keylog_free(kl);
+    json_pool_shutdown();
     return rc;
 }

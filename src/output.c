@@ -99,6 +99,10 @@ static void put_str(output *o, const char *s) { put(o, s, strlen(s)); }
 
 static void put_ch(output *o, char c)
 {
+    if (o->len < o->cap && !o->overflow && o->len - o->ev_start < OUT_MAX_EVENT_BYTES) {
+        o->buf[o->len++] = c; /* room: the common case */
+        return;
+    }
     if (!buf_reserve(o, 1))
         return;
     o->buf[o->len++] = c;
@@ -476,6 +480,18 @@ static size_t utf8_seq_len(const unsigned char *p, const unsigned char *end, uin
 
 static const char hexdig[] = "0123456789ABCDEF";
 
+/* Bytes a JSON string holds as they are: printable ASCII but '"' and '\\'. */
+static const bool json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 /* A JSON string (RFC 8259 7) with jansson's escapes: \" \\ \b \f \n \r \t,
  * other controls as \u00XX (upper-case hex).  Invalid UTF-8 bytes become
  * U+FFFD one by one. */
@@ -491,12 +507,17 @@ static void put_json_string(output *o, const char *s, size_t n)
         char *w = o->buf + o->len;
         *w++ = '"';
         while (p < end) {
-            unsigned char c = *p;
-            if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-                *w++ = (char)c;
+            /* a run of bytes written as they are, copied at once */
+            const unsigned char *run = p;
+            while (p < end && json_plain[*p])
                 p++;
-                continue;
+            if (p > run) {
+                memcpy(w, run, (size_t)(p - run));
+                w += p - run;
+                if (p == end)
+                    break;
             }
+            unsigned char c = *p;
             if (c >= 0x80) {
                 uint32_t cp;
                 size_t k = utf8_seq_len(p, end, &cp);

@@ -7,7 +7,8 @@
 #   LSan:     when build-san/imapscope exists (make SANITIZE=1), every
 #             capture, JSON (--all-tcp --hash-literals) and text (-v), under
 #             ASan + LeakSanitizer: any report fails.
-#   valgrind: build/imapscope under valgrind --leak-check=full
+#   valgrind: build/imapscope under valgrind --leak-check=full (the json
+#             pool off: IMAPSCOPE_JSON_POOL=0, so each block is seen)
 #             --error-exitcode=1 over the captures up to 150 KB (every
 #             capture with IMAPSCOPE_SLOW=1); not in the sanitizer pass
 #             (BUILD=build-san), where only LSan runs.
@@ -78,7 +79,7 @@ else
     for c in "${CAPS[@]}"; do
         if [ "$SLOW" != 1 ] && [ "$(stat -c %s "$c")" -gt 153600 ]; then skipped=$((skipped + 1)); continue; fi
         kl=$(keylog_for "$c")
-        timeout 300 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+        IMAPSCOPE_JSON_POOL=0 timeout 300 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=42 \
             "$PLAIN" -r "$c" -T json --all-tcp --hash-literals ${kl:+--keylog "$kl"} >/dev/null 2>"$WORK/vg"
         rc=$?

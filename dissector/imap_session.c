@@ -53,6 +53,7 @@
 #define CORE_DEFER_MAX       16    /* anomalies of one line held until its LINE event */
 #define CORE_PENDING_COST    1024  /* budget charge of a pending command besides its text (objects) */
 #define CORE_BUF_FIRST       1024  /* line buffer allocated per direction (grown on demand) */
+#define CORE_PEND_FIRST      4     /* pending slots allocated at the first command (grown on demand) */
 #define CORE_BUF_SHRINK      4096  /* a line buffer grown past this is shrunk back after its line */
 
 void imap_config_default(imap_config *cfg)
@@ -371,6 +372,13 @@ static void budget_release(imap_session *s, size_t n)
     s->charged -= n;
     if (s->cfg.budget && n)
         atomic_fetch_sub_explicit(&s->cfg.budget->used, n, memory_order_relaxed);
+}
+
+/* Budget charge of a line buffer of cap bytes: what is beyond the first
+ * CORE_BUF_FIRST (every session may have that much). */
+static size_t buf_charge(size_t cap)
+{
+    return cap > CORE_BUF_FIRST ? cap - CORE_BUF_FIRST : 0;
 }
 
 /* ------------------------------------------------------------- events */
@@ -1800,8 +1808,12 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     size_t need = d->line_bytes + CORE_PENDING_COST;
     bool args_dropped = false;
     bool grow = s->npend == s->pend_cap;
-    size_t ncap = s->pend_cap * 2 < s->cfg.max_pending ? s->pend_cap * 2 : s->cfg.max_pending;
-    size_t grow_bytes = grow ? (ncap - s->pend_cap) * sizeof(pending) : 0;
+    size_t ncap = s->pend_cap ? s->pend_cap * 2 : CORE_PEND_FIRST;
+    if (ncap > s->cfg.max_pending)
+        ncap = s->cfg.max_pending;
+    /* the first CORE_PEND_FIRST slots are every session's; more are charged */
+    size_t old_x = s->pend_cap > CORE_PEND_FIRST ? s->pend_cap : CORE_PEND_FIRST;
+    size_t grow_bytes = grow && ncap > old_x ? (ncap - old_x) * sizeof(pending) : 0;
     if (!budget_charge(s, need + grow_bytes, false)) {
         if (s->npend > 0) {
             anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MEMCAP, d->line_start, s->pend[0].tag,
@@ -1981,7 +1993,7 @@ static void line_reset(imap_session *s, dir_state *d)
         size_t first = s->cfg.max_line + 3 < CORE_BUF_FIRST ? s->cfg.max_line + 3 : CORE_BUF_FIRST;
         char *nb = realloc(d->buf, first);
         if (nb) {
-            budget_release(s, d->cap - first);
+            budget_release(s, buf_charge(d->cap) - buf_charge(first));
             d->buf = nb;
             d->cap = first;
         }
@@ -2143,6 +2155,8 @@ static void literal_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t 
         d->keep_used += (size_t)k;
     }
     d->cur = l;
+    if (s->cfg.hash_literals && !d->md)
+        d->md = EVP_MD_CTX_new();
     if (s->cfg.hash_literals && d->md)
         EVP_DigestInit_ex(d->md, EVP_sha256(), NULL);
     if (s->cb.on_literal_begin &&
@@ -2195,21 +2209,26 @@ static void literal_end(imap_session *s, imap_dir dir, dir_state *d)
 /* Appends to the line buffer; false when the line is too long. */
 static bool buf_append(imap_session *s, dir_state *d, const char *p, size_t n)
 {
+    if (n == 0)
+        return true;
     if (n > d->cap - d->len) {
-        size_t max = s->cfg.max_line + 3, want = d->cap * 2;
+        /* allocated at the first line that needs a copy (most lines are
+         * parsed in place), CORE_BUF_FIRST, then doubled up to max_line */
+        size_t max = s->cfg.max_line + 3, want = d->cap ? d->cap * 2 : CORE_BUF_FIRST;
         if (n > max - d->len)
             return false;
         if (want < d->len + n)
             want = d->len + n;
         if (want > max)
             want = max;
-        if (!budget_charge(s, want - d->cap, false)) {
+        size_t charge = buf_charge(want) - buf_charge(d->cap);
+        if (!budget_charge(s, charge, false)) {
             d->refused = true;
             return false;
         }
         char *nb = realloc(d->buf, want);
         if (!nb) {
-            budget_release(s, want - d->cap);
+            budget_release(s, charge);
             return false;
         }
         d->buf = nb;
@@ -2321,7 +2340,8 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
             size_t from_buf = sizeof d->tail - from_seg;
             if (from_buf > d->len)
                 from_buf = d->len;
-            memcpy(d->tail, d->buf + d->len - from_buf, from_buf);
+            if (from_buf)
+                memcpy(d->tail, d->buf + d->len - from_buf, from_buf);
             memcpy(d->tail + from_buf, seg + seglen - from_seg, from_seg);
             text = d->tail;
             tlen = from_buf + from_seg;
@@ -2474,7 +2494,8 @@ long imap_session_feed(imap_session *s, imap_dir dir, const uint8_t *data, size_
                     d->mode = DM_DISCARD;
                     /* the tail starts with the end of what was buffered */
                     d->tail_len = d->len < sizeof d->tail ? d->len : sizeof d->tail;
-                    memcpy(d->tail, d->buf + d->len - d->tail_len, d->tail_len);
+                    if (d->tail_len)
+                        memcpy(d->tail, d->buf + d->len - d->tail_len, d->tail_len);
                     continue; /* the DISCARD state takes these bytes */
                 }
                 head_feed(d, p, n);
@@ -2619,24 +2640,20 @@ imap_session *imap_session_new(const imap_config *cfg, const imap_callbacks *cb,
         s->cb = *cb;
     s->user = user;
     s->arena_cap = s->cfg.max_line * 16 + 65536;
-    bool ok = true;
     for (int i = 0; i < 2; i++) {
         dir_state *d = &s->dirs[i];
-        d->cap = s->cfg.max_line + 3 < CORE_BUF_FIRST ? s->cfg.max_line + 3 : CORE_BUF_FIRST;
-        d->buf = malloc(d->cap);
         d->keep_cap = s->cfg.literal_keep * 16;
-        d->md = EVP_MD_CTX_new();
-        ok = ok && d->buf && d->md;
+        /* line buffer: at the first line that needs a copy (buf_append);
+         * SHA-256 context: at the first literal, with hash_literals */
     }
-    s->pend_cap = s->cfg.max_pending < 4 ? s->cfg.max_pending : 4;
-    s->pend = calloc(s->pend_cap, sizeof(pending));
+    /* pending slots: at the first command */
     s->caps = json_array();
     s->enabled = json_array();
     s->auth_attempts = json_array();
     s->mailboxes = json_array();
     s->commands = json_object();
     s->unsolicited = json_object();
-    if (!ok || !s->pend || !s->caps || !s->enabled || !s->auth_attempts || !s->mailboxes ||
+    if (!s->caps || !s->enabled || !s->auth_attempts || !s->mailboxes ||
         !s->commands || !s->unsolicited) {
         imap_session_free(s);
         return NULL;

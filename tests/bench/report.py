@@ -124,8 +124,13 @@ def main():
             check(">= 200x faster than tshark -Y imap -T json (%s)" % fid, s >= 200, "%.1fx" % s)
         else:
             check(">= 200x faster than tshark -T json (%s)" % fid, None, "tshark not run")
+    r1, r2 = get("lo-1x", "imapscope -T json"), get("lo-1x", "imapscope -T json --threads 2")
+    if r1 and r2:
+        verdicts.append("- INFO --threads 2 on lo-1x: %.2fx the speed of one thread (wall %.2f -> %.2f s; "
+                        "CPU %.2f -> %.2f s)" % (r1["wall"] / r2["wall"], r1["wall"], r2["wall"],
+                                                 r1["cpu"], r2["cpu"]))
     rss = [(res[k]["rss"], k) for k in res
-           if k[1].startswith("imapscope") and k[0] in ("lo-1x", "mtu-1x", "lo-4x")]
+           if k[1].startswith("imapscope") and "--threads" not in k[1] and k[0] in ("lo-1x", "mtu-1x", "lo-4x")]
     if rss:
         m, k = max(rss)
         check("peak RSS <= 64 MiB (main corpora)", m <= 64, "%.1f MiB (%s, %s)" % (m, k[1], k[0]))

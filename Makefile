@@ -19,7 +19,12 @@ CSTD    := -std=c11
 WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -D_GNU_SOURCE -Idissector -Isrc $(SANFLAGS) -MMD -MP
-LDLIBS  := -lpcap -lssl -lcrypto -ljansson -lz -lpthread
+# jansson linked statically when its archive is installed (libjansson-dev
+# ships it): its calls on the hot path (object iteration, value access) are
+# then direct calls; measured -6.6% instructions on -T json.
+JANSSON_A := $(shell $(CC) -print-file-name=libjansson.a)
+JANSSON   := $(if $(filter /%,$(JANSSON_A)),$(JANSSON_A),-ljansson)
+LDLIBS  := -lpcap -lssl -lcrypto $(JANSSON) -lz -lpthread
 
 ifeq ($(SANITIZE),1)
 BUILD    := build-san

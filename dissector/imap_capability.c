@@ -301,12 +301,12 @@ static json_t *decode_capabilities(const imap_value *tokens)
         if (c->type == IV_ATOM && c->section != NULL)
             len = c->raw_len;
         if (c->type == IV_LIST) {
-            imap_dec_set(o, "name", imap_value_to_json(c));
-            imap_dec_set(o, "known", json_false());
+            imap_dec_setl(o, "name", imap_value_to_json(c));
+            imap_dec_setl(o, "known", json_false());
             json_array_append_new(arr, o);
             continue;
         }
-        imap_dec_set(o, "name", imap_json_bytes(s, len));
+        imap_dec_setl(o, "name", imap_json_bytes(s, len));
         const imap_capability_info *ci = imap_capability_lookup(s, len);
         if (ci != NULL) {
             if (ci->prefix) {
@@ -314,13 +314,13 @@ static json_t *decode_capabilities(const imap_value *tokens)
                 const char *eq = memchr(s, '=', len);
                 if (eq != NULL) {
                     size_t vo = (size_t)(eq - s) + 1;
-                    imap_dec_set(o, "value", imap_json_bytes(s + vo, len - vo));
+                    imap_dec_setl(o, "value", imap_json_bytes(s + vo, len - vo));
                 } else if (pl < len) {
-                    imap_dec_set(o, "value", imap_json_bytes(s + pl, len - pl));
+                    imap_dec_setl(o, "value", imap_json_bytes(s + pl, len - pl));
                 }
             }
         } else {
-            imap_dec_set(o, "known", json_false());
+            imap_dec_setl(o, "known", json_false());
         }
         json_array_append_new(arr, o);
     }

@@ -34,7 +34,7 @@ static int extra_args(const imap_value *v, json_t *obj, const char **err)
     json_t *arr = json_array();
     for (; v != NULL; v = v->next)
         json_array_append_new(arr, imap_value_to_json(v));
-    imap_dec_set(obj, "extra_args", arr);
+    imap_dec_setl(obj, "extra_args", arr);
     *err = "unexpected extra arguments";
     return -1;
 }
@@ -53,12 +53,12 @@ static int dec_login(const imap_decode_ctx *ctx, const char *cmd, const imap_val
                      json_t *obj, const char **err)
 {
     NEED(a, "LOGIN without user");
-    imap_dec_set(obj, "user", imap_dec_str(a));
+    imap_dec_setl(obj, "user", imap_dec_str(a));
     NEED(a->next, "LOGIN without password");
     if (ctx != NULL && ctx->show_credentials)
-        imap_dec_set(obj, "password", imap_dec_str(a->next));
+        imap_dec_setl(obj, "password", imap_dec_str(a->next));
     else
-        imap_dec_set(obj, "password", json_string("<redacted>"));
+        imap_dec_setl(obj, "password", json_string("<redacted>"));
     return extra_args(a->next->next, obj, err);
 }
 
@@ -69,10 +69,10 @@ static int dec_authenticate(const imap_decode_ctx *ctx, const char *cmd, const i
                             json_t *obj, const char **err)
 {
     NEED(a, "AUTHENTICATE without mechanism");
-    imap_dec_set(obj, "mechanism", imap_dec_upper(a));
-    imap_dec_set(obj, "initial_response", json_boolean(a->next != NULL));
+    imap_dec_setl(obj, "mechanism", imap_dec_upper(a));
+    imap_dec_setl(obj, "initial_response", json_boolean(a->next != NULL));
     if (a->next != NULL && a->next->len == 1 && a->next->s[0] == '=')
-        imap_dec_set(obj, "initial_response_empty", json_true());
+        imap_dec_setl(obj, "initial_response_empty", json_true());
     return a->next != NULL ? extra_args(a->next->next, obj, err) : 0;
 }
 
@@ -97,13 +97,13 @@ static int dec_create(const imap_decode_ctx *ctx, const char *cmd, const imap_va
     if (p != NULL && p->type == IV_LIST) {
         for (const imap_value *c = p->child; c != NULL; c = c->next) {
             if (imap_value_is_atom(c, "USE") && c->next != NULL) {
-                imap_dec_set(obj, "use", imap_dec_str_list(c->next));
+                imap_dec_setl(obj, "use", imap_dec_str_list(c->next));
                 c = c->next;
             } else {
                 json_t *params = json_object_get(obj, "params");
                 if (params == NULL) {
                     params = json_array();
-                    json_object_set_new(obj, "params", params);
+                    json_object_set_new_nocheck(obj, "params", params);
                 }
                 json_array_append_new(params, imap_value_to_json(c));
             }
@@ -145,17 +145,17 @@ static int dec_select(const imap_decode_ctx *ctx, const char *cmd, const imap_va
         return extra_args(p, obj, err);
     for (const imap_value *c = p->child; c != NULL; c = c->next) {
         if (imap_value_is_atom(c, "CONDSTORE")) {
-            imap_dec_set(obj, "condstore", json_true());
+            imap_dec_setl(obj, "condstore", json_true());
         } else if (imap_value_is_atom(c, "QRESYNC") && c->next != NULL && c->next->type == IV_LIST) {
             const imap_value *q = c->next;
             json_t *qo = json_object();
             uint64_t n;
             const imap_value *e = imap_list_nth(q, 0);
             if (imap_dec_number(e, &n) == 0)
-                imap_dec_set(qo, "uidvalidity", imap_dec_u64(n));
+                imap_dec_setl(qo, "uidvalidity", imap_dec_u64(n));
             e = imap_list_nth(q, 1);
             if (imap_dec_number(e, &n) == 0)
-                imap_dec_set(qo, "modseq", imap_dec_u64(n));
+                imap_dec_setl(qo, "modseq", imap_dec_u64(n));
             e = imap_list_nth(q, 2);
             if (e != NULL && e->type != IV_LIST) {
                 imap_dec_add_seqset(qo, "known_uids", e);
@@ -165,15 +165,15 @@ static int dec_select(const imap_decode_ctx *ctx, const char *cmd, const imap_va
                 json_t *sm = json_object();
                 imap_dec_add_seqset(sm, "sequence_set", imap_list_nth(e, 0));
                 imap_dec_add_seqset(sm, "uid_set", imap_list_nth(e, 1));
-                imap_dec_set(qo, "seq_match", sm);
+                imap_dec_setl(qo, "seq_match", sm);
             }
-            imap_dec_set(obj, "qresync", qo);
+            imap_dec_setl(obj, "qresync", qo);
             c = c->next;
         } else {
             json_t *params = json_object_get(obj, "params");
             if (params == NULL) {
                 params = json_array();
-                json_object_set_new(obj, "params", params);
+                json_object_set_new_nocheck(obj, "params", params);
             }
             json_array_append_new(params, imap_value_to_json(c));
         }
@@ -220,19 +220,19 @@ static int dec_fetch(const imap_decode_ctx *ctx, const char *cmd, const imap_val
         *err = "invalid sequence set";
     NEED(a->next, "FETCH without items");
     const char *ierr = NULL;
-    imap_dec_set(obj, "items", imap_fetch_items_decode(a->next, &ierr));
+    imap_dec_setl(obj, "items", imap_fetch_items_decode(a->next, &ierr));
     const imap_value *m = a->next->next;
     if (m != NULL && m->type == IV_LIST) {
         json_t *mods = json_object();
         for (const imap_value *c = m->child; c != NULL; c = c->next) {
             uint64_t n;
             if (imap_value_is_atom(c, "CHANGEDSINCE") && imap_dec_number(c->next, &n) == 0) {
-                imap_dec_set(obj, "changedsince", imap_dec_u64(n));
+                imap_dec_setl(obj, "changedsince", imap_dec_u64(n));
                 c = c->next;
             } else if (imap_value_is_atom(c, "VANISHED")) {
-                imap_dec_set(obj, "vanished", json_true());
+                imap_dec_setl(obj, "vanished", json_true());
             } else if (imap_value_is_atom(c, "PARTIAL") && c->next != NULL) {
-                imap_dec_set(obj, "partial", imap_dec_str(c->next)); /* RFC 9394 */
+                imap_dec_setl(obj, "partial", imap_dec_str(c->next)); /* RFC 9394 */
                 c = c->next;
             } else {
                 char k[64];
@@ -243,7 +243,7 @@ static int dec_fetch(const imap_decode_ctx *ctx, const char *cmd, const imap_val
             }
         }
         if (json_object_size(mods) > 0)
-            imap_dec_set(obj, "modifiers", mods);
+            imap_dec_setl(obj, "modifiers", mods);
         else
             json_decref(mods);
         m = m->next;
@@ -269,7 +269,7 @@ static int dec_store(const imap_decode_ctx *ctx, const char *cmd, const imap_val
         for (const imap_value *c = p->child; c != NULL; c = c->next) {
             uint64_t n;
             if (imap_value_is_atom(c, "UNCHANGEDSINCE") && imap_dec_number(c->next, &n) == 0) {
-                imap_dec_set(obj, "unchangedsince", imap_dec_u64(n));
+                imap_dec_setl(obj, "unchangedsince", imap_dec_u64(n));
                 c = c->next;
             }
         }
@@ -279,7 +279,7 @@ static int dec_store(const imap_decode_ctx *ctx, const char *cmd, const imap_val
     char item[64];
     imap_dec_upper_text(p, item, sizeof(item));
     json_t *st = json_object();
-    imap_dec_set(st, "item", json_string(item));
+    imap_dec_setl(st, "item", json_string(item));
     const char *base = item;
     const char *action = "replace";
     if (item[0] == '+') {
@@ -291,19 +291,19 @@ static int dec_store(const imap_decode_ctx *ctx, const char *cmd, const imap_val
     }
     bool ok = strcmp(base, "FLAGS") == 0 || strcmp(base, "FLAGS.SILENT") == 0 ||
               strcmp(base, "X-GM-LABELS") == 0 || strcmp(base, "X-GM-LABELS.SILENT") == 0;
-    imap_dec_set(st, "action", json_string(action));
-    imap_dec_set(st, "silent", json_boolean(strstr(base, ".SILENT") != NULL));
-    imap_dec_set(obj, "store", st);
+    imap_dec_setl(st, "action", json_string(action));
+    imap_dec_setl(st, "silent", json_boolean(strstr(base, ".SILENT") != NULL));
+    imap_dec_setl(obj, "store", st);
     if (!ok && *err == NULL)
         *err = "unknown STORE item";
     const imap_value *f = p->next;
     if (f != NULL && f->type == IV_LIST) {
-        imap_dec_set(obj, "flags", imap_dec_str_list(f));
+        imap_dec_setl(obj, "flags", imap_dec_str_list(f));
     } else {
         json_t *arr = json_array();
         for (; f != NULL; f = f->next)
             json_array_append_new(arr, imap_dec_str(f));
-        imap_dec_set(obj, "flags", arr);
+        imap_dec_setl(obj, "flags", arr);
     }
     return *err != NULL ? -1 : 0;
 }
@@ -320,14 +320,14 @@ static int dec_append(const imap_decode_ctx *ctx, const char *cmd, const imap_va
     if (mailbox_arg(ctx, obj, "mailbox", a, err) != 0)
         return -1;
     json_t *msgs = json_array();
-    imap_dec_set(obj, "messages", msgs);
+    imap_dec_setl(obj, "messages", msgs);
     const imap_value *p = a->next;
     NEED(p, "APPEND without message");
     while (p != NULL) {
         json_t *m = json_object();
         json_array_append_new(msgs, m);
         if (p->type == IV_LIST) {
-            imap_dec_set(m, "flags", imap_dec_str_list(p));
+            imap_dec_setl(m, "flags", imap_dec_str_list(p));
             p = p->next;
         }
         if (p != NULL && p->type == IV_QUOTED) {
@@ -341,12 +341,12 @@ static int dec_append(const imap_decode_ctx *ctx, const char *cmd, const imap_va
         if (p->type == IV_LITERAL) {
             if (p->lit != NULL) {
                 json_t *lj = imap_value_to_json(p);
-                imap_dec_set(m, "size", imap_dec_u64(p->lit->size));
-                imap_dec_set(m, "sha256", json_incref(json_object_get(lj, "sha256")));
+                imap_dec_setl(m, "size", imap_dec_u64(p->lit->size));
+                imap_dec_setl(m, "sha256", json_incref(json_object_get(lj, "sha256")));
                 if (p->lit->binary)
-                    imap_dec_set(m, "binary", json_true());
+                    imap_dec_setl(m, "binary", json_true());
                 if (p->lit->received < p->lit->size)
-                    imap_dec_set(m, "received", imap_dec_u64(p->lit->received));
+                    imap_dec_setl(m, "received", imap_dec_u64(p->lit->received));
                 json_decref(lj);
             }
             p = p->next;
@@ -356,44 +356,44 @@ static int dec_append(const imap_decode_ctx *ctx, const char *cmd, const imap_va
             json_t *parts = json_array();
             const imap_value *c = p->next->child;
             if (!cat) {
-                imap_dec_set(m, "utf8", json_true());
+                imap_dec_setl(m, "utf8", json_true());
                 if (c != NULL && c->type == IV_LITERAL && c->lit != NULL) {
-                    imap_dec_set(m, "size", imap_dec_u64(c->lit->size));
+                    imap_dec_setl(m, "size", imap_dec_u64(c->lit->size));
                     json_t *lj = imap_value_to_json(c);
-                    imap_dec_set(m, "sha256", json_incref(json_object_get(lj, "sha256")));
+                    imap_dec_setl(m, "sha256", json_incref(json_object_get(lj, "sha256")));
                     json_decref(lj);
                 }
                 json_decref(parts);
             } else {
                 for (; c != NULL; c = c->next) {
                     json_t *part = json_object();
-                    imap_dec_set(part, "type", imap_dec_upper(c));
+                    imap_dec_setl(part, "type", imap_dec_upper(c));
                     const imap_value *d = c->next;
                     if (d != NULL) {
                         if (imap_value_is_atom(c, "URL")) {
-                            imap_dec_set(part, "url", imap_dec_str(d));
+                            imap_dec_setl(part, "url", imap_dec_str(d));
                         } else if (d->type == IV_LITERAL && d->lit != NULL) {
-                            imap_dec_set(part, "size", imap_dec_u64(d->lit->size));
+                            imap_dec_setl(part, "size", imap_dec_u64(d->lit->size));
                             json_t *lj = imap_value_to_json(d);
-                            imap_dec_set(part, "sha256", json_incref(json_object_get(lj, "sha256")));
+                            imap_dec_setl(part, "sha256", json_incref(json_object_get(lj, "sha256")));
                             json_decref(lj);
                         } else {
-                            imap_dec_set(part, "value", imap_value_to_json(d));
+                            imap_dec_setl(part, "value", imap_value_to_json(d));
                         }
                         c = d;
                     }
                     json_array_append_new(parts, part);
                 }
-                imap_dec_set(m, "catenate", parts);
+                imap_dec_setl(m, "catenate", parts);
             }
             p = p->next->next;
         } else {
             *err = "APPEND message data is not a literal";
-            imap_dec_set(m, "data", imap_value_to_json(p));
+            imap_dec_setl(m, "data", imap_value_to_json(p));
             return -1;
         }
     }
-    imap_dec_set(obj, "message_count", json_integer((json_int_t)json_array_size(msgs)));
+    imap_dec_setl(obj, "message_count", json_integer((json_int_t)json_array_size(msgs)));
     return 0;
 }
 
@@ -408,7 +408,7 @@ static int dec_list(const imap_decode_ctx *ctx, const char *cmd, const imap_valu
         json_t *sel = json_array();
         for (const imap_value *c = a->child; c != NULL; c = c->next)
             json_array_append_new(sel, imap_dec_upper(c));
-        imap_dec_set(obj, "selection_options", sel);
+        imap_dec_setl(obj, "selection_options", sel);
         a = a->next;
     }
     if (mailbox_arg(ctx, obj, "reference", a, err) != 0)
@@ -423,7 +423,7 @@ static int dec_list(const imap_decode_ctx *ctx, const char *cmd, const imap_valu
             json_array_append(pats, json_object_get(tmp, "p"));
             json_decref(tmp);
         }
-        imap_dec_set(obj, "patterns", pats);
+        imap_dec_setl(obj, "patterns", pats);
     } else if (mailbox_arg(ctx, obj, "pattern", p, err) != 0) {
         return -1;
     }
@@ -436,11 +436,11 @@ static int dec_list(const imap_decode_ctx *ctx, const char *cmd, const imap_valu
                 json_t *items = json_array();
                 for (const imap_value *i = c->next->child; i != NULL; i = i->next)
                     json_array_append_new(items, imap_dec_upper(i));
-                imap_dec_set(obj, "return_status", items);
+                imap_dec_setl(obj, "return_status", items);
                 c = c->next;
             }
         }
-        imap_dec_set(obj, "return_options", ret);
+        imap_dec_setl(obj, "return_options", ret);
         p = p->next->next;
     }
     return extra_args(p, obj, err);
@@ -462,7 +462,7 @@ static int dec_status(const imap_decode_ctx *ctx, const char *cmd, const imap_va
         json_array_append_new(items, imap_dec_upper(p));
         *err = "STATUS items are not a list";
     }
-    imap_dec_set(obj, "items", items);
+    imap_dec_setl(obj, "items", items);
     if (*err != NULL)
         return -1;
     return extra_args(p->next, obj, err);
@@ -477,7 +477,7 @@ static int dec_acl(const imap_decode_ctx *ctx, const char *cmd, const imap_value
         return -1;
     const imap_value *id = a->next;
     NEED(id, "missing identifier");
-    imap_dec_set(obj, "identifier", imap_dec_str(id));
+    imap_dec_setl(obj, "identifier", imap_dec_str(id));
     const imap_value *r = id->next;
     if (strcmp(cmd, "SETACL") == 0) {
         NEED(r, "SETACL without rights");
@@ -489,8 +489,8 @@ static int dec_acl(const imap_decode_ctx *ctx, const char *cmd, const imap_value
             s++;
             len--;
         }
-        imap_dec_set(obj, "rights", imap_json_bytes(s, len));
-        imap_dec_set(obj, "rights_mode", json_string(mode));
+        imap_dec_setl(obj, "rights", imap_json_bytes(s, len));
+        imap_dec_setl(obj, "rights_mode", json_string(mode));
         r = r->next;
     }
     return extra_args(r, obj, err);
@@ -503,7 +503,7 @@ static int dec_quota(const imap_decode_ctx *ctx, const char *cmd, const imap_val
                      json_t *obj, const char **err)
 {
     NEED(a, "missing quota root");
-    imap_dec_set(obj, "quota_root", imap_dec_str(a));
+    imap_dec_setl(obj, "quota_root", imap_dec_str(a));
     const imap_value *p = a->next;
     if (strcmp(cmd, "SETQUOTA") == 0) {
         NEED(p, "SETQUOTA without limits");
@@ -515,7 +515,7 @@ static int dec_quota(const imap_decode_ctx *ctx, const char *cmd, const imap_val
             json_object_set_new(lim, k, imap_dec_number(c->next, &n) == 0 ? imap_dec_u64(n)
                                                                          : imap_value_to_json(c->next));
         }
-        imap_dec_set(obj, "limits", lim);
+        imap_dec_setl(obj, "limits", lim);
         p = p->next;
     }
     return extra_args(p, obj, err);
@@ -545,7 +545,7 @@ static int dec_id(const imap_decode_ctx *ctx, const char *cmd, const imap_value 
                   json_t *obj, const char **err)
 {
     NEED(a, "ID without parameters");
-    imap_dec_set(obj, "id", id_params(a));
+    imap_dec_setl(obj, "id", id_params(a));
     return extra_args(a->next, obj, err);
 }
 
@@ -573,7 +573,7 @@ static int dec_compress(const imap_decode_ctx *ctx, const char *cmd, const imap_
                         json_t *obj, const char **err)
 {
     NEED(a, "COMPRESS without mechanism");
-    imap_dec_set(obj, "mechanism", imap_dec_upper(a));
+    imap_dec_setl(obj, "mechanism", imap_dec_upper(a));
     return extra_args(a->next, obj, err);
 }
 
@@ -582,9 +582,9 @@ static int dec_conversions(const imap_decode_ctx *ctx, const char *cmd, const im
                            json_t *obj, const char **err)
 {
     NEED(a, "CONVERSIONS without source");
-    imap_dec_set(obj, "source", imap_dec_str(a));
+    imap_dec_setl(obj, "source", imap_dec_str(a));
     NEED(a->next, "CONVERSIONS without target");
-    imap_dec_set(obj, "target", imap_dec_str(a->next));
+    imap_dec_setl(obj, "target", imap_dec_str(a->next));
     return extra_args(a->next->next, obj, err);
 }
 
@@ -600,22 +600,22 @@ static int dec_getmetadata(const imap_decode_ctx *ctx, const char *cmd, const im
         for (const imap_value *c = a->child; c != NULL; c = c->next) {
             uint64_t n;
             if (imap_value_is_atom(c, "MAXSIZE") && imap_dec_number(c->next, &n) == 0) {
-                imap_dec_set(opts, "maxsize", imap_dec_u64(n));
+                imap_dec_setl(opts, "maxsize", imap_dec_u64(n));
                 c = c->next;
             } else if (imap_value_is_atom(c, "DEPTH") && c->next != NULL) {
-                imap_dec_set(opts, "depth", c->next->type == IV_NUMBER ? imap_dec_u64(c->next->num)
+                imap_dec_setl(opts, "depth", c->next->type == IV_NUMBER ? imap_dec_u64(c->next->num)
                                                                       : imap_dec_str(c->next));
                 c = c->next;
             }
         }
-        imap_dec_set(obj, "options", opts);
+        imap_dec_setl(obj, "options", opts);
         a = a->next;
     }
     if (mailbox_arg(ctx, obj, "mailbox", a, err) != 0)
         return -1;
     const imap_value *e = a->next;
     NEED(e, "GETMETADATA without entries");
-    imap_dec_set(obj, "entries", e->type == IV_LIST ? imap_dec_str_list(e) : json_pack("[o]", imap_dec_str(e)));
+    imap_dec_setl(obj, "entries", e->type == IV_LIST ? imap_dec_str_list(e) : json_pack("[o]", imap_dec_str(e)));
     return extra_args(e->next, obj, err);
 }
 
@@ -639,7 +639,7 @@ static int dec_setmetadata(const imap_decode_ctx *ctx, const char *cmd, const im
         key[len] = '\0';
         json_object_set_new(ent, key, imap_dec_str(c->next));
     }
-    imap_dec_set(obj, "entries", ent);
+    imap_dec_setl(obj, "entries", ent);
     return extra_args(l->next, obj, err);
 }
 
@@ -649,17 +649,17 @@ static int dec_notify(const imap_decode_ctx *ctx, const char *cmd, const imap_va
 {
     NEED(a, "NOTIFY without arguments");
     if (imap_value_is_atom(a, "NONE")) {
-        imap_dec_set(obj, "notify", json_string("NONE"));
+        imap_dec_setl(obj, "notify", json_string("NONE"));
         return extra_args(a->next, obj, err);
     }
     if (!imap_value_is_atom(a, "SET")) {
         *err = "NOTIFY expects SET or NONE";
         return -1;
     }
-    imap_dec_set(obj, "notify", json_string("SET"));
+    imap_dec_setl(obj, "notify", json_string("SET"));
     a = a->next;
     if (imap_value_is_atom(a, "STATUS")) {
-        imap_dec_set(obj, "status", json_true());
+        imap_dec_setl(obj, "status", json_true());
         a = a->next;
     }
     json_t *groups = json_array();
@@ -671,7 +671,7 @@ static int dec_notify(const imap_decode_ctx *ctx, const char *cmd, const imap_va
         json_t *g = json_object();
         const imap_value *f = a->child;
         if (f != NULL) {
-            imap_dec_set(g, "filter", imap_dec_upper(f));
+            imap_dec_setl(g, "filter", imap_dec_upper(f));
             const imap_value *ev = f->next;
             if ((imap_value_is_atom(f, "SUBTREE") || imap_value_is_atom(f, "MAILBOXES")) && ev != NULL) {
                 json_t *mbs = json_array();
@@ -682,7 +682,7 @@ static int dec_notify(const imap_decode_ctx *ctx, const char *cmd, const imap_va
                     json_array_append(mbs, json_object_get(tmp, "m"));
                     json_decref(tmp);
                 }
-                imap_dec_set(g, "mailboxes", mbs);
+                imap_dec_setl(g, "mailboxes", mbs);
                 ev = ev->next;
             }
             if (ev != NULL) {
@@ -693,22 +693,22 @@ static int dec_notify(const imap_decode_ctx *ctx, const char *cmd, const imap_va
                             json_t *last = json_array_get(evs, json_array_size(evs) - 1);
                             const char *ferr = NULL;
                             json_t *fo = json_object();
-                            imap_dec_set(fo, "event", json_incref(last));
-                            imap_dec_set(fo, "fetch", imap_fetch_items_decode(e, &ferr));
+                            imap_dec_setl(fo, "event", json_incref(last));
+                            imap_dec_setl(fo, "fetch", imap_fetch_items_decode(e, &ferr));
                             json_array_set_new(evs, json_array_size(evs) - 1, fo);
                             continue;
                         }
                         json_array_append_new(evs, imap_dec_str(e));
                     }
-                    imap_dec_set(g, "events", evs);
+                    imap_dec_setl(g, "events", evs);
                 } else {
-                    imap_dec_set(g, "events", imap_dec_upper(ev));
+                    imap_dec_setl(g, "events", imap_dec_upper(ev));
                 }
             }
         }
         json_array_append_new(groups, g);
     }
-    imap_dec_set(obj, "event_groups", groups);
+    imap_dec_setl(obj, "event_groups", groups);
     return *err != NULL ? -1 : 0;
 }
 
@@ -720,16 +720,16 @@ static int dec_genurlauth(const imap_decode_ctx *ctx, const char *cmd, const ima
     json_t *arr = json_array();
     for (; a != NULL; a = a->next ? a->next->next : NULL) {
         json_t *u = json_object();
-        imap_dec_set(u, "url", imap_dec_str(a));
+        imap_dec_setl(u, "url", imap_dec_str(a));
         if (a->next == NULL) {
             *err = "GENURLAUTH url without mechanism";
             json_array_append_new(arr, u);
             break;
         }
-        imap_dec_set(u, "mechanism", imap_dec_upper(a->next));
+        imap_dec_setl(u, "mechanism", imap_dec_upper(a->next));
         json_array_append_new(arr, u);
     }
-    imap_dec_set(obj, "urls", arr);
+    imap_dec_setl(obj, "urls", arr);
     return *err != NULL ? -1 : 0;
 }
 
@@ -743,7 +743,7 @@ static int dec_resetkey(const imap_decode_ctx *ctx, const char *cmd, const imap_
     json_t *mechs = json_array();
     for (a = a->next; a != NULL; a = a->next)
         json_array_append_new(mechs, imap_dec_upper(a));
-    imap_dec_set(obj, "mechanisms", mechs);
+    imap_dec_setl(obj, "mechanisms", mechs);
     return 0;
 }
 
@@ -855,7 +855,7 @@ int imap_decode_command(const imap_decode_ctx *ctx, const char *cmd,
     const char *base = cmd;
     if (strncmp(cmd, "UID ", 4) == 0) {
         base = cmd + 4;
-        imap_dec_set(obj, "uid", json_true());
+        imap_dec_setl(obj, "uid", json_true());
     }
     const imap_value *a = (args != NULL && args->type == IV_LIST) ? args->child : NULL;
     for (size_t i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++) {
@@ -867,6 +867,6 @@ int imap_decode_command(const imap_decode_ctx *ctx, const char *cmd,
     }
     /* X-commands and unknown commands: generic arguments */
     if (args != NULL && args->count > 0)
-        imap_dec_set(obj, "args", imap_value_to_json(args));
+        imap_dec_setl(obj, "args", imap_value_to_json(args));
     return 0;
 }

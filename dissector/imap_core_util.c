@@ -45,10 +45,22 @@ size_t imap_core_escape(char *out, size_t cap, const uint8_t *in, size_t len)
         char tmp[4];
         const char *src;
         if (*p >= 0x20 && *p < 0x7F) {
-            tmp[0] = (char)*p;
-            src = tmp;
-            n = 1;
-        } else if (*p >= 0x80 && (n = utf8_seq_len(p, end)) > 0) {
+            /* a run of printable ASCII, copied at once */
+            const uint8_t *r = p;
+            while (r < end && *r >= 0x20 && *r < 0x7F)
+                r++;
+            n = (size_t)(r - p);
+            if (n > limit - o) {
+                memcpy(out + o, p, limit - o);
+                o = limit;
+                goto cut;
+            }
+            memcpy(out + o, p, n);
+            o += n;
+            p = r;
+            continue;
+        }
+        if (*p >= 0x80 && (n = utf8_seq_len(p, end)) > 0) {
             src = (const char *)p;
         } else {
             tmp[0] = '\\'; tmp[1] = 'x';
@@ -87,7 +99,7 @@ json_t *imap_core_json_bytes(const void *in, size_t len, size_t maxlen)
     if (!buf)
         return NULL;
     size_t n = imap_core_escape(buf, need, in, len);
-    json_t *j = json_stringn(buf, n);
+    json_t *j = json_stringn_nocheck(buf, n); /* valid UTF-8 by construction */
     if (buf != stackbuf)
         free(buf);
     return j;

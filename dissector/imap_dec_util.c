@@ -20,6 +20,14 @@ void imap_dec_set(json_t *obj, const char *key, json_t *val)
         json_decref(val);
 }
 
+void imap_dec_setl(json_t *obj, const char *key, json_t *val)
+{
+    if (obj != NULL && val != NULL)
+        json_object_set_new_nocheck(obj, key, val);
+    else if (val != NULL)
+        json_decref(val);
+}
+
 json_t *imap_dec_u64(uint64_t n)
 {
     if (n > (uint64_t)INT64_MAX) {

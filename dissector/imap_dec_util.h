@@ -14,6 +14,9 @@
 
 /* Sets obj[key] = val (stealing val); a NULL val is skipped. */
 void imap_dec_set(json_t *obj, const char *key, json_t *val);
+/* The same for a key known to be ASCII (a literal): jansson's UTF-8 check
+ * of the key is skipped. */
+void imap_dec_setl(json_t *obj, const char *key, json_t *val);
 
 /* JSON of an astring / nstring / number: a string (network bytes escaped),
  * null for NIL; a literal whose kept bytes are not all of it gives the

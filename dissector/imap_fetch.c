@@ -22,7 +22,7 @@
 static void add_section(json_t *obj, const imap_value *atom)
 {
     const char *raw = atom->section_raw != NULL ? atom->section_raw : "";
-    imap_dec_set(obj, "section", imap_json_bytes(raw, strlen(raw)));
+    imap_dec_setl(obj, "section", imap_json_bytes(raw, strlen(raw)));
     const imap_value *first = imap_list_nth(atom->section, 0);
     if (first != NULL && (first->type == IV_ATOM || first->type == IV_NUMBER)) {
         const char *s = first->s;
@@ -39,19 +39,19 @@ static void add_section(json_t *obj, const imap_value *atom)
             i = j < len ? j + 1 : j;
         }
         if (part_end > 0)
-            imap_dec_set(obj, "part", imap_json_bytes(s, part_end));
+            imap_dec_setl(obj, "part", imap_json_bytes(s, part_end));
         size_t ts = part_end > 0 ? (part_end < len ? part_end + 1 : len) : 0;
         if (ts < len) {
             char up[64];
             size_t tl = len - ts < sizeof(up) - 1 ? len - ts : sizeof(up) - 1;
             for (size_t k = 0; k < tl; k++)
                 up[k] = (char)toupper((unsigned char)s[ts + k]);
-            imap_dec_set(obj, "section_text", imap_json_bytes(up, tl));
+            imap_dec_setl(obj, "section_text", imap_json_bytes(up, tl));
         }
     }
     const imap_value *fields = imap_list_nth(atom->section, 1);
     if (fields != NULL && fields->type == IV_LIST)
-        imap_dec_set(obj, "fields", imap_dec_str_list(fields));
+        imap_dec_setl(obj, "fields", imap_dec_str_list(fields));
 }
 
 /* RFC 9051 9: partial = "<" number64 "." nz-number64 ">" (command) and
@@ -64,12 +64,12 @@ static void add_partial(json_t *obj, const char *p, bool response)
     uint64_t a, b;
     size_t alen = dot != NULL ? (size_t)(dot - p) : strlen(p);
     if (imap_dec_parse_u64(p, alen, &a) != 0) {
-        imap_dec_set(obj, "partial", imap_json_bytes(p, strlen(p)));
+        imap_dec_setl(obj, "partial", imap_json_bytes(p, strlen(p)));
         return;
     }
     imap_dec_set(obj, response ? "origin" : "partial_origin", imap_dec_u64(a));
     if (dot != NULL && imap_dec_parse_u64(dot + 1, strlen(dot + 1), &b) == 0)
-        imap_dec_set(obj, "partial_length", imap_dec_u64(b));
+        imap_dec_setl(obj, "partial_length", imap_dec_u64(b));
 }
 
 /* ------------------------------------------------------------ FETCH items */
@@ -92,27 +92,27 @@ static json_t *fetch_item(const imap_value *v, bool *known)
     char name[64];
     imap_dec_upper_text(v, name, sizeof(name));
     *known = false;
-    imap_dec_set(o, "item", imap_json_bytes(name, strlen(name)));
+    imap_dec_setl(o, "item", imap_json_bytes(name, strlen(name)));
     if (v->type == IV_ATOM && v->section != NULL) {
         for (size_t i = 0; i < sizeof(fetch_section_items) / sizeof(fetch_section_items[0]); i++)
             if (strcmp(name, fetch_section_items[i]) == 0)
                 *known = true;
         if (strstr(name, ".PEEK") != NULL)
-            imap_dec_set(o, "peek", json_true());
+            imap_dec_setl(o, "peek", json_true());
         add_section(o, v);
         add_partial(o, v->partial, false);
     } else if (v->type == IV_ATOM) {
         if (strcmp(name, "ALL") == 0 || strcmp(name, "FAST") == 0 || strcmp(name, "FULL") == 0) {
             /* RFC 9051 6.4.5 macros */
             *known = true;
-            imap_dec_set(o, "macro", json_true());
+            imap_dec_setl(o, "macro", json_true());
         }
         for (size_t i = 0; i < sizeof(fetch_simple_items) / sizeof(fetch_simple_items[0]); i++)
             if (strcmp(name, fetch_simple_items[i]) == 0)
                 *known = true;
     }
     if (!*known)
-        imap_dec_set(o, "known", json_false());
+        imap_dec_setl(o, "known", json_false());
     return o;
 }
 
@@ -133,7 +133,7 @@ json_t *imap_fetch_items_decode(const imap_value *v, const char **err)
             /* RFC 8970 3: PREVIEW (LAZY): modifiers of the previous item */
             json_t *last = json_array_get(arr, json_array_size(arr) - 1);
             if (last != NULL)
-                imap_dec_set(last, "modifiers", imap_dec_str_list(c));
+                imap_dec_setl(last, "modifiers", imap_dec_str_list(c));
             continue;
         }
         json_array_append_new(arr, fetch_item(c, &known));
@@ -164,9 +164,9 @@ static json_t *address_list(const imap_value *v)
         if (host->type == IV_NIL) {
             if (mbox->type != IV_NIL) {
                 json_t *g = json_object();
-                imap_dec_set(g, "group", imap_dec_str(mbox));
+                imap_dec_setl(g, "group", imap_dec_str(mbox));
                 group = json_array();
-                imap_dec_set(g, "members", group);
+                imap_dec_setl(g, "members", group);
                 json_array_append_new(arr, g);
             } else {
                 group = NULL;
@@ -174,13 +174,13 @@ static json_t *address_list(const imap_value *v)
             continue;
         }
         json_t *o = json_object();
-        imap_dec_set(o, "name", imap_dec_str(name));
+        imap_dec_setl(o, "name", imap_dec_str(name));
         json_t *dn = NULL;
         if (name->type != IV_NIL && (dn = imap_dec_rfc2047(name->s, name->len)) != NULL)
-            imap_dec_set(o, "name_decoded", dn);
-        imap_dec_set(o, "adl", imap_dec_str(adl));
-        imap_dec_set(o, "mailbox", imap_dec_str(mbox));
-        imap_dec_set(o, "host", imap_dec_str(host));
+            imap_dec_setl(o, "name_decoded", dn);
+        imap_dec_setl(o, "adl", imap_dec_str(adl));
+        imap_dec_setl(o, "mailbox", imap_dec_str(mbox));
+        imap_dec_setl(o, "host", imap_dec_str(host));
         if (mbox->type != IV_NIL && mbox->type != IV_LIST) {
             char buf[1024];
             size_t ml = 0, hl = 0;
@@ -190,7 +190,7 @@ static json_t *address_list(const imap_value *v)
                 memcpy(buf, ms, ml);
                 buf[ml] = '@';
                 memcpy(buf + ml + 1, hs, hl);
-                imap_dec_set(o, "address", imap_json_bytes(buf, ml + 1 + hl));
+                imap_dec_setl(o, "address", imap_json_bytes(buf, ml + 1 + hl));
             }
         }
         json_array_append_new(group != NULL ? group : arr, o);
@@ -208,14 +208,14 @@ json_t *imap_envelope_decode(const imap_decode_ctx *ctx, const imap_value *v)
     json_t *o = json_object();
     imap_dec_add_date(o, "date", imap_list_nth(v, 0));
     const imap_value *subj = imap_list_nth(v, 1);
-    imap_dec_set(o, "subject", imap_dec_str(subj));
+    imap_dec_setl(o, "subject", imap_dec_str(subj));
     if (subj->type == IV_QUOTED || subj->type == IV_LITERAL)
-        imap_dec_set(o, "subject_decoded", imap_dec_rfc2047(subj->s, subj->len));
+        imap_dec_setl(o, "subject_decoded", imap_dec_rfc2047(subj->s, subj->len));
     static const char *const keys[6] = { "from", "sender", "reply_to", "to", "cc", "bcc" };
     for (size_t i = 0; i < 6; i++)
         imap_dec_set(o, keys[i], address_list(imap_list_nth(v, 2 + i)));
-    imap_dec_set(o, "in_reply_to", imap_dec_str(imap_list_nth(v, 8)));
-    imap_dec_set(o, "message_id", imap_dec_str(imap_list_nth(v, 9)));
+    imap_dec_setl(o, "in_reply_to", imap_dec_str(imap_list_nth(v, 8)));
+    imap_dec_setl(o, "message_id", imap_dec_str(imap_list_nth(v, 9)));
     return o;
 }
 
@@ -248,8 +248,8 @@ static json_t *body_disposition(const imap_value *v)
     if (v->type != IV_LIST)
         return imap_value_to_json(v);
     json_t *o = json_object();
-    imap_dec_set(o, "type", imap_dec_str(imap_list_nth(v, 0)));
-    imap_dec_set(o, "params", body_params(imap_list_nth(v, 1)));
+    imap_dec_setl(o, "type", imap_dec_str(imap_list_nth(v, 0)));
+    imap_dec_setl(o, "params", body_params(imap_list_nth(v, 1)));
     return o;
 }
 
@@ -264,7 +264,7 @@ static void add_mime_type(json_t *o, const imap_value *t, const imap_value *st)
     snprintf(m, sizeof(m), "%s/%s", a, b);
     for (char *p = m; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    imap_dec_set(o, "mime_type", imap_json_bytes(m, strlen(m)));
+    imap_dec_setl(o, "mime_type", imap_json_bytes(m, strlen(m)));
 }
 
 /* Extension data after the fixed fields: disposition, language, location,
@@ -273,22 +273,22 @@ static void body_ext(json_t *o, const imap_value *e)
 {
     if (e == NULL)
         return;
-    imap_dec_set(o, "disposition", body_disposition(e));
+    imap_dec_setl(o, "disposition", body_disposition(e));
     e = e->next;
     if (e == NULL)
         return;
-    imap_dec_set(o, "language", e->type == IV_LIST ? imap_dec_str_list(e) : imap_dec_str(e));
+    imap_dec_setl(o, "language", e->type == IV_LIST ? imap_dec_str_list(e) : imap_dec_str(e));
     e = e->next;
     if (e == NULL)
         return;
-    imap_dec_set(o, "location", imap_dec_str(e));
+    imap_dec_setl(o, "location", imap_dec_str(e));
     e = e->next;
     if (e == NULL)
         return;
     json_t *x = json_array();
     for (; e != NULL; e = e->next)
         json_array_append_new(x, imap_value_to_json(e));
-    imap_dec_set(o, "extensions", x);
+    imap_dec_setl(o, "extensions", x);
 }
 
 /* RFC 9051 9: body = "(" (body-type-1part / body-type-mpart) ")" */
@@ -305,20 +305,20 @@ json_t *imap_bodystructure_decode(const imap_decode_ctx *ctx, const imap_value *
             json_array_append_new(parts, imap_bodystructure_decode(ctx, c, depth + 1));
             c = c->next;
         }
-        imap_dec_set(o, "type", json_string("multipart"));
-        imap_dec_set(o, "subtype", imap_dec_str(c));
+        imap_dec_setl(o, "type", json_string("multipart"));
+        imap_dec_setl(o, "subtype", imap_dec_str(c));
         if (c != NULL) {
             char st[64], m[80];
             imap_dec_upper_text(c, st, sizeof(st));
             snprintf(m, sizeof(m), "multipart/%s", st);
             for (char *p = m; *p; p++)
                 *p = (char)tolower((unsigned char)*p);
-            imap_dec_set(o, "mime_type", imap_json_bytes(m, strlen(m)));
+            imap_dec_setl(o, "mime_type", imap_json_bytes(m, strlen(m)));
             c = c->next;
         }
-        imap_dec_set(o, "parts", parts);
+        imap_dec_setl(o, "parts", parts);
         if (c != NULL) {
-            imap_dec_set(o, "params", body_params(c));
+            imap_dec_setl(o, "params", body_params(c));
             body_ext(o, c->next);
         }
         return o;
@@ -329,15 +329,15 @@ json_t *imap_bodystructure_decode(const imap_decode_ctx *ctx, const imap_value *
         return imap_value_to_json(v);
     }
     const imap_value *t = imap_list_nth(v, 0), *st = imap_list_nth(v, 1);
-    imap_dec_set(o, "type", imap_dec_str(t));
-    imap_dec_set(o, "subtype", imap_dec_str(st));
+    imap_dec_setl(o, "type", imap_dec_str(t));
+    imap_dec_setl(o, "subtype", imap_dec_str(st));
     add_mime_type(o, t, st);
-    imap_dec_set(o, "params", body_params(imap_list_nth(v, 2)));
-    imap_dec_set(o, "id", imap_dec_str(imap_list_nth(v, 3)));
-    imap_dec_set(o, "description", imap_dec_str(imap_list_nth(v, 4)));
-    imap_dec_set(o, "encoding", imap_dec_str(imap_list_nth(v, 5)));
+    imap_dec_setl(o, "params", body_params(imap_list_nth(v, 2)));
+    imap_dec_setl(o, "id", imap_dec_str(imap_list_nth(v, 3)));
+    imap_dec_setl(o, "description", imap_dec_str(imap_list_nth(v, 4)));
+    imap_dec_setl(o, "encoding", imap_dec_str(imap_list_nth(v, 5)));
     const imap_value *sz = imap_list_nth(v, 6);
-    imap_dec_set(o, "size", sz->type == IV_NUMBER ? imap_dec_u64(sz->num) : imap_value_to_json(sz));
+    imap_dec_setl(o, "size", sz->type == IV_NUMBER ? imap_dec_u64(sz->num) : imap_value_to_json(sz));
     c = imap_list_nth(v, 7);
     bool is_text = imap_value_is_string(t) && strcasecmp(t->s, "TEXT") == 0;
     bool is_msg = imap_value_is_string(t) && strcasecmp(t->s, "MESSAGE") == 0 &&
@@ -345,21 +345,21 @@ json_t *imap_bodystructure_decode(const imap_decode_ctx *ctx, const imap_value *
                   (strcasecmp(st->s, "RFC822") == 0 || strcasecmp(st->s, "GLOBAL") == 0);
     if (is_msg && c != NULL && c->type == IV_LIST && c->next != NULL && c->next->type == IV_LIST) {
         /* body-type-msg = media-message SP body-fields SP envelope SP body SP body-fld-lines */
-        imap_dec_set(o, "envelope", imap_envelope_decode(ctx, c));
+        imap_dec_setl(o, "envelope", imap_envelope_decode(ctx, c));
         c = c->next;
-        imap_dec_set(o, "body", imap_bodystructure_decode(ctx, c, depth + 1));
+        imap_dec_setl(o, "body", imap_bodystructure_decode(ctx, c, depth + 1));
         c = c->next;
         if (c != NULL && c->type == IV_NUMBER) {
-            imap_dec_set(o, "lines", imap_dec_u64(c->num));
+            imap_dec_setl(o, "lines", imap_dec_u64(c->num));
             c = c->next;
         }
     } else if (is_text && c != NULL && c->type == IV_NUMBER) {
-        imap_dec_set(o, "lines", imap_dec_u64(c->num));
+        imap_dec_setl(o, "lines", imap_dec_u64(c->num));
         c = c->next;
     }
     if (c != NULL) {
         /* body-ext-1part = body-fld-md5 [SP body-fld-dsp ...] */
-        imap_dec_set(o, "md5", imap_dec_str(c));
+        imap_dec_setl(o, "md5", imap_dec_str(c));
         body_ext(o, c->next);
     }
     return o;
@@ -389,28 +389,28 @@ static void add_data_info(json_t *o, const imap_value *v)
     if (v == NULL)
         return;
     if (v->type == IV_NIL) {
-        imap_dec_set(o, "size", json_null());
+        imap_dec_setl(o, "size", json_null());
         return;
     }
     if (v->type == IV_LITERAL && v->lit != NULL) {
-        imap_dec_set(o, "size", imap_dec_u64(v->lit->size));
+        imap_dec_setl(o, "size", imap_dec_u64(v->lit->size));
         if (v->lit->received < v->lit->size)
-            imap_dec_set(o, "received", imap_dec_u64(v->lit->received));
+            imap_dec_setl(o, "received", imap_dec_u64(v->lit->received));
         if (v->lit->has_sha256) {
             json_t *lj = imap_value_to_json(v);
-            imap_dec_set(o, "sha256", json_incref(json_object_get(lj, "sha256")));
+            imap_dec_setl(o, "sha256", json_incref(json_object_get(lj, "sha256")));
             json_decref(lj);
         }
         if (v->lit->binary)
-            imap_dec_set(o, "binary", json_true());
+            imap_dec_setl(o, "binary", json_true());
         return;
     }
     if (v->type == IV_QUOTED || v->type == IV_ATOM || v->type == IV_NUMBER) {
-        imap_dec_set(o, "size", json_integer((json_int_t)v->len));
-        imap_dec_set(o, "sha256", sha256_json(v->s, v->len));
+        imap_dec_setl(o, "size", json_integer((json_int_t)v->len));
+        imap_dec_setl(o, "sha256", sha256_json(v->s, v->len));
         return;
     }
-    imap_dec_set(o, "value", imap_value_to_json(v));
+    imap_dec_setl(o, "value", imap_value_to_json(v));
 }
 
 static void add_number_att(json_t *o, const char *key, const imap_value *v)
@@ -444,7 +444,7 @@ json_t *imap_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list
         }
         if (val == NULL) {
             *err = "FETCH attribute without value";
-            imap_dec_set(o, "truncated_attribute", imap_json_bytes(name, strlen(name)));
+            imap_dec_setl(o, "truncated_attribute", imap_json_bytes(name, strlen(name)));
             break;
         }
         if (c->section != NULL) {
@@ -454,7 +454,7 @@ json_t *imap_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list
                 json_t *bs = json_object_get(o, "binary_size");
                 if (bs == NULL) {
                     bs = json_array();
-                    json_object_set_new(o, "binary_size", bs);
+                    json_object_set_new_nocheck(o, "binary_size", bs);
                 }
                 json_t *e = json_object();
                 add_section(e, c);
@@ -464,14 +464,14 @@ json_t *imap_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list
                 if (sections == NULL)
                     sections = json_array();
                 json_t *e = json_object();
-                imap_dec_set(e, "item", imap_json_bytes(name, strlen(name)));
+                imap_dec_setl(e, "item", imap_json_bytes(name, strlen(name)));
                 add_section(e, c);
                 add_partial(e, c->partial, true);
                 add_data_info(e, val);
                 json_array_append_new(sections, e);
             }
         } else if (strcmp(name, "FLAGS") == 0) {
-            imap_dec_set(o, "flags", imap_dec_str_list(val));
+            imap_dec_setl(o, "flags", imap_dec_str_list(val));
         } else if (strcmp(name, "UID") == 0) {
             add_number_att(o, "uid", val);
         } else if (strcmp(name, "INTERNALDATE") == 0) {
@@ -481,11 +481,11 @@ json_t *imap_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list
         } else if (strcmp(name, "RFC822.SIZE") == 0) {
             add_number_att(o, "rfc822_size", val);
         } else if (strcmp(name, "ENVELOPE") == 0) {
-            imap_dec_set(o, "envelope", imap_envelope_decode(ctx, val));
+            imap_dec_setl(o, "envelope", imap_envelope_decode(ctx, val));
         } else if (strcmp(name, "BODYSTRUCTURE") == 0) {
-            imap_dec_set(o, "bodystructure", imap_bodystructure_decode(ctx, val, 0));
+            imap_dec_setl(o, "bodystructure", imap_bodystructure_decode(ctx, val, 0));
         } else if (strcmp(name, "BODY") == 0) {
-            imap_dec_set(o, "body", imap_bodystructure_decode(ctx, val, 0));
+            imap_dec_setl(o, "body", imap_bodystructure_decode(ctx, val, 0));
         } else if (strcmp(name, "RFC822") == 0 || strcmp(name, "RFC822.HEADER") == 0 ||
                    strcmp(name, "RFC822.TEXT") == 0) {
             json_t *e = json_object();
@@ -504,11 +504,11 @@ json_t *imap_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list
             imap_dec_set(o, strcmp(name, "EMAILID") == 0 ? "emailid" : "threadid",
                          id != NULL ? imap_dec_str(id) : json_null());
         } else if (strcmp(name, "PREVIEW") == 0) {
-            imap_dec_set(o, "preview", imap_dec_str(val));   /* RFC 8970: nstring */
+            imap_dec_setl(o, "preview", imap_dec_str(val));   /* RFC 8970: nstring */
         } else if (strcmp(name, "X-GM-MSGID") == 0 || strcmp(name, "X-GM-THRID") == 0) {
             add_number_att(o, strcmp(name, "X-GM-MSGID") == 0 ? "x_gm_msgid" : "x_gm_thrid", val);
         } else if (strcmp(name, "X-GM-LABELS") == 0) {
-            imap_dec_set(o, "x_gm_labels", imap_dec_str_list(val));
+            imap_dec_setl(o, "x_gm_labels", imap_dec_str_list(val));
         } else {
             if (other == NULL)
                 other = json_object();
@@ -517,8 +517,8 @@ json_t *imap_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list
         c = val->next;
     }
     if (sections != NULL)
-        imap_dec_set(o, "sections", sections);
+        imap_dec_setl(o, "sections", sections);
     if (other != NULL)
-        imap_dec_set(o, "other", other);
+        imap_dec_setl(o, "other", other);
     return o;
 }

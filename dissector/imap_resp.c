@@ -58,11 +58,11 @@ static const char *dec_list(const imap_decode_ctx *ctx, const imap_value *a, jso
 {
     if (a == NULL || a->type != IV_LIST)
         return "LIST response without attributes";
-    imap_dec_set(o, "flags", imap_dec_str_list(a));
+    imap_dec_setl(o, "flags", imap_dec_str_list(a));
     const imap_value *d = a->next;
     if (d == NULL)
         return "LIST response without delimiter";
-    imap_dec_set(o, "delimiter", imap_dec_str(d));
+    imap_dec_setl(o, "delimiter", imap_dec_str(d));
     if (d->next == NULL || imap_add_mailbox(ctx, o, "mailbox", d->next) != 0)
         return "LIST response without mailbox";
     const imap_value *x = d->next->next;
@@ -74,18 +74,18 @@ static const char *dec_list(const imap_decode_ctx *ctx, const imap_value *a, jso
             if (strcmp(k, "OLDNAME") == 0 && c->next->type == IV_LIST) {
                 json_t *tmp = json_object();
                 imap_add_mailbox(ctx, tmp, "m", imap_list_nth(c->next, 0));
-                imap_dec_set(ext, "OLDNAME", json_incref(json_object_get(tmp, "m")));
+                imap_dec_setl(ext, "OLDNAME", json_incref(json_object_get(tmp, "m")));
                 json_decref(tmp);
             } else if (strcmp(k, "CHILDINFO") == 0 && c->next->type == IV_LIST) {
                 json_t *ci = json_array();
                 for (const imap_value *e = c->next->child; e != NULL; e = e->next)
                     json_array_append_new(ci, imap_dec_upper(e));
-                imap_dec_set(ext, "CHILDINFO", ci);
+                imap_dec_setl(ext, "CHILDINFO", ci);
             } else {
                 json_object_set_new(ext, k, imap_value_to_json(c->next));
             }
         }
-        imap_dec_set(o, "extended", ext);
+        imap_dec_setl(o, "extended", ext);
     }
     return NULL;
 }
@@ -108,7 +108,7 @@ static const char *dec_status(const imap_decode_ctx *ctx, const imap_value *a, j
         json_object_set_new(items, k, imap_dec_number(c->next, &n) == 0 ? imap_dec_u64(n)
                                                                         : imap_value_to_json(c->next));
     }
-    imap_dec_set(o, "items", items);
+    imap_dec_setl(o, "items", items);
     return NULL;
 }
 
@@ -129,8 +129,8 @@ static const char *dec_numbers(const imap_value *a, json_t *o)
         else
             err = "non-numeric search result";
     }
-    imap_dec_set(o, "count", json_integer((json_int_t)json_array_size(nums)));
-    imap_dec_set(o, "numbers", nums);
+    imap_dec_setl(o, "count", json_integer((json_int_t)json_array_size(nums)));
+    imap_dec_setl(o, "numbers", nums);
     return err;
 }
 
@@ -142,7 +142,7 @@ static const char *dec_esearch(const imap_decode_ctx *ctx, const imap_value *a, 
     if (a != NULL && a->type == IV_LIST) {
         for (const imap_value *c = a->child; c != NULL && c->next != NULL; c = c->next->next) {
             if (imap_value_is_atom(c, "TAG"))
-                imap_dec_set(o, "tag", imap_dec_str(c->next));
+                imap_dec_setl(o, "tag", imap_dec_str(c->next));
             else if (imap_value_is_atom(c, "MAILBOX"))
                 imap_add_mailbox(ctx, o, "mailbox", c->next);
             else if (imap_value_is_atom(c, "UIDVALIDITY"))
@@ -151,7 +151,7 @@ static const char *dec_esearch(const imap_decode_ctx *ctx, const imap_value *a, 
         a = a->next;
     }
     if (imap_value_is_atom(a, "UID")) {
-        imap_dec_set(o, "uid", json_true());
+        imap_dec_setl(o, "uid", json_true());
         a = a->next;
     }
     const char *err = NULL;
@@ -168,13 +168,13 @@ static const char *dec_esearch(const imap_decode_ctx *ctx, const imap_value *a, 
             imap_dec_add_seqset(o, "all", v);
         } else if (strcmp(k, "PARTIAL") == 0 && v->type == IV_LIST) {
             json_t *p = json_object();
-            imap_dec_set(p, "range", imap_dec_str(imap_list_nth(v, 0)));
+            imap_dec_setl(p, "range", imap_dec_str(imap_list_nth(v, 0)));
             const imap_value *m = imap_list_nth(v, 1);
             if (m != NULL && m->type != IV_NIL)
                 imap_dec_add_seqset(p, "messages", m);
             else
-                imap_dec_set(p, "messages", json_null());
-            imap_dec_set(o, "partial", p);
+                imap_dec_setl(p, "messages", json_null());
+            imap_dec_setl(o, "partial", p);
         } else if (strcmp(k, "MIN") == 0 || strcmp(k, "MAX") == 0 || strcmp(k, "COUNT") == 0 ||
                    strcmp(k, "MODSEQ") == 0) {
             add_num(o, lk, v);
@@ -200,7 +200,7 @@ static json_t *namespace_json(const imap_decode_ctx *ctx, const imap_value *v)
         json_t *o = json_object();
         if (d->type == IV_LIST) {
             imap_add_mailbox(ctx, o, "prefix", imap_list_nth(d, 0));
-            imap_dec_set(o, "delimiter", imap_dec_str(imap_list_nth(d, 1)));
+            imap_dec_setl(o, "delimiter", imap_dec_str(imap_list_nth(d, 1)));
             const imap_value *e = imap_list_nth(d, 2);
             if (e != NULL) {
                 json_t *ext = json_object();
@@ -211,10 +211,10 @@ static json_t *namespace_json(const imap_decode_ctx *ctx, const imap_value *v)
                     snprintf(k, sizeof(k), "%.*s", (int)(len < 127 ? len : 127), s);
                     json_object_set_new(ext, k, imap_dec_str_list(e->next));
                 }
-                imap_dec_set(o, "extensions", ext);
+                imap_dec_setl(o, "extensions", ext);
             }
         } else {
-            imap_dec_set(o, "value", imap_value_to_json(d));
+            imap_dec_setl(o, "value", imap_value_to_json(d));
         }
         json_array_append_new(arr, o);
     }
@@ -228,14 +228,14 @@ static const char *dec_quota(const imap_value *a, json_t *o)
 {
     if (a == NULL)
         return "QUOTA response without root";
-    imap_dec_set(o, "quota_root", imap_dec_str(a));
+    imap_dec_setl(o, "quota_root", imap_dec_str(a));
     const imap_value *l = a->next;
     if (l == NULL || l->type != IV_LIST)
         return "QUOTA response without resources";
     json_t *res = json_array();
     for (const imap_value *c = l->child; c != NULL; ) {
         json_t *r = json_object();
-        imap_dec_set(r, "name", imap_dec_upper(c));
+        imap_dec_setl(r, "name", imap_dec_upper(c));
         add_num(r, "usage", c->next);
         add_num(r, "limit", c->next != NULL ? c->next->next : NULL);
         json_array_append_new(res, r);
@@ -243,7 +243,7 @@ static const char *dec_quota(const imap_value *a, json_t *o)
             break;
         c = c->next->next->next;
     }
-    imap_dec_set(o, "resources", res);
+    imap_dec_setl(o, "resources", res);
     return NULL;
 }
 
@@ -264,13 +264,13 @@ static const char *dec_metadata(const imap_decode_ctx *ctx, const imap_value *a,
             snprintf(k, sizeof(k), "%.*s", (int)(len < 255 ? len : 255), s);
             json_object_set_new(ent, k, imap_dec_str(c->next));
         }
-        imap_dec_set(o, "entries", ent);
+        imap_dec_setl(o, "entries", ent);
     } else {
         /* unsolicited: entry-list = entry *(SP entry) */
         json_t *names = json_array();
         for (; l != NULL; l = l->next)
             json_array_append_new(names, imap_dec_str(l));
-        imap_dec_set(o, "changed_entries", names);
+        imap_dec_setl(o, "changed_entries", names);
     }
     return NULL;
 }
@@ -284,7 +284,7 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
     json_t *o = json_object();
     const imap_value *t0 = imap_list_nth(tokens, 0);
     if (t0 == NULL) {
-        imap_dec_set(o, "type", json_string(""));
+        imap_dec_setl(o, "type", json_string(""));
         *err = "empty untagged response";
         return o;
     }
@@ -296,8 +296,8 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
          * mailbox-data =/ number SP "EXISTS" / number SP "RECENT" (RFC 3501) */
         num = t0->num;
         imap_dec_upper_text(t0->next, type, sizeof(type));
-        imap_dec_set(o, "type", json_string(type));
-        imap_dec_set(o, "number", imap_dec_u64(num));
+        imap_dec_setl(o, "type", json_string(type));
+        imap_dec_setl(o, "number", imap_dec_u64(num));
         a = t0->next->next;
         if (strcmp(type, "FETCH") == 0) {
             json_t *att = imap_fetch_att_decode(ctx, a, err);
@@ -308,28 +308,28 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
             if (a != NULL)
                 *err = "unexpected data after the number";
         } else if (a != NULL) {
-            imap_dec_set(o, "args", chain_json(a)); /* CONVERTED (RFC 5259) etc. */
+            imap_dec_setl(o, "args", chain_json(a)); /* CONVERTED (RFC 5259) etc. */
         }
         if (*err != NULL)
-            imap_dec_set(o, "raw", imap_json_bytes(tokens->raw, tokens->raw_len));
+            imap_dec_setl(o, "raw", imap_json_bytes(tokens->raw, tokens->raw_len));
         return o;
     }
     imap_dec_upper_text(t0, type, sizeof(type));
-    imap_dec_set(o, "type", json_string(type));
+    imap_dec_setl(o, "type", json_string(type));
     a = t0->next;
     const char *e = NULL;
     if (strcmp(type, "CAPABILITY") == 0) {
         imap_value l = list_view(a);
-        imap_dec_set(o, "capabilities", imap_decode_capabilities(&l));
+        imap_dec_setl(o, "capabilities", imap_decode_capabilities(&l));
     } else if (strcmp(type, "ENABLED") == 0) {
         json_t *arr = json_array();             /* RFC 5161 3.2 */
         for (; a != NULL; a = a->next)
             json_array_append_new(arr, imap_dec_upper(a));
-        imap_dec_set(o, "capabilities", arr);
+        imap_dec_setl(o, "capabilities", arr);
     } else if (strcmp(type, "FLAGS") == 0) {
         if (a == NULL || a->type != IV_LIST)
             e = "FLAGS response without a list";
-        imap_dec_set(o, "flags", imap_dec_str_list(a));
+        imap_dec_setl(o, "flags", imap_dec_str_list(a));
     } else if (strcmp(type, "LIST") == 0 || strcmp(type, "LSUB") == 0 || strcmp(type, "XLIST") == 0) {
         e = dec_list(ctx, a, o);
     } else if (strcmp(type, "STATUS") == 0) {
@@ -344,13 +344,13 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
         json_t *threads = json_array();
         for (; a != NULL; a = a->next)
             json_array_append_new(threads, imap_value_to_json(a));
-        imap_dec_set(o, "thread_count", json_integer((json_int_t)json_array_size(threads)));
-        imap_dec_set(o, "threads", threads);
+        imap_dec_setl(o, "thread_count", json_integer((json_int_t)json_array_size(threads)));
+        imap_dec_setl(o, "threads", threads);
     } else if (strcmp(type, "NAMESPACE") == 0) {
         /* RFC 2342 5 / RFC 9051 9 namespace-response */
-        imap_dec_set(o, "personal", namespace_json(ctx, a));
-        imap_dec_set(o, "other", namespace_json(ctx, a != NULL ? a->next : NULL));
-        imap_dec_set(o, "shared", namespace_json(ctx, a != NULL && a->next != NULL ? a->next->next : NULL));
+        imap_dec_setl(o, "personal", namespace_json(ctx, a));
+        imap_dec_setl(o, "other", namespace_json(ctx, a != NULL ? a->next : NULL));
+        imap_dec_setl(o, "shared", namespace_json(ctx, a != NULL && a->next != NULL ? a->next->next : NULL));
         if (a == NULL || a->next == NULL || a->next->next == NULL)
             e = "NAMESPACE response needs three namespaces";
     } else if (strcmp(type, "ID") == 0) {
@@ -364,9 +364,9 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
                 snprintf(k, sizeof(k), "%.*s", (int)(len < 127 ? len : 127), s);
                 json_object_set_new(id, k, imap_dec_str(c->next));
             }
-            imap_dec_set(o, "id", id);
+            imap_dec_setl(o, "id", id);
         } else {
-            imap_dec_set(o, "id", json_null());
+            imap_dec_setl(o, "id", json_null());
         }
     } else if (strcmp(type, "QUOTA") == 0) {
         e = dec_quota(a, o);
@@ -378,7 +378,7 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
             json_t *roots = json_array();
             for (const imap_value *c = a->next; c != NULL; c = c->next)
                 json_array_append_new(roots, imap_dec_str(c));
-            imap_dec_set(o, "roots", roots);
+            imap_dec_setl(o, "roots", roots);
         }
     } else if (strcmp(type, "ACL") == 0) {
         /* RFC 4314 3.6: acl-data = "ACL" SP mailbox *(SP identifier SP rights) */
@@ -388,11 +388,11 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
             json_t *acl = json_array();
             for (const imap_value *c = a->next; c != NULL && c->next != NULL; c = c->next->next) {
                 json_t *x = json_object();
-                imap_dec_set(x, "identifier", imap_dec_str(c));
-                imap_dec_set(x, "rights", imap_dec_str(c->next));
+                imap_dec_setl(x, "identifier", imap_dec_str(c));
+                imap_dec_setl(x, "rights", imap_dec_str(c->next));
                 json_array_append_new(acl, x);
             }
-            imap_dec_set(o, "acl", acl);
+            imap_dec_setl(o, "acl", acl);
         }
     } else if (strcmp(type, "LISTRIGHTS") == 0) {
         /* RFC 4314 3.7: "LISTRIGHTS" SP mailbox SP identifier SP rights *(SP rights) */
@@ -400,28 +400,28 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
             a->next->next == NULL) {
             e = "LISTRIGHTS response incomplete";
         } else {
-            imap_dec_set(o, "identifier", imap_dec_str(a->next));
-            imap_dec_set(o, "required", imap_dec_str(a->next->next));
+            imap_dec_setl(o, "identifier", imap_dec_str(a->next));
+            imap_dec_setl(o, "required", imap_dec_str(a->next->next));
             json_t *opt = json_array();
             for (const imap_value *c = a->next->next->next; c != NULL; c = c->next)
                 json_array_append_new(opt, imap_dec_str(c));
-            imap_dec_set(o, "optional", opt);
+            imap_dec_setl(o, "optional", opt);
         }
     } else if (strcmp(type, "MYRIGHTS") == 0) {
         /* RFC 4314 3.8: "MYRIGHTS" SP mailbox SP rights */
         if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0 || a->next == NULL)
             e = "MYRIGHTS response incomplete";
         else
-            imap_dec_set(o, "rights", imap_dec_str(a->next));
+            imap_dec_setl(o, "rights", imap_dec_str(a->next));
     } else if (strcmp(type, "METADATA") == 0) {
         e = dec_metadata(ctx, a, o);
     } else if (strcmp(type, "VANISHED") == 0) {
         /* RFC 7162 7: "VANISHED" [SP "(EARLIER)"] SP known-uids */
         if (a != NULL && a->type == IV_LIST) {
-            imap_dec_set(o, "earlier", json_boolean(imap_value_is_atom(imap_list_nth(a, 0), "EARLIER")));
+            imap_dec_setl(o, "earlier", json_boolean(imap_value_is_atom(imap_list_nth(a, 0), "EARLIER")));
             a = a->next;
         } else {
-            imap_dec_set(o, "earlier", json_false());
+            imap_dec_setl(o, "earlier", json_false());
         }
         if (a == NULL || imap_dec_add_seqset(o, "uids", a) != 0)
             e = "VANISHED without a uid set";
@@ -443,34 +443,34 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
         json_t *arr = json_array();
         for (; a != NULL; a = a->next)
             json_array_append_new(arr, imap_dec_str(a));
-        imap_dec_set(o, "urls", arr);
+        imap_dec_setl(o, "urls", arr);
     } else if (strcmp(type, "URLFETCH") == 0) {
         /* RFC 4467 9: urlfetch-data = "URLFETCH" 1*(SP url nstring) */
         json_t *arr = json_array();
         for (; a != NULL; a = a->next ? a->next->next : NULL) {
             json_t *u = json_object();
-            imap_dec_set(u, "url", imap_dec_str(a));
+            imap_dec_setl(u, "url", imap_dec_str(a));
             const imap_value *d = a->next;
             if (d != NULL && d->type == IV_LITERAL && d->lit != NULL) {
-                imap_dec_set(u, "size", imap_dec_u64(d->lit->size));
+                imap_dec_setl(u, "size", imap_dec_u64(d->lit->size));
             } else if (d != NULL && d->type == IV_NIL) {
-                imap_dec_set(u, "size", json_null());
+                imap_dec_setl(u, "size", json_null());
             } else if (d != NULL) {
-                imap_dec_set(u, "size", json_integer((json_int_t)d->len));
+                imap_dec_setl(u, "size", json_integer((json_int_t)d->len));
             }
             json_array_append_new(arr, u);
         }
-        imap_dec_set(o, "urls", arr);
+        imap_dec_setl(o, "urls", arr);
     } else if (strcmp(type, "CONVERSION") == 0) {
-        imap_dec_set(o, "args", chain_json(a));  /* RFC 5259 5.2 */
+        imap_dec_setl(o, "args", chain_json(a));  /* RFC 5259 5.2 */
     } else {
         e = "unknown untagged response";
         if (a != NULL)
-            imap_dec_set(o, "args", chain_json(a));
+            imap_dec_setl(o, "args", chain_json(a));
     }
     if (e != NULL) {
         *err = e;
-        imap_dec_set(o, "raw", imap_json_bytes(tokens->raw, tokens->raw_len));
+        imap_dec_setl(o, "raw", imap_json_bytes(tokens->raw, tokens->raw_len));
     }
     return o;
 }
@@ -488,7 +488,7 @@ json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
     for (size_t i = 0; i < nl; i++)
         code[i] = (char)toupper((unsigned char)name[i]);
     code[nl] = '\0';
-    imap_dec_set(o, "code", imap_json_bytes(code, nl));
+    imap_dec_setl(o, "code", imap_json_bytes(code, nl));
     lower_key(code, key, sizeof(key));
     const imap_value *a = (args != NULL && args->type == IV_LIST) ? args->child : NULL;
     bool ok = true;
@@ -504,22 +504,22 @@ json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
         if (ok)
             imap_dec_set(o, key, imap_dec_u64(n));
     } else if (strcmp(code, "CAPABILITY") == 0) {
-        imap_dec_set(o, "capabilities", imap_decode_capabilities(args));
+        imap_dec_setl(o, "capabilities", imap_decode_capabilities(args));
     } else if (strcmp(code, "PERMANENTFLAGS") == 0) {
         /* "PERMANENTFLAGS" SP "(" [flag-perm *(SP flag-perm)] ")" */
         ok = a != NULL && a->type == IV_LIST;
         if (ok)
-            imap_dec_set(o, "flags", imap_dec_str_list(a));
+            imap_dec_setl(o, "flags", imap_dec_str_list(a));
     } else if (strcmp(code, "BADCHARSET") == 0) {
         /* "BADCHARSET" [SP "(" charset *(SP charset) ")"] */
         if (a != NULL && a->type == IV_LIST)
-            imap_dec_set(o, "charsets", imap_dec_str_list(a));
+            imap_dec_setl(o, "charsets", imap_dec_str_list(a));
     } else if (strcmp(code, "APPENDUID") == 0) {
         /* RFC 4315 4: "APPENDUID" SP nz-number SP append-uid (uid-set with MULTIAPPEND) */
         uint64_t n;
         ok = imap_dec_number(a, &n) == 0 && a->next != NULL;
         if (ok) {
-            imap_dec_set(o, "uidvalidity", imap_dec_u64(n));
+            imap_dec_setl(o, "uidvalidity", imap_dec_u64(n));
             imap_dec_add_seqset(o, "uid_set", a->next);
         }
     } else if (strcmp(code, "COPYUID") == 0) {
@@ -527,7 +527,7 @@ json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
         uint64_t n;
         ok = imap_dec_number(a, &n) == 0 && a->next != NULL && a->next->next != NULL;
         if (ok) {
-            imap_dec_set(o, "uidvalidity", imap_dec_u64(n));
+            imap_dec_setl(o, "uidvalidity", imap_dec_u64(n));
             imap_dec_add_seqset(o, "source_uids", a->next);
             imap_dec_add_seqset(o, "dest_uids", a->next->next);
         }
@@ -539,14 +539,14 @@ json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
         json_t *urls = json_array();
         for (const imap_value *c = a; c != NULL; c = c->next)
             json_array_append_new(urls, imap_dec_str(c));
-        imap_dec_set(o, "urls", urls);
+        imap_dec_setl(o, "urls", urls);
         ok = a != NULL;
     } else if (strcmp(code, "METADATA") == 0) {
         /* RFC 5464 4.2.1/4.3: "METADATA" SP ("LONGENTRIES" SP number / "MAXSIZE"
          * SP number / "TOOMANY" / "NOPRIVATE") */
         ok = a != NULL;
         if (ok) {
-            imap_dec_set(o, "metadata", imap_dec_upper(a));
+            imap_dec_setl(o, "metadata", imap_dec_upper(a));
             if (a->next != NULL)
                 add_num(o, "value", a->next);
         }
@@ -561,26 +561,26 @@ json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
             json_t *arr = json_array();
             for (const imap_value *c = a; c != NULL; c = c->next)
                 json_array_append_new(arr, c->type == IV_LIST ? imap_dec_str_list(c) : imap_dec_str(c));
-            imap_dec_set(o, "args", arr);
+            imap_dec_setl(o, "args", arr);
         }
     } else if (strcmp(code, "MAILBOXID") == 0) {
         /* RFC 8474 4.1: "MAILBOXID" SP "(" objectid ")" */
         const imap_value *id = a != NULL && a->type == IV_LIST ? imap_list_nth(a, 0) : a;
         ok = id != NULL;
         if (ok)
-            imap_dec_set(o, "mailboxid", imap_dec_str(id));
+            imap_dec_setl(o, "mailboxid", imap_dec_str(id));
     } else if (imap_resp_code_lookup(code, strlen(code)) != NULL) {
         /* ALERT, PARSE, READ-ONLY, READ-WRITE, TRYCREATE, UIDNOTSTICKY,
          * NOMODSEQ, CLOSED, COMPRESSIONACTIVE, NOTIFICATIONOVERFLOW,
          * UNKNOWN-CTE, USEATTR, HASCHILDREN and the RFC 5530 codes take no
          * argument; anything else is kept */
         if (a != NULL)
-            imap_dec_set(o, "args", chain_json(a));
+            imap_dec_setl(o, "args", chain_json(a));
     } else {
-        imap_dec_set(o, "known", json_false());
+        imap_dec_setl(o, "known", json_false());
         ok = false;
     }
     if (!ok && raw != NULL)
-        imap_dec_set(o, "raw", imap_json_bytes(raw, raw_len));
+        imap_dec_setl(o, "raw", imap_json_bytes(raw, raw_len));
     return o;
 }

@@ -100,7 +100,7 @@ static void decode_plain(imap_sasl *x, const uint8_t *p, const uint8_t *end)
 {
     const uint8_t *e1 = field_end(p, end, 0);
     if (e1 == end) {
-        json_object_set_new(x->info, "error", json_string("PLAIN message without NUL separators"));
+        json_object_set_new_nocheck(x->info, "error", json_string("PLAIN message without NUL separators"));
         return;
     }
     const uint8_t *a = e1 + 1;
@@ -237,7 +237,7 @@ static void decode_scram_attrs(imap_sasl *x, const uint8_t *p, const uint8_t *en
                 for (const uint8_t *q = v; q < fe && it < 1000000000LL; q++)
                     if (*q >= '0' && *q <= '9')
                         it = it * 10 + (*q - '0');
-                json_object_set_new(x->info, "iterations", json_integer(it));
+                json_object_set_new_nocheck(x->info, "iterations", json_integer(it));
                 break;
             }
             case 'c': set_bytes(x, "channel_binding", v, vl); break;
@@ -296,7 +296,7 @@ static void decode_oauth_client(imap_sasl *x, const uint8_t *p, const uint8_t *e
                 set_bytes(x, "user", v, vl);
             } else if (kl == 4 && memcmp(p, "auth", 4) == 0) {
                 if (vl >= 7 && strncasecmp((const char *)v, "Bearer ", 7) == 0)
-                    json_object_set_new(x->info, "auth_scheme", json_string("Bearer"));
+                    json_object_set_new_nocheck(x->info, "auth_scheme", json_string("Bearer"));
                 set_secret(x, "token", v, vl);
             } else if (kl == 4 && memcmp(p, "host", 4) == 0) {
                 set_bytes(x, "host", v, vl);
@@ -374,11 +374,11 @@ static void decode_ntlm(imap_sasl *x, const uint8_t *p, const uint8_t *end)
 {
     size_t len = (size_t)(end - p);
     if (len < 12 || memcmp(p, "NTLMSSP\0", 8) != 0) {
-        json_object_set_new(x->info, "error", json_string("not an NTLMSSP message"));
+        json_object_set_new_nocheck(x->info, "error", json_string("not an NTLMSSP message"));
         return;
     }
     uint32_t type = get_le32(p + 8);
-    json_object_set_new(x->info, "ntlm_last_type", json_integer(type));
+    json_object_set_new_nocheck(x->info, "ntlm_last_type", json_integer(type));
     if (type == 1 && len >= 16) {
         uint32_t flags = get_le32(p + 12);
         if (flags & 0x1000)  /* NTLMSSP_NEGOTIATE_OEM_DOMAIN_SUPPLIED */
@@ -390,7 +390,7 @@ static void decode_ntlm(imap_sasl *x, const uint8_t *p, const uint8_t *end)
         ntlm_string(x, "target", p, len, 12, flags & 1, false);
         char hex[17];
         imap_core_hex(hex, p + 24, 8);
-        json_object_set_new(x->info, "challenge", json_string(hex));
+        json_object_set_new_nocheck(x->info, "challenge", json_string(hex));
     } else if (type == 3 && len >= 52) {
         bool unicode = true;
         if (len >= 64)
@@ -420,8 +420,8 @@ static void count_steps(imap_sasl *x)
 {
     if (!x->info)
         return;
-    json_object_set_new(x->info, "client_steps", json_integer(x->client_steps));
-    json_object_set_new(x->info, "server_steps", json_integer(x->server_steps));
+    json_object_set_new_nocheck(x->info, "client_steps", json_integer(x->client_steps));
+    json_object_set_new_nocheck(x->info, "server_steps", json_integer(x->server_steps));
 }
 
 int imap_sasl_client(imap_sasl *x, const char *b64, size_t len)
@@ -430,7 +430,7 @@ int imap_sasl_client(imap_sasl *x, const char *b64, size_t len)
         return 0;
     if (len == 1 && b64[0] == '*') { /* RFC 9051 6.2.2: cancel */
         x->cancelled = true;
-        json_object_set_new(x->info, "cancelled", json_true());
+        json_object_set_new_nocheck(x->info, "cancelled", json_true());
         return 0;
     }
     x->client_steps++;
@@ -439,7 +439,7 @@ int imap_sasl_client(imap_sasl *x, const char *b64, size_t len)
     size_t n = 0;
     if (!(len == 1 && b64[0] == '=')) { /* RFC 4959 3: "=" is an empty response */
         if (imap_base64_decode(b64, len, buf, sizeof buf, &n) < 0) {
-            json_object_set_new(x->info, "error", json_string("invalid base64"));
+            json_object_set_new_nocheck(x->info, "error", json_string("invalid base64"));
             return -1;
         }
     }
@@ -466,7 +466,7 @@ int imap_sasl_client(imap_sasl *x, const char *b64, size_t len)
         set_bytes(x, "trace", p, n);         /* RFC 4505 2 */
     else if (n > 0) {
         json_t *tb = json_object_get(x->info, "client_token_bytes");
-        json_object_set_new(x->info, "client_token_bytes",
+        json_object_set_new_nocheck(x->info, "client_token_bytes",
                             json_integer((json_int_t)n + (tb ? json_integer_value(tb) : 0)));
     }
     return 0;

@@ -109,12 +109,12 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
     if (v->type == IV_LIST) {
         /* "(" search-key *(SP search-key) ")" */
         const imap_value *in = v->child;
-        imap_dec_set(o, "op", json_string("AND"));
-        imap_dec_set(o, "args", search_chain(ctx, &in, depth + 1, err));
+        imap_dec_setl(o, "op", json_string("AND"));
+        imap_dec_setl(o, "args", search_chain(ctx, &in, depth + 1, err));
         return o;
     }
     if (is_seqset_text(v)) {
-        imap_dec_set(o, "key", json_string("SEQUENCE"));
+        imap_dec_setl(o, "key", json_string("SEQUENCE"));
         imap_dec_add_seqset(o, "sequence_set", v);
         return o;
     }
@@ -127,8 +127,8 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
                 def = &search_keys[i];
     }
     if (def == NULL) {
-        imap_dec_set(o, "key", imap_dec_str(v));
-        imap_dec_set(o, "known", json_false());
+        imap_dec_setl(o, "key", imap_dec_str(v));
+        imap_dec_setl(o, "known", json_false());
         if (*err == NULL)
             *err = "unknown search key";
         return o;
@@ -136,7 +136,7 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
     const imap_value *a = *cur;
     key_arg kind = def->arg;
     if (kind == KA_NOT || kind == KA_OR || kind == KA_FUZZY) {
-        imap_dec_set(o, "op", json_string(def->name));
+        imap_dec_setl(o, "op", json_string(def->name));
         json_t *args = json_array();
         int n = kind == KA_OR ? 2 : 1;
         for (int i = 0; i < n; i++) {
@@ -151,18 +151,18 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
             if (*err != NULL)
                 break;
         }
-        imap_dec_set(o, "args", args);
+        imap_dec_setl(o, "args", args);
         return o;
     }
-    imap_dec_set(o, "key", json_string(def->name));
+    imap_dec_setl(o, "key", json_string(def->name));
     if (kind == KA_NONE)
         return o;
     if (kind == KA_MODSEQ) {
         /* RFC 7162 3.1.5: "MODSEQ" [search-modsequence-ext] SP mod-sequence-valzer;
          * search-modsequence-ext = SP entry-name SP entry-type-req */
         if (a != NULL && imap_value_is_string(a) && a->next != NULL && a->next->next != NULL) {
-            imap_dec_set(o, "entry", imap_dec_str(a));
-            imap_dec_set(o, "entry_type", imap_dec_str(a->next));
+            imap_dec_setl(o, "entry", imap_dec_str(a));
+            imap_dec_setl(o, "entry_type", imap_dec_str(a->next));
             a = a->next->next;
         }
         uint64_t n;
@@ -171,7 +171,7 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
             *cur = a != NULL ? a->next : NULL;
             return o;
         }
-        imap_dec_set(o, "modseq", imap_dec_u64(n));
+        imap_dec_setl(o, "modseq", imap_dec_u64(n));
         *cur = a->next;
         return o;
     }
@@ -190,7 +190,7 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
     switch (kind) {
     case KA_STRING:
     case KA_FLAG:
-        imap_dec_set(o, "value", imap_dec_str(a));
+        imap_dec_setl(o, "value", imap_dec_str(a));
         break;
     case KA_DATE:
         imap_dec_add_date(o, "date", a);
@@ -200,21 +200,21 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
         if (imap_dec_number(a, &n) == 0) {
             imap_dec_set(o, kind == KA_SECONDS ? "seconds" : "number", imap_dec_u64(n));
         } else {
-            imap_dec_set(o, "value", imap_dec_str(a));
+            imap_dec_setl(o, "value", imap_dec_str(a));
             *err = "search key expects a number";
         }
         break;
     case KA_HEADER:
-        imap_dec_set(o, "field", imap_dec_str(a));
-        imap_dec_set(o, "value", imap_dec_str(a->next));
+        imap_dec_setl(o, "field", imap_dec_str(a));
+        imap_dec_setl(o, "value", imap_dec_str(a->next));
         break;
     case KA_SEQSET:
         imap_dec_add_seqset(o, "sequence_set", a);
         break;
     case KA_ANNOTATION:
-        imap_dec_set(o, "entry", imap_dec_str(a));
-        imap_dec_set(o, "attribute", imap_dec_str(a->next));
-        imap_dec_set(o, "value", imap_dec_str(a->next->next));
+        imap_dec_setl(o, "entry", imap_dec_str(a));
+        imap_dec_setl(o, "attribute", imap_dec_str(a->next));
+        imap_dec_setl(o, "value", imap_dec_str(a->next->next));
         break;
     default:
         break;
@@ -240,8 +240,8 @@ static json_t *search_tree(const imap_decode_ctx *ctx, const imap_value **cur, c
     if (json_array_size(arr) == 0 && *err == NULL)
         *err = "empty search program";
     json_t *o = json_object();
-    imap_dec_set(o, "op", json_string("AND"));
-    imap_dec_set(o, "args", arr);
+    imap_dec_setl(o, "op", json_string("AND"));
+    imap_dec_setl(o, "args", arr);
     return o;
 }
 
@@ -253,7 +253,7 @@ static const imap_value *return_opts(const imap_value *a, json_t *obj)
         json_t *arr = json_array();
         for (const imap_value *c = a->next->child; c != NULL; c = c->next)
             json_array_append_new(arr, c->type == IV_ATOM ? imap_dec_upper(c) : imap_value_to_json(c));
-        imap_dec_set(obj, "return", arr);
+        imap_dec_setl(obj, "return", arr);
         return a->next->next;
     }
     return a;
@@ -263,7 +263,7 @@ static const imap_value *charset_opt(const imap_value *a, json_t *obj, bool requ
 {
     if (!required) {
         if (imap_value_is_atom(a, "CHARSET") && a->next != NULL) {
-            imap_dec_set(obj, "charset", imap_dec_str(a->next));
+            imap_dec_setl(obj, "charset", imap_dec_str(a->next));
             return a->next->next;
         }
         return a;
@@ -272,7 +272,7 @@ static const imap_value *charset_opt(const imap_value *a, json_t *obj, bool requ
         *err = "missing charset";
         return a;
     }
-    imap_dec_set(obj, "charset", imap_dec_str(a));
+    imap_dec_setl(obj, "charset", imap_dec_str(a));
     return a->next;
 }
 
@@ -294,22 +294,22 @@ static const imap_value *esearch_source(const imap_decode_ctx *ctx, const imap_v
                     json_array_append(mbs, json_object_get(tmp, "mailbox"));
                     json_decref(tmp);
                 }
-                imap_dec_set(last, "mailboxes", mbs);
+                imap_dec_setl(last, "mailboxes", mbs);
             }
             continue;
         }
         json_t *f = json_object();
-        imap_dec_set(f, "filter", imap_dec_upper(c));
+        imap_dec_setl(f, "filter", imap_dec_upper(c));
         if (c->next != NULL && c->next->type != IV_LIST && imap_value_is_string(c->next)) {
             json_t *tmp = json_object();
             imap_add_mailbox(ctx, tmp, "mailbox", c->next);
-            imap_dec_set(f, "mailboxes", json_pack("[O]", json_object_get(tmp, "mailbox")));
+            imap_dec_setl(f, "mailboxes", json_pack("[O]", json_object_get(tmp, "mailbox")));
             json_decref(tmp);
             c = c->next;
         }
         json_array_append_new(src, f);
     }
-    imap_dec_set(obj, "source", src);
+    imap_dec_setl(obj, "source", src);
     return a->next->next;
 }
 
@@ -326,7 +326,7 @@ int imap_search_decode(const imap_decode_ctx *ctx, const char *cmd, const imap_v
             a = esearch_source(ctx, a, obj);
         a = return_opts(a, obj);
         a = charset_opt(a, obj, false, err);
-        imap_dec_set(obj, "search", search_tree(ctx, &a, err));
+        imap_dec_setl(obj, "search", search_tree(ctx, &a, err));
     } else if (strcmp(base, "SORT") == 0) {
         /* RFC 5256 5: sort = ["UID" SP] "SORT" SP sort-criteria SP search-criteria;
          * sort-criteria = "(" sort-criterion *(SP sort-criterion) ")";
@@ -344,26 +344,26 @@ int imap_search_decode(const imap_decode_ctx *ctx, const char *cmd, const imap_v
                 continue;
             }
             json_t *k = json_object();
-            imap_dec_set(k, "key", imap_dec_upper(c));
+            imap_dec_setl(k, "key", imap_dec_upper(c));
             if (rev)
-                imap_dec_set(k, "reverse", json_true());
+                imap_dec_setl(k, "reverse", json_true());
             rev = false;
             json_array_append_new(crit, k);
         }
-        imap_dec_set(obj, "sort_criteria", crit);
+        imap_dec_setl(obj, "sort_criteria", crit);
         a = charset_opt(a->next, obj, true, err);
         if (*err == NULL)
-            imap_dec_set(obj, "search", search_tree(ctx, &a, err));
+            imap_dec_setl(obj, "search", search_tree(ctx, &a, err));
     } else if (strcmp(base, "THREAD") == 0) {
         /* RFC 5256 5: thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria */
         if (a == NULL) {
             *err = "THREAD without algorithm";
             return -1;
         }
-        imap_dec_set(obj, "algorithm", imap_dec_upper(a));
+        imap_dec_setl(obj, "algorithm", imap_dec_upper(a));
         a = charset_opt(a->next, obj, true, err);
         if (*err == NULL)
-            imap_dec_set(obj, "search", search_tree(ctx, &a, err));
+            imap_dec_setl(obj, "search", search_tree(ctx, &a, err));
     } else {
         *err = "not a search command";
         return -1;

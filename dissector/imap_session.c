@@ -414,14 +414,14 @@ static void anomaly(imap_session *s, imap_dir dir, imap_anomaly a, uint64_t offs
     }
     s->anomaly_counts[a]++;
     json_t *o = json_object();
-    json_object_set_new(o, "name", json_string(imap_anomaly_name(a)));
-    json_object_set_new(o, "description", json_string(imap_anomaly_description(a)));
-    json_object_set_new(o, "direction", json_string(dir_name(dir)));
-    json_object_set_new(o, "offset", json_integer((json_int_t)offset));
+    json_object_set_new_nocheck(o, "name", json_string(imap_anomaly_name(a)));
+    json_object_set_new_nocheck(o, "description", json_string(imap_anomaly_description(a)));
+    json_object_set_new_nocheck(o, "direction", json_string(dir_name(dir)));
+    json_object_set_new_nocheck(o, "offset", json_integer((json_int_t)offset));
     if (fmt)
-        json_object_set_new(o, "detail", json_string(detail));
+        json_object_set_new_nocheck(o, "detail", json_string(detail));
     if (tag)
-        json_object_set_new(o, "tag", imap_core_json_bytes(tag, strlen(tag), 0));
+        json_object_set_new_nocheck(o, "tag", imap_core_json_bytes(tag, strlen(tag), 0));
     if (s->defer_anomalies && !s->deferred)
         s->deferred = malloc(CORE_DEFER_MAX * sizeof *s->deferred);
     if (s->defer_anomalies && s->deferred && s->ndeferred < CORE_DEFER_MAX) {
@@ -518,11 +518,12 @@ static json_t *json_bytes(const void *p, size_t n)
     return imap_core_json_bytes(p, n, 0);
 }
 
-/* json_object_set_new tolerant of NULL values. */
-static void oset(json_t *o, const char *k, json_t *v)
+/* json_object_set_new tolerant of NULL values, for a literal (ASCII) key:
+ * no UTF-8 check of the key. */
+static void osetl(json_t *o, const char *k, json_t *v)
 {
     if (v)
-        json_object_set_new(o, k, v);
+        json_object_set_new_nocheck(o, k, v);
 }
 
 static void json_count(json_t *o, const char *key)
@@ -578,17 +579,17 @@ static void add_auth_attempt(imap_session *s, pending *p, const char *outcome)
     if (json_array_size(s->auth_attempts) >= CORE_MAX_AUTH)
         return;
     json_t *a = json_object();
-    json_object_set_new(a, "method", json_string(p->id == CMD_LOGIN ? "LOGIN" : "AUTHENTICATE"));
+    json_object_set_new_nocheck(a, "method", json_string(p->id == CMD_LOGIN ? "LOGIN" : "AUTHENTICATE"));
     if (p->mechanism[0])
-        json_object_set_new(a, "mechanism", json_string(p->mechanism));
+        json_object_set_new_nocheck(a, "mechanism", json_string(p->mechanism));
     json_t *u = json_object_get(p->obj, "user");
     if (!u && p->id == CMD_AUTHENTICATE) {
         const char *su = imap_sasl_user(&p->sasl);
         if (su)
             u = json_object_get(imap_sasl_info(&p->sasl), "user");
     }
-    json_object_set(a, "user", u ? u : json_null());
-    json_object_set_new(a, "outcome", outcome ? json_string(outcome) : json_null());
+    json_object_set_nocheck(a, "user", u ? u : json_null());
+    json_object_set_new_nocheck(a, "outcome", outcome ? json_string(outcome) : json_null());
     json_array_append_new(s->auth_attempts, a);
     if (outcome && strcmp(outcome, "OK") == 0) {
         s->login_success = true;
@@ -604,37 +605,37 @@ static void add_auth_attempt(imap_session *s, pending *p, const char *outcome)
 static void txn_emit(imap_session *s, pending *p, const char *status, uint64_t offset)
 {
     json_t *o = p->obj;
-    json_object_set_new(o, "status", status ? json_string(status) : json_null());
+    json_object_set_new_nocheck(o, "status", status ? json_string(status) : json_null());
     if (p->command[0] && p->ts_request)
-        json_object_set_new(o, "latency_us", json_integer((json_int_t)(s->now >= p->ts_request ? s->now - p->ts_request : 0)));
-    json_object_set_new(o, "ts_request_us", json_integer((json_int_t)p->ts_request));
-    json_object_set(o, "untagged", p->untagged);
+        json_object_set_new_nocheck(o, "latency_us", json_integer((json_int_t)(s->now >= p->ts_request ? s->now - p->ts_request : 0)));
+    json_object_set_new_nocheck(o, "ts_request_us", json_integer((json_int_t)p->ts_request));
+    json_object_set_nocheck(o, "untagged", p->untagged);
     if (json_array_size(p->responses) > 0)
-        json_object_set(o, "responses", p->responses);
+        json_object_set_nocheck(o, "responses", p->responses);
     if (p->responses_dropped)
-        json_object_set_new(o, "responses_dropped", json_integer((json_int_t)p->responses_dropped));
-    json_object_set_new(o, "continuations", json_integer(p->continuations));
-    json_object_set_new(o, "client_bytes", json_integer((json_int_t)p->client_bytes));
-    json_object_set_new(o, "server_bytes", json_integer((json_int_t)p->server_bytes));
+        json_object_set_new_nocheck(o, "responses_dropped", json_integer((json_int_t)p->responses_dropped));
+    json_object_set_new_nocheck(o, "continuations", json_integer(p->continuations));
+    json_object_set_new_nocheck(o, "client_bytes", json_integer((json_int_t)p->client_bytes));
+    json_object_set_new_nocheck(o, "server_bytes", json_integer((json_int_t)p->server_bytes));
     if (json_array_size(p->literals) > 0)
-        json_object_set(o, "literals", p->literals);
-    json_object_set_new(o, "state", json_string(state_names[p->state_at_issue]));
+        json_object_set_nocheck(o, "literals", p->literals);
+    json_object_set_new_nocheck(o, "state", json_string(state_names[p->state_at_issue]));
     json_t *layer = json_object();
-    json_object_set_new(layer, "tls", json_boolean(tls_active(s)));
-    json_object_set_new(layer, "compressed", json_boolean(compressed_active(s)));
-    json_object_set_new(o, "layer", layer);
+    json_object_set_new_nocheck(layer, "tls", json_boolean(tls_active(s)));
+    json_object_set_new_nocheck(layer, "compressed", json_boolean(compressed_active(s)));
+    json_object_set_new_nocheck(o, "layer", layer);
     if (p->id == CMD_IDLE) {
-        json_object_set_new(o, "idle_ms", json_integer((json_int_t)p->idle_ms));
+        json_object_set_new_nocheck(o, "idle_ms", json_integer((json_int_t)p->idle_ms));
         if (p->idle_started) {
             s->idle_count++;
             s->idle_total_ms += p->idle_ms;
         }
     }
     if (p->id == CMD_AUTHENTICATE && p->sasl.info) {
-        json_object_set(o, "sasl", (json_t *)imap_sasl_info(&p->sasl));
+        json_object_set_nocheck(o, "sasl", (json_t *)imap_sasl_info(&p->sasl));
         const char *su = imap_sasl_user(&p->sasl);
         if (su && !json_object_get(o, "user"))
-            json_object_set(o, "user", json_object_get(imap_sasl_info(&p->sasl), "user"));
+            json_object_set_nocheck(o, "user", json_object_get(imap_sasl_info(&p->sasl), "user"));
     }
     if (p->id == CMD_LOGIN || p->id == CMD_AUTHENTICATE)
         add_auth_attempt(s, p, p->sasl.cancelled && !status ? "cancelled" : status);
@@ -684,22 +685,22 @@ static void txn_add_literals(imap_session *s, pending *p, dir_state *d, imap_dir
     for (size_t i = 0; i < d->nlits; i++) {
         const imap_literal *l = &d->lits[i];
         json_t *o = json_object();
-        json_object_set_new(o, "direction", json_string(dir_name(dir)));
-        json_object_set_new(o, "size", json_integer((json_int_t)l->size));
+        json_object_set_new_nocheck(o, "direction", json_string(dir_name(dir)));
+        json_object_set_new_nocheck(o, "size", json_integer((json_int_t)l->size));
         if (l->has_sha256) {
             char hex[65];
             imap_core_hex(hex, l->sha256, 32);
-            json_object_set_new(o, "sha256", json_string(hex));
+            json_object_set_new_nocheck(o, "sha256", json_string(hex));
         }
         if (l->mode == '+' || l->mode == '-') {
             char m[2] = { l->mode, 0 };
-            json_object_set_new(o, "mode", json_string(m));
+            json_object_set_new_nocheck(o, "mode", json_string(m));
         }
         if (l->binary)
-            json_object_set_new(o, "binary", json_true());
+            json_object_set_new_nocheck(o, "binary", json_true());
         if (l->received < l->size) {
-            json_object_set_new(o, "incomplete", json_true());
-            json_object_set_new(o, "received", json_integer((json_int_t)l->received));
+            json_object_set_new_nocheck(o, "incomplete", json_true());
+            json_object_set_new_nocheck(o, "received", json_integer((json_int_t)l->received));
         }
         if (json_array_size(p->literals) < 1000)
             json_array_append_new(p->literals, o);
@@ -842,13 +843,13 @@ static json_t *caps_annotate(const json_t *names)
     json_array_foreach(names, i, n) {
         const char *name = json_string_value(n);
         json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new_nocheck(o, "name", json_string(name));
         const imap_capability_info *ci = imap_capability_lookup(name, strlen(name));
         if (ci) {
-            json_object_set_new(o, "rfc", json_string(ci->rfc));
-            json_object_set_new(o, "meaning", json_string(ci->meaning));
+            json_object_set_new_nocheck(o, "rfc", json_string(ci->rfc));
+            json_object_set_new_nocheck(o, "meaning", json_string(ci->meaning));
         } else {
-            json_object_set_new(o, "known", json_false());
+            json_object_set_new_nocheck(o, "known", json_false());
         }
         json_array_append_new(arr, o);
     }
@@ -938,23 +939,23 @@ static void emit_line(imap_session *s, imap_dir dir, const char *kind, const cha
      * (emit_line_part): what remains is its last part */
     bool rest = dir == IMAP_DIR_CLIENT && d->parts > 0 && s->line_text;
     json_t *o = extra ? extra : json_object();
-    json_object_set_new(o, "direction", json_string(dir_name(dir)));
-    json_object_set_new(o, "kind", json_string(rest ? "continuation_data" : kind));
+    json_object_set_new_nocheck(o, "direction", json_string(dir_name(dir)));
+    json_object_set_new_nocheck(o, "kind", json_string(rest ? "continuation_data" : kind));
     if (tag)
-        oset(o, "tag", json_bytes(tag, strlen(tag)));
+        osetl(o, "tag", json_bytes(tag, strlen(tag)));
     if (cmd_or_status)
         json_object_set_new(o, dir == IMAP_DIR_CLIENT ? "command" : "status", json_string(cmd_or_status));
     char buf[CORE_LINE_TEXT_MAX * 4 + 8];
     size_t n;
     if (rest) {
-        json_object_set_new(o, "part", json_integer((json_int_t)d->parts + 1));
-        json_object_set_new(o, "last_part", json_true());
+        json_object_set_new_nocheck(o, "part", json_integer((json_int_t)d->parts + 1));
+        json_object_set_new_nocheck(o, "last_part", json_true());
         n = render_text(d, s->line_text + d->part_off, s->line_len - d->part_off, d->part_lit, true,
                         line_has_secrets(s, d), buf, sizeof buf);
     } else {
         n = render_text(d, text, len, 0, false, false, buf, sizeof buf);
     }
-    oset(o, "text", json_stringn(buf, n));
+    osetl(o, "text", json_stringn(buf, n));
     imap_event ev = { .type = IMAP_EV_LINE, .dir = dir, .ts_us = s->now,
                       .offset = rest ? d->part_wire : d->line_start, .data = o };
     emit(s, &ev);
@@ -973,17 +974,17 @@ static void emit_line_part(imap_session *s, dir_state *d)
     size_t end = d->len >= 2 ? d->len - 2 : d->len;
     if (s->cfg.emit_lines && end >= d->part_off) {
         json_t *o = json_object();
-        json_object_set_new(o, "direction", json_string("client"));
-        json_object_set_new(o, "kind", json_string(d->parts == 0 ? "command" : "continuation_data"));
+        json_object_set_new_nocheck(o, "direction", json_string("client"));
+        json_object_set_new_nocheck(o, "kind", json_string(d->parts == 0 ? "command" : "continuation_data"));
         if (d->line_tag[0])
-            oset(o, "tag", json_bytes(d->line_tag, strlen(d->line_tag)));
+            osetl(o, "tag", json_bytes(d->line_tag, strlen(d->line_tag)));
         if (d->line_cmd[0])
-            oset(o, "command", json_bytes(d->line_cmd, strlen(d->line_cmd)));
-        json_object_set_new(o, "part", json_integer((json_int_t)d->parts + 1));
+            osetl(o, "command", json_bytes(d->line_cmd, strlen(d->line_cmd)));
+        json_object_set_new_nocheck(o, "part", json_integer((json_int_t)d->parts + 1));
         char buf[CORE_LINE_TEXT_MAX * 4 + 8];
         size_t n = render_text(d, d->buf + d->part_off, end - d->part_off, d->part_lit, d->parts > 0,
                                line_has_secrets(s, d), buf, sizeof buf);
-        oset(o, "text", json_stringn(buf, n));
+        osetl(o, "text", json_stringn(buf, n));
         imap_event ev = { .type = IMAP_EV_LINE, .dir = IMAP_DIR_CLIENT, .ts_us = s->now,
                           .offset = d->parts == 0 ? d->line_start : d->part_wire, .data = o };
         emit(s, &ev);
@@ -1191,9 +1192,9 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
     resp_code_effects(s, &rt);
     json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
     if (extra && rt.code_name[0]) {
-        json_object_set_new(extra, "code", json_string(rt.code_name));
+        json_object_set_new_nocheck(extra, "code", json_string(rt.code_name));
         if (strcmp(rt.code_name, "CAPABILITY") == 0)
-            json_object_set(extra, "capabilities", s->caps);
+            json_object_set_nocheck(extra, "capabilities", s->caps);
     }
     if (!s->greeting_seen && !greeting_plausible(s, status, &rt)) {
         /* mid-connection: this is a response, not a greeting */
@@ -1209,10 +1210,10 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
         s->greeting_seen = true;
         json_decref(s->greeting);
         s->greeting = json_object();
-        json_object_set_new(s->greeting, "status", json_string(status));
+        json_object_set_new_nocheck(s->greeting, "status", json_string(status));
         if (rt.code)
-            json_object_set(s->greeting, "code", rt.code);
-        oset(s->greeting, "text", json_bytes(rt.text, rt.text_len));
+            json_object_set_nocheck(s->greeting, "code", rt.code);
+        osetl(s->greeting, "text", json_bytes(rt.text, rt.text_len));
         if (strcmp(status, "PREAUTH") == 0) {
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
             if (!tls_active(s))
@@ -1229,7 +1230,7 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
         recompute_projected(s);
         json_decref(rt.code);
         if (extra)
-            json_object_set_new(extra, "greeting", json_true());
+            json_object_set_new_nocheck(extra, "greeting", json_true());
         emit_line(s, IMAP_DIR_SERVER, "untagged", "*", status, text, len, extra);
         return;
     }
@@ -1237,10 +1238,10 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
     if (strcmp(status, "BYE") == 0)
         session_set_state(s, IMAP_STATE_LOGOUT);
     json_t *resp = json_object();
-    json_object_set_new(resp, "type", json_string(status));
+    json_object_set_new_nocheck(resp, "type", json_string(status));
     if (rt.code)
-        json_object_set(resp, "code", rt.code);
-    oset(resp, "text", json_bytes(rt.text, rt.text_len));
+        json_object_set_nocheck(resp, "code", rt.code);
+    osetl(resp, "text", json_bytes(rt.text, rt.text_len));
     json_decref(rt.code);
     ssize_t i = pending_for_untagged(s);
     if (i < 0) {
@@ -1283,14 +1284,14 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
         copy_upper(type, sizeof type, kw->s, kw->len);
     if (!resp) {
         resp = json_object();
-        json_object_set_new(resp, "type", json_string(type));
-        oset(resp, "raw", json_bytes(text + 2, len - 2 > 512 ? 512 : len - 2));
+        json_object_set_new_nocheck(resp, "type", json_string(type));
+        osetl(resp, "raw", json_bytes(text + 2, len - 2 > 512 ? 512 : len - 2));
     }
     json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
     if (kw && imap_value_is_atom(kw, "CAPABILITY")) {
         caps_update(s, kw->next);
         if (extra)
-            json_object_set(extra, "capabilities", s->caps);
+            json_object_set_nocheck(extra, "capabilities", s->caps);
     } else if (kw && imap_value_is_atom(kw, "ENABLED")) {
         /* RFC 5161 3.2: enable-data = "ENABLED" *(SP capability) */
         for (const imap_value *v = kw->next; v; v = v->next) {
@@ -1325,7 +1326,7 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
         txn_add_response(s, p, type, resp, len + 64);
     }
     if (extra)
-        json_object_set_new(extra, "type", json_string(type));
+        json_object_set_new_nocheck(extra, "type", json_string(type));
     emit_line(s, IMAP_DIR_SERVER, "untagged", "*", NULL, text, len, extra);
 }
 
@@ -1409,8 +1410,8 @@ static void starttls_switch(imap_session *s)
      * TLS never completes an injected command). */
     while (s->npend > 0) {
         pending *p = &s->pend[0];
-        json_object_set_new(p->obj, "abandoned", json_true());
-        json_object_set_new(p->obj, "reason", json_string("abandoned_at_tls_start"));
+        json_object_set_new_nocheck(p->obj, "abandoned", json_true());
+        json_object_set_new_nocheck(p->obj, "reason", json_string("abandoned_at_tls_start"));
         txn_emit(s, p, NULL, sv->offset);
         pending_remove(s, 0);
     }
@@ -1497,8 +1498,8 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
         p = &tmp;
         memcpy(p->tag, tag, sizeof tag);
         p->obj = json_object();
-        oset(p->obj, "tag", json_bytes(tag, strlen(tag)));
-        json_object_set_new(p->obj, "command", json_null());
+        osetl(p->obj, "tag", json_bytes(tag, strlen(tag)));
+        json_object_set_new_nocheck(p->obj, "command", json_null());
         p->untagged = json_object();
         p->responses = json_array();
         p->literals = json_array();
@@ -1509,8 +1510,8 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     p->server_bytes += d->line_bytes;
     txn_add_literals(s, p, d, IMAP_DIR_SERVER);
     if (rt.code)
-        json_object_set(p->obj, "response_code", rt.code);
-    oset(p->obj, "response_text", json_bytes(rt.text, rt.text_len));
+        json_object_set_nocheck(p->obj, "response_code", rt.code);
+    osetl(p->obj, "response_text", json_bytes(rt.text, rt.text_len));
     const char *st = NULL;
     if (valid)
         st = strcmp(status, "OK") == 0 ? "OK" : strcmp(status, "NO") == 0 ? "NO" : "BAD";
@@ -1560,11 +1561,11 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
     if (extra) {
         if (i >= 0)
-            json_object_set_new(extra, "latency_us", json_integer((json_int_t)latency));
+            json_object_set_new_nocheck(extra, "latency_us", json_integer((json_int_t)latency));
         if (rt.code_name[0])
-            json_object_set_new(extra, "code", json_string(rt.code_name));
+            json_object_set_new_nocheck(extra, "code", json_string(rt.code_name));
         if (strcmp(rt.code_name, "CAPABILITY") == 0)
-            json_object_set(extra, "capabilities", s->caps);
+            json_object_set_nocheck(extra, "capabilities", s->caps);
     }
     json_decref(rt.code);
     cmd_id id = p->id;
@@ -1794,8 +1795,8 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     if (s->npend >= s->cfg.max_pending) {
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_TOO_MANY_PENDING, d->line_start, s->pend[0].tag,
                 "more than %zu commands pending: oldest abandoned", s->cfg.max_pending);
-        json_object_set_new(s->pend[0].obj, "abandoned", json_true());
-        json_object_set_new(s->pend[0].obj, "reason", json_string("too_many_pending"));
+        json_object_set_new_nocheck(s->pend[0].obj, "abandoned", json_true());
+        json_object_set_new_nocheck(s->pend[0].obj, "reason", json_string("too_many_pending"));
         txn_emit(s, &s->pend[0], NULL, d->line_start);
         pending_remove(s, 0);
     }
@@ -1818,8 +1819,8 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
         if (s->npend > 0) {
             anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MEMCAP, d->line_start, s->pend[0].tag,
                     "oldest pending command abandoned (budget %zu bytes)", s->cfg.budget->limit);
-            json_object_set_new(s->pend[0].obj, "abandoned", json_true());
-            json_object_set_new(s->pend[0].obj, "reason", json_string("memcap"));
+            json_object_set_new_nocheck(s->pend[0].obj, "abandoned", json_true());
+            json_object_set_new_nocheck(s->pend[0].obj, "reason", json_string("memcap"));
             txn_emit(s, &s->pend[0], NULL, d->line_start);
             pending_remove(s, 0);
             grow = false; /* a slot is free now */
@@ -1853,8 +1854,8 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     memcpy(p->command, cmd, sizeof p->command);
     p->id = ci ? ci->id : CMD_OTHER;
     p->obj = json_object();
-    oset(p->obj, "tag", json_bytes(tag, strlen(tag)));
-    json_object_set_new(p->obj, "command", json_bytes(cmd, strlen(cmd)));
+    osetl(p->obj, "tag", json_bytes(tag, strlen(tag)));
+    json_object_set_new_nocheck(p->obj, "command", json_bytes(cmd, strlen(cmd)));
     p->untagged = json_object();
     p->responses = json_array();
     p->literals = json_array();
@@ -1887,7 +1888,7 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
         args = imap_tokenize(s->arena, text + argoff, len - argoff, d->lits, d->nlits, &li, false, NULL,
                              &err, &err_off);
     if (args_dropped) {
-        json_object_set_new(p->obj, "arguments_dropped", json_string("memcap"));
+        json_object_set_new_nocheck(p->obj, "arguments_dropped", json_string("memcap"));
     } else if (!args) {
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag, "arguments too complex");
     } else if (err) {
@@ -1901,7 +1902,7 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
             anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag, "%s: %s", cmd,
                     derr ? derr : "bad arguments");
     } else if (!ci && argoff < len && !args_dropped) {
-        oset(p->obj, "arguments", json_bytes(text + argoff, len - argoff > 512 ? 512 : len - argoff));
+        osetl(p->obj, "arguments", json_bytes(text + argoff, len - argoff > 512 ? 512 : len - argoff));
     }
     const imap_value *a0 = args ? imap_list_nth(args, 0) : NULL;
     const imap_value *a1 = args ? imap_list_nth(args, 1) : NULL;
@@ -1915,15 +1916,15 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
             size_t ul;
             const char *u = imap_value_text(a0, &ul, NULL);
             if (!json_object_get(p->obj, "user"))
-                oset(p->obj, "user", json_bytes(u, ul));
+                osetl(p->obj, "user", json_bytes(u, ul));
         }
         if (a1) {
             size_t pl;
             const char *pw = imap_value_text(a1, &pl, NULL);
             if (s->cfg.show_credentials)
-                oset(p->obj, "password", json_bytes(pw, pl));
+                osetl(p->obj, "password", json_bytes(pw, pl));
             else
-                json_object_set_new(p->obj, "password", json_string(IMAP_SASL_REDACTED));
+                json_object_set_new_nocheck(p->obj, "password", json_string(IMAP_SASL_REDACTED));
         }
         if (!s->cfg.show_credentials) {
             size_t ul = 0;
@@ -1943,8 +1944,8 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
         imap_sasl_init(&p->sasl, m, ml, s->cfg.show_credentials);
         memcpy(p->mechanism, p->sasl.mechanism, sizeof p->mechanism);
         p->sasl_active = true;
-        json_object_set_new(p->obj, "mechanism", json_string(p->mechanism));
-        json_object_set_new(p->obj, "sasl_ir", json_boolean(a1 != NULL));
+        json_object_set_new_nocheck(p->obj, "mechanism", json_string(p->mechanism));
+        json_object_set_new_nocheck(p->obj, "sasl_ir", json_boolean(a1 != NULL));
         if (a1) {
             size_t irl;
             const char *ir = imap_value_text(a1, &irl, NULL);
@@ -2678,7 +2679,7 @@ void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us)
     }
     while (s->npend > 0) {
         pending *p = &s->pend[0];
-        json_object_set_new(p->obj, "reason", json_string(reason ? reason : "end"));
+        json_object_set_new_nocheck(p->obj, "reason", json_string(reason ? reason : "end"));
         txn_emit(s, p, NULL, s->dirs[IMAP_DIR_SERVER].offset);
         pending_remove(s, 0);
     }
@@ -2689,52 +2690,52 @@ json_t *imap_session_summary(const imap_session *s)
     json_t *o = json_object();
     if (!s)
         return o;
-    json_object_set(o, "user", s->user_name ? s->user_name : json_null());
-    json_object_set(o, "auth_attempts", s->auth_attempts);
-    json_object_set_new(o, "login_success", json_boolean(s->login_success));
-    json_object_set_new(o, "capabilities", caps_annotated(s->caps));
+    json_object_set_nocheck(o, "user", s->user_name ? s->user_name : json_null());
+    json_object_set_nocheck(o, "auth_attempts", s->auth_attempts);
+    json_object_set_new_nocheck(o, "login_success", json_boolean(s->login_success));
+    json_object_set_new_nocheck(o, "capabilities", caps_annotated(s->caps));
     if (s->caps_before_tls)
-        json_object_set_new(o, "capabilities_before_tls", caps_annotated(s->caps_before_tls));
-    json_object_set(o, "enabled", s->enabled);
-    json_object_set(o, "mailboxes", s->mailboxes);
-    json_object_set(o, "commands", s->commands);
-    json_object_set_new(o, "transactions", json_integer((json_int_t)s->transactions));
-    json_object_set(o, "unsolicited", s->unsolicited);
-    json_object_set_new(o, "state", json_string(state_names[s->state]));
-    json_object_set_new(o, "midstream", json_boolean(s->midstream));
-    json_object_set(o, "greeting", s->greeting ? s->greeting : json_null());
+        json_object_set_new_nocheck(o, "capabilities_before_tls", caps_annotated(s->caps_before_tls));
+    json_object_set_nocheck(o, "enabled", s->enabled);
+    json_object_set_nocheck(o, "mailboxes", s->mailboxes);
+    json_object_set_nocheck(o, "commands", s->commands);
+    json_object_set_new_nocheck(o, "transactions", json_integer((json_int_t)s->transactions));
+    json_object_set_nocheck(o, "unsolicited", s->unsolicited);
+    json_object_set_new_nocheck(o, "state", json_string(state_names[s->state]));
+    json_object_set_new_nocheck(o, "midstream", json_boolean(s->midstream));
+    json_object_set_nocheck(o, "greeting", s->greeting ? s->greeting : json_null());
     json_t *st = json_object();
-    json_object_set_new(st, "requested", json_boolean(s->starttls_requested));
-    json_object_set_new(st, "result", s->starttls_result ? json_string(s->starttls_result) : json_null());
-    json_object_set_new(o, "starttls", st);
+    json_object_set_new_nocheck(st, "requested", json_boolean(s->starttls_requested));
+    json_object_set_new_nocheck(st, "result", s->starttls_result ? json_string(s->starttls_result) : json_null());
+    json_object_set_new_nocheck(o, "starttls", st);
     json_t *cz = json_object();
-    json_object_set_new(cz, "requested", json_boolean(s->compress_requested));
-    json_object_set_new(cz, "result", s->compress_result ? json_string(s->compress_result) : json_null());
-    json_object_set_new(o, "compress", cz);
+    json_object_set_new_nocheck(cz, "requested", json_boolean(s->compress_requested));
+    json_object_set_new_nocheck(cz, "result", s->compress_result ? json_string(s->compress_result) : json_null());
+    json_object_set_new_nocheck(o, "compress", cz);
     json_t *layer = json_object();
-    json_object_set_new(layer, "tls", json_boolean(tls_active(s)));
-    json_object_set_new(layer, "compressed", json_boolean(compressed_active(s)));
-    json_object_set_new(o, "layer", layer);
+    json_object_set_new_nocheck(layer, "tls", json_boolean(tls_active(s)));
+    json_object_set_new_nocheck(layer, "compressed", json_boolean(compressed_active(s)));
+    json_object_set_new_nocheck(o, "layer", layer);
     json_t *idle = json_object();
-    json_object_set_new(idle, "count", json_integer((json_int_t)s->idle_count));
-    json_object_set_new(idle, "total_ms", json_integer((json_int_t)s->idle_total_ms));
-    json_object_set_new(o, "idle", idle);
+    json_object_set_new_nocheck(idle, "count", json_integer((json_int_t)s->idle_count));
+    json_object_set_new_nocheck(idle, "total_ms", json_integer((json_int_t)s->idle_total_ms));
+    json_object_set_new_nocheck(o, "idle", idle);
     json_t *an = json_object();
     for (int i = 0; i < IMAP_ANOM__COUNT; i++)
         if (s->anomaly_counts[i])
             json_object_set_new(an, imap_anomaly_name((imap_anomaly)i), json_integer((json_int_t)s->anomaly_counts[i]));
-    json_object_set_new(o, "anomalies", an);
+    json_object_set_new_nocheck(o, "anomalies", an);
     json_t *id = json_object();
-    json_object_set(id, "client", s->id_client ? s->id_client : json_null());
-    json_object_set(id, "server", s->id_server ? s->id_server : json_null());
-    json_object_set_new(o, "id", id);
+    json_object_set_nocheck(id, "client", s->id_client ? s->id_client : json_null());
+    json_object_set_nocheck(id, "server", s->id_server ? s->id_server : json_null());
+    json_object_set_new_nocheck(o, "id", id);
     json_t *lit = json_object();
-    json_object_set_new(lit, "client_count", json_integer((json_int_t)s->literal_count[0]));
-    json_object_set_new(lit, "client_bytes", json_integer((json_int_t)s->literal_bytes[0]));
-    json_object_set_new(lit, "server_count", json_integer((json_int_t)s->literal_count[1]));
-    json_object_set_new(lit, "server_bytes", json_integer((json_int_t)s->literal_bytes[1]));
-    json_object_set_new(o, "literals", lit);
-    json_object_set_new(o, "pending", json_integer((json_int_t)s->npend));
+    json_object_set_new_nocheck(lit, "client_count", json_integer((json_int_t)s->literal_count[0]));
+    json_object_set_new_nocheck(lit, "client_bytes", json_integer((json_int_t)s->literal_bytes[0]));
+    json_object_set_new_nocheck(lit, "server_count", json_integer((json_int_t)s->literal_count[1]));
+    json_object_set_new_nocheck(lit, "server_bytes", json_integer((json_int_t)s->literal_bytes[1]));
+    json_object_set_new_nocheck(o, "literals", lit);
+    json_object_set_new_nocheck(o, "pending", json_integer((json_int_t)s->npend));
     return o;
 }
 

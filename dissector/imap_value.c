@@ -689,6 +689,10 @@ json_t *imap_json_bytes(const char *s, size_t len)
     size_t i = 0;
     bool clean = true;
     while (i < len) {
+        if (p[i] - 1u < 0x7Fu) { /* ASCII but NUL: the common case */
+            i++;
+            continue;
+        }
         size_t n = utf8_seq_len(p + i, len - i);
         if (n == 0) {
             clean = false;
@@ -696,8 +700,10 @@ json_t *imap_json_bytes(const char *s, size_t len)
         }
         i += n;
     }
+    /* checked above as jansson would (utf8_seq_len is as strict): its own
+     * check is skipped */
     if (clean)
-        return json_stringn(s, len);
+        return json_stringn_nocheck(s, len);
     if (len > (SIZE_MAX - 1) / 4)
         return NULL;
     char *buf = malloc(len * 4 + 1);
@@ -720,7 +726,7 @@ json_t *imap_json_bytes(const char *s, size_t len)
             i += n;
         }
     }
-    json_t *j = json_stringn(buf, o);
+    json_t *j = json_stringn_nocheck(buf, o); /* valid by construction */
     free(buf);
     return j;
 }
@@ -773,16 +779,16 @@ static json_t *value_to_json_depth(const imap_value *v, unsigned depth)
         if (o == NULL)
             return NULL;
         uint64_t size = v->lit != NULL ? v->lit->size : v->num;
-        json_object_set_new(o, "literal_size", json_integer((json_int_t)(size & INT64_MAX)));
+        json_object_set_new_nocheck(o, "literal_size", json_integer((json_int_t)(size & INT64_MAX)));
         if (v->lit != NULL) {
             if (v->lit->received < v->lit->size)
-                json_object_set_new(o, "received", json_integer((json_int_t)(v->lit->received & INT64_MAX)));
+                json_object_set_new_nocheck(o, "received", json_integer((json_int_t)(v->lit->received & INT64_MAX)));
             if (v->lit->has_sha256)
-                json_object_set_new(o, "sha256", sha256_hex_json(v->lit->sha256));
+                json_object_set_new_nocheck(o, "sha256", sha256_hex_json(v->lit->sha256));
             if (v->lit->binary)
-                json_object_set_new(o, "binary", json_true());
+                json_object_set_new_nocheck(o, "binary", json_true());
             if (v->lit->kept != NULL && text_printable(v->s, v->len))
-                json_object_set_new(o, "text", json_stringn(v->s, v->len));
+                json_object_set_new_nocheck(o, "text", json_stringn(v->s, v->len));
         }
         return o;
     }
@@ -802,11 +808,11 @@ static json_t *value_to_json_depth(const imap_value *v, unsigned depth)
             json_t *o = json_object();
             if (o == NULL)
                 return NULL;
-            json_object_set_new(o, "name", imap_json_bytes(v->s, v->len));
+            json_object_set_new_nocheck(o, "name", imap_json_bytes(v->s, v->len));
             const char *sr = v->section_raw != NULL ? v->section_raw : "";
-            json_object_set_new(o, "section", imap_json_bytes(sr, strlen(sr)));
+            json_object_set_new_nocheck(o, "section", imap_json_bytes(sr, strlen(sr)));
             if (v->partial != NULL)
-                json_object_set_new(o, "partial", imap_json_bytes(v->partial, strlen(v->partial)));
+                json_object_set_new_nocheck(o, "partial", imap_json_bytes(v->partial, strlen(v->partial)));
             return o;
         }
     }

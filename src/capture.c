@@ -186,11 +186,11 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
         struct pcap_stat ps;
         if (pcap_stats(p, &ps) == 0) {
             json_t *cap = json_object();
-            json_object_set_new(cap, "received", json_integer(ps.ps_recv));
-            json_object_set_new(cap, "dropped", json_integer(ps.ps_drop));
-            json_object_set_new(cap, "if_dropped", json_integer(ps.ps_ifdrop));
+            json_object_set_new_nocheck(cap, "received", json_integer(ps.ps_recv));
+            json_object_set_new_nocheck(cap, "dropped", json_integer(ps.ps_drop));
+            json_object_set_new_nocheck(cap, "if_dropped", json_integer(ps.ps_ifdrop));
             extra = json_object();
-            json_object_set_new(extra, "capture", cap);
+            json_object_set_new_nocheck(extra, "capture", cap);
             fprintf(stderr, "imapscope: %u packets received, %u dropped by kernel, %u dropped by interface\n",
                     ps.ps_recv, ps.ps_drop, ps.ps_ifdrop);
         }

@@ -201,13 +201,13 @@ static void conn_alert(conn *c, const char *name, const char *desc, const char *
     json_t *a = json_object();
 
     conn_count_anomaly(c, name, layer);
-    json_object_set_new(a, "name", json_string(name));
-    json_object_set_new(a, "description", json_string(desc ? desc : ""));
-    json_object_set_new(a, "category", json_string(layer));
-    json_object_set_new(a, "direction", json_string(dir_name(dir)));
-    json_object_set_new(a, "offset", json_integer((json_int_t)off));
+    json_object_set_new_nocheck(a, "name", json_string(name));
+    json_object_set_new_nocheck(a, "description", json_string(desc ? desc : ""));
+    json_object_set_new_nocheck(a, "category", json_string(layer));
+    json_object_set_new_nocheck(a, "direction", json_string(dir_name(dir)));
+    json_object_set_new_nocheck(a, "offset", json_integer((json_int_t)off));
     if (detail)
-        json_object_set_new(a, "detail", json_string(detail));
+        json_object_set_new_nocheck(a, "detail", json_string(detail));
     c->e->events[EV_ALERT]++;
     output_event(c->e->out, "alert", ts_us, conn_out(c), a);
 }
@@ -225,7 +225,7 @@ static int on_imap_event(void *user, const imap_event *ev)
     case IMAP_EV_TRANSACTION:
         e->events[EV_IMAP]++;
         if (c->tls && (tls_conn_decrypting(c->tls, 0) || tls_conn_decrypting(c->tls, 1)))
-            json_object_set_new(ev->data, "decrypted", json_true());
+            json_object_set_new_nocheck(ev->data, "decrypted", json_true());
         output_event(e->out, "imap", ev->ts_us, conn_out(c), json_incref(ev->data));
         break;
     case IMAP_EV_LINE:
@@ -238,7 +238,7 @@ static int on_imap_event(void *user, const imap_event *ev)
         if (ev->data) {
             json_t *a = json_deep_copy(ev->data);
             if (!json_object_get(a, "category"))
-                json_object_set_new(a, "category", json_string("imap"));
+                json_object_set_new_nocheck(a, "category", json_string("imap"));
             output_event(e->out, "alert", ev->ts_us, conn_out(c), a);
         }
         break;
@@ -250,9 +250,9 @@ static int on_imap_event(void *user, const imap_event *ev)
             snprintf(text, sizeof text, "[layer] %s starts after IMAP byte %llu of this direction",
                      ev->switch_to == IMAP_LAYER_TLS ? "TLS" : "DEFLATE",
                      (unsigned long long)ev->offset);
-            json_object_set_new(l, "direction", json_string(dir_name(ev->dir)));
-            json_object_set_new(l, "kind", json_string("switch"));
-            json_object_set_new(l, "text", json_string(text));
+            json_object_set_new_nocheck(l, "direction", json_string(dir_name(ev->dir)));
+            json_object_set_new_nocheck(l, "kind", json_string("switch"));
+            json_object_set_new_nocheck(l, "text", json_string(text));
             output_line(e->out, ev->ts_us, conn_out(c), l);
             json_decref(l);
         }
@@ -628,9 +628,9 @@ static void on_gap(void *user, int side, uint64_t len, uint64_t ts)
         c->gaps = json_array();
     if (json_array_size(c->gaps) < CONN_MAX_GAPS_LISTED) {
         json_t *g = json_object();
-        json_object_set_new(g, "direction", json_string(dir_name(d)));
-        json_object_set_new(g, "offset", json_integer((json_int_t)off));
-        json_object_set_new(g, "length", json_integer((json_int_t)len));
+        json_object_set_new_nocheck(g, "direction", json_string(dir_name(d)));
+        json_object_set_new_nocheck(g, "offset", json_integer((json_int_t)off));
+        json_object_set_new_nocheck(g, "length", json_integer((json_int_t)len));
         json_array_append_new(c->gaps, g);
     }
     c->gap_bytes[d] += len;
@@ -670,29 +670,29 @@ static json_t *conn_summary(conn *c, const char *reason)
     json_t *tls = json_object();
     static const char *orient_names[] = {"guessed", "handshake", "port", "payload"};
 
-    json_object_set_new(s, "client_bytes", json_integer((json_int_t)c->bytes[IMAP_DIR_CLIENT]));
-    json_object_set_new(s, "server_bytes", json_integer((json_int_t)c->bytes[IMAP_DIR_SERVER]));
-    json_object_set_new(s, "client_packets", json_integer((json_int_t)f->packets[cs]));
-    json_object_set_new(s, "server_packets", json_integer((json_int_t)f->packets[!cs]));
-    json_object_set_new(s, "start", json_integer((json_int_t)f->first_ts_us));
-    json_object_set_new(s, "duration_us", json_integer((json_int_t)(f->last_ts_us - f->first_ts_us)));
-    json_object_set_new(s, "end_reason", json_string(reason));
-    json_object_set_new(s, "orientation", json_string(orient_names[f->orient & 3]));
-    json_object_set_new(s, "handshake_seen", json_boolean(f->syn[0] || f->syn[1]));
-    json_object_set_new(s, "gaps", c->gaps ? json_incref(c->gaps) : json_array());
-    json_object_set_new(s, "gap_count", json_integer((json_int_t)c->gaps_total));
-    json_object_set_new(s, "client_gap_bytes", json_integer((json_int_t)c->gap_bytes[IMAP_DIR_CLIENT]));
-    json_object_set_new(s, "server_gap_bytes", json_integer((json_int_t)c->gap_bytes[IMAP_DIR_SERVER]));
+    json_object_set_new_nocheck(s, "client_bytes", json_integer((json_int_t)c->bytes[IMAP_DIR_CLIENT]));
+    json_object_set_new_nocheck(s, "server_bytes", json_integer((json_int_t)c->bytes[IMAP_DIR_SERVER]));
+    json_object_set_new_nocheck(s, "client_packets", json_integer((json_int_t)f->packets[cs]));
+    json_object_set_new_nocheck(s, "server_packets", json_integer((json_int_t)f->packets[!cs]));
+    json_object_set_new_nocheck(s, "start", json_integer((json_int_t)f->first_ts_us));
+    json_object_set_new_nocheck(s, "duration_us", json_integer((json_int_t)(f->last_ts_us - f->first_ts_us)));
+    json_object_set_new_nocheck(s, "end_reason", json_string(reason));
+    json_object_set_new_nocheck(s, "orientation", json_string(orient_names[f->orient & 3]));
+    json_object_set_new_nocheck(s, "handshake_seen", json_boolean(f->syn[0] || f->syn[1]));
+    json_object_set_new_nocheck(s, "gaps", c->gaps ? json_incref(c->gaps) : json_array());
+    json_object_set_new_nocheck(s, "gap_count", json_integer((json_int_t)c->gaps_total));
+    json_object_set_new_nocheck(s, "client_gap_bytes", json_integer((json_int_t)c->gap_bytes[IMAP_DIR_CLIENT]));
+    json_object_set_new_nocheck(s, "server_gap_bytes", json_integer((json_int_t)c->gap_bytes[IMAP_DIR_SERVER]));
     for (unsigned i = 0; i < c->n_anomaly_kinds; i++) {
         json_t *a = json_object();
-        json_object_set_new(a, "name", json_string(c->anomalies[i].name));
-        json_object_set_new(a, "category", json_string(c->anomalies[i].layer));
-        json_object_set_new(a, "count", json_integer((json_int_t)c->anomalies[i].count));
+        json_object_set_new_nocheck(a, "name", json_string(c->anomalies[i].name));
+        json_object_set_new_nocheck(a, "category", json_string(c->anomalies[i].layer));
+        json_object_set_new_nocheck(a, "count", json_integer((json_int_t)c->anomalies[i].count));
         json_array_append_new(an, a);
     }
-    json_object_set_new(s, "anomalies", an);
+    json_object_set_new_nocheck(s, "anomalies", an);
     if (c->anomalies_dropped)
-        json_object_set_new(s, "anomaly_kinds_dropped", json_integer((json_int_t)c->anomalies_dropped));
+        json_object_set_new_nocheck(s, "anomaly_kinds_dropped", json_integer((json_int_t)c->anomalies_dropped));
     if (c->tls) {
         json_t *ts = tls_conn_summary(c->tls);
         if (ts) {
@@ -700,15 +700,15 @@ static json_t *conn_summary(conn *c, const char *reason)
             json_decref(ts);
         }
     }
-    json_object_set_new(tls, "used", json_boolean(c->tls_seen));
-    json_object_set_new(tls, "mode", json_string(!c->tls_seen ? "none" : c->tls_implicit ? "implicit" : "starttls"));
-    json_object_set_new(tls, "decrypted", json_boolean(c->plaintext_bytes[0] + c->plaintext_bytes[1] > 0));
-    json_object_set_new(tls, "decrypted_client_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_CLIENT]));
-    json_object_set_new(tls, "decrypted_server_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_SERVER]));
-    json_object_set_new(tls, "opaque_client_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_CLIENT]));
-    json_object_set_new(tls, "opaque_server_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_SERVER]));
-    json_object_set_new(s, "tls", tls);
-    json_object_set_new(s, "compress_active", json_boolean(c->compress_seen));
+    json_object_set_new_nocheck(tls, "used", json_boolean(c->tls_seen));
+    json_object_set_new_nocheck(tls, "mode", json_string(!c->tls_seen ? "none" : c->tls_implicit ? "implicit" : "starttls"));
+    json_object_set_new_nocheck(tls, "decrypted", json_boolean(c->plaintext_bytes[0] + c->plaintext_bytes[1] > 0));
+    json_object_set_new_nocheck(tls, "decrypted_client_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_CLIENT]));
+    json_object_set_new_nocheck(tls, "decrypted_server_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_SERVER]));
+    json_object_set_new_nocheck(tls, "opaque_client_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_CLIENT]));
+    json_object_set_new_nocheck(tls, "opaque_server_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_SERVER]));
+    json_object_set_new_nocheck(s, "tls", tls);
+    json_object_set_new_nocheck(s, "compress_active", json_boolean(c->compress_seen));
     return s;
 }
 
@@ -913,21 +913,21 @@ json_t *engine_stats(engine *e)
     const flow_stats *fs;
 
     st = json_object();
-    json_object_set_new(st, "frames", json_integer((json_int_t)e->frames));
-    json_object_set_new(st, "tcp_packets", json_integer((json_int_t)e->tcp_packets));
-    json_object_set_new(st, "non_tcp_packets", json_integer((json_int_t)e->non_tcp));
+    json_object_set_new_nocheck(st, "frames", json_integer((json_int_t)e->frames));
+    json_object_set_new_nocheck(st, "tcp_packets", json_integer((json_int_t)e->tcp_packets));
+    json_object_set_new_nocheck(st, "non_tcp_packets", json_integer((json_int_t)e->non_tcp));
 
     ds = decoder_stats(&e->dec);
     dec = json_object();
-    json_object_set_new(dec, "ok", json_integer((json_int_t)ds->ok));
-    json_object_set_new(dec, "held", json_integer((json_int_t)ds->held));
-    json_object_set_new(dec, "skipped", json_integer((json_int_t)ds->skipped));
-    json_object_set_new(dec, "errors", json_integer((json_int_t)ds->errors));
+    json_object_set_new_nocheck(dec, "ok", json_integer((json_int_t)ds->ok));
+    json_object_set_new_nocheck(dec, "held", json_integer((json_int_t)ds->held));
+    json_object_set_new_nocheck(dec, "skipped", json_integer((json_int_t)ds->skipped));
+    json_object_set_new_nocheck(dec, "errors", json_integer((json_int_t)ds->errors));
     for (int i = 0; i < DECODE_REASON_COUNT; i++)
         if (ds->reason[i])
             json_object_set_new(dec, decode_reason_name((decode_reason)i),
                                 json_integer((json_int_t)ds->reason[i]));
-    json_object_set_new(st, "decode", dec);
+    json_object_set_new_nocheck(st, "decode", dec);
 
     re = json_object();
     for (int i = 0; i < REASM_CTR_COUNT; i++)
@@ -935,40 +935,40 @@ json_t *engine_stats(engine *e)
     for (int i = 0; i < REASM_ANOMALY_COUNT; i++)
         if (e->pool.anomalies[i])
             json_object_set_new(re, reasm_anomaly_name(i), json_integer((json_int_t)e->pool.anomalies[i]));
-    json_object_set_new(re, "memory_peak", json_integer((json_int_t)e->pool.mem_peak));
-    json_object_set_new(st, "reassembly", re);
+    json_object_set_new_nocheck(re, "memory_peak", json_integer((json_int_t)e->pool.mem_peak));
+    json_object_set_new_nocheck(st, "reassembly", re);
 
     fs = flow_table_stats(e->flows);
     fl = json_object();
-    json_object_set_new(fl, "created", json_integer((json_int_t)fs->created));
-    json_object_set_new(fl, "evicted", json_integer((json_int_t)fs->evicted));
-    json_object_set_new(fl, "timed_out", json_integer((json_int_t)fs->timed_out));
-    json_object_set_new(fl, "peak_active", json_integer((json_int_t)fs->peak_active));
-    json_object_set_new(fl, "reported", json_integer((json_int_t)e->conns_reported));
-    json_object_set_new(st, "flows", fl);
+    json_object_set_new_nocheck(fl, "created", json_integer((json_int_t)fs->created));
+    json_object_set_new_nocheck(fl, "evicted", json_integer((json_int_t)fs->evicted));
+    json_object_set_new_nocheck(fl, "timed_out", json_integer((json_int_t)fs->timed_out));
+    json_object_set_new_nocheck(fl, "peak_active", json_integer((json_int_t)fs->peak_active));
+    json_object_set_new_nocheck(fl, "reported", json_integer((json_int_t)e->conns_reported));
+    json_object_set_new_nocheck(st, "flows", fl);
 
     ev = json_object();
-    json_object_set_new(ev, "imap", json_integer((json_int_t)e->events[EV_IMAP]));
-    json_object_set_new(ev, "imap_session", json_integer((json_int_t)e->events[EV_SESSION]));
-    json_object_set_new(ev, "alert", json_integer((json_int_t)e->events[EV_ALERT]));
-    json_object_set_new(ev, "tls", json_integer((json_int_t)e->tls_events));
-    json_object_set_new(st, "events", ev);
+    json_object_set_new_nocheck(ev, "imap", json_integer((json_int_t)e->events[EV_IMAP]));
+    json_object_set_new_nocheck(ev, "imap_session", json_integer((json_int_t)e->events[EV_SESSION]));
+    json_object_set_new_nocheck(ev, "alert", json_integer((json_int_t)e->events[EV_ALERT]));
+    json_object_set_new_nocheck(ev, "tls", json_integer((json_int_t)e->tls_events));
+    json_object_set_new_nocheck(st, "events", ev);
     if (e->cfg.imap.budget) {
         const imap_budget *b = e->cfg.imap.budget;
         json_t *im = json_object();
-        json_object_set_new(im, "limit", json_integer((json_int_t)b->limit));
-        json_object_set_new(im, "used", json_integer((json_int_t)atomic_load(&b->used)));
-        json_object_set_new(im, "peak", json_integer((json_int_t)atomic_load(&b->peak)));
-        json_object_set_new(im, "refused", json_integer((json_int_t)atomic_load(&b->refused)));
-        json_object_set_new(st, "imap_memory", im);
+        json_object_set_new_nocheck(im, "limit", json_integer((json_int_t)b->limit));
+        json_object_set_new_nocheck(im, "used", json_integer((json_int_t)atomic_load(&b->used)));
+        json_object_set_new_nocheck(im, "peak", json_integer((json_int_t)atomic_load(&b->peak)));
+        json_object_set_new_nocheck(im, "refused", json_integer((json_int_t)atomic_load(&b->refused)));
+        json_object_set_new_nocheck(st, "imap_memory", im);
     }
     if (e->cfg.keylog) {
         json_t *kl = json_object();
-        json_object_set_new(kl, "entries", json_integer((json_int_t)e->cfg.keylog->n));
-        json_object_set_new(kl, "lines", json_integer((json_int_t)e->cfg.keylog->lines));
-        json_object_set_new(kl, "malformed_lines", json_integer((json_int_t)e->cfg.keylog->skipped_bad));
-        json_object_set_new(kl, "keylog_truncated", json_boolean(e->cfg.keylog->truncated));
-        json_object_set_new(st, "keylog", kl);
+        json_object_set_new_nocheck(kl, "entries", json_integer((json_int_t)e->cfg.keylog->n));
+        json_object_set_new_nocheck(kl, "lines", json_integer((json_int_t)e->cfg.keylog->lines));
+        json_object_set_new_nocheck(kl, "malformed_lines", json_integer((json_int_t)e->cfg.keylog->skipped_bad));
+        json_object_set_new_nocheck(kl, "keylog_truncated", json_boolean(e->cfg.keylog->truncated));
+        json_object_set_new_nocheck(st, "keylog", kl);
     }
     return st;
 }
@@ -983,7 +983,7 @@ void engine_finish(engine *e, const char *reason, json_t *extra)
     }
     engine_end_all(e, reason);
     st = engine_stats(e);
-    json_object_set_new(st, "end_reason", json_string(reason));
+    json_object_set_new_nocheck(st, "end_reason", json_string(reason));
     if (extra) {
         json_object_update(st, extra);
         json_decref(extra);

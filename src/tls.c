@@ -321,10 +321,10 @@ static json_t *hex16(uint16_t v)
 static json_t *suite_json(uint16_t id)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "id", hex16(id));
+    json_object_set_new_nocheck(o, "id", hex16(id));
     const char *n = tls_suite_name(id);
     if (n)
-        json_object_set_new(o, "name", json_string(n));
+        json_object_set_new_nocheck(o, "name", json_string(n));
     return o;
 }
 
@@ -365,20 +365,20 @@ static void emit_event(tls_conn *t)
     char *ja3s = malloc(TLS_JA3_STR_MAX), *ja4r = malloc(TLS_JA4_R_MAX);
     char md5[33], ja4[TLS_JA4_MAX];
     char rnd[65];
-    json_object_set_new(e, "handshake", json_integer(t->handshakes));
-    json_object_set_new(e, "renegotiation", json_boolean(t->handshakes > 1));
+    json_object_set_new_nocheck(e, "handshake", json_integer(t->handshakes));
+    json_object_set_new_nocheck(e, "renegotiation", json_boolean(t->handshakes > 1));
     hexstr(ch->random, 32, rnd);
-    json_object_set_new(e, "client_random", json_string(rnd));
-    json_object_set_new(e, "client_legacy_version", json_string(tls_version_name(ch->legacy_version)));
+    json_object_set_new_nocheck(e, "client_random", json_string(rnd));
+    json_object_set_new_nocheck(e, "client_legacy_version", json_string(tls_version_name(ch->legacy_version)));
     if (ch->has_versions) {
         json_t *a = json_array();
         for (size_t i = 0; i < ch->n_versions; i++)
             json_array_append_new(a, tls_is_grease(ch->versions[i]) ? hex16(ch->versions[i])
                                                                      : json_string(tls_version_name(ch->versions[i])));
-        json_object_set_new(e, "client_versions", a);
+        json_object_set_new_nocheck(e, "client_versions", a);
     }
     if (ch->has_sni)
-        json_object_set_new(e, "sni", raw_str((const uint8_t *)ch->sni, ch->sni_len));
+        json_object_set_new_nocheck(e, "sni", raw_str((const uint8_t *)ch->sni, ch->sni_len));
     if (ch->has_alpn) {
         json_t *a = json_array();
         size_t o = 0;
@@ -389,65 +389,65 @@ static void emit_event(tls_conn *t)
             json_array_append_new(a, raw_str(ch->alpn + o + 1, l));
             o += 1 + l;
         }
-        json_object_set_new(e, "alpn_offered", a);
+        json_object_set_new_nocheck(e, "alpn_offered", a);
     }
     json_t *cs = json_array();
     for (size_t i = 0; i < ch->n_ciphers; i++)
         json_array_append_new(cs, suite_json(ch->ciphers[i]));
-    json_object_set_new(e, "cipher_suites_offered", cs);
-    json_object_set_new(e, "extensions_offered", hex_list(ch->exts, ch->n_exts));
-    json_object_set_new(e, "signature_algorithms", hex_list(ch->sigalgs, ch->n_sigalgs));
-    json_object_set_new(e, "supported_groups", hex_list(ch->groups, ch->n_groups));
-    json_object_set_new(e, "key_share_groups", hex_list(ch->key_shares, ch->n_key_shares));
-    json_object_set_new(e, "session_id_offered", json_boolean(ch->session_id_len > 0));
-    json_object_set_new(e, "session_ticket_offered", json_boolean(ch->session_ticket_nonempty));
-    json_object_set_new(e, "psk_offered", json_boolean(ch->has_psk));
+    json_object_set_new_nocheck(e, "cipher_suites_offered", cs);
+    json_object_set_new_nocheck(e, "extensions_offered", hex_list(ch->exts, ch->n_exts));
+    json_object_set_new_nocheck(e, "signature_algorithms", hex_list(ch->sigalgs, ch->n_sigalgs));
+    json_object_set_new_nocheck(e, "supported_groups", hex_list(ch->groups, ch->n_groups));
+    json_object_set_new_nocheck(e, "key_share_groups", hex_list(ch->key_shares, ch->n_key_shares));
+    json_object_set_new_nocheck(e, "session_id_offered", json_boolean(ch->session_id_len > 0));
+    json_object_set_new_nocheck(e, "session_ticket_offered", json_boolean(ch->session_ticket_nonempty));
+    json_object_set_new_nocheck(e, "psk_offered", json_boolean(ch->has_psk));
     if (ch->has_early_data)
-        json_object_set_new(e, "early_data_offered", json_true());
+        json_object_set_new_nocheck(e, "early_data_offered", json_true());
     if (t->ch_v2)
-        json_object_set_new(e, "sslv2_client_hello", json_true());
+        json_object_set_new_nocheck(e, "sslv2_client_hello", json_true());
     if (ja3s && ja4r && !t->ch_v2) {
         tls_ja3(ch, ja3s, TLS_JA3_STR_MAX, md5);
-        json_object_set_new(e, "ja3", json_string(md5));
-        json_object_set_new(e, "ja3_string", json_string(ja3s));
+        json_object_set_new_nocheck(e, "ja3", json_string(md5));
+        json_object_set_new_nocheck(e, "ja3_string", json_string(ja3s));
         if (t->handshakes == 1)
             memcpy(t->ja3, md5, 33);
         tls_ja4(ch, t->cfg.ja4_alpn, ja4, ja4r, TLS_JA4_R_MAX);
-        json_object_set_new(e, "ja4", json_string(ja4));
-        json_object_set_new(e, "ja4_r", json_string(ja4r));
+        json_object_set_new_nocheck(e, "ja4", json_string(ja4));
+        json_object_set_new_nocheck(e, "ja4_r", json_string(ja4r));
         if (t->handshakes == 1)
             memcpy(t->ja4, ja4, sizeof ja4);
     }
     if (t->have_sh) {
         const tls_server_hello *sh = t->sh;
-        json_object_set_new(e, "version", json_string(tls_version_name(tls_server_hello_version(sh))));
+        json_object_set_new_nocheck(e, "version", json_string(tls_version_name(tls_server_hello_version(sh))));
         if (sh->hrr)
-            json_object_set_new(e, "hello_retry_request", json_true());
-        json_object_set_new(e, "server_legacy_version", json_string(tls_version_name(sh->legacy_version)));
-        json_object_set_new(e, "cipher_suite", suite_json(sh->cipher));
+            json_object_set_new_nocheck(e, "hello_retry_request", json_true());
+        json_object_set_new_nocheck(e, "server_legacy_version", json_string(tls_version_name(sh->legacy_version)));
+        json_object_set_new_nocheck(e, "cipher_suite", suite_json(sh->cipher));
         if (sh->has_alpn)
-            json_object_set_new(e, "alpn", raw_str((const uint8_t *)sh->alpn, sh->alpn_len));
+            json_object_set_new_nocheck(e, "alpn", raw_str((const uint8_t *)sh->alpn, sh->alpn_len));
         if (sh->key_share_group)
-            json_object_set_new(e, "key_share_group", hex16(sh->key_share_group));
-        json_object_set_new(e, "server_extensions", hex_list(sh->exts, sh->n_exts));
-        json_object_set_new(e, "extended_master_secret", json_boolean(sh->has_ems));
-        json_object_set_new(e, "encrypt_then_mac", json_boolean(sh->has_etm));
-        json_object_set_new(e, "resumed", json_boolean(t->resumed));
-        json_object_set_new(e, "resumption", t->resumption ? json_string(t->resumption) : json_null());
+            json_object_set_new_nocheck(e, "key_share_group", hex16(sh->key_share_group));
+        json_object_set_new_nocheck(e, "server_extensions", hex_list(sh->exts, sh->n_exts));
+        json_object_set_new_nocheck(e, "extended_master_secret", json_boolean(sh->has_ems));
+        json_object_set_new_nocheck(e, "encrypt_then_mac", json_boolean(sh->has_etm));
+        json_object_set_new_nocheck(e, "resumed", json_boolean(t->resumed));
+        json_object_set_new_nocheck(e, "resumption", t->resumption ? json_string(t->resumption) : json_null());
         if (ja3s) {
             tls_ja3s(sh, ja3s, TLS_JA3_STR_MAX, md5);
-            json_object_set_new(e, "ja3s", json_string(md5));
-            json_object_set_new(e, "ja3s_string", json_string(ja3s));
+            json_object_set_new_nocheck(e, "ja3s", json_string(md5));
+            json_object_set_new_nocheck(e, "ja3s_string", json_string(ja3s));
             if (t->handshakes == 1)
                 memcpy(t->ja3s, md5, 33);
         }
         bool keyed = t->d[0].have_cur || t->d[1].have_cur || t->d[0].have_pending || t->d[1].have_pending;
-        json_object_set_new(e, "keys_found", json_boolean(keyed));
+        json_object_set_new_nocheck(e, "keys_found", json_boolean(keyed));
     } else {
-        json_object_set_new(e, "server_hello_seen", json_false());
+        json_object_set_new_nocheck(e, "server_hello_seen", json_false());
     }
     if (t->certs) {
-        json_object_set_new(e, "certificates", t->certs);
+        json_object_set_new_nocheck(e, "certificates", t->certs);
         t->certs = NULL;
     }
     free(ja3s);
@@ -1160,54 +1160,54 @@ json_t *tls_conn_summary(const tls_conn *t)
 {
     json_t *s = json_object();
     if (t->version)
-        json_object_set_new(s, "version", json_string(tls_version_name(t->version)));
+        json_object_set_new_nocheck(s, "version", json_string(tls_version_name(t->version)));
     if (t->have_sh || t->handshakes > 1)
-        json_object_set_new(s, "cipher_suite", t->sh ? suite_json(t->sh->cipher) : json_null());
+        json_object_set_new_nocheck(s, "cipher_suite", t->sh ? suite_json(t->sh->cipher) : json_null());
     if (t->sni[0])
-        json_object_set_new(s, "sni", raw_str((const uint8_t *)t->sni, strlen(t->sni)));
+        json_object_set_new_nocheck(s, "sni", raw_str((const uint8_t *)t->sni, strlen(t->sni)));
     if (t->alpn[0])
-        json_object_set_new(s, "alpn", raw_str((const uint8_t *)t->alpn, strlen(t->alpn)));
-    json_object_set_new(s, "decrypted", json_boolean(t->d[0].decrypted_any || t->d[1].decrypted_any));
-    json_object_set_new(s, "handshakes", json_integer(t->handshakes));
-    json_object_set_new(s, "resumed", json_boolean(t->resumed));
+        json_object_set_new_nocheck(s, "alpn", raw_str((const uint8_t *)t->alpn, strlen(t->alpn)));
+    json_object_set_new_nocheck(s, "decrypted", json_boolean(t->d[0].decrypted_any || t->d[1].decrypted_any));
+    json_object_set_new_nocheck(s, "handshakes", json_integer(t->handshakes));
+    json_object_set_new_nocheck(s, "resumed", json_boolean(t->resumed));
     if (t->ja3[0])
-        json_object_set_new(s, "ja3", json_string(t->ja3));
+        json_object_set_new_nocheck(s, "ja3", json_string(t->ja3));
     if (t->ja3s[0])
-        json_object_set_new(s, "ja3s", json_string(t->ja3s));
+        json_object_set_new_nocheck(s, "ja3s", json_string(t->ja3s));
     if (t->ja4[0])
-        json_object_set_new(s, "ja4", json_string(t->ja4));
+        json_object_set_new_nocheck(s, "ja4", json_string(t->ja4));
     static const char *const dn[2] = {"client", "server"};
     for (int i = 0; i < 2; i++) {
         const tls_dir *d = &t->d[i];
         json_t *o = json_object();
-        json_object_set_new(o, "records", json_integer((json_int_t)d->records));
-        json_object_set_new(o, "bytes", json_integer((json_int_t)d->bytes));
-        json_object_set_new(o, "app_records", json_integer((json_int_t)d->app_records));
-        json_object_set_new(o, "decrypted_bytes", json_integer((json_int_t)d->plain_bytes));
-        json_object_set_new(o, "undecrypted_records", json_integer((json_int_t)d->undecrypted_records));
-        json_object_set_new(o, "decrypting", json_boolean(tls_conn_decrypting(t, i)));
-        json_object_set_new(o, "state", json_string(dir_state_names[d->state]));
+        json_object_set_new_nocheck(o, "records", json_integer((json_int_t)d->records));
+        json_object_set_new_nocheck(o, "bytes", json_integer((json_int_t)d->bytes));
+        json_object_set_new_nocheck(o, "app_records", json_integer((json_int_t)d->app_records));
+        json_object_set_new_nocheck(o, "decrypted_bytes", json_integer((json_int_t)d->plain_bytes));
+        json_object_set_new_nocheck(o, "undecrypted_records", json_integer((json_int_t)d->undecrypted_records));
+        json_object_set_new_nocheck(o, "decrypting", json_boolean(tls_conn_decrypting(t, i)));
+        json_object_set_new_nocheck(o, "state", json_string(dir_state_names[d->state]));
         json_object_set_new(s, dn[i], o);
     }
     json_t *al = json_array();
     for (unsigned i = 0; i < t->n_alerts; i++) {
         const tls_alert_rec *a = &t->alerts[i];
         json_t *o = json_object();
-        json_object_set_new(o, "from", json_string(dn[a->dir & 1]));
+        json_object_set_new_nocheck(o, "from", json_string(dn[a->dir & 1]));
         if (a->encrypted) {
-            json_object_set_new(o, "encrypted", json_true());
+            json_object_set_new_nocheck(o, "encrypted", json_true());
         } else {
-            json_object_set_new(o, "level", json_string(a->level == 1 ? "warning" : a->level == 2 ? "fatal" : "unknown"));
-            json_object_set_new(o, "description", json_string(tls_alert_name(a->desc)));
-            json_object_set_new(o, "code", json_integer(a->desc));
+            json_object_set_new_nocheck(o, "level", json_string(a->level == 1 ? "warning" : a->level == 2 ? "fatal" : "unknown"));
+            json_object_set_new_nocheck(o, "description", json_string(tls_alert_name(a->desc)));
+            json_object_set_new_nocheck(o, "code", json_integer(a->desc));
         }
         json_array_append_new(al, o);
     }
-    json_object_set_new(s, "alerts", al);
+    json_object_set_new_nocheck(s, "alerts", al);
     json_t *an = json_object();
     for (int i = 0; i < TLS_ANOM_COUNT; i++)
         if (t->anom[i])
             json_object_set_new(an, anom_names[i], json_integer((json_int_t)t->anom[i]));
-    json_object_set_new(s, "anomalies", an);
+    json_object_set_new_nocheck(s, "anomalies", an);
     return s;
 }

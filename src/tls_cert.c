@@ -65,17 +65,17 @@ json_t *tls_cert_json(const uint8_t *der, size_t len)
     char hx[2 * EVP_MAX_MD_SIZE + 1];
     if (EVP_Digest(der, len, md, &ml, EVP_sha256(), NULL) == 1) {
         hex(md, ml, hx);
-        json_object_set_new(o, "sha256", json_string(hx));
+        json_object_set_new_nocheck(o, "sha256", json_string(hx));
     }
-    json_object_set_new(o, "der_len", json_integer((json_int_t)len));
+    json_object_set_new_nocheck(o, "der_len", json_integer((json_int_t)len));
     const unsigned char *p = der;
     X509 *x = d2i_X509(NULL, &p, (long)len);
     if (!x) {
-        json_object_set_new(o, "error", json_string("unparseable"));
+        json_object_set_new_nocheck(o, "error", json_string("unparseable"));
         return o;
     }
-    json_object_set_new(o, "subject", name_json(X509_get_subject_name(x)));
-    json_object_set_new(o, "issuer", name_json(X509_get_issuer_name(x)));
+    json_object_set_new_nocheck(o, "subject", name_json(X509_get_subject_name(x)));
+    json_object_set_new_nocheck(o, "issuer", name_json(X509_get_issuer_name(x)));
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
     if (bn) {
         char *s = BN_bn2hex(bn);
@@ -83,13 +83,13 @@ json_t *tls_cert_json(const uint8_t *der, size_t len)
             for (char *q = s; *q; q++)
                 if (*q >= 'A' && *q <= 'F')
                     *q = (char)(*q - 'A' + 'a');
-            json_object_set_new(o, "serial", json_string(s));
+            json_object_set_new_nocheck(o, "serial", json_string(s));
             OPENSSL_free(s);
         }
         BN_free(bn);
     }
-    json_object_set_new(o, "not_before", time_json(X509_get0_notBefore(x)));
-    json_object_set_new(o, "not_after", time_json(X509_get0_notAfter(x)));
+    json_object_set_new_nocheck(o, "not_before", time_json(X509_get0_notBefore(x)));
+    json_object_set_new_nocheck(o, "not_after", time_json(X509_get0_notAfter(x)));
     GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
     json_t *dns = json_array(), *ips = json_array();
     int ng = gens ? sk_GENERAL_NAME_num(gens) : 0;
@@ -114,8 +114,8 @@ json_t *tls_cert_json(const uint8_t *der, size_t len)
         }
     }
     GENERAL_NAMES_free(gens);
-    json_object_set_new(o, "san_dns", dns);
-    json_object_set_new(o, "san_ip", ips);
+    json_object_set_new_nocheck(o, "san_dns", dns);
+    json_object_set_new_nocheck(o, "san_ip", ips);
     X509_free(x);
     return o;
 }

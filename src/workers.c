@@ -303,8 +303,8 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
         output_close(wk->out);
         wk->out = NULL;
     }
-    json_object_set_new(st, "threads", json_integer(ws->n));
-    json_object_set_new(st, "end_reason", json_string(reason));
+    json_object_set_new_nocheck(st, "threads", json_integer(ws->n));
+    json_object_set_new_nocheck(st, "end_reason", json_string(reason));
     if (extra) {
         json_object_update(st, extra);
         json_decref(extra);

@@ -599,6 +599,33 @@ static void put_json_string(output *o, const char *s, size_t n)
 
 static void put_json_cstr(output *o, const char *s) { put_json_string(o, s, strlen(s)); }
 
+/* An object member's key with its separators: [","] "key" ":".  Keys are
+ * short and plain (the dissector's names): one reservation and one copy;
+ * anything else goes through put_json_string. */
+static void put_json_key(output *o, const char *k, size_t n, bool first)
+{
+    size_t i = 0;
+    while (i < n && json_plain[(unsigned char)k[i]])
+        i++;
+    if (i == n && n < 256 && !o->overflow && o->len - o->ev_start <= OUT_MAX_EVENT_BYTES - (n + 4) &&
+        buf_reserve(o, n + 4)) {
+        char *w = o->buf + o->len;
+        if (!first)
+            *w++ = ',';
+        *w++ = '"';
+        memcpy(w, k, n);
+        w += n;
+        *w++ = '"';
+        *w++ = ':';
+        o->len = (size_t)(w - o->buf);
+        return;
+    }
+    if (!first)
+        put_ch(o, ',');
+    put_json_string(o, k, n);
+    put_ch(o, ':');
+}
+
 /* A real as jansson 2.14 writes it (jsonp_dtostr, precision 17): "%.17g",
  * ".0" added when it looks like an integer, exponent without '+' or
  * leading zeros.  Not finite (cannot come from jansson): null. */
@@ -652,11 +679,8 @@ static void put_json_value(output *o, const json_t *v, int depth)
         for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
             if (o->overflow)
                 return;
-            if (!first)
-                put_ch(o, ',');
+            put_json_key(o, json_object_iter_key(it), json_object_iter_key_len(it), first);
             first = false;
-            put_json_string(o, json_object_iter_key(it), json_object_iter_key_len(it));
-            put_ch(o, ':');
             put_json_value(o, json_object_iter_value(it), depth + 1);
         }
         put_ch(o, '}');

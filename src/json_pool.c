@@ -43,11 +43,14 @@ typedef struct slab {
     char pad[HDR - sizeof(struct slab *)];
 } slab;
 
+#ifndef POOL_DISABLED
 static _Thread_local free_block *free_lists[NCLASS];
+#endif
 static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
 static slab *slabs;
 static size_t slab_bytes;
 
+#ifndef POOL_DISABLED
 /* Carves a new slab into blocks of class c on this thread's list. */
 static bool refill(unsigned c)
 {
@@ -110,6 +113,8 @@ static void pool_free(void *p)
     free_lists[h->cls] = f;
 }
 
+#endif /* POOL_DISABLED */
+
 bool json_pool_install(void)
 {
 #ifdef POOL_DISABLED
@@ -135,7 +140,9 @@ void json_pool_shutdown(void)
         free(s);
         s = n;
     }
+#ifndef POOL_DISABLED
     memset(free_lists, 0, sizeof free_lists);
+#endif
 }
 
 size_t json_pool_slab_bytes(void)

@@ -71,7 +71,10 @@ void imap_config_default(imap_config *cfg);
 typedef enum imap_event_type {
     IMAP_EV_TRANSACTION, /* a command completed (or abandoned): data is the "imap" object */
     IMAP_EV_LINE,        /* one protocol line, for the trace: data describes it
-                          * (direction, kind, tag, command/status, text).  A
+                          * (direction, kind, tag, command/status, text;
+                          * "names": {"mailbox": "Entwürfe", ...} when the
+                          * line carries mailbox names sent in modified
+                          * UTF-7, decoded).  A
                           * client line with synchronizing literals ("{n}"
                           * CRLF: the client waits for the server's "+",
                           * RFC 9051 4.3) comes in parts, so the trace keeps

@@ -963,6 +963,40 @@ static void emit_line(imap_session *s, imap_dir dir, const char *kind, const cha
     flush_anomalies(s);
 }
 
+/* For the trace: the names of a decoded command or response (top-level
+ * keys) whose wire form was modified UTF-7 (RFC 3501 5.1.3, RFC 9051 5.1):
+ * a decoder that changed a name sets "<key>_raw" beside "<key>".  Adds
+ * "names": {"<key>": "<decoded>"} to extra (created when NULL) and
+ * returns it; extra unchanged when there are none or no trace is made. */
+static json_t *line_names(const imap_session *s, const json_t *obj, json_t *extra)
+{
+    if (!s->cfg.emit_lines || !json_is_object(obj))
+        return extra;
+    json_t *names = NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        size_t kl = strlen(k);
+        char base[64];
+        if (kl <= 4 || kl - 4 >= sizeof base || strcmp(k + kl - 4, "_raw") != 0)
+            continue;
+        memcpy(base, k, kl - 4);
+        base[kl - 4] = '\0';
+        json_t *dec = json_object_get(obj, base);
+        if (!json_is_string(dec))
+            continue;
+        if (!names)
+            names = json_object();
+        json_object_set(names, base, dec);
+    }
+    if (!names)
+        return extra;
+    if (!extra)
+        extra = json_object();
+    json_object_set_new_nocheck(extra, "names", names);
+    return extra;
+}
+
 /* A client line that announces a synchronizing literal waits for the
  * server's "+" (RFC 9051 4.3, 7.5): the text so far (up to the marker) is
  * shown at once, so the trace reads C "A1 APPEND INBOX {272}", S "+ OK",
@@ -1288,6 +1322,7 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
         osetl(resp, "raw", json_bytes(text + 2, len - 2 > 512 ? 512 : len - 2));
     }
     json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
+    json_t *names_from = s->cfg.emit_lines ? json_incref(resp) : NULL;
     if (kw && imap_value_is_atom(kw, "CAPABILITY")) {
         caps_update(s, kw->next);
         if (extra)
@@ -1327,7 +1362,8 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
     }
     if (extra)
         json_object_set_new_nocheck(extra, "type", json_string(type));
-    emit_line(s, IMAP_DIR_SERVER, "untagged", "*", NULL, text, len, extra);
+    emit_line(s, IMAP_DIR_SERVER, "untagged", "*", NULL, text, len, line_names(s, names_from, extra));
+    json_decref(names_from);
 }
 
 static void server_continuation(imap_session *s, dir_state *d, const char *text, size_t len)
@@ -1982,7 +2018,7 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
         break;
     }
     recompute_projected(s);
-    emit_line(s, IMAP_DIR_CLIENT, "command", tag, cmd, ttext, tlen, NULL);
+    emit_line(s, IMAP_DIR_CLIENT, "command", tag, cmd, ttext, tlen, line_names(s, p->obj, NULL));
 }
 
 /* ------------------------------------------------------------ framing */

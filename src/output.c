@@ -1007,6 +1007,28 @@ void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *
         put_latency(o, lat);
         put_ch(o, ')');
     }
+    /* mailbox names sent in modified UTF-7, decoded: [mailbox "Entwürfe"] */
+    const json_t *names = json_object_get(line, "names");
+    if (json_is_object(names) && json_object_size(names) > 0) {
+        const char *k;
+        json_t *v;
+        bool first = true;
+        put_color(o, C_RESET);
+        put_color(o, C_DIM);
+        put(o, " [", 2);
+        json_object_foreach((json_t *)names, k, v) {
+            if (!json_is_string(v))
+                continue;
+            if (!first)
+                put(o, ", ", 2);
+            first = false;
+            put_text_str(o, k);
+            put(o, " \"", 2);
+            put_text_json_str(o, v);
+            put_ch(o, '"');
+        }
+        put_ch(o, ']');
+    }
     put_color(o, C_RESET);
     put_ch(o, '\n');
 

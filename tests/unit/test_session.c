@@ -930,6 +930,54 @@ static void test_budget(void **state)
     json_decref(ev);
 }
 
+/* Trace lines carry the mailbox names that were sent in modified UTF-7,
+ * decoded (RFC 3501 5.1.3; the example of RFC 9051 5.1.3: "&ZeVnLIqe-" is
+ * "日本語"), for commands and untagged responses; plain names add none. */
+static void test_line_names(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* PREAUTH [CAPABILITY IMAP4rev1] ready\r\n"),
+        C("a CREATE &ZeVnLIqe-\r\n"),
+        S("a OK\r\n"),
+        C("b RENAME &ZeVnLIqe- Entw&APw-rfe\r\n"),
+        S("b OK\r\n"),
+        C("c LIST \"\" *\r\n"),
+        S("* LIST () \"/\" Entw&APw-rfe\r\n* LIST () \"/\" INBOX\r\nc OK\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.tls = true;
+    o.cfg.emit_lines = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    size_t i;
+    json_t *e;
+    int n = 0;
+    json_array_foreach(ev, i, e) {
+        const json_t *d = json_object_get(e, "data");
+        if (strcmp(jstr(e, "type"), "line") != 0)
+            continue;
+        const json_t *names = json_object_get(d, "names");
+        const char *text = jstr(d, "text");
+        if (strncmp(text, "a CREATE", 8) == 0) {
+            assert_string_equal(jstr(names, "mailbox"), "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
+            n++;
+        } else if (strncmp(text, "b RENAME", 8) == 0) {
+            assert_string_equal(jstr(names, "mailbox"), "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
+            assert_string_equal(jstr(names, "new_mailbox"), "Entw\xc3\xbcrfe");
+            n++;
+        } else if (strstr(text, "LIST () \"/\" Entw")) {
+            assert_string_equal(jstr(names, "mailbox"), "Entw\xc3\xbcrfe");
+            n++;
+        } else {
+            assert_null(names); /* INBOX, c LIST, the OKs */
+        }
+    }
+    assert_int_equal(n, 3);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 /* ---- anomalies: each in the table triggered by a conversation ---- */
 
 typedef struct anom_case {
@@ -1815,6 +1863,7 @@ int main(void)
         cmocka_unit_test(test_compress),
         cmocka_unit_test(test_anomaly_table),
         cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_line_names),
         cmocka_unit_test(test_specific_anomaly_values),
         cmocka_unit_test(test_gap_in_literal),
         cmocka_unit_test(test_gap_resync),

@@ -158,13 +158,13 @@ def main():
              1000 * per_conn + 4 * MIB, check=iflood)
 
         # 1c. 2000 open IMAP connections, each in the middle of a 60 KB
-        #     line: 2000 x 64 KiB of line buffers (~170 MiB measured without
+        #     line: 2000 x 64 KiB of line buffers (~154 MiB measured without
         #     a budget) against a dissector budget of 8 MiB shared by all.
         #     The budget's peak may pass its limit by one pending command
         #     per session (1 KiB: tracked without its arguments when the
         #     budget is full).  Allowance: the budget + 2000 x (1 KiB over
         #     the limit + 24 KiB fixed per connection: flow, streams,
-        #     session; ~19.5 KiB measured) + 4 MiB.
+        #     session; ~15 KiB measured) + 4 MiB.
         def memcap(alerts, evs, st):
             w = need(alerts, "memcap")
             if w:

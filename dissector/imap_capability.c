@@ -6,11 +6,10 @@
  * compared case-insensitively); prefix entries (AUTH=, THREAD=, ...) match
  * any name that starts with them and report the value after "=".
  */
+#include "imap_cache.h"
 #include "imap_dec_util.h"
 #include "imap.h"
 
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -202,90 +201,27 @@ const imap_capability_info *imap_resp_code_lookup(const char *name, size_t len)
     return table_lookup(code_table, sizeof(code_table) / sizeof(code_table[0]), name, len);
 }
 
-/* A server sends the same capability list again and again (greeting,
- * after login, each CAPABILITY command, each connection): the decoded
- * arrays of the last CAPS_CACHED lists are kept per thread, keyed by the tokens' types
- * and wire text, and shared read-only (jansson's reference counts are
- * atomic).  Measured: 6% of the CPU time of -T json on the benchmark. */
-#define CAPS_KEY_MAX 4096
-#define CAPS_CACHED  8   /* greeting, after STARTTLS, after login, ... of a few servers */
-
-typedef struct caps_decode_cache {
-    struct {
-        char    key[CAPS_KEY_MAX];
-        size_t  key_len;
-        json_t *decoded;
-    } e[CAPS_CACHED];
-    unsigned next;       /* entry replaced next (round robin) */
-} caps_decode_cache;
-
-static pthread_key_t decode_key;
-static pthread_once_t decode_once = PTHREAD_ONCE_INIT;
-
-static void decode_cache_destroy(void *p)
-{
-    caps_decode_cache *c = p;
-    for (unsigned i = 0; i < CAPS_CACHED; i++)
-        json_decref(c->e[i].decoded);
-    free(c);
-}
-
-static void decode_key_init(void)
-{
-    pthread_key_create(&decode_key, decode_cache_destroy);
-}
-
-/* The cache key of a token list: for each token its type, length and raw
- * text.  0 when it does not fit. */
-static size_t caps_key(const imap_value *tokens, char *key)
-{
-    size_t n = 0;
-    for (const imap_value *c = tokens->child; c != NULL; c = c->next) {
-        if (c->raw == NULL || c->raw_len > CAPS_KEY_MAX || n + 2 + sizeof(size_t) + c->raw_len > CAPS_KEY_MAX)
-            return 0;
-        key[n++] = (char)c->type;
-        key[n++] = c->section != NULL;
-        memcpy(key + n, &c->raw_len, sizeof c->raw_len);
-        n += sizeof c->raw_len;
-        memcpy(key + n, c->raw, c->raw_len);
-        n += c->raw_len;
-    }
-    return n;
-}
-
 static json_t *decode_capabilities(const imap_value *tokens);
 
 /* RFC 9051 9: capability-data = "CAPABILITY" *(SP capability) SP "IMAP4rev2"
- * *(SP capability); capability = ("AUTH=" auth-type) / atom */
+ * *(SP capability); capability = ("AUTH=" auth-type) / atom.
+ * The decoded list is kept per thread and shared (imap_cache.h), keyed by
+ * the tokens' types and wire text. */
 json_t *imap_decode_capabilities(const imap_value *tokens)
 {
     if (tokens == NULL || tokens->type != IV_LIST)
         return decode_capabilities(tokens);
-    pthread_once(&decode_once, decode_key_init);
-    caps_decode_cache *c = pthread_getspecific(decode_key);
-    if (c == NULL) {
-        c = calloc(1, sizeof *c);
-        if (c == NULL || pthread_setspecific(decode_key, c) != 0) {
-            free(c);
-            return decode_capabilities(tokens);
-        }
+    imap_cache_key k = { .n = 0, .full = 0 };
+    for (const imap_value *c = tokens->child; c != NULL; c = c->next) {
+        if (c->raw == NULL)
+            k.full = 1;
+        imap_cache_key_add(&k, (char)(c->type * 2 + (c->section != NULL)), c->raw, c->raw_len);
     }
-    char key[CAPS_KEY_MAX];
-    size_t n = caps_key(tokens, key);
-    if (n == 0)
-        return decode_capabilities(tokens);
-    for (unsigned i = 0; i < CAPS_CACHED; i++)
-        if (c->e[i].decoded != NULL && n == c->e[i].key_len && memcmp(key, c->e[i].key, n) == 0)
-            return json_incref(c->e[i].decoded);
-    json_t *arr = decode_capabilities(tokens);
-    if (arr != NULL) {
-        unsigned i = c->next;
-        c->next = (i + 1) % CAPS_CACHED;
-        json_decref(c->e[i].decoded);
-        c->e[i].decoded = json_incref(arr);
-        memcpy(c->e[i].key, key, n);
-        c->e[i].key_len = n;
-    }
+    json_t *arr = imap_cache_get(IMAP_CACHE_CAPS_DECODED, &k);
+    if (arr != NULL)
+        return arr;
+    arr = decode_capabilities(tokens);
+    imap_cache_put(IMAP_CACHE_CAPS_DECODED, &k, arr);
     return arr;
 }
 

@@ -23,6 +23,7 @@
  */
 #include "imap.h"
 #include "imap_anomaly.h"
+#include "imap_cache.h"
 #include "imap_core_util.h"
 #include "imap_decode.h"
 #include "imap_sasl.h"
@@ -771,67 +772,23 @@ static void caps_update(imap_session *s, const imap_value *v)
     }
 }
 
-/* Sessions of one capture mostly end with the same capability list (one
- * server): the annotated arrays of the last CAPS_CACHED lists are kept
- * per thread and shared (read-only, jansson's reference counts are atomic) by every
- * summary with an equal list.  Measured: building it for each session was
- * 7% of the CPU time of -T json on the benchmark corpus. */
-#define CAPS_CACHED 8 /* before/after STARTTLS and login, of a few servers */
-
-typedef struct caps_cache {
-    struct {
-        json_t *names;     /* a copy of the list */
-        json_t *annotated;
-    } e[CAPS_CACHED];
-    unsigned next;         /* entry replaced next (round robin) */
-} caps_cache;
-
-static pthread_key_t caps_key;
-static pthread_once_t caps_once = PTHREAD_ONCE_INIT;
-
-static void caps_cache_destroy(void *p)
-{
-    caps_cache *c = p;
-    for (unsigned i = 0; i < CAPS_CACHED; i++) {
-        json_decref(c->e[i].names);
-        json_decref(c->e[i].annotated);
-    }
-    free(c);
-}
-
-static void caps_key_init(void)
-{
-    pthread_key_create(&caps_key, caps_cache_destroy);
-}
-
 static json_t *caps_annotate(const json_t *names);
 
+/* The summary's annotated capability list.  The sessions of a capture
+ * mostly end with the same list (one server): it is kept per thread and
+ * shared (imap_cache.h), keyed by the names. */
 static json_t *caps_annotated(const json_t *names)
 {
-    pthread_once(&caps_once, caps_key_init);
-    caps_cache *c = pthread_getspecific(caps_key);
-    if (!c) {
-        c = calloc(1, sizeof *c);
-        if (!c || pthread_setspecific(caps_key, c) != 0) {
-            free(c);
-            return caps_annotate(names);
-        }
-    }
-    for (unsigned i = 0; i < CAPS_CACHED; i++)
-        if (c->e[i].names && json_equal(c->e[i].names, (json_t *)names))
-            return json_incref(c->e[i].annotated);
-    json_t *arr = caps_annotate(names);
-    json_t *copy = json_deep_copy(names);
-    if (arr && copy) {
-        unsigned i = c->next;
-        c->next = (i + 1) % CAPS_CACHED;
-        json_decref(c->e[i].names);
-        json_decref(c->e[i].annotated);
-        c->e[i].names = copy;
-        c->e[i].annotated = json_incref(arr);
-    } else {
-        json_decref(copy);
-    }
+    imap_cache_key k = { .n = 0, .full = 0 };
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n)
+        imap_cache_key_add(&k, 's', json_string_value(n), json_string_length(n));
+    json_t *arr = imap_cache_get(IMAP_CACHE_CAPS_ANNOTATED, &k);
+    if (arr != NULL)
+        return arr;
+    arr = caps_annotate(names);
+    imap_cache_put(IMAP_CACHE_CAPS_ANNOTATED, &k, arr);
     return arr;
 }
 

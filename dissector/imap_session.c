@@ -1169,6 +1169,20 @@ static bool greeting_plausible(const imap_session *s, const char *status, const 
     return true;
 }
 
+/* The first server line is not a greeting: the capture started
+ * mid-connection, so the state is unknown (the client side already said so
+ * when it spoke first). */
+static void greeting_missing(imap_session *s, const dir_state *d)
+{
+    s->greeting_seen = true;
+    if (!s->client_first) {
+        session_set_state(s, IMAP_STATE_UNKNOWN);
+        recompute_projected(s);
+        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_RESPONSE_BEFORE_GREETING, d->line_start, NULL,
+                "first server line is not a greeting");
+    }
+}
+
 static void server_untagged_status(imap_session *s, dir_state *d, const char *text, size_t len,
                                    const char *w, size_t wl)
 {
@@ -1189,13 +1203,7 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
     }
     if (!s->greeting_seen && !greeting_plausible(s, status, &rt)) {
         /* mid-connection: this is a response, not a greeting */
-        s->greeting_seen = true;
-        if (!s->client_first) {
-            session_set_state(s, IMAP_STATE_UNKNOWN);
-            recompute_projected(s);
-            anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_RESPONSE_BEFORE_GREETING, d->line_start, NULL,
-                    "first server line is not a greeting");
-        }
+        greeting_missing(s, d);
     } else if (!s->greeting_seen) {
         /* RFC 9051 7.1: greeting = "*" SP (resp-cond-auth / resp-cond-bye) CRLF */
         s->greeting_seen = true;
@@ -1610,17 +1618,8 @@ static void process_server_line(imap_session *s, const char *text, size_t len)
             return;
         }
     }
-    if (!s->greeting_seen) {
-        /* the capture started mid-connection: the state is unknown (the
-         * client side already said so when it spoke first) */
-        s->greeting_seen = true;
-        if (!s->client_first) {
-            session_set_state(s, IMAP_STATE_UNKNOWN);
-            recompute_projected(s);
-            anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_RESPONSE_BEFORE_GREETING, d->line_start, NULL,
-                    "first server line is not a greeting");
-        }
-    }
+    if (!s->greeting_seen)
+        greeting_missing(s, d);
     if (len >= 2 && text[0] == '*' && text[1] == ' ')
         server_untagged_data(s, d, text, len);
     else if (text[0] == '+' && (len == 1 || text[1] == ' '))

@@ -557,7 +557,7 @@ static void put_json_string(output *o, const char *s, size_t n)
     put_ch(o, '"');
     while (p < end) {
         const unsigned char *run = p;
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (p < end && json_plain[*p])
             p++;
         if (p > run)
             put(o, (const char *)run, (size_t)(p - run));

@@ -138,27 +138,26 @@ def syn_flood(path, n=1000000):
     p.close()
 
 
-def imap_flood(path, n=5000):
-    """n IMAP connections that never end (greeting, a command, a 2000-byte
-    line without CRLF), from distinct clients."""
+def open_conns(path, n, net, line_bytes):
+    """n IMAP connections that never end, from distinct clients 10.net.x.y:
+    the greeting, a command, then a line of line_bytes bytes not yet
+    ended."""
     p = Pcap(path)
     for i in range(n):
-        c = Conv(p, cport=1024 + (i % 50000), cli=(10, 1, (i >> 8) & 255, i & 255))
+        c = Conv(p, cport=1024 + (i % 50000), cli=(10, net, (i >> 8) & 255, i & 255))
         c.send(1, GREETING)
-        c.send(0, b"a1 NOOP\r\na2 LOGIN " + b"A" * 2000)
+        c.send(0, b"a1 NOOP\r\na2 LOGIN " + b"A" * line_bytes)
     p.close()
+
+
+def imap_flood(path, n=5000):
+    open_conns(path, n, 1, 2000)
 
 
 def imap_long_lines(path, n=2000, size=60000):
-    """n IMAP connections left open, each with a line of `size` bytes not
-    yet ended: every session would hold a 64 KiB line buffer (n x 64 KiB
-    in all) without the shared dissector budget."""
-    p = Pcap(path)
-    for i in range(n):
-        c = Conv(p, cport=1024 + (i % 50000), cli=(10, 2, (i >> 8) & 255, i & 255))
-        c.send(1, GREETING)
-        c.send(0, b"a1 NOOP\r\na2 LOGIN " + b"A" * size)
-    p.close()
+    """Every session would hold a 64 KiB line buffer (n x 64 KiB in all)
+    without the shared dissector budget."""
+    open_conns(path, n, 2, size)
 
 
 def huge_literal(path):

@@ -27,14 +27,11 @@ if [ ! -x "$IMAPSCOPE" ]; then echo "FAIL live-imapscope-missing: no executable 
 
 # shellcheck source=../../captures/lib/dovecot.sh
 . "$ROOT/captures/lib/dovecot.sh"
+# shellcheck source=../lib/proc.sh
+. "$ROOT/tests/lib/proc.sh"
 
 # An unusual port pair that is free on loopback.
-PORT=""
-for p in 31143 32143 33143 34143 35143; do
-    if ! ss -ltn "sport = :$p" | grep -q LISTEN && ! ss -ltn "sport = :$((p + 850))" | grep -q LISTEN; then
-        PORT=$p; break
-    fi
-done
+PORT=$(free_port 850 31143 32143 33143 34143 35143)
 [ -n "$PORT" ] || { echo "SKIP live: no free loopback port pair"; exit 0; }
 PTLS=$((PORT + 850))
 
@@ -45,13 +42,6 @@ TD_PID=""
 CLIENT_PID=""
 WATCHDOG=""
 # kill_pid PID: TERM, then KILL after 2 s; reaps it.
-kill_pid() {
-    local i
-    kill -TERM "$1" 2>/dev/null || return 0
-    for i in $(seq 1 20); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-}
 cleanup() {
     local p
     for p in $CLIENT_PID $SCOPE_PID $TD_PID $WATCHDOG; do kill_pid "$p"; done

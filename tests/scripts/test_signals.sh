@@ -26,24 +26,15 @@ for t in python3 ss; do command -v "$t" >/dev/null 2>&1 || { echo "SKIP signals:
 [ -x "$IMAPSCOPE" ] || { echo "FAIL signals-imapscope-missing: no executable $IMAPSCOPE"; exit 1; }
 getent passwd nobody >/dev/null || { echo "SKIP signals: no user nobody"; exit 0; }
 
-PORT=""
-for p in 36543 37543 38543 39543; do
-    ss -ltn "sport = :$p" | grep -q LISTEN || { PORT=$p; break; }
-done
+# shellcheck source=../lib/proc.sh
+. "$PWD/tests/lib/proc.sh"
+PORT=$(free_port 0 36543 37543 38543 39543)
 [ -n "$PORT" ] || { echo "SKIP signals: no free loopback port"; exit 0; }
 
 WORK=$(mktemp -d /tmp/imapscope-signals.XXXXXX)
 chmod 755 "$WORK"
 SRV_PID="" SCOPE_PID=""
 status=0
-kill_pid() {
-    local i
-    [ -n "$1" ] || return 0
-    kill -TERM "$1" 2>/dev/null || return 0
-    for i in $(seq 1 20); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-}
 cleanup() { kill_pid "$SCOPE_PID"; kill_pid "$SRV_PID"; rm -rf "$WORK"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

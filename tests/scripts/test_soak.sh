@@ -36,27 +36,16 @@ done
 
 # shellcheck source=../../captures/lib/dovecot.sh
 . "$ROOT/captures/lib/dovecot.sh"
+# shellcheck source=../lib/proc.sh
+. "$ROOT/tests/lib/proc.sh"
 
-PORT=""
-for p in 36143 37143 38143 39143; do
-    if ! ss -ltn "sport = :$p" | grep -q LISTEN && ! ss -ltn "sport = :$((p + 850))" | grep -q LISTEN; then
-        PORT=$p; break
-    fi
-done
+PORT=$(free_port 850 36143 37143 38143 39143)
 [ -n "$PORT" ] || { echo "SKIP soak: no free loopback port pair"; exit 0; }
 PTLS=$((PORT + 850))
 
 WORK=$(mktemp -d /tmp/imapscope-soak.XXXXXX)
 chmod 755 "$WORK"
 SCOPE_PID="" TD_PID="" GEN_PID="" SAMPLER_PID=""
-kill_pid() {
-    local i
-    [ -n "$1" ] || return 0
-    kill -TERM "$1" 2>/dev/null || return 0
-    for i in $(seq 1 20); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-}
 cleanup() {
     local p
     for p in $GEN_PID $SAMPLER_PID $SCOPE_PID $TD_PID; do kill_pid "$p"; done

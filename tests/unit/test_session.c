@@ -1552,10 +1552,6 @@ static void test_client_stream_missing(void **state)
     json_decref(ev);
 }
 
-/* A capture that starts mid-connection (bruteshark Plain_Base64 flow 2):
- * no greeting, so the state is unknown and no command is judged against
- * it until a response proves the state (RFC 9051 3; 7.4: message data
- * only about the selected mailbox). */
 /* The caller knows the capture began mid-connection (no handshake): the
  * pre-capture tail (DONE, the IDLE's OK, the rest of a literal) is skipped
  * without anomalies, the state is unknown until proven, and the first
@@ -1586,6 +1582,10 @@ static void test_set_midstream(void **state)
     json_decref(ev);
 }
 
+/* A capture that starts mid-connection (bruteshark Plain_Base64 flow 2):
+ * no greeting, so the state is unknown and no command is judged against
+ * it until a response proves the state (RFC 9051 3; 7.4: message data
+ * only about the selected mailbox). */
 static void test_midstream_unknown_state(void **state)
 {
     (void)state;

@@ -33,7 +33,8 @@ bool json_pool_install(void);
  * and no other thread runs. */
 void json_pool_shutdown(void);
 
-/* Bytes of slabs taken from malloc so far (for the stats). */
+/* Bytes of slabs taken from malloc so far (tests/unit/test_json_pool.c
+ * checks reuse with it). */
 size_t json_pool_slab_bytes(void);
 
 #endif /* IMAPSCOPE_JSON_POOL_H */

@@ -5,7 +5,7 @@ Writes OUTDIR/<target>/<name> for the targets dissector, tls, keylog, reasm,
 decode, inflate, pcap, in each target's input format (see the header comment
 of fuzz/fuzz_<target>.c).  Sources: the pcap / pcapng files and key logs
 found (not recursively beyond two levels) in the capture directories given
-(default: captures/, ../shared/captures/public/, ../shared/vectors/), the
+(default: captures/, tests/data/captures/public/, tests/data/vectors/), the
 committed seeds in fuzz/corpus/<target>/, and a few synthetic inputs.
 Nothing is downloaded; seeds are capped in size (16 KiB streams, 64 frames).
 """
@@ -16,7 +16,7 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "..", "shared"))
+SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "tests", "data"))
 
 DECODE_LINKS = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147]   # fuzz_decode.c links[]
 PCAP_LINKS = [1, 0, 12, 101, 108, 113, 228, 229, 276, 147]          # fuzz_pcap.c links[]

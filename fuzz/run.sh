@@ -6,8 +6,8 @@
 # Per target: the reproducers in fuzz/regressions/<target>/ are replayed
 # first (each must pass), then the fuzzer runs on build-fuzz/corpus/<target>
 # (kept between runs) seeded from build-fuzz/seeds/<target> (made by
-# fuzz/make_seeds.py from captures/, ../shared/captures/public/,
-# ../shared/vectors/ and fuzz/corpus/; also build-fuzz/corpus_<target> when
+# fuzz/make_seeds.py from captures/, tests/data/captures/public/,
+# tests/data/vectors/ and fuzz/corpus/; also build-fuzz/corpus_<target> when
 # an earlier manual run left one).  Findings go to
 # build-fuzz/artifacts/<target>/; the log to build-fuzz/logs/<target>.log.
 # Prints one line per target:  target execs=N cov=C ft=F corpus=K [FINDING]

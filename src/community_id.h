@@ -1,6 +1,6 @@
 /*
  * community_id: Community ID flow hashing, version 1
- * (corelight/community-id-spec; written down in shared/SPECS.md section 1).
+ * (corelight/community-id-spec; written down in tests/data/SPECS.md section 1).
  *
  *   "1:" + base64(SHA1(u16(seed) || ip_a || ip_b || u8(proto) || 0x00
  *                      [|| u16(port_a) || u16(port_b)]))

@@ -1,5 +1,5 @@
 /*
- * keylog.h - NSS key log reader (SSLKEYLOGFILE), shared/SPECS.md 4.1.
+ * keylog.h - NSS key log reader (SSLKEYLOGFILE), tests/data/SPECS.md 4.1.
  *
  * One secret per line: `LABEL <client_random hex64> <secret hex>`, fields
  * separated by spaces or tabs; `#` lines and empty lines are comments; hex

@@ -1,6 +1,6 @@
 /*
  * tls.c - passive TLS stream layer.  Contracts in tls.h; formulas in
- * shared/SPECS.md section 4 and tls_crypto.h.
+ * tests/data/SPECS.md section 4 and tls_crypto.h.
  *
  * Per direction: a record assembler (header, then body into a buffer of
  * max_record bytes), then per record: ChangeCipherSpec handling, optional

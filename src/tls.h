@@ -4,7 +4,7 @@
  *
  * One tls_conn per TCP connection.  The caller feeds the in-order bytes of
  * each direction from the first TLS byte on (port 993: byte 0; STARTTLS:
- * the byte after the switch, shared/SPECS.md 4.4), reports lost bytes with
+ * the byte after the switch, tests/data/SPECS.md 4.4), reports lost bytes with
  * tls_conn_gap(), and gets back through a const callback table:
  *   - plaintext():  decrypted application_data, per direction, in order;
  *   - plaintext_gap(): application data that existed but cannot be given

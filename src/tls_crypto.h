@@ -2,7 +2,7 @@
  * tls_crypto.h - TLS cipher-suite table, key derivation and record
  * decryption (OpenSSL 3 EVP), for the passive TLS layer (tls.h).
  *
- * Key derivation follows shared/SPECS.md section 4:
+ * Key derivation follows tests/data/SPECS.md section 4:
  *   TLS 1.2: key_block = PRF(master, "key expansion", server_random ||
  *            client_random), P_SHA256 or P_SHA384 (RFC 5246 5, 6.3);
  *            TLS 1.0/1.1: the MD5/SHA-1 split PRF (RFC 2246 5).

@@ -1,6 +1,6 @@
 /*
  * tls_fingerprint.c - hello parsers, JA3/JA3S/JA4.  Contracts in
- * tls_fingerprint.h; algorithms in shared/SPECS.md 2-3.
+ * tls_fingerprint.h; algorithms in tests/data/SPECS.md 2-3.
  */
 #include "tls_fingerprint.h"
 

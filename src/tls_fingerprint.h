@@ -1,6 +1,6 @@
 /*
  * tls_fingerprint.h - ClientHello / ServerHello parsing and the JA3, JA3S
- * and JA4 fingerprints (shared/SPECS.md sections 2 and 3).
+ * and JA4 fingerprints (tests/data/SPECS.md sections 2 and 3).
  *
  * JA4S and the other JA4+ methods are deliberately NOT implemented: they
  * are under the FoxIO License 1.1 (non-commercial), see DESIGN.md.

@@ -21,13 +21,13 @@
 #   BENCH_TSHARK_MB=20    size of the slice tshark is compared on (0: skip tshark)
 #   BENCH_UPDATE_DOC=1    also write the results into docs/performance.md
 #   IMAPSCOPE=path        the binary to time (default $BUILD/imapscope)
-#   IMAPSCOPE_SHARED=dir  shared data (default ../shared)
+#   IMAPSCOPE_SHARED=dir  shared data (default tests/data)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 BUILD=${BUILD:-build}
 OUT=$BUILD/bench
-SHARED=${IMAPSCOPE_SHARED:-../shared}
+SHARED=${IMAPSCOPE_SHARED:-tests/data}
 RUNS=${BENCH_RUNS:-3}
 HEAVY=${BENCH_HEAVY_RUNS:-1}
 MB=${BENCH_MB:-50}

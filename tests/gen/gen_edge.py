@@ -727,7 +727,7 @@ def default_input():
     shared = os.environ.get('IMAPSCOPE_SHARED')
     if not shared:
         here = os.path.dirname(os.path.abspath(__file__))
-        shared = os.path.join(here, '..', '..', '..', 'shared')
+        shared = os.path.join(here, '..', 'data')
     return os.path.join(shared, 'captures', 'public',
                         'bruteshark__IMAP_-_Authenticate_Plain_Base64.pcap')
 

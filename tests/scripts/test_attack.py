@@ -9,7 +9,7 @@ imapscope on each with stated caps, and asserts for every case:
     BASELINE + the case's allowance, where BASELINE is the peak of a run on
     a small clean capture and the allowance is derived from the caps;
   - the expected alerts / counters are reported, by name.
-Also runs every capture in ../shared/captures/public/ (damaged ones too).
+Also runs every capture in tests/data/captures/public/ (damaged ones too).
 Prints "PASS name" / "FAIL name" lines and a table of peak memory; exit 1 on
 any failure.  About 30 s in all.
 """
@@ -27,7 +27,7 @@ BUILD = os.environ.get("BUILD", "build")
 PROG = os.path.join(ROOT, BUILD, "imapscope")
 if not os.path.exists(PROG):
     PROG = os.path.join(ROOT, "imapscope")
-SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "..", "shared"))
+SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "tests", "data"))
 TIME = "/usr/bin/time"
 SAN = "san" in BUILD          # sanitizer builds: memory figures are not comparable
 KIB = 1024

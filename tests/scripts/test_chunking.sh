@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 IMAPSCOPE=${IMAPSCOPE:-$PWD/build/imapscope}
-SHARED=${IMAPSCOPE_SHARED:-$PWD/../shared}
+SHARED=${IMAPSCOPE_SHARED:-$PWD/tests/data}
 [ -x "$IMAPSCOPE" ] || { echo "FAIL imapscope-missing"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0

@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 IMAPSCOPE=${IMAPSCOPE:-$PWD/build/imapscope}
-SHARED=${IMAPSCOPE_SHARED:-$PWD/../shared}
+SHARED=${IMAPSCOPE_SHARED:-$PWD/tests/data}
 [ -x "$IMAPSCOPE" ] || { echo "FAIL imapscope-missing"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -57,10 +57,13 @@ if "$IMAPSCOPE" -r - -T json <"$src" 2>/dev/null | grep -q '"command":"LOGIN"'; 
 else echo "FAIL cli-stdin: -r - did not decode the capture"; fails=$((fails+1)); fi
 
 # No permission: an unprivileged user can neither capture nor read a 0600 file of root's.
+# The binary is copied where nobody can execute it: the checkout may sit in
+# a 0700 directory (/root).
 if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null && id nobody >/dev/null 2>&1; then
-    check live-noperm 1 "cannot capture on lo: .*(ermission|not permitted)" -- runuser -u nobody -- "$IMAPSCOPE" -i lo -c 1
-    cp "$src" "$tmp/secret.pcap"; chmod 600 "$tmp/secret.pcap"; chmod 755 "$tmp"
-    check file-noperm 1 "cannot read $tmp/secret.pcap: .*Permission denied" -- runuser -u nobody -- "$IMAPSCOPE" -r "$tmp/secret.pcap"
+    chmod 755 "$tmp"; cp "$IMAPSCOPE" "$tmp/imapscope-nobody"; chmod 755 "$tmp/imapscope-nobody"
+    check live-noperm 1 "cannot capture on lo: .*(ermission|not permitted)" -- runuser -u nobody -- "$tmp/imapscope-nobody" -i lo -c 1
+    cp "$src" "$tmp/secret.pcap"; chmod 600 "$tmp/secret.pcap"
+    check file-noperm 1 "cannot read $tmp/secret.pcap: .*Permission denied" -- runuser -u nobody -- "$tmp/imapscope-nobody" -r "$tmp/secret.pcap"
 else
     echo "SKIP cli-noperm: needs root and runuser"
 fi

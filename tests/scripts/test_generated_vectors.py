@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The generated IMAP vectors (../shared/vectors/generated-imap): imapscope
+"""The generated IMAP vectors (tests/data/vectors/generated-imap): imapscope
 decrypts them with their key logs, inflates COMPRESS, and the transactions
 it reports (tag, command, status) equal the IMAP lines in each
 <name>.expected.txt, in order; each security case raises its named alert.
@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "..", "shared"))
+SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "tests", "data"))
 IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(ROOT, "build", "imapscope"))
 VEC = os.path.join(SHARED, "vectors", "generated-imap")
 PORTS = ["143", "11143", "11144", "11145", "11151", "11152", "11153", "11154", "11155", "11156"]

@@ -13,7 +13,7 @@
 # $SHARED/captures/public/ that no case uses.
 #
 # Environment: IMAPSCOPE (default ./build/imapscope), IMAPSCOPE_SHARED
-# (default ../shared, relative to the repository root).  Output is made
+# (default tests/data, relative to the repository root).  Output is made
 # portable before comparing: the shared folder's path (absolute or as
 # given) becomes "$SHARED" and the repository's absolute path "$REPO".
 set -u
@@ -22,7 +22,7 @@ REPO=$PWD
 LIST=tests/golden/TESTLIST
 GOLDEN_DIR=tests/golden
 MODE=${GOLDEN_MODE:-check}
-SHARED=${IMAPSCOPE_SHARED:-../shared}
+SHARED=${IMAPSCOPE_SHARED:-tests/data}
 SHARED_ABS=$(cd "$SHARED" 2>/dev/null && pwd -P || echo "$SHARED")
 IMAPSCOPE=${IMAPSCOPE:-./build/imapscope}
 DIFF_LINES=${GOLDEN_DIFF_LINES:-15}

@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "..", "shared"))
+SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "tests", "data"))
 IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(ROOT, "build", "imapscope"))
 VEC = os.path.join(SHARED, "vectors", "generated-imap")
 PORTS = ["--server-port", "11145", "--server-port", "11156", "--server-port", "11144"]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Leak check (issue 5, item 5): imapscope over every capture in captures/,
-# ../shared/captures/public/ and ../shared/vectors/ (with --keylog where a
+# tests/data/captures/public/ and tests/data/vectors/ (with --keylog where a
 # key log sits beside the capture: NAME.keys, keylog.txt, premaster.txt,
 # *.keys), failing on any leak or memory error.
 #
@@ -18,7 +18,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-SHARED=${IMAPSCOPE_SHARED:-$ROOT/../shared}
+SHARED=${IMAPSCOPE_SHARED:-$ROOT/tests/data}
 BUILD=${BUILD:-build}
 PLAIN=$ROOT/build/imapscope
 [ "$BUILD" != "build-san" ] && [ -x "$ROOT/$BUILD/imapscope" ] && PLAIN=$ROOT/$BUILD/imapscope

@@ -2,7 +2,7 @@
 """Validates real `imapscope -T json` output against the JSON Schema.
 
 For every capture in captures/*.pcap* (and *.cap) and in
-$IMAPSCOPE_SHARED/captures/public/ (default ../shared), runs
+$IMAPSCOPE_SHARED/captures/public/ (default tests/data), runs
 `$IMAPSCOPE -r CAPTURE -T json` (IMAPSCOPE default ./build/imapscope) and
 checks each output line: valid UTF-8, one JSON object, valid against
 docs/schema/imapscope-events.schema.json (formats ipv4/ipv6 checked).  A
@@ -152,7 +152,7 @@ def check_capture(v, prog, path):
 
 
 def main():
-    shared = os.environ.get("IMAPSCOPE_SHARED") or os.path.join(REPO, "..", "shared")
+    shared = os.environ.get("IMAPSCOPE_SHARED") or os.path.join(REPO, "tests", "data")
     prog = os.environ.get("IMAPSCOPE") or os.path.join(REPO, "build", "imapscope")
     failed = 0
     try:

@@ -187,9 +187,11 @@ fi
 # Started as nobody but with CAP_SETUID/CAP_SETGID/CAP_NET_RAW kept: after
 # -Z nobody, setuid(0) would still succeed, so imapscope must refuse.
 if command -v setpriv >/dev/null 2>&1 && setpriv --help 2>&1 | grep -q ambient-caps; then
+    # a copy nobody can execute (the checkout may sit in a 0700 /root)
+    chmod 755 "$WORK"; cp "$IMAPSCOPE" "$WORK/imapscope-nobody"; chmod 755 "$WORK/imapscope-nobody"
     timeout 10 setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups \
         --inh-caps=+net_raw,+setuid,+setgid --ambient-caps=+net_raw,+setuid,+setgid \
-        "$IMAPSCOPE" -i lo -f "tcp port $PORT" -Z nobody -T json >"$WORK/regain.out" 2>"$WORK/regain.err"
+        "$WORK/imapscope-nobody" -i lo -f "tcp port $PORT" -Z nobody -T json >"$WORK/regain.out" 2>"$WORK/regain.err"
     rc=$?
     if [ $rc -eq 1 ] && grep -q "could be regained; refusing" "$WORK/regain.err"; then
         pass drop-refuses-regainable-root

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Oracle test: the bytes imapscope delivers per direction per connection
 equal what tshark's "follow,tcp,raw" gives, for every capture in captures/
-and ../shared/captures/public/ (issue 2).
+and tests/data/captures/public/ (issue 2).
 
 Only connections on IMAP ports are compared (143, 220, 993 and the ports
 of the generated vectors).  Prints PASS/FAIL lines; SKIP when tshark is
@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "..", "shared"))
+SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "tests", "data"))
 IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(ROOT, "build", "imapscope"))
 PORTS = {143, 220, 993}
 

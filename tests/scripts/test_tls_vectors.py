@@ -3,7 +3,7 @@
 project's own captures, via build/tools/tlsstreams.  Prints PASS/FAIL lines.
 
 Run from the repo root.  Env: BUILD (default build), IMAPSCOPE_SHARED
-(default ../shared)."""
+(default tests/data)."""
 import base64
 import glob
 import json
@@ -15,7 +15,7 @@ import sys
 ROOT = os.getcwd()
 BUILD = os.environ.get("BUILD", "build")
 TOOL = os.path.join(ROOT, BUILD, "tools", "tlsstreams")
-SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "..", "shared"))
+SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "tests", "data"))
 V = os.path.join(SHARED, "vectors")
 MIN_SUITES_DECRYPTED = 67   # of 73 in many-ciphers-tls12: not the 5 export suites, not IDEA (absent from this OpenSSL)
 failures = 0

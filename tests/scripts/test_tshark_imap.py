@@ -28,7 +28,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "..", "shared"))
+SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(ROOT, "tests", "data"))
 IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(ROOT, "build", "imapscope"))
 
 COMMANDS = set("""APPEND AUTHENTICATE CAPABILITY CHECK CLOSE COMPARATOR COMPRESS CONVERSIONS COPY CREATE

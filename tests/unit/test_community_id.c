@@ -23,7 +23,7 @@
 static const char *shared_dir(void)
 {
     const char *s = getenv("IMAPSCOPE_SHARED");
-    return s && *s ? s : "../shared";
+    return s && *s ? s : "tests/data";
 }
 
 static int tuple_id(int v, const char *src, const char *dst, uint8_t proto, uint16_t sp,

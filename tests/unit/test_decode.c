@@ -27,7 +27,7 @@ static const char PAYLOAD[] = "a001 CAPABILITY\r\n";
 static const char *shared_dir(void)
 {
     const char *s = getenv("IMAPSCOPE_SHARED");
-    return s && *s ? s : "../shared";
+    return s && *s ? s : "tests/data";
 }
 
 static void be16(uint8_t *p, uint32_t v)

@@ -37,6 +37,10 @@ typedef struct worker {
     batch *free_list;
     batch *filling;       /* capture thread's current batch */
     bool stop;
+    /* This worker's share of --imap-memcap: a budget of its own, so what
+     * is refused depends only on the connections hashed to this worker
+     * and their order, never on how the threads are timed. */
+    imap_budget budget;
 } worker;
 
 struct workers {
@@ -185,6 +189,11 @@ workers *workers_new(unsigned n, const engine_config *cfg, output *out, char *er
         pthread_cond_init(&wk->nonempty, NULL);
         pthread_cond_init(&wk->has_free, NULL);
         wk->out = output_fork(out);
+        if (cfg->imap.budget) {
+            /* an equal share each (0 = no limit stays no limit) */
+            imap_budget_init(&wk->budget, cfg->imap.budget->limit / n);
+            wc.imap.budget = &wk->budget;
+        }
         wk->e = wk->out ? engine_new(&wc, wk->out, errbuf, errlen) : NULL;
         for (unsigned k = 0; wk->e && k < WORKERS_QUEUE_BATCHES; k++) {
             batch *b = malloc(sizeof *b);
@@ -297,7 +306,8 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
             now = engine_now(wk->e);
         ws_st = engine_stats(wk->e);
         json_object_del(ws_st, "keylog"); /* one key log for all: counted once, from e0 */
-        json_object_del(ws_st, "imap_memory"); /* one budget for all: likewise */
+        if (i == 0) /* the workers' budgets are summed; e0 holds no session */
+            json_object_del(st, "imap_memory");
         json_sum_into(st, ws_st);
         json_decref(ws_st);
         output_close(wk->out);

@@ -63,7 +63,45 @@ def main():
             print("FAIL threads-%s: %s" % (name, "; ".join(problems)))
         else:
             print("PASS threads-%s (%d flows)" % (name, len(f1)))
-    return 0 if ok else 1
+    return (0 if ok and memcap_determinism() else 1)
+
+
+def memcap_determinism():
+    """--threads 2 with a small --imap-memcap (issue 12): each worker has
+    its own share, so the memcap alerts (which connection lost what) and
+    the counters are the same on every run; the shares add up to the limit."""
+    import tempfile
+    sys.path.insert(0, os.path.join(ROOT, "tests", "attack"))
+    import gen_attack
+    limit = 1 << 20
+    with tempfile.TemporaryDirectory() as tmp:
+        cap = os.path.join(tmp, "long_lines.pcap")
+        gen_attack.open_conns(cap, 300, 2, 20000)   # 300 open 20 KB lines: ~6 MB wanted
+        runs = []
+        for _ in range(3):
+            r = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--threads", "2",
+                                "--imap-memcap", str(limit)], capture_output=True, text=True)
+            alerts, stats = set(), None
+            for line in r.stdout.splitlines():
+                ev = json.loads(line)
+                if ev["event_type"] == "alert" and ev["alert"].get("name") == "memcap":
+                    alerts.add((ev["flow_id"], ev["alert"].get("detail")))
+                elif ev["event_type"] == "stats":
+                    stats = ev["stats"]["imap_memory"]
+            runs.append((alerts, stats["refused"], stats["limit"]))
+    alerts, refused, lim = runs[0]
+    if not alerts or refused == 0:
+        print("FAIL threads-memcap-refuses: no memcap alert with a 1 MiB budget (refused %d)" % refused)
+        return False
+    if any(r != runs[0] for r in runs[1:]):
+        print("FAIL threads-memcap-deterministic: runs differ: %s" %
+              [(len(a), rf) for a, rf, _ in runs])
+        return False
+    if lim != limit:
+        print("FAIL threads-memcap-shares: stats.imap_memory.limit %d, want %d" % (lim, limit))
+        return False
+    print("PASS threads-memcap-deterministic (%d memcap alerts, %d refused, same in 3 runs)" % (len(alerts), refused))
+    return True
 
 
 if __name__ == "__main__":

@@ -67,14 +67,19 @@ static void usage(FILE *fp)
 "  --tls-max-record B   bytes of one TLS record (default %u)\n"
 "  --tls-max-handshake B  bytes of one TLS handshake message (default %u)\n"
 "  --inflate-ratio N    inflated bytes per compressed byte before deflate_bomb (default %u)\n"
+"  --max-alerts-per-kind N  alerts of one name written per connection, later ones only\n"
+"                       counted (default %u; 0 = no cap)\n"
 "\n"
 "  -h, --help           this help\n"
-"  --version            print the version\n",
+"  --version            print the version\n"
+"\n"
+"Exit status: 0 done (also when the reader of a pipe left early, `| head`),\n"
+"1 setup error, 2 the input broke off, 3 writing the output failed (disk full).\n",
             LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
             LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES,
             LIM_IMAP_MEMCAP,
-            LIM_TLS_MAX_RECORD, LIM_TLS_MAX_HANDSHAKE, LIM_INFLATE_RATIO);
+            LIM_TLS_MAX_RECORD, LIM_TLS_MAX_HANDSHAKE, LIM_INFLATE_RATIO, LIM_MAX_ALERTS_PER_KIND);
 }
 
 enum {
@@ -82,7 +87,7 @@ enum {
     OPT_TLSPORT, OPT_ALLTCP, OPT_MAXFLOWS, OPT_FLOWTIMEOUT, OPT_REASMFLOW, OPT_REASMMEM,
     OPT_MAXLINE, OPT_IMAPMEMCAP, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION,
     OPT_KEYLOG, OPT_KEYLOGMAX, OPT_THREADS, OPT_MAXRESP, OPT_MAXTXNBYTES,
-    OPT_TLSMAXREC, OPT_TLSMAXHS, OPT_INFLATERATIO
+    OPT_TLSMAXREC, OPT_TLSMAXHS, OPT_INFLATERATIO, OPT_MAXALERTS, OPT_MAXTEXTLINE
 };
 
 static const struct option long_opts[] = {
@@ -108,6 +113,8 @@ static const struct option long_opts[] = {
     {"tls-max-record", required_argument, NULL, OPT_TLSMAXREC},
     {"tls-max-handshake", required_argument, NULL, OPT_TLSMAXHS},
     {"inflate-ratio", required_argument, NULL, OPT_INFLATERATIO},
+    {"max-alerts-per-kind", required_argument, NULL, OPT_MAXALERTS},
+    {"max-text-line", required_argument, NULL, OPT_MAXTEXTLINE},
     {"feed-chunk", required_argument, NULL, OPT_FEEDCHUNK},   /* testing: N, or random[:SEED] */
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"threads", required_argument, NULL, OPT_THREADS},
@@ -246,6 +253,9 @@ int main(int argc, char **argv)
         case OPT_TLSMAXREC: ec.tls_max_record = parse_num("--tls-max-record", optarg, 512, 1u << 24); break;
         case OPT_TLSMAXHS: ec.tls_max_handshake = parse_num("--tls-max-handshake", optarg, 1024, 1u << 26); break;
         case OPT_INFLATERATIO: ec.inflate_ratio = (unsigned)parse_num("--inflate-ratio", optarg, 0, 1u << 20); break;
+        case OPT_MAXALERTS:
+            ec.max_alerts_per_kind = (unsigned)parse_num("--max-alerts-per-kind", optarg, 0, UINT32_MAX);
+            break;
         case OPT_FEEDCHUNK:
             if (!strncmp(optarg, "random", 6)) {
                 ec.feed_chunk = -1;
@@ -310,7 +320,8 @@ int main(int argc, char **argv)
     rc = capture_run(&co, &sink, out);
     engine_free(e);
     workers_free(ws);
-    output_close(out);
+    if (output_close(out) != 0)
+        rc = CAPTURE_EXIT_OUTPUT; /* output lost: worse than an input cut short */
     keylog_free(kl);
     json_pool_shutdown();
     return rc;

@@ -41,6 +41,7 @@ struct output {
     bool       color;
     bool       broken;          /* EPIPE seen: the reader is gone, stop formatting */
     bool       error_reported;  /* one message on stderr per output */
+    bool       failed;          /* a write or close failed other than EPIPE: output lost */
     char      *path;            /* NULL for standard output */
 
     char      *buf;             /* pending bytes [0, len) */
@@ -165,8 +166,14 @@ static int out_write_pending(output *o)
             int err = w < 0 ? errno : EIO;
             o->ctr.write_errors++;
             o->ctr.dropped_bytes += o->len - off;
-            if (err == EPIPE)
+            if (err == EPIPE) {
+                /* the reader is gone (`| head`): not an error of ours, and
+                 * nothing to say; formatting stops */
                 o->broken = root->broken = true;
+                rc = -1;
+                break;
+            }
+            o->failed = root->failed = true;
             if (!root->error_reported) {
                 root->error_reported = o->error_reported = true;
                 fprintf(stderr, "imapscope: error writing %s: %s (further output errors are only counted)\n",
@@ -329,10 +336,10 @@ void output_counters_get(const output *o, out_counters *c)
         memset(c, 0, sizeof *c);
 }
 
-void output_close(output *o)
+int output_close(output *o)
 {
     if (!o)
-        return;
+        return 0;
     if (o->buf)
         out_write_pending(o);
     if (o->parent) {
@@ -345,19 +352,26 @@ void output_close(output *o)
         p->ctr.dropped_bytes += o->ctr.dropped_bytes;
         p->ctr.oversize += o->ctr.oversize;
         p->ctr.utf8_repairs += o->ctr.utf8_repairs;
+        p->failed |= o->failed;
         pthread_mutex_unlock(&p->lock);
+        int frc = o->failed ? -1 : 0;
         free(o->buf);
         free(o);
-        return;
+        return frc;
     }
     pthread_mutex_destroy(&o->lock);
     if (!o->is_stdout && o->fd >= 0) {
-        if (close(o->fd) != 0 && !o->error_reported)
-            fprintf(stderr, "imapscope: error closing %s: %s\n", out_name(o), strerror(errno));
+        if (close(o->fd) != 0) {
+            o->failed = true;
+            if (!o->error_reported)
+                fprintf(stderr, "imapscope: error closing %s: %s\n", out_name(o), strerror(errno));
+        }
     }
+    int rc = o->failed ? -1 : 0;
     free(o->buf);
     free(o->path);
     free(o);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -32,9 +32,10 @@
  * Buffering: events are appended to one buffer that is written (write(2))
  * when it passes OUT_FLUSH_BYTES, on output_flush() and output_close(); on a
  * terminal every event is written at once.  A live capture should call
- * output_flush() after each batch of packets.  Write errors (EPIPE, ENOSPC,
- * ...) are reported once on stderr, counted, and the pending bytes dropped;
- * nothing here crashes or exits.  The program must ignore SIGPIPE
+ * output_flush() after each batch of packets.  Write errors (ENOSPC, EIO,
+ * ...) are reported once on stderr, counted, the pending bytes dropped, and
+ * output_close() returns -1 (the program exits with status 3); EPIPE is
+ * counted but quiet, and stops formatting.  Nothing here crashes or exits.  The program must ignore SIGPIPE
  * (signal(SIGPIPE, SIG_IGN)) for EPIPE to be an error instead of a death.
  * The module owns its file descriptor; when writing to standard output the
  * program must not also write to stdout through stdio (or must fflush it
@@ -139,8 +140,12 @@ int output_flush(output *o);
 
 void output_counters_get(const output *o, out_counters *c);
 
-/* Flushes, closes the file (not standard output) and frees.  NULL is fine. */
-void output_close(output *o);
+/* Flushes, closes the file (not standard output) and frees.  NULL is fine.
+ * Returns -1 when output was lost: a write(2) failed with anything but
+ * EPIPE (disk full, I/O error; a fork's failures count for the main
+ * output), or close(2) of the file failed; else 0.  EPIPE (the reader of a
+ * pipe left, `| head`) is not a failure: it stops output quietly. */
+int output_close(output *o);
 
 /* A fork of the main output for another thread (--threads): the same
  * format and settings, its own buffer; whole events are written to the

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,7 +258,35 @@ static void test_write_error_counted(void **state)
     assert_int_equal(c.write_errors, 2);
     assert_true(c.dropped_bytes > 0);
     assert_int_equal(c.bytes, 0);
-    output_close(o);
+    assert_int_equal(output_close(o), -1); /* output lost: the program exits 3 */
+}
+
+/* EPIPE (the reader left, `| head`) stops output but is no failure. */
+static void test_epipe_is_quiet(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    close(fds[0]); /* no reader */
+    int saved = dup(STDOUT_FILENO);
+    assert_true(saved >= 0);
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    fflush(stdout);
+    assert_int_equal(dup2(fds[1], STDOUT_FILENO), STDOUT_FILENO);
+    close(fds[1]);
+    char err[256] = "";
+    output *o = output_open(NULL, OUT_JSON, 0, err, sizeof err);
+    assert_non_null(o);
+    output_event(o, "stats", 0, NULL, json_pack("{s:i}", "n", 1));
+    assert_int_equal(output_flush(o), -1);
+    out_counters c;
+    output_counters_get(o, &c);
+    assert_int_equal(c.write_errors, 1);
+    int rc = output_close(o);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    signal(SIGPIPE, old);
+    assert_int_equal(rc, 0);
 }
 
 static void test_open_error(void **state)
@@ -464,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_write_error_counted),
         cmocka_unit_test(test_open_error),
         cmocka_unit_test(test_reopen_after_rename),
+        cmocka_unit_test(test_epipe_is_quiet),
         cmocka_unit_test(test_text_conversation),
         cmocka_unit_test(test_text_ipv6_and_color),
         cmocka_unit_test(test_text_long_line_cut),

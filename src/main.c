@@ -27,8 +27,8 @@ static void usage(FILE *fp)
 "Input\n"
 "  -r FILE              read a pcap or pcapng file (\"-\" is standard input)\n"
 "  -i IFACE             capture live on IFACE\n"
-"  -f EXPR              BPF filter (live default: \"" CAPTURE_DEFAULT_FILTER "\";\n"
-"                       files: none)\n"
+"  -f EXPR              BPF filter (live default: \"" CAPTURE_DEFAULT_FILTER "\",\n"
+"                       or the ports of --server-port/--tls-port; files: none)\n"
 "  -s SNAPLEN           live snap length (default %d)\n"
 "  -p                   do not put the interface in promiscuous mode\n"
 "  -B MB                live capture buffer size in MiB\n"
@@ -48,7 +48,8 @@ static void usage(FILE *fp)
 "  --streams-dir DIR    write each connection's reassembled bytes to DIR/<flow>.client|server\n"
 "  --community-id-seed N  Community ID seed (default 0)\n"
 "  --server-port P      an IMAP server port (repeatable; default 143, 220, 993)\n"
-"  --tls-port P         a port that is TLS from the first byte (repeatable; default 993)\n"
+"  --tls-port P         a port that is TLS from the first byte (repeatable; default 993);\n"
+"                       also an IMAP server port (no --server-port P needed)\n"
 "  --all-tcp            report every TCP connection, not only IMAP ones\n"
 "  --threads N          split connections across N worker threads (default 1)\n"
 "\n"
@@ -174,6 +175,7 @@ int main(int argc, char **argv)
     unsigned threads = 1;
     workers *ws = NULL;
     capture_sink sink;
+    static char live_filter[ENGINE_MAX_SERVER_PORTS * 24];
 
     json_pool_install(); /* before any jansson value exists */
     engine_config_default(&ec);
@@ -275,6 +277,28 @@ int main(int argc, char **argv)
     }
     if (list)
         return capture_list_interfaces(stdout);
+    /* A TLS port is an IMAP server port too (implicit TLS, RFC 8314 3.2):
+     * --tls-port P alone is enough for IMAPS on P. */
+    for (unsigned i = 0; i < ec.n_tls_ports; i++) {
+        unsigned k = 0;
+        while (k < ec.n_server_ports && ec.server_ports[k] != ec.tls_ports[i])
+            k++;
+        if (k < ec.n_server_ports)
+            continue;
+        if (ec.n_server_ports == ENGINE_MAX_SERVER_PORTS) {
+            fprintf(stderr, "imapscope: --tls-port: at most %d server ports in all\n", ENGINE_MAX_SERVER_PORTS);
+            return 1;
+        }
+        ec.server_ports[ec.n_server_ports++] = ec.tls_ports[i];
+    }
+    /* Live, no -f: the filter follows the server ports when they were given. */
+    if (co.iface && !co.filter && (user_ports || user_tls_ports)) {
+        size_t off = 0;
+        for (unsigned i = 0; i < ec.n_server_ports; i++)
+            off += (size_t)snprintf(live_filter + off, sizeof live_filter - off, "%stcp port %u",
+                                    i ? " or " : "", (unsigned)ec.server_ports[i]);
+        co.filter = live_filter;
+    }
     if (!co.file == !co.iface) {
         fprintf(stderr, "imapscope: give one input: -r FILE or -i IFACE (see --help)\n");
         return 1;

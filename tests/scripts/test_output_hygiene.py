@@ -25,6 +25,8 @@ BUILD = os.environ.get("BUILD", "build")
 PROG = os.environ.get("IMAPSCOPE") or os.path.join(ROOT, BUILD, "imapscope")
 sys.path.insert(0, os.path.join(ROOT, "tests", "attack"))
 import gen_attack as G  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "gen"))
+import rewrite_ports  # noqa: E402
 
 CAP = os.path.join(ROOT, "captures", "imaplib-main.pcap")
 failures = 0
@@ -128,7 +130,29 @@ def test_alert_cap():
                "alert-cap-0-is-no-cap", "%d alerts" % names.count("malformed_command"))
 
 
+def test_tls_port():
+    """IMAPS moved from 993 to 10993: --tls-port 10993 alone decodes it."""
+    src = os.path.join(ROOT, "captures", "imaplib-imaps-tls13.pcap")
+    keys = os.path.join(ROOT, "captures", "imaplib-imaps-tls13.keys")
+    with tempfile.TemporaryDirectory() as d:
+        cap = os.path.join(d, "imaps-10993.pcap")
+        n = rewrite_ports.rewrite(src, cap, 993, 10993)
+
+        def cmds(path, args):
+            ev = events(run(["-r", path, "-T", "json", "--keylog", keys] + args).stdout)
+            sess = [e["imap_session"] for e in ev if e["event_type"] == "imap_session"]
+            return ([(e["imap"]["command"], e["imap"]["status"]) for e in ev if e["event_type"] == "imap"],
+                    sess[0]["tls"] if sess else {}, [e["dest_port"] for e in ev if e["event_type"] == "imap_session"])
+        want, _, _ = cmds(src, [])
+        got, tls, ports = cmds(cap, ["--tls-port", "10993"])
+        ok = (n > 0 and len(want) >= 5 and got == want and tls.get("mode") == "implicit"
+              and tls.get("decrypted") is True and ports == [10993])
+        report(ok, "tls-port-alone", "%d frames moved; commands %r (want %r), tls %r, ports %r" % (
+            n, got[:4], want[:4], {k: tls.get(k) for k in ("mode", "decrypted")}, ports))
+
+
 test_write_errors()
+test_tls_port()
 test_no_1970()
 test_alert_cap()
 sys.exit(1 if failures else 0)

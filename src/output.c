@@ -801,11 +801,36 @@ static void put_time_of_day(output *o, uint64_t ts_us)
 
 #define TEXT_INDENT "                | " /* under the time of day */
 
+/* Unicode characters that are invisible or reorder what is shown around
+ * them: general category Cf (format: bidi embeddings and overrides
+ * U+202A-202E, isolates U+2066-2069, marks U+200E/U+200F/U+061C,
+ * zero-width U+200B-200D, U+2060, U+FEFF, tags U+E0020-E007F, ...; the
+ * list of Unicode 15) and the line and paragraph separators U+2028/U+2029
+ * (Zl, Zp).  A trace shows them escaped so text cannot hide or reorder
+ * itself ("Trojan Source", CVE-2021-42574). */
+static bool unicode_format_char(uint32_t cp)
+{
+    static const uint32_t ranges[][2] = {
+        {0x00AD, 0x00AD}, {0x0600, 0x0605}, {0x061C, 0x061C}, {0x06DD, 0x06DD}, {0x070F, 0x070F},
+        {0x0890, 0x0891}, {0x08E2, 0x08E2}, {0x180E, 0x180E}, {0x200B, 0x200F}, {0x2028, 0x202E},
+        {0x2060, 0x2064}, {0x2066, 0x206F}, {0xFEFF, 0xFEFF}, {0xFFF9, 0xFFFB}, {0x110BD, 0x110BD},
+        {0x110CD, 0x110CD}, {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},
+        {0xE0001, 0xE0001}, {0xE0020, 0xE007F},
+    };
+    if (cp < 0xAD)
+        return false;
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if (cp >= ranges[i][0] && cp <= ranges[i][1])
+            return true;
+    return false;
+}
+
 /* Network text made safe for a terminal: printable ASCII and well-formed
- * UTF-8 as they are (C1 controls U+0080-U+009F escaped: some terminals
- * obey them), \r \n \t, other controls and DEL as \xNN, each byte of
- * invalid UTF-8 as \xNN.  At most max bytes of s are shown; the rest is
- * summarised as "...[+N bytes]". */
+ * UTF-8 as they are, except C1 controls U+0080-U+009F (some terminals obey
+ * them) and format characters (unicode_format_char) written as \uXXXX
+ * (\UXXXXXXXX above U+FFFF), like C and Python spell them; \r \n \t,
+ * other controls and DEL as \xNN, each byte of invalid UTF-8 as \xNN.  At
+ * most max bytes of s are shown; the rest is summarised as "...[+N bytes]". */
 static void put_text_escaped(output *o, const char *s, size_t n, size_t max)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + (n > max ? max : n);
@@ -820,14 +845,19 @@ static void put_text_escaped(output *o, const char *s, size_t n, size_t max)
         unsigned char c = *p;
         uint32_t cp = 0;
         size_t k = c >= 0x80 ? utf8_seq_len(p, (const unsigned char *)s + n, &cp) : 0;
-        if (k && cp >= 0xA0) {
+        if (k && cp >= 0xA0 && !unicode_format_char(cp)) {
             put(o, (const char *)p, k);
             p += k;
             continue;
         }
-        if (k) { /* C1 control */
-            char e[6] = {'\\', 'u', '0', '0', hexdig[(cp >> 4) & 15], hexdig[cp & 15]};
-            put(o, e, 6);
+        if (k) { /* C1 control or format character */
+            char e[10];
+            int nd = cp > 0xFFFF ? 8 : 4;
+            e[0] = '\\';
+            e[1] = cp > 0xFFFF ? 'U' : 'u';
+            for (int i = 0; i < nd; i++)
+                e[2 + i] = hexdig[(cp >> (4 * (nd - 1 - i))) & 15];
+            put(o, e, (size_t)(2 + nd));
             p += k;
             continue;
         }

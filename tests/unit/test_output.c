@@ -426,6 +426,34 @@ static void test_text_ipv6_and_color(void **state)
     free(s);
 }
 
+/* Format characters (bidi overrides and isolates, zero-width, BOM, line
+ * and paragraph separators, tags) are escaped like C1 controls; other
+ * non-ASCII text is shown as it is. */
+static void test_text_format_chars_escaped(void **state)
+{
+    (void)state;
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "bidi", OUT_TEXT, 0);
+    output_set_color(o, OUT_COLOR_NEVER);
+    const char *text =
+        "a1 LOGIN \xE2\x80\xAE" "evil\xE2\x80\xAC"   /* U+202E RLO, U+202C PDF */
+        " \xE2\x81\xA6x\xE2\x81\xA9"              /* U+2066 LRI, U+2069 PDI */
+        " \xE2\x80\x8B\xE2\x80\x8D\xE2\x81\xA0"  /* U+200B ZWSP, U+200D ZWJ, U+2060 WJ */
+        " \xE2\x80\x8E\xE2\x80\x8F\xD8\x9C"      /* U+200E LRM, U+200F RLM, U+061C ALM */
+        " \xEF\xBB\xBF\xE2\x80\xA8\xE2\x80\xA9"  /* U+FEFF, U+2028, U+2029 */
+        " \xF3\xA0\x81\x81"                        /* U+E0041 TAG LATIN CAPITAL LETTER A */
+        " \xC2\x9B"                                 /* U+009B CSI (C1) */
+        " Entw\xC3\xBC" "rfe \xE2\x82\xAC \xF0\x9F\x98\x80"; /* ü, EUR sign, emoji: shown */
+    json_t *l = json_pack("{s:s,s:s}", "direction", "client", "text", text);
+    output_line(o, 0, NULL, l);
+    json_decref(l);
+    char *s = close_and_read(o, path);
+    assert_string_equal(s, "00:00:00.000000 C a1 LOGIN \\u202Eevil\\u202C \\u2066x\\u2069"
+                           " \\u200B\\u200D\\u2060 \\u200E\\u200F\\u061C \\uFEFF\\u2028\\u2029"
+                           " \\U000E0041 \\u009B Entw\xC3\xBCrfe \xE2\x82\xAC \xF0\x9F\x98\x80\n");
+    free(s);
+}
+
 static void test_text_long_line_cut(void **state)
 {
     (void)state;
@@ -497,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_text_conversation),
         cmocka_unit_test(test_text_ipv6_and_color),
         cmocka_unit_test(test_text_long_line_cut),
+        cmocka_unit_test(test_text_format_chars_escaped),
         cmocka_unit_test(test_text_verbose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -151,7 +151,17 @@ def test_tls_port():
             n, got[:4], want[:4], {k: tls.get(k) for k in ("mode", "decrypted")}, ports))
 
 
+def test_subject_decoded():
+    """RFC 2047 subjects and sender names of an ENVELOPE, decoded in the text
+    trace after the FETCH line (the JSON has them as subject_decoded)."""
+    txt = run(["-r", CAP]).stdout.decode()
+    fetch = [x for x in txt.splitlines() if " S * " in x and "FETCH" in x and "=?UTF-8?" in x]
+    ok = bool(fetch) and fetch[0].endswith('[subject "Grüße aus München", from "Jörg Müller"]')
+    report(ok, "text-subject-rfc2047", "line %r" % (fetch[0][-160:] if fetch else None))
+
+
 test_write_errors()
+test_subject_decoded()
 test_tls_port()
 test_no_1970()
 test_alert_cap()

@@ -775,6 +775,11 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
         e->events[EV_SESSION]++;
         e->conns_reported++;
         output_event(e->out, "imap_session", ts, conn_out(c), conn_summary(c, reason));
+        if (c->tls_seen && c->plaintext_bytes[0] + c->plaintext_bytes[1] == 0)
+            output_hint_once(e->out, OUT_HINT_KEYLOG, e->cfg.keylog
+                ? "TLS not decrypted: the --keylog file has no secrets for this connection "
+                  "(log the keys of this client or server with SSLKEYLOGFILE)"
+                : "TLS not decrypted: use --keylog FILE (SSLKEYLOGFILE) to see inside");
     }
     for (int d = 0; d < 2; d++)
         inflater_free(c->z[d]);

@@ -42,6 +42,7 @@ struct output {
     bool       broken;          /* EPIPE seen: the reader is gone, stop formatting */
     bool       error_reported;  /* one message on stderr per output */
     bool       failed;          /* a write or close failed other than EPIPE: output lost */
+    uint32_t   hints_given;     /* output_hint_once: bit per id (main output, under lock) */
     char      *path;            /* NULL for standard output */
 
     char      *buf;             /* pending bytes [0, len) */
@@ -980,6 +981,26 @@ static void put_annotation(output *o, const char *what, const char *name, size_t
     }
     put_color(o, C_RESET);
     put_ch(o, '\n');
+}
+
+void output_hint_once(output *o, unsigned id, const char *text)
+{
+    if (!o || o->fmt != OUT_TEXT || o->broken || id >= 32 || !text)
+        return;
+    output *root = o->parent ? o->parent : o;
+    pthread_mutex_lock(&root->lock);
+    bool given = root->hints_given & (1u << id);
+    root->hints_given |= 1u << id;
+    pthread_mutex_unlock(&root->lock);
+    if (given)
+        return;
+    event_begin(o);
+    put_color(o, C_DIM);
+    put_str(o, TEXT_INDENT "hint: ");
+    put_str(o, text);
+    put_color(o, C_RESET);
+    put_ch(o, '\n');
+    event_end(o);
 }
 
 void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)

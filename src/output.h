@@ -130,6 +130,13 @@ void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow);
  * in JSON mode. */
 void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *line);
 
+/* Text mode: a hint for the reader, written once per run (per id, also
+ * across forks) as an indented line under the previous one:
+ *   "                | hint: <text>".
+ * id < 32 names the hint (OUT_HINT_*).  No-op in JSON mode. */
+enum { OUT_HINT_KEYLOG = 0 };
+void output_hint_once(output *o, unsigned id, const char *text);
+
 /* After SIGHUP (log rotation): pending bytes are written to the old file,
  * then path is opened again (created, appended to).  Standard output: only
  * a flush.  Returns 0, or -1 (message on stderr; the old file is kept). */

@@ -160,7 +160,38 @@ def test_subject_decoded():
     report(ok, "text-subject-rfc2047", "line %r" % (fetch[0][-160:] if fetch else None))
 
 
+def test_keylog_hint():
+    """Opaque TLS: one hint per run in the text trace, whatever the number of
+    connections (and threads); none when everything was decrypted."""
+    src = os.path.join(ROOT, "captures", "imaplib-imaps-tls13.pcap")
+    keys = os.path.join(ROOT, "captures", "imaplib-imaps-tls13.keys")
+    other_keys = os.path.join(ROOT, "captures", "curl-imaps-tls13.keys")
+    with tempfile.TemporaryDirectory() as d:
+        moved = os.path.join(d, "moved.pcap")
+        rewrite_ports.rewrite(src, moved, 993, 995)
+        both = os.path.join(d, "two-imaps.pcap")
+        with open(src, "rb") as a, open(moved, "rb") as b, open(both, "wb") as out:
+            out.write(a.read())
+            out.write(b.read()[24:])  # the second file's records after the first's
+        base = ["-r", both, "--tls-port", "993", "--tls-port", "995"]
+        for name, args, want in (("no-keylog", [], "use --keylog FILE (SSLKEYLOGFILE) to see inside"),
+                                 ("no-keylog-threads", ["--threads", "2"], "use --keylog FILE"),
+                                 ("wrong-keylog", ["--keylog", other_keys], "the --keylog file has no secrets"),
+                                 ("decrypted", ["--keylog", keys], None)):
+            lines = run(base + args).stdout.decode().splitlines()
+            hints = [x for x in lines if "hint: TLS not decrypted" in x]
+            ends = [x for x in lines if " end: " in x]
+            if want:
+                ok = len(ends) == 2 and all("opaque" in x for x in ends) and len(hints) == 1 and want in hints[0]
+            else:
+                ok = len(ends) == 2 and all("decrypted" in x for x in ends) and not hints
+            report(ok, "keylog-hint-" + name, "ends %r hints %r" % (ends, hints))
+        ev = run(base + ["-T", "json"]).stdout.decode()
+        report("hint" not in ev, "keylog-hint-not-in-json", "")
+
+
 test_write_errors()
+test_keylog_hint()
 test_subject_decoded()
 test_tls_port()
 test_no_1970()

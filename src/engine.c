@@ -157,6 +157,7 @@ static void conn_envelope(conn *c)
     c->of.src_port = f->port[cs];
     c->of.dest_ip = c->dest_ip;
     c->of.dest_port = f->port[ss];
+    c->of.text_no = output_flow_number(c->e->out);
     c->envelope_ready = true;
 }
 

@@ -43,6 +43,8 @@ static void usage(FILE *fp)
 "  -w FILE              write output to FILE (reopened on SIGHUP) instead of stdout\n"
 "  -v                   verbose: annotate capabilities and response codes with their RFC\n"
 "  --color WHEN         auto (default), always, never\n"
+"  --max-text-line B    text trace: bytes of an IMAP line shown, the rest summarised\n"
+"                       as \"... [+N bytes]\" (default %u; 0 = whole lines)\n"
 "  --show-credentials   show passwords and SASL secrets (redacted by default)\n"
 "  --hash-literals      add the SHA-256 of every literal\n"
 "  --streams-dir DIR    write each connection's reassembled bytes to DIR/<flow>.client|server\n"
@@ -76,7 +78,7 @@ static void usage(FILE *fp)
 "\n"
 "Exit status: 0 done (also when the reader of a pipe left early, `| head`),\n"
 "1 setup error, 2 the input broke off, 3 writing the output failed (disk full).\n",
-            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
+            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
             LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES,
             LIM_IMAP_MEMCAP,
@@ -176,6 +178,7 @@ int main(int argc, char **argv)
     workers *ws = NULL;
     capture_sink sink;
     static char live_filter[ENGINE_MAX_SERVER_PORTS * 24];
+    size_t max_text_line = LIM_MAX_TEXT_LINE;
 
     json_pool_install(); /* before any jansson value exists */
     engine_config_default(&ec);
@@ -255,6 +258,7 @@ int main(int argc, char **argv)
         case OPT_TLSMAXREC: ec.tls_max_record = parse_num("--tls-max-record", optarg, 512, 1u << 24); break;
         case OPT_TLSMAXHS: ec.tls_max_handshake = parse_num("--tls-max-handshake", optarg, 1024, 1u << 26); break;
         case OPT_INFLATERATIO: ec.inflate_ratio = (unsigned)parse_num("--inflate-ratio", optarg, 0, 1u << 20); break;
+        case OPT_MAXTEXTLINE: max_text_line = parse_num("--max-text-line", optarg, 0, 1u << 30); break;
         case OPT_MAXALERTS:
             ec.max_alerts_per_kind = (unsigned)parse_num("--max-alerts-per-kind", optarg, 0, UINT32_MAX);
             break;
@@ -323,6 +327,7 @@ int main(int argc, char **argv)
         return 1;
     }
     output_set_color(out, color);
+    output_set_max_text_line(out, max_text_line);
     ec.imap.emit_lines = output_wants_lines(out);
     imap_budget_init(&budget, imap_memcap);
     ec.imap.budget = &budget;

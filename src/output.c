@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "imap.h"
+#include "limits.h"
 
 /* ------------------------------------------------------------------ */
 /* The buffer                                                          */
@@ -43,6 +44,8 @@ struct output {
     bool       error_reported;  /* one message on stderr per output */
     bool       failed;          /* a write or close failed other than EPIPE: output lost */
     uint32_t   hints_given;     /* output_hint_once: bit per id (main output, under lock) */
+    uint64_t   flow_numbers;    /* output_flow_number: numbers given (main output, under lock) */
+    size_t     max_text_line;   /* bytes of an IMAP line's text shown (0: all, up to OUT_TEXT_MAX_LINE) */
     char      *path;            /* NULL for standard output */
 
     char      *buf;             /* pending bytes [0, len) */
@@ -226,6 +229,7 @@ output *output_open(const char *path, out_format fmt, int verbose, char *errbuf,
     o->fmt = fmt;
     o->verbose = verbose;
     o->ts_cache_sec = -1;
+    o->max_text_line = LIM_MAX_TEXT_LINE;
     pthread_mutex_init(&o->lock, NULL);
     if (!path || strcmp(path, "-") == 0) {
         o->is_stdout = true;
@@ -270,6 +274,23 @@ void output_set_color(output *o, out_color mode)
 }
 
 bool output_wants_lines(const output *o) { return o && o->fmt == OUT_TEXT; }
+
+void output_set_max_text_line(output *o, size_t max)
+{
+    if (o)
+        o->max_text_line = max;
+}
+
+uint64_t output_flow_number(output *o)
+{
+    if (!o)
+        return 0;
+    output *root = o->parent ? o->parent : o;
+    pthread_mutex_lock(&root->lock);
+    uint64_t n = ++root->flow_numbers;
+    pthread_mutex_unlock(&root->lock);
+    return n;
+}
 
 int output_flush(output *o)
 {
@@ -318,6 +339,7 @@ output *output_fork(output *parent)
     o->is_stdout = true; /* never closes a descriptor */
     o->is_tty = parent->is_tty;
     o->color = parent->color;
+    o->max_text_line = parent->max_text_line;
     o->ts_cache_sec = -1;
     o->parent = parent;
     o->cap = OUT_FLUSH_BYTES + 4096;
@@ -834,7 +856,12 @@ static bool unicode_format_char(uint32_t cp)
  * most max bytes of s are shown; the rest is summarised as "...[+N bytes]". */
 static void put_text_escaped(output *o, const char *s, size_t n, size_t max)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + (n > max ? max : n);
+    const unsigned char *p = (const unsigned char *)s;
+    size_t shown = n > max ? max : n;
+    /* cut before a UTF-8 sequence, not inside one */
+    for (int back = 0; shown < n && shown > 0 && back < 3 && (p[shown] & 0xC0) == 0x80; back++)
+        shown--;
+    const unsigned char *end = p + shown;
     while (p < end) {
         const unsigned char *run = p;
         while (p < end && *p >= 0x20 && *p < 0x7F)
@@ -845,7 +872,7 @@ static void put_text_escaped(output *o, const char *s, size_t n, size_t max)
             break;
         unsigned char c = *p;
         uint32_t cp = 0;
-        size_t k = c >= 0x80 ? utf8_seq_len(p, (const unsigned char *)s + n, &cp) : 0;
+        size_t k = c >= 0x80 ? utf8_seq_len(p, end, &cp) : 0;
         if (k && cp >= 0xA0 && !unicode_format_char(cp)) {
             put(o, (const char *)p, k);
             p += k;
@@ -875,8 +902,8 @@ static void put_text_escaped(output *o, const char *s, size_t n, size_t max)
         }
     }
     if (n > max) {
-        put(o, "...[+", 5);
-        put_u64(o, n - max);
+        put(o, "... [+", 6);
+        put_u64(o, n - shown);
         put(o, " bytes]", 7);
     }
 }
@@ -902,13 +929,20 @@ static bool obj_int(const json_t *obj, const char *key, int64_t *v)
     return true;
 }
 
+/* The number of a connection in the trace: its number in the run
+ * (text_no), else its flow_id. */
+static uint64_t flow_text_no(const out_flow *flow)
+{
+    return flow->text_no ? flow->text_no : flow->flow_id;
+}
+
 /* "[flow N] " or nothing. */
 static void put_flow_tag(output *o, const out_flow *flow)
 {
     if (!flow)
         return;
     put(o, "[flow ", 6);
-    put_u64(o, flow->flow_id);
+    put_u64(o, flow_text_no(flow));
     put(o, "] ", 2);
 }
 
@@ -918,7 +952,7 @@ static void put_flow_word(output *o, const out_flow *flow)
     if (!flow)
         return;
     put(o, "flow ", 5);
-    put_u64(o, flow->flow_id);
+    put_u64(o, flow_text_no(flow));
     put_ch(o, ' ');
 }
 
@@ -1023,6 +1057,10 @@ void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)
         put(o, " community_id ", 14);
         put_text_str(o, flow->community_id);
     }
+    if (flow->text_no && flow->text_no != flow->flow_id) { /* the JSON's flow_id, to find it there */
+        put(o, " flow_id ", 9);
+        put_u64(o, flow->flow_id);
+    }
     put_color(o, C_RESET);
     put_ch(o, '\n');
     event_end(o);
@@ -1051,7 +1089,8 @@ void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *
 
     const json_t *text = json_object_get(line, "text");
     if (json_is_string(text)) {
-        put_text_json_str(o, text);
+        size_t max = o->max_text_line ? o->max_text_line : SIZE_MAX;
+        put_text_escaped(o, json_string_value(text), json_string_length(text), max);
     } else { /* no text: what the line is, from its parts */
         const char *tag = obj_str(line, "tag");
         const char *word = obj_str(line, "command");
@@ -1335,34 +1374,77 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
     put_ch(o, '\n');
 }
 
-/* " key=value" for each scalar, nested objects as "outer.inner=value". */
-static void put_flat(output *o, const char *prefix, size_t plen, const json_t *obj, int depth)
+/* A scalar of the stats table: integers, strings, yes/no; others as JSON. */
+static void put_stats_value(output *o, const json_t *v)
+{
+    if (json_is_string(v))
+        put_text_json_str(o, v);
+    else if (json_is_boolean(v))
+        put_str(o, json_is_true(v) ? "yes" : "no");
+    else
+        put_json_value(o, v, 1);
+}
+
+/* A counter worth a place in the short table: not 0, false, null or {}. */
+static bool stats_nonzero(const json_t *v)
+{
+    return !(json_is_null(v) || json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0) ||
+             (json_is_object(v) && json_object_size(v) == 0));
+}
+
+/* The end-of-run counters as a short table, one aligned row per top-level
+ * key; a group (object) in one row as "name value, ..." with only the
+ * counters that are not zero ("-" when all are):
+ *   ### stats
+ *                   |   frames           123
+ *                   |   reassembly       segments 119, fin_seen 8, memory_peak 4096
+ *                   |   end_reason       end_of_input
+ * The JSON "stats" event has every counter. */
+static void text_stats(output *o, const out_flow *flow, const json_t *body)
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
+    size_t width = 0;
+
+    put(o, "### ", 4);
+    put_flow_word(o, flow);
+    put(o, "stats\n", 6);
+    if (!json_is_object(body))
+        return;
+    json_object_foreach((json_t *)body, k, v) {
+        if (strlen(k) > width)
+            width = strlen(k);
+    }
+    if (width > 32)
+        width = 32;
+    json_object_foreach((json_t *)body, k, v) {
         if (o->overflow)
             return;
-        if (json_is_object(v) && depth < 4) {
-            char p[256];
-            int n = snprintf(p, sizeof p, "%.*s%s%s", (int)plen, prefix, plen ? "." : "", k);
-            if (n > 0 && (size_t)n < sizeof p) {
-                put_flat(o, p, (size_t)n, v, depth + 1);
-                continue;
-            }
-        }
-        put_ch(o, ' ');
-        if (plen) {
-            put_text_escaped(o, prefix, plen, 256);
-            put_ch(o, '.');
-        }
+        size_t kl = strlen(k);
+        put_str(o, TEXT_INDENT "  ");
         put_text_str(o, k);
-        put_ch(o, '=');
-        if (json_is_string(v)) {
-            put_text_json_str(o, v);
+        for (size_t i = kl; i < width + 2; i++)
+            put_ch(o, ' ');
+        if (!json_is_object(v)) {
+            put_stats_value(o, v);
         } else {
-            put_json_value(o, v, depth + 1);
+            const char *k2;
+            json_t *v2;
+            bool first = true;
+            json_object_foreach(v, k2, v2) {
+                if (!stats_nonzero(v2))
+                    continue;
+                if (!first)
+                    put(o, ", ", 2);
+                first = false;
+                put_text_str(o, k2);
+                put_ch(o, ' ');
+                put_stats_value(o, v2);
+            }
+            if (first)
+                put_ch(o, '-');
         }
+        put_ch(o, '\n');
     }
 }
 
@@ -1379,12 +1461,7 @@ static void text_event(output *o, const char *event_type, uint64_t ts_us, const 
     } else if (strcmp(event_type, "tls") == 0) {
         text_tls(o, flow, body);
     } else if (strcmp(event_type, "stats") == 0) {
-        put(o, "### ", 4);
-        put_flow_word(o, flow);
-        put(o, "stats", 5);
-        if (json_is_object(body))
-            put_flat(o, "", 0, body, 0);
-        put_ch(o, '\n');
+        text_stats(o, flow, body);
     } else {
         put(o, "*** ", 4);
         put_flow_word(o, flow);

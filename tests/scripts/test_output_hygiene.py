@@ -190,7 +190,50 @@ def test_keylog_hint():
         report("hint" not in ev, "keylog-hint-not-in-json", "")
 
 
+def test_readable_trace():
+    """Flow numbers 1, 2, 3 ... in order of appearance (the JSON keeps its
+    flow_id); long lines cut with the count of bytes not shown; the stats
+    as an aligned table."""
+    import re
+    cap = os.path.join(ROOT, "captures", "imaplib-auth.pcap")
+    txt = run(["-r", cap]).stdout.decode().splitlines()
+    seen = []
+    for x in txt:
+        m = re.search(r"(?:\[flow |--- flow |=== flow |!!! flow |~~~ flow )(\d+)", x)
+        if m and int(m.group(1)) not in seen:
+            seen.append(int(m.group(1)))
+    ev = events(run(["-r", cap, "-T", "json"]).stdout)
+    ids = []
+    for e in ev:
+        if "flow_id" in e and e["flow_id"] not in ids:
+            ids.append(e["flow_id"])
+    heads = [x for x in txt if " --- flow " in x]
+    named = [int(x.split(" flow_id ")[1]) if " flow_id " in x else int(x.split()[3]) for x in heads]
+    ok = (len(seen) >= 3 and seen == list(range(1, len(seen) + 1)) and ids != seen
+          and sorted(named) == sorted(ids))
+    report(ok, "text-flow-numbers-sequential", "text %r json %r headers name %r" % (seen, ids, named))
+
+    full = run(["-r", CAP, "--max-text-line", "0"]).stdout.decode().splitlines()
+    cut = run(["-r", CAP]).stdout.decode().splitlines()
+    longest = max(full, key=len)
+    i = full.index(longest)
+    m = re.search(r"\.\.\. \[\+(\d+) bytes\]$", cut[i])
+    shown_prefix = cut[i][:m.start()] if m else ""
+    # shown + not shown = the whole line (no escapes in this capture's lines)
+    ok = (m is not None and len(longest) > 300 and longest.startswith(shown_prefix)
+          and len(shown_prefix.encode()) + int(m.group(1)) == len(longest.encode())
+          and not any("... [+" in x for x in full))
+    report(ok, "text-long-line-cut", "cut %r" % (cut[i][-60:],))
+
+    tail = cut[[k for k, x in enumerate(cut) if "### stats" in x][0]:]
+    rows = [x for x in tail[1:] if x.startswith("                |   ")]
+    cols = {len(x) - len(x[20:].split(" ", 1)[1].lstrip()) for x in rows}
+    ok = tail[0].endswith("### stats") and len(rows) >= 6 and len(cols) == 1 and all(len(x) < 160 for x in rows)
+    report(ok, "text-stats-table", "rows %r" % rows[:3])
+
+
 test_write_errors()
+test_readable_trace()
 test_keylog_hint()
 test_subject_decoded()
 test_tls_port()

@@ -922,9 +922,12 @@ static void emit_line(imap_session *s, imap_dir dir, const char *kind, const cha
 
 /* For the trace: the names of a decoded command or response (top-level
  * keys) whose wire form was modified UTF-7 (RFC 3501 5.1.3, RFC 9051 5.1):
- * a decoder that changed a name sets "<key>_raw" beside "<key>".  Adds
- * "names": {"<key>": "<decoded>"} to extra (created when NULL) and
- * returns it; extra unchanged when there are none or no trace is made. */
+ * a decoder that changed a name sets "<key>_raw" beside "<key>"; and the
+ * RFC 2047 encoded-words of a FETCH ENVELOPE (RFC 9051 7.5.2) that
+ * imap_envelope_decode() decoded: "subject" (subject_decoded) and "from"
+ * (the first sender's name_decoded).  Adds "names": {"<key>": "<decoded>"}
+ * to extra (created when NULL) and returns it; extra unchanged when there
+ * are none or no trace is made. */
 static json_t *line_names(const imap_session *s, const json_t *obj, json_t *extra)
 {
     if (!s->cfg.emit_lines || !json_is_object(obj))
@@ -932,6 +935,17 @@ static json_t *line_names(const imap_session *s, const json_t *obj, json_t *extr
     json_t *names = NULL;
     const char *k;
     json_t *v;
+    const json_t *env = json_object_get(obj, "envelope");
+    if (json_is_object(env)) {
+        const json_t *subj = json_object_get(env, "subject_decoded");
+        const json_t *from = json_object_get(json_array_get(json_object_get(env, "from"), 0), "name_decoded");
+        if (json_is_string(subj) || json_is_string(from))
+            names = json_object();
+        if (json_is_string(subj))
+            json_object_set(names, "subject", (json_t *)subj);
+        if (json_is_string(from))
+            json_object_set(names, "from", (json_t *)from);
+    }
     json_object_foreach((json_t *)obj, k, v) {
         size_t kl = strlen(k);
         char base[64];

@@ -34,6 +34,7 @@ typedef struct capture_opts {
 #define CAPTURE_EXIT_OK     0
 #define CAPTURE_EXIT_SETUP  1   /* could not open / filter / permission */
 #define CAPTURE_EXIT_INPUT  2   /* the input broke off (truncated or damaged file) */
+#define CAPTURE_EXIT_OUTPUT 3   /* writing the output failed (disk full, I/O error; not EPIPE) */
 
 /* Where frames go: one engine (engine_frame/engine_tick/engine_finish) or
  * the worker threads (workers_*). */

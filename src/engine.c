@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "community_id.h"
 #include "limits.h"
@@ -41,7 +42,8 @@ typedef enum conn_kind {
 typedef struct anomaly_count {
     const char *name;   /* static string */
     const char *layer;  /* "tcp", "imap", "deflate" */
-    uint64_t count;
+    uint64_t count;     /* every occurrence */
+    uint64_t suppressed;/* occurrences past --max-alerts-per-kind: counted, no alert written */
 } anomaly_count;
 
 typedef struct conn {
@@ -85,6 +87,7 @@ struct engine {
     uint64_t frames, tcp_packets, non_tcp;
     uint64_t events[8];
     uint64_t imap_anomalies, tcp_anomalies;
+    uint64_t alerts_suppressed;  /* alerts not written (--max-alerts-per-kind) */
     uint64_t conns_reported;
     bool finished;
     tls_config tls_cfg;
@@ -131,6 +134,7 @@ void engine_config_default(engine_config *cfg)
     cfg->inflate_ratio = LIM_INFLATE_RATIO;
     cfg->tls_ports[0] = 993;
     cfg->n_tls_ports = 1;
+    cfg->max_alerts_per_kind = LIM_MAX_ALERTS_PER_KIND;
 }
 
 /* ---- envelope ------------------------------------------------------------- */
@@ -153,6 +157,7 @@ static void conn_envelope(conn *c)
     c->of.src_port = f->port[cs];
     c->of.dest_ip = c->dest_ip;
     c->of.dest_port = f->port[ss];
+    c->of.text_no = output_flow_number(c->e->out);
     c->envelope_ready = true;
 }
 
@@ -171,13 +176,14 @@ static const char *dir_name(int d)
 /* ---- anomalies ------------------------------------------------------------- */
 
 /* Counts an anomaly by name on the connection (for the session summary);
- * kinds beyond CONN_MAX_ANOMALY_KINDS are counted in anomalies_dropped. */
-static void conn_count_anomaly(conn *c, const char *name, const char *layer)
+ * kinds beyond CONN_MAX_ANOMALY_KINDS are counted in anomalies_dropped
+ * (returns NULL then). */
+static anomaly_count *conn_count_anomaly(conn *c, const char *name, const char *layer)
 {
     for (unsigned i = 0; i < c->n_anomaly_kinds; i++) {
         if (c->anomalies[i].name == name || !strcmp(c->anomalies[i].name, name)) {
             c->anomalies[i].count++;
-            return;
+            return &c->anomalies[i];
         }
     }
     if (c->n_anomaly_kinds == c->cap_anomaly_kinds) {
@@ -186,21 +192,59 @@ static void conn_count_anomaly(conn *c, const char *name, const char *layer)
         if (ncap > CONN_MAX_ANOMALY_KINDS ||
             !(na = realloc(c->anomalies, ncap * sizeof *na))) {
             c->anomalies_dropped++;
-            return;
+            return NULL;
         }
         c->anomalies = na;
         c->cap_anomaly_kinds = ncap;
     }
-    c->anomalies[c->n_anomaly_kinds++] = (anomaly_count){name, layer, 1};
+    c->anomalies[c->n_anomaly_kinds] = (anomaly_count){name, layer, 1, 0};
+    return &c->anomalies[c->n_anomaly_kinds++];
+}
+
+/* Whether the alert of an anomaly just counted (ac) is written: the first
+ * --max-alerts-per-kind of each kind on a connection are (0: all are);
+ * later ones are only counted (ac->suppressed, and the session summary's
+ * anomalies[] keeps the true count), so a stream of garbage cannot turn
+ * into an alert per line.  When the first one is held back, one alert
+ * "alerts_suppressed" names the kind. */
+static bool conn_alert_allowed(conn *c, anomaly_count *ac, int dir, uint64_t ts_us)
+{
+    unsigned max = c->e->cfg.max_alerts_per_kind;
+    char detail[160];
+
+    if (!ac || max == 0 || ac->count <= max)
+        return true;
+    ac->suppressed++;
+    c->e->alerts_suppressed++;
+    if (ac->suppressed == 1) {
+        json_t *a = json_object();
+        snprintf(detail, sizeof detail, "%s: more than %u on this connection; the rest are counted "
+                 "in the session's anomalies", ac->name, max);
+        json_object_set_new_nocheck(a, "name", json_string("alerts_suppressed"));
+        json_object_set_new_nocheck(a, "description",
+                                    json_string("further alerts of one kind on this connection are counted, "
+                                                "not written (--max-alerts-per-kind)"));
+        json_object_set_new_nocheck(a, "category", json_string(ac->layer));
+        json_object_set_new_nocheck(a, "direction", json_string(dir == IMAP_DIR_CLIENT ? "client" : "server"));
+        json_object_set_new_nocheck(a, "offset", json_integer((json_int_t)c->bytes[dir]));
+        json_object_set_new_nocheck(a, "detail", json_string(detail));
+        json_object_set_new_nocheck(a, "suppressed_name", json_string(ac->name));
+        json_object_set_new_nocheck(a, "max_alerts_per_kind", json_integer((json_int_t)max));
+        c->e->events[EV_ALERT]++;
+        output_event(c->e->out, "alert", ts_us, conn_out(c), a);
+    }
+    return false;
 }
 
 /* An alert event for an anomaly the engine itself found (TCP, layers). */
 static void conn_alert(conn *c, const char *name, const char *desc, const char *layer,
                        int dir, uint64_t off, const char *detail, uint64_t ts_us)
 {
-    json_t *a = json_object();
+    json_t *a;
 
-    conn_count_anomaly(c, name, layer);
+    if (!conn_alert_allowed(c, conn_count_anomaly(c, name, layer), dir, ts_us))
+        return;
+    a = json_object();
     json_object_set_new_nocheck(a, "name", json_string(name));
     json_object_set_new_nocheck(a, "description", json_string(desc ? desc : ""));
     json_object_set_new_nocheck(a, "category", json_string(layer));
@@ -233,8 +277,9 @@ static int on_imap_event(void *user, const imap_event *ev)
         break;
     case IMAP_EV_ANOMALY:
         e->imap_anomalies++;
+        if (!conn_alert_allowed(c, conn_count_anomaly(c, ev->name, "imap"), ev->dir, ev->ts_us))
+            break;
         e->events[EV_ALERT]++;
-        conn_count_anomaly(c, ev->name, "imap");
         if (ev->data) {
             json_t *a = json_deep_copy(ev->data);
             if (!json_object_get(a, "category"))
@@ -688,6 +733,8 @@ static json_t *conn_summary(conn *c, const char *reason)
         json_object_set_new_nocheck(a, "name", json_string(c->anomalies[i].name));
         json_object_set_new_nocheck(a, "category", json_string(c->anomalies[i].layer));
         json_object_set_new_nocheck(a, "count", json_integer((json_int_t)c->anomalies[i].count));
+        if (c->anomalies[i].suppressed)
+            json_object_set_new_nocheck(a, "suppressed", json_integer((json_int_t)c->anomalies[i].suppressed));
         json_array_append_new(an, a);
     }
     json_object_set_new_nocheck(s, "anomalies", an);
@@ -729,6 +776,11 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
         e->events[EV_SESSION]++;
         e->conns_reported++;
         output_event(e->out, "imap_session", ts, conn_out(c), conn_summary(c, reason));
+        if (c->tls_seen && c->plaintext_bytes[0] + c->plaintext_bytes[1] == 0)
+            output_hint_once(e->out, OUT_HINT_KEYLOG, e->cfg.keylog
+                ? "TLS not decrypted: the --keylog file has no secrets for this connection "
+                  "(log the keys of this client or server with SSLKEYLOGFILE)"
+                : "TLS not decrypted: use --keylog FILE (SSLKEYLOGFILE) to see inside");
     }
     for (int d = 0; d < 2; d++)
         inflater_free(c->z[d]);
@@ -951,6 +1003,7 @@ json_t *engine_stats(engine *e)
     json_object_set_new_nocheck(ev, "imap", json_integer((json_int_t)e->events[EV_IMAP]));
     json_object_set_new_nocheck(ev, "imap_session", json_integer((json_int_t)e->events[EV_SESSION]));
     json_object_set_new_nocheck(ev, "alert", json_integer((json_int_t)e->events[EV_ALERT]));
+    json_object_set_new_nocheck(ev, "alerts_suppressed", json_integer((json_int_t)e->alerts_suppressed));
     json_object_set_new_nocheck(ev, "tls", json_integer((json_int_t)e->tls_events));
     json_object_set_new_nocheck(st, "events", ev);
     if (e->cfg.imap.budget) {
@@ -973,6 +1026,15 @@ json_t *engine_stats(engine *e)
     return st;
 }
 
+uint64_t engine_stats_time(uint64_t newest_us)
+{
+    struct timespec now;
+
+    if (newest_us != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0 || now.tv_sec < 0)
+        return newest_us;
+    return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+}
+
 void engine_finish(engine *e, const char *reason, json_t *extra)
 {
     json_t *st;
@@ -988,7 +1050,7 @@ void engine_finish(engine *e, const char *reason, json_t *extra)
         json_object_update(st, extra);
         json_decref(extra);
     }
-    output_event(e->out, "stats", e->now_us, NULL, st);
+    output_event(e->out, "stats", engine_stats_time(e->now_us), NULL, st);
     output_flush(e->out);
 }
 

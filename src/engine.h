@@ -41,6 +41,7 @@ typedef struct engine_config {
     size_t         tls_max_record;    /* bytes of one TLS record */
     size_t         tls_max_handshake; /* bytes of one TLS handshake message */
     unsigned       inflate_ratio;     /* inflated bytes per compressed byte (0: no bomb check) */
+    unsigned       max_alerts_per_kind; /* alerts of one name written per connection (0: no cap) */
 } engine_config;
 
 void engine_config_default(engine_config *cfg);
@@ -81,6 +82,12 @@ uint64_t engine_frames(const engine *e);
  * the "stats" event with the counters and `extra` (stolen, may be NULL:
  * e.g. pcap_stats of a live capture) merged in. */
 void engine_finish(engine *e, const char *reason, json_t *extra);
+
+/* The time of the "stats" event: newest_us, the newest packet's time, as
+ * every other event; when no packet was seen (0: an empty capture) the
+ * wall-clock time at the end of the run, as Suricata's stats records
+ * carry, never 1970-01-01. */
+uint64_t engine_stats_time(uint64_t newest_us);
 
 /* Flushes the output.  For live capture: call now and then. */
 void engine_tick(engine *e, uint64_t now_us);

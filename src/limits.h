@@ -36,6 +36,15 @@
                                               * (long lines, kept literals, pending commands, decoded
                                               * responses): imap_budget */
 
+/* Alerts: of each kind (name) on one connection, the first N are written;
+ * later ones are counted (imap_session anomalies[].count and .suppressed,
+ * stats events.alerts_suppressed) after one "alerts_suppressed" alert. */
+#define LIM_MAX_ALERTS_PER_KIND  10u         /* 0 = every alert is written */
+
+/* Text trace: bytes of an IMAP line's text shown; the rest is summarised
+ * as "... [+N bytes]" (the JSON keeps everything). */
+#define LIM_MAX_TEXT_LINE        200u        /* 0 = the whole line */
+
 /* Layers (TLS, DEFLATE) */
 #define LIM_TLS_MAX_RECORD       (16384u + 2048u) /* TLSCiphertext.length limit (RFC 8446 5.2) */
 #define LIM_TLS_MAX_HANDSHAKE    (256u << 10)/* one handshake message */

@@ -27,8 +27,8 @@ static void usage(FILE *fp)
 "Input\n"
 "  -r FILE              read a pcap or pcapng file (\"-\" is standard input)\n"
 "  -i IFACE             capture live on IFACE\n"
-"  -f EXPR              BPF filter (live default: \"" CAPTURE_DEFAULT_FILTER "\";\n"
-"                       files: none)\n"
+"  -f EXPR              BPF filter (live default: \"" CAPTURE_DEFAULT_FILTER "\",\n"
+"                       or the ports of --server-port/--tls-port; files: none)\n"
 "  -s SNAPLEN           live snap length (default %d)\n"
 "  -p                   do not put the interface in promiscuous mode\n"
 "  -B MB                live capture buffer size in MiB\n"
@@ -43,12 +43,15 @@ static void usage(FILE *fp)
 "  -w FILE              write output to FILE (reopened on SIGHUP) instead of stdout\n"
 "  -v                   verbose: annotate capabilities and response codes with their RFC\n"
 "  --color WHEN         auto (default), always, never\n"
+"  --max-text-line B    text trace: bytes of an IMAP line shown, the rest summarised\n"
+"                       as \"... [+N bytes]\" (default %u; 0 = whole lines)\n"
 "  --show-credentials   show passwords and SASL secrets (redacted by default)\n"
 "  --hash-literals      add the SHA-256 of every literal\n"
 "  --streams-dir DIR    write each connection's reassembled bytes to DIR/<flow>.client|server\n"
 "  --community-id-seed N  Community ID seed (default 0)\n"
 "  --server-port P      an IMAP server port (repeatable; default 143, 220, 993)\n"
-"  --tls-port P         a port that is TLS from the first byte (repeatable; default 993)\n"
+"  --tls-port P         a port that is TLS from the first byte (repeatable; default 993);\n"
+"                       also an IMAP server port (no --server-port P needed)\n"
 "  --all-tcp            report every TCP connection, not only IMAP ones\n"
 "  --threads N          split connections across N worker threads (default 1)\n"
 "\n"
@@ -68,14 +71,19 @@ static void usage(FILE *fp)
 "  --tls-max-record B   bytes of one TLS record (default %u)\n"
 "  --tls-max-handshake B  bytes of one TLS handshake message (default %u)\n"
 "  --inflate-ratio N    inflated bytes per compressed byte before deflate_bomb (default %u)\n"
+"  --max-alerts-per-kind N  alerts of one name written per connection, later ones only\n"
+"                       counted (default %u; 0 = no cap)\n"
 "\n"
 "  -h, --help           this help\n"
-"  --version            print the version\n",
-            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
+"  --version            print the version\n"
+"\n"
+"Exit status: 0 done (also when the reader of a pipe left early, `| head`),\n"
+"1 setup error, 2 the input broke off, 3 writing the output failed (disk full).\n",
+            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
             LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES,
             LIM_IMAP_MEMCAP,
-            LIM_TLS_MAX_RECORD, LIM_TLS_MAX_HANDSHAKE, LIM_INFLATE_RATIO);
+            LIM_TLS_MAX_RECORD, LIM_TLS_MAX_HANDSHAKE, LIM_INFLATE_RATIO, LIM_MAX_ALERTS_PER_KIND);
 }
 
 enum {
@@ -83,7 +91,7 @@ enum {
     OPT_TLSPORT, OPT_ALLTCP, OPT_MAXFLOWS, OPT_FLOWTIMEOUT, OPT_REASMFLOW, OPT_REASMMEM,
     OPT_MAXLINE, OPT_IMAPMEMCAP, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION,
     OPT_KEYLOG, OPT_KEYLOGMAX, OPT_THREADS, OPT_MAXRESP, OPT_MAXTXNBYTES,
-    OPT_TLSMAXREC, OPT_TLSMAXHS, OPT_INFLATERATIO
+    OPT_TLSMAXREC, OPT_TLSMAXHS, OPT_INFLATERATIO, OPT_MAXALERTS, OPT_MAXTEXTLINE
 };
 
 static const struct option long_opts[] = {
@@ -109,6 +117,8 @@ static const struct option long_opts[] = {
     {"tls-max-record", required_argument, NULL, OPT_TLSMAXREC},
     {"tls-max-handshake", required_argument, NULL, OPT_TLSMAXHS},
     {"inflate-ratio", required_argument, NULL, OPT_INFLATERATIO},
+    {"max-alerts-per-kind", required_argument, NULL, OPT_MAXALERTS},
+    {"max-text-line", required_argument, NULL, OPT_MAXTEXTLINE},
     {"feed-chunk", required_argument, NULL, OPT_FEEDCHUNK},   /* testing: N, or random[:SEED] */
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"threads", required_argument, NULL, OPT_THREADS},
@@ -168,6 +178,8 @@ int main(int argc, char **argv)
     unsigned threads = 1;
     workers *ws = NULL;
     capture_sink sink;
+    static char live_filter[ENGINE_MAX_SERVER_PORTS * 24];
+    size_t max_text_line = LIM_MAX_TEXT_LINE;
 
     json_pool_install(); /* before any jansson value exists */
     engine_config_default(&ec);
@@ -247,6 +259,10 @@ int main(int argc, char **argv)
         case OPT_TLSMAXREC: ec.tls_max_record = parse_num("--tls-max-record", optarg, 512, 1u << 24); break;
         case OPT_TLSMAXHS: ec.tls_max_handshake = parse_num("--tls-max-handshake", optarg, 1024, 1u << 26); break;
         case OPT_INFLATERATIO: ec.inflate_ratio = (unsigned)parse_num("--inflate-ratio", optarg, 0, 1u << 20); break;
+        case OPT_MAXTEXTLINE: max_text_line = parse_num("--max-text-line", optarg, 0, 1u << 30); break;
+        case OPT_MAXALERTS:
+            ec.max_alerts_per_kind = (unsigned)parse_num("--max-alerts-per-kind", optarg, 0, UINT32_MAX);
+            break;
         case OPT_FEEDCHUNK:
             if (!strncmp(optarg, "random", 6)) {
                 ec.feed_chunk = -1;
@@ -266,6 +282,28 @@ int main(int argc, char **argv)
     }
     if (list)
         return capture_list_interfaces(stdout);
+    /* A TLS port is an IMAP server port too (implicit TLS, RFC 8314 3.2):
+     * --tls-port P alone is enough for IMAPS on P. */
+    for (unsigned i = 0; i < ec.n_tls_ports; i++) {
+        unsigned k = 0;
+        while (k < ec.n_server_ports && ec.server_ports[k] != ec.tls_ports[i])
+            k++;
+        if (k < ec.n_server_ports)
+            continue;
+        if (ec.n_server_ports == ENGINE_MAX_SERVER_PORTS) {
+            fprintf(stderr, "imapscope: --tls-port: at most %d server ports in all\n", ENGINE_MAX_SERVER_PORTS);
+            return 1;
+        }
+        ec.server_ports[ec.n_server_ports++] = ec.tls_ports[i];
+    }
+    /* Live, no -f: the filter follows the server ports when they were given. */
+    if (co.iface && !co.filter && (user_ports || user_tls_ports)) {
+        size_t off = 0;
+        for (unsigned i = 0; i < ec.n_server_ports; i++)
+            off += (size_t)snprintf(live_filter + off, sizeof live_filter - off, "%stcp port %u",
+                                    i ? " or " : "", (unsigned)ec.server_ports[i]);
+        co.filter = live_filter;
+    }
     if (!co.file == !co.iface) {
         fprintf(stderr, "imapscope: give one input: -r FILE or -i IFACE (see --help)\n");
         return 1;
@@ -290,6 +328,7 @@ int main(int argc, char **argv)
         return 1;
     }
     output_set_color(out, color);
+    output_set_max_text_line(out, max_text_line);
     ec.imap.emit_lines = output_wants_lines(out);
     imap_budget_init(&budget, imap_memcap);
     ec.imap.budget = &budget;
@@ -311,7 +350,8 @@ int main(int argc, char **argv)
     rc = capture_run(&co, &sink, out);
     engine_free(e);
     workers_free(ws);
-    output_close(out);
+    if (output_close(out) != 0)
+        rc = CAPTURE_EXIT_OUTPUT; /* output lost: worse than an input cut short */
     keylog_free(kl);
     json_pool_shutdown();
     return rc;

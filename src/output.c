@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "imap.h"
+#include "limits.h"
 
 /* ------------------------------------------------------------------ */
 /* The buffer                                                          */
@@ -41,6 +42,10 @@ struct output {
     bool       color;
     bool       broken;          /* EPIPE seen: the reader is gone, stop formatting */
     bool       error_reported;  /* one message on stderr per output */
+    bool       failed;          /* a write or close failed other than EPIPE: output lost */
+    uint32_t   hints_given;     /* output_hint_once: bit per id (main output, under lock) */
+    uint64_t   flow_numbers;    /* output_flow_number: numbers given (main output, under lock) */
+    size_t     max_text_line;   /* bytes of an IMAP line's text shown (0: all, up to OUT_TEXT_MAX_LINE) */
     char      *path;            /* NULL for standard output */
 
     char      *buf;             /* pending bytes [0, len) */
@@ -165,8 +170,14 @@ static int out_write_pending(output *o)
             int err = w < 0 ? errno : EIO;
             o->ctr.write_errors++;
             o->ctr.dropped_bytes += o->len - off;
-            if (err == EPIPE)
+            if (err == EPIPE) {
+                /* the reader is gone (`| head`): not an error of ours, and
+                 * nothing to say; formatting stops */
                 o->broken = root->broken = true;
+                rc = -1;
+                break;
+            }
+            o->failed = root->failed = true;
             if (!root->error_reported) {
                 root->error_reported = o->error_reported = true;
                 fprintf(stderr, "imapscope: error writing %s: %s (further output errors are only counted)\n",
@@ -218,6 +229,7 @@ output *output_open(const char *path, out_format fmt, int verbose, char *errbuf,
     o->fmt = fmt;
     o->verbose = verbose;
     o->ts_cache_sec = -1;
+    o->max_text_line = LIM_MAX_TEXT_LINE;
     pthread_mutex_init(&o->lock, NULL);
     if (!path || strcmp(path, "-") == 0) {
         o->is_stdout = true;
@@ -262,6 +274,23 @@ void output_set_color(output *o, out_color mode)
 }
 
 bool output_wants_lines(const output *o) { return o && o->fmt == OUT_TEXT; }
+
+void output_set_max_text_line(output *o, size_t max)
+{
+    if (o)
+        o->max_text_line = max;
+}
+
+uint64_t output_flow_number(output *o)
+{
+    if (!o)
+        return 0;
+    output *root = o->parent ? o->parent : o;
+    pthread_mutex_lock(&root->lock);
+    uint64_t n = ++root->flow_numbers;
+    pthread_mutex_unlock(&root->lock);
+    return n;
+}
 
 int output_flush(output *o)
 {
@@ -310,6 +339,7 @@ output *output_fork(output *parent)
     o->is_stdout = true; /* never closes a descriptor */
     o->is_tty = parent->is_tty;
     o->color = parent->color;
+    o->max_text_line = parent->max_text_line;
     o->ts_cache_sec = -1;
     o->parent = parent;
     o->cap = OUT_FLUSH_BYTES + 4096;
@@ -329,10 +359,10 @@ void output_counters_get(const output *o, out_counters *c)
         memset(c, 0, sizeof *c);
 }
 
-void output_close(output *o)
+int output_close(output *o)
 {
     if (!o)
-        return;
+        return 0;
     if (o->buf)
         out_write_pending(o);
     if (o->parent) {
@@ -345,19 +375,26 @@ void output_close(output *o)
         p->ctr.dropped_bytes += o->ctr.dropped_bytes;
         p->ctr.oversize += o->ctr.oversize;
         p->ctr.utf8_repairs += o->ctr.utf8_repairs;
+        p->failed |= o->failed;
         pthread_mutex_unlock(&p->lock);
+        int frc = o->failed ? -1 : 0;
         free(o->buf);
         free(o);
-        return;
+        return frc;
     }
     pthread_mutex_destroy(&o->lock);
     if (!o->is_stdout && o->fd >= 0) {
-        if (close(o->fd) != 0 && !o->error_reported)
-            fprintf(stderr, "imapscope: error closing %s: %s\n", out_name(o), strerror(errno));
+        if (close(o->fd) != 0) {
+            o->failed = true;
+            if (!o->error_reported)
+                fprintf(stderr, "imapscope: error closing %s: %s\n", out_name(o), strerror(errno));
+        }
     }
+    int rc = o->failed ? -1 : 0;
     free(o->buf);
     free(o->path);
     free(o);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -787,14 +824,44 @@ static void put_time_of_day(output *o, uint64_t ts_us)
 
 #define TEXT_INDENT "                | " /* under the time of day */
 
+/* Unicode characters that are invisible or reorder what is shown around
+ * them: general category Cf (format: bidi embeddings and overrides
+ * U+202A-202E, isolates U+2066-2069, marks U+200E/U+200F/U+061C,
+ * zero-width U+200B-200D, U+2060, U+FEFF, tags U+E0020-E007F, ...; the
+ * list of Unicode 15) and the line and paragraph separators U+2028/U+2029
+ * (Zl, Zp).  A trace shows them escaped so text cannot hide or reorder
+ * itself ("Trojan Source", CVE-2021-42574). */
+static bool unicode_format_char(uint32_t cp)
+{
+    static const uint32_t ranges[][2] = {
+        {0x00AD, 0x00AD}, {0x0600, 0x0605}, {0x061C, 0x061C}, {0x06DD, 0x06DD}, {0x070F, 0x070F},
+        {0x0890, 0x0891}, {0x08E2, 0x08E2}, {0x180E, 0x180E}, {0x200B, 0x200F}, {0x2028, 0x202E},
+        {0x2060, 0x2064}, {0x2066, 0x206F}, {0xFEFF, 0xFEFF}, {0xFFF9, 0xFFFB}, {0x110BD, 0x110BD},
+        {0x110CD, 0x110CD}, {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},
+        {0xE0001, 0xE0001}, {0xE0020, 0xE007F},
+    };
+    if (cp < 0xAD)
+        return false;
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if (cp >= ranges[i][0] && cp <= ranges[i][1])
+            return true;
+    return false;
+}
+
 /* Network text made safe for a terminal: printable ASCII and well-formed
- * UTF-8 as they are (C1 controls U+0080-U+009F escaped: some terminals
- * obey them), \r \n \t, other controls and DEL as \xNN, each byte of
- * invalid UTF-8 as \xNN.  At most max bytes of s are shown; the rest is
- * summarised as "...[+N bytes]". */
+ * UTF-8 as they are, except C1 controls U+0080-U+009F (some terminals obey
+ * them) and format characters (unicode_format_char) written as \uXXXX
+ * (\UXXXXXXXX above U+FFFF), like C and Python spell them; \r \n \t,
+ * other controls and DEL as \xNN, each byte of invalid UTF-8 as \xNN.  At
+ * most max bytes of s are shown; the rest is summarised as "...[+N bytes]". */
 static void put_text_escaped(output *o, const char *s, size_t n, size_t max)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + (n > max ? max : n);
+    const unsigned char *p = (const unsigned char *)s;
+    size_t shown = n > max ? max : n;
+    /* cut before a UTF-8 sequence, not inside one */
+    for (int back = 0; shown < n && shown > 0 && back < 3 && (p[shown] & 0xC0) == 0x80; back++)
+        shown--;
+    const unsigned char *end = p + shown;
     while (p < end) {
         const unsigned char *run = p;
         while (p < end && *p >= 0x20 && *p < 0x7F)
@@ -805,15 +872,20 @@ static void put_text_escaped(output *o, const char *s, size_t n, size_t max)
             break;
         unsigned char c = *p;
         uint32_t cp = 0;
-        size_t k = c >= 0x80 ? utf8_seq_len(p, (const unsigned char *)s + n, &cp) : 0;
-        if (k && cp >= 0xA0) {
+        size_t k = c >= 0x80 ? utf8_seq_len(p, end, &cp) : 0;
+        if (k && cp >= 0xA0 && !unicode_format_char(cp)) {
             put(o, (const char *)p, k);
             p += k;
             continue;
         }
-        if (k) { /* C1 control */
-            char e[6] = {'\\', 'u', '0', '0', hexdig[(cp >> 4) & 15], hexdig[cp & 15]};
-            put(o, e, 6);
+        if (k) { /* C1 control or format character */
+            char e[10];
+            int nd = cp > 0xFFFF ? 8 : 4;
+            e[0] = '\\';
+            e[1] = cp > 0xFFFF ? 'U' : 'u';
+            for (int i = 0; i < nd; i++)
+                e[2 + i] = hexdig[(cp >> (4 * (nd - 1 - i))) & 15];
+            put(o, e, (size_t)(2 + nd));
             p += k;
             continue;
         }
@@ -830,8 +902,8 @@ static void put_text_escaped(output *o, const char *s, size_t n, size_t max)
         }
     }
     if (n > max) {
-        put(o, "...[+", 5);
-        put_u64(o, n - max);
+        put(o, "... [+", 6);
+        put_u64(o, n - shown);
         put(o, " bytes]", 7);
     }
 }
@@ -857,13 +929,20 @@ static bool obj_int(const json_t *obj, const char *key, int64_t *v)
     return true;
 }
 
+/* The number of a connection in the trace: its number in the run
+ * (text_no), else its flow_id. */
+static uint64_t flow_text_no(const out_flow *flow)
+{
+    return flow->text_no ? flow->text_no : flow->flow_id;
+}
+
 /* "[flow N] " or nothing. */
 static void put_flow_tag(output *o, const out_flow *flow)
 {
     if (!flow)
         return;
     put(o, "[flow ", 6);
-    put_u64(o, flow->flow_id);
+    put_u64(o, flow_text_no(flow));
     put(o, "] ", 2);
 }
 
@@ -873,7 +952,7 @@ static void put_flow_word(output *o, const out_flow *flow)
     if (!flow)
         return;
     put(o, "flow ", 5);
-    put_u64(o, flow->flow_id);
+    put_u64(o, flow_text_no(flow));
     put_ch(o, ' ');
 }
 
@@ -938,6 +1017,26 @@ static void put_annotation(output *o, const char *what, const char *name, size_t
     put_ch(o, '\n');
 }
 
+void output_hint_once(output *o, unsigned id, const char *text)
+{
+    if (!o || o->fmt != OUT_TEXT || o->broken || id >= 32 || !text)
+        return;
+    output *root = o->parent ? o->parent : o;
+    pthread_mutex_lock(&root->lock);
+    bool given = root->hints_given & (1u << id);
+    root->hints_given |= 1u << id;
+    pthread_mutex_unlock(&root->lock);
+    if (given)
+        return;
+    event_begin(o);
+    put_color(o, C_DIM);
+    put_str(o, TEXT_INDENT "hint: ");
+    put_str(o, text);
+    put_color(o, C_RESET);
+    put_ch(o, '\n');
+    event_end(o);
+}
+
 void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)
 {
     if (!o || o->fmt != OUT_TEXT || o->broken || !flow)
@@ -957,6 +1056,10 @@ void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)
     if (flow->community_id && *flow->community_id) {
         put(o, " community_id ", 14);
         put_text_str(o, flow->community_id);
+    }
+    if (flow->text_no && flow->text_no != flow->flow_id) { /* the JSON's flow_id, to find it there */
+        put(o, " flow_id ", 9);
+        put_u64(o, flow->flow_id);
     }
     put_color(o, C_RESET);
     put_ch(o, '\n');
@@ -986,7 +1089,8 @@ void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *
 
     const json_t *text = json_object_get(line, "text");
     if (json_is_string(text)) {
-        put_text_json_str(o, text);
+        size_t max = o->max_text_line ? o->max_text_line : SIZE_MAX;
+        put_text_escaped(o, json_string_value(text), json_string_length(text), max);
     } else { /* no text: what the line is, from its parts */
         const char *tag = obj_str(line, "tag");
         const char *word = obj_str(line, "command");
@@ -1270,34 +1374,77 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
     put_ch(o, '\n');
 }
 
-/* " key=value" for each scalar, nested objects as "outer.inner=value". */
-static void put_flat(output *o, const char *prefix, size_t plen, const json_t *obj, int depth)
+/* A scalar of the stats table: integers, strings, yes/no; others as JSON. */
+static void put_stats_value(output *o, const json_t *v)
+{
+    if (json_is_string(v))
+        put_text_json_str(o, v);
+    else if (json_is_boolean(v))
+        put_str(o, json_is_true(v) ? "yes" : "no");
+    else
+        put_json_value(o, v, 1);
+}
+
+/* A counter worth a place in the short table: not 0, false, null or {}. */
+static bool stats_nonzero(const json_t *v)
+{
+    return !(json_is_null(v) || json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0) ||
+             (json_is_object(v) && json_object_size(v) == 0));
+}
+
+/* The end-of-run counters as a short table, one aligned row per top-level
+ * key; a group (object) in one row as "name value, ..." with only the
+ * counters that are not zero ("-" when all are):
+ *   ### stats
+ *                   |   frames           123
+ *                   |   reassembly       segments 119, fin_seen 8, memory_peak 4096
+ *                   |   end_reason       end_of_input
+ * The JSON "stats" event has every counter. */
+static void text_stats(output *o, const out_flow *flow, const json_t *body)
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
+    size_t width = 0;
+
+    put(o, "### ", 4);
+    put_flow_word(o, flow);
+    put(o, "stats\n", 6);
+    if (!json_is_object(body))
+        return;
+    json_object_foreach((json_t *)body, k, v) {
+        if (strlen(k) > width)
+            width = strlen(k);
+    }
+    if (width > 32)
+        width = 32;
+    json_object_foreach((json_t *)body, k, v) {
         if (o->overflow)
             return;
-        if (json_is_object(v) && depth < 4) {
-            char p[256];
-            int n = snprintf(p, sizeof p, "%.*s%s%s", (int)plen, prefix, plen ? "." : "", k);
-            if (n > 0 && (size_t)n < sizeof p) {
-                put_flat(o, p, (size_t)n, v, depth + 1);
-                continue;
-            }
-        }
-        put_ch(o, ' ');
-        if (plen) {
-            put_text_escaped(o, prefix, plen, 256);
-            put_ch(o, '.');
-        }
+        size_t kl = strlen(k);
+        put_str(o, TEXT_INDENT "  ");
         put_text_str(o, k);
-        put_ch(o, '=');
-        if (json_is_string(v)) {
-            put_text_json_str(o, v);
+        for (size_t i = kl; i < width + 2; i++)
+            put_ch(o, ' ');
+        if (!json_is_object(v)) {
+            put_stats_value(o, v);
         } else {
-            put_json_value(o, v, depth + 1);
+            const char *k2;
+            json_t *v2;
+            bool first = true;
+            json_object_foreach(v, k2, v2) {
+                if (!stats_nonzero(v2))
+                    continue;
+                if (!first)
+                    put(o, ", ", 2);
+                first = false;
+                put_text_str(o, k2);
+                put_ch(o, ' ');
+                put_stats_value(o, v2);
+            }
+            if (first)
+                put_ch(o, '-');
         }
+        put_ch(o, '\n');
     }
 }
 
@@ -1314,12 +1461,7 @@ static void text_event(output *o, const char *event_type, uint64_t ts_us, const 
     } else if (strcmp(event_type, "tls") == 0) {
         text_tls(o, flow, body);
     } else if (strcmp(event_type, "stats") == 0) {
-        put(o, "### ", 4);
-        put_flow_word(o, flow);
-        put(o, "stats", 5);
-        if (json_is_object(body))
-            put_flat(o, "", 0, body, 0);
-        put_ch(o, '\n');
+        text_stats(o, flow, body);
     } else {
         put(o, "*** ", 4);
         put_flow_word(o, flow);

@@ -24,7 +24,8 @@
  *   12:34:57.000000 !!! flow 3 alert <name>: <detail>
  *   12:34:57.000000 ~~~ flow 3 TLS 1.3 sni=... ja3=... ja4=...
  *   12:35:00.000000 === flow 3 end: user alice, 12 commands, client 1234 B, server 56789 B, TLS no, reason fin
- *   12:35:00.000000 ### stats packets=... ...
+ *   12:35:00.000000 ### stats
+ *                   |   frames       123            (one aligned row per counter or group)
  * "imap" events are not printed in text mode (the lines already show the
  * conversation).  Control characters and invalid UTF-8 from the network
  * are escaped (\r, \n, \t, \xNN), so a trace can never drive a terminal.
@@ -32,9 +33,10 @@
  * Buffering: events are appended to one buffer that is written (write(2))
  * when it passes OUT_FLUSH_BYTES, on output_flush() and output_close(); on a
  * terminal every event is written at once.  A live capture should call
- * output_flush() after each batch of packets.  Write errors (EPIPE, ENOSPC,
- * ...) are reported once on stderr, counted, and the pending bytes dropped;
- * nothing here crashes or exits.  The program must ignore SIGPIPE
+ * output_flush() after each batch of packets.  Write errors (ENOSPC, EIO,
+ * ...) are reported once on stderr, counted, the pending bytes dropped, and
+ * output_close() returns -1 (the program exits with status 3); EPIPE is
+ * counted but quiet, and stops formatting.  Nothing here crashes or exits.  The program must ignore SIGPIPE
  * (signal(SIGPIPE, SIG_IGN)) for EPIPE to be an error instead of a death.
  * The module owns its file descriptor; when writing to standard output the
  * program must not also write to stdout through stdio (or must fflush it
@@ -65,7 +67,8 @@ extern "C" {
 #define OUT_MAX_DEPTH       64           /* nesting of a body; deeper values are written as null */
 #endif
 #ifndef OUT_TEXT_MAX_LINE
-#define OUT_TEXT_MAX_LINE   8192u        /* bytes of one IMAP line shown in the trace */
+#define OUT_TEXT_MAX_LINE   8192u        /* bytes of one string (alert detail, name, ...) shown in the
+                                          * trace; an IMAP line: output_set_max_text_line() */
 #endif
 
 typedef enum out_format { OUT_TEXT = 0, OUT_JSON = 1 } out_format;
@@ -85,6 +88,7 @@ typedef struct out_flow {
     uint16_t    src_port;
     const char *dest_ip;
     uint16_t    dest_port;
+    uint64_t    text_no;   /* its number in the text trace (output_flow_number()); 0: flow_id */
 } out_flow;
 
 /* Counters of one output (for the "stats" event). */
@@ -108,6 +112,19 @@ output *output_open(const char *path, out_format fmt, int verbose, char *errbuf,
 /* Colour for the text trace (default OUT_COLOR_AUTO). */
 void output_set_color(output *o, out_color mode);
 
+/* Text trace: bytes of an IMAP line's text shown (default
+ * LIM_MAX_TEXT_LINE); a longer line is cut at a UTF-8 character boundary
+ * and ends with "... [+N bytes]" (N: the bytes not shown).  0: no cut. */
+void output_set_max_text_line(output *o, size_t max);
+
+/* Text trace: the next number of a connection in this run, 1, 2, 3, ...
+ * (shared by forks: one sequence per run).  The program numbers a
+ * connection when it first appears (out_flow.text_no): the trace then
+ * reads "flow 1", "flow 2" in order of appearance, while the JSON keeps
+ * flow_id.  With --threads the numbers are unique but their order follows
+ * the threads. */
+uint64_t output_flow_number(output *o);
+
 /* True in text mode: the program must then ask the dissector for line
  * events (imap_config.emit_lines) and pass them to output_line(). */
 bool output_wants_lines(const output *o);
@@ -129,6 +146,13 @@ void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow);
  * in JSON mode. */
 void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *line);
 
+/* Text mode: a hint for the reader, written once per run (per id, also
+ * across forks) as an indented line under the previous one:
+ *   "                | hint: <text>".
+ * id < 32 names the hint (OUT_HINT_*).  No-op in JSON mode. */
+enum { OUT_HINT_KEYLOG = 0 };
+void output_hint_once(output *o, unsigned id, const char *text);
+
 /* After SIGHUP (log rotation): pending bytes are written to the old file,
  * then path is opened again (created, appended to).  Standard output: only
  * a flush.  Returns 0, or -1 (message on stderr; the old file is kept). */
@@ -139,8 +163,12 @@ int output_flush(output *o);
 
 void output_counters_get(const output *o, out_counters *c);
 
-/* Flushes, closes the file (not standard output) and frees.  NULL is fine. */
-void output_close(output *o);
+/* Flushes, closes the file (not standard output) and frees.  NULL is fine.
+ * Returns -1 when output was lost: a write(2) failed with anything but
+ * EPIPE (disk full, I/O error; a fork's failures count for the main
+ * output), or close(2) of the file failed; else 0.  EPIPE (the reader of a
+ * pipe left, `| head`) is not a failure: it stops output quietly. */
+int output_close(output *o);
 
 /* A fork of the main output for another thread (--threads): the same
  * format and settings, its own buffer; whole events are written to the

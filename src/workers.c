@@ -319,7 +319,7 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
         json_object_update(st, extra);
         json_decref(extra);
     }
-    output_event(ws->out, "stats", now, NULL, st);
+    output_event(ws->out, "stats", engine_stats_time(now), NULL, st);
     output_flush(ws->out);
 }
 

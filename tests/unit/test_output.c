@@ -11,12 +11,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "imap.h"
+#include "limits.h"
 #include "output.h"
 
 /* A temp file path per test; removed by the test. */
@@ -257,7 +259,35 @@ static void test_write_error_counted(void **state)
     assert_int_equal(c.write_errors, 2);
     assert_true(c.dropped_bytes > 0);
     assert_int_equal(c.bytes, 0);
-    output_close(o);
+    assert_int_equal(output_close(o), -1); /* output lost: the program exits 3 */
+}
+
+/* EPIPE (the reader left, `| head`) stops output but is no failure. */
+static void test_epipe_is_quiet(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    close(fds[0]); /* no reader */
+    int saved = dup(STDOUT_FILENO);
+    assert_true(saved >= 0);
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    fflush(stdout);
+    assert_int_equal(dup2(fds[1], STDOUT_FILENO), STDOUT_FILENO);
+    close(fds[1]);
+    char err[256] = "";
+    output *o = output_open(NULL, OUT_JSON, 0, err, sizeof err);
+    assert_non_null(o);
+    output_event(o, "stats", 0, NULL, json_pack("{s:i}", "n", 1));
+    assert_int_equal(output_flush(o), -1);
+    out_counters c;
+    output_counters_get(o, &c);
+    assert_int_equal(c.write_errors, 1);
+    int rc = output_close(o);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    signal(SIGPIPE, old);
+    assert_int_equal(rc, 0);
 }
 
 static void test_open_error(void **state)
@@ -374,7 +404,10 @@ static void test_text_conversation(void **state)
         "12:34:56.143456 === flow 3 end: user -, 0 commands, client 0 B, server 0 B, TLS yes implicit 1.3 decrypted, "
         "COMPRESS yes, reason -\n"
         "12:34:56.143456 === flow 3 end: user -, 0 commands, client 0 B, server 0 B, TLS no, reason -\n"
-        "12:34:56.153456 ### stats packets=42 flows.total=1 flows.x=y a=[1,2]\n"
+        "12:34:56.153456 ### stats\n"
+        "                |   packets  42\n"
+        "                |   flows    total 1, x y\n"
+        "                |   a        [1,2]\n"
         "12:34:56.153456 *** flow 3 flow_note {\"k\":1}\n");
     free(s);
 }
@@ -397,23 +430,103 @@ static void test_text_ipv6_and_color(void **state)
     free(s);
 }
 
+/* Format characters (bidi overrides and isolates, zero-width, BOM, line
+ * and paragraph separators, tags) are escaped like C1 controls; other
+ * non-ASCII text is shown as it is. */
+static void test_text_format_chars_escaped(void **state)
+{
+    (void)state;
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "bidi", OUT_TEXT, 0);
+    output_set_color(o, OUT_COLOR_NEVER);
+    const char *text =
+        "a1 LOGIN \xE2\x80\xAE" "evil\xE2\x80\xAC"   /* U+202E RLO, U+202C PDF */
+        " \xE2\x81\xA6x\xE2\x81\xA9"              /* U+2066 LRI, U+2069 PDI */
+        " \xE2\x80\x8B\xE2\x80\x8D\xE2\x81\xA0"  /* U+200B ZWSP, U+200D ZWJ, U+2060 WJ */
+        " \xE2\x80\x8E\xE2\x80\x8F\xD8\x9C"      /* U+200E LRM, U+200F RLM, U+061C ALM */
+        " \xEF\xBB\xBF\xE2\x80\xA8\xE2\x80\xA9"  /* U+FEFF, U+2028, U+2029 */
+        " \xF3\xA0\x81\x81"                        /* U+E0041 TAG LATIN CAPITAL LETTER A */
+        " \xC2\x9B"                                 /* U+009B CSI (C1) */
+        " Entw\xC3\xBC" "rfe \xE2\x82\xAC \xF0\x9F\x98\x80"; /* ü, EUR sign, emoji: shown */
+    json_t *l = json_pack("{s:s,s:s}", "direction", "client", "text", text);
+    output_line(o, 0, NULL, l);
+    json_decref(l);
+    char *s = close_and_read(o, path);
+    assert_string_equal(s, "00:00:00.000000 C a1 LOGIN \\u202Eevil\\u202C \\u2066x\\u2069"
+                           " \\u200B\\u200D\\u2060 \\u200E\\u200F\\u061C \\uFEFF\\u2028\\u2029"
+                           " \\U000E0041 \\u009B Entw\xC3\xBCrfe \xE2\x82\xAC \xF0\x9F\x98\x80\n");
+    free(s);
+}
+
+/* A long IMAP line is cut at --max-text-line bytes (default
+ * LIM_MAX_TEXT_LINE), never inside a UTF-8 character, with the number of
+ * bytes not shown; 0 shows it whole. */
 static void test_text_long_line_cut(void **state)
 {
     (void)state;
     char path[256];
-    output *o = open_tmp(path, sizeof path, "long", OUT_TEXT, 0);
-    output_set_color(o, OUT_COLOR_NEVER);
-    size_t n = OUT_TEXT_MAX_LINE + 100;
+    size_t n = 1000;
     char *t = malloc(n);
     assert_non_null(t);
     memset(t, 'y', n);
     json_t *l = json_pack("{s:s,s:s%}", "direction", "server", "text", t, n);
-    free(t);
+
+    output *o = open_tmp(path, sizeof path, "long", OUT_TEXT, 0);
+    output_set_color(o, OUT_COLOR_NEVER);
+    output_line(o, 0, NULL, l);
+    char *s = close_and_read(o, path);
+    assert_int_equal(strlen(s), 18 + LIM_MAX_TEXT_LINE + strlen("... [+800 bytes]\n"));
+    assert_string_equal(s + 18 + LIM_MAX_TEXT_LINE, "... [+800 bytes]\n");
+    free(s);
+
+    o = open_tmp(path, sizeof path, "long0", OUT_TEXT, 0);
+    output_set_max_text_line(o, 0);
+    output_line(o, 0, NULL, l);
+    s = close_and_read(o, path);
+    assert_int_equal(strlen(s), 18 + n + 1);
+    free(s);
+    json_decref(l);
+
+    /* "ab" then "ü" (C3 BC) straddling the cut at 3: cut before it */
+    o = open_tmp(path, sizeof path, "longu", OUT_TEXT, 0);
+    output_set_max_text_line(o, 3);
+    l = json_pack("{s:s,s:s}", "direction", "client", "text", "ab\xC3\xBC" "cdef");
     output_line(o, 0, NULL, l);
     json_decref(l);
+    s = close_and_read(o, path);
+    assert_string_equal(s, "00:00:00.000000 C ab... [+6 bytes]\n");
+    free(s);
+    free(t);
+}
+
+/* With text_no (output_flow_number), the trace numbers connections 1, 2,
+ * ... per run; the header names the JSON's flow_id when it differs. */
+static void test_text_flow_numbers(void **state)
+{
+    (void)state;
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "flowno", OUT_TEXT, 0);
+    output_set_color(o, OUT_COLOR_NEVER);
+    out_flow a = {.flow_id = 1, .src_ip = "192.0.2.1", .src_port = 1, .dest_ip = "192.0.2.2", .dest_port = 143};
+    out_flow b = {.flow_id = 251, .src_ip = "192.0.2.1", .src_port = 2, .dest_ip = "192.0.2.2", .dest_port = 143};
+    a.text_no = output_flow_number(o);
+    b.text_no = output_flow_number(o);
+    assert_int_equal(a.text_no, 1);
+    assert_int_equal(b.text_no, 2);
+    output_flow_begin(o, 0, &a);
+    output_flow_begin(o, 0, &b);
+    json_t *l = json_pack("{s:s,s:s}", "direction", "client", "text", "a NOOP");
+    output_line(o, 0, &b, l);
+    json_decref(l);
+    output_event(o, "alert", 0, &b, json_pack("{s:s}", "name", "x"));
+    output_event(o, "imap_session", 0, &b, json_pack("{s:i,s:i}", "client_bytes", 1, "server_bytes", 2));
     char *s = close_and_read(o, path);
-    assert_int_equal(strlen(s), 16 + 2 + OUT_TEXT_MAX_LINE + strlen("...[+100 bytes]\n"));
-    assert_string_equal(s + 18 + OUT_TEXT_MAX_LINE, "...[+100 bytes]\n");
+    assert_string_equal(s,
+        "00:00:00.000000 --- flow 1 1970-01-01 192.0.2.1:1 -> 192.0.2.2:143\n"
+        "00:00:00.000000 --- flow 2 1970-01-01 192.0.2.1:2 -> 192.0.2.2:143 flow_id 251\n"
+        "00:00:00.000000 [flow 2] C a NOOP\n"
+        "00:00:00.000000 !!! flow 2 alert x\n"
+        "00:00:00.000000 === flow 2 end: user -, 0 commands, client 1 B, server 2 B, TLS no, reason -\n");
     free(s);
 }
 
@@ -464,9 +577,12 @@ int main(void)
         cmocka_unit_test(test_write_error_counted),
         cmocka_unit_test(test_open_error),
         cmocka_unit_test(test_reopen_after_rename),
+        cmocka_unit_test(test_epipe_is_quiet),
         cmocka_unit_test(test_text_conversation),
         cmocka_unit_test(test_text_ipv6_and_color),
         cmocka_unit_test(test_text_long_line_cut),
+        cmocka_unit_test(test_text_flow_numbers),
+        cmocka_unit_test(test_text_format_chars_escaped),
         cmocka_unit_test(test_text_verbose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

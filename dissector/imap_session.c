@@ -432,7 +432,7 @@ static void anomaly(imap_session *s, imap_dir dir, imap_anomaly a, uint64_t offs
     json_object_set_new_nocheck(o, "offset", json_integer((json_int_t)offset));
     if (fmt)
         json_object_set_new_nocheck(o, "detail", json_string(detail));
-    if (tag)
+    if (tag && tag[0])
         json_object_set_new_nocheck(o, "tag", imap_core_json_bytes(tag, strlen(tag), 0));
     if (s->defer_anomalies && !s->deferred)
         s->deferred = malloc(CORE_DEFER_MAX * sizeof *s->deferred);
@@ -2199,6 +2199,27 @@ static void line_ids(imap_dir dir, dir_state *d, const char *text, size_t len)
     }
 }
 
+/* The tag and command of a client line that announces a literal name it
+ * in alerts and to the literal sink: not when they may hold a secret (a
+ * LOGIN / AUTHENTICATE whose words do not parse, a line after one that is
+ * no command; client_secret_from). */
+static void line_ids_redact(const imap_session *s, dir_state *d)
+{
+    if (s->cfg.show_credentials)
+        return;
+    size_t end = d->len >= 2 ? d->len - 2 : d->len, so;
+    bool clean;
+    imap_redact_kind k = imap_redact_scan(d->buf, end, false, &so, &clean);
+    if (k != IMAP_REDACT_NONE) {
+        if (!clean)
+            d->line_tag[0] = '\0';
+        snprintf(d->line_cmd, sizeof d->line_cmd, "%s", k == IMAP_REDACT_LOGIN ? "LOGIN" : "AUTHENTICATE");
+    } else if (client_secret_from(s, d->buf, end) == 0) {
+        d->line_tag[0] = '\0';
+        d->line_cmd[0] = '\0';
+    }
+}
+
 static void literal_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t size, char mode, bool binary)
 {
     if (size > s->cfg.max_literal)
@@ -2496,8 +2517,11 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
                 line_too_long(s, dir, d);
                 d->overflow = true;
             }
-            if (d->nlits == 0 && !d->overflow)
+            if (d->nlits == 0 && !d->overflow) {
                 line_ids(dir, d, d->buf, d->len);
+                if (dir == IMAP_DIR_CLIENT)
+                    line_ids_redact(s, d);
+            }
             if (dir == IMAP_DIR_CLIENT && mode == 0 && !d->overflow)
                 emit_line_part(s, d);
         }

@@ -296,6 +296,16 @@ static void test_login_oversized_literal(void **state)
     const seg conv2[] = { GREET, C("a1 LOGIN alice {40}\r\n"), S("+ OK\r\n"), C(SECRET "\r\na2 NOOP\r\n"), END };
     ev = run_checked(conv2, &o, secret_plain);
     json_decref(ev);
+    /* literals on lines whose first words may be the secret: the
+     * literal_too_large alert and the trace name no tag from them */
+    const seg conv3[] = { GREET, C("a1 LOGIN alice {0}\r\n"), S("+ OK\r\n"), C("\r\n"), S("a1 NO bad\r\n"),
+                          C(SECRET " {9}\r\n"), S("+ OK\r\n"), C("123456789\r\n"), S("* BAD what\r\n"),
+                          C("LOGIN\t" SECRET " {9}\r\n"), S("+ OK\r\n"), C("123456789\r\n"),
+                          S("* BAD what\r\n"), END };
+    ev = run_checked(conv3, &o, secret_plain);
+    assert_string_equal(client_line(ev, 2), "<redacted>");
+    assert_string_equal(client_line(ev, 4), "LOGIN\\x09<redacted>");
+    json_decref(ev);
 }
 
 static void test_login_arguments_missing_extra(void **state)

@@ -59,6 +59,16 @@ static int dec_login(const imap_decode_ctx *ctx, const char *cmd, const imap_val
         imap_dec_setl(obj, "password", imap_dec_str(a->next));
     else
         imap_dec_setl(obj, "password", json_string("<redacted>"));
+    if (a->next->next != NULL && (ctx == NULL || !ctx->show_credentials)) {
+        /* words after the password may be more of it (a password with
+         * spaces, unquoted): counted, never shown */
+        json_t *arr = json_array();
+        for (const imap_value *v = a->next->next; v != NULL; v = v->next)
+            json_array_append_new(arr, json_string("<redacted>"));
+        imap_dec_setl(obj, "extra_args", arr);
+        *err = "unexpected extra arguments";
+        return -1;
+    }
     return extra_args(a->next->next, obj, err);
 }
 

@@ -105,6 +105,13 @@ static void decode_plain(imap_sasl *x, const uint8_t *p, const uint8_t *end)
     }
     const uint8_t *a = e1 + 1;
     const uint8_t *e2 = field_end(a, end, 0);
+    if (e2 == end) {
+        /* one NUL only: "user NUL password" or "NUL password"; which
+         * field is which cannot be told, and one may be the password */
+        json_object_set_new_nocheck(x->info, "error", json_string("PLAIN message with one NUL separator"));
+        if (!x->show_credentials)
+            return;
+    }
     if (e1 > p)
         set_bytes(x, "authzid", p, (size_t)(e1 - p));
     set_bytes(x, "user", a, (size_t)(e2 - a));

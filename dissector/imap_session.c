@@ -26,6 +26,7 @@
 #include "imap_cache.h"
 #include "imap_core_util.h"
 #include "imap_decode.h"
+#include "imap_redact.h"
 #include "imap_sasl.h"
 #include "imap_value.h"
 
@@ -50,6 +51,8 @@
 #define CORE_LINE_TEXT_MAX   1000  /* bytes of trace text per line */
 #define CORE_DETAIL_MAX      300   /* bytes of an anomaly detail */
 #define CORE_INJECT_MAX      200   /* bytes of injected data shown */
+#define CORE_REDACT_LOOK     4096  /* bytes of injected client data scanned for secrets */
+#define CORE_UNKNOWN_CMD_KEYS 16   /* distinct unknown command names counted by name */
 #define CORE_LITERAL_SHOW    64    /* a literal this short and printable is shown in the trace */
 #define CORE_DEFER_MAX       16    /* anomalies of one line held until its LINE event */
 #define CORE_PENDING_COST    1024  /* budget charge of a pending command besides its text (objects) */
@@ -327,6 +330,14 @@ struct imap_session {
     bool           defer_anomalies;
     const char    *line_text;      /* the complete line being processed (process_line) */
     size_t         line_len;
+    /* Secrets (imap_redact.h), unless cfg.show_credentials: where in the
+     * client line being processed the trace stops and shows "<redacted>"
+     * (SIZE_MAX: nowhere); after_secret: the last client line was LOGIN,
+     * AUTHENTICATE or itself redacted, so a next line that is no command
+     * may be a password sent on its own. */
+    size_t         redact_from;
+    bool           after_secret;
+    size_t         unknown_cmd_keys; /* distinct unknown names in commands */
     size_t         ndeferred;
     struct deferred_anomaly {
         imap_anomaly a;
@@ -421,7 +432,7 @@ static void anomaly(imap_session *s, imap_dir dir, imap_anomaly a, uint64_t offs
     json_object_set_new_nocheck(o, "offset", json_integer((json_int_t)offset));
     if (fmt)
         json_object_set_new_nocheck(o, "detail", json_string(detail));
-    if (tag)
+    if (tag && tag[0])
         json_object_set_new_nocheck(o, "tag", imap_core_json_bytes(tag, strlen(tag), 0));
     if (s->defer_anomalies && !s->deferred)
         s->deferred = malloc(CORE_DEFER_MAX * sizeof *s->deferred);
@@ -688,7 +699,10 @@ static void txn_add_literals(imap_session *s, pending *p, dir_state *d, imap_dir
         json_t *o = json_object();
         json_object_set_new_nocheck(o, "direction", json_string(dir_name(dir)));
         json_object_set_new_nocheck(o, "size", json_integer((json_int_t)l->size));
-        if (l->has_sha256) {
+        /* a hash of a password is a password to crack offline */
+        bool secret = dir == IMAP_DIR_CLIENT && !s->cfg.show_credentials &&
+                      (p->id == CMD_LOGIN || p->id == CMD_AUTHENTICATE);
+        if (l->has_sha256 && !secret) {
             char hex[65];
             imap_core_hex(hex, l->sha256, 32);
             json_object_set_new_nocheck(o, "sha256", json_string(hex));
@@ -816,8 +830,9 @@ static json_t *caps_annotate(const json_t *names)
 /* ------------------------------------------------------------ trace lines */
 
 /* Appends literal li of the line to tmp[*o..cap): its bytes when short
- * and printable, else "<N bytes>"; "<redacted>" when it may hold a secret. */
-static void render_literal(const dir_state *d, size_t li, bool redact, char *tmp, size_t *o, size_t cap)
+ * and printable, else "<N bytes>" (a secret never gets here: render_text
+ * stops where it begins). */
+static void render_literal(const dir_state *d, size_t li, char *tmp, size_t *o, size_t cap)
 {
     if (li >= d->nlits)
         return;
@@ -827,9 +842,7 @@ static void render_literal(const dir_state *d, size_t li, bool redact, char *tmp
         if (l->kept[i] < 0x20 || l->kept[i] >= 0x7F)
             printable = false;
     int n;
-    if (redact)
-        n = snprintf(tmp + *o, cap - *o, "%s", IMAP_SASL_REDACTED);
-    else if (printable)
+    if (printable)
         n = snprintf(tmp + *o, cap - *o, "%.*s", (int)l->kept_len, (const char *)l->kept);
     else
         n = snprintf(tmp + *o, cap - *o, "<%llu bytes>", (unsigned long long)l->size);
@@ -840,16 +853,22 @@ static void render_literal(const dir_state *d, size_t li, bool redact, char *tmp
 /* Renders (part of) a logical line for the trace: each literal marker
  * ("{n}" CRLF in the text) is followed by literal li, li+1, ... from
  * first_lit; lead: the text starts right after a marker's CRLF, so it
- * starts with literal first_lit.  out has cap bytes. */
+ * starts with literal first_lit.  secret_from (SIZE_MAX: none): the text
+ * from there on, and every literal whose marker lies there, is a secret,
+ * shown as one "<redacted>" (0 with lead: the lead literal too).  out has
+ * cap bytes. */
 static size_t render_text(const dir_state *d, const char *text, size_t len, size_t first_lit, bool lead,
-                          bool redact, char *out, size_t cap)
+                          size_t secret_from, char *out, size_t cap)
 {
     char tmp[CORE_LINE_TEXT_MAX + 256];
     size_t o = 0, li = first_lit;
     tmp[0] = '\0';
+    bool secret = secret_from < len || (lead && secret_from == 0);
+    if (secret)
+        len = secret_from < len ? secret_from : len;
     const char *p = text, *end = text + len;
-    if (lead)
-        render_literal(d, li++, redact, tmp, &o, sizeof tmp);
+    if (lead && !(secret && secret_from == 0))
+        render_literal(d, li++, tmp, &o, sizeof tmp);
     while (p < end && o < CORE_LINE_TEXT_MAX) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *seg_end = nl ? nl : end;
@@ -862,11 +881,16 @@ static size_t render_text(const dir_state *d, const char *text, size_t len, size
         o += seg;
         if (!nl)
             break;
-        render_literal(d, li++, redact, tmp, &o, sizeof tmp);
+        render_literal(d, li++, tmp, &o, sizeof tmp);
         p = nl + 1;
     }
     if (p < end && o >= CORE_LINE_TEXT_MAX)
         o = CORE_LINE_TEXT_MAX;
+    if (secret && o < CORE_LINE_TEXT_MAX) {
+        int m = snprintf(tmp + o, sizeof tmp - o, "%s", IMAP_REDACT_MARK);
+        if (m > 0)
+            o += (size_t)m;
+    }
     size_t n = imap_core_escape(out, cap, (const uint8_t *)tmp, o);
     if (o >= CORE_LINE_TEXT_MAX && n + 4 < cap && (n < 3 || strcmp(out + n - 3, "...") != 0)) {
         memcpy(out + n, "...", 4);
@@ -875,12 +899,50 @@ static size_t render_text(const dir_state *d, const char *text, size_t len, size
     return n;
 }
 
-/* Literals of a LOGIN or AUTHENTICATE line may be the password or a SASL
- * response: the trace shows them redacted (unless show_credentials). */
-static bool line_has_secrets(const imap_session *s, const dir_state *d)
+static size_t parse_tag_command(const char *text, size_t len, char *tag, char *cmd, bool *eight_bit);
+
+/* "tag SP command" with a command we know (or an experimental X one). */
+static bool client_line_is_command(const char *text, size_t len)
 {
-    return !s->cfg.show_credentials &&
-           (strcmp(d->line_cmd, "LOGIN") == 0 || strcmp(d->line_cmd, "AUTHENTICATE") == 0);
+    char tag[CORE_TAG_MAX], cmd[CORE_CMD_MAX];
+    bool eb;
+    return parse_tag_command(text, len, tag, cmd, &eb) != 0 && cmd[0] &&
+           (cmd_lookup(cmd) != NULL || cmd_is_experimental(cmd));
+}
+
+/* Where the secret of client text (the line buffer so far, or the whole
+ * line) begins: SIZE_MAX when it has none or show_credentials.  A LOGIN
+ * or AUTHENTICATE line as imap_redact_scan says; after such a line (or
+ * during a SASL exchange) a line that is no known command is all secret:
+ * the password sent on its own, or a SASL response that is not base64. */
+static size_t client_secret_from(const imap_session *s, const char *text, size_t len)
+{
+    if (s->cfg.show_credentials)
+        return SIZE_MAX;
+    size_t so;
+    bool clean;
+    if (imap_redact_scan(text, len, false, &so, &clean) != IMAP_REDACT_NONE)
+        return so < len ? so : SIZE_MAX;
+    if ((s->after_secret || pending_newest(s, CMD_AUTHENTICATE) >= 0) && len > 0 &&
+        !client_line_is_command(text, len))
+        return 0;
+    return SIZE_MAX;
+}
+
+/* The client text as an alert may quote it: escaped, the secret (from
+ * secret_from, SIZE_MAX: none) replaced by "<redacted>". */
+static void client_text_quoted(const char *text, size_t len, size_t secret_from, char *out, size_t cap)
+{
+    char tmp[CORE_INJECT_MAX + 16];
+    size_t n = len < secret_from ? len : secret_from;
+    if (n > CORE_INJECT_MAX)
+        n = CORE_INJECT_MAX;
+    memcpy(tmp, text, n);
+    if (secret_from < len && n < CORE_INJECT_MAX) {
+        memcpy(tmp + n, IMAP_REDACT_MARK, strlen(IMAP_REDACT_MARK));
+        n += strlen(IMAP_REDACT_MARK);
+    }
+    imap_core_escape(out, cap, (const uint8_t *)tmp, n);
 }
 
 static void emit_line(imap_session *s, imap_dir dir, const char *kind, const char *tag,
@@ -907,10 +969,14 @@ static void emit_line(imap_session *s, imap_dir dir, const char *kind, const cha
     if (rest) {
         json_object_set_new_nocheck(o, "part", json_integer((json_int_t)d->parts + 1));
         json_object_set_new_nocheck(o, "last_part", json_true());
+        size_t from = s->redact_from == SIZE_MAX ? SIZE_MAX
+                      : s->redact_from > d->part_off ? s->redact_from - d->part_off : 0;
         n = render_text(d, s->line_text + d->part_off, s->line_len - d->part_off, d->part_lit, true,
-                        line_has_secrets(s, d), buf, sizeof buf);
+                        from, buf, sizeof buf);
     } else {
-        n = render_text(d, text, len, 0, false, false, buf, sizeof buf);
+        n = render_text(d, text, len, 0, false,
+                        dir == IMAP_DIR_CLIENT && text == s->line_text ? s->redact_from : SIZE_MAX,
+                        buf, sizeof buf);
     }
     osetl(o, "text", json_stringn(buf, n));
     imap_event ev = { .type = IMAP_EV_LINE, .dir = dir, .ts_us = s->now,
@@ -987,8 +1053,10 @@ static void emit_line_part(imap_session *s, dir_state *d)
             osetl(o, "command", json_bytes(d->line_cmd, strlen(d->line_cmd)));
         json_object_set_new_nocheck(o, "part", json_integer((json_int_t)d->parts + 1));
         char buf[CORE_LINE_TEXT_MAX * 4 + 8];
+        size_t sf = client_secret_from(s, d->buf, end);
+        size_t from = sf == SIZE_MAX ? SIZE_MAX : sf > d->part_off ? sf - d->part_off : 0;
         size_t n = render_text(d, d->buf + d->part_off, end - d->part_off, d->part_lit, d->parts > 0,
-                               line_has_secrets(s, d), buf, sizeof buf);
+                               from, buf, sizeof buf);
         osetl(o, "text", json_stringn(buf, n));
         imap_event ev = { .type = IMAP_EV_LINE, .dir = IMAP_DIR_CLIENT, .ts_us = s->now,
                           .offset = d->parts == 0 ? d->line_start : d->part_wire, .data = o };
@@ -1444,8 +1512,12 @@ static void starttls_switch(imap_session *s)
     if (c->switched_to != IMAP_LAYER_TLS) {
         if (c->line_bytes > 0) {
             /* SPECS.md 6.1: a partial client line after STARTTLS */
-            char buf[CORE_INJECT_MAX + 8];
-            imap_core_escape(buf, sizeof buf, (const uint8_t *)c->head, c->head_len);
+            char raw[CORE_INJECT_MAX + 8], buf[CORE_INJECT_MAX * 4 + 8];
+            size_t rn = s->cfg.show_credentials ? 0 : imap_redact_raw(raw, sizeof raw, (const uint8_t *)c->head, c->head_len);
+            if (s->cfg.show_credentials)
+                imap_core_escape(buf, sizeof buf, (const uint8_t *)c->head, c->head_len);
+            else
+                imap_core_escape(buf, sizeof buf, (const uint8_t *)raw, rn);
             anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_COMMAND_INJECTION, c->line_start, NULL,
                     "partial line after STARTTLS: %s", buf);
         }
@@ -1715,6 +1787,7 @@ static bool client_line_clear_start(const imap_session *s, const char *text, siz
 
 static void client_sasl_line(imap_session *s, dir_state *d, pending *p, const char *text, size_t len)
 {
+    s->after_secret = true;
     p->client_bytes += d->line_bytes;
     if (imap_sasl_client(&p->sasl, text, len) < 0)
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_BAD_BASE64, d->line_start, p->tag,
@@ -1723,6 +1796,27 @@ static void client_sasl_line(imap_session *s, dir_state *d, pending *p, const ch
         emit_line(s, IMAP_DIR_CLIENT, "continuation_data", NULL, NULL, text, len, NULL);
     else
         emit_line(s, IMAP_DIR_CLIENT, "continuation_data", NULL, NULL, "<redacted>", 10, NULL);
+}
+
+/* The summary's command counts, keyed by name: a known (or experimental)
+ * command by its name; an unknown one by its name while fewer than
+ * CORE_UNKNOWN_CMD_KEYS unknown names were seen and the name is printable
+ * ASCII, else under "<other>", so garbage cannot grow the summary without
+ * bound.  (A line that may be a secret is never counted: secret_line.) */
+static void count_command(imap_session *s, const char *cmd, bool known)
+{
+    if (!known && !json_object_get(s->commands, cmd)) {
+        bool printable = cmd[0] != '\0';
+        for (const char *c = cmd; *c; c++)
+            if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+                printable = false;
+        if (!printable || s->unknown_cmd_keys >= CORE_UNKNOWN_CMD_KEYS) {
+            json_count(s->commands, "<other>");
+            return;
+        }
+        s->unknown_cmd_keys++;
+    }
+    json_count(s->commands, cmd);
 }
 
 static void mailbox_note(imap_session *s, const json_t *obj)
@@ -1777,11 +1871,27 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
         s->logout_reported = true;
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_DATA_AFTER_LOGOUT, d->line_start, NULL, "command after logout");
     }
+    /* secrets: the rest of this line from redact_from is shown nowhere */
+    size_t so = len;
+    bool clean = true;
+    imap_redact_kind rk = s->cfg.show_credentials ? IMAP_REDACT_NONE
+                                                  : imap_redact_scan(text, len, false, &so, &clean);
+    s->redact_from = client_secret_from(s, text, len);
+    bool secret_line = rk == IMAP_REDACT_NONE && s->redact_from == 0;
+    s->after_secret = rk != IMAP_REDACT_NONE || secret_line;
     if (s->starttls_outstanding > 0) {
         /* SPECS.md 6.1: nothing but TLS may follow STARTTLS before its OK */
-        char buf[CORE_INJECT_MAX + 8];
-        imap_core_escape(buf, sizeof buf, (const uint8_t *)text, len);
+        char buf[CORE_INJECT_MAX * 4 + 8];
+        client_text_quoted(text, len, s->redact_from, buf, sizeof buf);
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_COMMAND_INJECTION, d->line_start, NULL, "%s", buf);
+    }
+    if (secret_line) {
+        /* no tag, no command name, no count: the words may be the secret */
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, NULL,
+                "line after %s is no command (redacted)",
+                pending_newest(s, CMD_AUTHENTICATE) >= 0 ? "AUTHENTICATE" : "LOGIN");
+        emit_line(s, IMAP_DIR_CLIENT, "command", NULL, NULL, text, len, NULL);
+        return;
     }
     if (memchr(text, '\0', len))
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_NUL_BYTE, d->line_start, NULL, "NUL in command line");
@@ -1789,6 +1899,16 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     char tag[CORE_TAG_MAX], cmd[CORE_CMD_MAX];
     bool eight_bit;
     size_t argoff = parse_tag_command(text, len, tag, cmd, &eight_bit);
+    const char *kw = rk == IMAP_REDACT_LOGIN ? "LOGIN" : "AUTHENTICATE";
+    if (rk != IMAP_REDACT_NONE && (argoff == 0 || strcmp(cmd, kw) != 0)) {
+        /* a LOGIN / AUTHENTICATE the tag and command of which do not parse
+         * (no tag, TAB, ...): what was taken for the tag or the command
+         * may hold the secret; shown as the keyword alone */
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, NULL,
+                "%s line not well formed (arguments redacted)", kw);
+        emit_line(s, IMAP_DIR_CLIENT, "command", NULL, kw, text, len, NULL);
+        return;
+    }
     if (eight_bit)
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_EIGHT_BIT_IN_ATOM, d->line_start, tag, "8-bit byte in tag or command");
     if (argoff == 0) {
@@ -1872,7 +1992,7 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     p->continuations = s->inprogress_conts;
     s->inprogress_conts = 0;
     txn_add_literals(s, p, d, IMAP_DIR_CLIENT);
-    json_count(s->commands, cmd);
+    count_command(s, cmd, ci != NULL || cmd_is_experimental(cmd));
 
     if (!ci && !cmd_is_experimental(cmd)) {
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_UNKNOWN_COMMAND, d->line_start, tag, "%s", cmd);
@@ -1890,11 +2010,23 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     const char *err = NULL;
     size_t err_off = 0, li = 0;
     imap_value *args = NULL;
-    if (!args_dropped)
+    /* a LOGIN / AUTHENTICATE not in its exact shape: its arguments are not
+     * taken apart, so no piece of the secret becomes a user or a name */
+    bool args_secret = rk != IMAP_REDACT_NONE && !clean;
+    if (args_secret && !args_dropped) {
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag,
+                "%s: arguments not well formed (redacted)", cmd);
+        json_object_set_new_nocheck(p->obj, "arguments_redacted", json_true());
+        if (p->id == CMD_LOGIN)
+            json_object_set_new_nocheck(p->obj, "password", json_string(IMAP_SASL_REDACTED));
+    }
+    if (!args_dropped && !args_secret)
         args = imap_tokenize(s->arena, text + argoff, len - argoff, d->lits, d->nlits, &li, false, NULL,
                              &err, &err_off);
     if (args_dropped) {
         json_object_set_new_nocheck(p->obj, "arguments_dropped", json_string("memcap"));
+    } else if (args_secret) {
+        /* reported above */
     } else if (!args) {
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag, "arguments too complex");
     } else if (err) {
@@ -1912,9 +2044,6 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     }
     const imap_value *a0 = args ? imap_list_nth(args, 0) : NULL;
     const imap_value *a1 = args ? imap_list_nth(args, 1) : NULL;
-    char trace[512];
-    const char *ttext = text;
-    size_t tlen = len;
     switch (p->id) {
     case CMD_LOGIN: {
         /* RFC 9051 9: login = "LOGIN" SP userid SP password */
@@ -1931,14 +2060,6 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
                 osetl(p->obj, "password", json_bytes(pw, pl));
             else
                 json_object_set_new_nocheck(p->obj, "password", json_string(IMAP_SASL_REDACTED));
-        }
-        if (!s->cfg.show_credentials) {
-            size_t ul = 0;
-            const char *u = a0 ? imap_value_text(a0, &ul, NULL) : "";
-            int n = snprintf(trace, sizeof trace, "%s LOGIN %.*s %s", tag, (int)(ul > 200 ? 200 : ul), u,
-                             IMAP_SASL_REDACTED);
-            ttext = trace;
-            tlen = n > 0 ? ((size_t)n < sizeof trace ? (size_t)n : sizeof trace - 1) : 0;
         }
         check_cleartext_credentials(s, tag, "LOGIN");
         break;
@@ -1957,11 +2078,6 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
             const char *ir = imap_value_text(a1, &irl, NULL);
             if (imap_sasl_client(&p->sasl, ir, irl) < 0)
                 anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_BAD_BASE64, d->line_start, tag, "initial response is not base64");
-            if (!s->cfg.show_credentials) {
-                int n = snprintf(trace, sizeof trace, "%s AUTHENTICATE %s %s", tag, p->mechanism, IMAP_SASL_REDACTED);
-                ttext = trace;
-                tlen = n > 0 ? (size_t)n : 0;
-            }
         }
         if (imap_sasl_mech_is_cleartext(p->mechanism, strlen(p->mechanism))) {
             char what[80];
@@ -1988,7 +2104,7 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
         break;
     }
     recompute_projected(s);
-    emit_line(s, IMAP_DIR_CLIENT, "command", tag, cmd, ttext, tlen, line_names(s, p->obj, NULL));
+    emit_line(s, IMAP_DIR_CLIENT, "command", tag, cmd, text, len, line_names(s, p->obj, NULL));
 }
 
 /* ------------------------------------------------------------ framing */
@@ -2094,6 +2210,27 @@ static void line_ids(imap_dir dir, dir_state *d, const char *text, size_t len)
             d->line_cmd[3] = ' ';
             copy_upper(d->line_cmd + 4, CORE_CMD_MAX - 4, sub, sl);
         }
+    }
+}
+
+/* The tag and command of a client line that announces a literal name it
+ * in alerts and to the literal sink: not when they may hold a secret (a
+ * LOGIN / AUTHENTICATE whose words do not parse, a line after one that is
+ * no command; client_secret_from). */
+static void line_ids_redact(const imap_session *s, dir_state *d)
+{
+    if (s->cfg.show_credentials)
+        return;
+    size_t end = d->len >= 2 ? d->len - 2 : d->len, so;
+    bool clean;
+    imap_redact_kind k = imap_redact_scan(d->buf, end, false, &so, &clean);
+    if (k != IMAP_REDACT_NONE) {
+        if (!clean)
+            d->line_tag[0] = '\0';
+        snprintf(d->line_cmd, sizeof d->line_cmd, "%s", k == IMAP_REDACT_LOGIN ? "LOGIN" : "AUTHENTICATE");
+    } else if (client_secret_from(s, d->buf, end) == 0) {
+        d->line_tag[0] = '\0';
+        d->line_cmd[0] = '\0';
     }
 }
 
@@ -2315,6 +2452,7 @@ static void process_line(imap_session *s, imap_dir dir, const char *text, size_t
     s->defer_anomalies = true;
     s->line_text = text;
     s->line_len = len;
+    s->redact_from = SIZE_MAX;
     if (memchr(text, '\0', len) && dir == IMAP_DIR_SERVER)
         anomaly(s, dir, IMAP_ANOM_NUL_BYTE, s->dirs[dir].line_start, NULL, "NUL in response line");
     if (dir == IMAP_DIR_CLIENT)
@@ -2323,6 +2461,7 @@ static void process_line(imap_session *s, imap_dir dir, const char *text, size_t
         process_server_line(s, text, len);
     flush_anomalies(s); /* a line that gave no LINE event */
     s->line_text = NULL;
+    s->redact_from = SIZE_MAX;
 }
 
 /* The line text ends at lf (exclusive) in the chunk; returns true when the
@@ -2392,8 +2531,11 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
                 line_too_long(s, dir, d);
                 d->overflow = true;
             }
-            if (d->nlits == 0 && !d->overflow)
+            if (d->nlits == 0 && !d->overflow) {
                 line_ids(dir, d, d->buf, d->len);
+                if (dir == IMAP_DIR_CLIENT)
+                    line_ids_redact(s, d);
+            }
             if (dir == IMAP_DIR_CLIENT && mode == 0 && !d->overflow)
                 emit_line_part(s, d);
         }
@@ -2544,7 +2686,16 @@ int imap_session_check_tls_start(imap_session *s, imap_dir dir, const uint8_t *d
     if (data[0] == 0x16)
         return 0;
     char buf[CORE_INJECT_MAX + 8];
-    imap_core_escape(buf, sizeof buf, data, len < CORE_INJECT_MAX ? len : CORE_INJECT_MAX);
+    if (dir == IMAP_DIR_CLIENT && !s->cfg.show_credentials) {
+        /* pipelined LOGIN / AUTHENTICATE data: the secrets redacted
+         * (imap_redact_raw), looking a little past what is shown so a
+         * literal's data is known as such */
+        char raw[CORE_INJECT_MAX + 8];
+        size_t rn = imap_redact_raw(raw, CORE_INJECT_MAX + 1, data, len < CORE_REDACT_LOOK ? len : CORE_REDACT_LOOK);
+        imap_core_escape(buf, sizeof buf, (const uint8_t *)raw, rn);
+    } else {
+        imap_core_escape(buf, sizeof buf, data, len < CORE_INJECT_MAX ? len : CORE_INJECT_MAX);
+    }
     anomaly(s, dir, dir == IMAP_DIR_SERVER ? IMAP_ANOM_STARTTLS_RESPONSE_INJECTION : IMAP_ANOM_STARTTLS_CLIENT_CLEARTEXT,
             d->offset, NULL, "%s", buf);
     return 1;

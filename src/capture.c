@@ -141,6 +141,10 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
         pcap_close(p);
         return CAPTURE_EXIT_SETUP;
     }
+    if (o->ready && o->ready(o->ready_ctx) != 0) {
+        pcap_close(p);
+        return CAPTURE_EXIT_SETUP;
+    }
     linktype = pcap_datalink(p);
     install_signals();
     active_pcap = p;

@@ -28,6 +28,11 @@ typedef struct capture_opts {
     long long count;         /* -c: stop after this many packets (0: no limit) */
     int buffer_mb;           /* -B */
     const char *drop_user;   /* -Z: drop privileges to this user after opening */
+    /* Called once the input is open and privileges are dropped, before the
+     * first packet (so what it creates belongs to the user that goes on);
+     * non-zero: capture_run stops with CAPTURE_EXIT_SETUP.  May be NULL. */
+    int (*ready)(void *ctx);
+    void *ready_ctx;
 } capture_opts;
 
 /* Exit statuses of capture_run. */

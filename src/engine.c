@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "community_id.h"
 #include "limits.h"
 #include "inflate.h"
+#include "streams.h"
 #include "tls.h"
 
 #define CONN_MAX_GAPS_LISTED 64
@@ -74,6 +74,7 @@ typedef struct conn {
     inflater *z[2];
     uint64_t plaintext_bytes[2]; /* decrypted bytes, by imap_dir */
     uint32_t rng;            /* feed_chunk = -1 */
+    bool stream_bad[2];      /* --streams-dir: this file failed (reported once) */
 } conn;
 
 struct engine {
@@ -545,14 +546,10 @@ static conn *conn_new(engine *e, flow *f)
     c->rng = e->cfg.feed_seed ^ (uint32_t)f->id * 2654435761u;
     f->app = c;
     if (e->cfg.streams_dir) {
-        char path[4096];
-        FILE *fp;
-        for (int d = 0; d < 2; d++) {
-            snprintf(path, sizeof path, "%s/%llu.%s", e->cfg.streams_dir,
-                     (unsigned long long)f->id, dir_name(d));
-            if ((fp = fopen(path, "wb")))
-                fclose(fp);
-        }
+        /* streams.h: new files only, 0600, no link followed */
+        for (int d = 0; d < 2; d++)
+            if (streams_file_create(e->cfg.streams_dir, f->id, dir_name(d)) != 0)
+                c->stream_bad[d] = true;
     }
     return c;
 }
@@ -614,15 +611,10 @@ static void conn_start_session(conn *c)
 
 static void dump_stream(conn *c, int d, const uint8_t *data, size_t len)
 {
-    char path[4096];
-    FILE *fp;
-
-    snprintf(path, sizeof path, "%s/%llu.%s", c->e->cfg.streams_dir,
-             (unsigned long long)c->f->id, dir_name(d));
-    if ((fp = fopen(path, "ab"))) {
-        fwrite(data, 1, len, fp);
-        fclose(fp);
-    }
+    if (c->stream_bad[d])
+        return;
+    if (streams_file_append(c->e->cfg.streams_dir, c->f->id, dir_name(d), data, len) != 0)
+        c->stream_bad[d] = true;
 }
 
 static void on_deliver(void *user, int side, const uint8_t *data, size_t len, uint64_t ts)
@@ -825,8 +817,8 @@ engine *engine_new(const engine_config *cfg, output *out, char *errbuf, size_t e
         free(e);
         return NULL;
     }
-    if (e->cfg.streams_dir)
-        mkdir(e->cfg.streams_dir, 0755);
+    /* the streams directory is made and checked by main once privileges
+     * are dropped (streams_dir_prepare), by the user that writes it */
     return e;
 }
 

@@ -13,6 +13,7 @@
 #include "keylog.h"
 #include "limits.h"
 #include "output.h"
+#include "streams.h"
 #include "workers.h"
 
 #define IMAPSCOPE_VERSION "0.1.0"
@@ -47,7 +48,10 @@ static void usage(FILE *fp)
 "                       as \"... [+N bytes]\" (default %u; 0 = whole lines)\n"
 "  --show-credentials   show passwords and SASL secrets (redacted by default)\n"
 "  --hash-literals      add the SHA-256 of every literal\n"
-"  --streams-dir DIR    write each connection's reassembled bytes to DIR/<flow>.client|server\n"
+"  --streams-dir DIR    write each connection's reassembled bytes to DIR/<flow>.client|server;\n"
+"                       these hold passwords and mail IN CLEAR (no redaction): DIR is made\n"
+"                       mode 0700 (after -Z, by USER), must not be another user's or\n"
+"                       writable by others, files are new (never overwritten), mode 0600\n"
 "  --community-id-seed N  Community ID seed (default 0)\n"
 "  --server-port P      an IMAP server port (repeatable; default 143, 220, 993)\n"
 "  --tls-port P         a port that is TLS from the first byte (repeatable; default 993);\n"
@@ -157,6 +161,18 @@ static void sink_workers_frame(void *ctx, int lt, const uint8_t *d, uint32_t cl,
 }
 static void sink_workers_tick(void *ctx, uint64_t now) { workers_tick(ctx, now); }
 static void sink_workers_finish(void *ctx, const char *why, json_t *x) { workers_finish(ctx, why, x); }
+
+/* capture_opts.ready: the streams directory, made and checked by the
+ * user that will write it (after -Z). */
+static int streams_ready(void *ctx)
+{
+    char err[4400];
+    if (streams_dir_prepare(ctx, err, sizeof err) != 0) {
+        fprintf(stderr, "imapscope: --streams-dir: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -347,7 +363,17 @@ int main(int argc, char **argv)
         keylog_free(kl);
         return 1;
     }
+    if (ec.streams_dir) {
+        co.ready = streams_ready;
+        co.ready_ctx = (void *)ec.streams_dir;
+    }
     rc = capture_run(&co, &sink, out);
+    if (ec.streams_dir && streams_errors() > 0) {
+        fprintf(stderr, "imapscope: --streams-dir %s: %lu error(s): some bytes were not written\n",
+                ec.streams_dir, streams_errors());
+        if (rc == CAPTURE_EXIT_OK)
+            rc = 1;
+    }
     engine_free(e);
     workers_free(ws);
     if (output_close(out) != 0)

@@ -2,7 +2,7 @@
 """Secrets never leak: every capture, every output form (issue 12).
 
 For every capture in captures/, $IMAPSCOPE_SHARED/captures/public/ and
-$IMAPSCOPE_SHARED/vectors/ (default ../shared; with --keylog where a key
+$IMAPSCOPE_SHARED/vectors/ (default tests/data; with --keylog where a key
 log sits beside the capture, as in test_leaks.sh):
 
 1. The secrets of the capture are collected from imapscope itself:
@@ -42,7 +42,7 @@ import sys
 import tempfile
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(REPO, "..", "shared"))
+SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(REPO, "tests", "data"))
 IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(REPO, "build", "imapscope"))
 REDACTED = "<redacted>"
 MIN_SECRET = 4  # shorter values would match anything
@@ -271,7 +271,7 @@ def main():
     seen_with_flag = {pw: False for pw, _, _ in HARD}
     nsecrets = 0
     for cap in caps:
-        name = os.path.relpath(cap, REPO).replace("../shared/", "").replace("/", "_")
+        name = os.path.relpath(cap, REPO).replace("tests/data/", "").replace("/", "_")
         kl = keylog_for(cap)
         try:
             found, shown_text = collect(cap, kl)

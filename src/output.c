@@ -35,6 +35,7 @@
 struct output {
     out_format fmt;
     int        verbose;
+    bool       annotate;        /* JSON: rfc and meaning added (--annotate) */
     int        fd;
     bool       is_stdout;
     bool       is_tty;
@@ -263,6 +264,12 @@ void output_set_color(output *o, out_color mode)
 
 bool output_wants_lines(const output *o) { return o && o->fmt == OUT_TEXT; }
 
+void output_set_annotate(output *o, bool on)
+{
+    if (o)
+        o->annotate = on;
+}
+
 int output_flush(output *o)
 {
     if (!o)
@@ -306,6 +313,7 @@ output *output_fork(output *parent)
         return NULL;
     o->fmt = parent->fmt;
     o->verbose = parent->verbose;
+    o->annotate = parent->annotate;
     o->fd = -1;
     o->is_stdout = true; /* never closes a descriptor */
     o->is_tty = parent->is_tty;
@@ -919,7 +927,7 @@ static void put_latency(output *o, int64_t us)
 
 /* Verbose: "                |   capability IDLE (RFC 2177): meaning". */
 static void put_annotation(output *o, const char *what, const char *name, size_t len,
-                           const imap_capability_info *info)
+                           const imap_annot *info)
 {
     put_color(o, C_DIM);
     put_str(o, TEXT_INDENT "  ");
@@ -936,6 +944,58 @@ static void put_annotation(output *o, const char *what, const char *name, size_t
     }
     put_color(o, C_RESET);
     put_ch(o, '\n');
+}
+
+_Static_assert(IMAP_ANNOT_MAX <= OUT_SEEN_KNOWN_BITS, "one seen bit per annotation entry");
+
+/* FNV-1a of kind and the upper-cased name: the key of a name that is not
+ * in the annotation table. */
+static uint32_t seen_hash(imap_annot_kind kind, const char *name, size_t len)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)kind;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        h = (h ^ (c >= 'a' && c <= 'z' ? c - 32u : c)) * 16777619u;
+    }
+    return h;
+}
+
+/* True the first time (kind, name) is met on this connection, and marks it
+ * seen; always true without a seen-set, or when the set of unknown names
+ * is full (they are then annotated each time). */
+static bool seen_first(out_seen *seen, imap_annot_kind kind, const char *name, size_t len,
+                       const imap_annot *info)
+{
+    if (!seen)
+        return true;
+    if (info) {
+        size_t i = imap_annot_index(info);
+        if (i >= OUT_SEEN_KNOWN_BITS)
+            return true;
+        uint64_t bit = (uint64_t)1 << (i % 64);
+        if (seen->known[i / 64] & bit)
+            return false;
+        seen->known[i / 64] |= bit;
+        return true;
+    }
+    uint32_t h = seen_hash(kind, name, len);
+    for (uint32_t i = 0; i < seen->n_unknown && i < OUT_SEEN_UNKNOWN; i++)
+        if (seen->unknown[i] == h)
+            return false;
+    if (seen->n_unknown < OUT_SEEN_UNKNOWN)
+        seen->unknown[seen->n_unknown++] = h;
+    return true;
+}
+
+/* The annotation of one item, unless this connection already had it.  A
+ * prefix entry (AUTH=, THREAD=, X...) is remembered per name, not per
+ * entry: AUTH=PLAIN and AUTH=LOGIN are each shown once. */
+static void annotate_once(output *o, out_seen *seen, imap_annot_kind kind, const char *name, size_t len)
+{
+    const imap_annot *info = imap_annot_lookup(kind, name, len);
+    if (!seen_first(seen, kind, name, len, info && !info->prefix ? info : NULL))
+        return;
+    put_annotation(o, imap_annot_kind_name(kind), name, len, info);
 }
 
 void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)
@@ -1033,18 +1093,26 @@ void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *
     put_ch(o, '\n');
 
     if (o->verbose > 0) {
+        /* first occurrence in the connection only (flow->seen) */
+        out_seen *seen = flow ? flow->seen : NULL;
+        const json_t *cmd = json_object_get(line, "command");
+        if (client && json_is_string(cmd))
+            annotate_once(o, seen, IMAP_ANNOT_COMMAND, json_string_value(cmd), json_string_length(cmd));
+        /* a server line's "status" is its status word (OK NO BAD PREAUTH
+         * BYE); other words (untagged data) are not status responses */
+        const json_t *st = json_object_get(line, "status");
+        if (server && json_is_string(st) &&
+            imap_annot_lookup(IMAP_ANNOT_STATUS, json_string_value(st), json_string_length(st)))
+            annotate_once(o, seen, IMAP_ANNOT_STATUS, json_string_value(st), json_string_length(st));
         const char *code = obj_str(line, "code");
         if (code)
-            put_annotation(o, "code", code, strlen(code), imap_resp_code_lookup(code, strlen(code)));
+            annotate_once(o, seen, IMAP_ANNOT_CODE, code, strlen(code));
         const json_t *caps = json_object_get(line, "capabilities");
         size_t n = json_array_size(caps);
         for (size_t i = 0; i < n && !o->overflow; i++) {
             const json_t *c = json_array_get(caps, i);
-            if (!json_is_string(c))
-                continue;
-            const char *name = json_string_value(c);
-            size_t len = json_string_length(c);
-            put_annotation(o, "capability", name, len, imap_capability_lookup(name, len));
+            if (json_is_string(c))
+                annotate_once(o, seen, IMAP_ANNOT_CAPABILITY, json_string_value(c), json_string_length(c));
         }
     }
     event_end(o);

@@ -41,7 +41,10 @@ static void usage(FILE *fp)
 "Output\n"
 "  -T text|json         annotated trace (default) or JSON lines\n"
 "  -w FILE              write output to FILE (reopened on SIGHUP) instead of stdout\n"
-"  -v                   verbose: annotate capabilities and response codes with their RFC\n"
+"  -v                   verbose: annotate each command, status response, response code and\n"
+"                       capability with its RFC section, the first time it appears in a connection\n"
+"  --annotate           JSON: add \"rfc\" and \"meaning\" to commands, statuses, codes, capabilities\n"
+"  --explain NAME       print the annotation of NAME (command, status, code or capability), exit\n"
 "  --color WHEN         auto (default), always, never\n"
 "  --show-credentials   show passwords and SASL secrets (redacted by default)\n"
 "  --hash-literals      add the SHA-256 of every literal\n"
@@ -82,7 +85,7 @@ enum {
     OPT_TLSPORT, OPT_ALLTCP, OPT_MAXFLOWS, OPT_FLOWTIMEOUT, OPT_REASMFLOW, OPT_REASMMEM,
     OPT_MAXLINE, OPT_IMAPMEMCAP, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION,
     OPT_KEYLOG, OPT_KEYLOGMAX, OPT_THREADS, OPT_MAXRESP, OPT_MAXTXNBYTES,
-    OPT_TLSMAXREC, OPT_TLSMAXHS, OPT_INFLATERATIO
+    OPT_TLSMAXREC, OPT_TLSMAXHS, OPT_INFLATERATIO, OPT_ANNOTATE, OPT_EXPLAIN
 };
 
 static const struct option long_opts[] = {
@@ -112,6 +115,8 @@ static const struct option long_opts[] = {
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"key-log-max", required_argument, NULL, OPT_KEYLOGMAX},
+    {"annotate", no_argument, NULL, OPT_ANNOTATE},
+    {"explain", required_argument, NULL, OPT_EXPLAIN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -131,6 +136,31 @@ static unsigned long long parse_num(const char *opt, const char *s, unsigned lon
         exit(1);
     }
     return v;
+}
+
+/* --explain NAME: every annotation entry NAME matches (a command, a
+ * status, a response code, a capability: THREAD is both a command and a
+ * capability), one line each on standard output, in the -v trace's words.
+ * Returns 0, or 1 with a message on standard error when none matches. */
+static int explain(const char *name)
+{
+    size_t len = strlen(name), found = 0;
+    for (int k = 0; k < IMAP_ANNOT__COUNT; k++) {
+        const imap_annot *a = imap_annot_lookup((imap_annot_kind)k, name, len);
+        if (!a)
+            continue;
+        found++;
+        printf("%s %s (%s): %s", imap_annot_kind_name(a->kind), a->prefix ? name : a->name, a->rfc, a->meaning);
+        if (a->prefix)
+            printf(" [any name starting %s]", a->name);
+        printf("\n");
+    }
+    if (found == 0) {
+        fprintf(stderr, "imapscope: --explain: \"%s\" is not a known IMAP command, status response, "
+                        "response code or capability\n", name);
+        return 1;
+    }
+    return 0;
 }
 
 /* The capture loop's sink: one engine, or the worker threads. */
@@ -155,7 +185,8 @@ int main(int argc, char **argv)
     out_color color = OUT_COLOR_AUTO;
     const char *outpath = NULL;
     int verbose = 0, ch, rc;
-    bool list = false, user_ports = false, user_tls_ports = false;
+    bool list = false, user_ports = false, user_tls_ports = false, annotate = false;
+    const char *explain_name = NULL;
     char errbuf[512];
     output *out;
     engine *e;
@@ -204,6 +235,8 @@ int main(int argc, char **argv)
                 return 1;
             }
             break;
+        case OPT_ANNOTATE: annotate = true; break;
+        case OPT_EXPLAIN: explain_name = optarg; break;
         case OPT_SHOWCRED: ec.imap.show_credentials = true; break;
         case OPT_HASHLIT: ec.imap.hash_literals = true; break;
         case OPT_STREAMS: ec.streams_dir = optarg; break;
@@ -263,6 +296,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "imapscope: unexpected argument \"%s\" (a filter goes after -f)\n", argv[optind]);
         return 1;
     }
+    if (explain_name)
+        return explain(explain_name);
     if (list)
         return capture_list_interfaces(stdout);
     if (!co.file == !co.iface) {
@@ -289,6 +324,7 @@ int main(int argc, char **argv)
         return 1;
     }
     output_set_color(out, color);
+    output_set_annotate(out, annotate);
     ec.imap.emit_lines = output_wants_lines(out);
     imap_budget_init(&budget, imap_memcap);
     ec.imap.budget = &budget;

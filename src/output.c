@@ -727,6 +727,85 @@ char *output_json_dump(const json_t *v)
     return tmp.buf;
 }
 
+/* --annotate: ,"<pfx>rfc":"...","<pfx>meaning":"..." for entry a. */
+static void put_ann_fields(output *o, const imap_annot *a, const char *pfx)
+{
+    char k[32];
+    size_t pl = strlen(pfx);
+    memcpy(k, pfx, pl);
+    memcpy(k + pl, "rfc", 4);
+    put_json_key(o, k, pl + 3, false);
+    put_json_cstr(o, a->rfc);
+    memcpy(k + pl, "meaning", 8);
+    put_json_key(o, k, pl + 7, false);
+    put_json_cstr(o, a->meaning);
+}
+
+static const imap_annot *ann_of(const json_t *obj, const char *key, imap_annot_kind kind)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? imap_annot_lookup(kind, json_string_value(v), json_string_length(v)) : NULL;
+}
+
+/* put_json_value for an "imap" or "imap_session" body with --annotate:
+ * the same bytes, plus (docs/output.md, "Annotations"):
+ *   - after a string member "command": "command_rfc", "command_meaning";
+ *     after a string member "status" naming a status response (OK NO BAD
+ *     PREAUTH BYE): "status_rfc", "status_meaning";
+ *   - inside a response code object (the value of "response_code" or
+ *     "code", with a string "code"), a capability object (an element of a
+ *     "capabilities" array, with a string "name") and an untagged status
+ *     response (an element of "responses" whose "type" is a status):
+ *     "rfc" and "meaning" (not when the object has "rfc" already).
+ * Names not in the table get nothing added.  key: the member name that
+ * holds v (arrays pass theirs to their elements). */
+static void put_json_ann(output *o, const json_t *v, int depth, const char *key)
+{
+    if (!v || depth > OUT_MAX_DEPTH || !(json_is_object(v) || json_is_array(v))) {
+        put_json_value(o, v, depth);
+        return;
+    }
+    if (json_is_array(v)) {
+        put_ch(o, '[');
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n && !o->overflow; i++) {
+            if (i)
+                put_ch(o, ',');
+            put_json_ann(o, json_array_get(v, i), depth + 1, key);
+        }
+        put_ch(o, ']');
+        return;
+    }
+    put_ch(o, '{');
+    bool first = true;
+    json_t *obj = (json_t *)v; /* iterators take non-const; nothing is changed */
+    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+        if (o->overflow)
+            return;
+        const char *k = json_object_iter_key(it);
+        put_json_key(o, k, json_object_iter_key_len(it), first);
+        first = false;
+        put_json_ann(o, json_object_iter_value(it), depth + 1, k);
+        const imap_annot *a = NULL;
+        if (strcmp(k, "command") == 0 && (a = ann_of(obj, k, IMAP_ANNOT_COMMAND)) != NULL)
+            put_ann_fields(o, a, "command_");
+        else if (strcmp(k, "status") == 0 && (a = ann_of(obj, k, IMAP_ANNOT_STATUS)) != NULL)
+            put_ann_fields(o, a, "status_");
+    }
+    if (key && !json_object_get(obj, "rfc")) {
+        const imap_annot *a = NULL;
+        if (strcmp(key, "response_code") == 0 || strcmp(key, "code") == 0)
+            a = ann_of(obj, "code", IMAP_ANNOT_CODE);
+        else if (strcmp(key, "capabilities") == 0)
+            a = ann_of(obj, "name", IMAP_ANNOT_CAPABILITY);
+        else if (strcmp(key, "responses") == 0)
+            a = ann_of(obj, "type", IMAP_ANNOT_STATUS);
+        if (a) /* the object has that member: never empty, a comma is due */
+            put_ann_fields(o, a, "");
+    }
+    put_ch(o, '}');
+}
+
 static void json_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body)
 {
     put(o, "{\"timestamp\":\"", 14);
@@ -753,7 +832,10 @@ static void json_event(output *o, const char *event_type, uint64_t ts_us, const 
         put_ch(o, ',');
         put_json_cstr(o, event_type);
         put_ch(o, ':');
-        put_json_value(o, body, 0);
+        if (o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0))
+            put_json_ann(o, body, 0, NULL);
+        else
+            put_json_value(o, body, 0);
     }
     put(o, "}\n", 2);
 }

@@ -179,6 +179,8 @@ static const imap_annot table[] = {
     CODE("MAILBOXID", "RFC 8474 4.1", "the object id of the created mailbox"),
     CODE("INPROGRESS", "RFC 9585", "the command is still in progress (with progress counters)"),
     CODE("UIDREQUIRED", "RFC 9586", "message sequence numbers are not allowed (UIDONLY)"),
+    CODE("APPENDLIMIT", "unknown (no RFC defines it as a code; RFC 7889 defines the capability and STATUS item)",
+         "the mailbox's APPEND size limit, sent as a response code by some servers"),
     CODE("WEBALERT", "unknown (Google Gmail, no published specification)",
          "a URL the user must open in a web browser (e.g. to sign in); Gmail's, in no RFC"),
 

@@ -144,7 +144,7 @@ def decoded_md_items():
     caps = re.sub(r"`[^`]*`", "", caps)          # code spans
     caps = re.sub(r"\([^)]*\)", "", caps)        # "(RFC numbers)"
     for tok in re.findall(r"[A-Z0-9][A-Za-z0-9+\-]*=?[A-Za-z0-9+\-/]*", caps):
-        if tok in ("In",) or not re.search(r"[A-Z]{2}", tok):
+        if tok in ("In", "RFC") or not re.search(r"[A-Z]{2}", tok):
             continue
         m = re.fullmatch(r"(.*=)(\d)/(\d)", tok)   # "I18NLEVEL=1/2"
         if m:

@@ -268,6 +268,8 @@ static const imap_annot table[] = {
     CAP("XAPPLEPUSHSERVICE", "unknown (Apple, no public document)", "Apple push notification registration"),
     CAP("X-ALLMAIL", "unknown (vendor, no public document)", "all-mail folder"),
     CAP("X-CM-EXT-1", "unknown (Coremail, no public document)", "Coremail (NetEase) server extensions"),
+    CAP("XYMHIGHESTMODSEQ", "unknown (Yahoo, no public document)", "Yahoo's variant of HIGHESTMODSEQ (CONDSTORE)"),
+    CAP("SCAN", "unknown (UW imapd, no public document)", "UW imapd's SCAN command (text search over mailboxes)"),
     /* prefixes */
     CAPP("AUTH=", "RFC 9051 6.2.2", "SASL mechanism offered for AUTHENTICATE"),
     CAPP("THREAD=", "RFC 5256", "THREAD algorithm"),
@@ -283,6 +285,8 @@ static const imap_annot table[] = {
     CAPP("URLAUTH=", "RFC 4467", "URLAUTH extension"),
     CAPP("APPENDLIMIT=", "RFC 7889", "maximum APPEND size"),
     CAPP("SEARCH=", "RFC 6203", "SEARCH extension"),
+    CAPP("XCOURIEROUTBOX=", "Courier-IMAP INSTALL, \"Sending mail via an IMAP connection\"",
+         "folder whose appended messages are sent as mail (Courier)"),
 };
 
 #define NTABLE (sizeof table / sizeof table[0])

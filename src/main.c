@@ -140,14 +140,22 @@ static unsigned long long parse_num(const char *opt, const char *s, unsigned lon
 
 /* --explain NAME: every annotation entry NAME matches (a command, a
  * status, a response code, a capability: THREAD is both a command and a
- * capability), one line each on standard output, in the -v trace's words.
+ * capability), one line each on standard output, in the -v trace's words;
+ * prefix entries (AUTH=, X...) only when no entry names NAME exactly.
  * Returns 0, or 1 with a message on standard error when none matches. */
 static int explain(const char *name)
 {
     size_t len = strlen(name), found = 0;
+    const imap_annot *hit[IMAP_ANNOT__COUNT];
+    bool exact = false;
     for (int k = 0; k < IMAP_ANNOT__COUNT; k++) {
-        const imap_annot *a = imap_annot_lookup((imap_annot_kind)k, name, len);
-        if (!a)
+        hit[k] = imap_annot_lookup((imap_annot_kind)k, name, len);
+        exact = exact || (hit[k] && !hit[k]->prefix);
+    }
+    for (int k = 0; k < IMAP_ANNOT__COUNT; k++) {
+        const imap_annot *a = hit[k];
+        /* a name with an entry of its own: not also "any name starting X" */
+        if (!a || (exact && a->prefix))
             continue;
         found++;
         printf("%s %s (%s): %s", imap_annot_kind_name(a->kind), a->prefix ? name : a->name, a->rfc, a->meaning);

@@ -8,7 +8,9 @@
  * References name the document and, where the document has one for the
  * item, its section: "RFC 9051 6.4.9".  Sections were checked against the
  * RFC texts (../shared/rfc); an RFC given without a section defines the
- * item across the document or in its syntax/IANA sections only.  Vendor
+ * item across the document or in its syntax/IANA sections only, or is not
+ * in that folder (RFC 2971, 4467, 5524, 5550, 9585, 9586: no section
+ * given rather than one not checked).  Vendor
  * items name the vendor's own document ("Google: developers.google.com/
  * gmail/imap/imap-extensions"); "unknown" is used only where no public
  * document exists (the meaning then says what is known).
@@ -72,7 +74,7 @@ static const imap_annot table[] = {
     CMD("CHECK", "RFC 3501 6.4.1", "checkpoint the mailbox (IMAP4rev1; removed in RFC 9051)"),
     CMD("LSUB", "RFC 3501 6.3.9", "list subscribed mailboxes (IMAP4rev1; LIST (SUBSCRIBED) in RFC 9051)"),
     /* extensions */
-    CMD("ID", "RFC 2971 3.1", "exchange client and server identification"),
+    CMD("ID", "RFC 2971", "exchange client and server identification"),
     CMD("COMPRESS", "RFC 4978 3", "start compression (DEFLATE) of the connection"),
     CMD("GETQUOTA", "RFC 9208 4.1.1", "ask for a quota root's usage and limits"),
     CMD("GETQUOTAROOT", "RFC 9208 4.1.2", "ask for the quota roots of a mailbox"),
@@ -99,9 +101,9 @@ static const imap_annot table[] = {
     CMD("CONVERSIONS", "RFC 5259 5.1", "ask which body conversions the server can do"),
     CMD("CONVERT", "RFC 5259 6", "fetch body parts converted by the server"),
     CMD("UID CONVERT", "RFC 5259 6", "CONVERT, messages by UID"),
-    CMD("RESETKEY", "RFC 4467 6.1", "reset the URLAUTH access key of a mailbox"),
-    CMD("GENURLAUTH", "RFC 4467 6.2", "generate an authorized IMAP URL"),
-    CMD("URLFETCH", "RFC 4467 6.3", "fetch the content of IMAP URLs"),
+    CMD("RESETKEY", "RFC 4467", "reset the URLAUTH access key of a mailbox"),
+    CMD("GENURLAUTH", "RFC 4467", "generate an authorized IMAP URL"),
+    CMD("URLFETCH", "RFC 4467", "fetch the content of IMAP URLs"),
     CMD("RLIST", "RFC 2193 5.1", "LIST including remote mailboxes (mailbox referrals)"),
     CMD("RLSUB", "RFC 2193 5.2", "LSUB including remote mailboxes (mailbox referrals)"),
     CMD("XLIST", GMAIL, "LIST with special-use folder flags (Gmail, before RFC 6154)"),

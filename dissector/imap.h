@@ -193,18 +193,47 @@ void imap_session_free(imap_session *s);
  * Later calls (until the next switch) do nothing. */
 int imap_session_check_tls_start(imap_session *s, imap_dir dir, const uint8_t *data, size_t len);
 
-/* Capability metadata (RFC, one-line meaning) for an annotated trace.
- * Returns NULL for an unknown capability.  name need not be NUL-terminated. */
-typedef struct imap_capability_info {
-    const char *name;    /* canonical upper case; for prefixes ("AUTH=") the prefix */
-    const char *rfc;     /* e.g. "RFC 4978" */
-    const char *meaning; /* one line */
-    bool        prefix;  /* matches name as a prefix (AUTH=, THREAD=, RIGHTS=, ...) */
-} imap_capability_info;
-const imap_capability_info *imap_capability_lookup(const char *name, size_t len);
+/* Annotations (imap_annot.c): one table of every command, status response,
+ * response code and capability the dissector knows, each with its
+ * reference ("RFC 9051 6.4.9", or the vendor's document) and a one-line
+ * meaning.  Names are canonical upper case (capability atoms keep the case
+ * of their RFC, e.g. "IMAP4rev1"); lookups are case-insensitive (RFC 9051
+ * 9: atoms).  A prefix entry ("AUTH=", "THREAD=", "X") matches any name
+ * that starts with it; exact entries win over prefixes. */
+typedef enum imap_annot_kind {
+    IMAP_ANNOT_COMMAND = 0,
+    IMAP_ANNOT_STATUS,      /* OK NO BAD PREAUTH BYE (RFC 9051 7.1.1-7.1.5) */
+    IMAP_ANNOT_CODE,        /* response codes (RFC 9051 7.1, RFC 5530, ...) */
+    IMAP_ANNOT_CAPABILITY,
+    IMAP_ANNOT__COUNT
+} imap_annot_kind;
 
-/* Response code metadata (RFC 9051 7.1, RFC 5530, extensions), same shape:
- * name, RFC, meaning; NULL for an unknown code. */
+typedef struct imap_annot {
+    const char     *name;    /* canonical name; for prefixes ("AUTH=") the prefix */
+    const char     *rfc;     /* reference, e.g. "RFC 4978 3"; "unknown" when no document exists */
+    const char     *meaning; /* one line */
+    bool            prefix;  /* matches name as a prefix (AUTH=, THREAD=, RIGHTS=, X, ...) */
+    imap_annot_kind kind;
+} imap_annot;
+
+/* The entry of kind for name (len bytes, need not be NUL-terminated), or
+ * NULL.  Commands: "UID FETCH" style names (one space); a "UID" form with
+ * no entry of its own falls back to nothing (no guessing). */
+const imap_annot *imap_annot_lookup(imap_annot_kind kind, const char *name, size_t len);
+/* Number of entries; imap_annot_at(i) for i < imap_annot_count() (the
+ * table order, stable within a build); imap_annot_index(a) is the inverse
+ * (entries of the table only).  Indexes fit IMAP_ANNOT_MAX. */
+size_t imap_annot_count(void);
+const imap_annot *imap_annot_at(size_t i);
+size_t imap_annot_index(const imap_annot *a);
+#define IMAP_ANNOT_MAX 512
+/* "command", "status", "code", "capability" */
+const char *imap_annot_kind_name(imap_annot_kind kind);
+
+/* Capability and response-code metadata: the annotation entries of those
+ * kinds (thin wrappers of imap_annot_lookup, kept for their callers). */
+typedef imap_annot imap_capability_info;
+const imap_capability_info *imap_capability_lookup(const char *name, size_t len);
 const imap_capability_info *imap_resp_code_lookup(const char *name, size_t len);
 
 #ifdef __cplusplus

@@ -51,6 +51,7 @@ typedef struct conn {
     flow *f;
     imap_session *imap;
     out_flow of;
+    out_seen seen;          /* what the -v trace has annotated on this connection */
     char src_ip[INET6_ADDRSTRLEN], dest_ip[INET6_ADDRSTRLEN];
     char community_id[64];
     bool envelope_ready;     /* of/src_ip/... computed (orientation fixed) */
@@ -159,6 +160,7 @@ static void conn_envelope(conn *c)
     c->of.dest_ip = c->dest_ip;
     c->of.dest_port = f->port[ss];
     c->of.text_no = output_flow_number(c->e->out);
+    c->of.seen = &c->seen;
     c->envelope_ready = true;
 }
 

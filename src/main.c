@@ -42,7 +42,10 @@ static void usage(FILE *fp)
 "Output\n"
 "  -T text|json         annotated trace (default) or JSON lines\n"
 "  -w FILE              write output to FILE (reopened on SIGHUP) instead of stdout\n"
-"  -v                   verbose: annotate capabilities and response codes with their RFC\n"
+"  -v                   verbose: annotate each command, status response, response code and\n"
+"                       capability with its RFC section, the first time it appears in a connection\n"
+"  --annotate           JSON: add \"rfc\" and \"meaning\" to commands, statuses, codes, capabilities\n"
+"  --explain NAME       print the annotation of NAME (command, status, code or capability), exit\n"
 "  --color WHEN         auto (default), always, never\n"
 "  --max-text-line B    text trace: bytes of an IMAP line shown, the rest summarised\n"
 "                       as \"... [+N bytes]\" (default %u; 0 = whole lines)\n"
@@ -95,7 +98,8 @@ enum {
     OPT_TLSPORT, OPT_ALLTCP, OPT_MAXFLOWS, OPT_FLOWTIMEOUT, OPT_REASMFLOW, OPT_REASMMEM,
     OPT_MAXLINE, OPT_IMAPMEMCAP, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION,
     OPT_KEYLOG, OPT_KEYLOGMAX, OPT_THREADS, OPT_MAXRESP, OPT_MAXTXNBYTES,
-    OPT_TLSMAXREC, OPT_TLSMAXHS, OPT_INFLATERATIO, OPT_MAXALERTS, OPT_MAXTEXTLINE
+    OPT_TLSMAXREC, OPT_TLSMAXHS, OPT_INFLATERATIO, OPT_MAXALERTS, OPT_MAXTEXTLINE,
+    OPT_ANNOTATE, OPT_EXPLAIN
 };
 
 static const struct option long_opts[] = {
@@ -127,6 +131,8 @@ static const struct option long_opts[] = {
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"key-log-max", required_argument, NULL, OPT_KEYLOGMAX},
+    {"annotate", no_argument, NULL, OPT_ANNOTATE},
+    {"explain", required_argument, NULL, OPT_EXPLAIN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -146,6 +152,39 @@ static unsigned long long parse_num(const char *opt, const char *s, unsigned lon
         exit(1);
     }
     return v;
+}
+
+/* --explain NAME: every annotation entry NAME matches (a command, a
+ * status, a response code, a capability: THREAD is both a command and a
+ * capability), one line each on standard output, in the -v trace's words;
+ * prefix entries (AUTH=, X...) only when no entry names NAME exactly.
+ * Returns 0, or 1 with a message on standard error when none matches. */
+static int explain(const char *name)
+{
+    size_t len = strlen(name), found = 0;
+    const imap_annot *hit[IMAP_ANNOT__COUNT];
+    bool exact = false;
+    for (int k = 0; k < IMAP_ANNOT__COUNT; k++) {
+        hit[k] = imap_annot_lookup((imap_annot_kind)k, name, len);
+        exact = exact || (hit[k] && !hit[k]->prefix);
+    }
+    for (int k = 0; k < IMAP_ANNOT__COUNT; k++) {
+        const imap_annot *a = hit[k];
+        /* a name with an entry of its own: not also "any name starting X" */
+        if (!a || (exact && a->prefix))
+            continue;
+        found++;
+        printf("%s %s (%s): %s", imap_annot_kind_name(a->kind), a->prefix ? name : a->name, a->rfc, a->meaning);
+        if (a->prefix)
+            printf(" [any name starting %s]", a->name);
+        printf("\n");
+    }
+    if (found == 0) {
+        fprintf(stderr, "imapscope: --explain: \"%s\" is not a known IMAP command, status response, "
+                        "response code or capability\n", name);
+        return 1;
+    }
+    return 0;
 }
 
 /* The capture loop's sink: one engine, or the worker threads. */
@@ -182,7 +221,8 @@ int main(int argc, char **argv)
     out_color color = OUT_COLOR_AUTO;
     const char *outpath = NULL;
     int verbose = 0, ch, rc;
-    bool list = false, user_ports = false, user_tls_ports = false;
+    bool list = false, user_ports = false, user_tls_ports = false, annotate = false;
+    const char *explain_name = NULL;
     char errbuf[512];
     output *out;
     engine *e;
@@ -233,6 +273,8 @@ int main(int argc, char **argv)
                 return 1;
             }
             break;
+        case OPT_ANNOTATE: annotate = true; break;
+        case OPT_EXPLAIN: explain_name = optarg; break;
         case OPT_SHOWCRED: ec.imap.show_credentials = true; break;
         case OPT_HASHLIT: ec.imap.hash_literals = true; break;
         case OPT_STREAMS: ec.streams_dir = optarg; break;
@@ -296,6 +338,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "imapscope: unexpected argument \"%s\" (a filter goes after -f)\n", argv[optind]);
         return 1;
     }
+    if (explain_name)
+        return explain(explain_name);
     if (list)
         return capture_list_interfaces(stdout);
     /* A TLS port is an IMAP server port too (implicit TLS, RFC 8314 3.2):
@@ -345,6 +389,7 @@ int main(int argc, char **argv)
     }
     output_set_color(out, color);
     output_set_max_text_line(out, max_text_line);
+    output_set_annotate(out, annotate);
     ec.imap.emit_lines = output_wants_lines(out);
     imap_budget_init(&budget, imap_memcap);
     ec.imap.budget = &budget;

@@ -36,6 +36,7 @@
 struct output {
     out_format fmt;
     int        verbose;
+    bool       annotate;        /* JSON: rfc and meaning added (--annotate) */
     int        fd;
     bool       is_stdout;
     bool       is_tty;
@@ -292,6 +293,12 @@ uint64_t output_flow_number(output *o)
     return n;
 }
 
+void output_set_annotate(output *o, bool on)
+{
+    if (o)
+        o->annotate = on;
+}
+
 int output_flush(output *o)
 {
     if (!o)
@@ -335,6 +342,7 @@ output *output_fork(output *parent)
         return NULL;
     o->fmt = parent->fmt;
     o->verbose = parent->verbose;
+    o->annotate = parent->annotate;
     o->fd = -1;
     o->is_stdout = true; /* never closes a descriptor */
     o->is_tty = parent->is_tty;
@@ -756,6 +764,85 @@ char *output_json_dump(const json_t *v)
     return tmp.buf;
 }
 
+/* --annotate: ,"<pfx>rfc":"...","<pfx>meaning":"..." for entry a. */
+static void put_ann_fields(output *o, const imap_annot *a, const char *pfx)
+{
+    char k[32];
+    size_t pl = strlen(pfx);
+    memcpy(k, pfx, pl);
+    memcpy(k + pl, "rfc", 4);
+    put_json_key(o, k, pl + 3, false);
+    put_json_cstr(o, a->rfc);
+    memcpy(k + pl, "meaning", 8);
+    put_json_key(o, k, pl + 7, false);
+    put_json_cstr(o, a->meaning);
+}
+
+static const imap_annot *ann_of(const json_t *obj, const char *key, imap_annot_kind kind)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? imap_annot_lookup(kind, json_string_value(v), json_string_length(v)) : NULL;
+}
+
+/* put_json_value for an "imap" or "imap_session" body with --annotate:
+ * the same bytes, plus (docs/output.md, "Annotations"):
+ *   - after a string member "command": "command_rfc", "command_meaning";
+ *     after a string member "status" naming a status response (OK NO BAD
+ *     PREAUTH BYE): "status_rfc", "status_meaning";
+ *   - inside a response code object (the value of "response_code" or
+ *     "code", with a string "code"), a capability object (an element of a
+ *     "capabilities" array, with a string "name") and an untagged status
+ *     response (an element of "responses" whose "type" is a status):
+ *     "rfc" and "meaning" (not when the object has "rfc" already).
+ * Names not in the table get nothing added.  key: the member name that
+ * holds v (arrays pass theirs to their elements). */
+static void put_json_ann(output *o, const json_t *v, int depth, const char *key)
+{
+    if (!v || depth > OUT_MAX_DEPTH || !(json_is_object(v) || json_is_array(v))) {
+        put_json_value(o, v, depth);
+        return;
+    }
+    if (json_is_array(v)) {
+        put_ch(o, '[');
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n && !o->overflow; i++) {
+            if (i)
+                put_ch(o, ',');
+            put_json_ann(o, json_array_get(v, i), depth + 1, key);
+        }
+        put_ch(o, ']');
+        return;
+    }
+    put_ch(o, '{');
+    bool first = true;
+    json_t *obj = (json_t *)v; /* iterators take non-const; nothing is changed */
+    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+        if (o->overflow)
+            return;
+        const char *k = json_object_iter_key(it);
+        put_json_key(o, k, json_object_iter_key_len(it), first);
+        first = false;
+        put_json_ann(o, json_object_iter_value(it), depth + 1, k);
+        const imap_annot *a = NULL;
+        if (strcmp(k, "command") == 0 && (a = ann_of(obj, k, IMAP_ANNOT_COMMAND)) != NULL)
+            put_ann_fields(o, a, "command_");
+        else if (strcmp(k, "status") == 0 && (a = ann_of(obj, k, IMAP_ANNOT_STATUS)) != NULL)
+            put_ann_fields(o, a, "status_");
+    }
+    if (key && !json_object_get(obj, "rfc")) {
+        const imap_annot *a = NULL;
+        if (strcmp(key, "response_code") == 0 || strcmp(key, "code") == 0)
+            a = ann_of(obj, "code", IMAP_ANNOT_CODE);
+        else if (strcmp(key, "capabilities") == 0)
+            a = ann_of(obj, "name", IMAP_ANNOT_CAPABILITY);
+        else if (strcmp(key, "responses") == 0)
+            a = ann_of(obj, "type", IMAP_ANNOT_STATUS);
+        if (a) /* the object has that member: never empty, a comma is due */
+            put_ann_fields(o, a, "");
+    }
+    put_ch(o, '}');
+}
+
 static void json_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body)
 {
     put(o, "{\"timestamp\":\"", 14);
@@ -782,7 +869,10 @@ static void json_event(output *o, const char *event_type, uint64_t ts_us, const 
         put_ch(o, ',');
         put_json_cstr(o, event_type);
         put_ch(o, ':');
-        put_json_value(o, body, 0);
+        if (o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0))
+            put_json_ann(o, body, 0, NULL);
+        else
+            put_json_value(o, body, 0);
     }
     put(o, "}\n", 2);
 }
@@ -998,7 +1088,7 @@ static void put_latency(output *o, int64_t us)
 
 /* Verbose: "                |   capability IDLE (RFC 2177): meaning". */
 static void put_annotation(output *o, const char *what, const char *name, size_t len,
-                           const imap_capability_info *info)
+                           const imap_annot *info)
 {
     put_color(o, C_DIM);
     put_str(o, TEXT_INDENT "  ");
@@ -1035,6 +1125,58 @@ void output_hint_once(output *o, unsigned id, const char *text)
     put_color(o, C_RESET);
     put_ch(o, '\n');
     event_end(o);
+}
+
+_Static_assert(IMAP_ANNOT_MAX <= OUT_SEEN_KNOWN_BITS, "one seen bit per annotation entry");
+
+/* FNV-1a of kind and the upper-cased name: the key of a name that is not
+ * in the annotation table. */
+static uint32_t seen_hash(imap_annot_kind kind, const char *name, size_t len)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)kind;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        h = (h ^ (c >= 'a' && c <= 'z' ? c - 32u : c)) * 16777619u;
+    }
+    return h;
+}
+
+/* True the first time (kind, name) is met on this connection, and marks it
+ * seen; always true without a seen-set, or when the set of unknown names
+ * is full (they are then annotated each time). */
+static bool seen_first(out_seen *seen, imap_annot_kind kind, const char *name, size_t len,
+                       const imap_annot *info)
+{
+    if (!seen)
+        return true;
+    if (info) {
+        size_t i = imap_annot_index(info);
+        if (i >= OUT_SEEN_KNOWN_BITS)
+            return true;
+        uint64_t bit = (uint64_t)1 << (i % 64);
+        if (seen->known[i / 64] & bit)
+            return false;
+        seen->known[i / 64] |= bit;
+        return true;
+    }
+    uint32_t h = seen_hash(kind, name, len);
+    for (uint32_t i = 0; i < seen->n_unknown && i < OUT_SEEN_UNKNOWN; i++)
+        if (seen->unknown[i] == h)
+            return false;
+    if (seen->n_unknown < OUT_SEEN_UNKNOWN)
+        seen->unknown[seen->n_unknown++] = h;
+    return true;
+}
+
+/* The annotation of one item, unless this connection already had it.  A
+ * prefix entry (AUTH=, THREAD=, X...) is remembered per name, not per
+ * entry: AUTH=PLAIN and AUTH=LOGIN are each shown once. */
+static void annotate_once(output *o, out_seen *seen, imap_annot_kind kind, const char *name, size_t len)
+{
+    const imap_annot *info = imap_annot_lookup(kind, name, len);
+    if (!seen_first(seen, kind, name, len, info && !info->prefix ? info : NULL))
+        return;
+    put_annotation(o, imap_annot_kind_name(kind), name, len, info);
 }
 
 void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)
@@ -1137,18 +1279,26 @@ void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *
     put_ch(o, '\n');
 
     if (o->verbose > 0) {
+        /* first occurrence in the connection only (flow->seen) */
+        out_seen *seen = flow ? flow->seen : NULL;
+        const json_t *cmd = json_object_get(line, "command");
+        if (client && json_is_string(cmd))
+            annotate_once(o, seen, IMAP_ANNOT_COMMAND, json_string_value(cmd), json_string_length(cmd));
+        /* a server line's "status" is its status word (OK NO BAD PREAUTH
+         * BYE); other words (untagged data) are not status responses */
+        const json_t *st = json_object_get(line, "status");
+        if (server && json_is_string(st) &&
+            imap_annot_lookup(IMAP_ANNOT_STATUS, json_string_value(st), json_string_length(st)))
+            annotate_once(o, seen, IMAP_ANNOT_STATUS, json_string_value(st), json_string_length(st));
         const char *code = obj_str(line, "code");
         if (code)
-            put_annotation(o, "code", code, strlen(code), imap_resp_code_lookup(code, strlen(code)));
+            annotate_once(o, seen, IMAP_ANNOT_CODE, code, strlen(code));
         const json_t *caps = json_object_get(line, "capabilities");
         size_t n = json_array_size(caps);
         for (size_t i = 0; i < n && !o->overflow; i++) {
             const json_t *c = json_array_get(caps, i);
-            if (!json_is_string(c))
-                continue;
-            const char *name = json_string_value(c);
-            size_t len = json_string_length(c);
-            put_annotation(o, "capability", name, len, imap_capability_lookup(name, len));
+            if (json_is_string(c))
+                annotate_once(o, seen, IMAP_ANNOT_CAPABILITY, json_string_value(c), json_string_length(c));
         }
     }
     event_end(o);

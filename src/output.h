@@ -79,8 +79,25 @@ typedef enum out_color {
     OUT_COLOR_ALWAYS
 } out_color;
 
+/* What the verbose trace has annotated on one connection, so that each
+ * command, status, response code and capability is annotated the first
+ * time it appears there only.  Fixed size (no allocation): one bit per
+ * entry of the annotation table (imap.h, IMAP_ANNOT_MAX entries at most)
+ * and the hashes of up to OUT_SEEN_UNKNOWN names that are not in it (past
+ * that, such names are annotated each time: "not in our table").  The
+ * caller keeps one per connection, zeroed when the connection starts. */
+#define OUT_SEEN_KNOWN_BITS 512
+#define OUT_SEEN_UNKNOWN    32
+typedef struct out_seen {
+    uint64_t known[OUT_SEEN_KNOWN_BITS / 64];
+    uint32_t unknown[OUT_SEEN_UNKNOWN];
+    uint32_t n_unknown;
+} out_seen;
+
 /* The connection an event belongs to; src is the IMAP client.  Strings are
- * borrowed for the call; community_id may be NULL (key left out). */
+ * borrowed for the call; community_id may be NULL (key left out).  seen
+ * (may be NULL: every occurrence is annotated) is the connection's
+ * annotation memory, updated by output_line in verbose text mode. */
 typedef struct out_flow {
     uint64_t    flow_id;
     const char *community_id;
@@ -89,6 +106,7 @@ typedef struct out_flow {
     const char *dest_ip;
     uint16_t    dest_port;
     uint64_t    text_no;   /* its number in the text trace (output_flow_number()); 0: flow_id */
+    out_seen   *seen;
 } out_flow;
 
 /* Counters of one output (for the "stats" event). */
@@ -104,10 +122,16 @@ typedef struct out_counters {
 typedef struct output output;
 
 /* Opens an output.  path NULL or "-" is standard output; a file is created
- * or truncated (mode 0644).  verbose > 0 annotates capabilities and response
- * codes in the text trace.  Returns NULL with a one-line message in errbuf
+ * or truncated (mode 0644).  verbose > 0 annotates, in the text trace, each
+ * command, status response, response code and capability the first time it
+ * appears in a connection (out_flow.seen).  Returns NULL with a one-line message in errbuf
  * (naming the path) when the file cannot be opened or memory is short. */
 output *output_open(const char *path, out_format fmt, int verbose, char *errbuf, size_t errlen);
+
+/* JSON mode: add the reference and meaning of every command, status,
+ * response code and capability to "imap" and "imap_session" events
+ * (--annotate; off by default).  See docs/output.md, "Annotations". */
+void output_set_annotate(output *o, bool on);
 
 /* Colour for the text trace (default OUT_COLOR_AUTO). */
 void output_set_color(output *o, out_color mode);
@@ -142,7 +166,9 @@ void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow);
 
 /* Text mode: one protocol line: the data of an IMAP_EV_LINE event
  * (borrowed, not kept).  Keys read: direction, kind, tag, command, status,
- * text, latency_us, code, capabilities; every one may be missing.  No-op
+ * text, latency_us, code, capabilities; every one may be missing.  With
+ * verbose > 0, the line is followed by the annotations of its command or
+ * status, code and capabilities not yet annotated on flow->seen.  No-op
  * in JSON mode. */
 void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *line);
 

@@ -566,6 +566,156 @@ static void test_text_verbose(void **state)
     free(s);
 }
 
+/* -v: commands and statuses annotated too, each item only the first time
+ * it appears on a connection (out_flow.seen); another connection (its own
+ * seen-set) gets them again; without a seen-set, every time. */
+static void test_text_verbose_first_only(void **state)
+{
+    (void)state;
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "vfirst", OUT_TEXT, 1);
+    output_set_color(o, OUT_COLOR_NEVER);
+    out_seen seen_a, seen_b;
+    memset(&seen_a, 0, sizeof seen_a);
+    memset(&seen_b, 0, sizeof seen_b);
+    out_flow a = FLOW3, b = FLOW3;
+    a.seen = &seen_a;
+    b.flow_id = 4;
+    b.seen = &seen_b;
+    const char *cl = "{s:s,s:s,s:s,s:s,s:s}";
+    const char *sv = "{s:s,s:s,s:s,s:s,s:s}";
+    json_t *l;
+#define LINE(f, ...) (l = json_pack(__VA_ARGS__), output_line(o, 0, &(f), l), json_decref(l))
+    LINE(a, cl, "direction", "client", "kind", "command", "tag", "a1", "command", "UID FETCH", "text", "a1 UID FETCH 1 FLAGS");
+    LINE(a, sv, "direction", "server", "kind", "tagged", "tag", "a1", "status", "NO", "text", "a1 NO no");
+    LINE(a, cl, "direction", "client", "kind", "command", "tag", "a2", "command", "uid fetch", "text", "a2 uid fetch 2 FLAGS");
+    LINE(a, sv, "direction", "server", "kind", "tagged", "tag", "a2", "status", "NO", "text", "a2 NO no");
+    LINE(a, cl, "direction", "client", "kind", "command", "tag", "a3", "command", "XFOO", "text", "a3 XFOO");
+    LINE(a, cl, "direction", "client", "kind", "command", "tag", "a4", "command", "XFOO", "text", "a4 XFOO");
+    LINE(a, cl, "direction", "client", "kind", "command", "tag", "a5", "command", "FROB", "text", "a5 FROB");
+    LINE(a, cl, "direction", "client", "kind", "command", "tag", "a6", "command", "FROB", "text", "a6 FROB");
+    /* untagged data: "status" FETCH is no status response */
+    LINE(a, "{s:s,s:s,s:s,s:s}", "direction", "server", "kind", "untagged", "status", "FETCH", "text", "* 1 FETCH ()");
+    LINE(b, sv, "direction", "server", "kind", "tagged", "tag", "b1", "status", "NO", "text", "b1 NO no");
+    output_line(o, 0, &FLOW3, (l = json_pack(sv, "direction", "server", "kind", "tagged", "tag", "c1", "status", "NO",
+                                             "text", "c1 NO no")));
+    json_decref(l);
+    output_line(o, 0, &FLOW3, (l = json_pack(sv, "direction", "server", "kind", "tagged", "tag", "c2", "status", "NO",
+                                             "text", "c2 NO no")));
+    json_decref(l);
+#undef LINE
+    char *s = close_and_read(o, path);
+    const imap_annot *uf = imap_annot_lookup(IMAP_ANNOT_COMMAND, "UID FETCH", 9);
+    const imap_annot *no = imap_annot_lookup(IMAP_ANNOT_STATUS, "NO", 2);
+    const imap_annot *x = imap_annot_lookup(IMAP_ANNOT_COMMAND, "XFOO", 4);
+    assert_non_null(uf);
+    assert_non_null(no);
+    assert_true(x && x->prefix);
+    char want[4096];
+    snprintf(want, sizeof want,
+             "00:00:00.000000 [flow 3] C a1 UID FETCH 1 FLAGS\n"
+             "                |   command UID FETCH (%s): %s\n"
+             "00:00:00.000000 [flow 3] S a1 NO no\n"
+             "                |   status NO (%s): %s\n"
+             "00:00:00.000000 [flow 3] C a2 uid fetch 2 FLAGS\n"
+             "00:00:00.000000 [flow 3] S a2 NO no\n"
+             "00:00:00.000000 [flow 3] C a3 XFOO\n"
+             "                |   command XFOO (%s): %s\n"
+             "00:00:00.000000 [flow 3] C a4 XFOO\n"
+             "00:00:00.000000 [flow 3] C a5 FROB\n"
+             "                |   command FROB: not in our table\n"
+             "00:00:00.000000 [flow 3] C a6 FROB\n"
+             "00:00:00.000000 [flow 3] S * 1 FETCH ()\n"
+             "00:00:00.000000 [flow 4] S b1 NO no\n"
+             "                |   status NO (%s): %s\n"
+             "00:00:00.000000 [flow 3] S c1 NO no\n"
+             "                |   status NO (%s): %s\n"
+             "00:00:00.000000 [flow 3] S c2 NO no\n"
+             "                |   status NO (%s): %s\n",
+             uf->rfc, uf->meaning, no->rfc, no->meaning, x->rfc, x->meaning, no->rfc, no->meaning,
+             no->rfc, no->meaning, no->rfc, no->meaning);
+    assert_string_equal(s, want);
+    free(s);
+}
+
+/* The unknown-name part of a seen-set is bounded: past OUT_SEEN_UNKNOWN
+ * names, new unknown names are annotated each time (never dropped). */
+static void test_text_verbose_seen_bound(void **state)
+{
+    (void)state;
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "vbound", OUT_TEXT, 1);
+    output_set_color(o, OUT_COLOR_NEVER);
+    out_seen seen;
+    memset(&seen, 0, sizeof seen);
+    out_flow f = FLOW3;
+    f.seen = &seen;
+    char name[32];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < OUT_SEEN_UNKNOWN + 2; i++) {
+            snprintf(name, sizeof name, "NOPE%d", i);
+            json_t *l = json_pack("{s:s,s:s,s:s}", "direction", "client", "command", name, "text", name);
+            output_line(o, 0, &f, l);
+            json_decref(l);
+        }
+    }
+    char *s = close_and_read(o, path);
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, "not in our table")) != NULL; p++)
+        n++;
+    /* round 1: all OUT_SEEN_UNKNOWN + 2; round 2: only the 2 that did not fit */
+    assert_int_equal(n, OUT_SEEN_UNKNOWN + 2 + 2);
+    assert_int_equal(seen.n_unknown, OUT_SEEN_UNKNOWN);
+    free(s);
+}
+
+/* --annotate adds rfc/meaning in imap and imap_session bodies only; off by
+ * default. */
+static void test_json_annotate(void **state)
+{
+    (void)state;
+    char path[256];
+    const char *body = "{s:s,s:s,s:s,s:{s:s},s:[{s:s,s:{s:s}},{s:s,s:[{s:s},{s:s,s:b}]}]}";
+#define EV(o) output_event(o, "imap", 0, NULL, json_pack(body, "tag", "a1", "command", "UID FETCH", "status", "NO", \
+        "response_code", "code", "TRYCREATE", "responses", "type", "BYE", "code", "code", "ALERT", "type", "CAPABILITY", \
+        "capabilities", "name", "IDLE", "name", "XNOPE", "known", 0))
+    output *o = open_tmp(path, sizeof path, "ann", OUT_JSON, 0);
+    output_set_annotate(o, true);
+    EV(o);
+    output_event(o, "alert", 0, NULL, json_pack("{s:s,s:s}", "name", "n", "command", "LOGIN"));
+    char *s = close_and_read(o, path);
+    const imap_annot *uf = imap_annot_lookup(IMAP_ANNOT_COMMAND, "UID FETCH", 9);
+    const imap_annot *no = imap_annot_lookup(IMAP_ANNOT_STATUS, "NO", 2);
+    const imap_annot *tc = imap_annot_lookup(IMAP_ANNOT_CODE, "TRYCREATE", 9);
+    const imap_annot *bye = imap_annot_lookup(IMAP_ANNOT_STATUS, "BYE", 3);
+    const imap_annot *al = imap_annot_lookup(IMAP_ANNOT_CODE, "ALERT", 5);
+    const imap_annot *idle = imap_annot_lookup(IMAP_ANNOT_CAPABILITY, "IDLE", 4);
+    char want[4096];
+    snprintf(want, sizeof want,
+             "{\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\"event_type\":\"imap\",\"imap\":{\"tag\":\"a1\","
+             "\"command\":\"UID FETCH\",\"command_rfc\":\"%s\",\"command_meaning\":\"%s\","
+             "\"status\":\"NO\",\"status_rfc\":\"%s\",\"status_meaning\":\"%s\","
+             "\"response_code\":{\"code\":\"TRYCREATE\",\"rfc\":\"%s\",\"meaning\":\"%s\"},"
+             "\"responses\":[{\"type\":\"BYE\",\"code\":{\"code\":\"ALERT\",\"rfc\":\"%s\",\"meaning\":\"%s\"},"
+             "\"rfc\":\"%s\",\"meaning\":\"%s\"},"
+             "{\"type\":\"CAPABILITY\",\"capabilities\":[{\"name\":\"IDLE\",\"rfc\":\"%s\",\"meaning\":\"%s\"},"
+             "{\"name\":\"XNOPE\",\"known\":false}]}]}}\n"
+             "{\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\"event_type\":\"alert\",\"alert\":{\"name\":\"n\","
+             "\"command\":\"LOGIN\"}}\n",
+             uf->rfc, uf->meaning, no->rfc, no->meaning, tc->rfc, tc->meaning, al->rfc, al->meaning, bye->rfc,
+             bye->meaning, idle->rfc, idle->meaning);
+    assert_string_equal(s, want);
+    free(s);
+    /* off by default: nothing added */
+    o = open_tmp(path, sizeof path, "noann", OUT_JSON, 0);
+    EV(o);
+    s = close_and_read(o, path);
+    assert_null(strstr(s, "rfc"));
+    assert_null(strstr(s, "meaning"));
+    free(s);
+#undef EV
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +734,9 @@ int main(void)
         cmocka_unit_test(test_text_flow_numbers),
         cmocka_unit_test(test_text_format_chars_escaped),
         cmocka_unit_test(test_text_verbose),
+        cmocka_unit_test(test_text_verbose_first_only),
+        cmocka_unit_test(test_text_verbose_seen_bound),
+        cmocka_unit_test(test_json_annotate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

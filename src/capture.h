@@ -28,6 +28,7 @@ typedef struct capture_opts {
     long long count;         /* -c: stop after this many packets (0: no limit) */
     int buffer_mb;           /* -B */
     const char *drop_user;   /* -Z: drop privileges to this user after opening */
+    bool progress;           /* a file: the progress line on stderr (progress.h); main decides */
 } capture_opts;
 
 /* Exit statuses of capture_run. */
@@ -43,6 +44,8 @@ typedef struct capture_sink {
     void (*tick)(void *ctx, uint64_t now_us);     /* live: about once a second */
     void (*finish)(void *ctx, const char *reason, json_t *extra);
     void *ctx;
+    /* optional, for the progress line: connections open, events emitted */
+    void (*progress)(void *ctx, uint64_t *open_conns, uint64_t *events);
 } capture_sink;
 
 /* Opens the input, runs the loop to the end (or a signal, or -c), finishes

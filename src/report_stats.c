@@ -72,7 +72,7 @@ void report_write_stats(report *r, FILE *fp)
     fprintf(fp, "=== imapscope statistics ===\n");
     for (unsigned i = 0; i < r->n_inputs; i++) {
         fprintf(fp, "Input:        ");
-        cell(fp, r->inputs[i], 200);
+        cell(fp, r->inputs[i], cols(r->inputs[i], 400));
         fputc('\n', fp);
     }
     if (r->first_us) {
@@ -141,7 +141,7 @@ void report_write_stats(report *r, FILE *fp)
             const kind_entry *k = KM_AT(&r->kinds, idx[i]);
             cell(fp, k->key, w);
             fprintf(fp, " %9llu  ", (unsigned long long)k->count);
-            cell(fp, k->category ? k->category : "-", 0 + 12);
+            cell(fp, k->category ? k->category : "-", cols(k->category ? k->category : "-", 40));
             fputc('\n', fp);
         }
         free(idx);

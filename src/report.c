@@ -313,7 +313,9 @@ static void series_fold(uint32_t *s)
 static void axis_double(report *r)
 {
     r->ax.width_us *= 2;
-    series_fold(r->active);
+    for (unsigned i = 0; i < REPORT_BUCKETS / 2; i++)
+        r->open_us[i] = r->open_us[2 * i] + r->open_us[2 * i + 1];
+    memset(r->open_us + REPORT_BUCKETS / 2, 0, (REPORT_BUCKETS - REPORT_BUCKETS / 2) * sizeof r->open_us[0]);
     series_fold(r->started_tls);
     series_fold(r->started_clear);
     series_fold(r->alert_series);
@@ -359,7 +361,7 @@ unsigned report_buckets_used(const report *r)
     unsigned used = 0;
 
     for (unsigned i = 0; i < REPORT_BUCKETS; i++)
-        if (r->active[i] || r->started_tls[i] || r->started_clear[i] || r->alert_series[i])
+        if (r->open_us[i] || r->started_tls[i] || r->started_clear[i] || r->alert_series[i])
             used = i + 1;
     for (unsigned k = 0; k < r->cmds.n; k++) {
         const cmd_entry *c = KM_AT(&r->cmds, k);
@@ -940,8 +942,15 @@ void report_session(report *r, uint64_t ts, const out_flow *flow, const json_t *
     {
         unsigned b0 = axis_bucket(r, row.start_us), b1 = axis_bucket(r, row.end_us);
         b0 = axis_bucket(r, row.start_us); /* the axis may have widened for end_us */
-        for (unsigned b = b0; b <= b1 && b < REPORT_BUCKETS; b++)
-            r->active[b]++;
+        /* the time the connection was open in each bucket: sums stay exact
+         * when buckets fold, unlike a count of connections per bucket */
+        uint64_t s0 = row.start_us < r->ax.start_us ? r->ax.start_us : row.start_us;
+        for (unsigned b = b0; b <= b1 && b < REPORT_BUCKETS; b++) {
+            uint64_t lo = r->ax.start_us + (uint64_t)b * r->ax.width_us, hi = lo + r->ax.width_us;
+            uint64_t x = s0 > lo ? s0 : lo, y = row.end_us < hi ? row.end_us : hi;
+            if (y > x)
+                r->open_us[b] += y - x;
+        }
         if (row.tls == TM_NONE)
             r->started_clear[b0]++;
         else

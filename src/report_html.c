@@ -302,7 +302,7 @@ static void section_timeline(FILE *fp, const report *r)
     conn_row *rows = malloc((n ? n : 1) * sizeof *rows);
     uint64_t t0 = r->first_us, t1 = r->last_us > r->first_us ? r->last_us : r->first_us + 1, bt0, bt1;
     double h, y = 0, x0 = 10;
-    uint32_t maxa = 1;
+    uint64_t maxa = 1;
     char a[48], b[48], c[48];
 
     fputs("<h2 id=timeline>Session timeline</h2>\n", fp);
@@ -352,23 +352,23 @@ static void section_timeline(FILE *fp, const report *r)
     /* density strip: connections open per bucket, all connections */
     bucket_span(r, nb, &bt0, &bt1);
     for (unsigned i = 0; i < nb; i++)
-        if (r->active[i] > maxa)
-            maxa = r->active[i];
+        if (r->open_us[i] > maxa)
+            maxa = r->open_us[i];
     y += 8;
     for (unsigned i = 0; i < nb; i++) {
         double xa = tx(bt0 + (uint64_t)i * r->ax.width_us, t0, t1, x0);
         double xb = tx(bt0 + (uint64_t)(i + 1) * r->ax.width_us, t0, t1, x0);
         fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" fill=\"#333\" fill-opacity=\"%.3f\">"
-                    "<title>%s: %u connections open, %u started</title></rect>",
-                xa, y, xb - xa < 0.5 ? 0.5 : xb - xa, r->active[i] ? 0.08 + 0.92 * r->active[i] / maxa : 0.0,
-                tod(bt0 + (uint64_t)i * r->ax.width_us, a, sizeof a), r->active[i],
-                r->started_tls[i] + r->started_clear[i]);
+                    "<title>%s: %.1f connections open on average, %u started (%u TLS)</title></rect>",
+                xa, y, xb - xa < 0.5 ? 0.5 : xb - xa, r->open_us[i] ? 0.08 + 0.92 * (double)r->open_us[i] / (double)maxa : 0.0,
+                tod(bt0 + (uint64_t)i * r->ax.width_us, a, sizeof a), (double)r->open_us[i] / (double)r->ax.width_us,
+                r->started_tls[i] + r->started_clear[i], r->started_tls[i]);
     }
     fputc('\n', fp);
     time_axis(fp, t0, t1, x0, y + 20);
     fputs("</svg>\n", fp);
-    fprintf(fp, "<p class=note>Strip: connections open in each %s bucket (darkest: %u).</p>\n",
-            lat(r->ax.width_us, a, sizeof a), maxa);
+    fprintf(fp, "<p class=note>Strip: connections open on average in each %s bucket (darkest: %.1f).</p>\n",
+            lat(r->ax.width_us, a, sizeof a), (double)maxa / (double)r->ax.width_us);
     free(rows);
 }
 

@@ -150,7 +150,7 @@ struct report {
     uint64_t frames, tcp_packets, threads;
     bool have_stats;
     /* series on the time axis */
-    uint32_t active[REPORT_BUCKETS];     /* connections open during the bucket */
+    uint64_t open_us[REPORT_BUCKETS];    /* connection-microseconds in the bucket: / width = mean open */
     uint32_t started_tls[REPORT_BUCKETS], started_clear[REPORT_BUCKETS];
     uint32_t alert_series[REPORT_BUCKETS];
     /* tables */

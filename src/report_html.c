@@ -13,7 +13,8 @@
  * #sum-users, #sum-alerts, #sum-transactions, #timeline, #commands,
  * #latency, #logins, #top, #alerts, #messages, #connections, #traces,
  * #trace-<flow_id>, #conn-<flow_id>, #notes; the latency table's rows
- * carry data-cmd, its cells data-v (microseconds).
+ * carry data-cmd, its cells data-v (microseconds).  <body data-load-ms> is
+ * the time from navigation start to the end of the page's script.
  */
 #include "report_priv.h"
 
@@ -165,6 +166,7 @@ static const char JS_TAIL[] =
     "rows.sort(function(x,y){var a=val(x.cells[i]),b=val(y.cells[i]);return a<b?dir:a>b?-dir:0;});"
     "for(var k=0;k<rows.length;k++)body.appendChild(rows[k]);});})(i);}})(tables[t]);}"
     "openHash();"
+    "document.body.setAttribute('data-load-ms',String(Math.round(window.performance?performance.now():0)));"
     "document.body.setAttribute('data-ready','1');"
     "})();";
 

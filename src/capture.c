@@ -195,6 +195,8 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
         } else if (rc == PCAP_ERROR_BREAK) {
             break;
         } else if (rc == PCAP_ERROR) {
+            if (show_progress)
+                progress_end(&pline); /* the message on a line of its own */
             fprintf(stderr, "imapscope: %s: %s (input ends here; what was read is reported)\n",
                     input, pcap_geterr(p));
             status = CAPTURE_EXIT_INPUT;

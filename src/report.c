@@ -974,6 +974,8 @@ void report_session(report *r, uint64_t ts, const out_flow *flow, const json_t *
                   mode ? mode : "none", row.reason);
         snprintf(title, sizeof title, "flow %llu %s -> %s user %s", (unsigned long long)row.flow_id,
                  row.client, row.server, user ? user : "-");
+        if (o->n_alerts > row.alerts)
+            row.alerts = o->n_alerts; /* alerts the session summary does not list (all_tcp, tls) */
         trace_keep(r, o, (uint64_t)row.alerts * 1000000u + (uint64_t)o->failed_logins * 1000u +
                    (o->messages ? 1 : 0), title);
         open_release(r, o);

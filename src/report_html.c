@@ -27,6 +27,7 @@
 #define MIX_COMMANDS   8u     /* commands drawn in the command mix (the rest: "other") */
 #define LOGIN_USERS    20u    /* users drawn in the logins chart */
 #define CHART_W        1100   /* plot width in px */
+#define TIMELINE_LANES 80     /* rows of the timeline; a bar that finds none is not drawn (counted) */
 
 static const char *PALETTE[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
                                 "#edc948", "#b07aa1", "#ff9da7", "#9c755f"};
@@ -319,25 +320,54 @@ static void section_timeline(FILE *fp, const report *r)
     qsort(rows, bars, sizeof *rows, cmp_row_start);
     fprintf(fp, "<p class=note>%s of %s connections drawn (%s), each a bar from its first to its last packet; "
                 "<span style=\"color:#f28e2b\">&#9632;</span> cleartext, <span style=\"color:#4e79a7\">&#9632;</span> TLS "
-                "(STARTTLS or implicit), <span style=\"color:#e15759\">&#9650;</span> an alert.  "
+                "(STARTTLS or implicit), <span style=\"color:#e15759\">&#9650;</span> an alert; connections that do not "
+                "overlap share a row.  "
                 "Click a bar for its trace.  The strip below counts every connection.</p>\n",
             count(bars, a, sizeof a), count(r->sessions, b, sizeof b),
             bars < r->sessions ? "those with the most alerts, then the most bytes" : "all");
-    h = 900.0 / bars;
+    /* lanes: each bar goes to the first lane free at its start (a pixel of
+     * space kept), so short connections share a lane instead of a row each */
+    unsigned *lane = malloc(bars * sizeof *lane), nlanes = 0, undrawn = 0;
+    double lane_end[TIMELINE_LANES];
+    if (!lane) {
+        free(rows);
+        return;
+    }
+    for (unsigned i = 0; i < bars; i++) {
+        double x1 = tx(rows[i].start_us, t0, t1, x0), x2 = tx(rows[i].end_us, t0, t1, x0);
+        unsigned k = 0;
+        if (x2 < x1 + 1)
+            x2 = x1 + 1;
+        while (k < nlanes && lane_end[k] + 1 > x1)
+            k++;
+        if (k == nlanes && nlanes < TIMELINE_LANES)
+            nlanes++;
+        if (k == nlanes) {
+            lane[i] = UINT32_MAX;
+            undrawn++;
+            continue;
+        }
+        lane[i] = k;
+        lane_end[k] = x2;
+    }
+    h = 600.0 / (nlanes ? nlanes : 1);
     if (h > 14)
         h = 14;
-    if (h < 3)
-        h = 3;
+    if (h < 4)
+        h = 4;
     fprintf(fp, "<svg id=timeline-svg width=\"%d\" height=\"%.0f\" role=img>\n", CHART_W + 20,
-            bars * h + 70);
-    for (unsigned i = 0; i < bars; i++, y += h) {
+            nlanes * h + 70);
+    for (unsigned i = 0; i < bars; i++) {
         const conn_row *w = &rows[i];
         double x1 = tx(w->start_us, t0, t1, x0), x2 = tx(w->end_us, t0, t1, x0);
         const char *col = w->tls == TM_NONE ? "#f28e2b" : "#4e79a7";
+        if (lane[i] == UINT32_MAX)
+            continue;
+        y = lane[i] * h;
         fprintf(fp, "<a href=\"#%s-%llu\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
                     "<title>flow %llu ",
                 report_trace_of(r, w->flow_id) ? "trace" : "conn", (unsigned long long)w->flow_id, x1, y,
-                x2 - x1 < 1 ? 1 : x2 - x1, h > 4 ? h - 1 : h, col, (unsigned long long)w->flow_id);
+                x2 - x1 < 1 ? 1 : x2 - x1, h - 1, col, (unsigned long long)w->flow_id);
         esc(fp, w->client);
         fputs(" -&gt; ", fp);
         esc(fp, w->server);
@@ -347,10 +377,12 @@ static void section_timeline(FILE *fp, const report *r)
                 bytes(w->client_bytes + w->server_bytes, c, sizeof c), w->alerts);
         for (unsigned k = 0; k < w->n_alert_ts; k++) {
             double ax = tx(w->alert_ts[k], t0, t1, x0);
-            fprintf(fp, "<path d=\"M%.1f %.1fl3 %.1fh-6z\" fill=\"#e15759\"/>", ax, y, h > 4 ? h - 1 : h);
+            fprintf(fp, "<path d=\"M%.1f %.1fl3 %.1fh-6z\" fill=\"#e15759\"/>", ax, y, h - 1);
         }
         fputc('\n', fp);
     }
+    y = nlanes * h;
+    free(lane);
     /* density strip: connections open per bucket, all connections */
     bucket_span(r, nb, &bt0, &bt1);
     for (unsigned i = 0; i < nb; i++)
@@ -369,6 +401,8 @@ static void section_timeline(FILE *fp, const report *r)
     fputc('\n', fp);
     time_axis(fp, t0, t1, x0, y + 20);
     fputs("</svg>\n", fp);
+    if (undrawn)
+        fprintf(fp, "<p class=note>%u of the selected connections found no free row and are not drawn.</p>\n", undrawn);
     fprintf(fp, "<p class=note>Strip: connections open on average in each %s bucket (darkest: %.1f).</p>\n",
             lat(r->ax.width_us, a, sizeof a), (double)maxa / (double)r->ax.width_us);
     free(rows);

@@ -360,6 +360,16 @@ int main(int argc, char **argv)
             keylog_free(kl);
             return 1;
         }
+        FILE *probe = report_path ? fopen(report_path, "w") : NULL; /* fail now, not after the capture */
+        if (report_path && !probe) {
+            fprintf(stderr, "imapscope: --report %s: %s\n", report_path, strerror(errno));
+            report_free(rep);
+            output_close(out);
+            keylog_free(kl);
+            return 1;
+        }
+        if (probe)
+            fclose(probe);
         snprintf(in, sizeof in, "%s%s", co.file ? "" : "interface ", co.file ? co.file : co.iface);
         report_add_input(rep, in);
         ec.report = rep;

@@ -189,6 +189,12 @@ def main():
         for key, eid in (("sessions", "sum-connections"), ("users", "sum-users"), ("alerts", "sum-alerts")):
             result(exp is not None and data_v(page2, eid) == exp[key], "threads2-text-%s" % key)
 
+        # an unwritable page is an error before the capture is read
+        p = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--report", os.path.join(tmp, "no", "such", "x.html")],
+                           capture_output=True, text=True)
+        result(p.returncode == 1 and "--report" in p.stderr and "no/such/x.html" in p.stderr and not p.stdout,
+               "unwritable-report-fails-first", p.stderr.strip())
+
         # 100,000 connections
         big = os.path.join(tmp, "corpus100k.pcap")
         t0 = time.monotonic()

@@ -48,6 +48,19 @@ typedef struct keymap {
 } keymap;
 
 #define KM_AT(km, i) ((void *)((km)->data + (size_t)(i) * (km)->elem))
+#define KEY_MAX_BYTES 200u                     /* bytes of a key kept (cut on a UTF-8 boundary) */
+#define OTHER_KEY     "(other: over the cap)"  /* the entry that sums the keys over the cap */
+
+/* A table of at most max entries of elem bytes.  0, or -1 out of memory. */
+int km_init(keymap *km, size_t elem, unsigned max);
+/* Frees the keys (entry_free, when given, frees the rest of an entry). */
+void km_free(keymap *km, void (*entry_free)(void *));
+/* Finds or adds key; over the cap, the OTHER_KEY entry (refused counted).
+ * NULL only when out of memory.  Valid until the next km_get on km. */
+void *km_get(keymap *km, const char *key);
+
+/* Length of s cut to at most max bytes on a UTF-8 character boundary. */
+size_t report_utf8_cut(const char *s, size_t max);
 
 /* ---- the time axis --------------------------------------------------------- */
 

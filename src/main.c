@@ -353,6 +353,8 @@ int main(int argc, char **argv)
     ec.imap.emit_lines = output_wants_lines(out);
     if (report_path || want_stats) {
         char in[600];
+        if (!report_path)
+            rc_cfg.max_traces = 0, rc_cfg.trace_bytes = 0; /* --stats alone: no traces recorded */
         rep = report_new(&rc_cfg, errbuf, sizeof errbuf);
         if (!rep) {
             fprintf(stderr, "imapscope: %s\n", errbuf);

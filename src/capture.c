@@ -10,10 +10,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "limits.h"
+#include "progress.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reopen_requested;
@@ -114,6 +116,10 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
     long long n = 0;
     uint64_t last_tick = 0;
     json_t *extra = NULL;
+    progress pline;
+    bool show_progress = false;
+    uint64_t read_bytes = 24; /* when ftell cannot say: file header + (16 + caplen) per record */
+    uint64_t read_records = 0;
 
     if (live) {
         p = open_live(o, errbuf);
@@ -148,6 +154,13 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
     linktype = pcap_datalink(p);
     install_signals();
     active_pcap = p;
+    if (o->progress && !live) {
+        struct stat st;
+        FILE *pf = pcap_file(p);
+        show_progress = true;
+        progress_start(&pline, stderr,
+                       pf && fstat(fileno(pf), &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0);
+    }
 
     while (!stop_requested) {
         struct pcap_pkthdr *h;
@@ -161,6 +174,15 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
         if (rc == 1) {
             uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
             sink->frame(sink->ctx, linktype, data, h->caplen, h->len, ts);
+            read_bytes += 16u + h->caplen;
+            if (show_progress && (read_records++ & 63) == 0 && progress_due(&pline)) {
+                FILE *pf = pcap_file(p);
+                long pos = pf ? ftell(pf) : -1;
+                uint64_t open_conns = 0, events = 0;
+                if (sink->progress)
+                    sink->progress(sink->ctx, &open_conns, &events);
+                progress_show(&pline, pos >= 0 ? (uint64_t)pos : read_bytes, open_conns, events);
+            }
             if (o->count > 0 && ++n >= o->count)
                 break;
             if (live && ts - last_tick > 1000000u) {
@@ -177,6 +199,8 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
         } else if (rc == PCAP_ERROR_BREAK) {
             break;
         } else if (rc == PCAP_ERROR) {
+            if (show_progress)
+                progress_end(&pline); /* the message on a line of its own */
             fprintf(stderr, "imapscope: %s: %s (input ends here; what was read is reported)\n",
                     input, pcap_geterr(p));
             status = CAPTURE_EXIT_INPUT;
@@ -200,6 +224,8 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
         }
     }
     active_pcap = NULL;
+    if (show_progress)
+        progress_end(&pline);
     sink->finish(sink->ctx, live ? "shutdown" : "end_of_input", extra);
     pcap_close(p);
     return status;

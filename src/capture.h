@@ -33,6 +33,7 @@ typedef struct capture_opts {
      * non-zero: capture_run stops with CAPTURE_EXIT_SETUP.  May be NULL. */
     int (*ready)(void *ctx);
     void *ready_ctx;
+    bool progress;           /* a file: the progress line on stderr (progress.h); main decides */
 } capture_opts;
 
 /* Exit statuses of capture_run. */
@@ -49,6 +50,8 @@ typedef struct capture_sink {
     void (*tick)(void *ctx, uint64_t now_us);     /* live: about once a second */
     void (*finish)(void *ctx, const char *reason, json_t *extra);
     void *ctx;
+    /* optional, for the progress line: connections open, events emitted */
+    void (*progress)(void *ctx, uint64_t *open_conns, uint64_t *events);
 } capture_sink;
 
 /* Opens the input, runs the loop to the end (or a signal, or -c), finishes

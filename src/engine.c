@@ -21,6 +21,7 @@
 #include "limits.h"
 #include "inflate.h"
 #include "streams.h"
+#include "report.h"
 #include "tls.h"
 
 #define CONN_MAX_GAPS_LISTED 64
@@ -176,6 +177,22 @@ static const char *dir_name(int d)
     return d == IMAP_DIR_CLIENT ? "client" : "server";
 }
 
+/* ---- events: to the output, and to the report when there is one ---------- */
+
+static void emit_event(engine *e, const char *type, uint64_t ts, const out_flow *f, json_t *body)
+{
+    if (e->cfg.report)
+        report_event(e->cfg.report, type, ts, f, body);
+    output_event(e->out, type, ts, f, body);
+}
+
+static void emit_line(engine *e, uint64_t ts, const out_flow *f, const json_t *line)
+{
+    if (e->cfg.report)
+        report_line(e->cfg.report, ts, f, line);
+    output_line(e->out, ts, f, line);
+}
+
 /* ---- anomalies ------------------------------------------------------------- */
 
 /* Counts an anomaly by name on the connection (for the session summary);
@@ -256,7 +273,7 @@ static void conn_alert(conn *c, const char *name, const char *desc, const char *
     if (detail)
         json_object_set_new_nocheck(a, "detail", json_string(detail));
     c->e->events[EV_ALERT]++;
-    output_event(c->e->out, "alert", ts_us, conn_out(c), a);
+    emit_event(c->e, "alert", ts_us, conn_out(c), a);
 }
 
 /* ---- dissector events --------------------------------------------------- */
@@ -273,10 +290,10 @@ static int on_imap_event(void *user, const imap_event *ev)
         e->events[EV_IMAP]++;
         if (c->tls && (tls_conn_decrypting(c->tls, 0) || tls_conn_decrypting(c->tls, 1)))
             json_object_set_new_nocheck(ev->data, "decrypted", json_true());
-        output_event(e->out, "imap", ev->ts_us, conn_out(c), json_incref(ev->data));
+        emit_event(e, "imap", ev->ts_us, conn_out(c), json_incref(ev->data));
         break;
     case IMAP_EV_LINE:
-        output_line(e->out, ev->ts_us, conn_out(c), ev->data);
+        emit_line(e, ev->ts_us, conn_out(c), ev->data);
         break;
     case IMAP_EV_ANOMALY:
         e->imap_anomalies++;
@@ -287,11 +304,11 @@ static int on_imap_event(void *user, const imap_event *ev)
             json_t *a = json_deep_copy(ev->data);
             if (!json_object_get(a, "category"))
                 json_object_set_new_nocheck(a, "category", json_string("imap"));
-            output_event(e->out, "alert", ev->ts_us, conn_out(c), a);
+            emit_event(e, "alert", ev->ts_us, conn_out(c), a);
         }
         break;
     case IMAP_EV_SWITCH:
-        if (output_wants_lines(e->out)) {
+        if (e->cfg.imap.emit_lines) {
             /* the switch point, in the trace: "C [layer] TLS from stream byte N" */
             char text[96];
             json_t *l = json_object();
@@ -301,7 +318,7 @@ static int on_imap_event(void *user, const imap_event *ev)
             json_object_set_new_nocheck(l, "direction", json_string(dir_name(ev->dir)));
             json_object_set_new_nocheck(l, "kind", json_string("switch"));
             json_object_set_new_nocheck(l, "text", json_string(text));
-            output_line(e->out, ev->ts_us, conn_out(c), l);
+            emit_line(e, ev->ts_us, conn_out(c), l);
             json_decref(l);
         }
         if (ev->switch_to == IMAP_LAYER_TLS) {
@@ -495,7 +512,7 @@ static void tls_handshake(void *user, json_t *ev, uint64_t ts)
     conn *c = user;
 
     c->e->tls_events++;
-    output_event(c->e->out, "tls", ts, conn_out(c), ev);
+    emit_event(c->e, "tls", ts, conn_out(c), ev);
 }
 
 static void on_tls_anomaly(void *user, int tdir, const char *name, const char *desc,
@@ -645,8 +662,11 @@ static void on_deliver(void *user, int side, const uint8_t *data, size_t len, ui
                 !(side != f->client_side && imap_looks_like_greeting(data, len)))
                 imap_session_set_midstream(c->imap);
         }
-        if (c->kind == CK_IMAP || c->e->cfg.all_tcp)
+        if (c->kind == CK_IMAP || c->e->cfg.all_tcp) {
             output_flow_begin(c->e->out, ts, conn_out(c));
+            if (c->e->cfg.report)
+                report_flow_begin(c->e->cfg.report, ts, conn_out(c));
+        }
     }
     d = side == c->f->client_side ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
     c->bytes[d] += len;
@@ -769,7 +789,7 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
     if (c->kind == CK_IMAP || e->cfg.all_tcp) {
         e->events[EV_SESSION]++;
         e->conns_reported++;
-        output_event(e->out, "imap_session", ts, conn_out(c), conn_summary(c, reason));
+        emit_event(e, "imap_session", ts, conn_out(c), conn_summary(c, reason));
         if (c->tls_seen && c->plaintext_bytes[0] + c->plaintext_bytes[1] == 0)
             output_hint_once(e->out, OUT_HINT_KEYLOG, e->cfg.keylog
                 ? "TLS not decrypted: the --keylog file has no secrets for this connection "
@@ -947,6 +967,12 @@ uint64_t engine_now(const engine *e)
     return e->now_us > e->last_frame_us ? e->now_us : e->last_frame_us;
 }
 
+void engine_progress(const engine *e, uint64_t *open_conns, uint64_t *events)
+{
+    *open_conns = flow_table_stats(e->flows)->active;
+    *events = e->events[EV_IMAP] + e->events[EV_SESSION] + e->events[EV_ALERT] + e->tls_events;
+}
+
 uint64_t engine_frames(const engine *e)
 {
     return e->frames;
@@ -1044,7 +1070,7 @@ void engine_finish(engine *e, const char *reason, json_t *extra)
         json_object_update(st, extra);
         json_decref(extra);
     }
-    output_event(e->out, "stats", engine_stats_time(e->now_us), NULL, st);
+    emit_event(e, "stats", engine_stats_time(e->now_us), NULL, st);
     output_flush(e->out);
 }
 

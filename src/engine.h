@@ -42,6 +42,7 @@ typedef struct engine_config {
     size_t         tls_max_handshake; /* bytes of one TLS handshake message */
     unsigned       inflate_ratio;     /* inflated bytes per compressed byte (0: no bomb check) */
     unsigned       max_alerts_per_kind; /* alerts of one name written per connection (0: no cap) */
+    struct report *report;        /* --report/--stats: gets every event too (borrowed; thread-safe), or NULL */
 } engine_config;
 
 void engine_config_default(engine_config *cfg);
@@ -71,6 +72,9 @@ void engine_end_all(engine *e, const char *reason);
 
 /* The counters as a new "stats" body (caller owns). */
 json_t *engine_stats(engine *e);
+
+/* For the progress line: connections open now and events emitted so far. */
+void engine_progress(const engine *e, uint64_t *open_conns, uint64_t *events);
 
 /* Time of the newest packet seen. */
 uint64_t engine_now(const engine *e);

@@ -14,7 +14,12 @@
 #include "limits.h"
 #include "output.h"
 #include "streams.h"
+#include "progress.h"
+#include "report.h"
 #include "workers.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define IMAPSCOPE_VERSION "0.1.0"
 
@@ -62,6 +67,18 @@ static void usage(FILE *fp)
 "  --all-tcp            report every TCP connection, not only IMAP ones\n"
 "  --threads N          split connections across N worker threads (default 1)\n"
 "\n"
+"Report and statistics (see docs/report.md)\n"
+"  --report FILE.html   write a self-contained HTML report of the capture at the end\n"
+"  --stats              print statistics tables to standard error at the end\n"
+"  --report-max-conns N connection rows kept (timeline, table; default %u)\n"
+"  --report-traces N    connection traces kept in the page (default %u)\n"
+"  --report-trace-bytes B  bytes of one connection's trace (default %u)\n"
+"  --report-max-keys N  distinct users, clients, servers, alert kinds each (default %u)\n"
+"  --report-max-rows N  alert rows and message rows each (default %u)\n"
+"  --progress           progress line on standard error even when it is not a terminal\n"
+"  --no-progress        no progress line (default: shown when standard error is a\n"
+"                       terminal, the input a file, and the events go elsewhere)\n"
+"\n"
 "Limits (see src/limits.h)\n"
 "  --max-flows N        concurrent connections (default %u)\n"
 "  --flow-timeout S     idle seconds before a connection is ended (default %u)\n"
@@ -86,7 +103,8 @@ static void usage(FILE *fp)
 "\n"
 "Exit status: 0 done (also when the reader of a pipe left early, `| head`),\n"
 "1 setup error, 2 the input broke off, 3 writing the output failed (disk full).\n",
-            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
+            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, REPORT_MAX_CONNS, REPORT_MAX_TRACES,
+            REPORT_TRACE_BYTES, REPORT_MAX_KEYS, REPORT_MAX_ROWS, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
             LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES,
             LIM_IMAP_MEMCAP,
@@ -99,7 +117,10 @@ enum {
     OPT_MAXLINE, OPT_IMAPMEMCAP, OPT_MAXLIT, OPT_LITKEEP, OPT_MAXPENDING, OPT_FEEDCHUNK, OPT_VERSION,
     OPT_KEYLOG, OPT_KEYLOGMAX, OPT_THREADS, OPT_MAXRESP, OPT_MAXTXNBYTES,
     OPT_TLSMAXREC, OPT_TLSMAXHS, OPT_INFLATERATIO, OPT_MAXALERTS, OPT_MAXTEXTLINE,
-    OPT_ANNOTATE, OPT_EXPLAIN
+    OPT_ANNOTATE, OPT_EXPLAIN,
+    /* report, statistics, progress (issue 16) */
+    OPT_REPORT, OPT_STATS, OPT_REPCONNS, OPT_REPTRACES, OPT_REPTRACEBYTES, OPT_REPKEYS, OPT_REPROWS,
+    OPT_PROGRESS, OPT_NOPROGRESS
 };
 
 static const struct option long_opts[] = {
@@ -133,6 +154,15 @@ static const struct option long_opts[] = {
     {"key-log-max", required_argument, NULL, OPT_KEYLOGMAX},
     {"annotate", no_argument, NULL, OPT_ANNOTATE},
     {"explain", required_argument, NULL, OPT_EXPLAIN},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"report-max-conns", required_argument, NULL, OPT_REPCONNS},
+    {"report-traces", required_argument, NULL, OPT_REPTRACES},
+    {"report-trace-bytes", required_argument, NULL, OPT_REPTRACEBYTES},
+    {"report-max-keys", required_argument, NULL, OPT_REPKEYS},
+    {"report-max-rows", required_argument, NULL, OPT_REPROWS},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NOPROGRESS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -200,6 +230,21 @@ static void sink_workers_frame(void *ctx, int lt, const uint8_t *d, uint32_t cl,
 }
 static void sink_workers_tick(void *ctx, uint64_t now) { workers_tick(ctx, now); }
 static void sink_workers_finish(void *ctx, const char *why, json_t *x) { workers_finish(ctx, why, x); }
+static void sink_engine_progress(void *ctx, uint64_t *o, uint64_t *ev) { engine_progress(ctx, o, ev); }
+static void sink_workers_progress(void *ctx, uint64_t *o, uint64_t *ev) { workers_progress(ctx, o, ev); }
+
+/* The progress line by default: stderr is a terminal, the input a regular
+ * file, the events do not go to the same terminal, and no CI log. */
+static bool progress_auto(const char *file, const char *outpath)
+{
+    struct stat st;
+
+    if (!file || !strcmp(file, "-") || !isatty(STDERR_FILENO) || getenv("CI"))
+        return false;
+    if (!outpath && isatty(STDOUT_FILENO))
+        return false;
+    return stat(file, &st) == 0 && S_ISREG(st.st_mode);
+}
 
 /* capture_opts.ready: the streams directory, made and checked by the
  * user that will write it (after -Z). */
@@ -236,9 +281,16 @@ int main(int argc, char **argv)
     capture_sink sink;
     static char live_filter[ENGINE_MAX_SERVER_PORTS * 24];
     size_t max_text_line = LIM_MAX_TEXT_LINE;
+    /* report, statistics, progress (issue 16) */
+    const char *report_path = NULL;
+    bool want_stats = false;
+    int progress_mode = 0; /* -1 off, 0 auto, 1 on */
+    report_config rc_cfg;
+    report *rep = NULL;
 
     json_pool_install(); /* before any jansson value exists */
     engine_config_default(&ec);
+    report_config_default(&rc_cfg);
     while ((ch = getopt_long(argc, argv, "r:i:f:s:pB:c:DZ:T:w:vh", long_opts, NULL)) != -1) {
         switch (ch) {
         case 'r': co.file = optarg; break;
@@ -329,6 +381,15 @@ int main(int argc, char **argv)
                 ec.feed_chunk = (int)parse_num("--feed-chunk", optarg, 0, 1u << 20);
             }
             break;
+        case OPT_REPORT: report_path = optarg; break;
+        case OPT_STATS: want_stats = true; break;
+        case OPT_REPCONNS: rc_cfg.max_conns = (unsigned)parse_num("--report-max-conns", optarg, 0, 10000000); break;
+        case OPT_REPTRACES: rc_cfg.max_traces = (unsigned)parse_num("--report-traces", optarg, 0, 100000); break;
+        case OPT_REPTRACEBYTES: rc_cfg.trace_bytes = parse_num("--report-trace-bytes", optarg, 1024, 1u << 26); break;
+        case OPT_REPKEYS: rc_cfg.max_keys = (unsigned)parse_num("--report-max-keys", optarg, 2, 10000000); break;
+        case OPT_REPROWS: rc_cfg.max_rows = (unsigned)parse_num("--report-max-rows", optarg, 0, 10000000); break;
+        case OPT_PROGRESS: progress_mode = 1; break;
+        case OPT_NOPROGRESS: progress_mode = -1; break;
         default:
             usage(stderr);
             return 1;
@@ -391,20 +452,50 @@ int main(int argc, char **argv)
     output_set_max_text_line(out, max_text_line);
     output_set_annotate(out, annotate);
     ec.imap.emit_lines = output_wants_lines(out);
+    if (report_path || want_stats) {
+        char in[600];
+        if (!report_path)
+            rc_cfg.max_traces = 0, rc_cfg.trace_bytes = 0; /* --stats alone: no traces recorded */
+        rep = report_new(&rc_cfg, errbuf, sizeof errbuf);
+        if (!rep) {
+            fprintf(stderr, "imapscope: %s\n", errbuf);
+            output_close(out);
+            keylog_free(kl);
+            return 1;
+        }
+        FILE *probe = report_path ? fopen(report_path, "w") : NULL; /* fail now, not after the capture */
+        if (report_path && !probe) {
+            fprintf(stderr, "imapscope: --report %s: %s\n", report_path, strerror(errno));
+            report_free(rep);
+            output_close(out);
+            keylog_free(kl);
+            return 1;
+        }
+        if (probe)
+            fclose(probe);
+        snprintf(in, sizeof in, "%s%s", co.file ? "" : "interface ", co.file ? co.file : co.iface);
+        report_add_input(rep, in);
+        ec.report = rep;
+        /* the page's traces are made of the trace lines */
+        if (report_path && rc_cfg.max_traces > 0)
+            ec.imap.emit_lines = true;
+    }
+    co.progress = progress_mode > 0 || (progress_mode == 0 && progress_auto(co.file, outpath));
     imap_budget_init(&budget, imap_memcap);
     ec.imap.budget = &budget;
     errbuf[0] = '\0';
     if (threads > 1) {
         e = NULL;
         ws = workers_new(threads, &ec, out, errbuf, sizeof errbuf);
-        sink = (capture_sink){sink_workers_frame, sink_workers_tick, sink_workers_finish, ws};
+        sink = (capture_sink){sink_workers_frame, sink_workers_tick, sink_workers_finish, ws, sink_workers_progress};
     } else {
         e = engine_new(&ec, out, errbuf, sizeof errbuf);
-        sink = (capture_sink){sink_engine_frame, sink_engine_tick, sink_engine_finish, e};
+        sink = (capture_sink){sink_engine_frame, sink_engine_tick, sink_engine_finish, e, sink_engine_progress};
     }
     if (!e && !ws) {
         fprintf(stderr, "imapscope: %s\n", errbuf);
         output_close(out);
+        report_free(rep);
         keylog_free(kl);
         return 1;
     }
@@ -419,10 +510,21 @@ int main(int argc, char **argv)
         if (rc == CAPTURE_EXIT_OK)
             rc = 1;
     }
+    if (rep) {
+        output_flush(out); /* the events first, then the tables */
+        if (want_stats)
+            report_write_stats(rep, stderr);
+        if (report_path && report_write_html(rep, report_path, errbuf, sizeof errbuf) != 0) {
+            fprintf(stderr, "imapscope: %s\n", errbuf);
+            if (rc == 0)
+                rc = 1;
+        }
+    }
     engine_free(e);
     workers_free(ws);
     if (output_close(out) != 0)
         rc = CAPTURE_EXIT_OUTPUT; /* output lost: worse than an input cut short */
+    report_free(rep);
     keylog_free(kl);
     json_pool_shutdown();
     return rc;

@@ -4,9 +4,12 @@
 #include "workers.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "report.h"
 
 enum { ITEM_PACKET, ITEM_TICK };
 
@@ -41,12 +44,14 @@ typedef struct worker {
      * is refused depends only on the connections hashed to this worker
      * and their order, never on how the threads are timed. */
     imap_budget budget;
+    _Atomic uint64_t prog_open, prog_events; /* for the progress line: set after each batch */
 } worker;
 
 struct workers {
     unsigned n;
     engine *e0;           /* the capture thread's engine: decoding and counters only */
     output *out;
+    struct report *report; /* cfg->report (borrowed), or NULL */
     worker w[WORKERS_MAX];
 };
 
@@ -80,6 +85,12 @@ static void *worker_main(void *arg)
         }
         b->n = 0;
         b->used = 0;
+        {
+            uint64_t open_conns, events;
+            engine_progress(wk->e, &open_conns, &events);
+            atomic_store_explicit(&wk->prog_open, open_conns, memory_order_relaxed);
+            atomic_store_explicit(&wk->prog_events, events, memory_order_relaxed);
+        }
         pthread_mutex_lock(&wk->mu);
         b->next = wk->free_list;
         wk->free_list = b;
@@ -173,6 +184,7 @@ workers *workers_new(unsigned n, const engine_config *cfg, output *out, char *er
     }
     ws->n = n;
     ws->out = out;
+    ws->report = cfg->report;
     dc.max_flows = 1;
     dc.streams_dir = NULL;
     ws->e0 = engine_new(&dc, out, errbuf, errlen);
@@ -319,8 +331,19 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
         json_object_update(st, extra);
         json_decref(extra);
     }
+    if (ws->report)
+        report_stats(ws->report, now, st);
     output_event(ws->out, "stats", engine_stats_time(now), NULL, st);
     output_flush(ws->out);
+}
+
+void workers_progress(workers *ws, uint64_t *open_conns, uint64_t *events)
+{
+    *open_conns = *events = 0;
+    for (unsigned i = 0; i < ws->n; i++) {
+        *open_conns += atomic_load_explicit(&ws->w[i].prog_open, memory_order_relaxed);
+        *events += atomic_load_explicit(&ws->w[i].prog_events, memory_order_relaxed);
+    }
 }
 
 void workers_free(workers *ws)

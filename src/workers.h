@@ -43,6 +43,10 @@ void workers_tick(workers *w, uint64_t now_us);
  * "stats" event with the counters of all of them (extra merged in, stolen). */
 void workers_finish(workers *w, const char *reason, json_t *extra);
 
+/* For the progress line (capture thread): connections open and events
+ * emitted, summed over the workers as of their last finished batch. */
+void workers_progress(workers *w, uint64_t *open_conns, uint64_t *events);
+
 void workers_free(workers *w);
 
 #endif /* IMAPSCOPE_WORKERS_H */

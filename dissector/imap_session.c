@@ -417,6 +417,8 @@ static void anomaly(imap_session *s, imap_dir dir, imap_anomaly a, uint64_t offs
     json_t *o = json_object();
     json_object_set_new_nocheck(o, "name", json_string(imap_anomaly_name(a)));
     json_object_set_new_nocheck(o, "description", json_string(imap_anomaly_description(a)));
+    json_object_set_new_nocheck(o, "severity", json_integer(imap_anomaly_severity(a)));
+    json_object_set_new_nocheck(o, "signature_id", json_integer((json_int_t)imap_anomaly_signature_id(a)));
     json_object_set_new_nocheck(o, "direction", json_string(dir_name(dir)));
     json_object_set_new_nocheck(o, "offset", json_integer((json_int_t)offset));
     if (fmt)

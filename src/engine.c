@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "alert_sig.h"
 #include "community_id.h"
 #include "limits.h"
 #include "inflate.h"
@@ -199,10 +200,15 @@ static void conn_alert(conn *c, const char *name, const char *desc, const char *
                        int dir, uint64_t off, const char *detail, uint64_t ts_us)
 {
     json_t *a = json_object();
+    int sev;
+    unsigned sid;
 
     conn_count_anomaly(c, name, layer);
+    alert_sig_lookup(name, &sev, &sid);
     json_object_set_new_nocheck(a, "name", json_string(name));
     json_object_set_new_nocheck(a, "description", json_string(desc ? desc : ""));
+    json_object_set_new_nocheck(a, "severity", json_integer(sev));
+    json_object_set_new_nocheck(a, "signature_id", json_integer((json_int_t)sid));
     json_object_set_new_nocheck(a, "category", json_string(layer));
     json_object_set_new_nocheck(a, "direction", json_string(dir_name(dir)));
     json_object_set_new_nocheck(a, "offset", json_integer((json_int_t)off));

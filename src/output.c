@@ -1144,6 +1144,17 @@ static void text_alert(output *o, const out_flow *flow, const json_t *b)
     put_flow_word(o, flow);
     put(o, "alert ", 6);
     put_text_str(o, name ? name : "?");
+    {
+        /* [sid N sev S], as Suricata's fast.log [1:sid:rev] and Priority */
+        int64_t sid, sv;
+        if (obj_int(b, "signature_id", &sid) && obj_int(b, "severity", &sv)) {
+            put(o, " [sid ", 6);
+            put_i64(o, sid);
+            put(o, " sev ", 5);
+            put_i64(o, sv);
+            put_ch(o, ']');
+        }
+    }
     if (detail || desc) {
         put(o, ": ", 2);
         put_text_str(o, detail ? detail : desc);
@@ -1153,7 +1164,7 @@ static void text_alert(output *o, const out_flow *flow, const json_t *b)
     if (o->verbose > 0) {
         const char *cat = obj_str(b, "category");
         const char *dir = obj_str(b, "direction");
-        int64_t sev, off;
+        int64_t off;
         put_str(o, TEXT_INDENT "  ");
         if (desc && detail) {
             put_text_str(o, desc);
@@ -1161,10 +1172,6 @@ static void text_alert(output *o, const out_flow *flow, const json_t *b)
         }
         put(o, "category ", 9);
         put_text_str(o, cat ? cat : "-");
-        if (obj_int(b, "severity", &sev)) {
-            put(o, ", severity ", 11);
-            put_i64(o, sev);
-        }
         if (dir) {
             put(o, ", ", 2);
             put_text_str(o, dir);

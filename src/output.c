@@ -1164,7 +1164,7 @@ static void text_alert(output *o, const out_flow *flow, const json_t *b)
     if (o->verbose > 0) {
         const char *cat = obj_str(b, "category");
         const char *dir = obj_str(b, "direction");
-        int64_t off;
+        int64_t sev, off;
         put_str(o, TEXT_INDENT "  ");
         if (desc && detail) {
             put_text_str(o, desc);
@@ -1172,6 +1172,10 @@ static void text_alert(output *o, const out_flow *flow, const json_t *b)
         }
         put(o, "category ", 9);
         put_text_str(o, cat ? cat : "-");
+        if (obj_int(b, "severity", &sev)) {
+            put(o, ", severity ", 11);
+            put_i64(o, sev);
+        }
         if (dir) {
             put(o, ", ", 2);
             put_text_str(o, dir);

@@ -297,6 +297,9 @@ struct imap_session {
     bool           starttls_requested, starttls_refused, starttls_done;
     const char    *starttls_result;
     bool           stripped_reported;
+    bool           starttls_offered;   /* STARTTLS in a capability list before TLS (sticky) */
+    bool           logindisabled_seen; /* LOGINDISABLED in a list before TLS (sticky) */
+    char           starttls_mangled[CORE_CAP_NAME_MAX + 1]; /* first mangled STARTTLS seen, "" if none */
     bool           compress_requested;
     const char    *compress_result;
     bool           server_switch_now;  /* a switch point was reached in the server line just processed */
@@ -750,6 +753,36 @@ static void caps_reset(imap_session *s)
     s->cap_starttls = s->cap_logindisabled = false;
 }
 
+/* Whether a capability name is STARTTLS as a man in the middle mangles it
+ * to make the client stay in clear (sslstrip-like tools, and firewalls'
+ * "inspection" of STARTTLS, which overwrite the word in place so that the
+ * lengths stay valid): "XXXXXXXX" (8 X's, the PIX/ASA way), a word of 8
+ * letters within two of STARTTLS ("STARTTLZ", "STARTXXX"), a word that
+ * keeps "START" and pads ("STARTXXXX"), or STARTTLS with letters added
+ * ("XSTARTTLS", "X-STARTTLS").  STARTTLS itself is not mangled. */
+static bool starttls_mangled(const char *name, size_t len)
+{
+    static const char st[] = "STARTTLS";
+    if (len < 7 || len > 12 || ci_eq(name, len, st))
+        return false;
+    if (len == 8) {
+        size_t x = 0, diff = 0;
+        for (size_t i = 0; i < 8; i++) {
+            char c = (char)(name[i] & ~0x20);
+            x += c == 'X';
+            diff += c != st[i];
+        }
+        if (x == 8 || diff <= 2)
+            return true;
+    }
+    if (len <= 10 && ci_eq(name, 5, "START"))
+        return true;
+    for (size_t i = 0; i + 8 <= len; i++)
+        if (ci_eq(name + i, 8, st))
+            return true;
+    return false;
+}
+
 /* Remembers the capability names of a list of atoms (RFC 9051 7.2.2:
  * capability-data; also the CAPABILITY response code). */
 static void caps_update(imap_session *s, const imap_value *v)
@@ -771,6 +804,14 @@ static void caps_update(imap_session *s, const imap_value *v)
         if (ci_eq(name, len, "LITERAL-")) s->cap_literal_minus = true;
         if (ci_eq(name, len, "STARTTLS")) s->cap_starttls = true;
         if (ci_eq(name, len, "LOGINDISABLED")) s->cap_logindisabled = true;
+        if (!tls_active(s) && !s->starttls_mangled[0] && starttls_mangled(name, len)) {
+            memcpy(s->starttls_mangled, name, len);
+            s->starttls_mangled[len] = '\0';
+        }
+    }
+    if (!tls_active(s)) {
+        s->starttls_offered |= s->cap_starttls;
+        s->logindisabled_seen |= s->cap_logindisabled;
     }
 }
 
@@ -1377,11 +1418,26 @@ static void check_cleartext_credentials(imap_session *s, const char *tag, const 
         return;
     anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_CLEARTEXT_CREDENTIALS, s->dirs[0].line_start, tag,
             "%s without TLS", what);
-    if (!s->stripped_reported &&
-        (s->starttls_refused || (s->caps_seen && !s->cap_starttls && !s->cap_logindisabled))) {
+    /* Stripping needs evidence in this connection: STARTTLS answered NO or
+     * BAD, a mangled STARTTLS in a capability list, or STARTTLS offered and
+     * not used.  A server that never offered it here has nothing stripped
+     * (the credentials are their own alert); the engine still raises
+     * starttls_stripped when the same server offered STARTTLS to other
+     * clients in the capture (imap_session_starttls_offer). */
+    if (s->stripped_reported)
+        return;
+    if (s->starttls_refused) {
         s->stripped_reported = true;
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_STRIPPED, s->dirs[0].line_start, tag,
-                "%s after STARTTLS was %s", what, s->starttls_refused ? "refused" : "not offered");
+                "%s after STARTTLS was refused (%s)", what, s->starttls_result ? s->starttls_result : "?");
+    } else if (s->starttls_mangled[0]) {
+        s->stripped_reported = true;
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_STRIPPED, s->dirs[0].line_start, tag,
+                "%s after a capability list with %s in place of STARTTLS", what, s->starttls_mangled);
+    } else if (s->starttls_offered && !s->starttls_requested) {
+        s->stripped_reported = true;
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_STRIPPED, s->dirs[0].line_start, tag,
+                "%s after STARTTLS was offered and not used", what);
     }
 }
 
@@ -2536,6 +2592,19 @@ int imap_session_check_tls_start(imap_session *s, imap_dir dir, const uint8_t *d
     anomaly(s, dir, dir == IMAP_DIR_SERVER ? IMAP_ANOM_STARTTLS_RESPONSE_INJECTION : IMAP_ANOM_STARTTLS_CLIENT_CLEARTEXT,
             d->offset, NULL, "%s", buf);
     return 1;
+}
+
+imap_starttls_offer imap_session_starttls_offer(const imap_session *s)
+{
+    if (!s)
+        return IMAP_STARTTLS_UNKNOWN;
+    if (s->starttls_offered)
+        return IMAP_STARTTLS_OFFERED;
+    if (s->stripped_reported)
+        return IMAP_STARTTLS_STRIPPED;
+    if (s->anomaly_counts[IMAP_ANOM_CLEARTEXT_CREDENTIALS] && s->caps_seen && !s->logindisabled_seen)
+        return IMAP_STARTTLS_ABSENT;
+    return IMAP_STARTTLS_UNKNOWN;
 }
 
 void imap_session_set_midstream(imap_session *s)

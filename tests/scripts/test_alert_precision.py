@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Alert precision (issue 11 part 2): for each false-positive class a
+generated capture that must NOT raise the alert, next to the true
+positives that must.  Captures are written by this script (tests/attack/
+gen_attack.py's packet writer) into a temporary directory."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "attack"))
+import gen_attack as g  # noqa: E402
+
+IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(ROOT, "build", "imapscope"))
+
+
+class MidConv(g.Conv):
+    """A connection whose handshake is not in the capture."""
+
+    def __init__(self, pcap, cport=40000, sport=143, cli=g.CLI, srv=g.SRV):
+        self.p, self.cport, self.sport, self.cli, self.srv = pcap, cport, sport, cli, srv
+        self.cseq, self.sseq = 123456, 654321
+
+
+def capture(path, convs):
+    """convs: [(kwargs, [(dir, bytes)], midstream)] written one after the other."""
+    p = g.Pcap(path)
+    for kw, steps, mid in convs:
+        c = (MidConv if mid else g.Conv)(p, **kw)
+        for d, data in steps:
+            c.send(d, data)
+        c.close()
+    p.close()
+
+
+def run(path, *extra):
+    out = subprocess.run([IMAPSCOPE, "-r", path, "-T", "json"] + list(extra),
+                         capture_output=True, text=True, timeout=60)
+    return [json.loads(l) for l in out.stdout.splitlines()]
+
+
+def alerts(events, port=None):
+    return [e["alert"] for e in events if e["event_type"] == "alert" and (port is None or e["src_port"] == port)]
+
+
+def names(events, port=None):
+    return [a["name"] for a in alerts(events, port)]
+
+
+def imap(events):
+    return [e["imap"] for e in events if e["event_type"] == "imap"]
+
+
+def session(events, port=None):
+    return [e["imap_session"] for e in events if e["event_type"] == "imap_session"
+            and (port is None or e["src_port"] == port)]
+
+
+C, S = 0, 1
+CAPS_TLS = b"* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] ready\r\n"
+CAPS_NOTLS = b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"
+LOGIN = [(C, b"a1 LOGIN alice secret\r\n"), (S, b"a1 OK done\r\n"),
+         (C, b"a2 LOGOUT\r\n"), (S, b"* BYE bye\r\na2 OK done\r\n")]
+RESULTS = []
+
+
+def check(name, cond, why=""):
+    RESULTS.append(cond)
+    print("%s %s%s" % ("PASS" if cond else "FAIL", name, "" if cond else ": " + str(why)))
+
+
+def case_stripped(tmp):
+    # negative: the server never offers STARTTLS in this capture
+    f = os.path.join(tmp, "notls.pcap")
+    capture(f, [({}, [(S, CAPS_NOTLS)] + LOGIN, False)])
+    n = names(run(f))
+    check("stripped-not-offered-no-alert", "starttls_stripped" not in n and "cleartext_credentials" in n, n)
+    # positive: STARTTLS answered NO
+    f = os.path.join(tmp, "refused.pcap")
+    capture(f, [({}, [(S, CAPS_TLS), (C, b"a0 STARTTLS\r\n"), (S, b"a0 NO not now\r\n")] + LOGIN, False)])
+    n = names(run(f))
+    check("stripped-refused-alert", "starttls_stripped" in n, n)
+    # positive: mangled STARTTLS in the capability list (sslstrip-like)
+    for tok in (b"XXXXXXXX", b"STARTTLZ", b"XSTARTTLS", b"STARTXXXX"):
+        f = os.path.join(tmp, "mangled.pcap")
+        capture(f, [({}, [(S, b"* OK [CAPABILITY IMAP4rev1 " + tok + b" AUTH=PLAIN] ready\r\n")] + LOGIN, False)])
+        a = [x for x in alerts(run(f)) if x["name"] == "starttls_stripped"]
+        check("stripped-mangled-%s-alert" % tok.decode(), len(a) == 1 and tok.decode() in a[0].get("detail", ""), a)
+    # positive: offered, then ignored before a cleartext login
+    f = os.path.join(tmp, "ignored.pcap")
+    capture(f, [({}, [(S, CAPS_TLS)] + LOGIN, False)])
+    n = names(run(f))
+    check("stripped-offered-ignored-alert", "starttls_stripped" in n, n)
+    # negative: LOGINDISABLED until TLS, STARTTLS refused is not what happened
+    # positive, cross-connection: another client of the same server was
+    # offered STARTTLS (before, or later in the capture)
+    other = ({"cport": 40001}, [(S, CAPS_TLS), (C, b"b1 LOGOUT\r\n"), (S, b"* BYE x\r\nb1 OK done\r\n")], False)
+    victim = ({"cport": 40002}, [(S, CAPS_NOTLS)] + LOGIN, False)
+    for order, convs in (("before", [other, victim]), ("after", [victim, other])):
+        f = os.path.join(tmp, "cross-%s.pcap" % order)
+        capture(f, convs)
+        ev = run(f)
+        a = [x for x in alerts(ev, 40002) if x["name"] == "starttls_stripped"]
+        check("stripped-cross-connection-%s-alert" % order,
+              len(a) == 1 and "other clients" in a[0].get("detail", "") and not names(ev, 40001),
+              (a, names(ev, 40001)))
+    # negative, cross-connection: another server offering STARTTLS is no evidence
+    other_srv = ({"cport": 40001, "srv": (10, 0, 0, 9)}, other[1], False)
+    f = os.path.join(tmp, "cross-other-server.pcap")
+    capture(f, [other_srv, victim])
+    n = names(run(f))
+    check("stripped-cross-other-server-no-alert", "starttls_stripped" not in n, n)
+
+
+def main():
+    if not os.access(IMAPSCOPE, os.X_OK):
+        print("FAIL imapscope-missing")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in CASES:
+            case(tmp)
+    return 0 if all(RESULTS) else 1
+
+
+CASES = [case_stripped]
+
+if __name__ == "__main__":
+    sys.exit(main())

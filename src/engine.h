@@ -18,6 +18,7 @@
 #include "output.h"
 #include "keylog.h"
 #include "reassembly.h"
+#include "starttls_seen.h"
 
 #define ENGINE_MAX_SERVER_PORTS 32
 #define ENGINE_MAX_TLS_PORTS    32
@@ -41,6 +42,8 @@ typedef struct engine_config {
     size_t         tls_max_record;    /* bytes of one TLS record */
     size_t         tls_max_handshake; /* bytes of one TLS handshake message */
     unsigned       inflate_ratio;     /* inflated bytes per compressed byte (0: no bomb check) */
+    struct starttls_seen *starttls;   /* servers seen offering STARTTLS, shared by the engines of
+                                       * one run (borrowed), or NULL: the engine keeps its own */
 } engine_config;
 
 void engine_config_default(engine_config *cfg);
@@ -86,5 +89,9 @@ void engine_finish(engine *e, const char *reason, json_t *extra);
 void engine_tick(engine *e, uint64_t now_us);
 
 void engine_free(engine *e);
+
+/* The table of servers seen offering STARTTLS this engine uses (for the
+ * worker engines to share the first one's). */
+struct starttls_seen *engine_starttls(engine *e);
 
 #endif /* IMAPSCOPE_ENGINE_H */

@@ -106,6 +106,9 @@ def case_stripped(tmp):
         check("stripped-cross-connection-%s-alert" % order,
               len(a) == 1 and "other clients" in a[0].get("detail", "") and not names(ev, 40001),
               (a, names(ev, 40001)))
+        # the worker threads share one table
+        a = [x for x in alerts(run(f, "--threads", "2"), 40002) if x["name"] == "starttls_stripped"]
+        check("stripped-cross-connection-%s-threads" % order, len(a) == 1, a)
     # negative, cross-connection: another server offering STARTTLS is no evidence
     other_srv = ({"cport": 40001, "srv": (10, 0, 0, 9)}, other[1], False)
     f = os.path.join(tmp, "cross-other-server.pcap")

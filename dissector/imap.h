@@ -163,6 +163,15 @@ void imap_session_set_layer(imap_session *s, imap_dir dir, imap_layer layer, boo
  * The summary says "midstream": true. */
 void imap_session_set_midstream(imap_session *s);
 
+/* The TCP handshake was not seen, but the server's first bytes look like a
+ * greeting ("* OK ..."), so imap_session_set_midstream was not called.  A
+ * first untagged OK then counts as the greeting only if it looks like one
+ * (a CAPABILITY code, or text naming the server): otherwise (an IDLE
+ * keep-alive "* OK Still here", RFC 2177) the session is mid-stream as
+ * after imap_session_set_midstream, without an anomaly.  Call before the
+ * first feed. */
+void imap_session_set_no_handshake(imap_session *s);
+
 /* What this session saw of STARTTLS (RFC 9051 6.2.1), for evidence across
  * connections (a server that offers STARTTLS to some clients and not to
  * others has it stripped on the way):

@@ -251,6 +251,7 @@ typedef struct pending {
     json_t   *untagged;      /* counts per type */
     json_t   *responses;     /* decoded untagged responses */
     json_t   *literals;
+    json_t   *sel_mb;        /* the mailbox selected when issued (selected state), or NULL */
     size_t    responses_dropped;
     size_t    txn_bytes;
     uint64_t  ts_request;
@@ -280,6 +281,7 @@ struct imap_session {
     imap_state     projected;  /* state if every pending command succeeds */
     bool           greeting_seen;
     json_t        *greeting;
+    json_t        *selected_mb;   /* mailbox of the last successful SELECT/EXAMINE, or NULL */
 
     pending       *pend;
     size_t         npend, pend_cap;
@@ -321,6 +323,8 @@ struct imap_session {
     bool           before_greeting_reported;
     bool           client_missing_reported;
     bool           midstream;      /* imap_session_set_midstream: the capture began mid-connection */
+    bool           no_handshake;   /* imap_session_set_no_handshake: a greeting must look like one */
+    bool           client_cmd_seen; /* a client command line was processed */
     size_t         charged;        /* bytes charged to cfg.budget now */
     bool           client_first;   /* a client line came before any server byte */
 
@@ -576,6 +580,7 @@ static void pending_clear(imap_session *s, pending *p)
     json_decref(p->untagged);
     json_decref(p->responses);
     json_decref(p->literals);
+    json_decref(p->sel_mb);
     imap_sasl_clear(&p->sasl);
     memset(p, 0, sizeof *p);
 }
@@ -614,7 +619,14 @@ static void txn_emit(imap_session *s, pending *p, const char *status, uint64_t o
     json_object_set_new_nocheck(o, "status", status ? json_string(status) : json_null());
     if (p->command[0] && p->ts_request)
         json_object_set_new_nocheck(o, "latency_us", json_integer((json_int_t)(s->now >= p->ts_request ? s->now - p->ts_request : 0)));
-    json_object_set_new_nocheck(o, "ts_request_us", json_integer((json_int_t)p->ts_request));
+    /* null for a response whose command was not seen (an orphan) */
+    json_object_set_new_nocheck(o, "ts_request_us", p->command[0] ? json_integer((json_int_t)p->ts_request)
+                                                                   : json_null());
+    if (p->sel_mb) {
+        /* the mailbox the command acts on; COPY/MOVE's own "mailbox" is
+         * the destination, so there the selected one is "selected_mailbox" */
+        json_object_set_nocheck(o, json_object_get(o, "mailbox") ? "selected_mailbox" : "mailbox", p->sel_mb);
+    }
     json_object_set_nocheck(o, "untagged", p->untagged);
     if (json_array_size(p->responses) > 0)
         json_object_set_nocheck(o, "responses", p->responses);
@@ -1212,6 +1224,28 @@ static bool greeting_plausible(const imap_session *s, const char *status, const 
     return true;
 }
 
+/* Without the TCP handshake, a first "* OK" is a greeting only if it looks
+ * like one (RFC 9051 7.1: the greeting's resp-text is free, but servers
+ * announce themselves): a CAPABILITY code, or text naming the server
+ * ("ready", "IMAP", "server", "service", "welcome", "hello", "greet",
+ * "proxy").  An IDLE keep-alive ("* OK Still here", RFC 2177 3) or any other
+ * status in flight when the capture began is not. */
+static bool greeting_text_plausible(const char *status, const resp_text *rt)
+{
+    static const char *const words[] = {
+        "ready", "imap", "server", "service", "welcome", "hello", "greet", "proxy",
+    };
+    if (strcmp(status, "OK") != 0 || strcmp(rt->code_name, "CAPABILITY") == 0)
+        return true;
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++) {
+        size_t wl = strlen(words[k]);
+        for (size_t i = 0; i + wl <= rt->text_len; i++)
+            if (ci_eq(rt->text + i, wl, words[k]))
+                return true;
+    }
+    return false;
+}
+
 /* The first server line is not a greeting: the capture started
  * mid-connection, so the state is unknown (the client side already said so
  * when it spoke first). */
@@ -1244,7 +1278,17 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
         if (strcmp(rt.code_name, "CAPABILITY") == 0)
             json_object_set_nocheck(extra, "capabilities", s->caps);
     }
-    if (!s->greeting_seen && !greeting_plausible(s, status, &rt)) {
+    if (!s->greeting_seen && s->no_handshake && !s->client_first && !greeting_text_plausible(status, &rt)) {
+        /* no TCP handshake and no greeting: the capture began
+         * mid-connection, as imap_session_set_midstream (no anomaly: that
+         * is what a capture without the handshake is) */
+        s->midstream = true;
+        s->greeting_seen = true;
+        session_set_state(s, IMAP_STATE_UNKNOWN);
+        recompute_projected(s);
+        if (!s->dirs[IMAP_DIR_CLIENT].data_seen)
+            s->dirs[IMAP_DIR_CLIENT].resync = true;
+    } else if (!s->greeting_seen && !greeting_plausible(s, status, &rt)) {
         /* mid-connection: this is a response, not a greeting */
         greeting_missing(s, d);
     } else if (!s->greeting_seen) {
@@ -1543,7 +1587,9 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     pending tmp;
     pending *p;
     if (i < 0) {
-        if (s->dirs[IMAP_DIR_CLIENT].data_seen) {
+        if (s->midstream && !s->client_cmd_seen) {
+            /* the answer to a command sent before the capture began */
+        } else if (s->dirs[IMAP_DIR_CLIENT].data_seen) {
             anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_UNKNOWN_TAG, d->line_start, tag,
                     "tagged %s for tag not pending", status);
         } else if (!s->client_missing_reported) {
@@ -1585,16 +1631,22 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     case CMD_SELECT: case CMD_EXAMINE:
         /* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected (a NO
          * also proves an unknown state authenticated; a BAD proves nothing) */
-        if (ok)
+        json_decref(s->selected_mb);
+        s->selected_mb = NULL;
+        if (ok) {
             session_set_state(s, IMAP_STATE_SELECTED);
-        else if (st && s->state == IMAP_STATE_SELECTED)
+            s->selected_mb = json_incref(json_object_get(p->obj, "mailbox"));
+        } else if (st && s->state == IMAP_STATE_SELECTED)
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
         else if (st && strcmp(st, "NO") == 0 && s->state == IMAP_STATE_UNKNOWN)
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
         break;
     case CMD_CLOSE: case CMD_UNSELECT:
-        if (ok)
+        if (ok) {
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
+            json_decref(s->selected_mb);
+            s->selected_mb = NULL;
+        }
         break;
     case CMD_LOGOUT:
         if (ok)
@@ -1910,7 +1962,10 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     p->responses = json_array();
     p->literals = json_array();
     p->ts_request = s->now;
+    s->client_cmd_seen = true;
     p->state_at_issue = s->state;
+    if (s->state == IMAP_STATE_SELECTED && s->selected_mb)
+        p->sel_mb = json_incref(s->selected_mb);
     p->offset = d->line_start;
     p->client_bytes = d->line_bytes;
     p->continuations = s->inprogress_conts;
@@ -2607,6 +2662,12 @@ imap_starttls_offer imap_session_starttls_offer(const imap_session *s)
     return IMAP_STARTTLS_UNKNOWN;
 }
 
+void imap_session_set_no_handshake(imap_session *s)
+{
+    if (s)
+        s->no_handshake = true;
+}
+
 void imap_session_set_midstream(imap_session *s)
 {
     if (!s || s->greeting_seen || s->dirs[IMAP_DIR_CLIENT].data_seen || s->dirs[IMAP_DIR_SERVER].data_seen)
@@ -2819,6 +2880,7 @@ void imap_session_free(imap_session *s)
         json_decref(s->deferred[i].data);
     free(s->deferred);
     json_decref(s->greeting);
+    json_decref(s->selected_mb);
     json_decref(s->caps);
     json_decref(s->caps_before_tls);
     json_decref(s->enabled);

@@ -733,9 +733,12 @@ static void on_deliver(void *user, int side, const uint8_t *data, size_t len, ui
             conn_start_session(c);
             /* No handshake and no greeting first: the capture began in
              * the middle of the connection. */
-            if (c->imap && !f->syn[0] && !f->syn[1] && !c->tls_implicit &&
-                !(side != f->client_side && imap_looks_like_greeting(data, len)))
-                imap_session_set_midstream(c->imap);
+            if (c->imap && !f->syn[0] && !f->syn[1] && !c->tls_implicit) {
+                if (!(side != f->client_side && imap_looks_like_greeting(data, len)))
+                    imap_session_set_midstream(c->imap);
+                else
+                    imap_session_set_no_handshake(c->imap); /* a greeting, or "* OK Still here" */
+            }
         }
         if (c->kind == CK_IMAP || c->e->cfg.all_tcp)
             output_flow_begin(c->e->out, ts, conn_out(c));

@@ -117,6 +117,58 @@ def case_stripped(tmp):
     check("stripped-cross-other-server-no-alert", "starttls_stripped" not in n, n)
 
 
+def case_midstream(tmp):
+    # negative: the capture starts during an IDLE; the first server line is
+    # the keep-alive, not a greeting
+    f = os.path.join(tmp, "mid-idle.pcap")
+    capture(f, [({}, [(S, b"* OK Still here\r\n"), (C, b"DONE\r\n"), (S, b"a4 OK Idle completed.\r\n"),
+                      (C, b"a5 UID FETCH 1:* (FLAGS)\r\n"), (S, b"* 1 FETCH (UID 7 FLAGS (\\Seen))\r\na5 OK done\r\n"),
+                      (C, b"a6 LOGOUT\r\n"), (S, b"* BYE bye\r\na6 OK done\r\n")], True)])
+    ev = run(f)
+    n = names(ev)
+    ss = session(ev)
+    check("midstream-keepalive-no-alert", not n and len(ss) == 1 and ss[0].get("midstream") is True
+          and ss[0].get("greeting") is None, (n, ss and {k: ss[0].get(k) for k in ("midstream", "greeting", "state")}))
+    orphan = [t for t in imap(ev) if t.get("tag") == "a4"]
+    check("orphan-ts-request-null", len(orphan) == 1 and orphan[0]["command"] is None
+          and orphan[0]["ts_request_us"] is None, orphan)
+    # positive: a real greeting at the start of a capture without the handshake stays a greeting
+    f = os.path.join(tmp, "mid-greeting.pcap")
+    capture(f, [({}, [(S, b"* OK IMAP4rev1 server ready\r\n"), (C, b"a1 SELECT INBOX\r\n"),
+                      (S, b"a1 NO not authenticated\r\n")], True)])
+    ev = run(f)
+    ss = session(ev)
+    check("midstream-real-greeting-kept", len(ss) == 1 and (ss[0].get("greeting") or {}).get("status") == "OK"
+          and "command_invalid_in_state" in names(ev), (names(ev), ss and ss[0].get("greeting")))
+    # TLS seen mid-stream: informational tls_midstream, no tls_handshake_not_seen
+    f = os.path.join(tmp, "mid-tls.pcap")
+    rec = b"\x17\x03\x03\x00\x20" + bytes(range(32))
+    capture(f, [({"sport": 993}, [(C, rec), (S, rec + rec), (C, rec)], True)])
+    ev = run(f)
+    a = alerts(ev)
+    check("midstream-tls-informational", [x["name"] for x in a] == ["tls_midstream"] and a[0]["severity"] == 3, a)
+    f = os.path.join(tmp, "tls-nohs.pcap")
+    capture(f, [({"sport": 993}, [(C, rec), (S, rec + rec), (C, rec)], False)])
+    n = names(run(f))
+    check("tls-handshake-not-seen-with-tcp-handshake", n == ["tls_handshake_not_seen"], n)
+
+
+def case_decode(tmp):
+    # the transactions of commands in the selected state name the mailbox
+    f = os.path.join(tmp, "selected.pcap")
+    capture(f, [({}, [(S, CAPS_NOTLS), (C, b"a1 LOGIN alice secret\r\n"), (S, b"a1 OK done\r\n"),
+                      (C, b"a2 SELECT Archive\r\n"), (S, b"* 3 EXISTS\r\na2 OK [READ-WRITE] done\r\n"),
+                      (C, b"a3 FETCH 1 (FLAGS)\r\n"), (S, b"* 1 FETCH (FLAGS ())\r\na3 OK done\r\n"),
+                      (C, b"a4 COPY 1 Trash\r\n"), (S, b"a4 OK done\r\n"),
+                      (C, b"a5 CLOSE\r\n"), (S, b"a5 OK done\r\n"),
+                      (C, b"a6 LIST \"\" *\r\n"), (S, b"a6 OK done\r\n")], False)])
+    t = {x["tag"]: x for x in imap(run(f))}
+    check("selected-mailbox-on-fetch", t["a3"].get("mailbox") == "Archive", t["a3"])
+    check("selected-mailbox-on-copy", t["a4"].get("mailbox") == "Trash" and t["a4"].get("selected_mailbox") == "Archive",
+          t["a4"])
+    check("no-mailbox-after-close", "mailbox" not in t["a6"] and "mailbox" not in t["a1"], (t["a6"], t["a1"]))
+
+
 def main():
     if not os.access(IMAPSCOPE, os.X_OK):
         print("FAIL imapscope-missing")
@@ -127,7 +179,7 @@ def main():
     return 0 if all(RESULTS) else 1
 
 
-CASES = [case_stripped]
+CASES = [case_stripped, case_midstream, case_decode]
 
 if __name__ == "__main__":
     sys.exit(main())

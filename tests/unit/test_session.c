@@ -772,7 +772,8 @@ static void test_starttls_untagged_and_early_tls(void **state)
 static void test_starttls_stripped(void **state)
 {
     (void)state;
-    /* not offered, LOGINDISABLED absent */
+    /* never offered in this connection: nothing was stripped here (the
+     * engine looks for the evidence in other connections) */
     const seg conv1[] = {
         S("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"),
         C("a1 LOGIN joe secret\r\n"),
@@ -782,8 +783,38 @@ static void test_starttls_stripped(void **state)
     opts o = default_opts();
     json_t *ev = run_all_splits(conv1, &o, NULL);
     assert_int_equal(count_anomaly(ev, "cleartext_credentials"), 1);
-    assert_int_equal(count_anomaly(ev, "starttls_stripped"), 1);
-    assert_int_equal(jint(json_object_get(o.summary, "anomalies"), "starttls_stripped"), 1);
+    assert_int_equal(count_anomaly(ev, "starttls_stripped"), 0);
+    json_decref(o.summary);
+    json_decref(ev);
+    /* a mangled STARTTLS in the list (overwritten in place): stripped */
+    static const char *const mangled[] = {"XXXXXXXX", "STARTTLZ", "xSTARTTLS"};
+    for (size_t k = 0; k < 3; k++) {
+        char greet[96];
+        snprintf(greet, sizeof greet, "* OK [CAPABILITY IMAP4rev1 %s AUTH=PLAIN] ready\r\n", mangled[k]);
+        const seg conv3[] = { S(greet), C("a1 LOGIN joe secret\r\n"), S("a1 OK done\r\n"), END };
+        o = default_opts();
+        ev = run_all_splits(conv3, &o, NULL);
+        const json_t *a = anomaly_ev(ev, "starttls_stripped");
+        assert_non_null(a);
+        assert_non_null(strstr(jstr(json_object_get(a, "data"), "detail"), mangled[k]));
+        assert_int_equal(jint(json_object_get(o.summary, "anomalies"), "starttls_stripped"), 1);
+        json_decref(o.summary);
+        json_decref(ev);
+    }
+    /* offered, then not used before the LOGIN in clear: stripped */
+    const seg conv4[] = {
+        S(GREET_TLS),
+        C("a1 LOGIN joe secret\r\n"),
+        S("a1 OK done\r\n"),
+        END
+    };
+    o = default_opts();
+    ev = run_all_splits(conv4, &o, NULL);
+    const json_t *a4 = anomaly_ev(ev, "starttls_stripped");
+    assert_non_null(a4);
+    assert_non_null(strstr(jstr(json_object_get(a4, "data"), "detail"), "offered and not used"));
+    assert_int_equal(jint(json_object_get(a4, "data"), "severity"), 1);
+    assert_int_equal(jint(json_object_get(a4, "data"), "signature_id"), 2300030);
     json_decref(o.summary);
     json_decref(ev);
     /* refused, then AUTHENTICATE PLAIN in clear */
@@ -1413,7 +1444,8 @@ static void test_capability_spelling(void **state)
     json_decref(o.summary);
     json_decref(ev);
 
-    /* STARTTLS / LOGINDISABLED in mixed case: no stripping alarm */
+    /* STARTTLS in lower case is STARTTLS (offered, not mangled): the LOGIN
+     * in clear after it is "offered and not used" */
     const seg conv2[] = {
         S("* OK [CAPABILITY IMAP4rev1 starttls] ready\r\n"),
         C("a LOGIN joe secret\r\n"),
@@ -1423,7 +1455,9 @@ static void test_capability_spelling(void **state)
     o = default_opts();
     ev = run(conv2, &o, SPLIT_WHOLE, 1, NULL);
     assert_int_equal(count_anomaly(ev, "cleartext_credentials"), 1);
-    assert_int_equal(count_anomaly(ev, "starttls_stripped"), 0);
+    assert_int_equal(count_anomaly(ev, "starttls_stripped"), 1);
+    assert_non_null(strstr(jstr(json_object_get(anomaly_ev(ev, "starttls_stripped"), "data"), "detail"),
+                           "offered and not used"));
     json_decref(o.summary);
     json_decref(ev);
 }
@@ -1716,7 +1750,7 @@ static void test_alert_order(void **state)
     (void)state;
     const seg conv[] = {
         S("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"),
-        C("a1 LOGIN joe secret\r\n"),                 /* cleartext + stripped */
+        C("a1 LOGIN joe secret\r\n"),                 /* cleartext (STARTTLS never offered) */
         S("a1 OK [CAPABILITY IMAP4rev1] in\r\n"),
         C("a2 NOOP\r\na2 NOOP\r\n"),                  /* tag_reused */
         S("a2 OK\r\nzz OK\r\n"),                      /* unknown_tag */
@@ -1730,7 +1764,7 @@ static void test_alert_order(void **state)
     char *got = event_order(ev);
     assert_string_equal(got,
         "line:S "
-        "line:C anomaly:cleartext_credentials anomaly:starttls_stripped "
+        "line:C anomaly:cleartext_credentials "
         "transaction:a1 line:S "
         "line:C line:C anomaly:tag_reused "
         "transaction:a2 line:S "
@@ -1747,7 +1781,7 @@ static void test_alert_order(void **state)
     ev = run_all_splits(conv, &o, NULL);
     got = event_order(ev);
     assert_string_equal(got,
-        "anomaly:cleartext_credentials anomaly:starttls_stripped transaction:a1 anomaly:tag_reused "
+        "anomaly:cleartext_credentials transaction:a1 anomaly:tag_reused "
         "transaction:a2 transaction:zz anomaly:unknown_tag anomaly:bare_lf anomaly:command_invalid_in_state "
         "transaction:a3 transaction:a2");
     free(got);

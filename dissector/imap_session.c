@@ -325,6 +325,7 @@ struct imap_session {
     bool           midstream;      /* imap_session_set_midstream: the capture began mid-connection */
     bool           no_handshake;   /* imap_session_set_no_handshake: a greeting must look like one */
     bool           client_cmd_seen; /* a client command line was processed */
+    bool           prev_server_malformed; /* the last server line raised malformed_response */
     size_t         charged;        /* bytes charged to cfg.budget now */
     bool           client_first;   /* a client line came before any server byte */
 
@@ -1708,7 +1709,88 @@ static bool server_line_clear_start(const imap_session *s, const char *text, siz
     return pending_find(s, tag) >= 0;
 }
 
+/* Whether a server line can be a tagged status response (RFC 9051 9:
+ * response-tagged = tag SP resp-cond-state CRLF): a tag of ASTRING-CHARs
+ * but "+", a SP, then OK/NO/BAD, or any word when the tag is pending (a
+ * bad status for a command we know still completes it). */
+static bool tagged_shaped(const imap_session *s, const char *text, size_t len)
+{
+    const char *end = text + len;
+    size_t tl = word_len(text, end);
+    if (tl == 0 || tl >= len || tl >= CORE_TAG_MAX)
+        return false;
+    for (size_t k = 0; k < tl; k++)
+        if (!is_tag_char((unsigned char)text[k]))
+            return false;
+    const char *w = text + tl + 1;
+    if (is_status_word(w, word_len(w, end), false))
+        return true;
+    char tag[CORE_TAG_MAX];
+    memcpy(tag, text, tl);
+    tag[tl] = '\0';
+    return pending_find(s, tag) >= 0;
+}
+
+/* A line that is no response at all (the rest of a response the server
+ * framed wrongly, e.g. ")" after a miscounted literal): one
+ * malformed_response, no transaction, nothing else inferred from it. */
+static void server_not_a_response(imap_session *s, dir_state *d, const char *text, size_t len)
+{
+    char buf[64];
+    imap_core_escape(buf, sizeof buf, (const uint8_t *)text, len < 40 ? len : 40);
+    /* the tail of the line before, which was already reported broken */
+    if (!s->prev_server_malformed)
+        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, NULL,
+                "not a response line: %s%s", buf, len > 40 ? "..." : "");
+    emit_line(s, IMAP_DIR_SERVER, "malformed", NULL, NULL, text, len, NULL);
+}
+
+/* "[COPYUID 38505 304,319:320 3956:3958] ..." on a line of its own: a
+ * response code without "tag OK" before it (Exchange sends the code of a
+ * COPY/MOVE that way).  Decoded as the code it carries and given to the
+ * command it answers (as a response of type "CODE"); one
+ * malformed_response says the line broke the grammar. */
+static void server_bare_code(imap_session *s, dir_state *d, const char *text, size_t len)
+{
+    resp_text rt;
+    parse_resp_text(s, IMAP_DIR_SERVER, text, text + len, &rt, NULL);
+    resp_code_effects(s, &rt);
+    anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, NULL,
+            "response code %s on a line of its own (no tag and status): decoded", rt.code_name);
+    json_t *resp = json_object();
+    json_object_set_new_nocheck(resp, "type", json_string("CODE"));
+    if (rt.code)
+        json_object_set_nocheck(resp, "code", rt.code);
+    osetl(resp, "text", json_bytes(rt.text, rt.text_len));
+    json_decref(rt.code);
+    ssize_t i = pending_for_untagged(s);
+    if (i < 0) {
+        json_count(s->unsolicited, "CODE");
+        json_decref(resp);
+    } else {
+        pending *p = &s->pend[i];
+        p->server_bytes += d->line_bytes;
+        txn_add_response(s, p, "CODE", resp, len + 32);
+    }
+    json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
+    if (extra && rt.code_name[0])
+        json_object_set_new_nocheck(extra, "code", json_string(rt.code_name));
+    emit_line(s, IMAP_DIR_SERVER, "malformed", NULL, NULL, text, len, extra);
+}
+
+static void process_server_line_1(imap_session *s, const char *text, size_t len);
+
 static void process_server_line(imap_session *s, const char *text, size_t len)
+{
+    uint64_t before = s->anomaly_counts[IMAP_ANOM_MALFORMED_RESPONSE];
+    bool prev = s->prev_server_malformed;
+    process_server_line_1(s, text, len);
+    /* a line not a response right after a broken one stays "broken" */
+    s->prev_server_malformed = s->anomaly_counts[IMAP_ANOM_MALFORMED_RESPONSE] > before ||
+                               (prev && !tagged_shaped(s, text, len) && !(len >= 1 && (text[0] == '*' || text[0] == '+')));
+}
+
+static void process_server_line_1(imap_session *s, const char *text, size_t len)
 {
     dir_state *d = &s->dirs[IMAP_DIR_SERVER];
     if (d->resync) {
@@ -1734,6 +1816,10 @@ static void process_server_line(imap_session *s, const char *text, size_t len)
         server_untagged_data(s, d, text, len);
     else if (text[0] == '+' && (len == 1 || text[1] == ' '))
         server_continuation(s, d, text, len);
+    else if (text[0] == '[' && len > 2 && memchr(text, ']', len))
+        server_bare_code(s, d, text, len);
+    else if (!tagged_shaped(s, text, len))
+        server_not_a_response(s, d, text, len);
     else
         server_tagged(s, d, text, len);
 }

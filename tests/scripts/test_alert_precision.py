@@ -169,6 +169,31 @@ def case_decode(tmp):
     check("no-mailbox-after-close", "mailbox" not in t["a6"] and "mailbox" not in t["a1"], (t["a6"], t["a1"]))
 
 
+def case_broken_lines(tmp):
+    pre = [(S, CAPS_NOTLS), (C, b"a1 LOGIN alice secret\r\n"), (S, b"a1 OK done\r\n"),
+           (C, b"a2 SELECT INBOX\r\n"), (S, b"a2 OK [READ-WRITE] done\r\n")]
+    # a miscounted literal leaves ")" on a line of its own
+    f = os.path.join(tmp, "paren.pcap")
+    capture(f, [({}, pre + [(C, b"a3 FETCH 1 (BODY[HEADER])\r\n"),
+                            (S, b"* 1 FETCH (BODY[HEADER] {5}\r\nSubj:\r\n)\r\na3 OK done\r\n")], False)])
+    ev = run(f)
+    bad = [n for n in names(ev) if n != "cleartext_credentials"]
+    tags = [t["tag"] for t in imap(ev)]
+    check("broken-line-one-alert", bad == ["malformed_response"], bad)
+    check("broken-line-no-transaction", tags == ["a1", "a2", "a3"], tags)
+    # Exchange: the COPYUID code on a line of its own
+    f = os.path.join(tmp, "copyuid.pcap")
+    capture(f, [({}, pre + [(C, b"a3 UID COPY 7 Trash\r\n"),
+                            (S, b"[COPYUID 38505 7 3956] COPY completed.\r\na3 OK COPY completed.\r\n")], False)])
+    ev = run(f)
+    bad = [n for n in names(ev) if n != "cleartext_credentials"]
+    t = [x for x in imap(ev) if x["tag"] == "a3"]
+    code = (((t or [{}])[0].get("responses") or [{}])[0]).get("code") or {}
+    check("bare-copyuid-one-alert", bad == ["malformed_response"] and [x["tag"] for x in imap(ev)] == ["a1", "a2", "a3"],
+          (bad, [x["tag"] for x in imap(ev)]))
+    check("bare-copyuid-decoded", code.get("code") == "COPYUID" and code.get("uidvalidity") == 38505, t)
+
+
 def main():
     if not os.access(IMAPSCOPE, os.X_OK):
         print("FAIL imapscope-missing")
@@ -179,7 +204,7 @@ def main():
     return 0 if all(RESULTS) else 1
 
 
-CASES = [case_stripped, case_midstream, case_decode]
+CASES = [case_stripped, case_midstream, case_decode, case_broken_lines]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -92,6 +92,7 @@ struct engine {
     uint64_t frames, tcp_packets, non_tcp;
     uint64_t events[8];
     uint64_t imap_anomalies, tcp_anomalies;
+    uint64_t alerts_suppressed;  /* repeats of informational alerts (conn_alert_repeat) */
     uint64_t conns_reported;
     bool finished;
     tls_config tls_cfg;
@@ -180,14 +181,13 @@ static const char *dir_name(int d)
 /* ---- anomalies ------------------------------------------------------------- */
 
 /* Counts an anomaly by name on the connection (for the session summary);
- * kinds beyond CONN_MAX_ANOMALY_KINDS are counted in anomalies_dropped. */
-static void conn_count_anomaly(conn *c, const char *name, const char *layer)
+ * kinds beyond CONN_MAX_ANOMALY_KINDS are counted in anomalies_dropped.
+ * Returns the count of that kind on the connection so far. */
+static uint64_t conn_count_anomaly(conn *c, const char *name, const char *layer)
 {
     for (unsigned i = 0; i < c->n_anomaly_kinds; i++) {
-        if (c->anomalies[i].name == name || !strcmp(c->anomalies[i].name, name)) {
-            c->anomalies[i].count++;
-            return;
-        }
+        if (c->anomalies[i].name == name || !strcmp(c->anomalies[i].name, name))
+            return ++c->anomalies[i].count;
     }
     if (c->n_anomaly_kinds == c->cap_anomaly_kinds) {
         unsigned ncap = c->cap_anomaly_kinds ? c->cap_anomaly_kinds * 2 : 4;
@@ -195,12 +195,27 @@ static void conn_count_anomaly(conn *c, const char *name, const char *layer)
         if (ncap > CONN_MAX_ANOMALY_KINDS ||
             !(na = realloc(c->anomalies, ncap * sizeof *na))) {
             c->anomalies_dropped++;
-            return;
+            return 1;
         }
         c->anomalies = na;
         c->cap_anomaly_kinds = ncap;
     }
     c->anomalies[c->n_anomaly_kinds++] = (anomaly_count){name, layer, 1};
+    return 1;
+}
+
+/* Informational alerts (severity 3: a server's formatting quirk on every
+ * FETCH line, a gap, ...) are raised once per connection and kind, at the
+ * first occurrence; the later ones are only counted: the session summary's
+ * anomalies[].count gives the total, and stats events.alerts_suppressed the
+ * run's.  Severity 1 and 2 alerts are raised every time. */
+static bool conn_alert_repeat(conn *c, uint64_t count, int severity)
+{
+    if (severity >= 3 && count > 1) {
+        c->e->alerts_suppressed++;
+        return true;
+    }
+    return false;
 }
 
 /* An alert event for an anomaly the engine itself found (TCP, layers). */
@@ -211,8 +226,12 @@ static void conn_alert(conn *c, const char *name, const char *desc, const char *
     int sev;
     unsigned sid;
 
-    conn_count_anomaly(c, name, layer);
+    uint64_t n = conn_count_anomaly(c, name, layer);
     alert_sig_lookup(name, &sev, &sid);
+    if (conn_alert_repeat(c, n, sev)) {
+        json_decref(a);
+        return;
+    }
     json_object_set_new_nocheck(a, "name", json_string(name));
     json_object_set_new_nocheck(a, "description", json_string(desc ? desc : ""));
     json_object_set_new_nocheck(a, "severity", json_integer(sev));
@@ -259,8 +278,9 @@ static int on_imap_event(void *user, const imap_event *ev)
             snprintf(c->cred_what, sizeof c->cred_what, "%.*s", sp ? (int)(sp - det) : (int)strlen(det), det);
         }
         e->imap_anomalies++;
+        if (conn_alert_repeat(c, conn_count_anomaly(c, ev->name, "imap"), imap_anomaly_severity(ev->anomaly)))
+            break;
         e->events[EV_ALERT]++;
-        conn_count_anomaly(c, ev->name, "imap");
         if (ev->data) {
             json_t *a = json_deep_copy(ev->data);
             if (!json_object_get(a, "category"))
@@ -1094,6 +1114,7 @@ json_t *engine_stats(engine *e)
     json_object_set_new_nocheck(ev, "imap", json_integer((json_int_t)e->events[EV_IMAP]));
     json_object_set_new_nocheck(ev, "imap_session", json_integer((json_int_t)e->events[EV_SESSION]));
     json_object_set_new_nocheck(ev, "alert", json_integer((json_int_t)e->events[EV_ALERT]));
+    json_object_set_new_nocheck(ev, "alerts_suppressed", json_integer((json_int_t)e->alerts_suppressed));
     json_object_set_new_nocheck(ev, "tls", json_integer((json_int_t)e->tls_events));
     json_object_set_new_nocheck(st, "events", ev);
     if (e->cfg.imap.budget) {

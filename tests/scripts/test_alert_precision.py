@@ -194,6 +194,29 @@ def case_broken_lines(tmp):
     check("bare-copyuid-decoded", code.get("code") == "COPYUID" and code.get("uidvalidity") == 38505, t)
 
 
+def case_repeated(tmp):
+    # a server with one formatting defect on every FETCH line (here an empty
+    # line after each, as a Domino-style server does): one alert for the
+    # connection and kind, the count in the session summary
+    lines = b"".join(b"* %d FETCH (UID %d FLAGS (\\Seen))\r\n\r\n" % (i, 100 + i) for i in range(1, 6))
+    f = os.path.join(tmp, "repeat.pcap")
+    capture(f, [({}, [(S, b"* OK Domino IMAP4 Server ready\r\n"), (C, b"a1 LOGIN a b\r\n"), (S, b"a1 OK done\r\n"),
+                      (C, b"a2 SELECT INBOX\r\n"), (S, b"a2 OK [READ-WRITE] done\r\n"),
+                      (C, b"a3 UID FETCH 1:* (UID FLAGS)\r\n"), (S, lines + b"a3 OK FETCH completed\r\n")], False)])
+    ev = run(f)
+    n = [x for x in names(ev) if x == "malformed_response"]
+    counts = {a["name"]: a["count"] for a in session(ev)[0]["anomalies"]}
+    st = [e["stats"] for e in ev if e["event_type"] == "stats"][0]
+    check("repeated-informational-one-alert", n == ["malformed_response"] and counts.get("malformed_response") == 5
+          and st["events"]["alerts_suppressed"] == 4, (n, counts, st["events"]))
+    # severity 1 alerts are never folded: two cleartext logins, two alerts
+    f = os.path.join(tmp, "two-logins.pcap")
+    capture(f, [({}, [(S, CAPS_NOTLS), (C, b"a1 LOGIN a b\r\n"), (S, b"a1 NO bad\r\n"),
+                      (C, b"a2 LOGIN a c\r\n"), (S, b"a2 OK done\r\n")], False)])
+    n = [x for x in names(run(f)) if x == "cleartext_credentials"]
+    check("repeated-high-severity-kept", len(n) == 2, n)
+
+
 def main():
     if not os.access(IMAPSCOPE, os.X_OK):
         print("FAIL imapscope-missing")
@@ -204,7 +227,7 @@ def main():
     return 0 if all(RESULTS) else 1
 
 
-CASES = [case_stripped, case_midstream, case_decode, case_broken_lines]
+CASES = [case_stripped, case_midstream, case_decode, case_broken_lines, case_repeated]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -311,6 +311,8 @@ struct imap_session {
     json_t        *user_name;
     json_t        *auth_attempts;
     bool           login_success;
+    bool           preauth;        /* PREAUTH greeting: authenticated without a login (RFC 9051 7.1.4) */
+    json_t        *bye;            /* the server's BYE (after the greeting): status, code, text */
     json_t        *mailboxes;
     json_t        *commands;
     json_t        *unsolicited;
@@ -1302,7 +1304,11 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
             json_object_set_nocheck(s->greeting, "code", rt.code);
         osetl(s->greeting, "text", json_bytes(rt.text, rt.text_len));
         if (strcmp(status, "PREAUTH") == 0) {
+            /* RFC 9051 7.1.4: already authenticated by external means; the
+             * user is not named on the wire */
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
+            s->preauth = true;
+            s->login_success = true;
             if (!tls_active(s))
                 anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_PREAUTH_CLEARTEXT, d->line_start, NULL,
                         "PREAUTH greeting without TLS");
@@ -1330,6 +1336,8 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
         json_object_set_nocheck(resp, "code", rt.code);
     osetl(resp, "text", json_bytes(rt.text, rt.text_len));
     json_decref(rt.code);
+    if (strcmp(status, "BYE") == 0 && !s->bye) /* RFC 9051 7.1.5: why the server closes */
+        s->bye = json_deep_copy(resp);
     ssize_t i = pending_for_untagged(s);
     if (i < 0) {
         json_count(s->unsolicited, status);
@@ -1633,6 +1641,7 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
         /* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected (a NO
          * also proves an unknown state authenticated; a BAD proves nothing) */
         json_decref(s->selected_mb);
+    json_decref(s->bye);
         s->selected_mb = NULL;
         if (ok) {
             session_set_state(s, IMAP_STATE_SELECTED);
@@ -2903,6 +2912,10 @@ json_t *imap_session_summary(const imap_session *s)
     json_object_set_nocheck(o, "user", s->user_name ? s->user_name : json_null());
     json_object_set_nocheck(o, "auth_attempts", s->auth_attempts);
     json_object_set_new_nocheck(o, "login_success", json_boolean(s->login_success));
+    if (s->preauth)
+        json_object_set_new_nocheck(o, "preauth", json_true());
+    if (s->bye)
+        json_object_set_nocheck(o, "bye", s->bye);
     json_object_set_new_nocheck(o, "capabilities", caps_annotated(s->caps));
     if (s->caps_before_tls)
         json_object_set_new_nocheck(o, "capabilities_before_tls", caps_annotated(s->caps_before_tls));

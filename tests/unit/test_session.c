@@ -855,6 +855,33 @@ static void test_preauth_cleartext(void **state)
     assert_int_equal(count_anomaly(ev, "starttls_invalid_state"), 1);
     assert_int_equal(count_type(ev, "anomaly"), 2);
     assert_string_equal(jstr(o.summary, "state"), "selected");
+    /* RFC 9051 7.1.4: authenticated, user not named */
+    assert_true(json_is_true(json_object_get(o.summary, "login_success")));
+    assert_true(json_is_true(json_object_get(o.summary, "preauth")));
+    assert_true(json_is_null(json_object_get(o.summary, "user")));
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+/* An unsolicited BYE (no command pending) keeps its code and text in the
+ * summary (RFC 9051 7.1.5). */
+static void test_unsolicited_bye(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* OK ready\r\n"),
+        C("a1 LOGIN joe secret\r\n"),
+        S("a1 OK done\r\n"),
+        S("* BYE [UNAVAILABLE] Server shutting down\r\n"),
+        END
+    };
+    opts o = default_opts();
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    const json_t *bye = json_object_get(o.summary, "bye");
+    assert_non_null(bye);
+    assert_string_equal(jstr(bye, "text"), "Server shutting down");
+    assert_string_equal(jstr(json_object_get(bye, "code"), "code"), "UNAVAILABLE");
+    assert_false(json_is_true(json_object_get(o.summary, "preauth")));
     json_decref(o.summary);
     json_decref(ev);
 }
@@ -1894,6 +1921,7 @@ int main(void)
         cmocka_unit_test(test_starttls_untagged_and_early_tls),
         cmocka_unit_test(test_starttls_stripped),
         cmocka_unit_test(test_preauth_cleartext),
+        cmocka_unit_test(test_unsolicited_bye),
         cmocka_unit_test(test_compress),
         cmocka_unit_test(test_anomaly_table),
         cmocka_unit_test(test_budget),

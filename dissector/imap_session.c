@@ -116,7 +116,7 @@ _Static_assert(sizeof state_names / sizeof state_names[0] == IMAP_STATE__COUNT,
 typedef enum cmd_id {
     CMD_OTHER, CMD_LOGIN, CMD_AUTHENTICATE, CMD_STARTTLS, CMD_SELECT, CMD_EXAMINE,
     CMD_CLOSE, CMD_UNSELECT, CMD_LOGOUT, CMD_IDLE, CMD_COMPRESS, CMD_ENABLE, CMD_ID,
-    CMD_APPEND, CMD_CAPABILITY
+    CMD_APPEND, CMD_CAPABILITY, CMD_UNAUTHENTICATE
 } cmd_id;
 
 typedef struct cmd_info {
@@ -132,6 +132,7 @@ static const cmd_info cmd_table[] = {
     { "CAPABILITY", ST_ANY, CMD_CAPABILITY }, { "LOGOUT", ST_ANY, CMD_LOGOUT },
     { "NOOP", ST_ANY, CMD_OTHER },
     { "ID", ST_ANY, CMD_ID },                         /* RFC 2971 */
+    { "LANGUAGE", ST_ANY, CMD_OTHER },                /* RFC 5255 3.2: valid in all states */
     /* command-nonauth */
     { "LOGIN", ST_NA, CMD_LOGIN }, { "AUTHENTICATE", ST_NA, CMD_AUTHENTICATE },
     { "STARTTLS", ST_NA, CMD_STARTTLS },
@@ -157,6 +158,9 @@ static const cmd_info cmd_table[] = {
     { "ESEARCH", ST_AUTH, CMD_OTHER },                /* RFC 7377 */
     { "RESETKEY", ST_AUTH, CMD_OTHER }, { "GENURLAUTH", ST_AUTH, CMD_OTHER },
     { "URLFETCH", ST_AUTH, CMD_OTHER },               /* RFC 4467 */
+    { "COMPARATOR", ST_AUTH, CMD_OTHER },             /* RFC 5255 4.7 */
+    { "CONVERSIONS", ST_AUTH, CMD_OTHER },            /* RFC 5259 5.1 */
+    { "UNAUTHENTICATE", ST_AUTH, CMD_UNAUTHENTICATE },/* RFC 8437 2 */
     /* command-select */
     { "CHECK", ST_SE, CMD_OTHER }, { "CLOSE", ST_SE, CMD_CLOSE },
     { "EXPUNGE", ST_SE, CMD_OTHER }, { "COPY", ST_SE, CMD_OTHER },
@@ -1136,6 +1140,7 @@ static void recompute_projected(imap_session *s)
         case CMD_SELECT: case CMD_EXAMINE: st = IMAP_STATE_SELECTED; break;
         case CMD_CLOSE: case CMD_UNSELECT: st = IMAP_STATE_AUTHENTICATED; break;
         case CMD_LOGOUT: st = IMAP_STATE_LOGOUT; break;
+        case CMD_UNAUTHENTICATE: st = IMAP_STATE_NOT_AUTHENTICATED; break;
         default: break;
         }
     }
@@ -1661,6 +1666,14 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     case CMD_LOGOUT:
         if (ok)
             session_set_state(s, IMAP_STATE_LOGOUT);
+        break;
+    case CMD_UNAUTHENTICATE:
+        /* RFC 8437 2: back to the not authenticated state */
+        if (ok) {
+            session_set_state(s, IMAP_STATE_NOT_AUTHENTICATED);
+            json_decref(s->selected_mb);
+            s->selected_mb = NULL;
+        }
         break;
     case CMD_STARTTLS:
         if (s->starttls_outstanding)

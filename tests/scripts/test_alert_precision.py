@@ -166,6 +166,20 @@ def case_decode(tmp):
     check("selected-mailbox-on-fetch", t["a3"].get("mailbox") == "Archive", t["a3"])
     check("selected-mailbox-on-copy", t["a4"].get("mailbox") == "Trash" and t["a4"].get("selected_mailbox") == "Archive",
           t["a4"])
+    # RFC 5255 LANGUAGE / COMPARATOR and RFC 5259 CONVERSIONS: known commands, decoded
+    f = os.path.join(tmp, "i18n.pcap")
+    capture(f, [({}, [(S, b"* OK [CAPABILITY IMAP4rev1 LANGUAGE I18NLEVEL=2 CONVERT STARTTLS] ready\r\n"),
+                      (C, b"a0 LANGUAGE DE\r\n"), (S, b"* LANGUAGE (DE)\r\na0 OK Sprache DE\r\n"),
+                      (C, b"a1 STARTTLS\r\n"), (S, b"a1 NO later\r\n"),
+                      (C, b"a2 COMPARATOR \"i;unicode-casemap\" \"i;octet\"\r\n"),
+                      (S, b"* COMPARATOR \"i;unicode-casemap\" (\"i;unicode-casemap\" \"i;octet\")\r\na2 BAD state\r\n"),
+                      (C, b"a3 UNAUTHENTICATE\r\n"), (S, b"a3 BAD state\r\n")], False)])
+    ev = run(f)
+    u = {x["tag"]: x for x in imap(ev)}
+    n = names(ev)
+    check("i18n-commands-known", "unknown_command" not in n and "malformed_response" not in n, n)
+    check("i18n-decoded", u["a0"].get("languages") == ["DE"] and u["a2"].get("comparators") == ["i;unicode-casemap", "i;octet"]
+          and u["a2"]["responses"][0].get("matching") == ["i;unicode-casemap", "i;octet"], (u["a0"], u["a2"]))
     check("no-mailbox-after-close", "mailbox" not in t["a6"] and "mailbox" not in t["a1"], (t["a6"], t["a1"]))
 
 

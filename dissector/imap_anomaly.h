@@ -50,7 +50,7 @@ extern "C" {
     X(TLS_BEFORE_STARTTLS_OK, "tls_before_starttls_ok", 2, 2300027, "client sent a TLS record before the STARTTLS OK arrived") \
     X(PREAUTH_CLEARTEXT, "preauth_cleartext", 2, 2300028, "PREAUTH greeting on a cleartext connection: STARTTLS is impossible") \
     X(CLEARTEXT_CREDENTIALS, "cleartext_credentials", 1, 2300029, "LOGIN or AUTHENTICATE PLAIN/LOGIN without TLS: credentials in clear") \
-    X(STARTTLS_STRIPPED, "starttls_stripped", 1, 2300030, "credentials in clear after STARTTLS was refused (NO/BAD), mangled in the capability list (e.g. XXXXXXXX, STARTTLZ), offered and not used, or offered to other clients of the same server in this capture") \
+    X(STARTTLS_STRIPPED, "starttls_stripped", 1, 2300030, "credentials in clear after STARTTLS was refused (NO/BAD) or left unanswered, or mangled in the capability list (e.g. XXXXXXXX, STARTTLZ), or where the same server offered STARTTLS to other clients in this capture") \
     X(MEMCAP, "memcap", 2, 2300031, "the dissector memory budget shared by all sessions (imap_budget, --imap-memcap) was reached: what was about to be kept was dropped (see detail)") \
     X(RESPONSES_DROPPED, "responses_dropped", 3, 2300032, "a transaction reached max_responses or max_txn_bytes: later untagged responses are only counted (responses_dropped in the event)") \
     X(CLIENT_STREAM_MISSING, "client_stream_missing", 3, 2300033, "tagged responses while the client sent no bytes at all (one-sided capture): commands unknown, reported once instead of unknown_tag")

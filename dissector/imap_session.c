@@ -303,6 +303,10 @@ struct imap_session {
     bool           starttls_requested, starttls_refused, starttls_done;
     const char    *starttls_result;
     bool           stripped_reported;
+    bool           cred_while_starttls;  /* credentials in clear while a STARTTLS was unanswered */
+    uint64_t       cred_while_starttls_off;
+    char           cred_while_starttls_tag[CORE_TAG_MAX];
+    char           cred_while_starttls_what[64];
     bool           starttls_offered;   /* STARTTLS in a capability list before TLS (sticky) */
     bool           logindisabled_seen; /* LOGINDISABLED in a list before TLS (sticky) */
     char           starttls_mangled[CORE_CAP_NAME_MAX + 1]; /* first mangled STARTTLS seen, "" if none */
@@ -1477,11 +1481,14 @@ static void check_cleartext_credentials(imap_session *s, const char *tag, const 
     anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_CLEARTEXT_CREDENTIALS, s->dirs[0].line_start, tag,
             "%s without TLS", what);
     /* Stripping needs evidence in this connection: STARTTLS answered NO or
-     * BAD, a mangled STARTTLS in a capability list, or STARTTLS offered and
-     * not used.  A server that never offered it here has nothing stripped
-     * (the credentials are their own alert); the engine still raises
-     * starttls_stripped when the same server offered STARTTLS to other
-     * clients in the capture (imap_session_starttls_offer). */
+     * BAD, STARTTLS sent and left unanswered (ignored) before the
+     * credentials, or a mangled STARTTLS in a capability list.  A server
+     * that never offered it here has nothing stripped (the credentials are
+     * their own alert); the engine still raises starttls_stripped when the
+     * same server offered STARTTLS to other clients in the capture
+     * (imap_session_starttls_offer).  A client that simply does not use the
+     * STARTTLS offered is no evidence of a man in the middle: only
+     * cleartext_credentials. */
     if (s->stripped_reported)
         return;
     if (s->starttls_refused) {
@@ -1492,10 +1499,14 @@ static void check_cleartext_credentials(imap_session *s, const char *tag, const 
         s->stripped_reported = true;
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_STRIPPED, s->dirs[0].line_start, tag,
                 "%s after a capability list with %s in place of STARTTLS", what, s->starttls_mangled);
-    } else if (s->starttls_offered && !s->starttls_requested) {
-        s->stripped_reported = true;
-        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_STRIPPED, s->dirs[0].line_start, tag,
-                "%s after STARTTLS was offered and not used", what);
+    } else if (s->starttls_outstanding > 0 && !s->cred_while_starttls) {
+        /* decided at the end: if STARTTLS is still unanswered then, the
+         * server ignored it (a LOGIN pipelined behind a STARTTLS that gets
+         * its OK is the injection case, reported on its own) */
+        s->cred_while_starttls = true;
+        s->cred_while_starttls_off = s->dirs[0].line_start;
+        snprintf(s->cred_while_starttls_tag, sizeof s->cred_while_starttls_tag, "%s", tag ? tag : "");
+        snprintf(s->cred_while_starttls_what, sizeof s->cred_while_starttls_what, "%s", what);
     }
 }
 
@@ -2908,6 +2919,12 @@ void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us)
                     "%llu literal bytes missing at the end", (unsigned long long)d->lit_remaining);
             literal_end(s, (imap_dir)i, d);
         }
+    }
+    if (s->cred_while_starttls && s->starttls_outstanding > 0 && !s->stripped_reported) {
+        s->stripped_reported = true;
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_STRIPPED, s->cred_while_starttls_off,
+                s->cred_while_starttls_tag[0] ? s->cred_while_starttls_tag : NULL,
+                "%s after STARTTLS, which went unanswered", s->cred_while_starttls_what);
     }
     while (s->npend > 0) {
         pending *p = &s->pend[0];

@@ -88,12 +88,17 @@ def case_stripped(tmp):
         capture(f, [({}, [(S, b"* OK [CAPABILITY IMAP4rev1 " + tok + b" AUTH=PLAIN] ready\r\n")] + LOGIN, False)])
         a = [x for x in alerts(run(f)) if x["name"] == "starttls_stripped"]
         check("stripped-mangled-%s-alert" % tok.decode(), len(a) == 1 and tok.decode() in a[0].get("detail", ""), a)
-    # positive: offered, then ignored before a cleartext login
-    f = os.path.join(tmp, "ignored.pcap")
+    # negative: offered, and the client did not use it (a client set to
+    # "no encryption"): no evidence of a man in the middle
+    f = os.path.join(tmp, "unused.pcap")
     capture(f, [({}, [(S, CAPS_TLS)] + LOGIN, False)])
     n = names(run(f))
-    check("stripped-offered-ignored-alert", "starttls_stripped" in n, n)
-    # negative: LOGINDISABLED until TLS, STARTTLS refused is not what happened
+    check("stripped-offered-unused-no-alert", "starttls_stripped" not in n and "cleartext_credentials" in n, n)
+    # positive: STARTTLS sent and ignored (no answer), then a cleartext login
+    f = os.path.join(tmp, "ignored.pcap")
+    capture(f, [({}, [(S, CAPS_TLS), (C, b"a0 STARTTLS\r\n")] + LOGIN, False)])
+    a = [x for x in alerts(run(f)) if x["name"] == "starttls_stripped"]
+    check("stripped-starttls-ignored-alert", len(a) == 1 and "unanswered" in a[0]["detail"], a)
     # positive, cross-connection: another client of the same server was
     # offered STARTTLS (before, or later in the capture)
     other = ({"cport": 40001}, [(S, CAPS_TLS), (C, b"b1 LOGOUT\r\n"), (S, b"* BYE x\r\nb1 OK done\r\n")], False)

@@ -236,6 +236,36 @@ def case_repeated(tmp):
     check("repeated-high-severity-kept", len(n) == 2, n)
 
 
+def case_docs(tmp):
+    """docs/output.md lists every signature of the two tables with its
+    severity, and names every field the real output has (the golden JSON of
+    every capture) in the session, alert, tls and stats events."""
+    import glob
+    import re
+    doc = open(os.path.join(ROOT, "docs", "output.md"), encoding="utf-8").read()
+    rows = []
+    h = open(os.path.join(ROOT, "dissector", "imap_anomaly.h")).read()
+    rows += [(m.group(1), m.group(2), m.group(3))
+             for m in re.finditer(r'X\(\w+, "([a-z0-9_]+)", (\d), (\d+), ', h)]
+    a = open(os.path.join(ROOT, "src", "alert_sig.h")).read()
+    rows += [(m.group(1), m.group(2), m.group(3)) for m in re.finditer(r'X\("([a-z0-9_]+)", (\d), (\d+)\)', a)]
+    missing = [r for r in rows if "| %s | `%s` | %s |" % (r[2], r[0], r[1]) not in doc]
+    check("docs-signature-table", len(rows) > 60 and not missing, missing)
+    keys = {}
+    for f in glob.glob(os.path.join(ROOT, "tests", "golden", "*.json")):
+        for line in open(f, encoding="utf-8"):
+            e = json.loads(line)
+            t = e["event_type"]
+            if t == "imap":
+                continue
+            for k, v in e[t].items():
+                keys.setdefault(t, set()).add(k)
+                if t == "imap_session" and k == "tls":
+                    keys.setdefault("imap_session.tls", set()).update(v)
+    undocumented = sorted("%s.%s" % (t, k) for t, ks in keys.items() for k in ks if "`%s`" % k not in doc)
+    check("docs-every-field", not undocumented, undocumented)
+
+
 def main():
     if not os.access(IMAPSCOPE, os.X_OK):
         print("FAIL imapscope-missing")
@@ -246,7 +276,7 @@ def main():
     return 0 if all(RESULTS) else 1
 
 
-CASES = [case_stripped, case_midstream, case_decode, case_broken_lines, case_repeated]
+CASES = [case_stripped, case_midstream, case_decode, case_broken_lines, case_repeated, case_docs]
 
 if __name__ == "__main__":
     sys.exit(main())

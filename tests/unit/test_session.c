@@ -129,6 +129,7 @@ typedef struct opts {
     json_t     *summary;  /* out: the summary after end (caller decrefs) */
     bool        decrypt;  /* segments after a switch are decrypted/inflated plaintext */
     bool        midstream;/* imap_session_set_midstream before the first byte */
+    bool        no_handshake; /* imap_session_set_no_handshake before the first byte */
 } opts;
 
 /* Feeds one segment in pieces; after a switch, shows the rest to
@@ -175,6 +176,8 @@ static json_t *run(const seg *conv, opts *o, enum split mode, uint32_t seed, rec
     assert_non_null(s);
     if (o && o->midstream)
         imap_session_set_midstream(s);
+    if (o && o->no_handshake)
+        imap_session_set_no_handshake(s);
     if (o && o->tls) {
         imap_session_set_layer(s, IMAP_DIR_CLIENT, IMAP_LAYER_TLS, true);
         imap_session_set_layer(s, IMAP_DIR_SERVER, IMAP_LAYER_TLS, true);
@@ -1655,6 +1658,85 @@ static void test_set_midstream(void **state)
     json_decref(ev);
 }
 
+/* No TCP handshake, and the first server line is "* OK Still here" (an
+ * IDLE keep-alive, RFC 2177): no greeting, so mid-stream with an unknown
+ * state; the answer to the IDLE sent before the capture is no unknown_tag
+ * and its transaction has no request time.  A real greeting without the
+ * handshake stays a greeting. */
+static void test_no_handshake_keepalive(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* OK Still here\r\n"),
+        C("DONE\r\n"),
+        S("a4 OK Idle completed.\r\n"),
+        C("a5 FETCH 1 (FLAGS)\r\n"),
+        S("* 1 FETCH (FLAGS (\\Seen))\r\na5 OK done\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.no_handshake = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_int_equal(count_type(ev, "anomaly"), 0);
+    assert_true(json_is_true(json_object_get(o.summary, "midstream")));
+    assert_true(json_is_null(json_object_get(o.summary, "greeting")));
+    const json_t *orphan = txn(ev, "a4", 0);
+    assert_non_null(orphan);
+    assert_true(json_is_null(json_object_get(orphan, "command")));
+    assert_true(json_is_null(json_object_get(orphan, "ts_request_us")));
+    assert_string_equal(jstr(txn(ev, "a5", 0), "state"), "unknown");
+    json_decref(o.summary);
+    json_decref(ev);
+
+    const seg conv2[] = {
+        S("* OK [CAPABILITY IMAP4rev1] Dovecot ready.\r\n"),
+        C("a1 SELECT INBOX\r\n"),
+        S("a1 NO not authenticated\r\n"),
+        END
+    };
+    o = default_opts();
+    o.no_handshake = true;
+    ev = run_all_splits(conv2, &o, NULL);
+    assert_false(json_is_true(json_object_get(o.summary, "midstream")));
+    assert_string_equal(jstr(json_object_get(o.summary, "greeting"), "status"), "OK");
+    assert_int_equal(count_anomaly(ev, "command_invalid_in_state"), 1);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+/* A server line that is not tag-shaped (the ")" left by a miscounted
+ * literal) is no transaction and no new alert after the broken line it
+ * ends; a bare "[COPYUID ...]" line (Exchange) is the code of the COPY. */
+static void test_broken_server_lines(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* PREAUTH ready\r\n"),
+        C("a1 SELECT INBOX\r\n"),
+        S("a1 OK [READ-WRITE] done\r\n"),
+        C("a2 FETCH 1 (BODY[HEADER])\r\n"),
+        S("* 1 FETCH (BODY[HEADER] {5}\r\nSubj:\r\n)\r\na2 OK done\r\n"),
+        C("a3 UID COPY 7 Trash\r\n"),
+        S("[COPYUID 38505 7 3956] COPY completed.\r\na3 OK COPY completed.\r\n"),
+        C("a4 NOOP\r\n"),
+        S("garbage without a tag\r\na4 OK done\r\n"),
+        END
+    };
+    opts o = default_opts();
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    /* the FETCH line, the bare code, the garbage: one each; not the ")" */
+    assert_int_equal(count_anomaly(ev, "malformed_response"), 3);
+    assert_int_equal(count_anomaly(ev, "unknown_tag"), 0);
+    assert_int_equal(count_type(ev, "transaction"), 4);
+    const json_t *r = json_array_get(json_object_get(txn(ev, "a3", 0), "responses"), 0);
+    assert_string_equal(jstr(r, "type"), "CODE");
+    assert_string_equal(jstr(json_object_get(r, "code"), "code"), "COPYUID");
+    assert_int_equal(jint(json_object_get(r, "code"), "uidvalidity"), 38505);
+    assert_string_equal(jstr(txn(ev, "a2", 0), "mailbox"), "INBOX");
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 /* A capture that starts mid-connection (bruteshark Plain_Base64 flow 2):
  * no greeting, so the state is unknown and no command is judged against
  * it until a response proves the state (RFC 9051 3; 7.4: message data
@@ -1950,6 +2032,8 @@ int main(void)
         cmocka_unit_test(test_client_stream_missing),
         cmocka_unit_test(test_midstream_unknown_state),
         cmocka_unit_test(test_set_midstream),
+        cmocka_unit_test(test_no_handshake_keepalive),
+        cmocka_unit_test(test_broken_server_lines),
         cmocka_unit_test(test_alert_order),
         cmocka_unit_test(test_literal_line_order),
     };

@@ -1657,7 +1657,6 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
         /* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected (a NO
          * also proves an unknown state authenticated; a BAD proves nothing) */
         json_decref(s->selected_mb);
-    json_decref(s->bye);
         s->selected_mb = NULL;
         if (ok) {
             session_set_state(s, IMAP_STATE_SELECTED);
@@ -3010,6 +3009,7 @@ void imap_session_free(imap_session *s)
     free(s->deferred);
     json_decref(s->greeting);
     json_decref(s->selected_mb);
+    json_decref(s->bye);
     json_decref(s->caps);
     json_decref(s->caps_before_tls);
     json_decref(s->enabled);

@@ -163,6 +163,33 @@ void imap_session_set_layer(imap_session *s, imap_dir dir, imap_layer layer, boo
  * The summary says "midstream": true. */
 void imap_session_set_midstream(imap_session *s);
 
+/* The TCP handshake was not seen, but the server's first bytes look like a
+ * greeting ("* OK ..."), so imap_session_set_midstream was not called.  A
+ * first untagged OK then counts as the greeting only if it looks like one
+ * (a CAPABILITY code, or text naming the server): otherwise (an IDLE
+ * keep-alive "* OK Still here", RFC 2177) the session is mid-stream as
+ * after imap_session_set_midstream, without an anomaly.  Call before the
+ * first feed. */
+void imap_session_set_no_handshake(imap_session *s);
+
+/* What this session saw of STARTTLS (RFC 9051 6.2.1), for evidence across
+ * connections (a server that offers STARTTLS to some clients and not to
+ * others has it stripped on the way):
+ *   OFFERED  STARTTLS was in a capability list before TLS;
+ *   STRIPPED not offered, and starttls_stripped was raised here (evidence
+ *            in this session: refused, or mangled);
+ *   ABSENT   credentials went in clear after capability lists without
+ *            STARTTLS nor LOGINDISABLED (stripped if the server offers it
+ *            to others);
+ *   UNKNOWN  none of these. */
+typedef enum imap_starttls_offer {
+    IMAP_STARTTLS_UNKNOWN = 0,
+    IMAP_STARTTLS_OFFERED,
+    IMAP_STARTTLS_STRIPPED,
+    IMAP_STARTTLS_ABSENT
+} imap_starttls_offer;
+imap_starttls_offer imap_session_starttls_offer(const imap_session *s);
+
 /* Ends the session: commands still pending become transactions with a null
  * status (reason given).  Emits their events.  Idempotent. */
 void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us);

@@ -265,6 +265,21 @@ static int dec_fetch(const imap_decode_ctx *ctx, const char *cmd, const imap_val
     return extra_args(m, obj, err);
 }
 
+/* The text of a string or atom as a C string, cut to cap - 1 bytes. */
+static const char *value_cstr(const imap_value *v, char *buf, size_t cap)
+{
+    size_t len = 0;
+    const char *t = imap_value_text(v, &len, NULL);
+    if (!t)
+        len = 0;
+    if (len >= cap)
+        len = cap - 1;
+    if (len)
+        memcpy(buf, t, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 /* RFC 9051 9: store = "STORE" SP sequence-set [store-modifiers] SP
  * store-att-flags; store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP
  * (flag-list / (flag *(SP flag))); RFC 7162 3.1.3: UNCHANGEDSINCE */
@@ -298,6 +313,38 @@ static int dec_store(const imap_decode_ctx *ctx, const char *cmd, const imap_val
     } else if (item[0] == '-') {
         action = "remove";
         base++;
+    }
+    if (strcmp(item, "ANNOTATION") == 0) {
+        /* RFC 5257 4.5, 7: store-att-flags =/ att-annotate;
+         * att-annotate = "ANNOTATION" SP "(" entry-att *(SP entry-att) ")";
+         * entry-att = entry SP "(" att-value *(SP att-value) ")";
+         * att-value = attrib SP value (value = nstring / literal8) */
+        imap_dec_setl(obj, "store", st);
+        const imap_value *l = p->next;
+        if (l == NULL || l->type != IV_LIST || l->next != NULL) {
+            *err = "STORE ANNOTATION without (entry (attribute value ...))";
+            return -1;
+        }
+        json_t *ann = json_object();
+        const imap_value *e = l->child;
+        for (; e != NULL && e->next != NULL && e->next->type == IV_LIST && json_object_size(ann) < 64;
+             e = e->next->next) {
+            char entry[256], attr[128];
+            value_cstr(e, entry, sizeof entry);
+            json_t *atts = json_object();
+            const imap_value *v = e->next->child;
+            for (; v != NULL && v->next != NULL; v = v->next->next) {
+                value_cstr(v, attr, sizeof attr);
+                json_object_set_new(atts, attr, imap_dec_str(v->next));
+            }
+            if (v != NULL && *err == NULL)
+                *err = "ANNOTATION attribute without value";
+            json_object_set_new(ann, entry, atts);
+        }
+        if (e != NULL && *err == NULL)
+            *err = "ANNOTATION entry without (attribute value)";
+        imap_dec_setl(obj, "annotations", ann);
+        return *err != NULL ? -1 : 0;
     }
     bool ok = strcmp(base, "FLAGS") == 0 || strcmp(base, "FLAGS.SILENT") == 0 ||
               strcmp(base, "X-GM-LABELS") == 0 || strcmp(base, "X-GM-LABELS.SILENT") == 0;
@@ -598,16 +645,11 @@ static int dec_conversions(const imap_decode_ctx *ctx, const char *cmd, const im
     return extra_args(a->next->next, obj, err);
 }
 
-/* RFC 5464 4.2: getmetadata = "GETMETADATA" [SP getmetadata-options] SP
- * mailbox SP entries; getmetadata-options = "(" option *(SP option) ")"
- * (MAXSIZE n, DEPTH 0/1/infinity); entries = entry / "(" entry *(SP entry) ")" */
-static int dec_getmetadata(const imap_decode_ctx *ctx, const char *cmd, const imap_value *a,
-                           json_t *obj, const char **err)
+/* The options list of GETMETADATA (MAXSIZE n, DEPTH 0/1/infinity). */
+static void getmetadata_options(const imap_value *a, json_t *obj)
 {
-    NEED(a, "GETMETADATA without mailbox");
-    if (a->type == IV_LIST) {
-        json_t *opts = json_object();
-        for (const imap_value *c = a->child; c != NULL; c = c->next) {
+    json_t *opts = json_object();
+    for (const imap_value *c = a->child; c != NULL; c = c->next) {
             uint64_t n;
             if (imap_value_is_atom(c, "MAXSIZE") && imap_dec_number(c->next, &n) == 0) {
                 imap_dec_setl(opts, "maxsize", imap_dec_u64(n));
@@ -617,13 +659,31 @@ static int dec_getmetadata(const imap_decode_ctx *ctx, const char *cmd, const im
                                                                       : imap_dec_str(c->next));
                 c = c->next;
             }
-        }
-        imap_dec_setl(obj, "options", opts);
+    }
+    imap_dec_setl(obj, "options", opts);
+}
+
+/* RFC 5464 4.2: getmetadata = "GETMETADATA" [SP getmetadata-options] SP
+ * mailbox SP entries; getmetadata-options = "(" option *(SP option) ")"
+ * (MAXSIZE n, DEPTH 0/1/infinity); entries = entry / "(" entry *(SP entry) ")".
+ * The RFC's own examples (4.2.1, 4.2.2) put the options after the mailbox
+ * ("GETMETADATA "INBOX" (MAXSIZE 1024) (/shared/comment ...)"), and so do
+ * clients: both orders are accepted. */
+static int dec_getmetadata(const imap_decode_ctx *ctx, const char *cmd, const imap_value *a,
+                           json_t *obj, const char **err)
+{
+    NEED(a, "GETMETADATA without mailbox");
+    if (a->type == IV_LIST) {
+        getmetadata_options(a, obj);
         a = a->next;
     }
     if (mailbox_arg(ctx, obj, "mailbox", a, err) != 0)
         return -1;
     const imap_value *e = a->next;
+    if (e != NULL && e->type == IV_LIST && e->next != NULL && !json_object_get(obj, "options")) {
+        getmetadata_options(e, obj);
+        e = e->next;
+    }
     NEED(e, "GETMETADATA without entries");
     imap_dec_setl(obj, "entries", e->type == IV_LIST ? imap_dec_str_list(e) : json_pack("[o]", imap_dec_str(e)));
     return extra_args(e->next, obj, err);

@@ -425,9 +425,8 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
         }
         if (a == NULL || imap_dec_add_seqset(o, "uids", a) != 0)
             e = "VANISHED without a uid set";
-    } else if (strcmp(type, "LANGUAGE") == 0 || strcmp(type, "COMPARATOR") == 0) {
-        /* RFC 5255 3.3: "LANGUAGE" SP "(" lang-tag *(SP lang-tag) ")";
-         * 4.8: "COMPARATOR" SP comp-sel-quoted [SP "(" comp-id-quoted ...")"] */
+    } else if (strcmp(type, "LANGUAGE") == 0) {
+        /* RFC 5255 3.3: language-data = "LANGUAGE" SP "(" lang-tag *(SP lang-tag) ")" */
         json_t *arr = json_array();
         for (; a != NULL; a = a->next) {
             if (a->type == IV_LIST) {
@@ -437,7 +436,34 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
                 json_array_append_new(arr, imap_dec_str(a));
             }
         }
-        imap_dec_set(o, strcmp(type, "LANGUAGE") == 0 ? "languages" : "comparators", arr);
+        imap_dec_set(o, "languages", arr);
+    } else if (strcmp(type, "COMPARATOR") == 0) {
+        /* RFC 5255 4.8: comparator-data = "COMPARATOR" SP comp-sel-quoted
+         * [SP "(" comp-id-quoted *(SP comp-id-quoted) ")"]: the active
+         * comparator, then those matching the command's arguments */
+        json_t *arr = json_array();
+        if (a != NULL && a->type != IV_LIST) {
+            json_array_append_new(arr, imap_dec_str(a));
+            a = a->next;
+        }
+        imap_dec_set(o, "comparators", arr);
+        if (a != NULL && a->type == IV_LIST) {
+            imap_dec_set(o, "matching", imap_dec_str_list(a));
+            a = a->next;
+        }
+        if (a != NULL || json_array_size(arr) == 0)
+            e = "COMPARATOR: expected comparator [(matching ...)]";
+    } else if (strcmp(type, "CONVERSION") == 0) {
+        /* RFC 5259 5.2: "CONVERSION" SP source-mime-type SP target-mime-type
+         * SP "(" [conversion-param *(SP conversion-param)] ")" */
+        if (a == NULL || a->next == NULL) {
+            e = "CONVERSION without source and target";
+        } else {
+            imap_dec_set(o, "source", imap_dec_str(a));
+            imap_dec_set(o, "target", imap_dec_str(a->next));
+            if (a->next->next != NULL && a->next->next->type == IV_LIST)
+                imap_dec_set(o, "params", imap_dec_str_list(a->next->next));
+        }
     } else if (strcmp(type, "GENURLAUTH") == 0) {
         /* RFC 4467 9: genurlauth-data = "GENURLAUTH" 1*(SP url-full) */
         json_t *arr = json_array();
@@ -461,8 +487,6 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
             json_array_append_new(arr, u);
         }
         imap_dec_setl(o, "urls", arr);
-    } else if (strcmp(type, "CONVERSION") == 0) {
-        imap_dec_setl(o, "args", chain_json(a));  /* RFC 5259 5.2 */
     } else {
         e = "unknown untagged response";
         if (a != NULL)

@@ -444,6 +444,16 @@ int imap_sasl_client(imap_sasl *x, const char *b64, size_t len)
     count_steps(x);
     uint8_t buf[IMAP_SASL_MAX_DECODED];
     size_t n = 0;
+    if (x->plain_prompts && mech_is(x, "LOGIN")) {
+        /* The server prompted "+ User Name" in plain text (against RFC 9051
+         * 6.2.2, but some servers do), and such clients answer in plain
+         * text too: the raw line is the user name, then the password.
+         * Decoding it as base64 would give garbage. */
+        const uint8_t *raw = (const uint8_t *)b64;
+        decode_login_client(x, raw, raw + len);
+        json_object_set_new_nocheck(x->info, "plain_text", json_true());
+        return 0;
+    }
     if (!(len == 1 && b64[0] == '=')) { /* RFC 4959 3: "=" is an empty response */
         if (imap_base64_decode(b64, len, buf, sizeof buf, &n) < 0) {
             json_object_set_new_nocheck(x->info, "error", json_string("invalid base64"));
@@ -487,9 +497,19 @@ int imap_sasl_server(imap_sasl *x, const char *b64, size_t len)
     count_steps(x);
     uint8_t buf[IMAP_SASL_MAX_DECODED];
     size_t n = 0;
+    if (x->plain_prompts && mech_is(x, "LOGIN")) {
+        /* after a first prompt in plain text, the next ones are too
+         * ("Password" happens to be valid base64) */
+        char key[24];
+        snprintf(key, sizeof key, "prompt%u", x->server_steps);
+        set_bytes(x, key, b64, len);
+        return 0;
+    }
     if (len > 0 && imap_base64_decode(b64, len, buf, sizeof buf, &n) < 0) {
         /* Some servers send text ("+ go ahead"): keep it as a note. */
         set_bytes(x, "server_text", b64, len);
+        if (mech_is(x, "LOGIN"))
+            x->plain_prompts = true;
         return -1;
     }
     const uint8_t *p = buf, *end = buf + n;

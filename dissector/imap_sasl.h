@@ -30,6 +30,7 @@ typedef struct imap_sasl {
     unsigned client_steps;    /* client responses seen (initial response included) */
     unsigned server_steps;    /* server challenges seen */
     bool     cancelled;       /* the client sent "*" (RFC 9051 6.2.2) */
+    bool     plain_prompts;   /* LOGIN: the server prompted in plain text, not base64 */
     json_t  *info;            /* decoded fields (owned) */
 } imap_sasl;
 

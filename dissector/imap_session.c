@@ -119,7 +119,7 @@ _Static_assert(sizeof state_names / sizeof state_names[0] == IMAP_STATE__COUNT,
 typedef enum cmd_id {
     CMD_OTHER, CMD_LOGIN, CMD_AUTHENTICATE, CMD_STARTTLS, CMD_SELECT, CMD_EXAMINE,
     CMD_CLOSE, CMD_UNSELECT, CMD_LOGOUT, CMD_IDLE, CMD_COMPRESS, CMD_ENABLE, CMD_ID,
-    CMD_APPEND, CMD_CAPABILITY
+    CMD_APPEND, CMD_CAPABILITY, CMD_UNAUTHENTICATE
 } cmd_id;
 
 typedef struct cmd_info {
@@ -135,6 +135,7 @@ static const cmd_info cmd_table[] = {
     { "CAPABILITY", ST_ANY, CMD_CAPABILITY }, { "LOGOUT", ST_ANY, CMD_LOGOUT },
     { "NOOP", ST_ANY, CMD_OTHER },
     { "ID", ST_ANY, CMD_ID },                         /* RFC 2971 */
+    { "LANGUAGE", ST_ANY, CMD_OTHER },                /* RFC 5255 3.2: valid in all states */
     /* command-nonauth */
     { "LOGIN", ST_NA, CMD_LOGIN }, { "AUTHENTICATE", ST_NA, CMD_AUTHENTICATE },
     { "STARTTLS", ST_NA, CMD_STARTTLS },
@@ -160,6 +161,9 @@ static const cmd_info cmd_table[] = {
     { "ESEARCH", ST_AUTH, CMD_OTHER },                /* RFC 7377 */
     { "RESETKEY", ST_AUTH, CMD_OTHER }, { "GENURLAUTH", ST_AUTH, CMD_OTHER },
     { "URLFETCH", ST_AUTH, CMD_OTHER },               /* RFC 4467 */
+    { "COMPARATOR", ST_AUTH, CMD_OTHER },             /* RFC 5255 4.7 */
+    { "CONVERSIONS", ST_AUTH, CMD_OTHER },            /* RFC 5259 5.1 */
+    { "UNAUTHENTICATE", ST_AUTH, CMD_UNAUTHENTICATE },/* RFC 8437 2 */
     /* command-select */
     { "CHECK", ST_SE, CMD_OTHER }, { "CLOSE", ST_SE, CMD_CLOSE },
     { "EXPUNGE", ST_SE, CMD_OTHER }, { "COPY", ST_SE, CMD_OTHER },
@@ -254,6 +258,7 @@ typedef struct pending {
     json_t   *untagged;      /* counts per type */
     json_t   *responses;     /* decoded untagged responses */
     json_t   *literals;
+    json_t   *sel_mb;        /* the mailbox selected when issued (selected state), or NULL */
     size_t    responses_dropped;
     size_t    txn_bytes;
     uint64_t  ts_request;
@@ -283,6 +288,7 @@ struct imap_session {
     imap_state     projected;  /* state if every pending command succeeds */
     bool           greeting_seen;
     json_t        *greeting;
+    json_t        *selected_mb;   /* mailbox of the last successful SELECT/EXAMINE, or NULL */
 
     pending       *pend;
     size_t         npend, pend_cap;
@@ -300,6 +306,13 @@ struct imap_session {
     bool           starttls_requested, starttls_refused, starttls_done;
     const char    *starttls_result;
     bool           stripped_reported;
+    bool           cred_while_starttls;  /* credentials in clear while a STARTTLS was unanswered */
+    uint64_t       cred_while_starttls_off;
+    char           cred_while_starttls_tag[CORE_TAG_MAX];
+    char           cred_while_starttls_what[64];
+    bool           starttls_offered;   /* STARTTLS in a capability list before TLS (sticky) */
+    bool           logindisabled_seen; /* LOGINDISABLED in a list before TLS (sticky) */
+    char           starttls_mangled[CORE_CAP_NAME_MAX + 1]; /* first mangled STARTTLS seen, "" if none */
     bool           compress_requested;
     const char    *compress_result;
     bool           server_switch_now;  /* a switch point was reached in the server line just processed */
@@ -309,6 +322,8 @@ struct imap_session {
     json_t        *user_name;
     json_t        *auth_attempts;
     bool           login_success;
+    bool           preauth;        /* PREAUTH greeting: authenticated without a login (RFC 9051 7.1.4) */
+    json_t        *bye;            /* the server's BYE (after the greeting): status, code, text */
     json_t        *mailboxes;
     json_t        *commands;
     json_t        *unsolicited;
@@ -321,6 +336,9 @@ struct imap_session {
     bool           before_greeting_reported;
     bool           client_missing_reported;
     bool           midstream;      /* imap_session_set_midstream: the capture began mid-connection */
+    bool           no_handshake;   /* imap_session_set_no_handshake: a greeting must look like one */
+    bool           client_cmd_seen; /* a client command line was processed */
+    bool           prev_server_malformed; /* the last server line raised malformed_response */
     size_t         charged;        /* bytes charged to cfg.budget now */
     bool           client_first;   /* a client line came before any server byte */
 
@@ -428,6 +446,8 @@ static void anomaly(imap_session *s, imap_dir dir, imap_anomaly a, uint64_t offs
     json_t *o = json_object();
     json_object_set_new_nocheck(o, "name", json_string(imap_anomaly_name(a)));
     json_object_set_new_nocheck(o, "description", json_string(imap_anomaly_description(a)));
+    json_object_set_new_nocheck(o, "severity", json_integer(imap_anomaly_severity(a)));
+    json_object_set_new_nocheck(o, "signature_id", json_integer((json_int_t)imap_anomaly_signature_id(a)));
     json_object_set_new_nocheck(o, "direction", json_string(dir_name(dir)));
     json_object_set_new_nocheck(o, "offset", json_integer((json_int_t)offset));
     if (fmt)
@@ -582,6 +602,7 @@ static void pending_clear(imap_session *s, pending *p)
     json_decref(p->untagged);
     json_decref(p->responses);
     json_decref(p->literals);
+    json_decref(p->sel_mb);
     imap_sasl_clear(&p->sasl);
     memset(p, 0, sizeof *p);
 }
@@ -620,7 +641,14 @@ static void txn_emit(imap_session *s, pending *p, const char *status, uint64_t o
     json_object_set_new_nocheck(o, "status", status ? json_string(status) : json_null());
     if (p->command[0] && p->ts_request)
         json_object_set_new_nocheck(o, "latency_us", json_integer((json_int_t)(s->now >= p->ts_request ? s->now - p->ts_request : 0)));
-    json_object_set_new_nocheck(o, "ts_request_us", json_integer((json_int_t)p->ts_request));
+    /* null for a response whose command was not seen (an orphan) */
+    json_object_set_new_nocheck(o, "ts_request_us", p->command[0] ? json_integer((json_int_t)p->ts_request)
+                                                                   : json_null());
+    if (p->sel_mb) {
+        /* the mailbox the command acts on; COPY/MOVE's own "mailbox" is
+         * the destination, so there the selected one is "selected_mailbox" */
+        json_object_set_nocheck(o, json_object_get(o, "mailbox") ? "selected_mailbox" : "mailbox", p->sel_mb);
+    }
     json_object_set_nocheck(o, "untagged", p->untagged);
     if (json_array_size(p->responses) > 0)
         json_object_set_nocheck(o, "responses", p->responses);
@@ -762,6 +790,36 @@ static void caps_reset(imap_session *s)
     s->cap_starttls = s->cap_logindisabled = false;
 }
 
+/* Whether a capability name is STARTTLS as a man in the middle mangles it
+ * to make the client stay in clear (sslstrip-like tools, and firewalls'
+ * "inspection" of STARTTLS, which overwrite the word in place so that the
+ * lengths stay valid): "XXXXXXXX" (8 X's, the PIX/ASA way), a word of 8
+ * letters within two of STARTTLS ("STARTTLZ", "STARTXXX"), a word that
+ * keeps "START" and pads ("STARTXXXX"), or STARTTLS with letters added
+ * ("XSTARTTLS", "X-STARTTLS").  STARTTLS itself is not mangled. */
+static bool starttls_mangled(const char *name, size_t len)
+{
+    static const char st[] = "STARTTLS";
+    if (len < 7 || len > 12 || ci_eq(name, len, st))
+        return false;
+    if (len == 8) {
+        size_t x = 0, diff = 0;
+        for (size_t i = 0; i < 8; i++) {
+            char c = (char)(name[i] & ~0x20);
+            x += c == 'X';
+            diff += c != st[i];
+        }
+        if (x == 8 || diff <= 2)
+            return true;
+    }
+    if (len <= 10 && ci_eq(name, 5, "START"))
+        return true;
+    for (size_t i = 0; i + 8 <= len; i++)
+        if (ci_eq(name + i, 8, st))
+            return true;
+    return false;
+}
+
 /* Remembers the capability names of a list of atoms (RFC 9051 7.2.2:
  * capability-data; also the CAPABILITY response code). */
 static void caps_update(imap_session *s, const imap_value *v)
@@ -783,6 +841,14 @@ static void caps_update(imap_session *s, const imap_value *v)
         if (ci_eq(name, len, "LITERAL-")) s->cap_literal_minus = true;
         if (ci_eq(name, len, "STARTTLS")) s->cap_starttls = true;
         if (ci_eq(name, len, "LOGINDISABLED")) s->cap_logindisabled = true;
+        if (!tls_active(s) && !s->starttls_mangled[0] && starttls_mangled(name, len)) {
+            memcpy(s->starttls_mangled, name, len);
+            s->starttls_mangled[len] = '\0';
+        }
+    }
+    if (!tls_active(s)) {
+        s->starttls_offered |= s->cap_starttls;
+        s->logindisabled_seen |= s->cap_logindisabled;
     }
 }
 
@@ -1160,6 +1226,7 @@ static void recompute_projected(imap_session *s)
         case CMD_SELECT: case CMD_EXAMINE: st = IMAP_STATE_SELECTED; break;
         case CMD_CLOSE: case CMD_UNSELECT: st = IMAP_STATE_AUTHENTICATED; break;
         case CMD_LOGOUT: st = IMAP_STATE_LOGOUT; break;
+        case CMD_UNAUTHENTICATE: st = IMAP_STATE_NOT_AUTHENTICATED; break;
         default: break;
         }
     }
@@ -1251,6 +1318,28 @@ static bool greeting_plausible(const imap_session *s, const char *status, const 
     return true;
 }
 
+/* Without the TCP handshake, a first "* OK" is a greeting only if it looks
+ * like one (RFC 9051 7.1: the greeting's resp-text is free, but servers
+ * announce themselves): a CAPABILITY code, or text naming the server
+ * ("ready", "IMAP", "server", "service", "welcome", "hello", "greet",
+ * "proxy").  An IDLE keep-alive ("* OK Still here", RFC 2177 3) or any other
+ * status in flight when the capture began is not. */
+static bool greeting_text_plausible(const char *status, const resp_text *rt)
+{
+    static const char *const words[] = {
+        "ready", "imap", "server", "service", "welcome", "hello", "greet", "proxy",
+    };
+    if (strcmp(status, "OK") != 0 || strcmp(rt->code_name, "CAPABILITY") == 0)
+        return true;
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++) {
+        size_t wl = strlen(words[k]);
+        for (size_t i = 0; i + wl <= rt->text_len; i++)
+            if (ci_eq(rt->text + i, wl, words[k]))
+                return true;
+    }
+    return false;
+}
+
 /* The first server line is not a greeting: the capture started
  * mid-connection, so the state is unknown (the client side already said so
  * when it spoke first). */
@@ -1283,7 +1372,17 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
         if (strcmp(rt.code_name, "CAPABILITY") == 0)
             json_object_set_nocheck(extra, "capabilities", s->caps);
     }
-    if (!s->greeting_seen && !greeting_plausible(s, status, &rt)) {
+    if (!s->greeting_seen && s->no_handshake && !s->client_first && !greeting_text_plausible(status, &rt)) {
+        /* no TCP handshake and no greeting: the capture began
+         * mid-connection, as imap_session_set_midstream (no anomaly: that
+         * is what a capture without the handshake is) */
+        s->midstream = true;
+        s->greeting_seen = true;
+        session_set_state(s, IMAP_STATE_UNKNOWN);
+        recompute_projected(s);
+        if (!s->dirs[IMAP_DIR_CLIENT].data_seen)
+            s->dirs[IMAP_DIR_CLIENT].resync = true;
+    } else if (!s->greeting_seen && !greeting_plausible(s, status, &rt)) {
         /* mid-connection: this is a response, not a greeting */
         greeting_missing(s, d);
     } else if (!s->greeting_seen) {
@@ -1296,7 +1395,11 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
             json_object_set_nocheck(s->greeting, "code", rt.code);
         osetl(s->greeting, "text", json_bytes(rt.text, rt.text_len));
         if (strcmp(status, "PREAUTH") == 0) {
+            /* RFC 9051 7.1.4: already authenticated by external means; the
+             * user is not named on the wire */
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
+            s->preauth = true;
+            s->login_success = true;
             if (!tls_active(s))
                 anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_PREAUTH_CLEARTEXT, d->line_start, NULL,
                         "PREAUTH greeting without TLS");
@@ -1324,6 +1427,8 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
         json_object_set_nocheck(resp, "code", rt.code);
     osetl(resp, "text", json_bytes(rt.text, rt.text_len));
     json_decref(rt.code);
+    if (strcmp(status, "BYE") == 0 && !s->bye) /* RFC 9051 7.1.5: why the server closes */
+        s->bye = json_deep_copy(resp);
     ssize_t i = pending_for_untagged(s);
     if (i < 0) {
         json_count(s->unsolicited, status);
@@ -1457,11 +1562,33 @@ static void check_cleartext_credentials(imap_session *s, const char *tag, const 
         return;
     anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_CLEARTEXT_CREDENTIALS, s->dirs[0].line_start, tag,
             "%s without TLS", what);
-    if (!s->stripped_reported &&
-        (s->starttls_refused || (s->caps_seen && !s->cap_starttls && !s->cap_logindisabled))) {
+    /* Stripping needs evidence in this connection: STARTTLS answered NO or
+     * BAD, STARTTLS sent and left unanswered (ignored) before the
+     * credentials, or a mangled STARTTLS in a capability list.  A server
+     * that never offered it here has nothing stripped (the credentials are
+     * their own alert); the engine still raises starttls_stripped when the
+     * same server offered STARTTLS to other clients in the capture
+     * (imap_session_starttls_offer).  A client that simply does not use the
+     * STARTTLS offered is no evidence of a man in the middle: only
+     * cleartext_credentials. */
+    if (s->stripped_reported)
+        return;
+    if (s->starttls_refused) {
         s->stripped_reported = true;
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_STRIPPED, s->dirs[0].line_start, tag,
-                "%s after STARTTLS was %s", what, s->starttls_refused ? "refused" : "not offered");
+                "%s after STARTTLS was refused (%s)", what, s->starttls_result ? s->starttls_result : "?");
+    } else if (s->starttls_mangled[0]) {
+        s->stripped_reported = true;
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_STRIPPED, s->dirs[0].line_start, tag,
+                "%s after a capability list with %s in place of STARTTLS", what, s->starttls_mangled);
+    } else if (s->starttls_outstanding > 0 && !s->cred_while_starttls) {
+        /* decided at the end: if STARTTLS is still unanswered then, the
+         * server ignored it (a LOGIN pipelined behind a STARTTLS that gets
+         * its OK is the injection case, reported on its own) */
+        s->cred_while_starttls = true;
+        s->cred_while_starttls_off = s->dirs[0].line_start;
+        snprintf(s->cred_while_starttls_tag, sizeof s->cred_while_starttls_tag, "%s", tag ? tag : "");
+        snprintf(s->cred_while_starttls_what, sizeof s->cred_while_starttls_what, "%s", what);
     }
 }
 
@@ -1571,7 +1698,9 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     pending tmp;
     pending *p;
     if (i < 0) {
-        if (s->dirs[IMAP_DIR_CLIENT].data_seen) {
+        if (s->midstream && !s->client_cmd_seen) {
+            /* the answer to a command sent before the capture began */
+        } else if (s->dirs[IMAP_DIR_CLIENT].data_seen) {
             anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_UNKNOWN_TAG, d->line_start, tag,
                     "tagged %s for tag not pending", status);
         } else if (!s->client_missing_reported) {
@@ -1613,20 +1742,34 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     case CMD_SELECT: case CMD_EXAMINE:
         /* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected (a NO
          * also proves an unknown state authenticated; a BAD proves nothing) */
-        if (ok)
+        json_decref(s->selected_mb);
+        s->selected_mb = NULL;
+        if (ok) {
             session_set_state(s, IMAP_STATE_SELECTED);
-        else if (st && s->state == IMAP_STATE_SELECTED)
+            s->selected_mb = json_incref(json_object_get(p->obj, "mailbox"));
+        } else if (st && s->state == IMAP_STATE_SELECTED)
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
         else if (st && strcmp(st, "NO") == 0 && s->state == IMAP_STATE_UNKNOWN)
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
         break;
     case CMD_CLOSE: case CMD_UNSELECT:
-        if (ok)
+        if (ok) {
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
+            json_decref(s->selected_mb);
+            s->selected_mb = NULL;
+        }
         break;
     case CMD_LOGOUT:
         if (ok)
             session_set_state(s, IMAP_STATE_LOGOUT);
+        break;
+    case CMD_UNAUTHENTICATE:
+        /* RFC 8437 2: back to the not authenticated state */
+        if (ok) {
+            session_set_state(s, IMAP_STATE_NOT_AUTHENTICATED);
+            json_decref(s->selected_mb);
+            s->selected_mb = NULL;
+        }
         break;
     case CMD_STARTTLS:
         if (s->starttls_outstanding)
@@ -1684,7 +1827,88 @@ static bool server_line_clear_start(const imap_session *s, const char *text, siz
     return pending_find(s, tag) >= 0;
 }
 
+/* Whether a server line can be a tagged status response (RFC 9051 9:
+ * response-tagged = tag SP resp-cond-state CRLF): a tag of ASTRING-CHARs
+ * but "+", a SP, then OK/NO/BAD, or any word when the tag is pending (a
+ * bad status for a command we know still completes it). */
+static bool tagged_shaped(const imap_session *s, const char *text, size_t len)
+{
+    const char *end = text + len;
+    size_t tl = word_len(text, end);
+    if (tl == 0 || tl >= len || tl >= CORE_TAG_MAX)
+        return false;
+    for (size_t k = 0; k < tl; k++)
+        if (!is_tag_char((unsigned char)text[k]))
+            return false;
+    const char *w = text + tl + 1;
+    if (is_status_word(w, word_len(w, end), false))
+        return true;
+    char tag[CORE_TAG_MAX];
+    memcpy(tag, text, tl);
+    tag[tl] = '\0';
+    return pending_find(s, tag) >= 0;
+}
+
+/* A line that is no response at all (the rest of a response the server
+ * framed wrongly, e.g. ")" after a miscounted literal): one
+ * malformed_response, no transaction, nothing else inferred from it. */
+static void server_not_a_response(imap_session *s, dir_state *d, const char *text, size_t len)
+{
+    char buf[64];
+    imap_core_escape(buf, sizeof buf, (const uint8_t *)text, len < 40 ? len : 40);
+    /* the tail of the line before, which was already reported broken */
+    if (!s->prev_server_malformed)
+        anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, NULL,
+                "not a response line: %s%s", buf, len > 40 ? "..." : "");
+    emit_line(s, IMAP_DIR_SERVER, "malformed", NULL, NULL, text, len, NULL);
+}
+
+/* "[COPYUID 38505 304,319:320 3956:3958] ..." on a line of its own: a
+ * response code without "tag OK" before it (Exchange sends the code of a
+ * COPY/MOVE that way).  Decoded as the code it carries and given to the
+ * command it answers (as a response of type "CODE"); one
+ * malformed_response says the line broke the grammar. */
+static void server_bare_code(imap_session *s, dir_state *d, const char *text, size_t len)
+{
+    resp_text rt;
+    parse_resp_text(s, IMAP_DIR_SERVER, text, text + len, &rt, NULL);
+    resp_code_effects(s, &rt);
+    anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, NULL,
+            "response code %s on a line of its own (no tag and status): decoded", rt.code_name);
+    json_t *resp = json_object();
+    json_object_set_new_nocheck(resp, "type", json_string("CODE"));
+    if (rt.code)
+        json_object_set_nocheck(resp, "code", rt.code);
+    osetl(resp, "text", json_bytes(rt.text, rt.text_len));
+    json_decref(rt.code);
+    ssize_t i = pending_for_untagged(s);
+    if (i < 0) {
+        json_count(s->unsolicited, "CODE");
+        json_decref(resp);
+    } else {
+        pending *p = &s->pend[i];
+        p->server_bytes += d->line_bytes;
+        txn_add_response(s, p, "CODE", resp, len + 32);
+    }
+    json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
+    if (extra && rt.code_name[0])
+        json_object_set_new_nocheck(extra, "code", json_string(rt.code_name));
+    emit_line(s, IMAP_DIR_SERVER, "malformed", NULL, NULL, text, len, extra);
+}
+
+static void process_server_line_1(imap_session *s, const char *text, size_t len);
+
 static void process_server_line(imap_session *s, const char *text, size_t len)
+{
+    uint64_t before = s->anomaly_counts[IMAP_ANOM_MALFORMED_RESPONSE];
+    bool prev = s->prev_server_malformed;
+    process_server_line_1(s, text, len);
+    /* a line not a response right after a broken one stays "broken" */
+    s->prev_server_malformed = s->anomaly_counts[IMAP_ANOM_MALFORMED_RESPONSE] > before ||
+                               (prev && !tagged_shaped(s, text, len) && !(len >= 1 && (text[0] == '*' || text[0] == '+')));
+}
+
+static void process_server_line_1(imap_session *s, const char *text, size_t len)
 {
     dir_state *d = &s->dirs[IMAP_DIR_SERVER];
     if (d->resync) {
@@ -1710,6 +1934,10 @@ static void process_server_line(imap_session *s, const char *text, size_t len)
         server_untagged_data(s, d, text, len);
     else if (text[0] == '+' && (len == 1 || text[1] == ' '))
         server_continuation(s, d, text, len);
+    else if (text[0] == '[' && len > 2 && memchr(text, ']', len))
+        server_bare_code(s, d, text, len);
+    else if (!tagged_shaped(s, text, len))
+        server_not_a_response(s, d, text, len);
     else
         server_tagged(s, d, text, len);
 }
@@ -1986,7 +2214,10 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     p->responses = json_array();
     p->literals = json_array();
     p->ts_request = s->now;
+    s->client_cmd_seen = true;
     p->state_at_issue = s->state;
+    if (s->state == IMAP_STATE_SELECTED && s->selected_mb)
+        p->sel_mb = json_incref(s->selected_mb);
     p->offset = d->line_start;
     p->client_bytes = d->line_bytes;
     p->continuations = s->inprogress_conts;
@@ -2701,6 +2932,25 @@ int imap_session_check_tls_start(imap_session *s, imap_dir dir, const uint8_t *d
     return 1;
 }
 
+imap_starttls_offer imap_session_starttls_offer(const imap_session *s)
+{
+    if (!s)
+        return IMAP_STARTTLS_UNKNOWN;
+    if (s->starttls_offered)
+        return IMAP_STARTTLS_OFFERED;
+    if (s->stripped_reported)
+        return IMAP_STARTTLS_STRIPPED;
+    if (s->anomaly_counts[IMAP_ANOM_CLEARTEXT_CREDENTIALS] && s->caps_seen && !s->logindisabled_seen)
+        return IMAP_STARTTLS_ABSENT;
+    return IMAP_STARTTLS_UNKNOWN;
+}
+
+void imap_session_set_no_handshake(imap_session *s)
+{
+    if (s)
+        s->no_handshake = true;
+}
+
 void imap_session_set_midstream(imap_session *s)
 {
     if (!s || s->greeting_seen || s->dirs[IMAP_DIR_CLIENT].data_seen || s->dirs[IMAP_DIR_SERVER].data_seen)
@@ -2834,6 +3084,12 @@ void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us)
             literal_end(s, (imap_dir)i, d);
         }
     }
+    if (s->cred_while_starttls && s->starttls_outstanding > 0 && !s->stripped_reported) {
+        s->stripped_reported = true;
+        anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_STRIPPED, s->cred_while_starttls_off,
+                s->cred_while_starttls_tag[0] ? s->cred_while_starttls_tag : NULL,
+                "%s after STARTTLS, which went unanswered", s->cred_while_starttls_what);
+    }
     while (s->npend > 0) {
         pending *p = &s->pend[0];
         json_object_set_new_nocheck(p->obj, "reason", json_string(reason ? reason : "end"));
@@ -2850,6 +3106,10 @@ json_t *imap_session_summary(const imap_session *s)
     json_object_set_nocheck(o, "user", s->user_name ? s->user_name : json_null());
     json_object_set_nocheck(o, "auth_attempts", s->auth_attempts);
     json_object_set_new_nocheck(o, "login_success", json_boolean(s->login_success));
+    if (s->preauth)
+        json_object_set_new_nocheck(o, "preauth", json_true());
+    if (s->bye)
+        json_object_set_nocheck(o, "bye", s->bye);
     json_object_set_new_nocheck(o, "capabilities", caps_annotated(s->caps));
     if (s->caps_before_tls)
         json_object_set_new_nocheck(o, "capabilities_before_tls", caps_annotated(s->caps_before_tls));
@@ -2913,6 +3173,8 @@ void imap_session_free(imap_session *s)
         json_decref(s->deferred[i].data);
     free(s->deferred);
     json_decref(s->greeting);
+    json_decref(s->selected_mb);
+    json_decref(s->bye);
     json_decref(s->caps);
     json_decref(s->caps_before_tls);
     json_decref(s->enabled);

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "alert_sig.h"
 #include "community_id.h"
 #include "limits.h"
 #include "inflate.h"
@@ -77,6 +78,12 @@ typedef struct conn {
     uint64_t plaintext_bytes[2]; /* decrypted bytes, by imap_dir */
     uint32_t rng;            /* feed_chunk = -1 */
     bool stream_bad[2];      /* --streams-dir: this file failed (reported once) */
+    /* STARTTLS stripping across connections (starttls_seen.h) */
+    bool starttls_noted;     /* this server's STARTTLS offer is in the table */
+    bool stripped_local;     /* the dissector raised starttls_stripped here */
+    bool cred_seen;          /* cleartext_credentials: first one below */
+    uint64_t cred_ts, cred_off;
+    char cred_tag[40], cred_what[64];
 } conn;
 
 struct engine {
@@ -90,11 +97,13 @@ struct engine {
     uint64_t frames, tcp_packets, non_tcp;
     uint64_t events[8];
     uint64_t imap_anomalies, tcp_anomalies;
-    uint64_t alerts_suppressed;  /* alerts not written (--max-alerts-per-kind) */
+    uint64_t alerts_suppressed;  /* alerts not written: informational repeats, --max-alerts-per-kind */
     uint64_t conns_reported;
     bool finished;
     tls_config tls_cfg;
     uint64_t tls_events;
+    starttls_seen *starttls;  /* cfg.starttls, or own_starttls */
+    starttls_seen *own_starttls;
 };
 
 enum { EV_IMAP, EV_SESSION, EV_ALERT, EV_TLS };
@@ -197,7 +206,7 @@ static void emit_line(engine *e, uint64_t ts, const out_flow *f, const json_t *l
 
 /* Counts an anomaly by name on the connection (for the session summary);
  * kinds beyond CONN_MAX_ANOMALY_KINDS are counted in anomalies_dropped
- * (returns NULL then). */
+ * (returns NULL then).  Returns the kind's count record. */
 static anomaly_count *conn_count_anomaly(conn *c, const char *name, const char *layer)
 {
     for (unsigned i = 0; i < c->n_anomaly_kinds; i++) {
@@ -221,18 +230,31 @@ static anomaly_count *conn_count_anomaly(conn *c, const char *name, const char *
     return &c->anomalies[c->n_anomaly_kinds++];
 }
 
-/* Whether the alert of an anomaly just counted (ac) is written: the first
+/* Whether the alert of an anomaly just counted (ac) is written.  Severity 3
+ * (informational): only the first on a connection.  Others: the first
  * --max-alerts-per-kind of each kind on a connection are (0: all are);
  * later ones are only counted (ac->suppressed, and the session summary's
  * anomalies[] keeps the true count), so a stream of garbage cannot turn
  * into an alert per line.  When the first one is held back, one alert
  * "alerts_suppressed" names the kind. */
-static bool conn_alert_allowed(conn *c, anomaly_count *ac, int dir, uint64_t ts_us)
+static bool conn_alert_allowed(conn *c, anomaly_count *ac, int severity, int dir, uint64_t ts_us)
 {
     unsigned max = c->e->cfg.max_alerts_per_kind;
     char detail[160];
+    int sev;
+    unsigned sid;
 
-    if (!ac || max == 0 || ac->count <= max)
+    if (!ac)
+        return true;
+    /* Informational alerts (severity 3: a server's formatting quirk on
+     * every FETCH line, a gap, ...) are written once per connection and
+     * kind, at the first occurrence; later ones are only counted. */
+    if (severity >= 3 && ac->count > 1) {
+        ac->suppressed++;
+        c->e->alerts_suppressed++;
+        return false;
+    }
+    if (max == 0 || ac->count <= max)
         return true;
     ac->suppressed++;
     c->e->alerts_suppressed++;
@@ -244,6 +266,9 @@ static bool conn_alert_allowed(conn *c, anomaly_count *ac, int dir, uint64_t ts_
         json_object_set_new_nocheck(a, "description",
                                     json_string("further alerts of one kind on this connection are counted, "
                                                 "not written (--max-alerts-per-kind)"));
+        alert_sig_lookup("alerts_suppressed", &sev, &sid);
+        json_object_set_new_nocheck(a, "severity", json_integer(sev));
+        json_object_set_new_nocheck(a, "signature_id", json_integer((json_int_t)sid));
         json_object_set_new_nocheck(a, "category", json_string(ac->layer));
         json_object_set_new_nocheck(a, "direction", json_string(dir == IMAP_DIR_CLIENT ? "client" : "server"));
         json_object_set_new_nocheck(a, "offset", json_integer((json_int_t)c->bytes[dir]));
@@ -251,7 +276,7 @@ static bool conn_alert_allowed(conn *c, anomaly_count *ac, int dir, uint64_t ts_
         json_object_set_new_nocheck(a, "suppressed_name", json_string(ac->name));
         json_object_set_new_nocheck(a, "max_alerts_per_kind", json_integer((json_int_t)max));
         c->e->events[EV_ALERT]++;
-        output_event(c->e->out, "alert", ts_us, conn_out(c), a);
+        emit_event(c->e, "alert", ts_us, conn_out(c), a);
     }
     return false;
 }
@@ -261,12 +286,17 @@ static void conn_alert(conn *c, const char *name, const char *desc, const char *
                        int dir, uint64_t off, const char *detail, uint64_t ts_us)
 {
     json_t *a;
+    int sev;
+    unsigned sid;
 
-    if (!conn_alert_allowed(c, conn_count_anomaly(c, name, layer), dir, ts_us))
+    alert_sig_lookup(name, &sev, &sid);
+    if (!conn_alert_allowed(c, conn_count_anomaly(c, name, layer), sev, dir, ts_us))
         return;
     a = json_object();
     json_object_set_new_nocheck(a, "name", json_string(name));
     json_object_set_new_nocheck(a, "description", json_string(desc ? desc : ""));
+    json_object_set_new_nocheck(a, "severity", json_integer(sev));
+    json_object_set_new_nocheck(a, "signature_id", json_integer((json_int_t)sid));
     json_object_set_new_nocheck(a, "category", json_string(layer));
     json_object_set_new_nocheck(a, "direction", json_string(dir_name(dir)));
     json_object_set_new_nocheck(a, "offset", json_integer((json_int_t)off));
@@ -296,8 +326,21 @@ static int on_imap_event(void *user, const imap_event *ev)
         emit_line(e, ev->ts_us, conn_out(c), ev->data);
         break;
     case IMAP_EV_ANOMALY:
+        if (ev->anomaly == IMAP_ANOM_STARTTLS_STRIPPED)
+            c->stripped_local = true;
+        if (ev->anomaly == IMAP_ANOM_CLEARTEXT_CREDENTIALS && !c->cred_seen && ev->data) {
+            const char *tag = json_string_value(json_object_get(ev->data, "tag"));
+            const char *det = ev->detail ? ev->detail : "";
+            const char *sp = strstr(det, " without TLS");
+            c->cred_seen = true;
+            c->cred_ts = ev->ts_us;
+            c->cred_off = ev->offset;
+            snprintf(c->cred_tag, sizeof c->cred_tag, "%s", tag ? tag : "");
+            snprintf(c->cred_what, sizeof c->cred_what, "%.*s", sp ? (int)(sp - det) : (int)strlen(det), det);
+        }
         e->imap_anomalies++;
-        if (!conn_alert_allowed(c, conn_count_anomaly(c, ev->name, "imap"), ev->dir, ev->ts_us))
+        if (!conn_alert_allowed(c, conn_count_anomaly(c, ev->name, "imap"),
+                                imap_anomaly_severity(ev->anomaly), ev->dir, ev->ts_us))
             break;
         e->events[EV_ALERT]++;
         if (ev->data) {
@@ -467,6 +510,106 @@ static void conn_plain(conn *c, int d, const uint8_t *data, size_t len, uint64_t
     }
 }
 
+/* ---- STARTTLS stripping across connections --------------------------------- */
+
+static void conn_server_key(const conn *c, starttls_server *k)
+{
+    const flow *f = c->f;
+    int ss = !f->client_side;
+    memset(k, 0, sizeof *k);
+    k->ipv = f->ipv;
+    memcpy(k->addr, f->addr[ss], f->ipv == 4 ? 4 : 16);
+    k->port = f->port[ss];
+}
+
+/* A starttls_stripped alert whose evidence is another connection of the
+ * same server (the dissector's table row gives name, severity and id). */
+static void stripped_alert(engine *e, const out_flow *of, uint64_t ts, uint64_t off, const char *tag,
+                           const char *detail)
+{
+    json_t *a = json_object();
+    imap_anomaly an = IMAP_ANOM_STARTTLS_STRIPPED;
+    json_object_set_new_nocheck(a, "name", json_string(imap_anomaly_name(an)));
+    json_object_set_new_nocheck(a, "description", json_string(imap_anomaly_description(an)));
+    json_object_set_new_nocheck(a, "severity", json_integer(imap_anomaly_severity(an)));
+    json_object_set_new_nocheck(a, "signature_id", json_integer((json_int_t)imap_anomaly_signature_id(an)));
+    json_object_set_new_nocheck(a, "direction", json_string("client"));
+    json_object_set_new_nocheck(a, "offset", json_integer((json_int_t)off));
+    json_object_set_new_nocheck(a, "detail", json_string(detail));
+    if (tag && *tag)
+        json_object_set_new_nocheck(a, "tag", json_string(tag));
+    json_object_set_new_nocheck(a, "category", json_string("imap"));
+    e->events[EV_ALERT]++;
+    e->imap_anomalies++;
+    output_event(e->out, "alert", ts, of, a);
+}
+
+/* The session saw STARTTLS offered: the server goes in the table, and the
+ * connections that sent credentials in clear to it earlier in the capture
+ * (already ended) get their alert now, with their own envelope and time. */
+static void conn_note_starttls(conn *c)
+{
+    starttls_server k;
+    starttls_waiting w[16];
+    unsigned n;
+
+    if (c->starttls_noted || !c->imap || !c->e->starttls ||
+        imap_session_starttls_offer(c->imap) != IMAP_STARTTLS_OFFERED)
+        return;
+    c->starttls_noted = true;
+    conn_server_key(c, &k);
+    do {
+        n = starttls_seen_offered(c->e->starttls, &k, w, 16);
+        for (unsigned i = 0; i < n; i++) {
+            char detail[256];
+            out_flow of = {w[i].flow_id, w[i].community_id, w[i].src_ip, w[i].src_port, w[i].dest_ip,
+                           w[i].dest_port, w[i].text_no, NULL};
+            snprintf(detail, sizeof detail,
+                     "%s in clear after capability lists without STARTTLS; the server offered STARTTLS "
+                     "to other clients later in this capture", w[i].what);
+            stripped_alert(c->e, &of, w[i].ts_us, w[i].offset, w[i].tag, detail);
+        }
+    } while (n == 16);
+}
+
+/* At the end of a connection that sent credentials in clear with no
+ * STARTTLS in its capability lists (and no evidence of its own): stripped
+ * when the server offered STARTTLS to other clients of this capture; else
+ * kept, in case the evidence comes later. */
+static void conn_check_stripped(conn *c)
+{
+    starttls_waiting w;
+    uint64_t offers;
+
+    conn_note_starttls(c);
+    if (!c->cred_seen || c->stripped_local || !c->imap || !c->e->starttls ||
+        imap_session_starttls_offer(c->imap) != IMAP_STARTTLS_ABSENT)
+        return;
+    memset(&w, 0, sizeof w);
+    conn_server_key(c, &w.server);
+    conn_out(c);
+    w.flow_id = c->of.flow_id;
+    w.text_no = c->of.text_no;
+    snprintf(w.community_id, sizeof w.community_id, "%s", c->community_id);
+    snprintf(w.src_ip, sizeof w.src_ip, "%s", c->src_ip);
+    snprintf(w.dest_ip, sizeof w.dest_ip, "%s", c->dest_ip);
+    w.src_port = c->of.src_port;
+    w.dest_port = c->of.dest_port;
+    w.ts_us = c->cred_ts;
+    w.offset = c->cred_off;
+    snprintf(w.tag, sizeof w.tag, "%s", c->cred_tag);
+    snprintf(w.what, sizeof w.what, "%s", c->cred_what);
+    offers = starttls_seen_cleartext(c->e->starttls, &w);
+    if (offers) {
+        char detail[256];
+        snprintf(detail, sizeof detail,
+                 "%s in clear after capability lists without STARTTLS; the server offered STARTTLS "
+                 "to other clients in this capture (%llu connections)", w.what, (unsigned long long)offers);
+        conn_count_anomaly(c, "starttls_stripped", "imap");
+        stripped_alert(c->e, conn_out(c), c->cred_ts, c->cred_off, c->cred_tag, detail);
+    }
+}
+
 static void conn_raw(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts)
 {
     switch (c->layer[d]) {
@@ -480,6 +623,8 @@ static void conn_raw(conn *c, int d, const uint8_t *data, size_t len, uint64_t t
         c->opaque_bytes[d] += len;
         break;
     }
+    if (!c->starttls_noted)
+        conn_note_starttls(c);
 }
 
 /* ---- TLS ------------------------------------------------------------------ */
@@ -538,8 +683,12 @@ static void conn_start_tls(conn *c, int d)
     c->tls_seen = true;
     c->layer[d] = CL_TLS;
     c->tls_wait[d] = !c->tls_implicit;
-    if (!c->tls)
+    if (!c->tls) {
         c->tls = tls_conn_new(&c->e->tls_cfg, &tls_cb, c);
+        /* no TCP handshake seen: a missing TLS handshake is expected */
+        if (c->tls && !c->f->syn[0] && !c->f->syn[1])
+            tls_conn_set_midstream(c->tls);
+    }
     if (c->imap)
         imap_session_set_layer(c->imap, (imap_dir)d, IMAP_LAYER_TLS, c->e->tls_cfg.keylog != NULL);
 }
@@ -658,9 +807,12 @@ static void on_deliver(void *user, int side, const uint8_t *data, size_t len, ui
             conn_start_session(c);
             /* No handshake and no greeting first: the capture began in
              * the middle of the connection. */
-            if (c->imap && !f->syn[0] && !f->syn[1] && !c->tls_implicit &&
-                !(side != f->client_side && imap_looks_like_greeting(data, len)))
-                imap_session_set_midstream(c->imap);
+            if (c->imap && !f->syn[0] && !f->syn[1] && !c->tls_implicit) {
+                if (!(side != f->client_side && imap_looks_like_greeting(data, len)))
+                    imap_session_set_midstream(c->imap);
+                else
+                    imap_session_set_no_handshake(c->imap); /* a greeting, or "* OK Still here" */
+            }
         }
         if (c->kind == CK_IMAP || c->e->cfg.all_tcp) {
             output_flow_begin(c->e->out, ts, conn_out(c));
@@ -786,6 +938,7 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
         tls_conn_end(c->tls, ts);
     if (c->imap)
         imap_session_end(c->imap, reason, ts);
+    conn_check_stripped(c);
     if (c->kind == CK_IMAP || e->cfg.all_tcp) {
         e->events[EV_SESSION]++;
         e->conns_reported++;
@@ -841,7 +994,15 @@ engine *engine_new(const engine_config *cfg, output *out, char *errbuf, size_t e
     }
     /* the streams directory is made and checked by main once privileges
      * are dropped (streams_dir_prepare), by the user that writes it */
+    e->starttls = cfg->starttls;
+    if (!e->starttls)
+        e->starttls = e->own_starttls = starttls_seen_new(LIM_STARTTLS_SERVERS, LIM_STARTTLS_WAITING);
     return e;
+}
+
+starttls_seen *engine_starttls(engine *e)
+{
+    return e->starttls;
 }
 
 static bool both_closed(const flow *f)
@@ -1035,6 +1196,17 @@ json_t *engine_stats(engine *e)
         json_object_set_new_nocheck(im, "refused", json_integer((json_int_t)atomic_load(&b->refused)));
         json_object_set_new_nocheck(st, "imap_memory", im);
     }
+    if (e->own_starttls) {
+        /* the table's own counters, once per run (worker engines share the first's) */
+        starttls_seen_stats ss;
+        json_t *so = json_object();
+        starttls_seen_get_stats(e->own_starttls, &ss);
+        json_object_set_new_nocheck(so, "servers", json_integer((json_int_t)ss.servers));
+        json_object_set_new_nocheck(so, "servers_dropped", json_integer((json_int_t)ss.servers_dropped));
+        json_object_set_new_nocheck(so, "waiting_dropped", json_integer((json_int_t)ss.waiting_dropped));
+        json_object_set_new_nocheck(so, "late_alerts", json_integer((json_int_t)ss.late_alerts));
+        json_object_set_new_nocheck(st, "starttls_offered", so);
+    }
     if (e->cfg.keylog) {
         json_t *kl = json_object();
         json_object_set_new_nocheck(kl, "entries", json_integer((json_int_t)e->cfg.keylog->n));
@@ -1080,5 +1252,6 @@ void engine_free(engine *e)
         return;
     flow_table_free(e->flows);
     decoder_free(&e->dec);
+    starttls_seen_free(e->own_starttls);
     free(e);
 }

@@ -18,6 +18,7 @@
 #include "output.h"
 #include "keylog.h"
 #include "reassembly.h"
+#include "starttls_seen.h"
 
 #define ENGINE_MAX_SERVER_PORTS 32
 #define ENGINE_MAX_TLS_PORTS    32
@@ -43,6 +44,8 @@ typedef struct engine_config {
     unsigned       inflate_ratio;     /* inflated bytes per compressed byte (0: no bomb check) */
     unsigned       max_alerts_per_kind; /* alerts of one name written per connection (0: no cap) */
     struct report *report;        /* --report/--stats: gets every event too (borrowed; thread-safe), or NULL */
+    struct starttls_seen *starttls;   /* servers seen offering STARTTLS, shared by the engines of
+                                       * one run (borrowed), or NULL: the engine keeps its own */
 } engine_config;
 
 void engine_config_default(engine_config *cfg);
@@ -97,5 +100,9 @@ uint64_t engine_stats_time(uint64_t newest_us);
 void engine_tick(engine *e, uint64_t now_us);
 
 void engine_free(engine *e);
+
+/* The table of servers seen offering STARTTLS this engine uses (for the
+ * worker engines to share the first one's). */
+struct starttls_seen *engine_starttls(engine *e);
 
 #endif /* IMAPSCOPE_ENGINE_H */

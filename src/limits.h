@@ -48,6 +48,8 @@
 /* Layers (TLS, DEFLATE) */
 #define LIM_TLS_MAX_RECORD       (16384u + 2048u) /* TLSCiphertext.length limit (RFC 8446 5.2) */
 #define LIM_TLS_MAX_HANDSHAKE    (256u << 10)/* one handshake message */
+#define LIM_STARTTLS_SERVERS     4096u       /* servers remembered as offering STARTTLS (one run) */
+#define LIM_STARTTLS_WAITING     4096u       /* cleartext logins waiting for that evidence */
 #define LIM_INFLATE_RATIO        1000u       /* inflated bytes per compressed byte (deflate bomb) */
 #define LIM_KEYLOG_BYTES         (64u << 20) /* key log file size */
 

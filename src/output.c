@@ -1398,6 +1398,17 @@ static void text_alert(output *o, const out_flow *flow, const json_t *b)
     put_flow_word(o, flow);
     put(o, "alert ", 6);
     put_text_str(o, name ? name : "?");
+    {
+        /* [sid N sev S], as Suricata's fast.log [1:sid:rev] and Priority */
+        int64_t sid, sv;
+        if (obj_int(b, "signature_id", &sid) && obj_int(b, "severity", &sv)) {
+            put(o, " [sid ", 6);
+            put_i64(o, sid);
+            put(o, " sev ", 5);
+            put_i64(o, sv);
+            put_ch(o, ']');
+        }
+    }
     if (detail || desc) {
         put(o, ": ", 2);
         put_text_str(o, detail ? detail : desc);

@@ -196,6 +196,7 @@ struct tls_conn {
     const char *resumption;     /* "session_id", "session_ticket", "psk" */
     bool no_key_reported;
     bool no_handshake_reported;     /* tls_handshake_not_seen: once per connection */
+    bool midstream;                 /* tls_conn_set_midstream: tls_midstream instead */
     bool plaintext_reported[2];     /* tls_unexpected_plaintext: once per direction */
     /* summary copies (of the first handshake) */
     char ja3[33], ja3s[33], ja4[TLS_JA4_MAX];
@@ -234,6 +235,12 @@ static void anomaly(tls_conn *t, int dir, tls_anomaly a, const char *fmt, ...)
 }
 
 static void dir_set_state(tls_dir *d, dir_state s) { d->state = (uint8_t)s; }
+
+void tls_conn_set_midstream(tls_conn *t)
+{
+    if (t)
+        t->midstream = true;
+}
 
 tls_conn *tls_conn_new(const tls_config *cfg, const tls_callbacks *cb, void *user)
 {
@@ -743,7 +750,8 @@ static void on_content(tls_conn *t, int dir, uint8_t type, const uint8_t *p, siz
             /* the capture began after the handshake: counted, said once */
             if (!t->no_handshake_reported) {
                 t->no_handshake_reported = true;
-                anomaly(t, -1, TLS_ANOM_HANDSHAKE_NOT_SEEN, "first record %zu bytes", n);
+                anomaly(t, -1, t->midstream ? TLS_ANOM_MIDSTREAM : TLS_ANOM_HANDSHAKE_NOT_SEEN,
+                        "first record %zu bytes", n);
             }
         } else if (!t->plaintext_reported[dir]) {
             t->plaintext_reported[dir] = true;

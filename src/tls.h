@@ -71,7 +71,9 @@ extern "C" {
     X(HANDSHAKE_LOST, "tls_handshake_lost", "handshake bytes lost; later handshake messages of this direction ignored") \
     X(UNEXPECTED_PLAINTEXT, "tls_unexpected_plaintext", "application data in clear before encryption started") \
     X(HANDSHAKE_NOT_SEEN, "tls_handshake_not_seen",                                              \
-      "application data with no handshake in the capture (it began after the handshake); opaque")
+      "application data with no handshake in the capture (it began after the handshake); opaque")   \
+    X(MIDSTREAM, "tls_midstream",                                                                \
+      "TLS connection seen mid-stream (capture began after the TCP and TLS handshakes): opaque, informational")
 
 typedef enum tls_anomaly {
 #define TLS_X_ENUM(e, n, d) TLS_ANOM_##e,
@@ -124,6 +126,12 @@ typedef struct tls_conn tls_conn;
 /* New connection state.  cfg and cb are copied (cfg->keylog is borrowed:
  * it must outlive the tls_conn).  Returns NULL on allocation failure. */
 tls_conn *tls_conn_new(const tls_config *cfg, const tls_callbacks *cb, void *user);
+
+/* The capture began after the TCP handshake: application data with no TLS
+ * handshake before it is expected, reported once as tls_midstream
+ * (informational) instead of tls_handshake_not_seen.  Call before the first
+ * feed. */
+void tls_conn_set_midstream(tls_conn *t);
 
 /* In-order bytes of direction dir (0/1).  Any split is allowed. */
 void tls_conn_feed(tls_conn *t, int dir, const uint8_t *data, size_t len, uint64_t ts_us);

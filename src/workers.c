@@ -194,6 +194,7 @@ workers *workers_new(unsigned n, const engine_config *cfg, output *out, char *er
     }
     /* The caps are shared among the workers. */
     wc.max_flows = cfg->max_flows / n ? cfg->max_flows / n : 1;
+    wc.starttls = engine_starttls(ws->e0); /* one table of STARTTLS evidence for the run */
     wc.reasm.memcap_total = cfg->reasm.memcap_total / n;
     for (unsigned i = 0; i < n; i++) {
         worker *wk = &ws->w[i];

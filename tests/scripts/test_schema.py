@@ -74,7 +74,7 @@ GOOD = [
                         "commands": {"LOGIN": 1}, "tls": {"used": False, "mode": "none"},
                         "end_reason": "fin"}),
     ev("alert", {"name": "starttls_command_injection", "direction": "client", "offset": 7,
-                 "category": "imap", "detail": None}),
+                 "category": "imap", "detail": None, "severity": 1, "signature_id": 2300022}),
     ev("tls", {"version": "TLS 1.3", "sni": "localhost", "ja3": "e7d705a3286e19ea42f587b344ee6865",
                "ja4": "t13d1516h2_8daaf6152771_02713d6af862"}),
     {"timestamp": "2024-05-01T12:34:56.000000Z", "event_type": "stats", "stats": {"frames": 1}},
@@ -94,6 +94,9 @@ BAD = [
     ("gap without length", ev("imap_session", {"client_bytes": 1, "server_bytes": 1,
                                                "gaps": [{"direction": "client", "offset": 1}]})),
     ("alert without name", ev("alert", {"detail": "x"})),
+    ("alert without severity", ev("alert", {"name": "x", "signature_id": 2300001})),
+    ("alert severity out of range", ev("alert", {"name": "x", "severity": 4, "signature_id": 2300001})),
+    ("alert without signature_id", ev("alert", {"name": "x", "severity": 3})),
     ("ja3 not md5", ev("tls", {"ja3": "xyz"})),
     ("extra envelope key", dict(GOOD[0], extra=1)),
 ]

@@ -321,6 +321,19 @@ static void test_store(void **state)
     STR(o, "store/action", "replace");
     SIZE(o, "flags", 0);
     json_decref(o);
+    /* RFC 5257 4.5: "a STORE 1 ANNOTATION (/comment (value.priv "My new
+     * comment"))" is valid, and decoded */
+    o = CMD("STORE", "1 ANNOTATION (/comment (value.priv \"My new comment\") /altsubject (value.shared NIL))");
+    assert_null(last_err);
+    STR(o, "store/item", "ANNOTATION");
+    const json_t *ann = json_object_get(o, "annotations");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(ann, "/comment"), "value.priv")),
+                        "My new comment");
+    assert_true(json_is_null(json_object_get(json_object_get(ann, "/altsubject"), "value.shared")));
+    json_decref(o);
+    o = CMD("UID STORE", "7 ANNOTATION (/comment)");  /* entry without (attribute value) */
+    assert_non_null(last_err);
+    json_decref(o);
 }
 
 static void test_search(void **state)
@@ -501,6 +514,14 @@ static void test_misc_extensions(void **state)
     INT(o, "options/maxsize", 1024);
     STR(o, "options/depth", "infinity");
     STR(o, "mailbox", "INBOX");
+    STR(o, "entries/1", "/private/comment");
+    json_decref(o);
+    /* RFC 5464 4.2.1's own example: the options after the mailbox */
+    o = CMD("GETMETADATA", "\"INBOX\" (MAXSIZE 1024) (/shared/comment /private/comment)");
+    assert_null(last_err);
+    INT(o, "options/maxsize", 1024);
+    STR(o, "mailbox", "INBOX");
+    STR(o, "entries/0", "/shared/comment");
     STR(o, "entries/1", "/private/comment");
     json_decref(o);
     o = CMD("GETMETADATA", "\"\" /shared/comment");

@@ -20,6 +20,10 @@
 #include "imap.h"
 #include "limits.h"
 #include "output.h"
+#include "alert_sig.h"
+#include "inflate.h"
+#include "reassembly.h"
+#include "tls.h"
 
 /* A temp file path per test; removed by the test. */
 static void tmp_path(char *buf, size_t len, const char *what)
@@ -361,8 +365,9 @@ static void test_text_conversation(void **state)
                            "ja3", "e7d705a3286e19ea42f587b344ee6865", "ja4", "t13d1516h2_8daaf6152771_02713d6af862",
                            "decrypted", 1));
     output_event(o, "alert", t + 11000, &FLOW3,
-                 json_pack("{s:s,s:s,s:s,s:i,s:s}", "name", "starttls_command_injection", "description", "commands after STARTTLS",
-                           "detail", "3 bytes after A1 STARTTLS", "offset", 20, "direction", "client"));
+                 json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:i}", "name", "starttls_command_injection", "description", "commands after STARTTLS",
+                           "detail", "3 bytes after A1 STARTTLS", "offset", 20, "direction", "client",
+                           "severity", 1, "signature_id", 2300022));
     output_event(o, "imap_session", t + 20000, &FLOW3,
                  json_pack("{s:I,s:I,s:s,s:{s:i,s:i},s:b,s:s,s:[{s:s}]}", "client_bytes", (json_int_t)1234,
                            "server_bytes", (json_int_t)56789, "user", "alice", "commands", "LOGIN", 1, "FETCH", 11,
@@ -395,7 +400,7 @@ static void test_text_conversation(void **state)
         "12:34:56.132656 [flow 3] C A5 X \\x1B[2J\\r\\n\\t\\u009B caf\xc3\xa9 \\xFF\n"
         "12:34:56.133456 ~~~ flow 3 TLS 1.3 sni=mail.example alpn=imap ja3=e7d705a3286e19ea42f587b344ee6865 "
         "ja4=t13d1516h2_8daaf6152771_02713d6af862 decrypted\n"
-        "12:34:56.134456 !!! flow 3 alert starttls_command_injection: 3 bytes after A1 STARTTLS\n"
+        "12:34:56.134456 !!! flow 3 alert starttls_command_injection [sid 2300022 sev 1]: 3 bytes after A1 STARTTLS\n"
         "12:34:56.143456 === flow 3 end: user alice, 12 commands, client 1234 B, server 56789 B, TLS no, anomalies 1, reason fin\n"
         "12:34:56.143456 === end: user -, 0 commands, client 0 B, server 0 B, TLS no, reason -\n"
         "12:34:56.143456 === flow 3 end: user -, 0 commands, client 5 B, server 6 B, TLS yes starttls opaque, "
@@ -528,6 +533,49 @@ static void test_text_flow_numbers(void **state)
         "00:00:00.000000 !!! flow 2 alert x\n"
         "00:00:00.000000 === flow 2 end: user -, 0 commands, client 1 B, server 2 B, TLS no, reason -\n");
     free(s);
+}
+
+/* Every alert name a src/ layer can raise has a severity and a signature
+ * id in src/alert_sig.h; every id is unique across both tables; the
+ * dissector's table gives severities 1-3 and ids 2300001+. */
+static void test_alert_signatures(void **state)
+{
+    (void)state;
+    unsigned seen[256];
+    size_t nseen = 0;
+    int sev;
+    unsigned sid;
+    const char *names[128];
+    size_t n = 0;
+    for (int i = 0; reasm_anomaly_name(i); i++)
+        names[n++] = reasm_anomaly_name(i);
+    for (int i = 0; tls_anomaly_name(i); i++)
+        names[n++] = tls_anomaly_name(i);
+    for (int i = 1; i < INFLATE_STATUS_COUNT; i++) /* 0 is "ok", never an alert */
+        names[n++] = inflate_error_name(i);
+    for (size_t i = 0; i < n; i++) {
+        if (!alert_sig_lookup(names[i], &sev, &sid))
+            fail_msg("%s has no row in src/alert_sig.h", names[i]);
+        assert_in_range(sev, 1, 3);
+        assert_in_range(sid, 2301001, 2309999);
+        for (size_t k = 0; k < nseen; k++)
+            assert_int_not_equal(seen[k], sid);
+        seen[nseen++] = sid;
+    }
+    assert_false(alert_sig_lookup("no_such_alert", &sev, &sid));
+    assert_int_equal(sid, 0);
+    for (int a = 0; a < IMAP_ANOM__COUNT; a++) {
+        assert_in_range(imap_anomaly_severity((imap_anomaly)a), 1, 3);
+        sid = imap_anomaly_signature_id((imap_anomaly)a);
+        assert_in_range(sid, 2300001, 2300999);
+        for (size_t k = 0; k < nseen; k++)
+            assert_int_not_equal(seen[k], sid);
+        seen[nseen++] = sid;
+    }
+    /* stable: the first rows keep their numbers */
+    assert_int_equal(imap_anomaly_signature_id(IMAP_ANOM_MALFORMED_COMMAND), 2300001);
+    assert_int_equal(imap_anomaly_signature_id(IMAP_ANOM_STARTTLS_STRIPPED), 2300030);
+    assert_int_equal(imap_anomaly_severity(IMAP_ANOM_CLEARTEXT_CREDENTIALS), 1);
 }
 
 static void test_text_verbose(void **state)
@@ -737,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_text_verbose_first_only),
         cmocka_unit_test(test_text_verbose_seen_bound),
         cmocka_unit_test(test_json_annotate),
+        cmocka_unit_test(test_alert_signatures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

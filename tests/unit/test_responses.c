@@ -196,6 +196,18 @@ static void test_other_untagged(void **state)
     o = untagged("COMPARATOR \"i;unicode-casemap\"");
     STR(o, "comparators/0", "i;unicode-casemap");
     json_decref(o);
+    /* RFC 5255 4.8: the active comparator, then the matching ones (not
+     * one flat list with the active one twice) */
+    o = untagged("COMPARATOR \"i;unicode-casemap\" (\"i;unicode-casemap\" \"i;octet\")");
+    SIZE(o, "comparators", 1);
+    STR(o, "matching/1", "i;octet");
+    json_decref(o);
+    /* RFC 5259 5.2 */
+    o = untagged("CONVERSION \"image/gif\" \"image/jpeg\" (\"pix-y\" \"pix-x\")");
+    STR(o, "source", "image/gif");
+    STR(o, "target", "image/jpeg");
+    STR(o, "params/1", "pix-x");
+    json_decref(o);
     o = untagged("GENURLAUTH \"imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred:internal:91354a473744909de610943775f92038\"");
     assert_non_null(strstr(json_string_value(jget(o, "urls/0")), "urlauth=submit+fred"));
     json_decref(o);

@@ -110,6 +110,20 @@ static void test_login(void **state)
     client(&x, "tanstaaf", 8);
     assert_string_equal(field(&x, "password"), "tanstaaf");
     imap_sasl_clear(&x);
+    /* a server that prompts in plain text ("+ User Name") and a client that
+     * answers in plain text: the raw user, not base64 garbage ("joe1" is
+     * valid base64), and no base64 error on the client's lines */
+    imap_sasl_init(&x, "LOGIN", 5, false);
+    assert_int_equal(imap_sasl_server(&x, "User Name", 9), -1);
+    assert_int_equal(imap_sasl_client(&x, "joe1", 4), 0);
+    assert_int_equal(imap_sasl_server(&x, "Password", 8), 0); /* valid base64, but text here */
+    assert_int_equal(imap_sasl_client(&x, "pass word", 9), 0);
+    assert_string_equal(imap_sasl_user(&x), "joe1");
+    assert_string_equal(field(&x, "password"), IMAP_SASL_REDACTED);
+    assert_string_equal(field(&x, "server_text"), "User Name");
+    assert_string_equal(field(&x, "prompt2"), "Password");
+    assert_null(json_object_get(imap_sasl_info(&x), "error"));
+    imap_sasl_clear(&x);
 }
 
 /* RFC 2195 2 example. */

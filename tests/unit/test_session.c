@@ -129,6 +129,7 @@ typedef struct opts {
     json_t     *summary;  /* out: the summary after end (caller decrefs) */
     bool        decrypt;  /* segments after a switch are decrypted/inflated plaintext */
     bool        midstream;/* imap_session_set_midstream before the first byte */
+    bool        no_handshake; /* imap_session_set_no_handshake before the first byte */
 } opts;
 
 /* Feeds one segment in pieces; after a switch, shows the rest to
@@ -175,6 +176,8 @@ static json_t *run(const seg *conv, opts *o, enum split mode, uint32_t seed, rec
     assert_non_null(s);
     if (o && o->midstream)
         imap_session_set_midstream(s);
+    if (o && o->no_handshake)
+        imap_session_set_no_handshake(s);
     if (o && o->tls) {
         imap_session_set_layer(s, IMAP_DIR_CLIENT, IMAP_LAYER_TLS, true);
         imap_session_set_layer(s, IMAP_DIR_SERVER, IMAP_LAYER_TLS, true);
@@ -772,7 +775,8 @@ static void test_starttls_untagged_and_early_tls(void **state)
 static void test_starttls_stripped(void **state)
 {
     (void)state;
-    /* not offered, LOGINDISABLED absent */
+    /* never offered in this connection: nothing was stripped here (the
+     * engine looks for the evidence in other connections) */
     const seg conv1[] = {
         S("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"),
         C("a1 LOGIN joe secret\r\n"),
@@ -782,8 +786,52 @@ static void test_starttls_stripped(void **state)
     opts o = default_opts();
     json_t *ev = run_all_splits(conv1, &o, NULL);
     assert_int_equal(count_anomaly(ev, "cleartext_credentials"), 1);
-    assert_int_equal(count_anomaly(ev, "starttls_stripped"), 1);
-    assert_int_equal(jint(json_object_get(o.summary, "anomalies"), "starttls_stripped"), 1);
+    assert_int_equal(count_anomaly(ev, "starttls_stripped"), 0);
+    json_decref(o.summary);
+    json_decref(ev);
+    /* a mangled STARTTLS in the list (overwritten in place): stripped */
+    static const char *const mangled[] = {"XXXXXXXX", "STARTTLZ", "xSTARTTLS"};
+    for (size_t k = 0; k < 3; k++) {
+        char greet[96];
+        snprintf(greet, sizeof greet, "* OK [CAPABILITY IMAP4rev1 %s AUTH=PLAIN] ready\r\n", mangled[k]);
+        const seg conv3[] = { S(greet), C("a1 LOGIN joe secret\r\n"), S("a1 OK done\r\n"), END };
+        o = default_opts();
+        ev = run_all_splits(conv3, &o, NULL);
+        const json_t *a = anomaly_ev(ev, "starttls_stripped");
+        assert_non_null(a);
+        assert_non_null(strstr(jstr(json_object_get(a, "data"), "detail"), mangled[k]));
+        assert_int_equal(jint(json_object_get(o.summary, "anomalies"), "starttls_stripped"), 1);
+        json_decref(o.summary);
+        json_decref(ev);
+    }
+    /* offered, and the client did not use it: no evidence of stripping */
+    const seg conv4[] = {
+        S(GREET_TLS),
+        C("a1 LOGIN joe secret\r\n"),
+        S("a1 OK done\r\n"),
+        END
+    };
+    o = default_opts();
+    ev = run_all_splits(conv4, &o, NULL);
+    assert_int_equal(count_anomaly(ev, "cleartext_credentials"), 1);
+    assert_int_equal(count_anomaly(ev, "starttls_stripped"), 0);
+    json_decref(o.summary);
+    json_decref(ev);
+    /* STARTTLS sent, never answered (ignored), then LOGIN in clear: stripped */
+    const seg conv5[] = {
+        S(GREET_TLS),
+        C("a1 STARTTLS\r\n"),
+        C("a2 LOGIN joe secret\r\n"),
+        S("a2 OK done\r\n"),
+        END
+    };
+    o = default_opts();
+    ev = run_all_splits(conv5, &o, NULL);
+    const json_t *a4 = anomaly_ev(ev, "starttls_stripped");
+    assert_non_null(a4);
+    assert_non_null(strstr(jstr(json_object_get(a4, "data"), "detail"), "unanswered"));
+    assert_int_equal(jint(json_object_get(a4, "data"), "severity"), 1);
+    assert_int_equal(jint(json_object_get(a4, "data"), "signature_id"), 2300030);
     json_decref(o.summary);
     json_decref(ev);
     /* refused, then AUTHENTICATE PLAIN in clear */
@@ -824,6 +872,33 @@ static void test_preauth_cleartext(void **state)
     assert_int_equal(count_anomaly(ev, "starttls_invalid_state"), 1);
     assert_int_equal(count_type(ev, "anomaly"), 2);
     assert_string_equal(jstr(o.summary, "state"), "selected");
+    /* RFC 9051 7.1.4: authenticated, user not named */
+    assert_true(json_is_true(json_object_get(o.summary, "login_success")));
+    assert_true(json_is_true(json_object_get(o.summary, "preauth")));
+    assert_true(json_is_null(json_object_get(o.summary, "user")));
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+/* An unsolicited BYE (no command pending) keeps its code and text in the
+ * summary (RFC 9051 7.1.5). */
+static void test_unsolicited_bye(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* OK ready\r\n"),
+        C("a1 LOGIN joe secret\r\n"),
+        S("a1 OK done\r\n"),
+        S("* BYE [UNAVAILABLE] Server shutting down\r\n"),
+        END
+    };
+    opts o = default_opts();
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    const json_t *bye = json_object_get(o.summary, "bye");
+    assert_non_null(bye);
+    assert_string_equal(jstr(bye, "text"), "Server shutting down");
+    assert_string_equal(jstr(json_object_get(bye, "code"), "code"), "UNAVAILABLE");
+    assert_false(json_is_true(json_object_get(o.summary, "preauth")));
     json_decref(o.summary);
     json_decref(ev);
 }
@@ -1413,7 +1488,8 @@ static void test_capability_spelling(void **state)
     json_decref(o.summary);
     json_decref(ev);
 
-    /* STARTTLS / LOGINDISABLED in mixed case: no stripping alarm */
+    /* STARTTLS in lower case is STARTTLS (offered, not mangled): no
+     * stripping alarm */
     const seg conv2[] = {
         S("* OK [CAPABILITY IMAP4rev1 starttls] ready\r\n"),
         C("a LOGIN joe secret\r\n"),
@@ -1582,6 +1658,85 @@ static void test_set_midstream(void **state)
     json_decref(ev);
 }
 
+/* No TCP handshake, and the first server line is "* OK Still here" (an
+ * IDLE keep-alive, RFC 2177): no greeting, so mid-stream with an unknown
+ * state; the answer to the IDLE sent before the capture is no unknown_tag
+ * and its transaction has no request time.  A real greeting without the
+ * handshake stays a greeting. */
+static void test_no_handshake_keepalive(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* OK Still here\r\n"),
+        C("DONE\r\n"),
+        S("a4 OK Idle completed.\r\n"),
+        C("a5 FETCH 1 (FLAGS)\r\n"),
+        S("* 1 FETCH (FLAGS (\\Seen))\r\na5 OK done\r\n"),
+        END
+    };
+    opts o = default_opts();
+    o.no_handshake = true;
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    assert_int_equal(count_type(ev, "anomaly"), 0);
+    assert_true(json_is_true(json_object_get(o.summary, "midstream")));
+    assert_true(json_is_null(json_object_get(o.summary, "greeting")));
+    const json_t *orphan = txn(ev, "a4", 0);
+    assert_non_null(orphan);
+    assert_true(json_is_null(json_object_get(orphan, "command")));
+    assert_true(json_is_null(json_object_get(orphan, "ts_request_us")));
+    assert_string_equal(jstr(txn(ev, "a5", 0), "state"), "unknown");
+    json_decref(o.summary);
+    json_decref(ev);
+
+    const seg conv2[] = {
+        S("* OK [CAPABILITY IMAP4rev1] Dovecot ready.\r\n"),
+        C("a1 SELECT INBOX\r\n"),
+        S("a1 NO not authenticated\r\n"),
+        END
+    };
+    o = default_opts();
+    o.no_handshake = true;
+    ev = run_all_splits(conv2, &o, NULL);
+    assert_false(json_is_true(json_object_get(o.summary, "midstream")));
+    assert_string_equal(jstr(json_object_get(o.summary, "greeting"), "status"), "OK");
+    assert_int_equal(count_anomaly(ev, "command_invalid_in_state"), 1);
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
+/* A server line that is not tag-shaped (the ")" left by a miscounted
+ * literal) is no transaction and no new alert after the broken line it
+ * ends; a bare "[COPYUID ...]" line (Exchange) is the code of the COPY. */
+static void test_broken_server_lines(void **state)
+{
+    (void)state;
+    const seg conv[] = {
+        S("* PREAUTH ready\r\n"),
+        C("a1 SELECT INBOX\r\n"),
+        S("a1 OK [READ-WRITE] done\r\n"),
+        C("a2 FETCH 1 (BODY[HEADER])\r\n"),
+        S("* 1 FETCH (BODY[HEADER] {5}\r\nSubj:\r\n)\r\na2 OK done\r\n"),
+        C("a3 UID COPY 7 Trash\r\n"),
+        S("[COPYUID 38505 7 3956] COPY completed.\r\na3 OK COPY completed.\r\n"),
+        C("a4 NOOP\r\n"),
+        S("garbage without a tag\r\na4 OK done\r\n"),
+        END
+    };
+    opts o = default_opts();
+    json_t *ev = run_all_splits(conv, &o, NULL);
+    /* the FETCH line, the bare code, the garbage: one each; not the ")" */
+    assert_int_equal(count_anomaly(ev, "malformed_response"), 3);
+    assert_int_equal(count_anomaly(ev, "unknown_tag"), 0);
+    assert_int_equal(count_type(ev, "transaction"), 4);
+    const json_t *r = json_array_get(json_object_get(txn(ev, "a3", 0), "responses"), 0);
+    assert_string_equal(jstr(r, "type"), "CODE");
+    assert_string_equal(jstr(json_object_get(r, "code"), "code"), "COPYUID");
+    assert_int_equal(jint(json_object_get(r, "code"), "uidvalidity"), 38505);
+    assert_string_equal(jstr(txn(ev, "a2", 0), "mailbox"), "INBOX");
+    json_decref(o.summary);
+    json_decref(ev);
+}
+
 /* A capture that starts mid-connection (bruteshark Plain_Base64 flow 2):
  * no greeting, so the state is unknown and no command is judged against
  * it until a response proves the state (RFC 9051 3; 7.4: message data
@@ -1716,7 +1871,7 @@ static void test_alert_order(void **state)
     (void)state;
     const seg conv[] = {
         S("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n"),
-        C("a1 LOGIN joe secret\r\n"),                 /* cleartext + stripped */
+        C("a1 LOGIN joe secret\r\n"),                 /* cleartext (STARTTLS never offered) */
         S("a1 OK [CAPABILITY IMAP4rev1] in\r\n"),
         C("a2 NOOP\r\na2 NOOP\r\n"),                  /* tag_reused */
         S("a2 OK\r\nzz OK\r\n"),                      /* unknown_tag */
@@ -1730,7 +1885,7 @@ static void test_alert_order(void **state)
     char *got = event_order(ev);
     assert_string_equal(got,
         "line:S "
-        "line:C anomaly:cleartext_credentials anomaly:starttls_stripped "
+        "line:C anomaly:cleartext_credentials "
         "transaction:a1 line:S "
         "line:C line:C anomaly:tag_reused "
         "transaction:a2 line:S "
@@ -1747,7 +1902,7 @@ static void test_alert_order(void **state)
     ev = run_all_splits(conv, &o, NULL);
     got = event_order(ev);
     assert_string_equal(got,
-        "anomaly:cleartext_credentials anomaly:starttls_stripped transaction:a1 anomaly:tag_reused "
+        "anomaly:cleartext_credentials transaction:a1 anomaly:tag_reused "
         "transaction:a2 transaction:zz anomaly:unknown_tag anomaly:bare_lf anomaly:command_invalid_in_state "
         "transaction:a3 transaction:a2");
     free(got);
@@ -1860,6 +2015,7 @@ int main(void)
         cmocka_unit_test(test_starttls_untagged_and_early_tls),
         cmocka_unit_test(test_starttls_stripped),
         cmocka_unit_test(test_preauth_cleartext),
+        cmocka_unit_test(test_unsolicited_bye),
         cmocka_unit_test(test_compress),
         cmocka_unit_test(test_anomaly_table),
         cmocka_unit_test(test_budget),
@@ -1876,6 +2032,8 @@ int main(void)
         cmocka_unit_test(test_client_stream_missing),
         cmocka_unit_test(test_midstream_unknown_state),
         cmocka_unit_test(test_set_midstream),
+        cmocka_unit_test(test_no_handshake_keepalive),
+        cmocka_unit_test(test_broken_server_lines),
         cmocka_unit_test(test_alert_order),
         cmocka_unit_test(test_literal_line_order),
     };

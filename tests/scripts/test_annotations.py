@@ -26,7 +26,7 @@ Also checks --explain (THREAD: command and capability; an unknown name:
 exit 1, a message on standard error, nothing on standard output).
 
 Prints PASS/FAIL lines.  Environment: IMAPSCOPE (default ./build/imapscope),
-IMAPSCOPE_SHARED (default ../shared, relative to the repository root).
+IMAPSCOPE_SHARED (default tests/data, relative to the repository root).
 """
 import glob
 import json
@@ -37,7 +37,7 @@ import sys
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(REPO, "build", "imapscope"))
-SHARED = os.environ.get("IMAPSCOPE_SHARED", "../shared")
+SHARED = os.environ.get("IMAPSCOPE_SHARED", "tests/data")
 SHARED_ABS = SHARED if os.path.isabs(SHARED) else os.path.normpath(os.path.join(REPO, SHARED))
 STATUSES = {"OK", "NO", "BAD", "PREAUTH", "BYE"}
 

@@ -7,8 +7,8 @@ Checks, through `imapscope --explain NAME` (the table's public face):
     "Capabilities" paragraph, parsed here);
   - the five status responses of RFC 9051 7.1.1-7.1.5 (parsed from the
     RFC's headings, with the section the table must cite);
-  - every command and capability defined by an RFC in the shared RFC folder
-    ($IMAPSCOPE_SHARED/rfc, default ../shared/rfc), found in the texts:
+  - every command and capability defined by an RFC in the RFC folder
+    ($IMAPSCOPE_SHARED/rfc, default tests/data/rfc), found in the texts:
       commands: section headings "N.N. [The] NAME [and UID NAME] Command(s)"
         and the ABNF "command-any / -auth / -nonauth / -select" rules
         (rule names resolved to the keywords they start with);
@@ -22,7 +22,7 @@ An item is "in the table" when --explain prints a line of the right kind
 ("command NAME (REF): ...") whose reference is not empty.
 
 Prints PASS/FAIL lines.  Environment: IMAPSCOPE (default ./build/imapscope),
-IMAPSCOPE_SHARED (default ../shared, relative to the repository root).
+IMAPSCOPE_SHARED (default tests/data, relative to the repository root).
 """
 import glob
 import os
@@ -32,7 +32,7 @@ import sys
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(REPO, "build", "imapscope"))
-SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(REPO, "..", "shared"))
+SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(REPO, "tests", "data"))
 if not os.path.isabs(SHARED):
     SHARED = os.path.join(REPO, SHARED)
 RFC_DIR = os.path.join(SHARED, "rfc")

@@ -121,6 +121,9 @@ def json_items(ev_type, body, flow):
 
 ANN = re.compile(r"^ +\|   (command|status|code|capability) (.*)$")
 FLOWLINE = re.compile(r"^\S+ \[flow (\d+)\] ")
+# The trace numbers connections 1, 2, 3 per run; its header names the JSON
+# flow_id when it differs: "--- flow 2 ... flow_id 251".
+FLOWHEAD = re.compile(r"^\S+ --- flow (\d+) .*?(?: flow_id (\d+))?$")
 
 
 def check_capture(name, cap, flags, validator):
@@ -171,10 +174,15 @@ def check_capture(name, cap, flags, validator):
     shown = {}
     problems = []
     after_alert = False
+    flow_ids = {}  # trace number -> JSON flow_id
     for line in out.splitlines():
+        m = FLOWHEAD.match(line)
+        if m:
+            flow_ids[int(m.group(1))] = int(m.group(2) or m.group(1))
+            continue
         m = FLOWLINE.match(line)
         if m:
-            flow = int(m.group(1))
+            flow = flow_ids.get(int(m.group(1)), int(m.group(1)))
             after_alert = False
             continue
         if " !!! " in line[:20]:  # an alert; its -v detail line follows, indented like annotations

@@ -187,12 +187,9 @@ $(BUILD)/$(SHLIB_REAL): $(PIC_OBJ) $(BUILD)/libimapdissect.map
 	ln -sf $(SHLIB_REAL) $(BUILD)/$(SHLIB_SONAME)
 	ln -sf $(SHLIB_SONAME) $(BUILD)/$(SHLIB)
 
-$(BUILD)/libimapdissect.pc: dissector/libimapdissect.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
-
-# The unit names /usr/bin/imapscope; installed with the real BINDIR.
-install: all shared $(BUILD)/libimapdissect.pc
+# The pkg-config file gets this install's directories; the unit, which
+# names /usr/bin/imapscope, the real BINDIR.
+install: all shared
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 	    $(DESTDIR)$(INCLUDEDIR)/imapscope $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)/schema \
 	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
@@ -201,7 +198,9 @@ install: all shared $(BUILD)/libimapdissect.pc
 	$(INSTALL) -m 0644 $(BUILD)/$(SHLIB_REAL) $(DESTDIR)$(LIBDIR)/$(SHLIB_REAL)
 	ln -sf $(SHLIB_REAL) $(DESTDIR)$(LIBDIR)/$(SHLIB_SONAME)
 	ln -sf $(SHLIB_SONAME) $(DESTDIR)$(LIBDIR)/$(SHLIB)
-	$(INSTALL) -m 0644 $(BUILD)/libimapdissect.pc $(DESTDIR)$(PKGCONFIGDIR)/libimapdissect.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' dissector/libimapdissect.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libimapdissect.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libimapdissect.pc
 	$(INSTALL) -m 0644 $(PUB_HDR) $(DESTDIR)$(INCLUDEDIR)/imapscope/
 	$(INSTALL) -m 0644 docs/imapscope.1 $(DESTDIR)$(MANDIR)/man1/imapscope.1
 	$(INSTALL) -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/

@@ -7,6 +7,8 @@
 #   make bench      the benchmark (see docs/performance.md)
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
 #   make fuzz-ci    every fuzz target for a bounded time; fails on a finding
+#   make shared     the shared library $(BUILD)/libimapdissect.so.* (-fPIC)
+#   make install    PREFIX (/usr/local) and DESTDIR as usual; make uninstall
 #
 # Objects go to $(BUILD) so a sanitizer build and a normal build can live
 # side by side.  Every tests/unit/test_*.c is one cmocka binary linked with
@@ -18,7 +20,7 @@ OPT     ?= -O2
 CSTD    := -std=c11
 WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -D_GNU_SOURCE -Idissector -Isrc $(SANFLAGS) -MMD -MP
+ALL_CFLAGS = $(CSTD) $(WARN) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE -Idissector -Isrc $(SANFLAGS) -MMD -MP
 # jansson linked statically when its archive is installed (libjansson-dev
 # ships it): its calls on the hot path (object iteration, value access) are
 # then direct calls; measured -6.6% instructions on -T json.
@@ -68,7 +70,7 @@ $(APP_LIB): $(APP_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(PROG): $(BUILD)/src/main.o $(APP_LIB) $(DIS_LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(APP_LIB) $(DIS_LIB)
 	@mkdir -p $(dir $@)
@@ -130,7 +132,96 @@ fuzz: fuzz-build
 fuzz-ci: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_CI_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) fuzz/run.sh --ci
 
+# ---- shared library and install (README "Install") -----------------------
+# make shared        $(BUILD)/libimapdissect.so.$(VERSION), SONAME
+#                    libimapdissect.so.$(LIB_SOVERSION): the same dissector/*.c
+#                    built again with -fPIC into $(BUILD)/pic/ (the objects of
+#                    the static library are not touched).  It exports only the
+#                    functions declared in the public headers (a version
+#                    script generated from them) and links jansson and
+#                    libcrypto dynamically.
+# make install       PREFIX (/usr/local), DESTDIR, and the usual *DIR names;
+# make uninstall     removes what install put there.
+# The public headers: imap.h and the headers it includes with "...".
+VERSION       := $(shell sed -n 's/^.define IMAPSCOPE_VERSION "\(.*\)"/\1/p' src/main.c)
+LIB_SOVERSION := 0
+SHLIB         := libimapdissect.so
+SHLIB_SONAME  := $(SHLIB).$(LIB_SOVERSION)
+SHLIB_REAL    := $(SHLIB).$(VERSION)
+PUB_HDR       := dissector/imap.h \
+                 $(addprefix dissector/,$(shell sed -n 's/^.include "\([^"]*\)".*/\1/p' dissector/imap.h))
+PIC_OBJ       := $(DIS_SRC:%.c=$(BUILD)/pic/%.o)
+DOC_FILES     := README.md LICENSE docs/architecture.md docs/decoded.md docs/output.md \
+                 docs/performance.md docs/tls.md
+SCHEMA_FILES  := docs/schema/imapscope-events.schema.json
+
+PREFIX         ?= /usr/local
+BINDIR         ?= $(PREFIX)/bin
+LIBDIR         ?= $(PREFIX)/lib
+INCLUDEDIR     ?= $(PREFIX)/include
+DATADIR        ?= $(PREFIX)/share
+MANDIR         ?= $(DATADIR)/man
+DOCDIR         ?= $(DATADIR)/doc/imapscope
+BASHCOMPDIR    ?= $(DATADIR)/bash-completion/completions
+PKGCONFIGDIR   ?= $(LIBDIR)/pkgconfig
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL        ?= install
+
+.PHONY: shared install uninstall
+
+shared: $(BUILD)/$(SHLIB_REAL)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+# { global: imap_session_new; ...; local: *; }: every imap_name( in PUB_HDR
+$(BUILD)/libimapdissect.map: $(PUB_HDR)
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; grep -ho '\bimap_[a-z0-9_]*[[:space:]]*(' $(PUB_HDR) | \
+	  tr -d '( \t' | sort -u | sed 's/.*/    &;/'; echo '  local: *; };'; } > $@
+
+$(BUILD)/$(SHLIB_REAL): $(PIC_OBJ) $(BUILD)/libimapdissect.map
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SHLIB_SONAME) -Wl,-z,defs \
+	    -Wl,--version-script=$(BUILD)/libimapdissect.map -o $@ $(PIC_OBJ) -ljansson -lcrypto -lpthread
+	ln -sf $(SHLIB_REAL) $(BUILD)/$(SHLIB_SONAME)
+	ln -sf $(SHLIB_SONAME) $(BUILD)/$(SHLIB)
+
+# The pkg-config file gets this install's directories; the unit, which
+# names /usr/bin/imapscope, the real BINDIR.
+install: all shared
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/imapscope $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)/schema \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(INSTALL) -m 0755 $(PROG) $(DESTDIR)$(BINDIR)/imapscope
+	$(INSTALL) -m 0644 $(DIS_LIB) $(DESTDIR)$(LIBDIR)/libimapdissect.a
+	$(INSTALL) -m 0644 $(BUILD)/$(SHLIB_REAL) $(DESTDIR)$(LIBDIR)/$(SHLIB_REAL)
+	ln -sf $(SHLIB_REAL) $(DESTDIR)$(LIBDIR)/$(SHLIB_SONAME)
+	ln -sf $(SHLIB_SONAME) $(DESTDIR)$(LIBDIR)/$(SHLIB)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' dissector/libimapdissect.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libimapdissect.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libimapdissect.pc
+	$(INSTALL) -m 0644 $(PUB_HDR) $(DESTDIR)$(INCLUDEDIR)/imapscope/
+	$(INSTALL) -m 0644 docs/imapscope.1 $(DESTDIR)$(MANDIR)/man1/imapscope.1
+	$(INSTALL) -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 $(SCHEMA_FILES) $(DESTDIR)$(DOCDIR)/schema/
+	$(INSTALL) -m 0644 contrib/bash-completion/imapscope $(DESTDIR)$(BASHCOMPDIR)/imapscope
+	sed 's|/usr/bin/imapscope|$(BINDIR)/imapscope|' contrib/systemd/imapscope@.service \
+	    > $(DESTDIR)$(SYSTEMDUNITDIR)/imapscope@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/imapscope@.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/imapscope $(DESTDIR)$(MANDIR)/man1/imapscope.1 \
+	    $(DESTDIR)$(LIBDIR)/libimapdissect.a $(DESTDIR)$(LIBDIR)/$(SHLIB_REAL) \
+	    $(DESTDIR)$(LIBDIR)/$(SHLIB_SONAME) $(DESTDIR)$(LIBDIR)/$(SHLIB) \
+	    $(DESTDIR)$(PKGCONFIGDIR)/libimapdissect.pc \
+	    $(DESTDIR)$(BASHCOMPDIR)/imapscope $(DESTDIR)$(SYSTEMDUNITDIR)/imapscope@.service
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/imapscope/,$(notdir $(PUB_HDR)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES))) \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/schema/,$(notdir $(SCHEMA_FILES)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/imapscope $(DESTDIR)$(DOCDIR)/schema $(DESTDIR)$(DOCDIR) 2>/dev/null
+
 clean:
 	rm -rf build build-san imapscope dissector/libimapdissect.a
 
--include $(DIS_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/src/main.d $(FUZZ_OBJ:.o=.d)
+-include $(DIS_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/src/main.d $(FUZZ_OBJ:.o=.d)

@@ -70,7 +70,7 @@ static void usage(FILE *fp)
 "Report and statistics (see docs/report.md)\n"
 "  --report FILE.html   write a self-contained HTML report of the capture at the end\n"
 "  --stats              print statistics tables to standard error at the end\n"
-"  --report-max-conns N connection rows kept (timeline, table; default %u)\n"
+"  --report-max-conns N  connection rows kept (timeline and table; default %u)\n"
 "  --report-traces N    connection traces kept in the page (default %u)\n"
 "  --report-trace-bytes B  bytes of one connection's trace (default %u)\n"
 "  --report-max-keys N  distinct users, clients, servers, alert kinds each (default %u)\n"

@@ -110,11 +110,13 @@ def parse_tcp(frame):
 
 class Template:
     """One real connection: packets as (from_client, flags, seq_rel, ack_rel,
-    win, payload), relative sequence numbers (the SYN is 0 each way)."""
+    win, payload), relative sequence numbers (the SYN is 0 each way), and
+    the client's port in the source capture."""
 
-    def __init__(self, name, pkts):
+    def __init__(self, name, pkts, client_port=None):
         self.name = name
         self.pkts = pkts
+        self.client_port = client_port
 
 
 def extract_templates(paths, server_port=143):
@@ -156,7 +158,7 @@ def extract_templates(paths, server_port=143):
                             (ack - isn[not fc]) & 0xFFFFFFFF if flags & ACK else 0,
                             win, payload))
             name = "%s#%d" % (path.rsplit("/", 1)[-1], len([t for t in out if t.name.startswith(path.rsplit("/", 1)[-1])]))
-            out.append(Template(name, rel))
+            out.append(Template(name, rel, cli[1]))
     return out
 
 

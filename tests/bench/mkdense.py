@@ -87,7 +87,11 @@ def dense_templates(inputs):
     plaintext connections in inputs, pure ACKs thinned."""
     out = []
     for path in inputs:
-        ports = imap_server_ports(path)
+        try:
+            ports = imap_server_ports(path)
+        except ValueError as e:  # pcapng, other link types: not read here
+            print("mkdense: %s: skipped" % e, file=sys.stderr)
+            continue
         for tpl in [t for port in ports for t in mkcorpus.extract_templates([path], server_port=port)]:
             pk = tpl.pkts
             if not any(p[1] & (FIN | RST) for p in pk):

@@ -221,7 +221,10 @@ def instance_endpoints(k):
     return cli, port, srv, 143
 
 
-def write_corpus(out, preps, shape, conns, conc, seed, verbose=False):
+def write_corpus(out, preps, shape, conns, conc, seed, verbose=False, endpoints=None):
+    """Writes the corpus; endpoints(k, t) gives instance k of template t its
+    (client address, client port, server address, server port), by default
+    instance_endpoints(k)."""
     rng = random.Random(seed)
     # The instances: template index and ISNs, fixed by (conns, seed).
     inst = [(k % len(preps), rng.getrandbits(32), rng.getrandbits(32)) for k in range(conns)]
@@ -261,7 +264,7 @@ def write_corpus(out, preps, shape, conns, conc, seed, verbose=False):
         win = 65535  # no window scaling option: the largest unscaled window
         ep = cache.get(k)
         if ep is None:
-            cli, cport, srv, sport = instance_endpoints(k)
+            cli, cport, srv, sport = endpoints(k, t) if endpoints else instance_endpoints(k)
             ep = cache[k] = (cli, cport, srv, sport,
                              csum_words(cli) + csum_words(srv) + 6)
         cli, cport, srv, sport, pseudo = ep

@@ -14,7 +14,8 @@ thinning, default 8000): body-heavy sessions are the other corpora's job.
 
 Each source connection is replayed as many instances by mkcorpus.py's
 writer: own client address and port, server port 143, own initial
-sequence numbers, IPv4 (an IPv6 source is written as IPv4), strictly
+sequence numbers, a server address per template, IPv4 (an IPv6 source is
+written as IPv4), strictly
 increasing timestamps at 1 Gbit/s, correct checksums, C open at once.
 
 Density: a loopback capture ACKs every segment with a pure ACK; on a real
@@ -103,6 +104,15 @@ def dense_templates(inputs):
     return out
 
 
+def dense_endpoints(k, t):
+    """Instance k's client address and port (as mkcorpus), and a server
+    address of its own per template t: imapscope's cross-connection
+    heuristics (a server that offered STARTTLS to other clients) must see
+    each source server apart, as in its own capture."""
+    cli, port, _srv, sport = mkcorpus.instance_endpoints(k)
+    return cli, port, bytes((10, 200, 1 + (t >> 8) % 255, t & 255)), sport
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--concurrency", type=int, default=500)
@@ -133,7 +143,8 @@ def main():
         sys.exit("mkdense: give -o and one of --conns, --mb")
     conns = a.conns if a.conns is not None else max(1, int(a.mb * 1e6 / mean))
     with open(a.out, "wb", buffering=1 << 20) as f:
-        n, b = mkcorpus.write_corpus(f, preps, "lo", conns, a.concurrency, a.seed)
+        n, b = mkcorpus.write_corpus(f, preps, "lo", conns, a.concurrency, a.seed,
+                                     endpoints=dense_endpoints)
     # write_corpus gives instance k the template k % len(preps)
     counts = [conns // len(preps) + (1 if i < conns % len(preps) else 0) for i in range(len(preps))]
     if a.manifest:

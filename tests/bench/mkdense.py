@@ -151,10 +151,13 @@ def main():
         with open(a.manifest, "w") as f:
             json.dump({"connections": conns, "packets": n, "bytes": b, "templates": [
                 {"name": p.name, "source": src, "client_port": cp, "server_port": sp,
-                 "packets": p.n, "bytes": p.bytes, "instances": k}
+                 "packets": p.n, "bytes": p.bytes, "payload_bytes": sum(len(x[5]) for x in p.pkts),
+                 "instances": k}
                 for (p, src, cp, sp), k in zip(chosen, counts)]}, f, indent=1)
-    print("mkdense: %s: %d connections (%d templates), %d open at once, %d packets, %.1f MB"
-          % (a.out, conns, len(preps), min(a.concurrency, conns), n, b / 1e6), file=sys.stderr)
+    payload = sum(sum(len(x[5]) for x in p.pkts) * k for p, k in zip(preps, counts))
+    print("mkdense: %s: %d connections (%d templates), %d open at once, %d packets, %.1f MB "
+          "(%.1f MB of TCP payload)" % (a.out, conns, len(preps), min(a.concurrency, conns), n, b / 1e6,
+                                        payload / 1e6), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -110,11 +110,13 @@ def parse_tcp(frame):
 
 class Template:
     """One real connection: packets as (from_client, flags, seq_rel, ack_rel,
-    win, payload), relative sequence numbers (the SYN is 0 each way)."""
+    win, payload), relative sequence numbers (the SYN is 0 each way), and
+    the client's port in the source capture."""
 
-    def __init__(self, name, pkts):
+    def __init__(self, name, pkts, client_port=None):
         self.name = name
         self.pkts = pkts
+        self.client_port = client_port
 
 
 def extract_templates(paths, server_port=143):
@@ -156,7 +158,7 @@ def extract_templates(paths, server_port=143):
                             (ack - isn[not fc]) & 0xFFFFFFFF if flags & ACK else 0,
                             win, payload))
             name = "%s#%d" % (path.rsplit("/", 1)[-1], len([t for t in out if t.name.startswith(path.rsplit("/", 1)[-1])]))
-            out.append(Template(name, rel))
+            out.append(Template(name, rel, cli[1]))
     return out
 
 
@@ -219,7 +221,10 @@ def instance_endpoints(k):
     return cli, port, srv, 143
 
 
-def write_corpus(out, preps, shape, conns, conc, seed, verbose=False):
+def write_corpus(out, preps, shape, conns, conc, seed, verbose=False, endpoints=None):
+    """Writes the corpus; endpoints(k, t) gives instance k of template t its
+    (client address, client port, server address, server port), by default
+    instance_endpoints(k)."""
     rng = random.Random(seed)
     # The instances: template index and ISNs, fixed by (conns, seed).
     inst = [(k % len(preps), rng.getrandbits(32), rng.getrandbits(32)) for k in range(conns)]
@@ -259,7 +264,7 @@ def write_corpus(out, preps, shape, conns, conc, seed, verbose=False):
         win = 65535  # no window scaling option: the largest unscaled window
         ep = cache.get(k)
         if ep is None:
-            cli, cport, srv, sport = instance_endpoints(k)
+            cli, cport, srv, sport = endpoints(k, t) if endpoints else instance_endpoints(k)
             ep = cache[k] = (cli, cport, srv, sport,
                              csum_words(cli) + csum_words(srv) + 6)
         cli, cport, srv, sport, pseudo = ep

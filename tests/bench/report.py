@@ -6,6 +6,7 @@ Reads what tests/bench/run.sh wrote in DIR:
   files.tsv   corpus-id TAB path TAB bytes TAB packets
   raw.tsv     corpus-id TAB label TAB run TAB wall user sys maxrss_kib status
   checks.tsv  corpus-id TAB sessions TAB peak_active TAB evicted TAB gaps TAB imap_events
+              TAB bytes of -T json output
 prints the table and the checks, writes DIR/results.md, and with --doc FILE
 replaces the part of FILE between "<!-- bench:begin -->" and
 "<!-- bench:end -->" with the same text.
@@ -70,26 +71,33 @@ def main():
                                     "; " + meta["tshark"] if "tshark" in meta else "; tshark not installed"))
     out("Date: %s; median of %s runs; times are CPU seconds (user + system); "
         "the whole run took %s s." % (meta.get("date", "?"), meta.get("runs", "?"), meta.get("elapsed", "?")))
+    if "load" in meta:
+        out("Load average: %s; CPU-time ratios hold up under load, wall times do not." % meta["load"])
     out("")
-    out("| corpus | MB | packets | open at once | sessions | gaps | evicted |")
-    out("|---|---:|---:|---:|---:|---:|---:|")
+    out("| corpus | MB | packets | open at once | sessions | imap txns | txns/KB | JSON bytes per byte | gaps | evicted |")
+    out("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for fid, f in files.items():
         c = checks.get(fid)
-        out("| %s | %.1f | %d | %s | %s | %s | %s |" % (
-            fid, f["bytes"] / 1e6, f["packets"],
-            c[1] if c else "", c[0] if c else "", c[3] if c else "", c[2] if c else ""))
+        if c:
+            out("| %s | %.1f | %d | %d | %d | %d | %.2f | %.2f | %d | %d |" % (
+                fid, f["bytes"] / 1e6, f["packets"], c[1], c[0], c[4], c[4] / (f["bytes"] / 1e3),
+                c[5] / f["bytes"] if len(c) > 5 else float("nan"), c[3], c[2]))
+        else:
+            out("| %s | %.1f | %d | | | | | | | |" % (fid, f["bytes"] / 1e6, f["packets"]))
     out("")
-    out("| corpus | program | MB/s | kpkt/s | cpu s | wall s | x floor | peak RSS MiB |")
-    out("|---|---|---:|---:|---:|---:|---:|---:|")
+    out("| corpus | program | MB/s | kpkt/s | cpu s | wall s | x floor | x faster than tshark -Y imap | peak RSS MiB |")
+    out("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for fid, label in order:
         r = res[(fid, label)]
         f = files[fid]
         fl = get(fid, "floor")
+        ts = get(fid, "tshark -Y imap")
         ratio = r["cpu"] / fl["cpu"] if fl and fl["cpu"] > 0 else float("nan")
         cpu = max(r["cpu"], 1e-6)
-        out("| %s | %s | %.1f | %.0f | %.2f | %.2f | %.1f | %.1f |" % (
+        vs_ts = "%.1f" % (ts["cpu"] / cpu) if ts and label != "floor" else ""
+        out("| %s | %s | %.1f | %.0f | %.2f | %.2f | %.1f | %s | %.1f |" % (
             fid, label, f["bytes"] / 1e6 / cpu, f["packets"] / 1e3 / cpu, r["cpu"], r["wall"],
-            ratio, r["rss"]))
+            ratio, vs_ts, r["rss"]))
     out("")
 
     verdicts = []
@@ -104,12 +112,21 @@ def main():
         r, fl = get(fid, label), get(fid, "floor")
         return r["cpu"] / fl["cpu"] if r and fl and fl["cpu"] > 0 else None
 
-    x = ratio_floor("lo-1x", "imapscope -T json")
-    check("-T json <= 2.5x the floor (loopback)", None if x is None else x <= 2.5,
+    # issue 10, item 6
+    x = ratio_floor("dense", "imapscope -T json")
+    check("issue 10: -T json <= 2.5x the floor (dense)", None if x is None else x <= 2.5,
           "%.1fx" % x if x else "not measured")
-    x = ratio_floor("mtu-1x", "imapscope -T json")
-    check("-T json <= 4x the floor (MTU 1500)", None if x is None else x <= 4.0,
-          "%.1fx" % x if x else "not measured")
+    t, i = get("slice-dense", "tshark -Y imap"), get("slice-dense", "imapscope -T json")
+    if t and i:
+        s = t["cpu"] / i["cpu"]
+        check("issue 10: -T json >= 20x faster than tshark -Y imap (slice-dense)", s >= 20, "%.1fx" % s)
+    else:
+        check("issue 10: -T json >= 20x faster than tshark -Y imap (slice-dense)", None, "tshark not run")
+    for fid in ("lo-1x", "mtu-1x"):
+        x = ratio_floor(fid, "imapscope -T json")
+        check("issue 10: -T json <= 1.2x the floor (body-heavy, %s)" % fid, None if x is None else x <= 1.2,
+              "%.1fx" % x if x else "not measured")
+    # issue 6
     for fid in ("slice-lo", "slice-mtu"):
         t, i = get(fid, "tshark -Y imap"), get(fid, "imapscope (default)")
         if t and i:
@@ -124,13 +141,14 @@ def main():
             check(">= 200x faster than tshark -Y imap -T json (%s)" % fid, s >= 200, "%.1fx" % s)
         else:
             check(">= 200x faster than tshark -T json (%s)" % fid, None, "tshark not run")
-    r1, r2 = get("lo-1x", "imapscope -T json"), get("lo-1x", "imapscope -T json --threads 2")
-    if r1 and r2:
-        verdicts.append("- INFO --threads 2 on lo-1x: %.2fx the speed of one thread (wall %.2f -> %.2f s; "
-                        "CPU %.2f -> %.2f s)" % (r1["wall"] / r2["wall"], r1["wall"], r2["wall"],
-                                                 r1["cpu"], r2["cpu"]))
+    for fid in files:
+        r1, r2 = get(fid, "imapscope -T json"), get(fid, "imapscope -T json --threads 2")
+        if r1 and r2:
+            verdicts.append("- INFO --threads 2 on %s: %.2fx the speed of one thread (wall %.2f -> %.2f s; "
+                            "CPU %.2f -> %.2f s)" % (fid, r1["wall"] / r2["wall"], r1["wall"], r2["wall"],
+                                                     r1["cpu"], r2["cpu"]))
     rss = [(res[k]["rss"], k) for k in res
-           if k[1].startswith("imapscope") and "--threads" not in k[1] and k[0] in ("lo-1x", "mtu-1x", "lo-4x")]
+           if k[1].startswith("imapscope") and "--threads" not in k[1] and k[0] in ("lo-1x", "mtu-1x", "lo-4x", "dense")]
     if rss:
         m, k = max(rss)
         check("peak RSS <= 64 MiB (main corpora)", m <= 64, "%.1f MiB (%s, %s)" % (m, k[1], k[0]))

@@ -4,8 +4,15 @@
 # Builds the corpora from the real captures (cached in $BUILD/bench by a
 # hash of the generator, its inputs and its parameters), then times, on the
 # same files and in the same run, the libpcap floor, imapscope (-T json,
-# -T text, default settings) and tshark (-Y imap, -Y imap -T json) when it is
-# installed, and prints the table and the target checks (tests/bench/report.py).
+# -T text, default settings, -T json --threads 2) and tshark (-Y imap,
+# -Y imap -T json) when it is installed, and prints the table and the target
+# checks (tests/bench/report.py).
+#
+# Corpora: lo-1x, mtu-1x, lo-4x (body-heavy: real sessions of every size),
+# c100/c100k (the concurrency pair), dense (issue 10: many short sessions of
+# many server dialects, tests/bench/mkdense.py).  tshark is timed on the
+# slices (BENCH_TSHARK_MB, generated like lo-1x, mtu-1x and dense), and
+# imapscope again on the same slices: the tshark ratios are taken there.
 #
 # Times are CPU times (user + system, from wait4's rusage) because this
 # machine is shared; wall times are shown beside them.  Each figure is the
@@ -18,7 +25,9 @@
 #   BENCH_MB=50           size of the 1x corpora (MB); the 4x corpus is 4 times it
 #   BENCH_CONC=1000       connections open at once in the main corpora
 #   BENCH_CONC_CONNS=100000  connections in the 100 vs 100,000 concurrent pair
-#   BENCH_TSHARK_MB=20    size of the slice tshark is compared on (0: skip tshark)
+#   BENCH_DENSE_MB=30     size of the dense corpus (MB)
+#   BENCH_DENSE_CONC=500  connections open at once in it
+#   BENCH_TSHARK_MB=20    size of the slices tshark is compared on (0: skip tshark)
 #   BENCH_UPDATE_DOC=1    also write the results into docs/performance.md
 #   IMAPSCOPE=path        the binary to time (default $BUILD/imapscope)
 #   IMAPSCOPE_SHARED=dir  shared data (default tests/data)
@@ -34,6 +43,8 @@ MB=${BENCH_MB:-50}
 CONC=${BENCH_CONC:-1000}
 CONC_CONNS=${BENCH_CONC_CONNS:-100000}
 TSHARK_MB=${BENCH_TSHARK_MB:-20}
+DENSE_MB=${BENCH_DENSE_MB:-30}
+DENSE_CONC=${BENCH_DENSE_CONC:-500}
 IMAPSCOPE=${IMAPSCOPE:-$BUILD/imapscope}
 CC=${CC:-cc}
 T0=$(date +%s)
@@ -62,6 +73,15 @@ for f in arkime__imap.pcap bruteshark__IMAP_-_Authenticate_CRAM-MD5.cap \
 done
 INPUT_HASH=$( (cat tests/bench/mkcorpus.py; cat "${INPUTS[@]}") | sha256sum | cut -c1-16)
 
+# The dense corpus's sources: every capture with complete plaintext IMAP
+# connections (mkdense.py keeps the short ones, skips TLS and the rest).
+DENSE_INPUTS=()
+for f in captures/*.pcap "$SHARED"/captures/public/*.pcap "$SHARED"/captures/public/*.cap \
+         "$SHARED"/vectors/generated-imap/*.pcap; do
+    [ -f "$f" ] && DENSE_INPUTS+=("$f")
+done
+DENSE_HASH=$( (cat tests/bench/mkcorpus.py tests/bench/mkdense.py; cat "${DENSE_INPUTS[@]}") | sha256sum | cut -c1-16)
+
 # corpus NAME MKCORPUS-ARGS...: prints the path of the cached corpus,
 # generating it when the generator, the inputs or the arguments changed.
 corpus() {
@@ -71,8 +91,22 @@ corpus() {
     path=$OUT/corpus-$name-$key.pcap
     if [ ! -s "$path" ]; then
         rm -f "$OUT"/corpus-"$name"-*.pcap
-        python3 tests/bench/mkcorpus.py "$@" -o "$path.tmp" "${INPUTS[@]}" >&2
-        mv "$path.tmp" "$path"
+        python3 tests/bench/mkcorpus.py "$@" -o "$path.tmp" "${INPUTS[@]}" >&2 || exit 1
+        mv "$path.tmp" "$path" || exit 1
+    fi
+    echo "$path"
+}
+
+# dense NAME MKDENSE-ARGS...: the same for the dense corpus.
+dense() {
+    local name=$1; shift
+    local key path
+    key=$(printf '%s %s' "$DENSE_HASH" "$*" | sha256sum | cut -c1-12)
+    path=$OUT/corpus-$name-$key.pcap
+    if [ ! -s "$path" ]; then
+        rm -f "$OUT"/corpus-"$name"-*.pcap
+        python3 tests/bench/mkdense.py "$@" -o "$path.tmp" "${DENSE_INPUTS[@]}" >&2 || exit 1
+        mv "$path.tmp" "$path" || exit 1
     fi
     echo "$path"
 }
@@ -103,18 +137,19 @@ timeit() {
     done
 }
 
-# check_stats FILE-ID JSON-OUTPUT: the corpus decoded cleanly (for the report).
+# check_stats FILE-ID JSON-OUTPUT: the corpus decoded cleanly, and the
+# size of the JSON output (for the report).
 check_stats() {
     tail -n 1 "$2" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["stats"]
 r, f = s["reassembly"], s["flows"]
-print("%s\t%d\t%d\t%d\t%d\t%d" % (sys.argv[1], f["reported"], f["peak_active"], f["evicted"],
-      r["gaps"], s["events"]["imap"]))' "$1" >> "$OUT/checks.tsv"
+print("%s\t%d\t%d\t%d\t%d\t%d\t%s" % (sys.argv[1], f["reported"], f["peak_active"], f["evicted"],
+      r["gaps"], s["events"]["imap"], sys.argv[2]))' "$1" "$(stat -c %s "$2")" >> "$OUT/checks.tsv"
 }
 : > "$OUT/checks.tsv"
 
-# imapscope_set FILE-ID FILE: the three imapscope settings.
+# imapscope_set FILE-ID FILE: the four imapscope settings.
 imapscope_set() {
     local fid=$1 file=$2
     timeit "$fid" "imapscope -T json" "$OUT/last.json" "$IMAPSCOPE" -r "$file" -T json
@@ -122,6 +157,7 @@ imapscope_set() {
     rm -f "$OUT/last.json"
     timeit "$fid" "imapscope -T text" /dev/null "$IMAPSCOPE" -r "$file" -T text
     timeit "$fid" "imapscope (default)" /dev/null "$IMAPSCOPE" -r "$file"
+    timeit "$fid" "imapscope -T json --threads 2" /dev/null "$IMAPSCOPE" -r "$file" -T json --threads 2
 }
 
 # ---- corpora -------------------------------------------------------------------
@@ -133,38 +169,43 @@ LO4=$(corpus lo-4x --shape lo --concurrency "$CONC" --mb "$((MB * 4))")
 # 100,000 of them fit in a few hundred MB), 100 or 100,000 open at once.
 C100=$(corpus c100 --shape lo --concurrency 100 --conns "$CONC_CONNS" --max-template-bytes 4000)
 C100K=$(corpus c100k --shape lo --concurrency "$CONC_CONNS" --conns "$CONC_CONNS" --max-template-bytes 4000)
+DENSE=$(dense dense --concurrency "$DENSE_CONC" --mb "$DENSE_MB")
 HAVE_TSHARK=0
 if [ "$TSHARK_MB" != 0 ] && command -v tshark > /dev/null; then
     HAVE_TSHARK=1
     SLO=$(corpus slice-lo --shape lo --concurrency "$CONC" --mb "$TSHARK_MB")
     SMTU=$(corpus slice-mtu --shape mtu --concurrency "$CONC" --mb "$TSHARK_MB")
+    SDENSE=$(dense slice-dense --concurrency "$DENSE_CONC" --mb "$TSHARK_MB")
 fi
 
 # ---- measurements ------------------------------------------------------------------
 echo "bench: timing, $RUNS runs each" >&2
-for pair in "lo-1x $LO1" "mtu-1x $MTU1"; do
+# --threads 2 on every corpus: wall time is what a second core buys; CPU
+# time grows with the hand-over between threads.
+for pair in "dense $DENSE" "lo-1x $LO1" "mtu-1x $MTU1"; do
     set -- $pair
     describe "$1" "$2"
     timeit "$1" floor /dev/null "$OUT/floor" "$2"
     imapscope_set "$1" "$2"
 done
-# More than one core: the same file with --threads 2 (wall time is what a
-# second core buys; CPU time grows with the hand-over between threads).
-timeit lo-1x "imapscope -T json --threads 2" /dev/null "$IMAPSCOPE" -r "$LO1" -T json --threads 2
 describe lo-4x "$LO4"
 timeit lo-4x floor /dev/null "$OUT/floor" "$LO4"
 timeit lo-4x "imapscope -T json" "$OUT/last.json" "$IMAPSCOPE" -r "$LO4" -T json
 check_stats lo-4x "$OUT/last.json"
+timeit lo-4x "imapscope -T text" /dev/null "$IMAPSCOPE" -r "$LO4" -T text
+timeit lo-4x "imapscope -T json --threads 2" /dev/null "$IMAPSCOPE" -r "$LO4" -T json --threads 2
 for pair in "c100 $C100" "c100k $C100K"; do
     set -- $pair
     describe "$1" "$2"
     timeit "$1" floor /dev/null "$OUT/floor" "$2"
     N=$HEAVY timeit "$1" "imapscope -T json" "$OUT/last.json" "$IMAPSCOPE" -r "$2" -T json
     check_stats "$1" "$OUT/last.json"
+    N=$HEAVY timeit "$1" "imapscope -T text" /dev/null "$IMAPSCOPE" -r "$2" -T text
+    N=$HEAVY timeit "$1" "imapscope -T json --threads 2" /dev/null "$IMAPSCOPE" -r "$2" -T json --threads 2
 done
 rm -f "$OUT/last.json"
 if [ "$HAVE_TSHARK" = 1 ]; then
-    for pair in "slice-lo $SLO" "slice-mtu $SMTU"; do
+    for pair in "slice-dense $SDENSE" "slice-lo $SLO" "slice-mtu $SMTU"; do
         set -- $pair
         describe "$1" "$2"
         timeit "$1" floor /dev/null "$OUT/floor" "$2"
@@ -186,6 +227,7 @@ fi
         echo "tshark	$(tshark --version 2>/dev/null | head -1)"
     fi
     echo "runs	$RUNS ($HEAVY for the c100/c100k pair and tshark)"
+    echo "load	$(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min load average at the end)"
     echo "elapsed	$(( $(date +%s) - T0 ))"
 } > "$OUT/meta.tsv"
 python3 tests/bench/report.py "$OUT" ${BENCH_UPDATE_DOC:+--doc docs/performance.md}

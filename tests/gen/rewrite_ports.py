@@ -8,17 +8,13 @@ Used by tests/scripts/test_output_hygiene.py to make an IMAPS capture on a
 port that is not 993.  Frames that are not Ethernet + IP + TCP, or that are
 cut short (caplen < the TCP header), are copied as they are.
 """
+import os
 import struct
 import sys
 
-
-def _csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
+# the Internet checksum of the attack generator (RFC 1071), one copy
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "attack"))
+from gen_attack import csum as _csum  # noqa: E402
 
 
 def _rewrite_frame(fr, old, new):

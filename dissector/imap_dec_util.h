@@ -31,6 +31,15 @@ json_t *imap_dec_upper(const imap_value *v);
  * names); non-string elements via imap_value_to_json. */
 json_t *imap_dec_str_list(const imap_value *list);
 
+/* Appends {"name": text of key, "value": val (stolen)} to arr: maps keyed
+ * by network data (ID parameters, METADATA entries, MIME parameters) are
+ * arrays of these, so field paths do not grow with traffic (issue 10). */
+void imap_dec_add_name_value(json_t *arr, const imap_value *key, json_t *val);
+
+/* Array of the raw wire texts of a list's elements (strings only): the
+ * generic arguments of commands and responses without a decoder. */
+json_t *imap_dec_raw_list(const imap_value *list);
+
 /* RFC 9051 9 sequence-set (also uid-set, "$" of RFC 5182): adds
  * obj[key] = the text, obj[key"_ranges"] = [[lo, hi], ...] normalized
  * (lo <= hi, "*" kept as the string "*", at most 64 ranges) and

@@ -227,15 +227,19 @@ static json_t *body_params(const imap_value *v)
     if (v == NULL || v->type == IV_NIL)
         return json_null();
     if (v->type != IV_LIST)
-        return imap_value_to_json(v);
-    json_t *o = json_object();
+        return json_null(); /* not a body-fld-param: one type per field */
+    /* [{name, value}], names in lower case: parameter names are network
+     * data, a map keyed by them would grow the field paths (issue 10) */
+    json_t *o = json_array();
     for (const imap_value *k = v->child; k != NULL && k->next != NULL; k = k->next->next) {
         char key[128];
         imap_dec_upper_text(k, key, sizeof(key));
         for (char *p = key; *p; p++)
             *p = (char)tolower((unsigned char)*p);
-        /* an invalid UTF-8 key is refused (and the value freed) by jansson */
-        json_object_set_new(o, key, imap_dec_str(k->next));
+        json_t *it = json_object();
+        imap_dec_setl(it, "name", imap_json_bytes(key, strlen(key)));
+        imap_dec_setl(it, "value", imap_dec_str(k->next));
+        json_array_append_new(o, it);
     }
     return o;
 }
@@ -510,9 +514,14 @@ json_t *imap_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list
         } else if (strcmp(name, "X-GM-LABELS") == 0) {
             imap_dec_setl(o, "x_gm_labels", imap_dec_str_list(val));
         } else {
+            /* [{name, value}], the raw text: attribute names are network data */
             if (other == NULL)
-                other = json_object();
-            json_object_set_new(other, name, imap_value_to_json(val));
+                other = json_array();
+            json_t *it = json_object();
+            imap_dec_setl(it, "name", json_string(name));
+            imap_dec_setl(it, "value", val->raw != NULL ? imap_json_bytes(val->raw, val->raw_len)
+                                                        : imap_dec_str_list(val));
+            json_array_append_new(other, it);
         }
         c = val->next;
     }

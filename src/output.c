@@ -1442,7 +1442,8 @@ static void text_alert(output *o, const out_flow *flow, const json_t *b)
     }
 }
 
-/* Number of commands: an integer, or an object of counts per command. */
+/* Number of commands: an integer, an object of counts per command, or
+ * an array of {name, count}. */
 static int64_t session_commands(const json_t *v)
 {
     if (json_is_integer(v))
@@ -1456,7 +1457,11 @@ static int64_t session_commands(const json_t *v)
                 sum += (int64_t)json_integer_value(x);
         }
     } else if (json_is_array(v)) {
-        sum = (int64_t)json_array_size(v);
+        /* [{name, count}] (docs/output.md) */
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const json_t *c = json_object_get(json_array_get(v, i), "count");
+            sum += json_is_integer(c) ? (int64_t)json_integer_value(c) : 1;
+        }
     }
     return sum;
 }

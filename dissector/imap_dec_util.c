@@ -70,6 +70,35 @@ void imap_dec_add_name_value(json_t *arr, const imap_value *key, json_t *val)
     json_array_append_new(arr, o);
 }
 
+static void flatten_into(json_t *node, const char *child_key, int depth, json_t *out)
+{
+    if (!json_is_object(node) || depth > IMAP_DEC_MAX_DEPTH)
+        return;
+    json_t *kids = json_incref(json_object_get(node, child_key));
+    json_object_del(node, child_key);
+    json_object_set_new_nocheck(node, "depth", json_integer(depth));
+    if (json_is_array(kids))
+        json_object_set_new_nocheck(node, "nargs", json_integer((json_int_t)json_array_size(kids)));
+    json_array_append(out, node);
+    size_t i;
+    json_t *k;
+    json_array_foreach(kids, i, k)
+        flatten_into(k, child_key, depth + 1, out);
+    json_decref(kids);
+}
+
+json_t *imap_dec_flatten_tree(json_t *tree, const char *child_key)
+{
+    if (!json_is_object(tree)) {
+        json_decref(tree);
+        return json_null();
+    }
+    json_t *out = json_array();
+    flatten_into(tree, child_key, 0, out);
+    json_decref(tree);
+    return out;
+}
+
 json_t *imap_dec_raw_list(const imap_value *list)
 {
     json_t *arr = json_array();

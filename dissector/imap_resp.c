@@ -366,14 +366,9 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
     } else if (strcmp(type, "ID") == 0) {
         /* RFC 2971 3.2: id-response = "ID" SP id-params-list */
         if (a != NULL && a->type == IV_LIST) {
-            json_t *id = json_object();
-            for (const imap_value *c = a->child; c != NULL && c->next != NULL; c = c->next->next) {
-                size_t len = 0;
-                const char *s = imap_value_text(c, &len, NULL);
-                char k[128];
-                snprintf(k, sizeof(k), "%.*s", (int)(len < 127 ? len : 127), s);
-                json_object_set_new(id, k, imap_dec_str(c->next));
-            }
+            json_t *id = json_array(); /* [{name, value}]: names are network data */
+            for (const imap_value *c = a->child; c != NULL && c->next != NULL; c = c->next->next)
+                imap_dec_add_name_value(id, c, imap_dec_str(c->next));
             imap_dec_setl(o, "id", id);
         } else {
             imap_dec_setl(o, "id", json_null());

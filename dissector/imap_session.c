@@ -1298,15 +1298,18 @@ static json_t *id_params(const imap_value *list)
 {
     if (!list || list->type != IV_LIST)
         return json_null();
-    json_t *o = json_object();
+    json_t *o = json_array(); /* [{name, value}]: names are network data (issue 10) */
     for (const imap_value *k = list->child; k && k->next; k = k->next->next) {
         size_t kl, vl;
         const char *ks = imap_value_text(k, &kl, NULL);
         const char *vs = imap_value_text(k->next, &vl, NULL);
         char key[64];
         imap_core_escape(key, sizeof key, (const uint8_t *)ks, kl);
-        json_object_set_new(o, key, k->next->type == IV_NIL ? json_null() : json_bytes(vs, vl));
-        if (json_object_size(o) >= 30)
+        json_t *e = json_object();
+        json_object_set_new_nocheck(e, "name", json_string(key));
+        json_object_set_new_nocheck(e, "value", k->next->type == IV_NIL ? json_null() : json_bytes(vs, vl));
+        json_array_append_new(o, e);
+        if (json_array_size(o) >= 30)
             break;
     }
     return o;

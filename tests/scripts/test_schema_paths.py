@@ -108,6 +108,14 @@ def schema_paths(schema):
     return names
 
 
+def dump(seen):
+    p = os.environ.get("SCHEMA_PATHS_DUMP")
+    if p:
+        with open(p, "w") as f:
+            for k in sorted(seen):
+                f.write("%s %s\n" % (k, ",".join(sorted(seen[k]))))
+
+
 def main():
     if not os.access(IMAPSCOPE, os.X_OK):
         print("FAIL schema-paths-imapscope-missing: %s is not built" % IMAPSCOPE)
@@ -148,6 +156,7 @@ def main():
         print("FAIL schema-paths-run: no capture rendered (%d captures)" % len(caps))
         return 1
 
+    dump(seen)
     two = {p: t for p, t in seen.items() if len(t) > 1}
     if two:
         print("FAIL schema-paths-one-type: %d paths take two JSON types" % len(two))

@@ -282,7 +282,10 @@ static void body_ext(json_t *o, const imap_value *e)
     e = e->next;
     if (e == NULL)
         return;
-    imap_dec_setl(o, "language", e->type == IV_LIST ? imap_dec_str_list(e) : imap_dec_str(e));
+    /* body-fld-lang = nstring / "(" string *(SP string) ")": always an
+     * array (null for NIL), one type per field */
+    imap_dec_setl(o, "language", e->type == IV_LIST ? imap_dec_str_list(e)
+                                 : e->type == IV_NIL ? json_null() : json_pack("[o]", imap_dec_str(e)));
     e = e->next;
     if (e == NULL)
         return;
@@ -291,8 +294,8 @@ static void body_ext(json_t *o, const imap_value *e)
     if (e == NULL)
         return;
     json_t *x = json_array();
-    for (; e != NULL; e = e->next)
-        json_array_append_new(x, imap_value_to_json(e));
+    for (; e != NULL; e = e->next) /* raw text: strings only */
+        json_array_append_new(x, imap_json_bytes(e->raw != NULL ? e->raw : "", e->raw != NULL ? e->raw_len : 0));
     imap_dec_setl(o, "extensions", x);
 }
 

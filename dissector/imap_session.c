@@ -1097,7 +1097,16 @@ static json_t *line_names(const imap_session *s, const json_t *obj, json_t *extr
     const json_t *env = json_object_get(obj, "envelope");
     if (json_is_object(env)) {
         const json_t *subj = json_object_get(env, "subject_decoded");
-        const json_t *from = json_object_get(json_array_get(json_object_get(env, "from"), 0), "name_decoded");
+        /* the first address whose field is "from" (envelope "addresses") */
+        const json_t *addrs = json_object_get(env, "addresses"), *from = NULL;
+        for (size_t ai = 0; ai < json_array_size(addrs); ai++) {
+            const json_t *ad = json_array_get(addrs, ai);
+            const char *f = json_string_value(json_object_get(ad, "field"));
+            if (f != NULL && strcmp(f, "from") == 0) {
+                from = json_object_get(ad, "name_decoded");
+                break;
+            }
+        }
         if (json_is_string(subj) || json_is_string(from))
             names = json_object();
         if (json_is_string(subj))

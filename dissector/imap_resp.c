@@ -589,7 +589,8 @@ json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
         if (a != NULL) {
             json_t *arr = json_array();
             for (const imap_value *c = a; c != NULL; c = c->next)
-                json_array_append_new(arr, c->type == IV_LIST ? imap_dec_str_list(c) : imap_dec_str(c));
+                json_array_append_new(arr, c->raw != NULL ? imap_json_bytes(c->raw, c->raw_len)
+                                                          : imap_dec_str(c)); /* raw text: strings only */
             imap_dec_setl(o, "args", arr);
         }
     } else if (strcmp(code, "MAILBOXID") == 0) {

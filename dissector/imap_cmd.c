@@ -743,23 +743,27 @@ static int dec_notify(const imap_decode_ctx *ctx, const char *cmd, const imap_va
                 ev = ev->next;
             }
             if (ev != NULL) {
+                /* events: [{event, fetch}] always objects; "NONE" (no
+                 * events) is events [] with none: true (one JSON type per
+                 * field, issue 10) */
                 if (ev->type == IV_LIST) {
                     json_t *evs = json_array();
                     for (const imap_value *e = ev->child; e != NULL; e = e->next) {
-                        if (e->type == IV_LIST) {
-                            json_t *last = json_array_get(evs, json_array_size(evs) - 1);
+                        json_t *last = json_array_get(evs, json_array_size(evs) - 1);
+                        if (e->type == IV_LIST && last != NULL && !json_object_get(last, "fetch")) {
                             const char *ferr = NULL;
-                            json_t *fo = json_object();
-                            imap_dec_setl(fo, "event", json_incref(last));
-                            imap_dec_setl(fo, "fetch", imap_fetch_items_decode(e, &ferr));
-                            json_array_set_new(evs, json_array_size(evs) - 1, fo);
+                            imap_dec_setl(last, "fetch", imap_fetch_items_decode(e, &ferr));
                             continue;
                         }
-                        json_array_append_new(evs, imap_dec_str(e));
+                        json_t *eo = json_object();
+                        imap_dec_setl(eo, "event", e->raw != NULL && e->type == IV_LIST
+                                                       ? imap_json_bytes(e->raw, e->raw_len) : imap_dec_str(e));
+                        json_array_append_new(evs, eo);
                     }
                     imap_dec_setl(g, "events", evs);
                 } else {
-                    imap_dec_setl(g, "events", imap_dec_upper(ev));
+                    imap_dec_setl(g, "events", json_array());
+                    imap_dec_setl(g, "none", json_true());
                 }
             }
         }
@@ -786,7 +790,7 @@ static int dec_genurlauth(const imap_decode_ctx *ctx, const char *cmd, const ima
         imap_dec_setl(u, "mechanism", imap_dec_upper(a->next));
         json_array_append_new(arr, u);
     }
-    imap_dec_setl(obj, "urls", arr);
+    imap_dec_setl(obj, "url_auths", arr); /* URLFETCH "urls" are strings */
     return *err != NULL ? -1 : 0;
 }
 

@@ -562,16 +562,17 @@ static void test_misc_extensions(void **state)
     STR(o, "event_groups/0/filter", "SELECTED");
     STR(o, "event_groups/0/events/0/event", "MessageNew");
     STR(o, "event_groups/0/events/0/fetch/0/item", "UID");
-    STR(o, "event_groups/0/events/1", "MessageExpunge");
+    STR(o, "event_groups/0/events/1/event", "MessageExpunge");    /* always objects */
     STR(o, "event_groups/1/mailboxes/1", "Lists");
-    STR(o, "event_groups/2/events", "NONE");
+    SIZE(o, "event_groups/2/events", 0);
+    TRUE(o, "event_groups/2/none");
     json_decref(o);
     o = CMD("NOTIFY", "NONE");
     STR(o, "notify", "NONE");
     json_decref(o);
     /* RFC 4467 */
     o = CMD("GENURLAUTH", "\"imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred\" INTERNAL");
-    STR(o, "urls/0/mechanism", "INTERNAL");
+    STR(o, "url_auths/0/mechanism", "INTERNAL");
     json_decref(o);
     o = CMD("URLFETCH", "\"imap://joe@example.com/INBOX/;uid=20\"");
     STR(o, "urls/0", "imap://joe@example.com/INBOX/;uid=20");

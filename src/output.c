@@ -791,7 +791,8 @@ static const imap_annot *ann_of(const json_t *obj, const char *key, imap_annot_k
  *     PREAUTH BYE): "status_rfc", "status_meaning";
  *   - inside a response code object (the value of "response_code" or
  *     "code", with a string "code"), a capability object (an element of a
- *     "capabilities" array, with a string "name") and an untagged status
+ *     "capabilities" or "capabilities_before_tls" array, with a string
+ *     "name") and an untagged status
  *     response (an element of "responses" whose "type" is a status):
  *     "rfc" and "meaning" (not when the object has "rfc" already).
  * Names not in the table get nothing added.  key: the member name that
@@ -833,7 +834,7 @@ static void put_json_ann(output *o, const json_t *v, int depth, const char *key)
         const imap_annot *a = NULL;
         if (strcmp(key, "response_code") == 0 || strcmp(key, "code") == 0)
             a = ann_of(obj, "code", IMAP_ANNOT_CODE);
-        else if (strcmp(key, "capabilities") == 0)
+        else if (strcmp(key, "capabilities") == 0 || strcmp(key, "capabilities_before_tls") == 0)
             a = ann_of(obj, "name", IMAP_ANNOT_CAPABILITY);
         else if (strcmp(key, "responses") == 0)
             a = ann_of(obj, "type", IMAP_ANNOT_STATUS);

@@ -12,6 +12,33 @@ def resolve(s):
     while isinstance(s, dict) and "$ref" in s:
         s = defs[s["$ref"].split("/")[-1]]
     return s
+# fields the previous schema named and no capture shows keep their place
+# when they have one JSON type (the code emits them in cases the captures
+# do not reach, e.g. anomalies[].suppressed)
+def old_paths(s, path, depth):
+    s = resolve(s)
+    if not isinstance(s, dict) or depth > 12:
+        return
+    t = s.get("type")
+    ts = [t] if isinstance(t, str) else list(t or [])
+    real = [x for x in ts if x != "null"]
+    if path and len(real) == 1 and path not in paths and path.split(".")[0] in ("imap", "imap_session", "alert", "tls", "stats"):
+        parent = path.rsplit(".", 1)[0] if "." in path else ""
+        if parent.endswith("[]"):
+            parent_ok = parent in paths
+        else:
+            parent_ok = parent == "" or parent in paths
+        if parent_ok:
+            paths[path] = set(real) | ({"null"} if "null" in ts else set())
+    for k, sub in s.get("properties", {}).items():
+        old_paths(sub, (path + "." if path else "") + k, depth + 1)
+    if isinstance(s.get("items"), dict):
+        old_paths(s["items"], path + "[]", depth + 1)
+    for k in ("oneOf", "anyOf"):
+        for sub in s.get(k, []):
+            old_paths(sub, path, depth + 1)
+for _ in range(3):
+    old_paths(old, "", 0)
 def old_at(path):
     s = old
     for seg in path.replace("[]", ".[]").split("."):

@@ -1,3 +1,18 @@
+#!/usr/bin/python3
+"""Draft of the strict JSON Schema from observed field paths (issue 10).
+
+  SCHEMA_PATHS_DUMP=/tmp/paths.txt tests/scripts/test_schema_paths.py
+  docs/schema/gen-from-paths.py OLD-SCHEMA /tmp/paths.txt NEW-SCHEMA
+
+Every object becomes additionalProperties: false with the members seen in
+the captures (plus the single-typed fields the old schema named), every
+field one JSON type, nullable where null was seen or the old schema said
+so; descriptions, patterns, enums and bounds are kept from OLD-SCHEMA.
+The output is a draft to review by hand (a few hand edits were applied to
+the committed schema: gap items, required members, tls.anomalies), not
+the specification itself.  Field paths that no capture shows and the old
+schema did not name are missing from a draft: add them by hand.
+"""
 import json, sys
 old = json.load(open(sys.argv[1]))
 paths = {}

@@ -33,7 +33,8 @@ static int extra_args(const imap_value *v, json_t *obj, const char **err)
         return 0;
     json_t *arr = json_array();
     for (; v != NULL; v = v->next)
-        json_array_append_new(arr, imap_value_to_json(v));
+        json_array_append_new(arr, v->raw != NULL ? imap_json_bytes(v->raw, v->raw_len)
+                                                  : imap_dec_str_list(v)); /* raw text */
     imap_dec_setl(obj, "extra_args", arr);
     *err = "unexpected extra arguments";
     return -1;
@@ -115,7 +116,8 @@ static int dec_create(const imap_decode_ctx *ctx, const char *cmd, const imap_va
                     params = json_array();
                     json_object_set_new_nocheck(obj, "params", params);
                 }
-                json_array_append_new(params, imap_value_to_json(c));
+                json_array_append_new(params, c->raw != NULL ? imap_json_bytes(c->raw, c->raw_len)
+                                                         : imap_dec_str_list(c));
             }
         }
         p = p->next;
@@ -185,7 +187,8 @@ static int dec_select(const imap_decode_ctx *ctx, const char *cmd, const imap_va
                 params = json_array();
                 json_object_set_new_nocheck(obj, "params", params);
             }
-            json_array_append_new(params, imap_value_to_json(c));
+            json_array_append_new(params, c->raw != NULL ? imap_json_bytes(c->raw, c->raw_len)
+                                                         : imap_dec_str_list(c));
         }
     }
     return extra_args(p->next, obj, err);
@@ -519,7 +522,7 @@ static int dec_status(const imap_decode_ctx *ctx, const char *cmd, const imap_va
         json_array_append_new(items, imap_dec_upper(p));
         *err = "STATUS items are not a list";
     }
-    imap_dec_setl(obj, "items", items);
+    imap_dec_setl(obj, "status_items", items); /* "items" are FETCH's objects */
     if (*err != NULL)
         return -1;
     return extra_args(p->next, obj, err);
@@ -584,17 +587,9 @@ static json_t *id_params(const imap_value *p)
 {
     if (p == NULL || p->type != IV_LIST)
         return json_null();
-    json_t *o = json_object();
-    for (const imap_value *c = p->child; c != NULL && c->next != NULL; c = c->next->next) {
-        size_t len = 0;
-        const char *k = imap_value_text(c, &len, NULL);
-        char key[128];
-        if (len >= sizeof(key))
-            len = sizeof(key) - 1;
-        memcpy(key, k, len);
-        key[len] = '\0';
-        json_object_set_new(o, key, imap_dec_str(c->next));
-    }
+    json_t *o = json_array(); /* [{name, value}]: names are network data */
+    for (const imap_value *c = p->child; c != NULL && c->next != NULL; c = c->next->next)
+        imap_dec_add_name_value(o, c, imap_dec_str(c->next));
     return o;
 }
 
@@ -611,7 +606,7 @@ static int dec_id(const imap_decode_ctx *ctx, const char *cmd, const imap_value 
 static int dec_atoms(const imap_decode_ctx *ctx, const char *cmd, const imap_value *a,
                      json_t *obj, const char **err)
 {
-    const char *key = strcmp(cmd, "ENABLE") == 0 ? "capabilities"
+    const char *key = strcmp(cmd, "ENABLE") == 0 ? "enabled"
                     : strcmp(cmd, "LANGUAGE") == 0 ? "languages"
                     : strcmp(cmd, "COMPARATOR") == 0 ? "comparators" : "urls";
     json_t *arr = json_array();
@@ -698,18 +693,10 @@ static int dec_setmetadata(const imap_decode_ctx *ctx, const char *cmd, const im
         return -1;
     const imap_value *l = a->next;
     NEED(l, "SETMETADATA without entries");
-    json_t *ent = json_object();
-    for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next) {
-        size_t len = 0;
-        const char *k = imap_value_text(c, &len, NULL);
-        char key[256];
-        if (len >= sizeof(key))
-            len = sizeof(key) - 1;
-        memcpy(key, k, len);
-        key[len] = '\0';
-        json_object_set_new(ent, key, imap_dec_str(c->next));
-    }
-    imap_dec_setl(obj, "entries", ent);
+    json_t *ent = json_array(); /* [{name, value}]: entry names are network data */
+    for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next)
+        imap_dec_add_name_value(ent, c, imap_dec_str(c->next));
+    imap_dec_setl(obj, "values", ent); /* GETMETADATA "entries" are names */
     return extra_args(l->next, obj, err);
 }
 
@@ -756,23 +743,27 @@ static int dec_notify(const imap_decode_ctx *ctx, const char *cmd, const imap_va
                 ev = ev->next;
             }
             if (ev != NULL) {
+                /* events: [{event, fetch}] always objects; "NONE" (no
+                 * events) is events [] with none: true (one JSON type per
+                 * field, issue 10) */
                 if (ev->type == IV_LIST) {
                     json_t *evs = json_array();
                     for (const imap_value *e = ev->child; e != NULL; e = e->next) {
-                        if (e->type == IV_LIST) {
-                            json_t *last = json_array_get(evs, json_array_size(evs) - 1);
+                        json_t *last = json_array_get(evs, json_array_size(evs) - 1);
+                        if (e->type == IV_LIST && last != NULL && !json_object_get(last, "fetch")) {
                             const char *ferr = NULL;
-                            json_t *fo = json_object();
-                            imap_dec_setl(fo, "event", json_incref(last));
-                            imap_dec_setl(fo, "fetch", imap_fetch_items_decode(e, &ferr));
-                            json_array_set_new(evs, json_array_size(evs) - 1, fo);
+                            imap_dec_setl(last, "fetch", imap_fetch_items_decode(e, &ferr));
                             continue;
                         }
-                        json_array_append_new(evs, imap_dec_str(e));
+                        json_t *eo = json_object();
+                        imap_dec_setl(eo, "event", e->raw != NULL && e->type == IV_LIST
+                                                       ? imap_json_bytes(e->raw, e->raw_len) : imap_dec_str(e));
+                        json_array_append_new(evs, eo);
                     }
                     imap_dec_setl(g, "events", evs);
                 } else {
-                    imap_dec_setl(g, "events", imap_dec_upper(ev));
+                    imap_dec_setl(g, "events", json_array());
+                    imap_dec_setl(g, "none", json_true());
                 }
             }
         }
@@ -799,7 +790,7 @@ static int dec_genurlauth(const imap_decode_ctx *ctx, const char *cmd, const ima
         imap_dec_setl(u, "mechanism", imap_dec_upper(a->next));
         json_array_append_new(arr, u);
     }
-    imap_dec_setl(obj, "urls", arr);
+    imap_dec_setl(obj, "url_auths", arr); /* URLFETCH "urls" are strings */
     return *err != NULL ? -1 : 0;
 }
 
@@ -937,6 +928,6 @@ int imap_decode_command(const imap_decode_ctx *ctx, const char *cmd,
     }
     /* X-commands and unknown commands: generic arguments */
     if (args != NULL && args->count > 0)
-        imap_dec_setl(obj, "args", imap_value_to_json(args));
+        imap_dec_setl(obj, "args", imap_dec_raw_list(args));
     return 0;
 }

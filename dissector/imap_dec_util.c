@@ -30,11 +30,11 @@ void imap_dec_setl(json_t *obj, const char *key, json_t *val)
 
 json_t *imap_dec_u64(uint64_t n)
 {
-    if (n > (uint64_t)INT64_MAX) {
-        char buf[24];
-        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)n);
-        return json_string(buf);
-    }
+    /* One JSON type per field (issue 10): a number, or null when it does
+     * not fit a JSON integer (2^63-1, the largest RFC 7162 3.1.1
+     * mod-sequence-value; nz-number stops at 2^32-1), not a string. */
+    if (n > (uint64_t)INT64_MAX)
+        return json_null();
     return json_integer((json_int_t)n);
 }
 
@@ -58,6 +58,63 @@ json_t *imap_dec_str(const imap_value *v)
     default:
         return imap_json_bytes(v->s, v->len);
     }
+}
+
+void imap_dec_add_name_value(json_t *arr, const imap_value *key, json_t *val)
+{
+    size_t len = 0;
+    const char *k = imap_value_text(key, &len, NULL);
+    json_t *o = json_object();
+    imap_dec_setl(o, "name", imap_json_bytes(k != NULL ? k : "", k != NULL ? len : 0));
+    imap_dec_setl(o, "value", val != NULL ? val : json_null());
+    json_array_append_new(arr, o);
+}
+
+static void flatten_into(json_t *node, const char *child_key, int depth, json_t *out)
+{
+    if (!json_is_object(node) || depth > IMAP_DEC_MAX_DEPTH)
+        return;
+    json_t *kids = json_incref(json_object_get(node, child_key));
+    json_object_del(node, child_key);
+    json_object_set_new_nocheck(node, "depth", json_integer(depth));
+    if (json_is_array(kids))
+        json_object_set_new_nocheck(node, "nargs", json_integer((json_int_t)json_array_size(kids)));
+    json_array_append(out, node);
+    size_t i;
+    json_t *k;
+    json_array_foreach(kids, i, k)
+        flatten_into(k, child_key, depth + 1, out);
+    json_decref(kids);
+}
+
+json_t *imap_dec_flatten_tree(json_t *tree, const char *child_key)
+{
+    if (!json_is_object(tree)) {
+        json_decref(tree);
+        return json_null();
+    }
+    json_t *out = json_array();
+    flatten_into(tree, child_key, 0, out);
+    json_decref(tree);
+    return out;
+}
+
+json_t *imap_dec_raw_list(const imap_value *list)
+{
+    json_t *arr = json_array();
+    if (list == NULL)
+        return arr;
+    const imap_value *c = list->type == IV_LIST ? list->child : list;
+    for (; c != NULL; c = c->next) {
+        if (c->raw != NULL) {
+            json_array_append_new(arr, imap_json_bytes(c->raw, c->raw_len));
+        } else {
+            size_t len = 0;
+            const char *s = imap_value_text(c, &len, NULL);
+            json_array_append_new(arr, imap_json_bytes(s != NULL ? s : "", s != NULL ? len : 0));
+        }
+    }
+    return arr;
 }
 
 const char *imap_dec_upper_text(const imap_value *v, char *buf, size_t cap)
@@ -163,7 +220,7 @@ int imap_dec_add_seqset_text(json_t *obj, const char *key, const char *s, size_t
     const char *p = s, *end = s + len;
     json_t *ranges = json_array();
     uint64_t count = 0;
-    bool finite = true, overflow = false;
+    bool finite = true, overflow = false, star = false;
     size_t n = 0;
     if (len == 0)
         goto bad;
@@ -194,6 +251,7 @@ int imap_dec_add_seqset_text(json_t *obj, const char *key, const char *s, size_t
         }
         if (sa || sb) {
             finite = false;
+            star = true;
         } else {
             uint64_t c = b - a + 1;
             if (c == 0 || count > UINT64_MAX - c)
@@ -203,8 +261,10 @@ int imap_dec_add_seqset_text(json_t *obj, const char *key, const char *s, size_t
         }
         if (n < SEQSET_MAX_RANGES) {
             json_t *r = json_array();
-            json_array_append_new(r, sa ? json_string("*") : imap_dec_u64(a));
-            json_array_append_new(r, sb ? json_string("*") : imap_dec_u64(b));
+            /* "*" (the largest number in use) is null in a range, and
+             * <key>_star says the set has one: ranges stay numbers. */
+            json_array_append_new(r, sa ? json_null() : imap_dec_u64(a));
+            json_array_append_new(r, sb ? json_null() : imap_dec_u64(b));
             json_array_append_new(ranges, r);
         }
         n++;
@@ -216,6 +276,10 @@ int imap_dec_add_seqset_text(json_t *obj, const char *key, const char *s, size_t
         if (n > SEQSET_MAX_RANGES) {
             snprintf(k, sizeof(k), "%s_ranges_total", key);
             imap_dec_set(obj, k, json_integer((json_int_t)n));
+        }
+        if (star) {
+            snprintf(k, sizeof(k), "%s_star", key);
+            imap_dec_set(obj, k, json_true());
         }
         if (finite && !overflow) {
             snprintf(k, sizeof(k), "%s_count", key);

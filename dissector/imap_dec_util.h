@@ -31,6 +31,22 @@ json_t *imap_dec_upper(const imap_value *v);
  * names); non-string elements via imap_value_to_json. */
 json_t *imap_dec_str_list(const imap_value *list);
 
+/* Appends {"name": text of key, "value": val (stolen)} to arr: maps keyed
+ * by network data (ID parameters, METADATA entries, MIME parameters) are
+ * arrays of these, so field paths do not grow with traffic (issue 10). */
+void imap_dec_add_name_value(json_t *arr, const imap_value *key, json_t *val);
+
+/* A tree (objects whose children are in the array member child_key) as a
+ * flat array in preorder, each node without child_key, with "depth" (0
+ * for the root) and "nargs" (its number of children) when it had some:
+ * the field paths stay the same however deep the data nests (issue 10).
+ * Steals tree; a non-object tree gives null. */
+json_t *imap_dec_flatten_tree(json_t *tree, const char *child_key);
+
+/* Array of the raw wire texts of a list's elements (strings only): the
+ * generic arguments of commands and responses without a decoder. */
+json_t *imap_dec_raw_list(const imap_value *list);
+
 /* RFC 9051 9 sequence-set (also uid-set, "$" of RFC 5182): adds
  * obj[key] = the text, obj[key"_ranges"] = [[lo, hi], ...] normalized
  * (lo <= hi, "*" kept as the string "*", at most 64 ranges) and

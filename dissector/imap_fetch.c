@@ -146,34 +146,30 @@ json_t *imap_fetch_items_decode(const imap_value *v, const char **err)
 /* RFC 9051 9: address = "(" addr-name SP addr-adl SP addr-mailbox SP
  * addr-host ")"; group syntax (RFC 9051 7.5.2 ENVELOPE): host NIL and
  * mailbox non-NIL starts a group named by mailbox, both NIL ends it. */
-static json_t *address_list(const imap_value *v)
+static void address_list(json_t *arr, const char *field, const imap_value *v)
 {
-    if (v == NULL || v->type == IV_NIL)
-        return json_null();
-    if (v->type != IV_LIST)
-        return imap_value_to_json(v);
-    json_t *arr = json_array();
-    json_t *group = NULL;  /* members array of the open group */
+    if (v == NULL || v->type != IV_LIST)
+        return;                       /* NIL: no address */
+    json_t *group = NULL;             /* name of the open group */
     for (const imap_value *a = v->child; a != NULL; a = a->next) {
+        json_t *o = json_object();
+        imap_dec_setl(o, "field", json_string(field));
         if (a->type != IV_LIST || a->count != 4) {
-            json_array_append_new(arr, imap_value_to_json(a));
+            /* not an address: its raw text, one type per field */
+            imap_dec_setl(o, "raw", imap_json_bytes(a->raw != NULL ? a->raw : "", a->raw != NULL ? a->raw_len : 0));
+            json_array_append_new(arr, o);
             continue;
         }
         const imap_value *name = imap_list_nth(a, 0), *adl = imap_list_nth(a, 1);
         const imap_value *mbox = imap_list_nth(a, 2), *host = imap_list_nth(a, 3);
         if (host->type == IV_NIL) {
-            if (mbox->type != IV_NIL) {
-                json_t *g = json_object();
-                imap_dec_setl(g, "group", imap_dec_str(mbox));
-                group = json_array();
-                imap_dec_setl(g, "members", group);
-                json_array_append_new(arr, g);
-            } else {
-                group = NULL;
-            }
+            json_decref(group);
+            group = mbox->type != IV_NIL ? imap_dec_str(mbox) : NULL;
+            json_decref(o);
             continue;
         }
-        json_t *o = json_object();
+        if (group != NULL)
+            imap_dec_setl(o, "group", json_incref(group));
         imap_dec_setl(o, "name", imap_dec_str(name));
         json_t *dn = NULL;
         if (name->type != IV_NIL && (dn = imap_dec_rfc2047(name->s, name->len)) != NULL)
@@ -193,9 +189,9 @@ static json_t *address_list(const imap_value *v)
                 imap_dec_setl(o, "address", imap_json_bytes(buf, ml + 1 + hl));
             }
         }
-        json_array_append_new(group != NULL ? group : arr, o);
+        json_array_append_new(arr, o);
     }
-    return arr;
+    json_decref(group);
 }
 
 /* RFC 9051 9: envelope = "(" env-date SP env-subject SP env-from SP
@@ -211,9 +207,14 @@ json_t *imap_envelope_decode(const imap_decode_ctx *ctx, const imap_value *v)
     imap_dec_setl(o, "subject", imap_dec_str(subj));
     if (subj->type == IV_QUOTED || subj->type == IV_LITERAL)
         imap_dec_setl(o, "subject_decoded", imap_dec_rfc2047(subj->s, subj->len));
+    /* one array of every address, "field" naming its header (issue 10:
+     * six lists of the same shape were six sets of field paths); a group
+     * member carries its group's name in "group" */
     static const char *const keys[6] = { "from", "sender", "reply_to", "to", "cc", "bcc" };
+    json_t *addrs = json_array();
     for (size_t i = 0; i < 6; i++)
-        imap_dec_set(o, keys[i], address_list(imap_list_nth(v, 2 + i)));
+        address_list(addrs, keys[i], imap_list_nth(v, 2 + i));
+    imap_dec_setl(o, "addresses", addrs);
     imap_dec_setl(o, "in_reply_to", imap_dec_str(imap_list_nth(v, 8)));
     imap_dec_setl(o, "message_id", imap_dec_str(imap_list_nth(v, 9)));
     return o;
@@ -227,15 +228,19 @@ static json_t *body_params(const imap_value *v)
     if (v == NULL || v->type == IV_NIL)
         return json_null();
     if (v->type != IV_LIST)
-        return imap_value_to_json(v);
-    json_t *o = json_object();
+        return json_null(); /* not a body-fld-param: one type per field */
+    /* [{name, value}], names in lower case: parameter names are network
+     * data, a map keyed by them would grow the field paths (issue 10) */
+    json_t *o = json_array();
     for (const imap_value *k = v->child; k != NULL && k->next != NULL; k = k->next->next) {
         char key[128];
         imap_dec_upper_text(k, key, sizeof(key));
         for (char *p = key; *p; p++)
             *p = (char)tolower((unsigned char)*p);
-        /* an invalid UTF-8 key is refused (and the value freed) by jansson */
-        json_object_set_new(o, key, imap_dec_str(k->next));
+        json_t *it = json_object();
+        imap_dec_setl(it, "name", imap_json_bytes(key, strlen(key)));
+        imap_dec_setl(it, "value", imap_dec_str(k->next));
+        json_array_append_new(o, it);
     }
     return o;
 }
@@ -277,7 +282,10 @@ static void body_ext(json_t *o, const imap_value *e)
     e = e->next;
     if (e == NULL)
         return;
-    imap_dec_setl(o, "language", e->type == IV_LIST ? imap_dec_str_list(e) : imap_dec_str(e));
+    /* body-fld-lang = nstring / "(" string *(SP string) ")": always an
+     * array (null for NIL), one type per field */
+    imap_dec_setl(o, "language", e->type == IV_LIST ? imap_dec_str_list(e)
+                                 : e->type == IV_NIL ? json_null() : json_pack("[o]", imap_dec_str(e)));
     e = e->next;
     if (e == NULL)
         return;
@@ -286,9 +294,57 @@ static void body_ext(json_t *o, const imap_value *e)
     if (e == NULL)
         return;
     json_t *x = json_array();
-    for (; e != NULL; e = e->next)
-        json_array_append_new(x, imap_value_to_json(e));
+    for (; e != NULL; e = e->next) /* raw text: strings only */
+        json_array_append_new(x, imap_json_bytes(e->raw != NULL ? e->raw : "", e->raw != NULL ? e->raw_len : 0));
     imap_dec_setl(o, "extensions", x);
+}
+
+/* The decoded tree as a flat array of its nodes in preorder (issue 10:
+ * field paths must not grow with the nesting): each node without its
+ * "parts" and "body", with "part", its RFC 9051 6.4.5 part specifier
+ * ("" for a multipart top level, "1" for a single-part message's body;
+ * the body of a MESSAGE/RFC822 part P is "P" when multipart, "P.1" when
+ * not), and "depth", the nesting level (0 top). */
+static void bs_flatten(json_t *node, const char *part, int depth, json_t *out)
+{
+    if (!json_is_object(node) || depth > IMAP_DEC_MAX_DEPTH)
+        return;
+    json_t *parts = json_incref(json_object_get(node, "parts"));
+    json_t *body = json_incref(json_object_get(node, "body"));
+    json_object_del(node, "parts");
+    json_object_del(node, "body");
+    json_object_set_new_nocheck(node, "part", json_string(part));
+    json_object_set_new_nocheck(node, "depth", json_integer(depth));
+    json_array_append(out, node);
+    char cp[256];
+    size_t i;
+    json_t *k;
+    json_array_foreach(parts, i, k) {
+        snprintf(cp, sizeof cp, "%s%s%zu", part, part[0] ? "." : "", i + 1);
+        bs_flatten(k, cp, depth + 1, out);
+    }
+    if (json_is_object(body)) {
+        const char *t = json_string_value(json_object_get(body, "type"));
+        bool multi = t != NULL && strcmp(t, "multipart") == 0;
+        snprintf(cp, sizeof cp, "%s%s", part, multi ? "" : ".1");
+        bs_flatten(body, cp, depth + 1, out);
+    }
+    json_decref(parts);
+    json_decref(body);
+}
+
+static json_t *bodystructure_flat(const imap_decode_ctx *ctx, const imap_value *v)
+{
+    json_t *tree = imap_bodystructure_decode(ctx, v, 0);
+    if (!json_is_object(tree)) {
+        json_decref(tree);
+        return json_null();
+    }
+    json_t *out = json_array();
+    const char *t = json_string_value(json_object_get(tree, "type"));
+    bs_flatten(tree, t != NULL && strcmp(t, "multipart") == 0 ? "" : "1", 0, out);
+    json_decref(tree);
+    return out;
 }
 
 /* RFC 9051 9: body = "(" (body-type-1part / body-type-mpart) ")" */
@@ -483,9 +539,9 @@ json_t *imap_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list
         } else if (strcmp(name, "ENVELOPE") == 0) {
             imap_dec_setl(o, "envelope", imap_envelope_decode(ctx, val));
         } else if (strcmp(name, "BODYSTRUCTURE") == 0) {
-            imap_dec_setl(o, "bodystructure", imap_bodystructure_decode(ctx, val, 0));
+            imap_dec_setl(o, "bodystructure", bodystructure_flat(ctx, val));
         } else if (strcmp(name, "BODY") == 0) {
-            imap_dec_setl(o, "body", imap_bodystructure_decode(ctx, val, 0));
+            imap_dec_setl(o, "body", bodystructure_flat(ctx, val));
         } else if (strcmp(name, "RFC822") == 0 || strcmp(name, "RFC822.HEADER") == 0 ||
                    strcmp(name, "RFC822.TEXT") == 0) {
             json_t *e = json_object();
@@ -510,9 +566,14 @@ json_t *imap_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list
         } else if (strcmp(name, "X-GM-LABELS") == 0) {
             imap_dec_setl(o, "x_gm_labels", imap_dec_str_list(val));
         } else {
+            /* [{name, value}], the raw text: attribute names are network data */
             if (other == NULL)
-                other = json_object();
-            json_object_set_new(other, name, imap_value_to_json(val));
+                other = json_array();
+            json_t *it = json_object();
+            imap_dec_setl(it, "name", json_string(name));
+            imap_dec_setl(it, "value", val->raw != NULL ? imap_json_bytes(val->raw, val->raw_len)
+                                                        : imap_dec_str_list(val));
+            json_array_append_new(other, it);
         }
         c = val->next;
     }

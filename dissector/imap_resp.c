@@ -31,11 +31,14 @@ static void lower_key(const char *in, char *out, size_t cap)
     out[i] = '\0';
 }
 
+/* Generic arguments: the raw wire text of each, strings only (one JSON
+ * type per field, issue 10). */
 static json_t *chain_json(const imap_value *v)
 {
     json_t *arr = json_array();
     for (; v != NULL; v = v->next)
-        json_array_append_new(arr, imap_value_to_json(v));
+        json_array_append_new(arr, v->raw != NULL ? imap_json_bytes(v->raw, v->raw_len)
+                                                  : imap_dec_str_list(v));
     return arr;
 }
 
@@ -74,15 +77,23 @@ static const char *dec_list(const imap_decode_ctx *ctx, const imap_value *a, jso
             if (strcmp(k, "OLDNAME") == 0 && c->next->type == IV_LIST) {
                 json_t *tmp = json_object();
                 imap_add_mailbox(ctx, tmp, "m", imap_list_nth(c->next, 0));
-                imap_dec_setl(ext, "OLDNAME", json_incref(json_object_get(tmp, "m")));
+                imap_dec_setl(ext, "oldname", json_incref(json_object_get(tmp, "m")));
                 json_decref(tmp);
             } else if (strcmp(k, "CHILDINFO") == 0 && c->next->type == IV_LIST) {
                 json_t *ci = json_array();
                 for (const imap_value *e = c->next->child; e != NULL; e = e->next)
                     json_array_append_new(ci, imap_dec_upper(e));
-                imap_dec_setl(ext, "CHILDINFO", ci);
+                imap_dec_setl(ext, "childinfo", ci);
             } else {
-                json_object_set_new(ext, k, imap_value_to_json(c->next));
+                /* other mbox-list-extended items: [{name, value}], raw text */
+                json_t *other = json_object_get(ext, "other");
+                if (other == NULL) {
+                    other = json_array();
+                    json_object_set_new_nocheck(ext, "other", other);
+                }
+                const imap_value *v = c->next;
+                imap_dec_add_name_value(other, c, v->raw != NULL ? imap_json_bytes(v->raw, v->raw_len)
+                                                                 : imap_dec_str(v));
             }
         }
         imap_dec_setl(o, "extended", ext);
@@ -100,15 +111,19 @@ static const char *dec_status(const imap_decode_ctx *ctx, const imap_value *a, j
     const imap_value *l = a->next;
     if (l == NULL || l->type != IV_LIST)
         return "STATUS response without items";
-    json_t *items = json_object();
+    /* [{name, value}]: item names are network data; value a number, null
+     * for NIL (RFC 7889 APPENDLIMIT) or anything else */
+    json_t *items = json_array();
     for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next) {
         char k[64];
         imap_dec_upper_text(c, k, sizeof(k));
         uint64_t n;
-        json_object_set_new(items, k, imap_dec_number(c->next, &n) == 0 ? imap_dec_u64(n)
-                                                                        : imap_value_to_json(c->next));
+        json_t *it = json_object();
+        imap_dec_setl(it, "name", json_string(k));
+        imap_dec_setl(it, "value", imap_dec_number(c->next, &n) == 0 ? imap_dec_u64(n) : json_null());
+        json_array_append_new(items, it);
     }
-    imap_dec_setl(o, "items", items);
+    imap_dec_setl(o, "status_items", items);
     return NULL;
 }
 
@@ -151,7 +166,7 @@ static const char *dec_esearch(const imap_decode_ctx *ctx, const imap_value *a, 
         a = a->next;
     }
     if (imap_value_is_atom(a, "UID")) {
-        imap_dec_setl(o, "uid", json_true());
+        imap_dec_setl(o, "uid_results", json_true()); /* "uid" is FETCH's number */
         a = a->next;
     }
     const char *err = NULL;
@@ -256,15 +271,10 @@ static const char *dec_metadata(const imap_decode_ctx *ctx, const imap_value *a,
     if (l == NULL)
         return "METADATA response without entries";
     if (l->type == IV_LIST) {
-        json_t *ent = json_object();
-        for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next) {
-            size_t len = 0;
-            const char *s = imap_value_text(c, &len, NULL);
-            char k[256];
-            snprintf(k, sizeof(k), "%.*s", (int)(len < 255 ? len : 255), s);
-            json_object_set_new(ent, k, imap_dec_str(c->next));
-        }
-        imap_dec_setl(o, "entries", ent);
+        json_t *ent = json_array(); /* [{name, value}]: entry names are network data */
+        for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next)
+            imap_dec_add_name_value(ent, c, imap_dec_str(c->next));
+        imap_dec_setl(o, "values", ent);
     } else {
         /* unsolicited: entry-list = entry *(SP entry) */
         json_t *names = json_array();
@@ -325,7 +335,7 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
         json_t *arr = json_array();             /* RFC 5161 3.2 */
         for (; a != NULL; a = a->next)
             json_array_append_new(arr, imap_dec_upper(a));
-        imap_dec_setl(o, "capabilities", arr);
+        imap_dec_setl(o, "enabled", arr); /* "capabilities" are objects */
     } else if (strcmp(type, "FLAGS") == 0) {
         if (a == NULL || a->type != IV_LIST)
             e = "FLAGS response without a list";
@@ -356,14 +366,9 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
     } else if (strcmp(type, "ID") == 0) {
         /* RFC 2971 3.2: id-response = "ID" SP id-params-list */
         if (a != NULL && a->type == IV_LIST) {
-            json_t *id = json_object();
-            for (const imap_value *c = a->child; c != NULL && c->next != NULL; c = c->next->next) {
-                size_t len = 0;
-                const char *s = imap_value_text(c, &len, NULL);
-                char k[128];
-                snprintf(k, sizeof(k), "%.*s", (int)(len < 127 ? len : 127), s);
-                json_object_set_new(id, k, imap_dec_str(c->next));
-            }
+            json_t *id = json_array(); /* [{name, value}]: names are network data */
+            for (const imap_value *c = a->child; c != NULL && c->next != NULL; c = c->next->next)
+                imap_dec_add_name_value(id, c, imap_dec_str(c->next));
             imap_dec_setl(o, "id", id);
         } else {
             imap_dec_setl(o, "id", json_null());
@@ -584,7 +589,8 @@ json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
         if (a != NULL) {
             json_t *arr = json_array();
             for (const imap_value *c = a; c != NULL; c = c->next)
-                json_array_append_new(arr, c->type == IV_LIST ? imap_dec_str_list(c) : imap_dec_str(c));
+                json_array_append_new(arr, c->raw != NULL ? imap_json_bytes(c->raw, c->raw_len)
+                                                          : imap_dec_str(c)); /* raw text: strings only */
             imap_dec_setl(o, "args", arr);
         }
     } else if (strcmp(code, "MAILBOXID") == 0) {

@@ -326,7 +326,7 @@ int imap_search_decode(const imap_decode_ctx *ctx, const char *cmd, const imap_v
             a = esearch_source(ctx, a, obj);
         a = return_opts(a, obj);
         a = charset_opt(a, obj, false, err);
-        imap_dec_setl(obj, "search", search_tree(ctx, &a, err));
+        imap_dec_setl(obj, "search", imap_dec_flatten_tree(search_tree(ctx, &a, err), "args"));
     } else if (strcmp(base, "SORT") == 0) {
         /* RFC 5256 5: sort = ["UID" SP] "SORT" SP sort-criteria SP search-criteria;
          * sort-criteria = "(" sort-criterion *(SP sort-criterion) ")";
@@ -353,7 +353,7 @@ int imap_search_decode(const imap_decode_ctx *ctx, const char *cmd, const imap_v
         imap_dec_setl(obj, "sort_criteria", crit);
         a = charset_opt(a->next, obj, true, err);
         if (*err == NULL)
-            imap_dec_setl(obj, "search", search_tree(ctx, &a, err));
+            imap_dec_setl(obj, "search", imap_dec_flatten_tree(search_tree(ctx, &a, err), "args"));
     } else if (strcmp(base, "THREAD") == 0) {
         /* RFC 5256 5: thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria */
         if (a == NULL) {
@@ -363,7 +363,7 @@ int imap_search_decode(const imap_decode_ctx *ctx, const char *cmd, const imap_v
         imap_dec_setl(obj, "algorithm", imap_dec_upper(a));
         a = charset_opt(a->next, obj, true, err);
         if (*err == NULL)
-            imap_dec_setl(obj, "search", search_tree(ctx, &a, err));
+            imap_dec_setl(obj, "search", imap_dec_flatten_tree(search_tree(ctx, &a, err), "args"));
     } else {
         *err = "not a search command";
         return -1;

@@ -567,6 +567,23 @@ static void json_count(json_t *o, const char *key)
         json_object_set_new(o, key, json_integer(1));
 }
 
+/* [{name, count}] of a count map (json_count): the names are network data
+ * (response names, command names), so the output is an array, not an
+ * object keyed by them (issue 10: field paths do not grow with traffic). */
+static json_t *count_array(const json_t *o)
+{
+    json_t *arr = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v) {
+        json_t *e = json_object();
+        json_object_set_new_nocheck(e, "name", json_string(k));
+        json_object_set_new_nocheck(e, "count", json_incref(v));
+        json_array_append_new(arr, e);
+    }
+    return arr;
+}
+
 static imap_decode_ctx decode_ctx(const imap_session *s)
 {
     imap_decode_ctx c = { .show_credentials = s->cfg.show_credentials, .utf8_accept = s->utf8_accept };
@@ -649,7 +666,7 @@ static void txn_emit(imap_session *s, pending *p, const char *status, uint64_t o
          * the destination, so there the selected one is "selected_mailbox" */
         json_object_set_nocheck(o, json_object_get(o, "mailbox") ? "selected_mailbox" : "mailbox", p->sel_mb);
     }
-    json_object_set_nocheck(o, "untagged", p->untagged);
+    json_object_set_new_nocheck(o, "untagged", count_array(p->untagged));
     if (json_array_size(p->responses) > 0)
         json_object_set_nocheck(o, "responses", p->responses);
     if (p->responses_dropped)
@@ -881,10 +898,20 @@ static json_t *caps_annotate(const json_t *names)
         const char *name = json_string_value(n);
         json_t *o = json_object();
         json_object_set_new_nocheck(o, "name", json_string(name));
+        /* The shape of a CAPABILITY response's entries (name, value of
+         * AUTH= and the like, known: false): the constant rfc and meaning
+         * texts come only with --annotate (src/output.c put_json_ann), not
+         * in every connection's summary (issue 10, volume). */
         const imap_capability_info *ci = imap_capability_lookup(name, strlen(name));
         if (ci) {
-            json_object_set_new_nocheck(o, "rfc", json_string(ci->rfc));
-            json_object_set_new_nocheck(o, "meaning", json_string(ci->meaning));
+            if (ci->prefix) {
+                size_t len = strlen(name), pl = strlen(ci->name);
+                const char *eq = strchr(name, '=');
+                if (eq != NULL)
+                    json_object_set_new_nocheck(o, "value", json_string(eq + 1));
+                else if (pl < len)
+                    json_object_set_new_nocheck(o, "value", json_string(name + pl));
+            }
         } else {
             json_object_set_new_nocheck(o, "known", json_false());
         }
@@ -1070,7 +1097,16 @@ static json_t *line_names(const imap_session *s, const json_t *obj, json_t *extr
     const json_t *env = json_object_get(obj, "envelope");
     if (json_is_object(env)) {
         const json_t *subj = json_object_get(env, "subject_decoded");
-        const json_t *from = json_object_get(json_array_get(json_object_get(env, "from"), 0), "name_decoded");
+        /* the first address whose field is "from" (envelope "addresses") */
+        const json_t *addrs = json_object_get(env, "addresses"), *from = NULL;
+        for (size_t ai = 0; ai < json_array_size(addrs); ai++) {
+            const json_t *ad = json_array_get(addrs, ai);
+            const char *f = json_string_value(json_object_get(ad, "field"));
+            if (f != NULL && strcmp(f, "from") == 0) {
+                from = json_object_get(ad, "name_decoded");
+                break;
+            }
+        }
         if (json_is_string(subj) || json_is_string(from))
             names = json_object();
         if (json_is_string(subj))
@@ -1271,15 +1307,18 @@ static json_t *id_params(const imap_value *list)
 {
     if (!list || list->type != IV_LIST)
         return json_null();
-    json_t *o = json_object();
+    json_t *o = json_array(); /* [{name, value}]: names are network data (issue 10) */
     for (const imap_value *k = list->child; k && k->next; k = k->next->next) {
         size_t kl, vl;
         const char *ks = imap_value_text(k, &kl, NULL);
         const char *vs = imap_value_text(k->next, &vl, NULL);
         char key[64];
         imap_core_escape(key, sizeof key, (const uint8_t *)ks, kl);
-        json_object_set_new(o, key, k->next->type == IV_NIL ? json_null() : json_bytes(vs, vl));
-        if (json_object_size(o) >= 30)
+        json_t *e = json_object();
+        json_object_set_new_nocheck(e, "name", json_string(key));
+        json_object_set_new_nocheck(e, "value", k->next->type == IV_NIL ? json_null() : json_bytes(vs, vl));
+        json_array_append_new(o, e);
+        if (json_array_size(o) >= 30)
             break;
     }
     return o;
@@ -3115,9 +3154,9 @@ json_t *imap_session_summary(const imap_session *s)
         json_object_set_new_nocheck(o, "capabilities_before_tls", caps_annotated(s->caps_before_tls));
     json_object_set_nocheck(o, "enabled", s->enabled);
     json_object_set_nocheck(o, "mailboxes", s->mailboxes);
-    json_object_set_nocheck(o, "commands", s->commands);
+    json_object_set_new_nocheck(o, "commands", count_array(s->commands));
     json_object_set_new_nocheck(o, "transactions", json_integer((json_int_t)s->transactions));
-    json_object_set_nocheck(o, "unsolicited", s->unsolicited);
+    json_object_set_new_nocheck(o, "unsolicited", count_array(s->unsolicited));
     json_object_set_new_nocheck(o, "state", json_string(state_names[s->state]));
     json_object_set_new_nocheck(o, "midstream", json_boolean(s->midstream));
     json_object_set_nocheck(o, "greeting", s->greeting ? s->greeting : json_null());

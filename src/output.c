@@ -791,7 +791,8 @@ static const imap_annot *ann_of(const json_t *obj, const char *key, imap_annot_k
  *     PREAUTH BYE): "status_rfc", "status_meaning";
  *   - inside a response code object (the value of "response_code" or
  *     "code", with a string "code"), a capability object (an element of a
- *     "capabilities" array, with a string "name") and an untagged status
+ *     "capabilities" or "capabilities_before_tls" array, with a string
+ *     "name") and an untagged status
  *     response (an element of "responses" whose "type" is a status):
  *     "rfc" and "meaning" (not when the object has "rfc" already).
  * Names not in the table get nothing added.  key: the member name that
@@ -833,7 +834,7 @@ static void put_json_ann(output *o, const json_t *v, int depth, const char *key)
         const imap_annot *a = NULL;
         if (strcmp(key, "response_code") == 0 || strcmp(key, "code") == 0)
             a = ann_of(obj, "code", IMAP_ANNOT_CODE);
-        else if (strcmp(key, "capabilities") == 0)
+        else if (strcmp(key, "capabilities") == 0 || strcmp(key, "capabilities_before_tls") == 0)
             a = ann_of(obj, "name", IMAP_ANNOT_CAPABILITY);
         else if (strcmp(key, "responses") == 0)
             a = ann_of(obj, "type", IMAP_ANNOT_STATUS);
@@ -1442,7 +1443,8 @@ static void text_alert(output *o, const out_flow *flow, const json_t *b)
     }
 }
 
-/* Number of commands: an integer, or an object of counts per command. */
+/* Number of commands: an integer, an object of counts per command, or
+ * an array of {name, count}. */
 static int64_t session_commands(const json_t *v)
 {
     if (json_is_integer(v))
@@ -1456,7 +1458,11 @@ static int64_t session_commands(const json_t *v)
                 sum += (int64_t)json_integer_value(x);
         }
     } else if (json_is_array(v)) {
-        sum = (int64_t)json_array_size(v);
+        /* [{name, count}] (docs/output.md) */
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const json_t *c = json_object_get(json_array_get(v, i), "count");
+            sum += json_is_integer(c) ? (int64_t)json_integer_value(c) : 1;
+        }
     }
     return sum;
 }

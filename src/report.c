@@ -516,12 +516,18 @@ static unsigned status_index(const char *st)
 }
 
 /* "Name <addr>" of the first address of an ENVELOPE address list. */
+/* The first "from" of an envelope's "addresses" ([{field, name, ...}]). */
 static void envelope_from(const json_t *list, char *dst, size_t len)
 {
-    const json_t *a = json_array_get(list, 0);
+    const json_t *a = NULL;
     const char *name, *addr;
 
     dst[0] = '\0';
+    for (size_t i = 0; i < json_array_size(list) && a == NULL; i++) {
+        const char *f = jstr(json_array_get(list, i), "field");
+        if (f && strcmp(f, "from") == 0)
+            a = json_array_get(list, i);
+    }
     if (!json_is_object(a))
         return;
     name = jstr(a, "name_decoded");
@@ -553,7 +559,7 @@ static void msg_add(report *r, uint64_t ts, const out_flow *flow, const char *co
         subj = jstr(env, "subject_decoded");
         if (!subj)
             subj = jstr(env, "subject");
-        envelope_from(json_object_get(env, "from"), from, sizeof from);
+        envelope_from(json_object_get(env, "addresses"), from, sizeof from);
         if (!date)
             date = jstr(env, "date");
     }

@@ -1212,10 +1212,16 @@ json_t *tls_conn_summary(const tls_conn *t)
         json_array_append_new(al, o);
     }
     json_object_set_new_nocheck(s, "alerts", al);
-    json_t *an = json_object();
+    /* [{name, count}] like imap_session.anomalies: one shape, no field
+     * path per anomaly name (issue 10) */
+    json_t *an = json_array();
     for (int i = 0; i < TLS_ANOM_COUNT; i++)
-        if (t->anom[i])
-            json_object_set_new(an, anom_names[i], json_integer((json_int_t)t->anom[i]));
+        if (t->anom[i]) {
+            json_t *e = json_object();
+            json_object_set_new_nocheck(e, "name", json_string(anom_names[i]));
+            json_object_set_new_nocheck(e, "count", json_integer((json_int_t)t->anom[i]));
+            json_array_append_new(an, e);
+        }
     json_object_set_new_nocheck(s, "anomalies", an);
     return s;
 }

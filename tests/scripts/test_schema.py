@@ -66,12 +66,12 @@ def ev(event_type, body, **over):
 GOOD = [
     ev("imap", {"tag": "A1", "command": "UID FETCH", "status": "OK", "latency_us": 650,
                 "response_code": {"code": "CAPABILITY"}, "response_text": "done",
-                "untagged": {"FETCH": 2}, "client_bytes": 30, "server_bytes": 900}),
+                "untagged": [{"name": "FETCH", "count": 2}], "client_bytes": 30, "server_bytes": 900}),
     ev("imap", {"tag": "A2", "command": "LOGOUT", "status": None}),
     ev("imap_session", {"client_bytes": 10, "server_bytes": 20, "user": "alice",
                         "gaps": [{"direction": "client", "offset": 5, "length": 100}],
                         "anomalies": [{"name": "overlap_mismatch", "category": "tcp", "count": 1}],
-                        "commands": {"LOGIN": 1}, "tls": {"used": False, "mode": "none"},
+                        "commands": [{"name": "LOGIN", "count": 1}], "tls": {"used": False, "mode": "none"},
                         "end_reason": "fin"}),
     ev("alert", {"name": "starttls_command_injection", "direction": "client", "offset": 7,
                  "category": "imap", "detail": None, "severity": 1, "signature_id": 2300022}),
@@ -99,6 +99,11 @@ BAD = [
     ("alert without signature_id", ev("alert", {"name": "x", "severity": 3})),
     ("ja3 not md5", ev("tls", {"ja3": "xyz"})),
     ("extra envelope key", dict(GOOD[0], extra=1)),
+    ("unknown imap field", ev("imap", dict(GOOD[0]["imap"], no_such_field=1))),
+    ("untagged keyed by name", ev("imap", dict(GOOD[0]["imap"], untagged={"FETCH": 2}))),
+    ("commands keyed by name", ev("imap_session", dict(GOOD[2]["imap_session"], commands={"LOGIN": 1}))),
+    ("sequence set star as string", ev("imap", dict(GOOD[0]["imap"], sequence_set="1:*",
+                                                    sequence_set_ranges=[[1, "*"]]))),
 ]
 
 

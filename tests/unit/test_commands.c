@@ -174,12 +174,12 @@ static void test_status(void **state)
     (void)state;
     json_t *o = CMD("STATUS", "blurdybloop (UIDNEXT MESSAGES)");  /* RFC 9051 6.3.11 */
     STR(o, "mailbox", "blurdybloop");
-    STR(o, "items/0", "UIDNEXT");
-    STR(o, "items/1", "MESSAGES");
+    STR(o, "status_items/0", "UIDNEXT");
+    STR(o, "status_items/1", "MESSAGES");
     json_decref(o);
     o = CMD("STATUS", "INBOX (HIGHESTMODSEQ SIZE APPENDLIMIT DELETED)");
-    SIZE(o, "items", 4);
-    STR(o, "items/3", "DELETED");
+    SIZE(o, "status_items", 4);
+    STR(o, "status_items/3", "DELETED");
     json_decref(o);
 }
 
@@ -243,7 +243,9 @@ static void test_copy_move_expunge(void **state)
     STR(o, "mailbox", "foo");
     json_decref(o);
     o = CMD("MOVE", "1:* Trash");
-    STR(o, "sequence_set_ranges/0/1", "*");
+    NUL(o, "sequence_set_ranges/0/1");                        /* "*" */
+    INT(o, "sequence_set_ranges/0/0", 1);
+    TRUE(o, "sequence_set_star");
     ABSENT(o, "sequence_set_count");
     json_decref(o);
     o = CMD("UID EXPUNGE", "3000:3002");                          /* RFC 4315 2.1 */
@@ -342,52 +344,64 @@ static void test_search(void **state)
     /* RFC 9051 6.4.4 */
     json_t *o = CMD("SEARCH", "FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"");
     assert_null(last_err);
-    STR(o, "search/op", "AND");
-    STR(o, "search/args/0/key", "FLAGGED");
-    STR(o, "search/args/1/key", "SINCE");
-    STR(o, "search/args/1/date", "1-Feb-1994");
-    STR(o, "search/args/1/date_iso", "1994-02-01");
-    STR(o, "search/args/2/op", "NOT");
-    STR(o, "search/args/2/args/0/key", "FROM");
-    STR(o, "search/args/2/args/0/value", "Smith");
+    /* the program in preorder (docs/output.md): depth, nargs */
+    STR(o, "search/0/op", "AND");
+    INT(o, "search/0/depth", 0);
+    INT(o, "search/0/nargs", 3);
+    STR(o, "search/1/key", "FLAGGED");
+    INT(o, "search/1/depth", 1);
+    STR(o, "search/2/key", "SINCE");
+    STR(o, "search/2/date", "1-Feb-1994");
+    STR(o, "search/2/date_iso", "1994-02-01");
+    STR(o, "search/3/op", "NOT");
+    INT(o, "search/3/nargs", 1);
+    STR(o, "search/4/key", "FROM");
+    INT(o, "search/4/depth", 2);
+    STR(o, "search/4/value", "Smith");
+    SIZE(o, "search", 5);
     json_decref(o);
     o = CMD("SEARCH", "TEXT \"string not in mailbox\"");
-    STR(o, "search/key", "TEXT");
+    STR(o, "search/0/key", "TEXT");
+    SIZE(o, "search", 1);
     json_decref(o);
     o = CMD("SEARCH", "CHARSET UTF-8 OR (FROM a TO b) HEADER X-Spam yes");
     STR(o, "charset", "UTF-8");
-    STR(o, "search/op", "OR");
-    STR(o, "search/args/0/op", "AND");
-    STR(o, "search/args/0/args/1/key", "TO");
-    STR(o, "search/args/1/key", "HEADER");
-    STR(o, "search/args/1/field", "X-Spam");
-    STR(o, "search/args/1/value", "yes");
+    STR(o, "search/0/op", "OR");
+    STR(o, "search/1/op", "AND");
+    INT(o, "search/1/depth", 1);
+    STR(o, "search/3/key", "TO");
+    INT(o, "search/3/depth", 2);
+    STR(o, "search/4/key", "HEADER");
+    INT(o, "search/4/depth", 1);
+    STR(o, "search/4/field", "X-Spam");
+    STR(o, "search/4/value", "yes");
     json_decref(o);
     /* RFC 4731 3.1 RETURN, sequence sets, UID, LARGER */
     o = CMD("UID SEARCH", "RETURN (MIN COUNT) UID 1:100 LARGER 4096 2:* $");
     STR(o, "return/0", "MIN");
     STR(o, "return/1", "COUNT");
-    STR(o, "search/args/0/key", "UID");
-    INT(o, "search/args/0/sequence_set_count", 100);
-    INT(o, "search/args/1/number", 4096);
-    STR(o, "search/args/2/key", "SEQUENCE");
-    TRUE(o, "search/args/3/sequence_set_searchres");
+    STR(o, "search/1/key", "UID");
+    INT(o, "search/1/sequence_set_count", 100);
+    INT(o, "search/2/number", 4096);
+    STR(o, "search/3/key", "SEQUENCE");
+    TRUE(o, "search/3/sequence_set_star");
+    TRUE(o, "search/4/sequence_set_searchres");
     json_decref(o);
     /* RFC 7162 3.1.5 MODSEQ */
     o = CMD("SEARCH", "MODSEQ \"/flags/\\\\draft\" all 620162338");
-    STR(o, "search/key", "MODSEQ");
-    STR(o, "search/entry", "/flags/\\draft");
-    STR(o, "search/entry_type", "all");
-    INT(o, "search/modseq", 620162338);
+    STR(o, "search/0/key", "MODSEQ");
+    STR(o, "search/0/entry", "/flags/\\draft");
+    STR(o, "search/0/entry_type", "all");
+    INT(o, "search/0/modseq", 620162338);
     json_decref(o);
     /* RFC 5032 WITHIN, RFC 6203 FUZZY, RFC 8514 SAVEDBEFORE */
     o = CMD("SEARCH", "YOUNGER 3600 OLDER 60 FUZZY SUBJECT hello SAVEDBEFORE 1-Jan-2020 KEYWORD $Forwarded");
-    INT(o, "search/args/0/seconds", 3600);
-    STR(o, "search/args/1/key", "OLDER");
-    STR(o, "search/args/2/op", "FUZZY");
-    STR(o, "search/args/2/args/0/value", "hello");
-    STR(o, "search/args/3/date_iso", "2020-01-01");
-    STR(o, "search/args/4/value", "$Forwarded");
+    INT(o, "search/1/seconds", 3600);
+    STR(o, "search/2/key", "OLDER");
+    STR(o, "search/3/op", "FUZZY");
+    STR(o, "search/4/value", "hello");
+    STR(o, "search/5/date_iso", "2020-01-01");
+    STR(o, "search/6/value", "$Forwarded");
     json_decref(o);
     /* errors */
     o = CMD("SEARCH", "FROM");
@@ -395,7 +409,7 @@ static void test_search(void **state)
     json_decref(o);
     o = CMD("SEARCH", "BOGUSKEY");
     assert_non_null(last_err);
-    assert_true(json_is_false(jget(o, "search/known")));
+    assert_true(json_is_false(jget(o, "search/0/known")));
     json_decref(o);
     /* deep NOT chain does not recurse past the cap */
     static char deep[4 * 200 + 4];
@@ -415,7 +429,7 @@ static void test_sort_thread_esearch(void **state)
     json_t *o = CMD("SORT", "(SUBJECT) UTF-8 SINCE 1-Feb-1994");
     STR(o, "sort_criteria/0/key", "SUBJECT");
     STR(o, "charset", "UTF-8");
-    STR(o, "search/key", "SINCE");
+    STR(o, "search/0/key", "SINCE");
     json_decref(o);
     o = CMD("UID SORT", "(REVERSE DATE SUBJECT) UTF-8 ALL");
     TRUE(o, "sort_criteria/0/reverse");
@@ -428,7 +442,7 @@ static void test_sort_thread_esearch(void **state)
     o = CMD("THREAD", "ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000");
     STR(o, "algorithm", "ORDEREDSUBJECT");
     STR(o, "charset", "UTF-8");
-    STR(o, "search/date_iso", "2000-03-05");
+    STR(o, "search/0/date_iso", "2000-03-05");
     json_decref(o);
     o = CMD("THREAD", "REFERENCES");
     assert_non_null(last_err);
@@ -438,7 +452,7 @@ static void test_sort_thread_esearch(void **state)
     STR(o, "source/0/filter", "MAILBOXES");
     STR(o, "source/0/mailboxes/0", "folder1");
     STR(o, "source/1/filter", "SUBTREE-ONE");
-    STR(o, "search/key", "UNSEEN");
+    STR(o, "search/0/key", "UNSEEN");
     json_decref(o);
 }
 
@@ -485,16 +499,19 @@ static void test_misc_extensions(void **state)
     (void)state;
     /* RFC 2971 3.3 */
     json_t *o = CMD("ID", "(\"name\" \"sodr\" \"version\" \"19.34\" \"vendor\" NIL)");
-    STR(o, "id/name", "sodr");
-    STR(o, "id/version", "19.34");
-    NUL(o, "id/vendor");
+    STR(o, "id/0/name", "name");
+    STR(o, "id/0/value", "sodr");
+    STR(o, "id/1/name", "version");
+    STR(o, "id/1/value", "19.34");
+    STR(o, "id/2/name", "vendor");
+    NUL(o, "id/2/value");
     json_decref(o);
     o = CMD("ID", "NIL");
     NUL(o, "id");
     json_decref(o);
     o = CMD("ENABLE", "CONDSTORE X-GOOD-IDEA");                   /* RFC 5161 4 */
-    STR(o, "capabilities/0", "CONDSTORE");
-    STR(o, "capabilities/1", "X-GOOD-IDEA");
+    STR(o, "enabled/0", "CONDSTORE");
+    STR(o, "enabled/1", "X-GOOD-IDEA");
     json_decref(o);
     o = CMD("COMPRESS", "DEFLATE");                               /* RFC 4978 */
     STR(o, "mechanism", "DEFLATE");
@@ -528,12 +545,15 @@ static void test_misc_extensions(void **state)
     STR(o, "entries/0", "/shared/comment");
     json_decref(o);
     o = CMD("SETMETADATA", "INBOX (/private/comment \"My new comment\" /shared/x NIL)");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "entries"), "/private/comment")),
-                        "My new comment");
+    STR(o, "values/0/name", "/private/comment");
+    STR(o, "values/0/value", "My new comment");
+    STR(o, "values/1/name", "/shared/x");
+    NUL(o, "values/1/value");
     json_decref(o);
     o = CMD("SETMETADATA", "INBOX (/shared/x NIL)");
-    assert_non_null(json_object_get(json_object_get(o, "entries"), "/shared/x"));
-    assert_true(json_is_null(json_object_get(json_object_get(o, "entries"), "/shared/x")));
+    STR(o, "values/0/name", "/shared/x");
+    assert_non_null(jget(o, "values/0/value"));
+    NUL(o, "values/0/value");
     json_decref(o);
     /* RFC 5465 6 */
     o = CMD("NOTIFY", "SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (From To)]) MessageExpunge)) (subtree (INBOX Lists) (MessageNew MessageExpunge)) (personal NONE)");
@@ -542,16 +562,17 @@ static void test_misc_extensions(void **state)
     STR(o, "event_groups/0/filter", "SELECTED");
     STR(o, "event_groups/0/events/0/event", "MessageNew");
     STR(o, "event_groups/0/events/0/fetch/0/item", "UID");
-    STR(o, "event_groups/0/events/1", "MessageExpunge");
+    STR(o, "event_groups/0/events/1/event", "MessageExpunge");    /* always objects */
     STR(o, "event_groups/1/mailboxes/1", "Lists");
-    STR(o, "event_groups/2/events", "NONE");
+    SIZE(o, "event_groups/2/events", 0);
+    TRUE(o, "event_groups/2/none");
     json_decref(o);
     o = CMD("NOTIFY", "NONE");
     STR(o, "notify", "NONE");
     json_decref(o);
     /* RFC 4467 */
     o = CMD("GENURLAUTH", "\"imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred\" INTERNAL");
-    STR(o, "urls/0/mechanism", "INTERNAL");
+    STR(o, "url_auths/0/mechanism", "INTERNAL");
     json_decref(o);
     o = CMD("URLFETCH", "\"imap://joe@example.com/INBOX/;uid=20\"");
     STR(o, "urls/0", "imap://joe@example.com/INBOX/;uid=20");
@@ -562,9 +583,9 @@ static void test_misc_extensions(void **state)
     json_decref(o);
     /* unknown / X- commands keep generic args */
     o = CMD("X-FOO", "1 (a \"b\") NIL");
-    INT(o, "args/0", 1);
-    STR(o, "args/1/1", "b");
-    NUL(o, "args/2");
+    STR(o, "args/0", "1");                                    /* raw text of each */
+    STR(o, "args/1", "(a \"b\")");
+    STR(o, "args/2", "NIL");
     json_decref(o);
     o = CMD("uid fetch", "1 FLAGS");                              /* case-insensitive */
     TRUE(o, "uid");

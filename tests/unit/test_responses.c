@@ -44,7 +44,8 @@ static void test_mailbox_data(void **state)
     assert_true(json_is_false(jget(o, "capabilities/3/known")));
     json_decref(o);
     o = untagged("ENABLED CONDSTORE QRESYNC");           /* RFC 5161 */
-    STR(o, "capabilities/1", "QRESYNC");
+    STR(o, "enabled/1", "QRESYNC");
+    ABSENT(o, "capabilities");
     json_decref(o);
 }
 
@@ -62,10 +63,10 @@ static void test_list_status(void **state)
     json_decref(o);
     /* RFC 5258 5: CHILDINFO and OLDNAME extended data */
     o = untagged("LIST (\\Subscribed) \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
-    STR(o, "extended/CHILDINFO/0", "SUBSCRIBED");
+    STR(o, "extended/childinfo/0", "SUBSCRIBED");
     json_decref(o);
     o = untagged("LIST () \".\" \"NewName\" (\"OLDNAME\" (\"OldName\"))");
-    STR(o, "extended/OLDNAME", "OldName");
+    STR(o, "extended/oldname", "OldName");
     json_decref(o);
     o = untagged("LSUB (\\Noselect) \"/\" &ZeVnLIqe-");
     STR(o, "mailbox", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
@@ -73,10 +74,14 @@ static void test_list_status(void **state)
     json_decref(o);
     o = untagged("STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292 HIGHESTMODSEQ 7011231777 SIZE 99 APPENDLIMIT NIL)");
     STR(o, "mailbox", "blurdybloop");
-    INT(o, "items/MESSAGES", 231);
-    INT(o, "items/UIDNEXT", 44292);
-    INT(o, "items/HIGHESTMODSEQ", 7011231777LL);
-    NUL(o, "items/APPENDLIMIT");
+    STR(o, "status_items/0/name", "MESSAGES");
+    INT(o, "status_items/0/value", 231);
+    STR(o, "status_items/1/name", "UIDNEXT");
+    INT(o, "status_items/1/value", 44292);
+    STR(o, "status_items/2/name", "HIGHESTMODSEQ");
+    INT(o, "status_items/2/value", 7011231777LL);
+    STR(o, "status_items/4/name", "APPENDLIMIT");
+    NUL(o, "status_items/4/value");
     json_decref(o);
 }
 
@@ -104,7 +109,8 @@ static void test_search_results(void **state)
     INT(o, "count", 3);
     json_decref(o);
     o = untagged("ESEARCH (TAG \"A285\") UID MIN 7 MAX 3800 ALL 7,12:13,3800 MODSEQ 12345");
-    TRUE(o, "uid");
+    TRUE(o, "uid_results");
+    ABSENT(o, "uid");                                    /* FETCH's number */
     INT(o, "max", 3800);
     STR(o, "all", "7,12:13,3800");
     INT(o, "all_count", 4);
@@ -139,8 +145,10 @@ static void test_namespace_id_quota_acl(void **state)
     NUL(o, "other");
     json_decref(o);
     o = untagged("ID (\"name\" \"Cyrus\" \"version\" \"1.5\" \"os\" \"sunos\")"); /* RFC 2971 */
-    STR(o, "id/name", "Cyrus");
-    STR(o, "id/os", "sunos");
+    STR(o, "id/0/name", "name");
+    STR(o, "id/0/value", "Cyrus");
+    STR(o, "id/2/name", "os");
+    STR(o, "id/2/value", "sunos");
     json_decref(o);
     /* RFC 9208 5 */
     o = untagged("QUOTA \"\" (STORAGE 10 512)");
@@ -175,8 +183,8 @@ static void test_other_untagged(void **state)
     (void)state;
     /* RFC 5464 4.4 */
     json_t *o = untagged("METADATA \"\" (/shared/comment \"Shared comment\")");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "entries"), "/shared/comment")),
-                        "Shared comment");
+    STR(o, "values/0/name", "/shared/comment");
+    STR(o, "values/0/value", "Shared comment");
     json_decref(o);
     o = untagged("METADATA \"INBOX\" /shared/comment /private/comment");
     STR(o, "changed_entries/1", "/private/comment");
@@ -292,7 +300,7 @@ static void test_resp_codes(void **state)
     STR(o, "metadata", "TOOMANY");
     json_decref(o);
     o = code("BADEVENT", "(MessageNew MessageExpunge)");    /* RFC 5465 */
-    STR(o, "args/0/1", "MessageExpunge");
+    STR(o, "args/0", "(MessageNew MessageExpunge)");     /* raw text */
     json_decref(o);
     o = code("URLMECH", "INTERNAL XSAMPLE");                /* RFC 4467 */
     STR(o, "args/1", "XSAMPLE");

@@ -241,6 +241,19 @@ static void test_login_double_space(void **state)
     json_decref(ev);
 }
 
+/* The count of name in the summary's commands, [{name, count}]; -1 when
+ * absent. */
+static json_int_t cmd_count(const json_t *cmds, const char *name)
+{
+    for (size_t i = 0; i < json_array_size(cmds); i++) {
+        const json_t *e = json_array_get(cmds, i);
+        const char *n = json_string_value(json_object_get(e, "name"));
+        if (n != NULL && strcmp(n, name) == 0)
+            return json_integer_value(json_object_get(e, "count"));
+    }
+    return -1;
+}
+
 static void test_login_tabs(void **state)
 {
     (void)state;
@@ -253,8 +266,8 @@ static void test_login_tabs(void **state)
     assert_string_equal(client_line(ev, 1), "a2 LOGIN <redacted>");
     assert_string_equal(client_line(ev, 2), "a3\\x09LOGIN\\x09<redacted>");
     const json_t *cmds = json_object_get(summary(ev), "commands");
-    assert_int_equal(json_integer_value(json_object_get(cmds, "LOGIN")), 1);
-    assert_int_equal(json_object_size(cmds), 1);
+    assert_int_equal(cmd_count(cmds, "LOGIN"), 1);
+    assert_int_equal(json_array_size(cmds), 1);
     json_decref(ev);
 }
 
@@ -277,7 +290,7 @@ static void test_login_zero_literal(void **state)
     assert_string_equal(client_line(ev, 3), "<redacted>");
     assert_string_equal(client_line(ev, 4), "a2 LOGOUT");
     const json_t *cmds = json_object_get(summary(ev), "commands");
-    assert_int_equal(json_object_size(cmds), 2); /* LOGIN, LOGOUT */
+    assert_int_equal(json_array_size(cmds), 2); /* LOGIN, LOGOUT */
     json_decref(ev);
 }
 
@@ -456,9 +469,9 @@ static void test_unknown_command_keys_bounded(void **state)
     const seg conv[] = { GREET, C(buf), END };
     json_t *ev = run(conv, NULL, 0, 1);
     const json_t *cmds = json_object_get(summary(ev), "commands");
-    assert_int_equal(json_object_size(cmds), 17);
-    assert_int_equal(json_integer_value(json_object_get(cmds, "<other>")), 24);
-    assert_int_equal(json_integer_value(json_object_get(cmds, "FOO0")), 1);
+    assert_int_equal(json_array_size(cmds), 17);
+    assert_int_equal(cmd_count(cmds, "<other>"), 24);
+    assert_int_equal(cmd_count(cmds, "FOO0"), 1);
     json_decref(ev);
 }
 

@@ -100,6 +100,43 @@ typedef enum imap_layer {
     IMAP_LAYER_DEFLATE  /* COMPRESS DEFLATE accepted (RFC 4978 3) */
 } imap_layer;
 
+/* ---- decoded values: the dissector's own value tree ----
+ *
+ * Decoded arguments and responses are a tree of imap_node: null, bool,
+ * int (64-bit signed), string (UTF-8; network bytes that are not are
+ * escaped as \xHH by the decoders), array, object (keys in insertion
+ * order, unique).  Nodes handed out in an event are borrowed: valid during
+ * the callback only, read-only.  Readers accept NULL and a node of another
+ * kind (they give NULL/0/false), so a missing key needs no check before
+ * reading on. */
+typedef struct imap_node imap_node;
+
+typedef enum imap_node_kind {
+    IMAP_NODE_NULL = 0,
+    IMAP_NODE_BOOL,
+    IMAP_NODE_INT,
+    IMAP_NODE_STRING,
+    IMAP_NODE_ARRAY,
+    IMAP_NODE_OBJECT
+} imap_node_kind;
+
+imap_node_kind imap_node_kind_of(const imap_node *n);           /* NULL: IMAP_NODE_NULL */
+bool imap_node_bool(const imap_node *n);
+int64_t imap_node_int(const imap_node *n);
+/* The bytes of a string node (NUL-terminated; *len, when len is not NULL,
+ * counts them, and a string may hold NUL bytes), or NULL. */
+const char *imap_node_str(const imap_node *n, size_t *len);
+/* Items of an array, pairs of an object (0 for the other kinds). */
+size_t imap_node_size(const imap_node *n);
+/* Iteration, i < imap_node_size(n): the i-th item of an array, or the
+ * value of the i-th pair of an object (insertion order); NULL past the end. */
+const imap_node *imap_node_at(const imap_node *n, size_t i);
+/* The key of the i-th pair of an object (NUL-terminated; *klen its
+ * length when klen is not NULL), or NULL. */
+const char *imap_node_key_at(const imap_node *n, size_t i, size_t *klen);
+/* The value of key in an object, or NULL. */
+const imap_node *imap_node_get(const imap_node *n, const char *key);
+
 /* Anomalies: one X-macro table in imap_anomaly.h gives enum, name, text. */
 #include "imap_anomaly.h"
 

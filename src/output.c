@@ -16,6 +16,7 @@
  * checks it).
  */
 #include "output.h"
+#include "render_json.h"
 #include "sink.h"
 
 #include <errno.h>
@@ -91,7 +92,7 @@ size_t output_format_rfc3339(uint64_t ts_us, char buf[28])
 }
 
 /* The same into the buffer, with the date part cached per second. */
-static void put_rfc3339(output *o, uint64_t ts_us)
+void put_rfc3339(output *o, uint64_t ts_us)
 {
     if (ts_us > OUT_MAX_TS_US)
         ts_us = OUT_MAX_TS_US;
@@ -171,7 +172,7 @@ static const bool json_plain[256] = {
 /* A JSON string (RFC 8259 7) with jansson's escapes: \" \\ \b \f \n \r \t,
  * other controls as \u00XX (upper-case hex).  Invalid UTF-8 bytes become
  * U+FFFD one by one. */
-static void put_json_string(output *o, const char *s, size_t n)
+void put_json_string(output *o, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     bool repaired = false;
@@ -273,12 +274,12 @@ static void put_json_string(output *o, const char *s, size_t n)
         o->ctr.utf8_repairs++;
 }
 
-static void put_json_cstr(output *o, const char *s) { put_json_string(o, s, strlen(s)); }
+void put_json_cstr(output *o, const char *s) { put_json_string(o, s, strlen(s)); }
 
 /* An object member's key with its separators: [","] "key" ":".  Keys are
  * short and plain (the dissector's names): one reservation and one copy;
  * anything else goes through put_json_string. */
-static void put_json_key(output *o, const char *k, size_t n, bool first)
+void put_json_key(output *o, const char *k, size_t n, bool first)
 {
     size_t i = 0;
     while (i < n && json_plain[(unsigned char)k[i]])
@@ -396,7 +397,7 @@ char *output_json_dump(const json_t *v)
 }
 
 /* --annotate: ,"<pfx>rfc":"...","<pfx>meaning":"..." for entry a. */
-static void put_ann_fields(output *o, const imap_annot *a, const char *pfx)
+void put_ann_fields(output *o, const imap_annot *a, const char *pfx)
 {
     char k[32];
     size_t pl = strlen(pfx);
@@ -475,7 +476,7 @@ static void put_json_ann(output *o, const json_t *v, int depth, const char *key)
     put_ch(o, '}');
 }
 
-static void json_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body)
+void json_event_head(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow)
 {
     put(o, "{\"timestamp\":\"", 14);
     put_rfc3339(o, ts_us);
@@ -497,6 +498,11 @@ static void json_event(output *o, const char *event_type, uint64_t ts_us, const 
         put(o, ",\"dest_port\":", 13);
         put_u64(o, flow->dest_port);
     }
+}
+
+static void json_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body)
+{
+    json_event_head(o, event_type, ts_us, flow);
     if (body) {
         put_ch(o, ',');
         put_json_cstr(o, event_type);

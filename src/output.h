@@ -160,6 +160,16 @@ bool output_wants_lines(const output *o);
  * event's time in microseconds since the Unix epoch (UTC). */
 void output_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, json_t *body);
 
+/* The same for a body that is the dissector's value tree (the "imap"
+ * object of an IMAP_EV_TRANSACTION): JSON mode writes it straight from the
+ * tree (no jansson); text mode writes nothing for "imap" (the lines
+ * already show it).  body is borrowed.  flag, when not NULL, is a member
+ * added at the end of body with the value true ("decrypted"), unless body
+ * has it already. */
+typedef struct imap_node imap_node;
+void output_event_node(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
+                       const imap_node *body, const char *flag);
+
 /* Text mode: the header line of a connection ("--- flow N ...").  Call it
  * once when a connection's IMAP session starts.  No-op in JSON mode. */
 void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow);
@@ -215,6 +225,9 @@ size_t output_format_rfc3339(uint64_t ts_us, char buf[28]);
  * insertion order kept, invalid UTF-8 repaired) into a new NUL-terminated
  * string (free() it).  NULL when out of memory or over OUT_MAX_EVENT_BYTES. */
 char *output_json_dump(const json_t *v);
+
+/* The same for a value tree of the dissector (render_json.c). */
+char *output_node_dump(const imap_node *v);
 
 #ifdef __cplusplus
 }

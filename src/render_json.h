@@ -1,0 +1,41 @@
+/*
+ * render_json.h - the JSON renderer's pieces, shared by output.c (events
+ * whose body is a jansson tree: tls, alert, stats, imap_session) and
+ * render_json.c (the dissector's typed events: their imap_node trees are
+ * written straight into the output buffer, with no jansson tree, no
+ * hashing and no allocation per event).  Internal to the output modules.
+ *
+ * Every writer appends to the current event of o (sink.h); after an
+ * overflow they are no-ops.  The bytes are those of
+ * json_dumps(v, JSON_COMPACT) for the same values in the same order
+ * (tests/unit/test_output.c, tests/golden).
+ */
+#ifndef IMAPSCOPE_RENDER_JSON_H
+#define IMAPSCOPE_RENDER_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap.h"
+#include "output.h"
+
+/* "2024-05-01T12:34:56.123456Z", the date part cached per second. */
+void put_rfc3339(output *o, uint64_t ts_us);
+/* A JSON string with jansson's escapes; invalid UTF-8 bytes become U+FFFD
+ * (counted in utf8_repairs). */
+void put_json_string(output *o, const char *s, size_t n);
+void put_json_cstr(output *o, const char *s);
+/* An object member's key with its separators: [","] "key" ":". */
+void put_json_key(output *o, const char *k, size_t n, bool first);
+/* --annotate: ,"<pfx>rfc":"...","<pfx>meaning":"..." for entry a. */
+void put_ann_fields(output *o, const imap_annot *a, const char *pfx);
+/* {"timestamp":...,"event_type":...[, flow keys] (no closing brace). */
+void json_event_head(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow);
+
+/* A value tree, compactly; deeper than OUT_MAX_DEPTH: null. */
+void put_node_value(output *o, const imap_node *v, int depth);
+/* The same with the --annotate additions (output.c, put_json_ann). */
+void put_node_ann(output *o, const imap_node *v, int depth, const char *key);
+
+#endif /* IMAPSCOPE_RENDER_JSON_H */

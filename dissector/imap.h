@@ -137,6 +137,170 @@ const char *imap_node_key_at(const imap_node *n, size_t i, size_t *klen);
 /* The value of key in an object, or NULL. */
 const imap_node *imap_node_get(const imap_node *n, const char *key);
 
+/* A run of bytes inside the dissector's memory: valid during the callback
+ * that hands it out; not NUL-terminated unless said.  {NULL, 0}: absent. */
+typedef struct imap_span {
+    const char *ptr;
+    size_t      len;
+} imap_span;
+
+/* Commands: one X-macro table, (identifier, wire name).  RFC 9051 9 and
+ * the extensions the dissector decodes (docs/output.md lists their RFCs).
+ * UID forms are their own entries ("UID FETCH"). */
+#define IMAP_COMMAND_TABLE(X)                                                            \
+    X(CAPABILITY, "CAPABILITY") X(LOGOUT, "LOGOUT") X(NOOP, "NOOP") X(ID, "ID")          \
+    X(LANGUAGE, "LANGUAGE") X(LOGIN, "LOGIN") X(AUTHENTICATE, "AUTHENTICATE")            \
+    X(STARTTLS, "STARTTLS") X(APPEND, "APPEND") X(CREATE, "CREATE") X(DELETE, "DELETE")  \
+    X(ENABLE, "ENABLE") X(EXAMINE, "EXAMINE") X(LIST, "LIST") X(LSUB, "LSUB")            \
+    X(NAMESPACE, "NAMESPACE") X(RENAME, "RENAME") X(SELECT, "SELECT")                    \
+    X(STATUS, "STATUS") X(SUBSCRIBE, "SUBSCRIBE") X(UNSUBSCRIBE, "UNSUBSCRIBE")          \
+    X(IDLE, "IDLE") X(COMPRESS, "COMPRESS") X(GETQUOTA, "GETQUOTA")                      \
+    X(GETQUOTAROOT, "GETQUOTAROOT") X(SETQUOTA, "SETQUOTA") X(GETACL, "GETACL")          \
+    X(SETACL, "SETACL") X(DELETEACL, "DELETEACL") X(LISTRIGHTS, "LISTRIGHTS")            \
+    X(MYRIGHTS, "MYRIGHTS") X(GETMETADATA, "GETMETADATA") X(SETMETADATA, "SETMETADATA")  \
+    X(NOTIFY, "NOTIFY") X(XLIST, "XLIST") X(ESEARCH, "ESEARCH") X(RESETKEY, "RESETKEY")  \
+    X(GENURLAUTH, "GENURLAUTH") X(URLFETCH, "URLFETCH") X(COMPARATOR, "COMPARATOR")      \
+    X(CONVERSIONS, "CONVERSIONS") X(UNAUTHENTICATE, "UNAUTHENTICATE") X(CHECK, "CHECK")  \
+    X(CLOSE, "CLOSE") X(EXPUNGE, "EXPUNGE") X(COPY, "COPY") X(FETCH, "FETCH")            \
+    X(STORE, "STORE") X(SEARCH, "SEARCH") X(MOVE, "MOVE") X(UNSELECT, "UNSELECT")        \
+    X(SORT, "SORT") X(THREAD, "THREAD") X(CANCELUPDATE, "CANCELUPDATE")                  \
+    X(REPLACE, "REPLACE") X(UID_FETCH, "UID FETCH") X(UID_STORE, "UID STORE")            \
+    X(UID_COPY, "UID COPY") X(UID_MOVE, "UID MOVE") X(UID_SEARCH, "UID SEARCH")          \
+    X(UID_EXPUNGE, "UID EXPUNGE") X(UID_SORT, "UID SORT") X(UID_THREAD, "UID THREAD")    \
+    X(UID_REPLACE, "UID REPLACE")
+
+typedef enum imap_command {
+    IMAP_CMD_NONE = 0,  /* no command: a tagged response whose command was not seen */
+    IMAP_CMD_OTHER,     /* a name not in the table (X- commands, typos): see command_name */
+#define IMAP_X_(id, name) IMAP_CMD_##id,
+    IMAP_COMMAND_TABLE(IMAP_X_)
+#undef IMAP_X_
+    IMAP_CMD__COUNT
+} imap_command;
+
+/* The wire name ("UID FETCH"); "" for NONE and OTHER. */
+const char *imap_command_name(imap_command c);
+/* The entry for an upper-case name of len bytes; IMAP_CMD_OTHER if none. */
+imap_command imap_command_lookup(const char *name, size_t len);
+
+/* Status responses (RFC 9051 7.1). */
+typedef enum imap_status {
+    IMAP_STATUS_NONE = 0, /* no tagged response (abandoned, connection ended) */
+    IMAP_STATUS_OK,
+    IMAP_STATUS_NO,
+    IMAP_STATUS_BAD,
+    IMAP_STATUS_PREAUTH,
+    IMAP_STATUS_BYE
+} imap_status;
+/* "OK", "NO", "BAD", "PREAUTH", "BYE"; "" for NONE. */
+const char *imap_status_name(imap_status s);
+
+/* Response codes (RFC 9051 7.1 and extensions), (identifier, name). */
+#define IMAP_CODE_TABLE(X)                                                                    \
+    X(ALERT, "ALERT") X(ALREADYEXISTS, "ALREADYEXISTS") X(APPENDUID, "APPENDUID")             \
+    X(AUTHENTICATIONFAILED, "AUTHENTICATIONFAILED") X(AUTHORIZATIONFAILED, "AUTHORIZATIONFAILED") \
+    X(BADCHARSET, "BADCHARSET") X(CANNOT, "CANNOT") X(CAPABILITY, "CAPABILITY")               \
+    X(CLIENTBUG, "CLIENTBUG") X(CLOSED, "CLOSED") X(CONTACTADMIN, "CONTACTADMIN")             \
+    X(COPYUID, "COPYUID") X(CORRUPTION, "CORRUPTION") X(EXPIRED, "EXPIRED")                   \
+    X(EXPUNGEISSUED, "EXPUNGEISSUED") X(HASCHILDREN, "HASCHILDREN") X(INUSE, "INUSE")         \
+    X(LIMIT, "LIMIT") X(NONEXISTENT, "NONEXISTENT") X(NOPERM, "NOPERM")                       \
+    X(OVERQUOTA, "OVERQUOTA") X(PARSE, "PARSE") X(PERMANENTFLAGS, "PERMANENTFLAGS")           \
+    X(PRIVACYREQUIRED, "PRIVACYREQUIRED") X(READ_ONLY, "READ-ONLY") X(READ_WRITE, "READ-WRITE") \
+    X(SERVERBUG, "SERVERBUG") X(TRYCREATE, "TRYCREATE") X(UIDNEXT, "UIDNEXT")                 \
+    X(UIDNOTSTICKY, "UIDNOTSTICKY") X(UIDVALIDITY, "UIDVALIDITY") X(UNAVAILABLE, "UNAVAILABLE") \
+    X(UNKNOWN_CTE, "UNKNOWN-CTE") X(UNSEEN, "UNSEEN") X(HIGHESTMODSEQ, "HIGHESTMODSEQ")       \
+    X(NOMODSEQ, "NOMODSEQ") X(MODIFIED, "MODIFIED") X(COMPRESSIONACTIVE, "COMPRESSIONACTIVE") \
+    X(MAILBOXID, "MAILBOXID") X(METADATA, "METADATA") X(NOTSAVED, "NOTSAVED")                 \
+    X(BADURL, "BADURL") X(BADCOMPARATOR, "BADCOMPARATOR") X(BADEVENT, "BADEVENT")             \
+    X(NOUPDATE, "NOUPDATE") X(INPROGRESS, "INPROGRESS") X(REFERRAL, "REFERRAL")               \
+    X(APPENDLIMIT, "APPENDLIMIT") X(TOOBIG, "TOOBIG") X(USEATTR, "USEATTR")
+
+typedef enum imap_code {
+    IMAP_CODE_NONE = 0, /* no response code */
+    IMAP_CODE_OTHER,    /* a code not in the table: see imap_resp_code.name */
+#define IMAP_X_(id, name) IMAP_CODE_##id,
+    IMAP_CODE_TABLE(IMAP_X_)
+#undef IMAP_X_
+    IMAP_CODE__COUNT
+} imap_code;
+const char *imap_code_name(imap_code c);
+imap_code imap_code_lookup(const char *name, size_t len);
+
+/* A response code: its name and its decoded arguments (the "response_code"
+ * object of docs/output.md, e.g. {"code": "UIDNEXT", "uidnext": 4392}). */
+typedef struct imap_resp_code {
+    imap_code        code;
+    imap_span        name;  /* upper case, as on the wire */
+    const imap_node *value; /* NULL when there is no code */
+} imap_resp_code;
+
+/* Session states (RFC 9051 3). */
+typedef enum imap_session_state {
+    IMAP_SESSION_NOT_AUTHENTICATED = 0,
+    IMAP_SESSION_AUTHENTICATED,
+    IMAP_SESSION_SELECTED,
+    IMAP_SESSION_LOGOUT,
+    IMAP_SESSION_UNKNOWN   /* mid-stream start, until a response proves it */
+} imap_session_state;
+/* "not_authenticated", "authenticated", "selected", "logout", "unknown" */
+const char *imap_session_state_name(imap_session_state st);
+
+/* IMAP_EV_TRANSACTION: one command and its completion.  The fixed fields
+ * are members; `obj` is the whole "imap" object of docs/output.md (the
+ * same fields, then the decoded arguments, responses and literals, in the
+ * order of the JSON output), for renderers and for keys not listed here. */
+typedef struct imap_transaction {
+    imap_span          tag;
+    imap_command       command;
+    imap_span          command_name;  /* "UID FETCH", or the unknown name; empty for NONE */
+    imap_status        status;        /* NONE when no tagged response was seen */
+    imap_resp_code     code;          /* of the tagged response */
+    imap_span          text;          /* of the tagged response (after the code) */
+    bool               has_latency;
+    uint64_t           latency_us;    /* request to tagged response */
+    uint64_t           ts_request_us; /* 0 when the command was not seen */
+    uint64_t           client_bytes;  /* wire bytes of the command (literals included) */
+    uint64_t           server_bytes;  /* wire bytes of its responses */
+    unsigned           continuations; /* "+" responses */
+    imap_session_state state;         /* when the command was issued */
+    bool               tls;           /* layer at completion */
+    bool               compressed;
+    const imap_node   *args;          /* decoded arguments: the object obj (keys
+                                       * other than the fixed ones are arguments) */
+    const imap_node   *responses;     /* array of decoded untagged responses, or NULL */
+    const imap_node   *obj;
+} imap_transaction;
+
+/* IMAP_EV_LINE: one protocol line for a trace (see IMAP_EV_LINE below). */
+typedef enum imap_line_kind {
+    IMAP_LINE_COMMAND = 0,        /* client: a command line (or its first part) */
+    IMAP_LINE_CONTINUATION_DATA,  /* client: data after a "+" (a later part, SASL, APPEND) */
+    IMAP_LINE_DONE,               /* client: DONE of IDLE */
+    IMAP_LINE_TAGGED,             /* server: a tagged status response */
+    IMAP_LINE_UNTAGGED,           /* server: "* ..." */
+    IMAP_LINE_CONTINUATION,       /* server: "+ ..." */
+    IMAP_LINE_MALFORMED           /* server: not a response */
+} imap_line_kind;
+/* "command", "continuation_data", "done", "tagged", "untagged",
+ * "continuation", "malformed" */
+const char *imap_line_kind_name(imap_line_kind k);
+
+typedef struct imap_line {
+    imap_line_kind   kind;
+    imap_span        tag;        /* empty when the line has none */
+    imap_span        word;       /* client: the command; server: status or response name */
+    imap_span        text;       /* the line as shown: valid UTF-8, secrets redacted,
+                                  * literals summarised */
+    unsigned         part;       /* 0, or n >= 2 for part n of a client line */
+    bool             last_part;
+    bool             has_latency;
+    uint64_t         latency_us; /* tagged: since the command */
+    imap_span        code;       /* response code name, empty when none */
+    const imap_node *capabilities; /* array of capability names listed here, or NULL */
+    const imap_node *names;      /* {"mailbox": "Entwürfe", ...} decoded names, or NULL */
+    const imap_node *obj;        /* the line as an object (the same fields) */
+} imap_line;
+
 /* Anomalies: one X-macro table in imap_anomaly.h gives enum, name, text. */
 #include "imap_anomaly.h"
 

@@ -291,6 +291,18 @@ int imapi_array_append_new(imap_node *arr, imap_node *value)
     return 0;
 }
 
+imap_node *imapi_array1_new(imap_node *value)
+{
+    imap_node *a = imapi_array();
+    if (!a || imapi_array_append_new(a, value) < 0) {
+        if (!a)
+            imapi_decref(value);
+        imapi_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
 int imapi_array_set_new(imap_node *arr, size_t i, imap_node *value)
 {
     if (!value)

@@ -125,10 +125,10 @@ size_t imapi_object_size(const imap_node *obj);
 /* Sets every key of other in obj (new references), like json_object_update. */
 int imapi_object_update(imap_node *obj, const imap_node *other);
 /* Iteration in insertion order: for (i ...) key/value at i. */
-#define imapi_object_foreach(obj, key, value)                                              \
-    for (size_t imapi_i_ = 0;                                                                  \
-         imapi_is_object(obj) && imapi_i_ < (obj)->len &&                                      \
-         ((key) = (obj)->u.pairs[imapi_i_].key, (value) = (obj)->u.pairs[imapi_i_].value, 1); \
+#define imapi_object_foreach(obj, key_, value_)                                                \
+    for (size_t imapi_i_ = 0;                                                                      \
+         imapi_is_object(obj) && imapi_i_ < (obj)->len &&                                          \
+         ((key_) = (obj)->u.pairs[imapi_i_].key, (value_) = (obj)->u.pairs[imapi_i_].value, (void)(value_), 1); \
          imapi_i_++)
 
 /* ---- arrays ---- */
@@ -138,6 +138,8 @@ static inline int imapi_array_append(imap_node *arr, imap_node *value)
     return imapi_array_append_new(arr, imapi_incref(value));
 }
 int imapi_array_set_new(imap_node *arr, size_t i, imap_node *value);
+/* [value] (json_pack("[o]", value): stolen), or NULL. */
+imap_node *imapi_array1_new(imap_node *value);
 int imapi_array_clear(imap_node *arr);
 static inline size_t imapi_array_size(const imap_node *arr)
 {

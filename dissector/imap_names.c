@@ -1,0 +1,74 @@
+/*
+ * imap_names.c - names of the public enums of imap.h (commands, status
+ * responses, response codes, session states, line kinds), from their
+ * X-macro tables.
+ */
+#include "imap.h"
+
+#include <string.h>
+
+static const char *const command_names[IMAP_CMD__COUNT] = {
+    "", "",
+#define IMAP_X_(id, name) name,
+    IMAP_COMMAND_TABLE(IMAP_X_)
+#undef IMAP_X_
+};
+
+const char *imap_command_name(imap_command c)
+{
+    return (unsigned)c < IMAP_CMD__COUNT ? command_names[c] : "";
+}
+
+imap_command imap_command_lookup(const char *name, size_t len)
+{
+    if (!name)
+        return IMAP_CMD_OTHER;
+    for (unsigned i = IMAP_CMD_OTHER + 1; i < IMAP_CMD__COUNT; i++)
+        if (strlen(command_names[i]) == len && memcmp(command_names[i], name, len) == 0)
+            return (imap_command)i;
+    return IMAP_CMD_OTHER;
+}
+
+const char *imap_status_name(imap_status s)
+{
+    static const char *const names[] = { "", "OK", "NO", "BAD", "PREAUTH", "BYE" };
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "";
+}
+
+static const char *const code_names[IMAP_CODE__COUNT] = {
+    "", "",
+#define IMAP_X_(id, name) name,
+    IMAP_CODE_TABLE(IMAP_X_)
+#undef IMAP_X_
+};
+
+const char *imap_code_name(imap_code c)
+{
+    return (unsigned)c < IMAP_CODE__COUNT ? code_names[c] : "";
+}
+
+imap_code imap_code_lookup(const char *name, size_t len)
+{
+    if (!name || !len)
+        return IMAP_CODE_NONE;
+    for (unsigned i = IMAP_CODE_OTHER + 1; i < IMAP_CODE__COUNT; i++)
+        if (strlen(code_names[i]) == len && memcmp(code_names[i], name, len) == 0)
+            return (imap_code)i;
+    return IMAP_CODE_OTHER;
+}
+
+const char *imap_session_state_name(imap_session_state st)
+{
+    static const char *const names[] = {
+        "not_authenticated", "authenticated", "selected", "logout", "unknown",
+    };
+    return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "unknown";
+}
+
+const char *imap_line_kind_name(imap_line_kind k)
+{
+    static const char *const names[] = {
+        "command", "continuation_data", "done", "tagged", "untagged", "continuation", "malformed",
+    };
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "";
+}

@@ -5,8 +5,10 @@
  * server, server to client) in pieces of any size and gives events: one per
  * command/response transaction, one per protocol line (for a trace), one per
  * anomaly, and a notice when the stream switches to TLS or DEFLATE.  It does
- * no I/O and knows nothing of packets.  Decoded values are handed out as
- * jansson objects; jansson does no I/O either.
+ * no I/O and knows nothing of packets.  Events are typed structs; decoded
+ * values are a tree of the library's own (imap_node), read through the
+ * accessors below.  No allocation is asked of the caller, and nothing here
+ * needs another library's header: usable from C and C++.
  *
  * Incremental: the same bytes fed whole, one byte at a time or in random
  * chunks give the same events.  Memory is bounded by imap_config.
@@ -20,8 +22,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#ifdef __cplusplus
+#include <atomic>
+/* the same object representation as C11 _Atomic for these types (GCC,
+ * Clang: lock-free integers) */
+#define IMAP_ATOMIC(T) std::atomic<T>
+#else
 #include <stdatomic.h>
-#include <jansson.h>
+#define IMAP_ATOMIC(T) _Atomic T
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,9 +52,9 @@ typedef enum imap_dir {
  * Counters are updated atomically. */
 typedef struct imap_budget {
     size_t           limit;    /* bytes; 0 = no limit (only counted) */
-    _Atomic size_t   used;     /* bytes charged now */
-    _Atomic size_t   peak;     /* most bytes charged at once */
-    _Atomic uint64_t refused;  /* charges refused */
+    IMAP_ATOMIC(size_t)   used;     /* bytes charged now */
+    IMAP_ATOMIC(size_t)   peak;     /* most bytes charged at once */
+    IMAP_ATOMIC(uint64_t) refused;  /* charges refused */
 } imap_budget;
 
 void imap_budget_init(imap_budget *b, size_t limit);
@@ -126,6 +135,12 @@ int64_t imap_node_int(const imap_node *n);
 /* The bytes of a string node (NUL-terminated; *len, when len is not NULL,
  * counts them, and a string may hold NUL bytes), or NULL. */
 const char *imap_node_str(const imap_node *n, size_t *len);
+/* The allocator of the value trees (default: malloc and free), for a
+ * program that has a faster one for many small blocks.  Call before any
+ * session exists; both functions must be thread-safe, and a block freed
+ * may have been allocated by another thread. */
+void imap_set_alloc_funcs(void *(*malloc_fn)(size_t), void (*free_fn)(void *));
+
 /* Items of an array, pairs of an object (0 for the other kinds). */
 size_t imap_node_size(const imap_node *n);
 /* Iteration, i < imap_node_size(n): the i-th item of an array, or the
@@ -309,7 +324,13 @@ typedef struct imap_event {
     imap_dir        dir;      /* direction of the bytes that raised the event */
     uint64_t        ts_us;    /* timestamp of the bytes that completed it (as fed) */
     uint64_t        offset;   /* stream offset in dir of the line/anomaly/switch */
-    json_t         *data;     /* borrowed: valid during the callback only; NULL for SWITCH */
+    /* borrowed, read-only, valid during the callback only:
+     * TRANSACTION: txn (txn->obj == data); LINE: line (line->obj == data);
+     * ANOMALY: data has name, description, severity, signature_id,
+     * direction, offset, detail and tag (when known); SWITCH: all NULL. */
+    const imap_transaction *txn;
+    const imap_line        *line;
+    const imap_node        *data;
     /* IMAP_EV_ANOMALY */
     imap_anomaly    anomaly;
     const char     *name;     /* stable snake_case name */
@@ -395,12 +416,16 @@ imap_starttls_offer imap_session_starttls_offer(const imap_session *s);
  * status (reason given).  Emits their events.  Idempotent. */
 void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us);
 
-/* The session summary (new reference, caller owns): user, authentication
- * attempts and mechanisms, capabilities (annotated), mailboxes selected,
- * command counts, state, layers, anomaly counts.  Call after _end or any
- * time.  It shares the session's arrays (no copy): serialise it before
- * feeding the session again; it stays valid after imap_session_free. */
-json_t *imap_session_summary(const imap_session *s);
+/* The session summary: user, authentication attempts and mechanisms,
+ * capabilities, mailboxes selected, command counts, state, layers, anomaly
+ * counts, as an object tree (docs/output.md, "imap_session").  A new
+ * reference: the caller releases it with imap_node_release().  It shares
+ * the session's arrays (no copy): read it before feeding the session
+ * again; it stays valid after imap_session_free.  Call after _end or any
+ * time. */
+imap_node *imap_session_summary(const imap_session *s);
+/* Drops a reference handed out by imap_session_summary (NULL is fine). */
+void imap_node_release(imap_node *n);
 
 /* True when the first bytes of a stream look like a server greeting
  * ("* OK", "* PREAUTH", "* BYE"): helps the caller decide who is the server

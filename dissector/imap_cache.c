@@ -12,7 +12,7 @@
 typedef struct cache_entry {
     char   *key;   /* NULL: empty */
     size_t  key_len;
-    json_t *value;
+    imap_node *value;
 } cache_entry;
 
 typedef struct thread_caches {
@@ -29,7 +29,7 @@ static void caches_destroy(void *p)
     for (int c = 0; c < IMAP_CACHE__COUNT; c++)
         for (int i = 0; i < IMAP_CACHE_SLOTS; i++) {
             free(t->e[c][i].key);
-            json_decref(t->e[c][i].value);
+            imapi_decref(t->e[c][i].value);
         }
     free(t);
 }
@@ -54,7 +54,7 @@ static thread_caches *caches(void)
     return t;
 }
 
-void imap_cache_key_add(imap_cache_key *k, char tag, const void *p, size_t len)
+void imapi_cache_key_add(imap_cache_key *k, char tag, const void *p, size_t len)
 {
     if (k->full || len > IMAP_CACHE_KEY_MAX || k->n + 1 + sizeof len + len > IMAP_CACHE_KEY_MAX) {
         k->full = 1;
@@ -68,7 +68,7 @@ void imap_cache_key_add(imap_cache_key *k, char tag, const void *p, size_t len)
     k->n += len;
 }
 
-json_t *imap_cache_get(imap_cache_id id, const imap_cache_key *k)
+imap_node *imapi_cache_get(imap_cache_id id, const imap_cache_key *k)
 {
     thread_caches *t = k->full ? NULL : caches();
     if (t == NULL)
@@ -76,12 +76,12 @@ json_t *imap_cache_get(imap_cache_id id, const imap_cache_key *k)
     for (int i = 0; i < IMAP_CACHE_SLOTS; i++) {
         const cache_entry *e = &t->e[id][i];
         if (e->key != NULL && e->key_len == k->n && memcmp(e->key, k->b, k->n) == 0)
-            return json_incref(e->value);
+            return imapi_incref(e->value);
     }
     return NULL;
 }
 
-void imap_cache_put(imap_cache_id id, const imap_cache_key *k, json_t *v)
+void imapi_cache_put(imap_cache_id id, const imap_cache_key *k, imap_node *v)
 {
     thread_caches *t = k->full || v == NULL ? NULL : caches();
     if (t == NULL)
@@ -93,8 +93,8 @@ void imap_cache_put(imap_cache_id id, const imap_cache_key *k, json_t *v)
     cache_entry *e = &t->e[id][t->next[id]];
     t->next[id] = (t->next[id] + 1) % IMAP_CACHE_SLOTS;
     free(e->key);
-    json_decref(e->value);
+    imapi_decref(e->value);
     e->key = key;
     e->key_len = k->n;
-    e->value = json_incref(v);
+    e->value = imapi_incref(v);
 }

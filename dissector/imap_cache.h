@@ -17,13 +17,13 @@
 #define IMAP_CACHE_H
 
 #include <stddef.h>
-#include <jansson.h>
+#include "imap_node.h"
 
 #define IMAP_CACHE_SLOTS   8    /* greeting, after STARTTLS, after login, ... of a few servers */
 #define IMAP_CACHE_KEY_MAX 4096 /* a longer key is not cached */
 
 typedef enum imap_cache_id {
-    IMAP_CACHE_CAPS_DECODED,   /* imap_decode_capabilities: tokens -> [{name[, value][, known]}] */
+    IMAP_CACHE_CAPS_DECODED,   /* imapi_decode_capabilities: tokens -> [{name[, value][, known]}] */
     IMAP_CACHE_CAPS_ANNOTATED, /* session summary: names -> [{name, rfc, meaning | known}] */
     IMAP_CACHE__COUNT
 } imap_cache_id;
@@ -37,13 +37,13 @@ typedef struct imap_cache_key {
 } imap_cache_key;
 
 /* Appends a tag byte, the length and the bytes of one piece. */
-void imap_cache_key_add(imap_cache_key *k, char tag, const void *p, size_t len);
+void imapi_cache_key_add(imap_cache_key *k, char tag, const void *p, size_t len);
 
 /* The value cached under k in cache id (a new reference), or NULL. */
-json_t *imap_cache_get(imap_cache_id id, const imap_cache_key *k);
+imap_node *imapi_cache_get(imap_cache_id id, const imap_cache_key *k);
 
 /* Keeps v (a reference is taken) under k in cache id, replacing the
  * oldest entry.  Does nothing for a full key or when out of memory. */
-void imap_cache_put(imap_cache_id id, const imap_cache_key *k, json_t *v);
+void imapi_cache_put(imap_cache_id id, const imap_cache_key *k, imap_node *v);
 
 #endif /* IMAP_CACHE_H */

@@ -29,7 +29,7 @@ static size_t utf8_seq_len(const uint8_t *p, const uint8_t *end)
     return n;
 }
 
-size_t imap_core_escape(char *out, size_t cap, const uint8_t *in, size_t len)
+size_t imapi_core_escape(char *out, size_t cap, const uint8_t *in, size_t len)
 {
     static const char hexd[] = "0123456789abcdef";
     const uint8_t *p = in, *end = in + len;
@@ -87,7 +87,7 @@ cut:
     return o + 3;
 }
 
-json_t *imap_core_json_bytes(const void *in, size_t len, size_t maxlen)
+imap_node *imapi_core_json_bytes(const void *in, size_t len, size_t maxlen)
 {
     char stackbuf[512];
     if (maxlen == 0)
@@ -98,14 +98,14 @@ json_t *imap_core_json_bytes(const void *in, size_t len, size_t maxlen)
     char *buf = need <= sizeof stackbuf ? stackbuf : malloc(need);
     if (!buf)
         return NULL;
-    size_t n = imap_core_escape(buf, need, in, len);
-    json_t *j = json_stringn_nocheck(buf, n); /* valid UTF-8 by construction */
+    size_t n = imapi_core_escape(buf, need, in, len);
+    imap_node *j = imapi_stringn_nocheck(buf, n); /* valid UTF-8 by construction */
     if (buf != stackbuf)
         free(buf);
     return j;
 }
 
-void imap_core_hex(char *out, const uint8_t *in, size_t n)
+void imapi_core_hex(char *out, const uint8_t *in, size_t n)
 {
     static const char hexd[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {

@@ -12,115 +12,115 @@
 
 #define SEQSET_MAX_RANGES 64
 
-void imap_dec_set(json_t *obj, const char *key, json_t *val)
+void imapi_dec_set(imap_node *obj, const char *key, imap_node *val)
 {
     if (obj != NULL && val != NULL)
-        json_object_set_new(obj, key, val);
+        imapi_object_set_new(obj, key, val);
     else if (val != NULL)
-        json_decref(val);
+        imapi_decref(val);
 }
 
-void imap_dec_setl(json_t *obj, const char *key, json_t *val)
+void imapi_dec_setl(imap_node *obj, const char *key, imap_node *val)
 {
     if (obj != NULL && val != NULL)
-        json_object_set_new_nocheck(obj, key, val);
+        imapi_object_set_new_nocheck(obj, key, val);
     else if (val != NULL)
-        json_decref(val);
+        imapi_decref(val);
 }
 
-json_t *imap_dec_u64(uint64_t n)
+imap_node *imapi_dec_u64(uint64_t n)
 {
     /* One JSON type per field (issue 10): a number, or null when it does
      * not fit a JSON integer (2^63-1, the largest RFC 7162 3.1.1
      * mod-sequence-value; nz-number stops at 2^32-1), not a string. */
     if (n > (uint64_t)INT64_MAX)
-        return json_null();
-    return json_integer((json_int_t)n);
+        return imapi_null();
+    return imapi_integer((int64_t)n);
 }
 
-json_t *imap_dec_str(const imap_value *v)
+imap_node *imapi_dec_str(const imap_value *v)
 {
     if (v == NULL)
         return NULL;
     switch (v->type) {
     case IV_NIL:
-        return json_null();
+        return imapi_null();
     case IV_LIST:
-        return imap_value_to_json(v);
+        return imapi_value_to_json(v);
     case IV_LITERAL:
         if (v->lit == NULL || v->lit->kept == NULL || v->len < v->lit->size)
-            return imap_value_to_json(v);
-        return imap_json_bytes(v->s, v->len);
+            return imapi_value_to_json(v);
+        return imapi_json_bytes(v->s, v->len);
     case IV_ATOM:
         if (v->section != NULL)
-            return imap_json_bytes(v->raw, v->raw_len);
-        return imap_json_bytes(v->s, v->len);
+            return imapi_json_bytes(v->raw, v->raw_len);
+        return imapi_json_bytes(v->s, v->len);
     default:
-        return imap_json_bytes(v->s, v->len);
+        return imapi_json_bytes(v->s, v->len);
     }
 }
 
-void imap_dec_add_name_value(json_t *arr, const imap_value *key, json_t *val)
+void imapi_dec_add_name_value(imap_node *arr, const imap_value *key, imap_node *val)
 {
     size_t len = 0;
-    const char *k = imap_value_text(key, &len, NULL);
-    json_t *o = json_object();
-    imap_dec_setl(o, "name", imap_json_bytes(k != NULL ? k : "", k != NULL ? len : 0));
-    imap_dec_setl(o, "value", val != NULL ? val : json_null());
-    json_array_append_new(arr, o);
+    const char *k = imapi_value_text(key, &len, NULL);
+    imap_node *o = imapi_object();
+    imapi_dec_setl(o, "name", imapi_json_bytes(k != NULL ? k : "", k != NULL ? len : 0));
+    imapi_dec_setl(o, "value", val != NULL ? val : imapi_null());
+    imapi_array_append_new(arr, o);
 }
 
-static void flatten_into(json_t *node, const char *child_key, int depth, json_t *out)
+static void flatten_into(imap_node *node, const char *child_key, int depth, imap_node *out)
 {
-    if (!json_is_object(node) || depth > IMAP_DEC_MAX_DEPTH)
+    if (!imapi_is_object(node) || depth > IMAP_DEC_MAX_DEPTH)
         return;
-    json_t *kids = json_incref(json_object_get(node, child_key));
-    json_object_del(node, child_key);
-    json_object_set_new_nocheck(node, "depth", json_integer(depth));
-    if (json_is_array(kids))
-        json_object_set_new_nocheck(node, "nargs", json_integer((json_int_t)json_array_size(kids)));
-    json_array_append(out, node);
+    imap_node *kids = imapi_incref(imapi_object_get(node, child_key));
+    imapi_object_del(node, child_key);
+    imapi_object_set_new_nocheck(node, "depth", imapi_integer(depth));
+    if (imapi_is_array(kids))
+        imapi_object_set_new_nocheck(node, "nargs", imapi_integer((int64_t)imapi_array_size(kids)));
+    imapi_array_append(out, node);
     size_t i;
-    json_t *k;
-    json_array_foreach(kids, i, k)
+    imap_node *k;
+    imapi_array_foreach(kids, i, k)
         flatten_into(k, child_key, depth + 1, out);
-    json_decref(kids);
+    imapi_decref(kids);
 }
 
-json_t *imap_dec_flatten_tree(json_t *tree, const char *child_key)
+imap_node *imapi_dec_flatten_tree(imap_node *tree, const char *child_key)
 {
-    if (!json_is_object(tree)) {
-        json_decref(tree);
-        return json_null();
+    if (!imapi_is_object(tree)) {
+        imapi_decref(tree);
+        return imapi_null();
     }
-    json_t *out = json_array();
+    imap_node *out = imapi_array();
     flatten_into(tree, child_key, 0, out);
-    json_decref(tree);
+    imapi_decref(tree);
     return out;
 }
 
-json_t *imap_dec_raw_list(const imap_value *list)
+imap_node *imapi_dec_raw_list(const imap_value *list)
 {
-    json_t *arr = json_array();
+    imap_node *arr = imapi_array();
     if (list == NULL)
         return arr;
     const imap_value *c = list->type == IV_LIST ? list->child : list;
     for (; c != NULL; c = c->next) {
         if (c->raw != NULL) {
-            json_array_append_new(arr, imap_json_bytes(c->raw, c->raw_len));
+            imapi_array_append_new(arr, imapi_json_bytes(c->raw, c->raw_len));
         } else {
             size_t len = 0;
-            const char *s = imap_value_text(c, &len, NULL);
-            json_array_append_new(arr, imap_json_bytes(s != NULL ? s : "", s != NULL ? len : 0));
+            const char *s = imapi_value_text(c, &len, NULL);
+            imapi_array_append_new(arr, imapi_json_bytes(s != NULL ? s : "", s != NULL ? len : 0));
         }
     }
     return arr;
 }
 
-const char *imap_dec_upper_text(const imap_value *v, char *buf, size_t cap)
+const char *imapi_dec_upper_text(const imap_value *v, char *buf, size_t cap)
 {
     size_t len = 0;
-    const char *s = imap_value_text(v, &len, NULL);
+    const char *s = imapi_value_text(v, &len, NULL);
     if (cap == 0)
         return buf;
     if (s == NULL)
@@ -133,30 +133,30 @@ const char *imap_dec_upper_text(const imap_value *v, char *buf, size_t cap)
     return buf;
 }
 
-json_t *imap_dec_upper(const imap_value *v)
+imap_node *imapi_dec_upper(const imap_value *v)
 {
     if (v == NULL)
         return NULL;
     if (v->type != IV_ATOM)
-        return imap_dec_str(v);
+        return imapi_dec_str(v);
     char buf[256];
     if (v->len >= sizeof(buf))
-        return imap_dec_str(v);
-    imap_dec_upper_text(v, buf, sizeof(buf));
-    return imap_json_bytes(buf, v->len);
+        return imapi_dec_str(v);
+    imapi_dec_upper_text(v, buf, sizeof(buf));
+    return imapi_json_bytes(buf, v->len);
 }
 
-json_t *imap_dec_str_list(const imap_value *list)
+imap_node *imapi_dec_str_list(const imap_value *list)
 {
-    json_t *arr = json_array();
+    imap_node *arr = imapi_array();
     if (arr == NULL || list == NULL || list->type != IV_LIST)
         return arr;
     for (const imap_value *c = list->child; c != NULL; c = c->next)
-        json_array_append_new(arr, c->type == IV_LIST ? imap_value_to_json(c) : imap_dec_str(c));
+        imapi_array_append_new(arr, c->type == IV_LIST ? imapi_value_to_json(c) : imapi_dec_str(c));
     return arr;
 }
 
-int imap_dec_parse_u64(const char *s, size_t len, uint64_t *out)
+int imapi_dec_parse_u64(const char *s, size_t len, uint64_t *out)
 {
     if (s == NULL || len == 0 || len > 20)
         return -1;
@@ -173,7 +173,7 @@ int imap_dec_parse_u64(const char *s, size_t len, uint64_t *out)
     return 0;
 }
 
-int imap_dec_number(const imap_value *v, uint64_t *out)
+int imapi_dec_number(const imap_value *v, uint64_t *out)
 {
     if (v == NULL)
         return -1;
@@ -182,7 +182,7 @@ int imap_dec_number(const imap_value *v, uint64_t *out)
         return 0;
     }
     if (v->type == IV_ATOM || v->type == IV_QUOTED)
-        return imap_dec_parse_u64(v->s, v->len, out);
+        return imapi_dec_parse_u64(v->s, v->len, out);
     return -1;
 }
 
@@ -202,23 +202,23 @@ static int seq_number(const char **p, const char *end, uint64_t *out, bool *star
     const char *q = *p;
     while (q < end && *q >= '0' && *q <= '9')
         q++;
-    if (q == *p || imap_dec_parse_u64(*p, (size_t)(q - *p), out) != 0)
+    if (q == *p || imapi_dec_parse_u64(*p, (size_t)(q - *p), out) != 0)
         return -1;
     *p = q;
     return 0;
 }
 
-int imap_dec_add_seqset_text(json_t *obj, const char *key, const char *s, size_t len)
+int imapi_dec_add_seqset_text(imap_node *obj, const char *key, const char *s, size_t len)
 {
-    imap_dec_set(obj, key, imap_json_bytes(s, len));
+    imapi_dec_set(obj, key, imapi_json_bytes(s, len));
     if (len == 1 && s[0] == '$') {
         char k[64];
         snprintf(k, sizeof(k), "%s_searchres", key);
-        imap_dec_set(obj, k, json_true()); /* RFC 5182 2.1 */
+        imapi_dec_set(obj, k, imapi_true()); /* RFC 5182 2.1 */
         return 0;
     }
     const char *p = s, *end = s + len;
-    json_t *ranges = json_array();
+    imap_node *ranges = imapi_array();
     uint64_t count = 0;
     bool finite = true, overflow = false, star = false;
     size_t n = 0;
@@ -260,47 +260,47 @@ int imap_dec_add_seqset_text(json_t *obj, const char *key, const char *s, size_t
                 count += c;
         }
         if (n < SEQSET_MAX_RANGES) {
-            json_t *r = json_array();
+            imap_node *r = imapi_array();
             /* "*" (the largest number in use) is null in a range, and
              * <key>_star says the set has one: ranges stay numbers. */
-            json_array_append_new(r, sa ? json_null() : imap_dec_u64(a));
-            json_array_append_new(r, sb ? json_null() : imap_dec_u64(b));
-            json_array_append_new(ranges, r);
+            imapi_array_append_new(r, sa ? imapi_null() : imapi_dec_u64(a));
+            imapi_array_append_new(r, sb ? imapi_null() : imapi_dec_u64(b));
+            imapi_array_append_new(ranges, r);
         }
         n++;
     }
     {
         char k[64];
         snprintf(k, sizeof(k), "%s_ranges", key);
-        imap_dec_set(obj, k, ranges);
+        imapi_dec_set(obj, k, ranges);
         if (n > SEQSET_MAX_RANGES) {
             snprintf(k, sizeof(k), "%s_ranges_total", key);
-            imap_dec_set(obj, k, json_integer((json_int_t)n));
+            imapi_dec_set(obj, k, imapi_integer((int64_t)n));
         }
         if (star) {
             snprintf(k, sizeof(k), "%s_star", key);
-            imap_dec_set(obj, k, json_true());
+            imapi_dec_set(obj, k, imapi_true());
         }
         if (finite && !overflow) {
             snprintf(k, sizeof(k), "%s_count", key);
-            imap_dec_set(obj, k, imap_dec_u64(count));
+            imapi_dec_set(obj, k, imapi_dec_u64(count));
         }
     }
     return 0;
 bad:
-    json_decref(ranges);
+    imapi_decref(ranges);
     return -1;
 }
 
-int imap_dec_add_seqset(json_t *obj, const char *key, const imap_value *v)
+int imapi_dec_add_seqset(imap_node *obj, const char *key, const imap_value *v)
 {
     if (v == NULL)
         return -1;
     if (v->type == IV_LIST || v->type == IV_NIL || v->type == IV_LITERAL) {
-        imap_dec_set(obj, key, imap_value_to_json(v));
+        imapi_dec_set(obj, key, imapi_value_to_json(v));
         return -1;
     }
-    return imap_dec_add_seqset_text(obj, key, v->s, v->len);
+    return imapi_dec_add_seqset_text(obj, key, v->s, v->len);
 }
 
 /* ----------------------------------------------------------------- dates */
@@ -419,7 +419,7 @@ static int format_iso(char *out, size_t cap, int y, int mo, int d, bool has_time
  *   RFC 9051 date-time: date-day-fixed "-" date-month "-" date-year SP time SP zone
  *   RFC 9051 date:      date-day "-" date-month "-" date-year
  *   RFC 5322 3.3:       [day-of-week ","] day month year hour ":" minute [":" second] zone [CFWS] */
-int imap_dec_date_iso(const char *s, size_t len, char *out, size_t cap)
+int imapi_dec_date_iso(const char *s, size_t len, char *out, size_t cap)
 {
     date_cur c = { s, s + len };
     int d, mo, y, h = 0, mi = 0, sec = 0, zone = 0;
@@ -479,20 +479,20 @@ int imap_dec_date_iso(const char *s, size_t len, char *out, size_t cap)
     return format_iso(out, cap, y, mo, d, true, h, mi, sec, zone);
 }
 
-void imap_dec_add_date(json_t *obj, const char *key, const imap_value *v)
+void imapi_dec_add_date(imap_node *obj, const char *key, const imap_value *v)
 {
     if (v == NULL)
         return;
-    imap_dec_set(obj, key, imap_dec_str(v));
+    imapi_dec_set(obj, key, imapi_dec_str(v));
     if (v->type == IV_NIL || v->type == IV_LIST)
         return;
     size_t len = 0;
-    const char *s = imap_value_text(v, &len, NULL);
+    const char *s = imapi_value_text(v, &len, NULL);
     char iso[40];
-    if (imap_dec_date_iso(s, len, iso, sizeof(iso)) == 0) {
+    if (imapi_dec_date_iso(s, len, iso, sizeof(iso)) == 0) {
         char k[64];
         snprintf(k, sizeof(k), "%s_iso", key);
-        imap_dec_set(obj, k, json_string(iso));
+        imapi_dec_set(obj, k, imapi_string(iso));
     }
 }
 
@@ -567,7 +567,7 @@ static int ew_decode(char enc, bool latin1, const char *t, size_t len, char *out
     return 0;
 }
 
-json_t *imap_dec_rfc2047(const char *s, size_t len)
+imap_node *imapi_dec_rfc2047(const char *s, size_t len)
 {
     if (s == NULL || len < 8 || len > 65536)
         return NULL;
@@ -640,7 +640,7 @@ json_t *imap_dec_rfc2047(const char *s, size_t len)
         memcpy(out + o, s + pending_ws_start, pending_ws_len);
         o += pending_ws_len;
     }
-    json_t *j = any ? imap_json_bytes(out, o) : NULL;
+    imap_node *j = any ? imapi_json_bytes(out, o) : NULL;
     free(out);
     return j;
 }

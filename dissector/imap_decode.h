@@ -25,36 +25,36 @@ typedef struct imap_decode_ctx {
  * "user" (LOGIN; the password is never added unless show_credentials).
  * Returns 0, or -1 with *err set (a static message: the arguments do not
  * match the command's grammar; obj still holds what could be decoded). */
-int imap_decode_command(const imap_decode_ctx *ctx, const char *cmd,
-                        const imap_value *args, json_t *obj, const char **err);
+int imapi_decode_command(const imap_decode_ctx *ctx, const char *cmd,
+                        const imap_value *args, imap_node *obj, const char **err);
 
 /* An untagged response other than a status response: the tokens after "* "
  * ("12 FETCH (...)", "CAPABILITY ...", "LIST (\HasNoChildren) "/" INBOX",
  * "ESEARCH ...", "VANISHED ..."...).  Returns a new object
  * {"type": "FETCH", "number": 12, ...decoded fields} (caller owns), or an
  * object with "type" and "raw" plus *err set when it could not be decoded. */
-json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *tokens, const char **err);
+imap_node *imapi_decode_untagged(const imap_decode_ctx *ctx, const imap_value *tokens, const char **err);
 
 /* A response code (RFC 9051 9: resp-text-code): name is its atom (upper or
  * any case), args a LIST of the tokens after it (may be empty or NULL).
  * Returns a new object {"code": "UIDNEXT", ...decoded fields} (e.g.
  * "uidnext": 4392, "capabilities": [...], "flags": [...], "copyuid": {...});
  * an unknown code keeps {"code": name, "raw": "..."}. */
-json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
+imap_node *imapi_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
                               const imap_value *args, const char *raw, size_t raw_len);
 
 /* A capability list (the tokens of "* CAPABILITY ..." or of a CAPABILITY
  * code): returns a new array of objects {"name", "rfc", "meaning"} or
  * {"name", "known": false}. */
-json_t *imap_decode_capabilities(const imap_value *tokens);
+imap_node *imapi_decode_capabilities(const imap_value *tokens);
 
 /* Modified UTF-7 mailbox name (RFC 3501 5.1.3) to UTF-8.  Writes at most
  * outcap bytes (NUL-terminated), *outlen the length.  Returns 0, or -1 when
  * the input is not valid modified UTF-7 (out then undefined). */
-int imap_mutf7_to_utf8(const char *in, size_t len, char *out, size_t outcap, size_t *outlen);
+int imapi_mutf7_to_utf8(const char *in, size_t len, char *out, size_t outcap, size_t *outlen);
 
 /* Adds "<key>" (UTF-8) and, when different, "<key>_raw" (wire form) for a
  * mailbox name value to obj.  Returns 0, -1 when v is not an astring. */
-int imap_add_mailbox(const imap_decode_ctx *ctx, json_t *obj, const char *key, const imap_value *v);
+int imapi_add_mailbox(const imap_decode_ctx *ctx, imap_node *obj, const char *key, const imap_value *v);
 
 #endif /* IMAP_DECODE_H */

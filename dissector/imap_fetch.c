@@ -19,11 +19,11 @@
 /* Splits a section (RFC 9051 9: section-spec = section-msgtext /
  * (section-part ["." section-text])) into obj: "section" (raw), "part"
  * ("1.2"), "section_text" ("HEADER.FIELDS"), "fields" (header names). */
-static void add_section(json_t *obj, const imap_value *atom)
+static void add_section(imap_node *obj, const imap_value *atom)
 {
     const char *raw = atom->section_raw != NULL ? atom->section_raw : "";
-    imap_dec_setl(obj, "section", imap_json_bytes(raw, strlen(raw)));
-    const imap_value *first = imap_list_nth(atom->section, 0);
+    imapi_dec_setl(obj, "section", imapi_json_bytes(raw, strlen(raw)));
+    const imap_value *first = imapi_list_nth(atom->section, 0);
     if (first != NULL && (first->type == IV_ATOM || first->type == IV_NUMBER)) {
         const char *s = first->s;
         size_t len = first->len;
@@ -39,37 +39,37 @@ static void add_section(json_t *obj, const imap_value *atom)
             i = j < len ? j + 1 : j;
         }
         if (part_end > 0)
-            imap_dec_setl(obj, "part", imap_json_bytes(s, part_end));
+            imapi_dec_setl(obj, "part", imapi_json_bytes(s, part_end));
         size_t ts = part_end > 0 ? (part_end < len ? part_end + 1 : len) : 0;
         if (ts < len) {
             char up[64];
             size_t tl = len - ts < sizeof(up) - 1 ? len - ts : sizeof(up) - 1;
             for (size_t k = 0; k < tl; k++)
                 up[k] = (char)toupper((unsigned char)s[ts + k]);
-            imap_dec_setl(obj, "section_text", imap_json_bytes(up, tl));
+            imapi_dec_setl(obj, "section_text", imapi_json_bytes(up, tl));
         }
     }
-    const imap_value *fields = imap_list_nth(atom->section, 1);
+    const imap_value *fields = imapi_list_nth(atom->section, 1);
     if (fields != NULL && fields->type == IV_LIST)
-        imap_dec_setl(obj, "fields", imap_dec_str_list(fields));
+        imapi_dec_setl(obj, "fields", imapi_dec_str_list(fields));
 }
 
 /* RFC 9051 9: partial = "<" number64 "." nz-number64 ">" (command) and
  * "<" number ">" (response origin). */
-static void add_partial(json_t *obj, const char *p, bool response)
+static void add_partial(imap_node *obj, const char *p, bool response)
 {
     if (p == NULL)
         return;
     const char *dot = strchr(p, '.');
     uint64_t a, b;
     size_t alen = dot != NULL ? (size_t)(dot - p) : strlen(p);
-    if (imap_dec_parse_u64(p, alen, &a) != 0) {
-        imap_dec_setl(obj, "partial", imap_json_bytes(p, strlen(p)));
+    if (imapi_dec_parse_u64(p, alen, &a) != 0) {
+        imapi_dec_setl(obj, "partial", imapi_json_bytes(p, strlen(p)));
         return;
     }
-    imap_dec_set(obj, response ? "origin" : "partial_origin", imap_dec_u64(a));
-    if (dot != NULL && imap_dec_parse_u64(dot + 1, strlen(dot + 1), &b) == 0)
-        imap_dec_setl(obj, "partial_length", imap_dec_u64(b));
+    imapi_dec_set(obj, response ? "origin" : "partial_origin", imapi_dec_u64(a));
+    if (dot != NULL && imapi_dec_parse_u64(dot + 1, strlen(dot + 1), &b) == 0)
+        imapi_dec_setl(obj, "partial_length", imapi_dec_u64(b));
 }
 
 /* ------------------------------------------------------------ FETCH items */
@@ -86,57 +86,57 @@ static const char *const fetch_section_items[] = {
 
 /* One fetch-att (RFC 9051 9; RFC 3516 4.2; RFC 7162 3.1.4; RFC 8474 7;
  * RFC 8970 3; RFC 8514 4). */
-static json_t *fetch_item(const imap_value *v, bool *known)
+static imap_node *fetch_item(const imap_value *v, bool *known)
 {
-    json_t *o = json_object();
+    imap_node *o = imapi_object();
     char name[64];
-    imap_dec_upper_text(v, name, sizeof(name));
+    imapi_dec_upper_text(v, name, sizeof(name));
     *known = false;
-    imap_dec_setl(o, "item", imap_json_bytes(name, strlen(name)));
+    imapi_dec_setl(o, "item", imapi_json_bytes(name, strlen(name)));
     if (v->type == IV_ATOM && v->section != NULL) {
         for (size_t i = 0; i < sizeof(fetch_section_items) / sizeof(fetch_section_items[0]); i++)
             if (strcmp(name, fetch_section_items[i]) == 0)
                 *known = true;
         if (strstr(name, ".PEEK") != NULL)
-            imap_dec_setl(o, "peek", json_true());
+            imapi_dec_setl(o, "peek", imapi_true());
         add_section(o, v);
         add_partial(o, v->partial, false);
     } else if (v->type == IV_ATOM) {
         if (strcmp(name, "ALL") == 0 || strcmp(name, "FAST") == 0 || strcmp(name, "FULL") == 0) {
             /* RFC 9051 6.4.5 macros */
             *known = true;
-            imap_dec_setl(o, "macro", json_true());
+            imapi_dec_setl(o, "macro", imapi_true());
         }
         for (size_t i = 0; i < sizeof(fetch_simple_items) / sizeof(fetch_simple_items[0]); i++)
             if (strcmp(name, fetch_simple_items[i]) == 0)
                 *known = true;
     }
     if (!*known)
-        imap_dec_setl(o, "known", json_false());
+        imapi_dec_setl(o, "known", imapi_false());
     return o;
 }
 
-json_t *imap_fetch_items_decode(const imap_value *v, const char **err)
+imap_node *imapi_fetch_items_decode(const imap_value *v, const char **err)
 {
-    json_t *arr = json_array();
+    imap_node *arr = imapi_array();
     if (v == NULL) {
         *err = "FETCH without items";
         return arr;
     }
     bool known;
     if (v->type != IV_LIST) {
-        json_array_append_new(arr, fetch_item(v, &known));
+        imapi_array_append_new(arr, fetch_item(v, &known));
         return arr;
     }
     for (const imap_value *c = v->child; c != NULL; c = c->next) {
         if (c->type == IV_LIST) {
             /* RFC 8970 3: PREVIEW (LAZY): modifiers of the previous item */
-            json_t *last = json_array_get(arr, json_array_size(arr) - 1);
+            imap_node *last = imapi_array_get(arr, imapi_array_size(arr) - 1);
             if (last != NULL)
-                imap_dec_setl(last, "modifiers", imap_dec_str_list(c));
+                imapi_dec_setl(last, "modifiers", imapi_dec_str_list(c));
             continue;
         }
-        json_array_append_new(arr, fetch_item(c, &known));
+        imapi_array_append_new(arr, fetch_item(c, &known));
     }
     return arr;
 }
@@ -146,157 +146,157 @@ json_t *imap_fetch_items_decode(const imap_value *v, const char **err)
 /* RFC 9051 9: address = "(" addr-name SP addr-adl SP addr-mailbox SP
  * addr-host ")"; group syntax (RFC 9051 7.5.2 ENVELOPE): host NIL and
  * mailbox non-NIL starts a group named by mailbox, both NIL ends it. */
-static void address_list(json_t *arr, const char *field, const imap_value *v)
+static void address_list(imap_node *arr, const char *field, const imap_value *v)
 {
     if (v == NULL || v->type != IV_LIST)
         return;                       /* NIL: no address */
-    json_t *group = NULL;             /* name of the open group */
+    imap_node *group = NULL;             /* name of the open group */
     for (const imap_value *a = v->child; a != NULL; a = a->next) {
-        json_t *o = json_object();
-        imap_dec_setl(o, "field", json_string(field));
+        imap_node *o = imapi_object();
+        imapi_dec_setl(o, "field", imapi_string(field));
         if (a->type != IV_LIST || a->count != 4) {
             /* not an address: its raw text, one type per field */
-            imap_dec_setl(o, "raw", imap_json_bytes(a->raw != NULL ? a->raw : "", a->raw != NULL ? a->raw_len : 0));
-            json_array_append_new(arr, o);
+            imapi_dec_setl(o, "raw", imapi_json_bytes(a->raw != NULL ? a->raw : "", a->raw != NULL ? a->raw_len : 0));
+            imapi_array_append_new(arr, o);
             continue;
         }
-        const imap_value *name = imap_list_nth(a, 0), *adl = imap_list_nth(a, 1);
-        const imap_value *mbox = imap_list_nth(a, 2), *host = imap_list_nth(a, 3);
+        const imap_value *name = imapi_list_nth(a, 0), *adl = imapi_list_nth(a, 1);
+        const imap_value *mbox = imapi_list_nth(a, 2), *host = imapi_list_nth(a, 3);
         if (host->type == IV_NIL) {
-            json_decref(group);
-            group = mbox->type != IV_NIL ? imap_dec_str(mbox) : NULL;
-            json_decref(o);
+            imapi_decref(group);
+            group = mbox->type != IV_NIL ? imapi_dec_str(mbox) : NULL;
+            imapi_decref(o);
             continue;
         }
         if (group != NULL)
-            imap_dec_setl(o, "group", json_incref(group));
-        imap_dec_setl(o, "name", imap_dec_str(name));
-        json_t *dn = NULL;
-        if (name->type != IV_NIL && (dn = imap_dec_rfc2047(name->s, name->len)) != NULL)
-            imap_dec_setl(o, "name_decoded", dn);
-        imap_dec_setl(o, "adl", imap_dec_str(adl));
-        imap_dec_setl(o, "mailbox", imap_dec_str(mbox));
-        imap_dec_setl(o, "host", imap_dec_str(host));
+            imapi_dec_setl(o, "group", imapi_incref(group));
+        imapi_dec_setl(o, "name", imapi_dec_str(name));
+        imap_node *dn = NULL;
+        if (name->type != IV_NIL && (dn = imapi_dec_rfc2047(name->s, name->len)) != NULL)
+            imapi_dec_setl(o, "name_decoded", dn);
+        imapi_dec_setl(o, "adl", imapi_dec_str(adl));
+        imapi_dec_setl(o, "mailbox", imapi_dec_str(mbox));
+        imapi_dec_setl(o, "host", imapi_dec_str(host));
         if (mbox->type != IV_NIL && mbox->type != IV_LIST) {
             char buf[1024];
             size_t ml = 0, hl = 0;
-            const char *ms = imap_value_text(mbox, &ml, NULL);
-            const char *hs = imap_value_text(host, &hl, NULL);
+            const char *ms = imapi_value_text(mbox, &ml, NULL);
+            const char *hs = imapi_value_text(host, &hl, NULL);
             if (ml + hl + 2 <= sizeof(buf)) {
                 memcpy(buf, ms, ml);
                 buf[ml] = '@';
                 memcpy(buf + ml + 1, hs, hl);
-                imap_dec_setl(o, "address", imap_json_bytes(buf, ml + 1 + hl));
+                imapi_dec_setl(o, "address", imapi_json_bytes(buf, ml + 1 + hl));
             }
         }
-        json_array_append_new(arr, o);
+        imapi_array_append_new(arr, o);
     }
-    json_decref(group);
+    imapi_decref(group);
 }
 
 /* RFC 9051 9: envelope = "(" env-date SP env-subject SP env-from SP
  * env-sender SP env-reply-to SP env-to SP env-cc SP env-bcc SP
  * env-in-reply-to SP env-message-id ")" */
-json_t *imap_envelope_decode(const imap_decode_ctx *ctx, const imap_value *v)
+imap_node *imapi_envelope_decode(const imap_decode_ctx *ctx, const imap_value *v)
 {
     if (v == NULL || v->type != IV_LIST || v->count < 10)
-        return imap_value_to_json(v);
-    json_t *o = json_object();
-    imap_dec_add_date(o, "date", imap_list_nth(v, 0));
-    const imap_value *subj = imap_list_nth(v, 1);
-    imap_dec_setl(o, "subject", imap_dec_str(subj));
+        return imapi_value_to_json(v);
+    imap_node *o = imapi_object();
+    imapi_dec_add_date(o, "date", imapi_list_nth(v, 0));
+    const imap_value *subj = imapi_list_nth(v, 1);
+    imapi_dec_setl(o, "subject", imapi_dec_str(subj));
     if (subj->type == IV_QUOTED || subj->type == IV_LITERAL)
-        imap_dec_setl(o, "subject_decoded", imap_dec_rfc2047(subj->s, subj->len));
+        imapi_dec_setl(o, "subject_decoded", imapi_dec_rfc2047(subj->s, subj->len));
     /* one array of every address, "field" naming its header (issue 10:
      * six lists of the same shape were six sets of field paths); a group
      * member carries its group's name in "group" */
     static const char *const keys[6] = { "from", "sender", "reply_to", "to", "cc", "bcc" };
-    json_t *addrs = json_array();
+    imap_node *addrs = imapi_array();
     for (size_t i = 0; i < 6; i++)
-        address_list(addrs, keys[i], imap_list_nth(v, 2 + i));
-    imap_dec_setl(o, "addresses", addrs);
-    imap_dec_setl(o, "in_reply_to", imap_dec_str(imap_list_nth(v, 8)));
-    imap_dec_setl(o, "message_id", imap_dec_str(imap_list_nth(v, 9)));
+        address_list(addrs, keys[i], imapi_list_nth(v, 2 + i));
+    imapi_dec_setl(o, "addresses", addrs);
+    imapi_dec_setl(o, "in_reply_to", imapi_dec_str(imapi_list_nth(v, 8)));
+    imapi_dec_setl(o, "message_id", imapi_dec_str(imapi_list_nth(v, 9)));
     return o;
 }
 
 /* ----------------------------------------------------------- BODYSTRUCTURE */
 
 /* RFC 9051 9: body-fld-param = "(" string SP string *(SP string SP string) ")" / nil */
-static json_t *body_params(const imap_value *v)
+static imap_node *body_params(const imap_value *v)
 {
     if (v == NULL || v->type == IV_NIL)
-        return json_null();
+        return imapi_null();
     if (v->type != IV_LIST)
-        return json_null(); /* not a body-fld-param: one type per field */
+        return imapi_null(); /* not a body-fld-param: one type per field */
     /* [{name, value}], names in lower case: parameter names are network
      * data, a map keyed by them would grow the field paths (issue 10) */
-    json_t *o = json_array();
+    imap_node *o = imapi_array();
     for (const imap_value *k = v->child; k != NULL && k->next != NULL; k = k->next->next) {
         char key[128];
-        imap_dec_upper_text(k, key, sizeof(key));
+        imapi_dec_upper_text(k, key, sizeof(key));
         for (char *p = key; *p; p++)
             *p = (char)tolower((unsigned char)*p);
-        json_t *it = json_object();
-        imap_dec_setl(it, "name", imap_json_bytes(key, strlen(key)));
-        imap_dec_setl(it, "value", imap_dec_str(k->next));
-        json_array_append_new(o, it);
+        imap_node *it = imapi_object();
+        imapi_dec_setl(it, "name", imapi_json_bytes(key, strlen(key)));
+        imapi_dec_setl(it, "value", imapi_dec_str(k->next));
+        imapi_array_append_new(o, it);
     }
     return o;
 }
 
 /* RFC 9051 9: body-fld-dsp = "(" string SP body-fld-param ")" / nil */
-static json_t *body_disposition(const imap_value *v)
+static imap_node *body_disposition(const imap_value *v)
 {
     if (v == NULL || v->type == IV_NIL)
-        return json_null();
+        return imapi_null();
     if (v->type != IV_LIST)
-        return imap_value_to_json(v);
-    json_t *o = json_object();
-    imap_dec_setl(o, "type", imap_dec_str(imap_list_nth(v, 0)));
-    imap_dec_setl(o, "params", body_params(imap_list_nth(v, 1)));
+        return imapi_value_to_json(v);
+    imap_node *o = imapi_object();
+    imapi_dec_setl(o, "type", imapi_dec_str(imapi_list_nth(v, 0)));
+    imapi_dec_setl(o, "params", body_params(imapi_list_nth(v, 1)));
     return o;
 }
 
 /* The MIME type in lower case: "text/plain". */
-static void add_mime_type(json_t *o, const imap_value *t, const imap_value *st)
+static void add_mime_type(imap_node *o, const imap_value *t, const imap_value *st)
 {
     char a[64], b[128], m[200];
-    if (!imap_value_is_string(t) && t->type != IV_ATOM)
+    if (!imapi_value_is_string(t) && t->type != IV_ATOM)
         return;
-    imap_dec_upper_text(t, a, sizeof(a));
-    imap_dec_upper_text(st, b, sizeof(b));
+    imapi_dec_upper_text(t, a, sizeof(a));
+    imapi_dec_upper_text(st, b, sizeof(b));
     snprintf(m, sizeof(m), "%s/%s", a, b);
     for (char *p = m; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    imap_dec_setl(o, "mime_type", imap_json_bytes(m, strlen(m)));
+    imapi_dec_setl(o, "mime_type", imapi_json_bytes(m, strlen(m)));
 }
 
 /* Extension data after the fixed fields: disposition, language, location,
  * then body-extension values (RFC 9051 9 body-ext-1part/body-ext-mpart). */
-static void body_ext(json_t *o, const imap_value *e)
+static void body_ext(imap_node *o, const imap_value *e)
 {
     if (e == NULL)
         return;
-    imap_dec_setl(o, "disposition", body_disposition(e));
+    imapi_dec_setl(o, "disposition", body_disposition(e));
     e = e->next;
     if (e == NULL)
         return;
     /* body-fld-lang = nstring / "(" string *(SP string) ")": always an
      * array (null for NIL), one type per field */
-    imap_dec_setl(o, "language", e->type == IV_LIST ? imap_dec_str_list(e)
-                                 : e->type == IV_NIL ? json_null() : json_pack("[o]", imap_dec_str(e)));
+    imapi_dec_setl(o, "language", e->type == IV_LIST ? imapi_dec_str_list(e)
+                                 : e->type == IV_NIL ? imapi_null() : imapi_array1_new(imapi_dec_str(e)));
     e = e->next;
     if (e == NULL)
         return;
-    imap_dec_setl(o, "location", imap_dec_str(e));
+    imapi_dec_setl(o, "location", imapi_dec_str(e));
     e = e->next;
     if (e == NULL)
         return;
-    json_t *x = json_array();
+    imap_node *x = imapi_array();
     for (; e != NULL; e = e->next) /* raw text: strings only */
-        json_array_append_new(x, imap_json_bytes(e->raw != NULL ? e->raw : "", e->raw != NULL ? e->raw_len : 0));
-    imap_dec_setl(o, "extensions", x);
+        imapi_array_append_new(x, imapi_json_bytes(e->raw != NULL ? e->raw : "", e->raw != NULL ? e->raw_len : 0));
+    imapi_dec_setl(o, "extensions", x);
 }
 
 /* The decoded tree as a flat array of its nodes in preorder (issue 10:
@@ -305,117 +305,117 @@ static void body_ext(json_t *o, const imap_value *e)
  * ("" for a multipart top level, "1" for a single-part message's body;
  * the body of a MESSAGE/RFC822 part P is "P" when multipart, "P.1" when
  * not), and "depth", the nesting level (0 top). */
-static void bs_flatten(json_t *node, const char *part, int depth, json_t *out)
+static void bs_flatten(imap_node *node, const char *part, int depth, imap_node *out)
 {
-    if (!json_is_object(node) || depth > IMAP_DEC_MAX_DEPTH)
+    if (!imapi_is_object(node) || depth > IMAP_DEC_MAX_DEPTH)
         return;
-    json_t *parts = json_incref(json_object_get(node, "parts"));
-    json_t *body = json_incref(json_object_get(node, "body"));
-    json_object_del(node, "parts");
-    json_object_del(node, "body");
-    json_object_set_new_nocheck(node, "part", json_string(part));
-    json_object_set_new_nocheck(node, "depth", json_integer(depth));
-    json_array_append(out, node);
+    imap_node *parts = imapi_incref(imapi_object_get(node, "parts"));
+    imap_node *body = imapi_incref(imapi_object_get(node, "body"));
+    imapi_object_del(node, "parts");
+    imapi_object_del(node, "body");
+    imapi_object_set_new_nocheck(node, "part", imapi_string(part));
+    imapi_object_set_new_nocheck(node, "depth", imapi_integer(depth));
+    imapi_array_append(out, node);
     char cp[256];
     size_t i;
-    json_t *k;
-    json_array_foreach(parts, i, k) {
+    imap_node *k;
+    imapi_array_foreach(parts, i, k) {
         snprintf(cp, sizeof cp, "%s%s%zu", part, part[0] ? "." : "", i + 1);
         bs_flatten(k, cp, depth + 1, out);
     }
-    if (json_is_object(body)) {
-        const char *t = json_string_value(json_object_get(body, "type"));
+    if (imapi_is_object(body)) {
+        const char *t = imapi_string_value(imapi_object_get(body, "type"));
         bool multi = t != NULL && strcmp(t, "multipart") == 0;
         snprintf(cp, sizeof cp, "%s%s", part, multi ? "" : ".1");
         bs_flatten(body, cp, depth + 1, out);
     }
-    json_decref(parts);
-    json_decref(body);
+    imapi_decref(parts);
+    imapi_decref(body);
 }
 
-static json_t *bodystructure_flat(const imap_decode_ctx *ctx, const imap_value *v)
+static imap_node *bodystructure_flat(const imap_decode_ctx *ctx, const imap_value *v)
 {
-    json_t *tree = imap_bodystructure_decode(ctx, v, 0);
-    if (!json_is_object(tree)) {
-        json_decref(tree);
-        return json_null();
+    imap_node *tree = imapi_bodystructure_decode(ctx, v, 0);
+    if (!imapi_is_object(tree)) {
+        imapi_decref(tree);
+        return imapi_null();
     }
-    json_t *out = json_array();
-    const char *t = json_string_value(json_object_get(tree, "type"));
+    imap_node *out = imapi_array();
+    const char *t = imapi_string_value(imapi_object_get(tree, "type"));
     bs_flatten(tree, t != NULL && strcmp(t, "multipart") == 0 ? "" : "1", 0, out);
-    json_decref(tree);
+    imapi_decref(tree);
     return out;
 }
 
 /* RFC 9051 9: body = "(" (body-type-1part / body-type-mpart) ")" */
-json_t *imap_bodystructure_decode(const imap_decode_ctx *ctx, const imap_value *v, unsigned depth)
+imap_node *imapi_bodystructure_decode(const imap_decode_ctx *ctx, const imap_value *v, unsigned depth)
 {
     if (v == NULL || v->type != IV_LIST || depth > IMAP_DEC_MAX_DEPTH)
-        return imap_value_to_json(v);
-    json_t *o = json_object();
+        return imapi_value_to_json(v);
+    imap_node *o = imapi_object();
     const imap_value *c = v->child;
     if (c != NULL && c->type == IV_LIST) {
         /* body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart] */
-        json_t *parts = json_array();
+        imap_node *parts = imapi_array();
         while (c != NULL && c->type == IV_LIST) {
-            json_array_append_new(parts, imap_bodystructure_decode(ctx, c, depth + 1));
+            imapi_array_append_new(parts, imapi_bodystructure_decode(ctx, c, depth + 1));
             c = c->next;
         }
-        imap_dec_setl(o, "type", json_string("multipart"));
-        imap_dec_setl(o, "subtype", imap_dec_str(c));
+        imapi_dec_setl(o, "type", imapi_string("multipart"));
+        imapi_dec_setl(o, "subtype", imapi_dec_str(c));
         if (c != NULL) {
             char st[64], m[80];
-            imap_dec_upper_text(c, st, sizeof(st));
+            imapi_dec_upper_text(c, st, sizeof(st));
             snprintf(m, sizeof(m), "multipart/%s", st);
             for (char *p = m; *p; p++)
                 *p = (char)tolower((unsigned char)*p);
-            imap_dec_setl(o, "mime_type", imap_json_bytes(m, strlen(m)));
+            imapi_dec_setl(o, "mime_type", imapi_json_bytes(m, strlen(m)));
             c = c->next;
         }
-        imap_dec_setl(o, "parts", parts);
+        imapi_dec_setl(o, "parts", parts);
         if (c != NULL) {
-            imap_dec_setl(o, "params", body_params(c));
+            imapi_dec_setl(o, "params", body_params(c));
             body_ext(o, c->next);
         }
         return o;
     }
     /* body-type-1part: media type, subtype, body-fields */
     if (v->count < 7) {
-        json_decref(o);
-        return imap_value_to_json(v);
+        imapi_decref(o);
+        return imapi_value_to_json(v);
     }
-    const imap_value *t = imap_list_nth(v, 0), *st = imap_list_nth(v, 1);
-    imap_dec_setl(o, "type", imap_dec_str(t));
-    imap_dec_setl(o, "subtype", imap_dec_str(st));
+    const imap_value *t = imapi_list_nth(v, 0), *st = imapi_list_nth(v, 1);
+    imapi_dec_setl(o, "type", imapi_dec_str(t));
+    imapi_dec_setl(o, "subtype", imapi_dec_str(st));
     add_mime_type(o, t, st);
-    imap_dec_setl(o, "params", body_params(imap_list_nth(v, 2)));
-    imap_dec_setl(o, "id", imap_dec_str(imap_list_nth(v, 3)));
-    imap_dec_setl(o, "description", imap_dec_str(imap_list_nth(v, 4)));
-    imap_dec_setl(o, "encoding", imap_dec_str(imap_list_nth(v, 5)));
-    const imap_value *sz = imap_list_nth(v, 6);
-    imap_dec_setl(o, "size", sz->type == IV_NUMBER ? imap_dec_u64(sz->num) : imap_value_to_json(sz));
-    c = imap_list_nth(v, 7);
-    bool is_text = imap_value_is_string(t) && strcasecmp(t->s, "TEXT") == 0;
-    bool is_msg = imap_value_is_string(t) && strcasecmp(t->s, "MESSAGE") == 0 &&
-                  imap_value_is_string(st) &&
+    imapi_dec_setl(o, "params", body_params(imapi_list_nth(v, 2)));
+    imapi_dec_setl(o, "id", imapi_dec_str(imapi_list_nth(v, 3)));
+    imapi_dec_setl(o, "description", imapi_dec_str(imapi_list_nth(v, 4)));
+    imapi_dec_setl(o, "encoding", imapi_dec_str(imapi_list_nth(v, 5)));
+    const imap_value *sz = imapi_list_nth(v, 6);
+    imapi_dec_setl(o, "size", sz->type == IV_NUMBER ? imapi_dec_u64(sz->num) : imapi_value_to_json(sz));
+    c = imapi_list_nth(v, 7);
+    bool is_text = imapi_value_is_string(t) && strcasecmp(t->s, "TEXT") == 0;
+    bool is_msg = imapi_value_is_string(t) && strcasecmp(t->s, "MESSAGE") == 0 &&
+                  imapi_value_is_string(st) &&
                   (strcasecmp(st->s, "RFC822") == 0 || strcasecmp(st->s, "GLOBAL") == 0);
     if (is_msg && c != NULL && c->type == IV_LIST && c->next != NULL && c->next->type == IV_LIST) {
         /* body-type-msg = media-message SP body-fields SP envelope SP body SP body-fld-lines */
-        imap_dec_setl(o, "envelope", imap_envelope_decode(ctx, c));
+        imapi_dec_setl(o, "envelope", imapi_envelope_decode(ctx, c));
         c = c->next;
-        imap_dec_setl(o, "body", imap_bodystructure_decode(ctx, c, depth + 1));
+        imapi_dec_setl(o, "body", imapi_bodystructure_decode(ctx, c, depth + 1));
         c = c->next;
         if (c != NULL && c->type == IV_NUMBER) {
-            imap_dec_setl(o, "lines", imap_dec_u64(c->num));
+            imapi_dec_setl(o, "lines", imapi_dec_u64(c->num));
             c = c->next;
         }
     } else if (is_text && c != NULL && c->type == IV_NUMBER) {
-        imap_dec_setl(o, "lines", imap_dec_u64(c->num));
+        imapi_dec_setl(o, "lines", imapi_dec_u64(c->num));
         c = c->next;
     }
     if (c != NULL) {
         /* body-ext-1part = body-fld-md5 [SP body-fld-dsp ...] */
-        imap_dec_setl(o, "md5", imap_dec_str(c));
+        imapi_dec_setl(o, "md5", imapi_dec_str(c));
         body_ext(o, c->next);
     }
     return o;
@@ -423,7 +423,7 @@ json_t *imap_bodystructure_decode(const imap_decode_ctx *ctx, const imap_value *
 
 /* ------------------------------------------------------- FETCH response */
 
-static json_t *sha256_json(const void *data, size_t len)
+static imap_node *sha256_json(const void *data, size_t len)
 {
     unsigned char d[32];
     unsigned int dl = 0;
@@ -436,150 +436,150 @@ static json_t *sha256_json(const void *data, size_t len)
         buf[2 * i + 1] = hex[d[i] & 15];
     }
     buf[64] = '\0';
-    return json_string(buf);
+    return imapi_string(buf);
 }
 
 /* Size and hash of a body section's data: nstring / literal8. */
-static void add_data_info(json_t *o, const imap_value *v)
+static void add_data_info(imap_node *o, const imap_value *v)
 {
     if (v == NULL)
         return;
     if (v->type == IV_NIL) {
-        imap_dec_setl(o, "size", json_null());
+        imapi_dec_setl(o, "size", imapi_null());
         return;
     }
     if (v->type == IV_LITERAL && v->lit != NULL) {
-        imap_dec_setl(o, "size", imap_dec_u64(v->lit->size));
+        imapi_dec_setl(o, "size", imapi_dec_u64(v->lit->size));
         if (v->lit->received < v->lit->size)
-            imap_dec_setl(o, "received", imap_dec_u64(v->lit->received));
+            imapi_dec_setl(o, "received", imapi_dec_u64(v->lit->received));
         if (v->lit->has_sha256) {
-            json_t *lj = imap_value_to_json(v);
-            imap_dec_setl(o, "sha256", json_incref(json_object_get(lj, "sha256")));
-            json_decref(lj);
+            imap_node *lj = imapi_value_to_json(v);
+            imapi_dec_setl(o, "sha256", imapi_incref(imapi_object_get(lj, "sha256")));
+            imapi_decref(lj);
         }
         if (v->lit->binary)
-            imap_dec_setl(o, "binary", json_true());
+            imapi_dec_setl(o, "binary", imapi_true());
         return;
     }
     if (v->type == IV_QUOTED || v->type == IV_ATOM || v->type == IV_NUMBER) {
-        imap_dec_setl(o, "size", json_integer((json_int_t)v->len));
-        imap_dec_setl(o, "sha256", sha256_json(v->s, v->len));
+        imapi_dec_setl(o, "size", imapi_integer((int64_t)v->len));
+        imapi_dec_setl(o, "sha256", sha256_json(v->s, v->len));
         return;
     }
-    imap_dec_setl(o, "value", imap_value_to_json(v));
+    imapi_dec_setl(o, "value", imapi_value_to_json(v));
 }
 
-static void add_number_att(json_t *o, const char *key, const imap_value *v)
+static void add_number_att(imap_node *o, const char *key, const imap_value *v)
 {
     uint64_t n;
-    if (imap_dec_number(v, &n) == 0)
-        imap_dec_set(o, key, imap_dec_u64(n));
+    if (imapi_dec_number(v, &n) == 0)
+        imapi_dec_set(o, key, imapi_dec_u64(n));
     else
-        imap_dec_set(o, key, imap_value_to_json(v));
+        imapi_dec_set(o, key, imapi_value_to_json(v));
 }
 
 /* RFC 9051 9: msg-att = "(" (msg-att-dynamic / msg-att-static)
  * *(SP (msg-att-dynamic / msg-att-static)) ")".  Returns an object of the
  * decoded attributes (keys in docs/decoded.md). */
-json_t *imap_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list, const char **err)
+imap_node *imapi_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *list, const char **err)
 {
-    json_t *o = json_object();
+    imap_node *o = imapi_object();
     if (list == NULL || list->type != IV_LIST) {
         *err = "FETCH data is not a list";
         return o;
     }
-    json_t *sections = NULL, *other = NULL;
+    imap_node *sections = NULL, *other = NULL;
     const imap_value *c = list->child;
     while (c != NULL) {
         const imap_value *val = c->next;
         char name[64];
-        imap_dec_upper_text(c, name, sizeof(name));
+        imapi_dec_upper_text(c, name, sizeof(name));
         if (c->type != IV_ATOM) {
             *err = "FETCH attribute name is not an atom";
             break;
         }
         if (val == NULL) {
             *err = "FETCH attribute without value";
-            imap_dec_setl(o, "truncated_attribute", imap_json_bytes(name, strlen(name)));
+            imapi_dec_setl(o, "truncated_attribute", imapi_json_bytes(name, strlen(name)));
             break;
         }
         if (c->section != NULL) {
             /* BODY[section]<origin> nstring / BINARY[part]<origin> (nstring / literal8)
              * / BINARY.SIZE[part] number */
             if (strcmp(name, "BINARY.SIZE") == 0) {
-                json_t *bs = json_object_get(o, "binary_size");
+                imap_node *bs = imapi_object_get(o, "binary_size");
                 if (bs == NULL) {
-                    bs = json_array();
-                    json_object_set_new_nocheck(o, "binary_size", bs);
+                    bs = imapi_array();
+                    imapi_object_set_new_nocheck(o, "binary_size", bs);
                 }
-                json_t *e = json_object();
+                imap_node *e = imapi_object();
                 add_section(e, c);
                 add_number_att(e, "size", val);
-                json_array_append_new(bs, e);
+                imapi_array_append_new(bs, e);
             } else {
                 if (sections == NULL)
-                    sections = json_array();
-                json_t *e = json_object();
-                imap_dec_setl(e, "item", imap_json_bytes(name, strlen(name)));
+                    sections = imapi_array();
+                imap_node *e = imapi_object();
+                imapi_dec_setl(e, "item", imapi_json_bytes(name, strlen(name)));
                 add_section(e, c);
                 add_partial(e, c->partial, true);
                 add_data_info(e, val);
-                json_array_append_new(sections, e);
+                imapi_array_append_new(sections, e);
             }
         } else if (strcmp(name, "FLAGS") == 0) {
-            imap_dec_setl(o, "flags", imap_dec_str_list(val));
+            imapi_dec_setl(o, "flags", imapi_dec_str_list(val));
         } else if (strcmp(name, "UID") == 0) {
             add_number_att(o, "uid", val);
         } else if (strcmp(name, "INTERNALDATE") == 0) {
-            imap_dec_add_date(o, "internaldate", val);
+            imapi_dec_add_date(o, "internaldate", val);
         } else if (strcmp(name, "SAVEDATE") == 0) {
-            imap_dec_add_date(o, "savedate", val);            /* RFC 8514 */
+            imapi_dec_add_date(o, "savedate", val);            /* RFC 8514 */
         } else if (strcmp(name, "RFC822.SIZE") == 0) {
             add_number_att(o, "rfc822_size", val);
         } else if (strcmp(name, "ENVELOPE") == 0) {
-            imap_dec_setl(o, "envelope", imap_envelope_decode(ctx, val));
+            imapi_dec_setl(o, "envelope", imapi_envelope_decode(ctx, val));
         } else if (strcmp(name, "BODYSTRUCTURE") == 0) {
-            imap_dec_setl(o, "bodystructure", bodystructure_flat(ctx, val));
+            imapi_dec_setl(o, "bodystructure", bodystructure_flat(ctx, val));
         } else if (strcmp(name, "BODY") == 0) {
-            imap_dec_setl(o, "body", bodystructure_flat(ctx, val));
+            imapi_dec_setl(o, "body", bodystructure_flat(ctx, val));
         } else if (strcmp(name, "RFC822") == 0 || strcmp(name, "RFC822.HEADER") == 0 ||
                    strcmp(name, "RFC822.TEXT") == 0) {
-            json_t *e = json_object();
+            imap_node *e = imapi_object();
             add_data_info(e, val);
             char key[64];
             memcpy(key, name, sizeof(key));
             for (char *p = key; *p; p++)
                 *p = *p == '.' ? '_' : (char)tolower((unsigned char)*p);
-            imap_dec_set(o, key, e);
+            imapi_dec_set(o, key, e);
         } else if (strcmp(name, "MODSEQ") == 0) {
             /* RFC 7162 3.1.4.1: MODSEQ SP "(" mod-sequence-value ")" */
-            add_number_att(o, "modseq", val->type == IV_LIST ? imap_list_nth(val, 0) : val);
+            add_number_att(o, "modseq", val->type == IV_LIST ? imapi_list_nth(val, 0) : val);
         } else if (strcmp(name, "EMAILID") == 0 || strcmp(name, "THREADID") == 0) {
             /* RFC 8474 5: "(" objectid ")" / nil (THREADID) */
-            const imap_value *id = val->type == IV_LIST ? imap_list_nth(val, 0) : val;
-            imap_dec_set(o, strcmp(name, "EMAILID") == 0 ? "emailid" : "threadid",
-                         id != NULL ? imap_dec_str(id) : json_null());
+            const imap_value *id = val->type == IV_LIST ? imapi_list_nth(val, 0) : val;
+            imapi_dec_set(o, strcmp(name, "EMAILID") == 0 ? "emailid" : "threadid",
+                         id != NULL ? imapi_dec_str(id) : imapi_null());
         } else if (strcmp(name, "PREVIEW") == 0) {
-            imap_dec_setl(o, "preview", imap_dec_str(val));   /* RFC 8970: nstring */
+            imapi_dec_setl(o, "preview", imapi_dec_str(val));   /* RFC 8970: nstring */
         } else if (strcmp(name, "X-GM-MSGID") == 0 || strcmp(name, "X-GM-THRID") == 0) {
             add_number_att(o, strcmp(name, "X-GM-MSGID") == 0 ? "x_gm_msgid" : "x_gm_thrid", val);
         } else if (strcmp(name, "X-GM-LABELS") == 0) {
-            imap_dec_setl(o, "x_gm_labels", imap_dec_str_list(val));
+            imapi_dec_setl(o, "x_gm_labels", imapi_dec_str_list(val));
         } else {
             /* [{name, value}], the raw text: attribute names are network data */
             if (other == NULL)
-                other = json_array();
-            json_t *it = json_object();
-            imap_dec_setl(it, "name", json_string(name));
-            imap_dec_setl(it, "value", val->raw != NULL ? imap_json_bytes(val->raw, val->raw_len)
-                                                        : imap_dec_str_list(val));
-            json_array_append_new(other, it);
+                other = imapi_array();
+            imap_node *it = imapi_object();
+            imapi_dec_setl(it, "name", imapi_string(name));
+            imapi_dec_setl(it, "value", val->raw != NULL ? imapi_json_bytes(val->raw, val->raw_len)
+                                                        : imapi_dec_str_list(val));
+            imapi_array_append_new(other, it);
         }
         c = val->next;
     }
     if (sections != NULL)
-        imap_dec_setl(o, "sections", sections);
+        imapi_dec_setl(o, "sections", sections);
     if (other != NULL)
-        imap_dec_setl(o, "other", other);
+        imapi_dec_setl(o, "other", other);
     return o;
 }

@@ -52,7 +52,7 @@ static int put_utf8(char *out, size_t outcap, size_t *o, uint32_t cp)
  * number of bytes (half a UTF-16 unit), an unpaired surrogate, and a shift
  * that encodes a printable US-ASCII character (RFC 3501 5.1.3: those "MUST"
  * represent themselves) or an empty shift other than "&-". */
-int imap_mutf7_to_utf8(const char *in, size_t len, char *out, size_t outcap, size_t *outlen)
+int imapi_mutf7_to_utf8(const char *in, size_t len, char *out, size_t outcap, size_t *outlen)
 {
     size_t o = 0;
     if (out == NULL || outcap == 0)
@@ -129,23 +129,23 @@ int imap_mutf7_to_utf8(const char *in, size_t len, char *out, size_t outcap, siz
     return 0;
 }
 
-int imap_add_mailbox(const imap_decode_ctx *ctx, json_t *obj, const char *key, const imap_value *v)
+int imapi_add_mailbox(const imap_decode_ctx *ctx, imap_node *obj, const char *key, const imap_value *v)
 {
-    if (!imap_value_is_astring(v))
+    if (!imapi_value_is_astring(v))
         return -1;
     size_t len = 0;
-    const char *s = v->type == IV_ATOM && v->section != NULL ? v->raw : imap_value_text(v, &len, NULL);
+    const char *s = v->type == IV_ATOM && v->section != NULL ? v->raw : imapi_value_text(v, &len, NULL);
     if (v->type == IV_ATOM && v->section != NULL)
         len = v->raw_len;
     if (v->type == IV_LITERAL && (v->lit == NULL || v->len < v->lit->size)) {
-        imap_dec_set(obj, key, imap_value_to_json(v)); /* name not fully kept */
+        imapi_dec_set(obj, key, imapi_value_to_json(v)); /* name not fully kept */
         return 0;
     }
     bool needs = memchr(s, '&', len) != NULL;
     if (ctx != NULL && ctx->utf8_accept)
         needs = false;  /* RFC 6855 3: UTF-8 names once UTF8=ACCEPT is enabled */
     if (!needs) {
-        imap_dec_set(obj, key, imap_json_bytes(s, len));
+        imapi_dec_set(obj, key, imapi_json_bytes(s, len));
         return 0;
     }
     size_t cap = len * 2 + 4;
@@ -154,16 +154,16 @@ int imap_add_mailbox(const imap_decode_ctx *ctx, json_t *obj, const char *key, c
         return -1;
     size_t olen = 0;
     char k[80];
-    if (imap_mutf7_to_utf8(s, len, buf, cap, &olen) == 0) {
-        imap_dec_set(obj, key, json_stringn(buf, olen));
+    if (imapi_mutf7_to_utf8(s, len, buf, cap, &olen) == 0) {
+        imapi_dec_set(obj, key, imapi_stringn(buf, olen));
         if (olen != len || memcmp(buf, s, len) != 0) {
             snprintf(k, sizeof(k), "%s_raw", key);
-            imap_dec_set(obj, k, imap_json_bytes(s, len));
+            imapi_dec_set(obj, k, imapi_json_bytes(s, len));
         }
     } else {
-        imap_dec_set(obj, key, imap_json_bytes(s, len));
+        imapi_dec_set(obj, key, imapi_json_bytes(s, len));
         snprintf(k, sizeof(k), "%s_mutf7_invalid", key);
-        imap_dec_set(obj, k, json_true());
+        imapi_dec_set(obj, k, imapi_true());
     }
     free(buf);
     return 0;

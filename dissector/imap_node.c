@@ -7,6 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---------------------------------------------------------- allocator */
+
+static void *(*node_malloc)(size_t) = malloc;
+static void (*node_free)(void *) = free;
+
+void imap_set_alloc_funcs(void *(*malloc_fn)(size_t), void (*free_fn)(void *))
+{
+    node_malloc = malloc_fn ? malloc_fn : malloc;
+    node_free = malloc_fn && free_fn ? free_fn : free;
+}
+
 /* ---------------------------------------------------------- immortals */
 
 #define IMMORTAL UINT32_MAX
@@ -33,7 +44,7 @@ imap_node *imapi_false(void) { return &node_false; }
 
 static imap_node *node_alloc(imap_node_kind kind, size_t extra)
 {
-    imap_node *n = malloc(sizeof *n + extra);
+    imap_node *n = node_malloc(sizeof *n + extra);
     if (!n)
         return NULL;
     n->refcount = 1;
@@ -124,7 +135,7 @@ imap_node *imapi_string(const char *s)
 static void pair_clear(imapi_pair *p)
 {
     if (p->key != p->k)
-        free((char *)p->key);
+        node_free((char *)p->key);
     imapi_decref(p->value);
 }
 
@@ -134,17 +145,17 @@ void imapi_node_free_(imap_node *n)
     case IMAP_NODE_ARRAY:
         for (uint32_t i = 0; i < n->len; i++)
             imapi_decref(n->u.items[i]);
-        free(n->u.items);
+        node_free(n->u.items);
         break;
     case IMAP_NODE_OBJECT:
         for (uint32_t i = 0; i < n->len; i++)
             pair_clear(&n->u.pairs[i]);
-        free(n->u.pairs);
+        node_free(n->u.pairs);
         break;
     default:
         break;
     }
-    free(n);
+    node_free(n);
 }
 
 /* -------------------------------------------------------------- objects */
@@ -166,10 +177,15 @@ static bool grow(imap_node *n, size_t elem)
     uint32_t ncap = n->cap ? n->cap * 2 : (elem == sizeof(imapi_pair) ? 8 : 4);
     if (ncap <= n->cap)
         return false;
-    void *p = realloc(n->kind == IMAP_NODE_OBJECT ? (void *)n->u.pairs : (void *)n->u.items,
-                      (size_t)ncap * elem);
+    /* no realloc in the allocator interface: a new vector, copied */
+    void *old = n->kind == IMAP_NODE_OBJECT ? (void *)n->u.pairs : (void *)n->u.items;
+    void *p = node_malloc((size_t)ncap * elem);
     if (!p)
         return false;
+    if (old) {
+        memcpy(p, old, (size_t)n->len * elem);
+        node_free(old);
+    }
     if (n->kind == IMAP_NODE_OBJECT) {
         n->u.pairs = p;
         /* inline keys moved with the vector */
@@ -207,7 +223,7 @@ int imapi_object_setn_new(imap_node *obj, const char *key, size_t klen, imap_nod
         p->k[klen] = '\0';
         p->key = p->k;
     } else {
-        char *k = malloc(klen + 1);
+        char *k = node_malloc(klen + 1);
         if (!k) {
             imapi_decref(value);
             return -1;
@@ -222,13 +238,23 @@ int imapi_object_setn_new(imap_node *obj, const char *key, size_t klen, imap_nod
     return 0;
 }
 
-int imapi_object_set_new(imap_node *obj, const char *key, imap_node *value)
+int imapi_object_set_new_nocheck(imap_node *obj, const char *key, imap_node *value)
 {
     if (!key) {
         imapi_decref(value);
         return -1;
     }
     return imapi_object_setn_new(obj, key, strlen(key), value);
+}
+
+int imapi_object_set_new(imap_node *obj, const char *key, imap_node *value)
+{
+    size_t klen = key ? strlen(key) : 0;
+    if (!key || !imapi_utf8_valid(key, klen)) {
+        imapi_decref(value);
+        return -1;
+    }
+    return imapi_object_setn_new(obj, key, klen, value);
 }
 
 imap_node *imapi_object_getn(const imap_node *obj, const char *key, size_t klen)
@@ -440,3 +466,5 @@ const imap_node *imap_node_get(const imap_node *n, const char *key)
 {
     return imapi_object_get(n, key);
 }
+
+void imap_node_release(imap_node *n) { imapi_decref(n); }

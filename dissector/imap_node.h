@@ -108,16 +108,19 @@ static inline void imapi_decref(imap_node *n)
 
 /* ---- objects ---- */
 /* Steals value (also on failure); -1 when value is NULL, obj is not an
- * object, or out of memory.  _nocheck: the same (keys are not checked for
- * UTF-8 in either; callers pass literals or escaped text). */
+ * object, the key is not valid UTF-8 (as jansson; the _nocheck forms do
+ * not check it: their callers pass literals), or out of memory. */
 int imapi_object_set_new(imap_node *obj, const char *key, imap_node *value);
+int imapi_object_set_new_nocheck(imap_node *obj, const char *key, imap_node *value);
 int imapi_object_setn_new(imap_node *obj, const char *key, size_t klen, imap_node *value);
-#define imapi_object_set_new_nocheck imapi_object_set_new
 static inline int imapi_object_set(imap_node *obj, const char *key, imap_node *value)
 {
     return imapi_object_set_new(obj, key, imapi_incref(value));
 }
-#define imapi_object_set_nocheck imapi_object_set
+static inline int imapi_object_set_nocheck(imap_node *obj, const char *key, imap_node *value)
+{
+    return imapi_object_set_new_nocheck(obj, key, imapi_incref(value));
+}
 imap_node *imapi_object_get(const imap_node *obj, const char *key);
 imap_node *imapi_object_getn(const imap_node *obj, const char *key, size_t klen);
 int imapi_object_del(imap_node *obj, const char *key);

@@ -140,7 +140,7 @@ static bool userid_end(const char *t, size_t u, size_t len, bool inline_literals
     return true;
 }
 
-imap_redact_kind imap_redact_scan(const char *text, size_t len, bool inline_literals,
+imap_redact_kind imapi_redact_scan(const char *text, size_t len, bool inline_literals,
                                   size_t *secret_off, bool *clean)
 {
     imap_redact_kind kind = IMAP_REDACT_NONE;
@@ -210,7 +210,7 @@ imap_redact_kind imap_redact_scan(const char *text, size_t len, bool inline_lite
     return kind;
 }
 
-bool imap_redact_looks_like_command(const char *text, size_t len)
+bool imapi_redact_looks_like_command(const char *text, size_t len)
 {
     size_t i = 0;
     while (i < len && text[i] != ' ') {
@@ -263,7 +263,7 @@ static size_t raw_line_end(const char *t, size_t i, size_t len)
     }
 }
 
-size_t imap_redact_raw(char *out, size_t cap, const uint8_t *data, size_t len)
+size_t imapi_redact_raw(char *out, size_t cap, const uint8_t *data, size_t len)
 {
     const char *t = (const char *)data;
     size_t o = 0, i = 0;
@@ -275,13 +275,13 @@ size_t imap_redact_raw(char *out, size_t cap, const uint8_t *data, size_t len)
             tl--;
         size_t so;
         bool clean;
-        imap_redact_kind kind = imap_redact_scan(t + i, tl, true, &so, &clean);
+        imap_redact_kind kind = imapi_redact_scan(t + i, tl, true, &so, &clean);
         if (kind != IMAP_REDACT_NONE) {
             put(out, cap, &o, t + i, so);
             if (so < tl)
                 put(out, cap, &o, IMAP_REDACT_MARK, strlen(IMAP_REDACT_MARK));
             after_secret = true;
-        } else if (after_secret && tl > 0 && !imap_redact_looks_like_command(t + i, tl)) {
+        } else if (after_secret && tl > 0 && !imapi_redact_looks_like_command(t + i, tl)) {
             put(out, cap, &o, IMAP_REDACT_MARK, strlen(IMAP_REDACT_MARK));
         } else {
             put(out, cap, &o, t + i, tl);

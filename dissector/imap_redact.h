@@ -41,23 +41,23 @@ typedef enum imap_redact_kind {
  * so far).  A literal whose marker starts at or after *secret_off is a
  * secret; so is every byte of text from *secret_off on.  *clean: the line
  * has the exact RFC shape above (so far). */
-imap_redact_kind imap_redact_scan(const char *text, size_t len, bool inline_literals,
+imap_redact_kind imapi_redact_scan(const char *text, size_t len, bool inline_literals,
                                   size_t *secret_off, bool *clean);
 
 /* Raw client bytes (one or more CRLF lines with their literal data, as
  * an alert quotes them) with every secret replaced by "<redacted>":
- * LOGIN / AUTHENTICATE lines as imap_redact_scan says, and the lines that
+ * LOGIN / AUTHENTICATE lines as imapi_redact_scan says, and the lines that
  * follow an AUTHENTICATE (SASL responses) or a LOGIN and are not
  * "tag SP command" with an alphabetic command.  Writes at most cap - 1
  * bytes to out (raw, not escaped, not NUL-terminated when cap is
  * reached); returns the bytes written. */
-size_t imap_redact_raw(char *out, size_t cap, const uint8_t *data, size_t len);
+size_t imapi_redact_raw(char *out, size_t cap, const uint8_t *data, size_t len);
 
 /* Whether a client line that follows a LOGIN or AUTHENTICATE line (or
  * comes while a SASL exchange runs) looks like "tag SP command" with a
  * command made of letters (and, for "UID x", a space); a line that does
  * not may be the password or a SASL response sent on its own. */
-bool imap_redact_looks_like_command(const char *text, size_t len);
+bool imapi_redact_looks_like_command(const char *text, size_t len);
 
 #ifdef __cplusplus
 }

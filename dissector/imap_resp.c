@@ -1,6 +1,6 @@
 /*
- * imap_resp.c - untagged server data (imap_decode_untagged) and response
- * codes (imap_decode_resp_code).  Grammar: RFC 9051 9 response-data,
+ * imap_resp.c - untagged server data (imapi_decode_untagged) and response
+ * codes (imapi_decode_resp_code).  Grammar: RFC 9051 9 response-data,
  * mailbox-data, message-data, resp-text-code, and the extension RFCs named
  * at each decoder.  Field names: docs/decoded.md.
  */
@@ -12,13 +12,13 @@
 #include <string.h>
 #include <strings.h>
 
-static void add_num(json_t *o, const char *key, const imap_value *v)
+static void add_num(imap_node *o, const char *key, const imap_value *v)
 {
     uint64_t n;
-    if (imap_dec_number(v, &n) == 0)
-        imap_dec_set(o, key, imap_dec_u64(n));
+    if (imapi_dec_number(v, &n) == 0)
+        imapi_dec_set(o, key, imapi_dec_u64(n));
     else if (v != NULL)
-        imap_dec_set(o, key, imap_value_to_json(v));
+        imapi_dec_set(o, key, imapi_value_to_json(v));
 }
 
 /* A lower-case JSON key from an atom: "UIDNEXT" -> "uidnext",
@@ -33,12 +33,12 @@ static void lower_key(const char *in, char *out, size_t cap)
 
 /* Generic arguments: the raw wire text of each, strings only (one JSON
  * type per field, issue 10). */
-static json_t *chain_json(const imap_value *v)
+static imap_node *chain_json(const imap_value *v)
 {
-    json_t *arr = json_array();
+    imap_node *arr = imapi_array();
     for (; v != NULL; v = v->next)
-        json_array_append_new(arr, v->raw != NULL ? imap_json_bytes(v->raw, v->raw_len)
-                                                  : imap_dec_str_list(v));
+        imapi_array_append_new(arr, v->raw != NULL ? imapi_json_bytes(v->raw, v->raw_len)
+                                                  : imapi_dec_str_list(v));
     return arr;
 }
 
@@ -57,46 +57,46 @@ static imap_value list_view(const imap_value *first)
 /* RFC 9051 9: mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR
  * DQUOTE / nil) SP mailbox [SP mbox-list-extended]; RFC 5258 9
  * mbox-list-extended = "(" [item *(SP item)] ")" (CHILDINFO, OLDNAME) */
-static const char *dec_list(const imap_decode_ctx *ctx, const imap_value *a, json_t *o)
+static const char *dec_list(const imap_decode_ctx *ctx, const imap_value *a, imap_node *o)
 {
     if (a == NULL || a->type != IV_LIST)
         return "LIST response without attributes";
-    imap_dec_setl(o, "flags", imap_dec_str_list(a));
+    imapi_dec_setl(o, "flags", imapi_dec_str_list(a));
     const imap_value *d = a->next;
     if (d == NULL)
         return "LIST response without delimiter";
-    imap_dec_setl(o, "delimiter", imap_dec_str(d));
-    if (d->next == NULL || imap_add_mailbox(ctx, o, "mailbox", d->next) != 0)
+    imapi_dec_setl(o, "delimiter", imapi_dec_str(d));
+    if (d->next == NULL || imapi_add_mailbox(ctx, o, "mailbox", d->next) != 0)
         return "LIST response without mailbox";
     const imap_value *x = d->next->next;
     if (x != NULL && x->type == IV_LIST) {
-        json_t *ext = json_object();
+        imap_node *ext = imapi_object();
         for (const imap_value *c = x->child; c != NULL && c->next != NULL; c = c->next->next) {
             char k[64];
-            imap_dec_upper_text(c, k, sizeof(k));
+            imapi_dec_upper_text(c, k, sizeof(k));
             if (strcmp(k, "OLDNAME") == 0 && c->next->type == IV_LIST) {
-                json_t *tmp = json_object();
-                imap_add_mailbox(ctx, tmp, "m", imap_list_nth(c->next, 0));
-                imap_dec_setl(ext, "oldname", json_incref(json_object_get(tmp, "m")));
-                json_decref(tmp);
+                imap_node *tmp = imapi_object();
+                imapi_add_mailbox(ctx, tmp, "m", imapi_list_nth(c->next, 0));
+                imapi_dec_setl(ext, "oldname", imapi_incref(imapi_object_get(tmp, "m")));
+                imapi_decref(tmp);
             } else if (strcmp(k, "CHILDINFO") == 0 && c->next->type == IV_LIST) {
-                json_t *ci = json_array();
+                imap_node *ci = imapi_array();
                 for (const imap_value *e = c->next->child; e != NULL; e = e->next)
-                    json_array_append_new(ci, imap_dec_upper(e));
-                imap_dec_setl(ext, "childinfo", ci);
+                    imapi_array_append_new(ci, imapi_dec_upper(e));
+                imapi_dec_setl(ext, "childinfo", ci);
             } else {
                 /* other mbox-list-extended items: [{name, value}], raw text */
-                json_t *other = json_object_get(ext, "other");
+                imap_node *other = imapi_object_get(ext, "other");
                 if (other == NULL) {
-                    other = json_array();
-                    json_object_set_new_nocheck(ext, "other", other);
+                    other = imapi_array();
+                    imapi_object_set_new_nocheck(ext, "other", other);
                 }
                 const imap_value *v = c->next;
-                imap_dec_add_name_value(other, c, v->raw != NULL ? imap_json_bytes(v->raw, v->raw_len)
-                                                                 : imap_dec_str(v));
+                imapi_dec_add_name_value(other, c, v->raw != NULL ? imapi_json_bytes(v->raw, v->raw_len)
+                                                                 : imapi_dec_str(v));
             }
         }
-        imap_dec_setl(o, "extended", ext);
+        imapi_dec_setl(o, "extended", ext);
     }
     return NULL;
 }
@@ -104,75 +104,75 @@ static const char *dec_list(const imap_decode_ctx *ctx, const imap_value *a, jso
 /* RFC 9051 9: "STATUS" SP mailbox SP "(" [status-att-list] ")";
  * status-att-val = ("MESSAGES" / "UIDNEXT" / ...) SP number (RFC 7162
  * HIGHESTMODSEQ, RFC 8438 SIZE, RFC 7889 APPENDLIMIT NIL/number) */
-static const char *dec_status(const imap_decode_ctx *ctx, const imap_value *a, json_t *o)
+static const char *dec_status(const imap_decode_ctx *ctx, const imap_value *a, imap_node *o)
 {
-    if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0)
+    if (a == NULL || imapi_add_mailbox(ctx, o, "mailbox", a) != 0)
         return "STATUS response without mailbox";
     const imap_value *l = a->next;
     if (l == NULL || l->type != IV_LIST)
         return "STATUS response without items";
     /* [{name, value}]: item names are network data; value a number, null
      * for NIL (RFC 7889 APPENDLIMIT) or anything else */
-    json_t *items = json_array();
+    imap_node *items = imapi_array();
     for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next) {
         char k[64];
-        imap_dec_upper_text(c, k, sizeof(k));
+        imapi_dec_upper_text(c, k, sizeof(k));
         uint64_t n;
-        json_t *it = json_object();
-        imap_dec_setl(it, "name", json_string(k));
-        imap_dec_setl(it, "value", imap_dec_number(c->next, &n) == 0 ? imap_dec_u64(n) : json_null());
-        json_array_append_new(items, it);
+        imap_node *it = imapi_object();
+        imapi_dec_setl(it, "name", imapi_string(k));
+        imapi_dec_setl(it, "value", imapi_dec_number(c->next, &n) == 0 ? imapi_dec_u64(n) : imapi_null());
+        imapi_array_append_new(items, it);
     }
-    imap_dec_setl(o, "status_items", items);
+    imapi_dec_setl(o, "status_items", items);
     return NULL;
 }
 
 /* RFC 9051 / RFC 3501 SEARCH and RFC 5256 SORT: numbers, then RFC 7162
  * 3.1.5 "(MODSEQ n)". */
-static const char *dec_numbers(const imap_value *a, json_t *o)
+static const char *dec_numbers(const imap_value *a, imap_node *o)
 {
-    json_t *nums = json_array();
+    imap_node *nums = imapi_array();
     const char *err = NULL;
     for (; a != NULL; a = a->next) {
-        if (a->type == IV_LIST && imap_value_is_atom(imap_list_nth(a, 0), "MODSEQ")) {
-            add_num(o, "modseq", imap_list_nth(a, 1));
+        if (a->type == IV_LIST && imapi_value_is_atom(imapi_list_nth(a, 0), "MODSEQ")) {
+            add_num(o, "modseq", imapi_list_nth(a, 1));
             continue;
         }
         uint64_t n;
-        if (imap_dec_number(a, &n) == 0)
-            json_array_append_new(nums, imap_dec_u64(n));
+        if (imapi_dec_number(a, &n) == 0)
+            imapi_array_append_new(nums, imapi_dec_u64(n));
         else
             err = "non-numeric search result";
     }
-    imap_dec_setl(o, "count", json_integer((json_int_t)json_array_size(nums)));
-    imap_dec_setl(o, "numbers", nums);
+    imapi_dec_setl(o, "count", imapi_integer((int64_t)imapi_array_size(nums)));
+    imapi_dec_setl(o, "numbers", nums);
     return err;
 }
 
 /* RFC 4731 3.1 / RFC 9051 9: esearch-response = "ESEARCH" [search-correlator]
  * [SP "UID"] *(SP search-return-data); search-correlator = SP "(" "TAG" SP
  * tag-string ")" (RFC 7377 adds MAILBOX and UIDVALIDITY); RFC 9394 PARTIAL */
-static const char *dec_esearch(const imap_decode_ctx *ctx, const imap_value *a, json_t *o)
+static const char *dec_esearch(const imap_decode_ctx *ctx, const imap_value *a, imap_node *o)
 {
     if (a != NULL && a->type == IV_LIST) {
         for (const imap_value *c = a->child; c != NULL && c->next != NULL; c = c->next->next) {
-            if (imap_value_is_atom(c, "TAG"))
-                imap_dec_setl(o, "tag", imap_dec_str(c->next));
-            else if (imap_value_is_atom(c, "MAILBOX"))
-                imap_add_mailbox(ctx, o, "mailbox", c->next);
-            else if (imap_value_is_atom(c, "UIDVALIDITY"))
+            if (imapi_value_is_atom(c, "TAG"))
+                imapi_dec_setl(o, "tag", imapi_dec_str(c->next));
+            else if (imapi_value_is_atom(c, "MAILBOX"))
+                imapi_add_mailbox(ctx, o, "mailbox", c->next);
+            else if (imapi_value_is_atom(c, "UIDVALIDITY"))
                 add_num(o, "uidvalidity", c->next);
         }
         a = a->next;
     }
-    if (imap_value_is_atom(a, "UID")) {
-        imap_dec_setl(o, "uid_results", json_true()); /* "uid" is FETCH's number */
+    if (imapi_value_is_atom(a, "UID")) {
+        imapi_dec_setl(o, "uid_results", imapi_true()); /* "uid" is FETCH's number */
         a = a->next;
     }
     const char *err = NULL;
     while (a != NULL) {
         char k[64], lk[64];
-        imap_dec_upper_text(a, k, sizeof(k));
+        imapi_dec_upper_text(a, k, sizeof(k));
         lower_key(k, lk, sizeof(lk));
         const imap_value *v = a->next;
         if (v == NULL) {
@@ -180,21 +180,21 @@ static const char *dec_esearch(const imap_decode_ctx *ctx, const imap_value *a, 
             break;
         }
         if (strcmp(k, "ALL") == 0) {
-            imap_dec_add_seqset(o, "all", v);
+            imapi_dec_add_seqset(o, "all", v);
         } else if (strcmp(k, "PARTIAL") == 0 && v->type == IV_LIST) {
-            json_t *p = json_object();
-            imap_dec_setl(p, "range", imap_dec_str(imap_list_nth(v, 0)));
-            const imap_value *m = imap_list_nth(v, 1);
+            imap_node *p = imapi_object();
+            imapi_dec_setl(p, "range", imapi_dec_str(imapi_list_nth(v, 0)));
+            const imap_value *m = imapi_list_nth(v, 1);
             if (m != NULL && m->type != IV_NIL)
-                imap_dec_add_seqset(p, "messages", m);
+                imapi_dec_add_seqset(p, "messages", m);
             else
-                imap_dec_setl(p, "messages", json_null());
-            imap_dec_setl(o, "partial", p);
+                imapi_dec_setl(p, "messages", imapi_null());
+            imapi_dec_setl(o, "partial", p);
         } else if (strcmp(k, "MIN") == 0 || strcmp(k, "MAX") == 0 || strcmp(k, "COUNT") == 0 ||
                    strcmp(k, "MODSEQ") == 0) {
             add_num(o, lk, v);
         } else {
-            imap_dec_set(o, lk, imap_value_to_json(v));
+            imapi_dec_set(o, lk, imapi_value_to_json(v));
         }
         a = v->next;
     }
@@ -204,34 +204,34 @@ static const char *dec_esearch(const imap_decode_ctx *ctx, const imap_value *a, 
 /* RFC 9051 9: namespace = nil / "(" 1*namespace-descr ")";
  * namespace-descr = "(" string SP (DQUOTE QUOTED-CHAR DQUOTE / nil)
  * [namespace-response-extensions] ")" */
-static json_t *namespace_json(const imap_decode_ctx *ctx, const imap_value *v)
+static imap_node *namespace_json(const imap_decode_ctx *ctx, const imap_value *v)
 {
     if (v == NULL || v->type == IV_NIL)
-        return json_null();
+        return imapi_null();
     if (v->type != IV_LIST)
-        return imap_value_to_json(v);
-    json_t *arr = json_array();
+        return imapi_value_to_json(v);
+    imap_node *arr = imapi_array();
     for (const imap_value *d = v->child; d != NULL; d = d->next) {
-        json_t *o = json_object();
+        imap_node *o = imapi_object();
         if (d->type == IV_LIST) {
-            imap_add_mailbox(ctx, o, "prefix", imap_list_nth(d, 0));
-            imap_dec_setl(o, "delimiter", imap_dec_str(imap_list_nth(d, 1)));
-            const imap_value *e = imap_list_nth(d, 2);
+            imapi_add_mailbox(ctx, o, "prefix", imapi_list_nth(d, 0));
+            imapi_dec_setl(o, "delimiter", imapi_dec_str(imapi_list_nth(d, 1)));
+            const imap_value *e = imapi_list_nth(d, 2);
             if (e != NULL) {
-                json_t *ext = json_object();
+                imap_node *ext = imapi_object();
                 for (; e != NULL && e->next != NULL; e = e->next->next) {
                     char k[128];
                     size_t len = 0;
-                    const char *s = imap_value_text(e, &len, NULL);
+                    const char *s = imapi_value_text(e, &len, NULL);
                     snprintf(k, sizeof(k), "%.*s", (int)(len < 127 ? len : 127), s);
-                    json_object_set_new(ext, k, imap_dec_str_list(e->next));
+                    imapi_object_set_new(ext, k, imapi_dec_str_list(e->next));
                 }
-                imap_dec_setl(o, "extensions", ext);
+                imapi_dec_setl(o, "extensions", ext);
             }
         } else {
-            imap_dec_setl(o, "value", imap_value_to_json(d));
+            imapi_dec_setl(o, "value", imapi_value_to_json(d));
         }
-        json_array_append_new(arr, o);
+        imapi_array_append_new(arr, o);
     }
     return arr;
 }
@@ -239,62 +239,62 @@ static json_t *namespace_json(const imap_decode_ctx *ctx, const imap_value *v)
 /* RFC 9208 5.1: quota-response = "QUOTA" SP quota-root-name SP quota-list;
  * quota-list = "(" quota-resource *(SP quota-resource) ")";
  * quota-resource = resource-name SP resource-usage SP resource-limit */
-static const char *dec_quota(const imap_value *a, json_t *o)
+static const char *dec_quota(const imap_value *a, imap_node *o)
 {
     if (a == NULL)
         return "QUOTA response without root";
-    imap_dec_setl(o, "quota_root", imap_dec_str(a));
+    imapi_dec_setl(o, "quota_root", imapi_dec_str(a));
     const imap_value *l = a->next;
     if (l == NULL || l->type != IV_LIST)
         return "QUOTA response without resources";
-    json_t *res = json_array();
+    imap_node *res = imapi_array();
     for (const imap_value *c = l->child; c != NULL; ) {
-        json_t *r = json_object();
-        imap_dec_setl(r, "name", imap_dec_upper(c));
+        imap_node *r = imapi_object();
+        imapi_dec_setl(r, "name", imapi_dec_upper(c));
         add_num(r, "usage", c->next);
         add_num(r, "limit", c->next != NULL ? c->next->next : NULL);
-        json_array_append_new(res, r);
+        imapi_array_append_new(res, r);
         if (c->next == NULL || c->next->next == NULL)
             break;
         c = c->next->next->next;
     }
-    imap_dec_setl(o, "resources", res);
+    imapi_dec_setl(o, "resources", res);
     return NULL;
 }
 
 /* RFC 5464 4.4: metadata-resp = "METADATA" SP mailbox SP (entry-values / entry-list) */
-static const char *dec_metadata(const imap_decode_ctx *ctx, const imap_value *a, json_t *o)
+static const char *dec_metadata(const imap_decode_ctx *ctx, const imap_value *a, imap_node *o)
 {
-    if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0)
+    if (a == NULL || imapi_add_mailbox(ctx, o, "mailbox", a) != 0)
         return "METADATA response without mailbox";
     const imap_value *l = a->next;
     if (l == NULL)
         return "METADATA response without entries";
     if (l->type == IV_LIST) {
-        json_t *ent = json_array(); /* [{name, value}]: entry names are network data */
+        imap_node *ent = imapi_array(); /* [{name, value}]: entry names are network data */
         for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next)
-            imap_dec_add_name_value(ent, c, imap_dec_str(c->next));
-        imap_dec_setl(o, "values", ent);
+            imapi_dec_add_name_value(ent, c, imapi_dec_str(c->next));
+        imapi_dec_setl(o, "values", ent);
     } else {
         /* unsolicited: entry-list = entry *(SP entry) */
-        json_t *names = json_array();
+        imap_node *names = imapi_array();
         for (; l != NULL; l = l->next)
-            json_array_append_new(names, imap_dec_str(l));
-        imap_dec_setl(o, "changed_entries", names);
+            imapi_array_append_new(names, imapi_dec_str(l));
+        imapi_dec_setl(o, "changed_entries", names);
     }
     return NULL;
 }
 
-json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *tokens, const char **err)
+imap_node *imapi_decode_untagged(const imap_decode_ctx *ctx, const imap_value *tokens, const char **err)
 {
     const char *dummy = NULL;
     if (err == NULL)
         err = &dummy;
     *err = NULL;
-    json_t *o = json_object();
-    const imap_value *t0 = imap_list_nth(tokens, 0);
+    imap_node *o = imapi_object();
+    const imap_value *t0 = imapi_list_nth(tokens, 0);
     if (t0 == NULL) {
-        imap_dec_setl(o, "type", json_string(""));
+        imapi_dec_setl(o, "type", imapi_string(""));
         *err = "empty untagged response";
         return o;
     }
@@ -305,41 +305,41 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
         /* RFC 9051 9: message-data = nz-number SP ("EXPUNGE" / ("FETCH" SP msg-att));
          * mailbox-data =/ number SP "EXISTS" / number SP "RECENT" (RFC 3501) */
         num = t0->num;
-        imap_dec_upper_text(t0->next, type, sizeof(type));
-        imap_dec_setl(o, "type", json_string(type));
-        imap_dec_setl(o, "number", imap_dec_u64(num));
+        imapi_dec_upper_text(t0->next, type, sizeof(type));
+        imapi_dec_setl(o, "type", imapi_string(type));
+        imapi_dec_setl(o, "number", imapi_dec_u64(num));
         a = t0->next->next;
         if (strcmp(type, "FETCH") == 0) {
-            json_t *att = imap_fetch_att_decode(ctx, a, err);
-            json_object_update(o, att);
-            json_decref(att);
+            imap_node *att = imapi_fetch_att_decode(ctx, a, err);
+            imapi_object_update(o, att);
+            imapi_decref(att);
         } else if (strcmp(type, "EXISTS") == 0 || strcmp(type, "RECENT") == 0 ||
                    strcmp(type, "EXPUNGE") == 0) {
             if (a != NULL)
                 *err = "unexpected data after the number";
         } else if (a != NULL) {
-            imap_dec_setl(o, "args", chain_json(a)); /* CONVERTED (RFC 5259) etc. */
+            imapi_dec_setl(o, "args", chain_json(a)); /* CONVERTED (RFC 5259) etc. */
         }
         if (*err != NULL)
-            imap_dec_setl(o, "raw", imap_json_bytes(tokens->raw, tokens->raw_len));
+            imapi_dec_setl(o, "raw", imapi_json_bytes(tokens->raw, tokens->raw_len));
         return o;
     }
-    imap_dec_upper_text(t0, type, sizeof(type));
-    imap_dec_setl(o, "type", json_string(type));
+    imapi_dec_upper_text(t0, type, sizeof(type));
+    imapi_dec_setl(o, "type", imapi_string(type));
     a = t0->next;
     const char *e = NULL;
     if (strcmp(type, "CAPABILITY") == 0) {
         imap_value l = list_view(a);
-        imap_dec_setl(o, "capabilities", imap_decode_capabilities(&l));
+        imapi_dec_setl(o, "capabilities", imapi_decode_capabilities(&l));
     } else if (strcmp(type, "ENABLED") == 0) {
-        json_t *arr = json_array();             /* RFC 5161 3.2 */
+        imap_node *arr = imapi_array();             /* RFC 5161 3.2 */
         for (; a != NULL; a = a->next)
-            json_array_append_new(arr, imap_dec_upper(a));
-        imap_dec_setl(o, "enabled", arr); /* "capabilities" are objects */
+            imapi_array_append_new(arr, imapi_dec_upper(a));
+        imapi_dec_setl(o, "enabled", arr); /* "capabilities" are objects */
     } else if (strcmp(type, "FLAGS") == 0) {
         if (a == NULL || a->type != IV_LIST)
             e = "FLAGS response without a list";
-        imap_dec_setl(o, "flags", imap_dec_str_list(a));
+        imapi_dec_setl(o, "flags", imapi_dec_str_list(a));
     } else if (strcmp(type, "LIST") == 0 || strcmp(type, "LSUB") == 0 || strcmp(type, "XLIST") == 0) {
         e = dec_list(ctx, a, o);
     } else if (strcmp(type, "STATUS") == 0) {
@@ -351,112 +351,112 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
     } else if (strcmp(type, "THREAD") == 0) {
         /* RFC 5256 5: thread-data = "THREAD" [SP 1*thread-list];
          * thread-list = "(" (thread-members / thread-nested) ")" */
-        json_t *threads = json_array();
+        imap_node *threads = imapi_array();
         for (; a != NULL; a = a->next)
-            json_array_append_new(threads, imap_value_to_json(a));
-        imap_dec_setl(o, "thread_count", json_integer((json_int_t)json_array_size(threads)));
-        imap_dec_setl(o, "threads", threads);
+            imapi_array_append_new(threads, imapi_value_to_json(a));
+        imapi_dec_setl(o, "thread_count", imapi_integer((int64_t)imapi_array_size(threads)));
+        imapi_dec_setl(o, "threads", threads);
     } else if (strcmp(type, "NAMESPACE") == 0) {
         /* RFC 2342 5 / RFC 9051 9 namespace-response */
-        imap_dec_setl(o, "personal", namespace_json(ctx, a));
-        imap_dec_setl(o, "other", namespace_json(ctx, a != NULL ? a->next : NULL));
-        imap_dec_setl(o, "shared", namespace_json(ctx, a != NULL && a->next != NULL ? a->next->next : NULL));
+        imapi_dec_setl(o, "personal", namespace_json(ctx, a));
+        imapi_dec_setl(o, "other", namespace_json(ctx, a != NULL ? a->next : NULL));
+        imapi_dec_setl(o, "shared", namespace_json(ctx, a != NULL && a->next != NULL ? a->next->next : NULL));
         if (a == NULL || a->next == NULL || a->next->next == NULL)
             e = "NAMESPACE response needs three namespaces";
     } else if (strcmp(type, "ID") == 0) {
         /* RFC 2971 3.2: id-response = "ID" SP id-params-list */
         if (a != NULL && a->type == IV_LIST) {
-            json_t *id = json_array(); /* [{name, value}]: names are network data */
+            imap_node *id = imapi_array(); /* [{name, value}]: names are network data */
             for (const imap_value *c = a->child; c != NULL && c->next != NULL; c = c->next->next)
-                imap_dec_add_name_value(id, c, imap_dec_str(c->next));
-            imap_dec_setl(o, "id", id);
+                imapi_dec_add_name_value(id, c, imapi_dec_str(c->next));
+            imapi_dec_setl(o, "id", id);
         } else {
-            imap_dec_setl(o, "id", json_null());
+            imapi_dec_setl(o, "id", imapi_null());
         }
     } else if (strcmp(type, "QUOTA") == 0) {
         e = dec_quota(a, o);
     } else if (strcmp(type, "QUOTAROOT") == 0) {
         /* RFC 9208 5.2: "QUOTAROOT" SP mailbox *(SP quota-root-name) */
-        if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0) {
+        if (a == NULL || imapi_add_mailbox(ctx, o, "mailbox", a) != 0) {
             e = "QUOTAROOT response without mailbox";
         } else {
-            json_t *roots = json_array();
+            imap_node *roots = imapi_array();
             for (const imap_value *c = a->next; c != NULL; c = c->next)
-                json_array_append_new(roots, imap_dec_str(c));
-            imap_dec_setl(o, "roots", roots);
+                imapi_array_append_new(roots, imapi_dec_str(c));
+            imapi_dec_setl(o, "roots", roots);
         }
     } else if (strcmp(type, "ACL") == 0) {
         /* RFC 4314 3.6: acl-data = "ACL" SP mailbox *(SP identifier SP rights) */
-        if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0) {
+        if (a == NULL || imapi_add_mailbox(ctx, o, "mailbox", a) != 0) {
             e = "ACL response without mailbox";
         } else {
-            json_t *acl = json_array();
+            imap_node *acl = imapi_array();
             for (const imap_value *c = a->next; c != NULL && c->next != NULL; c = c->next->next) {
-                json_t *x = json_object();
-                imap_dec_setl(x, "identifier", imap_dec_str(c));
-                imap_dec_setl(x, "rights", imap_dec_str(c->next));
-                json_array_append_new(acl, x);
+                imap_node *x = imapi_object();
+                imapi_dec_setl(x, "identifier", imapi_dec_str(c));
+                imapi_dec_setl(x, "rights", imapi_dec_str(c->next));
+                imapi_array_append_new(acl, x);
             }
-            imap_dec_setl(o, "acl", acl);
+            imapi_dec_setl(o, "acl", acl);
         }
     } else if (strcmp(type, "LISTRIGHTS") == 0) {
         /* RFC 4314 3.7: "LISTRIGHTS" SP mailbox SP identifier SP rights *(SP rights) */
-        if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0 || a->next == NULL ||
+        if (a == NULL || imapi_add_mailbox(ctx, o, "mailbox", a) != 0 || a->next == NULL ||
             a->next->next == NULL) {
             e = "LISTRIGHTS response incomplete";
         } else {
-            imap_dec_setl(o, "identifier", imap_dec_str(a->next));
-            imap_dec_setl(o, "required", imap_dec_str(a->next->next));
-            json_t *opt = json_array();
+            imapi_dec_setl(o, "identifier", imapi_dec_str(a->next));
+            imapi_dec_setl(o, "required", imapi_dec_str(a->next->next));
+            imap_node *opt = imapi_array();
             for (const imap_value *c = a->next->next->next; c != NULL; c = c->next)
-                json_array_append_new(opt, imap_dec_str(c));
-            imap_dec_setl(o, "optional", opt);
+                imapi_array_append_new(opt, imapi_dec_str(c));
+            imapi_dec_setl(o, "optional", opt);
         }
     } else if (strcmp(type, "MYRIGHTS") == 0) {
         /* RFC 4314 3.8: "MYRIGHTS" SP mailbox SP rights */
-        if (a == NULL || imap_add_mailbox(ctx, o, "mailbox", a) != 0 || a->next == NULL)
+        if (a == NULL || imapi_add_mailbox(ctx, o, "mailbox", a) != 0 || a->next == NULL)
             e = "MYRIGHTS response incomplete";
         else
-            imap_dec_setl(o, "rights", imap_dec_str(a->next));
+            imapi_dec_setl(o, "rights", imapi_dec_str(a->next));
     } else if (strcmp(type, "METADATA") == 0) {
         e = dec_metadata(ctx, a, o);
     } else if (strcmp(type, "VANISHED") == 0) {
         /* RFC 7162 7: "VANISHED" [SP "(EARLIER)"] SP known-uids */
         if (a != NULL && a->type == IV_LIST) {
-            imap_dec_setl(o, "earlier", json_boolean(imap_value_is_atom(imap_list_nth(a, 0), "EARLIER")));
+            imapi_dec_setl(o, "earlier", imapi_boolean(imapi_value_is_atom(imapi_list_nth(a, 0), "EARLIER")));
             a = a->next;
         } else {
-            imap_dec_setl(o, "earlier", json_false());
+            imapi_dec_setl(o, "earlier", imapi_false());
         }
-        if (a == NULL || imap_dec_add_seqset(o, "uids", a) != 0)
+        if (a == NULL || imapi_dec_add_seqset(o, "uids", a) != 0)
             e = "VANISHED without a uid set";
     } else if (strcmp(type, "LANGUAGE") == 0) {
         /* RFC 5255 3.3: language-data = "LANGUAGE" SP "(" lang-tag *(SP lang-tag) ")" */
-        json_t *arr = json_array();
+        imap_node *arr = imapi_array();
         for (; a != NULL; a = a->next) {
             if (a->type == IV_LIST) {
                 for (const imap_value *c = a->child; c != NULL; c = c->next)
-                    json_array_append_new(arr, imap_dec_str(c));
+                    imapi_array_append_new(arr, imapi_dec_str(c));
             } else {
-                json_array_append_new(arr, imap_dec_str(a));
+                imapi_array_append_new(arr, imapi_dec_str(a));
             }
         }
-        imap_dec_set(o, "languages", arr);
+        imapi_dec_set(o, "languages", arr);
     } else if (strcmp(type, "COMPARATOR") == 0) {
         /* RFC 5255 4.8: comparator-data = "COMPARATOR" SP comp-sel-quoted
          * [SP "(" comp-id-quoted *(SP comp-id-quoted) ")"]: the active
          * comparator, then those matching the command's arguments */
-        json_t *arr = json_array();
+        imap_node *arr = imapi_array();
         if (a != NULL && a->type != IV_LIST) {
-            json_array_append_new(arr, imap_dec_str(a));
+            imapi_array_append_new(arr, imapi_dec_str(a));
             a = a->next;
         }
-        imap_dec_set(o, "comparators", arr);
+        imapi_dec_set(o, "comparators", arr);
         if (a != NULL && a->type == IV_LIST) {
-            imap_dec_set(o, "matching", imap_dec_str_list(a));
+            imapi_dec_set(o, "matching", imapi_dec_str_list(a));
             a = a->next;
         }
-        if (a != NULL || json_array_size(arr) == 0)
+        if (a != NULL || imapi_array_size(arr) == 0)
             e = "COMPARATOR: expected comparator [(matching ...)]";
     } else if (strcmp(type, "CONVERSION") == 0) {
         /* RFC 5259 5.2: "CONVERSION" SP source-mime-type SP target-mime-type
@@ -464,52 +464,52 @@ json_t *imap_decode_untagged(const imap_decode_ctx *ctx, const imap_value *token
         if (a == NULL || a->next == NULL) {
             e = "CONVERSION without source and target";
         } else {
-            imap_dec_set(o, "source", imap_dec_str(a));
-            imap_dec_set(o, "target", imap_dec_str(a->next));
+            imapi_dec_set(o, "source", imapi_dec_str(a));
+            imapi_dec_set(o, "target", imapi_dec_str(a->next));
             if (a->next->next != NULL && a->next->next->type == IV_LIST)
-                imap_dec_set(o, "params", imap_dec_str_list(a->next->next));
+                imapi_dec_set(o, "params", imapi_dec_str_list(a->next->next));
         }
     } else if (strcmp(type, "GENURLAUTH") == 0) {
         /* RFC 4467 9: genurlauth-data = "GENURLAUTH" 1*(SP url-full) */
-        json_t *arr = json_array();
+        imap_node *arr = imapi_array();
         for (; a != NULL; a = a->next)
-            json_array_append_new(arr, imap_dec_str(a));
-        imap_dec_setl(o, "urls", arr);
+            imapi_array_append_new(arr, imapi_dec_str(a));
+        imapi_dec_setl(o, "urls", arr);
     } else if (strcmp(type, "URLFETCH") == 0) {
         /* RFC 4467 9: urlfetch-data = "URLFETCH" 1*(SP url nstring) */
-        json_t *arr = json_array();
+        imap_node *arr = imapi_array();
         for (; a != NULL; a = a->next ? a->next->next : NULL) {
-            json_t *u = json_object();
-            imap_dec_setl(u, "url", imap_dec_str(a));
+            imap_node *u = imapi_object();
+            imapi_dec_setl(u, "url", imapi_dec_str(a));
             const imap_value *d = a->next;
             if (d != NULL && d->type == IV_LITERAL && d->lit != NULL) {
-                imap_dec_setl(u, "size", imap_dec_u64(d->lit->size));
+                imapi_dec_setl(u, "size", imapi_dec_u64(d->lit->size));
             } else if (d != NULL && d->type == IV_NIL) {
-                imap_dec_setl(u, "size", json_null());
+                imapi_dec_setl(u, "size", imapi_null());
             } else if (d != NULL) {
-                imap_dec_setl(u, "size", json_integer((json_int_t)d->len));
+                imapi_dec_setl(u, "size", imapi_integer((int64_t)d->len));
             }
-            json_array_append_new(arr, u);
+            imapi_array_append_new(arr, u);
         }
-        imap_dec_setl(o, "urls", arr);
+        imapi_dec_setl(o, "urls", arr);
     } else {
         e = "unknown untagged response";
         if (a != NULL)
-            imap_dec_setl(o, "args", chain_json(a));
+            imapi_dec_setl(o, "args", chain_json(a));
     }
     if (e != NULL) {
         *err = e;
-        imap_dec_setl(o, "raw", imap_json_bytes(tokens->raw, tokens->raw_len));
+        imapi_dec_setl(o, "raw", imapi_json_bytes(tokens->raw, tokens->raw_len));
     }
     return o;
 }
 
 /* ------------------------------------------------------------ resp codes */
 
-json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
+imap_node *imapi_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
                               const imap_value *args, const char *raw, size_t raw_len)
 {
-    json_t *o = json_object();
+    imap_node *o = imapi_object();
     char code[64], key[64];
     size_t nl = name != NULL ? strlen(name) : 0;
     if (nl >= sizeof(code))
@@ -517,7 +517,7 @@ json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
     for (size_t i = 0; i < nl; i++)
         code[i] = (char)toupper((unsigned char)name[i]);
     code[nl] = '\0';
-    imap_dec_setl(o, "code", imap_json_bytes(code, nl));
+    imapi_dec_setl(o, "code", imapi_json_bytes(code, nl));
     lower_key(code, key, sizeof(key));
     const imap_value *a = (args != NULL && args->type == IV_LIST) ? args->child : NULL;
     bool ok = true;
@@ -529,53 +529,53 @@ json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
          * nz-number / RFC 3501 "UNSEEN" SP nz-number / RFC 7162 3.1.2.1
          * "HIGHESTMODSEQ" SP mod-sequence-value */
         uint64_t n;
-        ok = imap_dec_number(a, &n) == 0;
+        ok = imapi_dec_number(a, &n) == 0;
         if (ok)
-            imap_dec_set(o, key, imap_dec_u64(n));
+            imapi_dec_set(o, key, imapi_dec_u64(n));
     } else if (strcmp(code, "CAPABILITY") == 0) {
-        imap_dec_setl(o, "capabilities", imap_decode_capabilities(args));
+        imapi_dec_setl(o, "capabilities", imapi_decode_capabilities(args));
     } else if (strcmp(code, "PERMANENTFLAGS") == 0) {
         /* "PERMANENTFLAGS" SP "(" [flag-perm *(SP flag-perm)] ")" */
         ok = a != NULL && a->type == IV_LIST;
         if (ok)
-            imap_dec_setl(o, "flags", imap_dec_str_list(a));
+            imapi_dec_setl(o, "flags", imapi_dec_str_list(a));
     } else if (strcmp(code, "BADCHARSET") == 0) {
         /* "BADCHARSET" [SP "(" charset *(SP charset) ")"] */
         if (a != NULL && a->type == IV_LIST)
-            imap_dec_setl(o, "charsets", imap_dec_str_list(a));
+            imapi_dec_setl(o, "charsets", imapi_dec_str_list(a));
     } else if (strcmp(code, "APPENDUID") == 0) {
         /* RFC 4315 4: "APPENDUID" SP nz-number SP append-uid (uid-set with MULTIAPPEND) */
         uint64_t n;
-        ok = imap_dec_number(a, &n) == 0 && a->next != NULL;
+        ok = imapi_dec_number(a, &n) == 0 && a->next != NULL;
         if (ok) {
-            imap_dec_setl(o, "uidvalidity", imap_dec_u64(n));
-            imap_dec_add_seqset(o, "uid_set", a->next);
+            imapi_dec_setl(o, "uidvalidity", imapi_dec_u64(n));
+            imapi_dec_add_seqset(o, "uid_set", a->next);
         }
     } else if (strcmp(code, "COPYUID") == 0) {
         /* RFC 4315 4: "COPYUID" SP nz-number SP uid-set SP uid-set */
         uint64_t n;
-        ok = imap_dec_number(a, &n) == 0 && a->next != NULL && a->next->next != NULL;
+        ok = imapi_dec_number(a, &n) == 0 && a->next != NULL && a->next->next != NULL;
         if (ok) {
-            imap_dec_setl(o, "uidvalidity", imap_dec_u64(n));
-            imap_dec_add_seqset(o, "source_uids", a->next);
-            imap_dec_add_seqset(o, "dest_uids", a->next->next);
+            imapi_dec_setl(o, "uidvalidity", imapi_dec_u64(n));
+            imapi_dec_add_seqset(o, "source_uids", a->next);
+            imapi_dec_add_seqset(o, "dest_uids", a->next->next);
         }
     } else if (strcmp(code, "MODIFIED") == 0) {
         /* RFC 7162 3.1.3: "MODIFIED" SP sequence-set */
-        ok = a != NULL && imap_dec_add_seqset(o, "modified", a) == 0;
+        ok = a != NULL && imapi_dec_add_seqset(o, "modified", a) == 0;
     } else if (strcmp(code, "REFERRAL") == 0) {
         /* RFC 2221 4.1: "REFERRAL" SP 1*<url separated by SP> */
-        json_t *urls = json_array();
+        imap_node *urls = imapi_array();
         for (const imap_value *c = a; c != NULL; c = c->next)
-            json_array_append_new(urls, imap_dec_str(c));
-        imap_dec_setl(o, "urls", urls);
+            imapi_array_append_new(urls, imapi_dec_str(c));
+        imapi_dec_setl(o, "urls", urls);
         ok = a != NULL;
     } else if (strcmp(code, "METADATA") == 0) {
         /* RFC 5464 4.2.1/4.3: "METADATA" SP ("LONGENTRIES" SP number / "MAXSIZE"
          * SP number / "TOOMANY" / "NOPRIVATE") */
         ok = a != NULL;
         if (ok) {
-            imap_dec_setl(o, "metadata", imap_dec_upper(a));
+            imapi_dec_setl(o, "metadata", imapi_dec_upper(a));
             if (a->next != NULL)
                 add_num(o, "value", a->next);
         }
@@ -587,30 +587,30 @@ json_t *imap_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
          * RFC 5257 ANNOTATE TOOBIG/TOOMANY, RFC 5267 NOUPDATE tag,
          * RFC 9585 INPROGRESS (tag n n), RFC 4469 BADURL url */
         if (a != NULL) {
-            json_t *arr = json_array();
+            imap_node *arr = imapi_array();
             for (const imap_value *c = a; c != NULL; c = c->next)
-                json_array_append_new(arr, c->raw != NULL ? imap_json_bytes(c->raw, c->raw_len)
-                                                          : imap_dec_str(c)); /* raw text: strings only */
-            imap_dec_setl(o, "args", arr);
+                imapi_array_append_new(arr, c->raw != NULL ? imapi_json_bytes(c->raw, c->raw_len)
+                                                          : imapi_dec_str(c)); /* raw text: strings only */
+            imapi_dec_setl(o, "args", arr);
         }
     } else if (strcmp(code, "MAILBOXID") == 0) {
         /* RFC 8474 4.1: "MAILBOXID" SP "(" objectid ")" */
-        const imap_value *id = a != NULL && a->type == IV_LIST ? imap_list_nth(a, 0) : a;
+        const imap_value *id = a != NULL && a->type == IV_LIST ? imapi_list_nth(a, 0) : a;
         ok = id != NULL;
         if (ok)
-            imap_dec_setl(o, "mailboxid", imap_dec_str(id));
+            imapi_dec_setl(o, "mailboxid", imapi_dec_str(id));
     } else if (imap_resp_code_lookup(code, strlen(code)) != NULL) {
         /* ALERT, PARSE, READ-ONLY, READ-WRITE, TRYCREATE, UIDNOTSTICKY,
          * NOMODSEQ, CLOSED, COMPRESSIONACTIVE, NOTIFICATIONOVERFLOW,
          * UNKNOWN-CTE, USEATTR, HASCHILDREN and the RFC 5530 codes take no
          * argument; anything else is kept */
         if (a != NULL)
-            imap_dec_setl(o, "args", chain_json(a));
+            imapi_dec_setl(o, "args", chain_json(a));
     } else {
-        imap_dec_setl(o, "known", json_false());
+        imapi_dec_setl(o, "known", imapi_false());
         ok = false;
     }
     if (!ok && raw != NULL)
-        imap_dec_setl(o, "raw", imap_json_bytes(raw, raw_len));
+        imapi_dec_setl(o, "raw", imapi_json_bytes(raw, raw_len));
     return o;
 }

@@ -26,7 +26,7 @@ static int b64_value(unsigned char c)
     return -1;
 }
 
-int imap_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap, size_t *outlen)
+int imapi_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap, size_t *outlen)
 {
     uint32_t acc = 0;
     unsigned bits = 0;
@@ -65,9 +65,9 @@ int imap_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap, 
 
 static void set_bytes(imap_sasl *x, const char *key, const void *p, size_t len)
 {
-    json_t *j = imap_core_json_bytes(p, len, 1024);
+    imap_node *j = imapi_core_json_bytes(p, len, 1024);
     if (j)
-        json_object_set_new(x->info, key, j);
+        imapi_object_set_new(x->info, key, j);
 }
 
 static void set_secret(imap_sasl *x, const char *key, const void *p, size_t len)
@@ -75,7 +75,7 @@ static void set_secret(imap_sasl *x, const char *key, const void *p, size_t len)
     if (x->show_credentials)
         set_bytes(x, key, p, len);
     else
-        json_object_set_new(x->info, key, json_string(IMAP_SASL_REDACTED));
+        imapi_object_set_new(x->info, key, imapi_string(IMAP_SASL_REDACTED));
 }
 
 static bool mech_is(const imap_sasl *x, const char *m)
@@ -100,7 +100,7 @@ static void decode_plain(imap_sasl *x, const uint8_t *p, const uint8_t *end)
 {
     const uint8_t *e1 = field_end(p, end, 0);
     if (e1 == end) {
-        json_object_set_new_nocheck(x->info, "error", json_string("PLAIN message without NUL separators"));
+        imapi_object_set_new_nocheck(x->info, "error", imapi_string("PLAIN message without NUL separators"));
         return;
     }
     const uint8_t *a = e1 + 1;
@@ -108,7 +108,7 @@ static void decode_plain(imap_sasl *x, const uint8_t *p, const uint8_t *end)
     if (e2 == end) {
         /* one NUL only: "user NUL password" or "NUL password"; which
          * field is which cannot be told, and one may be the password */
-        json_object_set_new_nocheck(x->info, "error", json_string("PLAIN message with one NUL separator"));
+        imapi_object_set_new_nocheck(x->info, "error", imapi_string("PLAIN message with one NUL separator"));
         if (!x->show_credentials)
             return;
     }
@@ -244,7 +244,7 @@ static void decode_scram_attrs(imap_sasl *x, const uint8_t *p, const uint8_t *en
                 for (const uint8_t *q = v; q < fe && it < 1000000000LL; q++)
                     if (*q >= '0' && *q <= '9')
                         it = it * 10 + (*q - '0');
-                json_object_set_new_nocheck(x->info, "iterations", json_integer(it));
+                imapi_object_set_new_nocheck(x->info, "iterations", imapi_integer(it));
                 break;
             }
             case 'c': set_bytes(x, "channel_binding", v, vl); break;
@@ -303,7 +303,7 @@ static void decode_oauth_client(imap_sasl *x, const uint8_t *p, const uint8_t *e
                 set_bytes(x, "user", v, vl);
             } else if (kl == 4 && memcmp(p, "auth", 4) == 0) {
                 if (vl >= 7 && strncasecmp((const char *)v, "Bearer ", 7) == 0)
-                    json_object_set_new_nocheck(x->info, "auth_scheme", json_string("Bearer"));
+                    imapi_object_set_new_nocheck(x->info, "auth_scheme", imapi_string("Bearer"));
                 set_secret(x, "token", v, vl);
             } else if (kl == 4 && memcmp(p, "host", 4) == 0) {
                 set_bytes(x, "host", v, vl);
@@ -336,8 +336,8 @@ static void ntlm_string(imap_sasl *x, const char *key, const uint8_t *msg, size_
         if (x->show_credentials) {
             char hex[2 * 256 + 1];
             size_t n = len > 256 ? 256 : len;
-            imap_core_hex(hex, msg + at, n);
-            json_object_set_new(x->info, key, json_string(hex));
+            imapi_core_hex(hex, msg + at, n);
+            imapi_object_set_new(x->info, key, imapi_string(hex));
         }
         return;
     }
@@ -381,11 +381,11 @@ static void decode_ntlm(imap_sasl *x, const uint8_t *p, const uint8_t *end)
 {
     size_t len = (size_t)(end - p);
     if (len < 12 || memcmp(p, "NTLMSSP\0", 8) != 0) {
-        json_object_set_new_nocheck(x->info, "error", json_string("not an NTLMSSP message"));
+        imapi_object_set_new_nocheck(x->info, "error", imapi_string("not an NTLMSSP message"));
         return;
     }
     uint32_t type = get_le32(p + 8);
-    json_object_set_new_nocheck(x->info, "ntlm_last_type", json_integer(type));
+    imapi_object_set_new_nocheck(x->info, "ntlm_last_type", imapi_integer(type));
     if (type == 1 && len >= 16) {
         uint32_t flags = get_le32(p + 12);
         if (flags & 0x1000)  /* NTLMSSP_NEGOTIATE_OEM_DOMAIN_SUPPLIED */
@@ -396,8 +396,8 @@ static void decode_ntlm(imap_sasl *x, const uint8_t *p, const uint8_t *end)
         uint32_t flags = get_le32(p + 20);
         ntlm_string(x, "target", p, len, 12, flags & 1, false);
         char hex[17];
-        imap_core_hex(hex, p + 24, 8);
-        json_object_set_new_nocheck(x->info, "challenge", json_string(hex));
+        imapi_core_hex(hex, p + 24, 8);
+        imapi_object_set_new_nocheck(x->info, "challenge", imapi_string(hex));
     } else if (type == 3 && len >= 52) {
         bool unicode = true;
         if (len >= 64)
@@ -412,7 +412,7 @@ static void decode_ntlm(imap_sasl *x, const uint8_t *p, const uint8_t *end)
 
 /* ---- public ---- */
 
-void imap_sasl_init(imap_sasl *x, const char *mech, size_t mech_len, bool show_credentials)
+void imapi_sasl_init(imap_sasl *x, const char *mech, size_t mech_len, bool show_credentials)
 {
     memset(x, 0, sizeof *x);
     size_t n = mech_len < sizeof x->mechanism - 1 ? mech_len : sizeof x->mechanism - 1;
@@ -420,24 +420,24 @@ void imap_sasl_init(imap_sasl *x, const char *mech, size_t mech_len, bool show_c
         x->mechanism[i] = (char)toupper((unsigned char)mech[i]);
     x->mechanism[n] = '\0';
     x->show_credentials = show_credentials;
-    x->info = json_object();
+    x->info = imapi_object();
 }
 
 static void count_steps(imap_sasl *x)
 {
     if (!x->info)
         return;
-    json_object_set_new_nocheck(x->info, "client_steps", json_integer(x->client_steps));
-    json_object_set_new_nocheck(x->info, "server_steps", json_integer(x->server_steps));
+    imapi_object_set_new_nocheck(x->info, "client_steps", imapi_integer(x->client_steps));
+    imapi_object_set_new_nocheck(x->info, "server_steps", imapi_integer(x->server_steps));
 }
 
-int imap_sasl_client(imap_sasl *x, const char *b64, size_t len)
+int imapi_sasl_client(imap_sasl *x, const char *b64, size_t len)
 {
     if (!x->info)
         return 0;
     if (len == 1 && b64[0] == '*') { /* RFC 9051 6.2.2: cancel */
         x->cancelled = true;
-        json_object_set_new_nocheck(x->info, "cancelled", json_true());
+        imapi_object_set_new_nocheck(x->info, "cancelled", imapi_true());
         return 0;
     }
     x->client_steps++;
@@ -451,12 +451,12 @@ int imap_sasl_client(imap_sasl *x, const char *b64, size_t len)
          * Decoding it as base64 would give garbage. */
         const uint8_t *raw = (const uint8_t *)b64;
         decode_login_client(x, raw, raw + len);
-        json_object_set_new_nocheck(x->info, "plain_text", json_true());
+        imapi_object_set_new_nocheck(x->info, "plain_text", imapi_true());
         return 0;
     }
     if (!(len == 1 && b64[0] == '=')) { /* RFC 4959 3: "=" is an empty response */
-        if (imap_base64_decode(b64, len, buf, sizeof buf, &n) < 0) {
-            json_object_set_new_nocheck(x->info, "error", json_string("invalid base64"));
+        if (imapi_base64_decode(b64, len, buf, sizeof buf, &n) < 0) {
+            imapi_object_set_new_nocheck(x->info, "error", imapi_string("invalid base64"));
             return -1;
         }
     }
@@ -482,14 +482,14 @@ int imap_sasl_client(imap_sasl *x, const char *b64, size_t len)
     else if (mech_is(x, "ANONYMOUS") && n > 0)
         set_bytes(x, "trace", p, n);         /* RFC 4505 2 */
     else if (n > 0) {
-        json_t *tb = json_object_get(x->info, "client_token_bytes");
-        json_object_set_new_nocheck(x->info, "client_token_bytes",
-                            json_integer((json_int_t)n + (tb ? json_integer_value(tb) : 0)));
+        imap_node *tb = imapi_object_get(x->info, "client_token_bytes");
+        imapi_object_set_new_nocheck(x->info, "client_token_bytes",
+                            imapi_integer((int64_t)n + (tb ? imapi_integer_value(tb) : 0)));
     }
     return 0;
 }
 
-int imap_sasl_server(imap_sasl *x, const char *b64, size_t len)
+int imapi_sasl_server(imap_sasl *x, const char *b64, size_t len)
 {
     if (!x->info)
         return 0;
@@ -505,7 +505,7 @@ int imap_sasl_server(imap_sasl *x, const char *b64, size_t len)
         set_bytes(x, key, b64, len);
         return 0;
     }
-    if (len > 0 && imap_base64_decode(b64, len, buf, sizeof buf, &n) < 0) {
+    if (len > 0 && imapi_base64_decode(b64, len, buf, sizeof buf, &n) < 0) {
         /* Some servers send text ("+ go ahead"): keep it as a note. */
         set_bytes(x, "server_text", b64, len);
         if (mech_is(x, "LOGIN"))
@@ -531,19 +531,19 @@ int imap_sasl_server(imap_sasl *x, const char *b64, size_t len)
     return 0;
 }
 
-const json_t *imap_sasl_info(const imap_sasl *x)
+const imap_node *imapi_sasl_info(const imap_sasl *x)
 {
     return x->info;
 }
 
-const char *imap_sasl_user(const imap_sasl *x)
+const char *imapi_sasl_user(const imap_sasl *x)
 {
     if (!x->info)
         return NULL;
-    return json_string_value(json_object_get(x->info, "user"));
+    return imapi_string_value(imapi_object_get(x->info, "user"));
 }
 
-bool imap_sasl_mech_is_cleartext(const char *mech, size_t len)
+bool imapi_sasl_mech_is_cleartext(const char *mech, size_t len)
 {
     static const char *const clear[] = { "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER", NULL };
     for (size_t i = 0; clear[i]; i++)
@@ -552,8 +552,8 @@ bool imap_sasl_mech_is_cleartext(const char *mech, size_t len)
     return false;
 }
 
-void imap_sasl_clear(imap_sasl *x)
+void imapi_sasl_clear(imap_sasl *x)
 {
-    json_decref(x->info);
+    imapi_decref(x->info);
     x->info = NULL;
 }

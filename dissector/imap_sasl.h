@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
+#include "imap_node.h"
 
 #define IMAP_SASL_REDACTED "<redacted>"
 #define IMAP_SASL_MAX_DECODED 8192  /* bytes of one decoded step looked at */
@@ -31,38 +31,38 @@ typedef struct imap_sasl {
     unsigned server_steps;    /* server challenges seen */
     bool     cancelled;       /* the client sent "*" (RFC 9051 6.2.2) */
     bool     plain_prompts;   /* LOGIN: the server prompted in plain text, not base64 */
-    json_t  *info;            /* decoded fields (owned) */
+    imap_node  *info;            /* decoded fields (owned) */
 } imap_sasl;
 
 /* Starts an exchange for mechanism (need not be NUL-terminated). */
-void imap_sasl_init(imap_sasl *x, const char *mech, size_t mech_len, bool show_credentials);
+void imapi_sasl_init(imap_sasl *x, const char *mech, size_t mech_len, bool show_credentials);
 
 /* One client response, base64 text (without CRLF).  "*" cancels; "=" is an
  * empty initial response (RFC 4959 3).  Returns 0, or -1 when the text is
  * not valid base64 (the step is counted and noted, nothing decoded). */
-int imap_sasl_client(imap_sasl *x, const char *b64, size_t len);
+int imapi_sasl_client(imap_sasl *x, const char *b64, size_t len);
 
 /* One server challenge: the text after "+ " (may be empty).  Returns 0 or
  * -1 for invalid base64 (servers sometimes send plain text: noted). */
-int imap_sasl_server(imap_sasl *x, const char *b64, size_t len);
+int imapi_sasl_server(imap_sasl *x, const char *b64, size_t len);
 
 /* The decoded fields, {"user": ..., "authzid": ..., ...}: borrowed, valid
- * until imap_sasl_clear. */
-const json_t *imap_sasl_info(const imap_sasl *x);
+ * until imapi_sasl_clear. */
+const imap_node *imapi_sasl_info(const imap_sasl *x);
 
 /* The authentication identity ("user"), or NULL when none was seen. */
-const char *imap_sasl_user(const imap_sasl *x);
+const char *imapi_sasl_user(const imap_sasl *x);
 
 /* True for mechanisms that carry a reusable secret in clear (PLAIN, LOGIN,
  * XOAUTH2, OAUTHBEARER): worth an alert without TLS. */
-bool imap_sasl_mech_is_cleartext(const char *mech, size_t len);
+bool imapi_sasl_mech_is_cleartext(const char *mech, size_t len);
 
-void imap_sasl_clear(imap_sasl *x);
+void imapi_sasl_clear(imap_sasl *x);
 
 /* Base64 (RFC 4648 4) decoding, strict alphabet, padding optional.  Writes
  * at most outcap bytes (the rest is decoded but dropped, *outlen is the
  * bytes written).  Returns 0, -1 on a character outside the alphabet or a
  * bad length. */
-int imap_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap, size_t *outlen);
+int imapi_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap, size_t *outlen);
 
 #endif /* IMAP_SASL_H */

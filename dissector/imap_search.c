@@ -61,19 +61,19 @@ static const struct search_key_def {
     { "ANNOTATION", KA_ANNOTATION },
 };
 
-static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, unsigned depth,
+static imap_node *search_key(const imap_decode_ctx *ctx, const imap_value **cur, unsigned depth,
                           const char **err);
 
 /* A parenthesised group or the top level: keys until the end of the chain. */
-static json_t *search_chain(const imap_decode_ctx *ctx, const imap_value **cur, unsigned depth,
+static imap_node *search_chain(const imap_decode_ctx *ctx, const imap_value **cur, unsigned depth,
                             const char **err)
 {
-    json_t *arr = json_array();
+    imap_node *arr = imapi_array();
     while (*cur != NULL) {
-        json_t *k = search_key(ctx, cur, depth, err);
+        imap_node *k = search_key(ctx, cur, depth, err);
         if (k == NULL)
             break;
-        json_array_append_new(arr, k);
+        imapi_array_append_new(arr, k);
         if (*err != NULL)
             break;
     }
@@ -93,7 +93,7 @@ static bool is_seqset_text(const imap_value *v)
 }
 
 /* One search-key at *cur (advanced past it). */
-static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, unsigned depth,
+static imap_node *search_key(const imap_decode_ctx *ctx, const imap_value **cur, unsigned depth,
                           const char **err)
 {
     const imap_value *v = *cur;
@@ -105,21 +105,21 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
         return NULL;
     }
     *cur = v->next;
-    json_t *o = json_object();
+    imap_node *o = imapi_object();
     if (v->type == IV_LIST) {
         /* "(" search-key *(SP search-key) ")" */
         const imap_value *in = v->child;
-        imap_dec_setl(o, "op", json_string("AND"));
-        imap_dec_setl(o, "args", search_chain(ctx, &in, depth + 1, err));
+        imapi_dec_setl(o, "op", imapi_string("AND"));
+        imapi_dec_setl(o, "args", search_chain(ctx, &in, depth + 1, err));
         return o;
     }
     if (is_seqset_text(v)) {
-        imap_dec_setl(o, "key", json_string("SEQUENCE"));
-        imap_dec_add_seqset(o, "sequence_set", v);
+        imapi_dec_setl(o, "key", imapi_string("SEQUENCE"));
+        imapi_dec_add_seqset(o, "sequence_set", v);
         return o;
     }
     char name[64];
-    imap_dec_upper_text(v, name, sizeof(name));
+    imapi_dec_upper_text(v, name, sizeof(name));
     const struct search_key_def *def = NULL;
     if (v->type == IV_ATOM) {
         for (size_t i = 0; i < sizeof(search_keys) / sizeof(search_keys[0]); i++)
@@ -127,8 +127,8 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
                 def = &search_keys[i];
     }
     if (def == NULL) {
-        imap_dec_setl(o, "key", imap_dec_str(v));
-        imap_dec_setl(o, "known", json_false());
+        imapi_dec_setl(o, "key", imapi_dec_str(v));
+        imapi_dec_setl(o, "known", imapi_false());
         if (*err == NULL)
             *err = "unknown search key";
         return o;
@@ -136,42 +136,42 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
     const imap_value *a = *cur;
     key_arg kind = def->arg;
     if (kind == KA_NOT || kind == KA_OR || kind == KA_FUZZY) {
-        imap_dec_setl(o, "op", json_string(def->name));
-        json_t *args = json_array();
+        imapi_dec_setl(o, "op", imapi_string(def->name));
+        imap_node *args = imapi_array();
         int n = kind == KA_OR ? 2 : 1;
         for (int i = 0; i < n; i++) {
             if (*cur == NULL) {
                 *err = "search key without its argument";
                 break;
             }
-            json_t *k = search_key(ctx, cur, depth + 1, err);
+            imap_node *k = search_key(ctx, cur, depth + 1, err);
             if (k == NULL)
                 break;
-            json_array_append_new(args, k);
+            imapi_array_append_new(args, k);
             if (*err != NULL)
                 break;
         }
-        imap_dec_setl(o, "args", args);
+        imapi_dec_setl(o, "args", args);
         return o;
     }
-    imap_dec_setl(o, "key", json_string(def->name));
+    imapi_dec_setl(o, "key", imapi_string(def->name));
     if (kind == KA_NONE)
         return o;
     if (kind == KA_MODSEQ) {
         /* RFC 7162 3.1.5: "MODSEQ" [search-modsequence-ext] SP mod-sequence-valzer;
          * search-modsequence-ext = SP entry-name SP entry-type-req */
-        if (a != NULL && imap_value_is_string(a) && a->next != NULL && a->next->next != NULL) {
-            imap_dec_setl(o, "entry", imap_dec_str(a));
-            imap_dec_setl(o, "entry_type", imap_dec_str(a->next));
+        if (a != NULL && imapi_value_is_string(a) && a->next != NULL && a->next->next != NULL) {
+            imapi_dec_setl(o, "entry", imapi_dec_str(a));
+            imapi_dec_setl(o, "entry_type", imapi_dec_str(a->next));
             a = a->next->next;
         }
         uint64_t n;
-        if (a == NULL || imap_dec_number(a, &n) != 0) {
+        if (a == NULL || imapi_dec_number(a, &n) != 0) {
             *err = "MODSEQ search key without a mod-sequence";
             *cur = a != NULL ? a->next : NULL;
             return o;
         }
-        imap_dec_setl(o, "modseq", imap_dec_u64(n));
+        imapi_dec_setl(o, "modseq", imapi_dec_u64(n));
         *cur = a->next;
         return o;
     }
@@ -190,31 +190,31 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
     switch (kind) {
     case KA_STRING:
     case KA_FLAG:
-        imap_dec_setl(o, "value", imap_dec_str(a));
+        imapi_dec_setl(o, "value", imapi_dec_str(a));
         break;
     case KA_DATE:
-        imap_dec_add_date(o, "date", a);
+        imapi_dec_add_date(o, "date", a);
         break;
     case KA_NUMBER:
     case KA_SECONDS:
-        if (imap_dec_number(a, &n) == 0) {
-            imap_dec_set(o, kind == KA_SECONDS ? "seconds" : "number", imap_dec_u64(n));
+        if (imapi_dec_number(a, &n) == 0) {
+            imapi_dec_set(o, kind == KA_SECONDS ? "seconds" : "number", imapi_dec_u64(n));
         } else {
-            imap_dec_setl(o, "value", imap_dec_str(a));
+            imapi_dec_setl(o, "value", imapi_dec_str(a));
             *err = "search key expects a number";
         }
         break;
     case KA_HEADER:
-        imap_dec_setl(o, "field", imap_dec_str(a));
-        imap_dec_setl(o, "value", imap_dec_str(a->next));
+        imapi_dec_setl(o, "field", imapi_dec_str(a));
+        imapi_dec_setl(o, "value", imapi_dec_str(a->next));
         break;
     case KA_SEQSET:
-        imap_dec_add_seqset(o, "sequence_set", a);
+        imapi_dec_add_seqset(o, "sequence_set", a);
         break;
     case KA_ANNOTATION:
-        imap_dec_setl(o, "entry", imap_dec_str(a));
-        imap_dec_setl(o, "attribute", imap_dec_str(a->next));
-        imap_dec_setl(o, "value", imap_dec_str(a->next->next));
+        imapi_dec_setl(o, "entry", imapi_dec_str(a));
+        imapi_dec_setl(o, "attribute", imapi_dec_str(a->next));
+        imapi_dec_setl(o, "value", imapi_dec_str(a->next->next));
         break;
     default:
         break;
@@ -223,98 +223,98 @@ static json_t *search_key(const imap_decode_ctx *ctx, const imap_value **cur, un
     return o;
 }
 
-json_t *imap_search_keys_decode(const imap_decode_ctx *ctx, const imap_value **cur, const char **err)
+imap_node *imapi_search_keys_decode(const imap_decode_ctx *ctx, const imap_value **cur, const char **err)
 {
     return search_chain(ctx, cur, 0, err);
 }
 
 /* The search program as a tree: one key alone, several under "AND". */
-static json_t *search_tree(const imap_decode_ctx *ctx, const imap_value **cur, const char **err)
+static imap_node *search_tree(const imap_decode_ctx *ctx, const imap_value **cur, const char **err)
 {
-    json_t *arr = search_chain(ctx, cur, 0, err);
-    if (json_array_size(arr) == 1) {
-        json_t *k = json_incref(json_array_get(arr, 0));
-        json_decref(arr);
+    imap_node *arr = search_chain(ctx, cur, 0, err);
+    if (imapi_array_size(arr) == 1) {
+        imap_node *k = imapi_incref(imapi_array_get(arr, 0));
+        imapi_decref(arr);
         return k;
     }
-    if (json_array_size(arr) == 0 && *err == NULL)
+    if (imapi_array_size(arr) == 0 && *err == NULL)
         *err = "empty search program";
-    json_t *o = json_object();
-    imap_dec_setl(o, "op", json_string("AND"));
-    imap_dec_setl(o, "args", arr);
+    imap_node *o = imapi_object();
+    imapi_dec_setl(o, "op", imapi_string("AND"));
+    imapi_dec_setl(o, "args", arr);
     return o;
 }
 
 /* RFC 4731 3.1: search-return-opts = SP "RETURN" SP "(" [search-return-opt
  * *(SP search-return-opt)] ")"; values upper-cased, arguments kept. */
-static const imap_value *return_opts(const imap_value *a, json_t *obj)
+static const imap_value *return_opts(const imap_value *a, imap_node *obj)
 {
-    if (imap_value_is_atom(a, "RETURN") && a->next != NULL && a->next->type == IV_LIST) {
-        json_t *arr = json_array();
+    if (imapi_value_is_atom(a, "RETURN") && a->next != NULL && a->next->type == IV_LIST) {
+        imap_node *arr = imapi_array();
         for (const imap_value *c = a->next->child; c != NULL; c = c->next)
-            json_array_append_new(arr, c->type == IV_ATOM ? imap_dec_upper(c) : imap_value_to_json(c));
-        imap_dec_setl(obj, "return", arr);
+            imapi_array_append_new(arr, c->type == IV_ATOM ? imapi_dec_upper(c) : imapi_value_to_json(c));
+        imapi_dec_setl(obj, "return", arr);
         return a->next->next;
     }
     return a;
 }
 
-static const imap_value *charset_opt(const imap_value *a, json_t *obj, bool required, const char **err)
+static const imap_value *charset_opt(const imap_value *a, imap_node *obj, bool required, const char **err)
 {
     if (!required) {
-        if (imap_value_is_atom(a, "CHARSET") && a->next != NULL) {
-            imap_dec_setl(obj, "charset", imap_dec_str(a->next));
+        if (imapi_value_is_atom(a, "CHARSET") && a->next != NULL) {
+            imapi_dec_setl(obj, "charset", imapi_dec_str(a->next));
             return a->next->next;
         }
         return a;
     }
-    if (a == NULL || !imap_value_is_astring(a)) {
+    if (a == NULL || !imapi_value_is_astring(a)) {
         *err = "missing charset";
         return a;
     }
-    imap_dec_setl(obj, "charset", imap_dec_str(a));
+    imapi_dec_setl(obj, "charset", imapi_dec_str(a));
     return a->next;
 }
 
 /* RFC 7377 2: esearch-source-opts = "IN" SP "(" source-mbox [SP "(" scope-options ")"] ")" */
-static const imap_value *esearch_source(const imap_decode_ctx *ctx, const imap_value *a, json_t *obj)
+static const imap_value *esearch_source(const imap_decode_ctx *ctx, const imap_value *a, imap_node *obj)
 {
-    if (!imap_value_is_atom(a, "IN") || a->next == NULL || a->next->type != IV_LIST)
+    if (!imapi_value_is_atom(a, "IN") || a->next == NULL || a->next->type != IV_LIST)
         return a;
-    json_t *src = json_array();
+    imap_node *src = imapi_array();
     for (const imap_value *c = a->next->child; c != NULL; c = c->next) {
         if (c->type == IV_LIST) {
             /* a mailbox list of SUBTREE / MAILBOXES, or scope options */
-            json_t *last = json_array_get(src, json_array_size(src) - 1);
+            imap_node *last = imapi_array_get(src, imapi_array_size(src) - 1);
             if (last != NULL) {
-                json_t *mbs = json_array();
+                imap_node *mbs = imapi_array();
                 for (const imap_value *m = c->child; m != NULL; m = m->next) {
-                    json_t *tmp = json_object();
-                    imap_add_mailbox(ctx, tmp, "mailbox", m);
-                    json_array_append(mbs, json_object_get(tmp, "mailbox"));
-                    json_decref(tmp);
+                    imap_node *tmp = imapi_object();
+                    imapi_add_mailbox(ctx, tmp, "mailbox", m);
+                    imapi_array_append(mbs, imapi_object_get(tmp, "mailbox"));
+                    imapi_decref(tmp);
                 }
-                imap_dec_setl(last, "mailboxes", mbs);
+                imapi_dec_setl(last, "mailboxes", mbs);
             }
             continue;
         }
-        json_t *f = json_object();
-        imap_dec_setl(f, "filter", imap_dec_upper(c));
-        if (c->next != NULL && c->next->type != IV_LIST && imap_value_is_string(c->next)) {
-            json_t *tmp = json_object();
-            imap_add_mailbox(ctx, tmp, "mailbox", c->next);
-            imap_dec_setl(f, "mailboxes", json_pack("[O]", json_object_get(tmp, "mailbox")));
-            json_decref(tmp);
+        imap_node *f = imapi_object();
+        imapi_dec_setl(f, "filter", imapi_dec_upper(c));
+        if (c->next != NULL && c->next->type != IV_LIST && imapi_value_is_string(c->next)) {
+            imap_node *tmp = imapi_object();
+            imapi_add_mailbox(ctx, tmp, "mailbox", c->next);
+            imapi_dec_setl(f, "mailboxes", imapi_array1_new(imapi_incref(imapi_object_get(tmp, "mailbox"))));
+            imapi_decref(tmp);
             c = c->next;
         }
-        json_array_append_new(src, f);
+        imapi_array_append_new(src, f);
     }
-    imap_dec_setl(obj, "source", src);
+    imapi_dec_setl(obj, "source", src);
     return a->next->next;
 }
 
-int imap_search_decode(const imap_decode_ctx *ctx, const char *cmd, const imap_value *args,
-                       json_t *obj, const char **err)
+int imapi_search_decode(const imap_decode_ctx *ctx, const char *cmd, const imap_value *args,
+                       imap_node *obj, const char **err)
 {
     const imap_value *a = args != NULL ? args->child : NULL;
     const char *base = strncmp(cmd, "UID ", 4) == 0 ? cmd + 4 : cmd;
@@ -326,7 +326,7 @@ int imap_search_decode(const imap_decode_ctx *ctx, const char *cmd, const imap_v
             a = esearch_source(ctx, a, obj);
         a = return_opts(a, obj);
         a = charset_opt(a, obj, false, err);
-        imap_dec_setl(obj, "search", imap_dec_flatten_tree(search_tree(ctx, &a, err), "args"));
+        imapi_dec_setl(obj, "search", imapi_dec_flatten_tree(search_tree(ctx, &a, err), "args"));
     } else if (strcmp(base, "SORT") == 0) {
         /* RFC 5256 5: sort = ["UID" SP] "SORT" SP sort-criteria SP search-criteria;
          * sort-criteria = "(" sort-criterion *(SP sort-criterion) ")";
@@ -336,34 +336,34 @@ int imap_search_decode(const imap_decode_ctx *ctx, const char *cmd, const imap_v
             *err = "SORT without sort criteria";
             return -1;
         }
-        json_t *crit = json_array();
+        imap_node *crit = imapi_array();
         bool rev = false;
         for (const imap_value *c = a->child; c != NULL; c = c->next) {
-            if (imap_value_is_atom(c, "REVERSE")) {
+            if (imapi_value_is_atom(c, "REVERSE")) {
                 rev = true;
                 continue;
             }
-            json_t *k = json_object();
-            imap_dec_setl(k, "key", imap_dec_upper(c));
+            imap_node *k = imapi_object();
+            imapi_dec_setl(k, "key", imapi_dec_upper(c));
             if (rev)
-                imap_dec_setl(k, "reverse", json_true());
+                imapi_dec_setl(k, "reverse", imapi_true());
             rev = false;
-            json_array_append_new(crit, k);
+            imapi_array_append_new(crit, k);
         }
-        imap_dec_setl(obj, "sort_criteria", crit);
+        imapi_dec_setl(obj, "sort_criteria", crit);
         a = charset_opt(a->next, obj, true, err);
         if (*err == NULL)
-            imap_dec_setl(obj, "search", imap_dec_flatten_tree(search_tree(ctx, &a, err), "args"));
+            imapi_dec_setl(obj, "search", imapi_dec_flatten_tree(search_tree(ctx, &a, err), "args"));
     } else if (strcmp(base, "THREAD") == 0) {
         /* RFC 5256 5: thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria */
         if (a == NULL) {
             *err = "THREAD without algorithm";
             return -1;
         }
-        imap_dec_setl(obj, "algorithm", imap_dec_upper(a));
+        imapi_dec_setl(obj, "algorithm", imapi_dec_upper(a));
         a = charset_opt(a->next, obj, true, err);
         if (*err == NULL)
-            imap_dec_setl(obj, "search", imap_dec_flatten_tree(search_tree(ctx, &a, err), "args"));
+            imapi_dec_setl(obj, "search", imapi_dec_flatten_tree(search_tree(ctx, &a, err), "args"));
     } else {
         *err = "not a search command";
         return -1;

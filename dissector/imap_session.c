@@ -254,11 +254,11 @@ typedef struct pending {
     size_t    charged;       /* bytes of this entry charged to the budget */
     char      command[CORE_CMD_MAX];
     cmd_id    id;
-    json_t   *obj;           /* the "imap" object being built */
-    json_t   *untagged;      /* counts per type */
-    json_t   *responses;     /* decoded untagged responses */
-    json_t   *literals;
-    json_t   *sel_mb;        /* the mailbox selected when issued (selected state), or NULL */
+    imap_node   *obj;           /* the "imap" object being built */
+    imap_node   *untagged;      /* counts per type */
+    imap_node   *responses;     /* decoded untagged responses */
+    imap_node   *literals;
+    imap_node   *sel_mb;        /* the mailbox selected when issued (selected state), or NULL */
     size_t    responses_dropped;
     size_t    txn_bytes;
     uint64_t  ts_request;
@@ -287,18 +287,18 @@ struct imap_session {
     imap_state     state;
     imap_state     projected;  /* state if every pending command succeeds */
     bool           greeting_seen;
-    json_t        *greeting;
-    json_t        *selected_mb;   /* mailbox of the last successful SELECT/EXAMINE, or NULL */
+    imap_node        *greeting;
+    imap_node        *selected_mb;   /* mailbox of the last successful SELECT/EXAMINE, or NULL */
 
     pending       *pend;
     size_t         npend, pend_cap;
     unsigned       inprogress_conts; /* '+' seen while the client line was being sent */
 
     /* capabilities (RFC 9051 7.2.2) */
-    json_t        *caps;     /* array of names */
-    json_t        *caps_before_tls;
+    imap_node        *caps;     /* array of names */
+    imap_node        *caps_before_tls;
     bool           caps_seen, cap_literal_plus, cap_literal_minus, cap_starttls, cap_logindisabled;
-    json_t        *enabled;
+    imap_node        *enabled;
     bool           utf8_accept;
 
     /* STARTTLS / COMPRESS */
@@ -319,15 +319,15 @@ struct imap_session {
     bool           client_switch_now;
 
     /* summary */
-    json_t        *user_name;
-    json_t        *auth_attempts;
+    imap_node        *user_name;
+    imap_node        *auth_attempts;
     bool           login_success;
     bool           preauth;        /* PREAUTH greeting: authenticated without a login (RFC 9051 7.1.4) */
-    json_t        *bye;            /* the server's BYE (after the greeting): status, code, text */
-    json_t        *mailboxes;
-    json_t        *commands;
-    json_t        *unsolicited;
-    json_t        *id_client, *id_server;
+    imap_node        *bye;            /* the server's BYE (after the greeting): status, code, text */
+    imap_node        *mailboxes;
+    imap_node        *commands;
+    imap_node        *unsolicited;
+    imap_node        *id_client, *id_server;
     uint64_t       transactions;
     uint64_t       idle_count, idle_total_ms;
     uint64_t       literal_count[2], literal_bytes[2];
@@ -361,7 +361,7 @@ struct imap_session {
         imap_anomaly a;
         imap_dir     dir;
         uint64_t     offset;
-        json_t      *data;
+        imap_node      *data;
         bool         has_detail;
         char         detail[CORE_DETAIL_MAX];
     } *deferred;                   /* CORE_DEFER_MAX entries, allocated at the first
@@ -440,20 +440,20 @@ static void anomaly(imap_session *s, imap_dir dir, imap_anomaly a, uint64_t offs
             n = 0;
         if ((size_t)n >= sizeof raw)
             n = sizeof raw - 1;
-        imap_core_escape(detail, sizeof detail, (const uint8_t *)raw, (size_t)n);
+        imapi_core_escape(detail, sizeof detail, (const uint8_t *)raw, (size_t)n);
     }
     s->anomaly_counts[a]++;
-    json_t *o = json_object();
-    json_object_set_new_nocheck(o, "name", json_string(imap_anomaly_name(a)));
-    json_object_set_new_nocheck(o, "description", json_string(imap_anomaly_description(a)));
-    json_object_set_new_nocheck(o, "severity", json_integer(imap_anomaly_severity(a)));
-    json_object_set_new_nocheck(o, "signature_id", json_integer((json_int_t)imap_anomaly_signature_id(a)));
-    json_object_set_new_nocheck(o, "direction", json_string(dir_name(dir)));
-    json_object_set_new_nocheck(o, "offset", json_integer((json_int_t)offset));
+    imap_node *o = imapi_object();
+    imapi_object_set_new_nocheck(o, "name", imapi_string(imap_anomaly_name(a)));
+    imapi_object_set_new_nocheck(o, "description", imapi_string(imap_anomaly_description(a)));
+    imapi_object_set_new_nocheck(o, "severity", imapi_integer(imap_anomaly_severity(a)));
+    imapi_object_set_new_nocheck(o, "signature_id", imapi_integer((int64_t)imap_anomaly_signature_id(a)));
+    imapi_object_set_new_nocheck(o, "direction", imapi_string(dir_name(dir)));
+    imapi_object_set_new_nocheck(o, "offset", imapi_integer((int64_t)offset));
     if (fmt)
-        json_object_set_new_nocheck(o, "detail", json_string(detail));
+        imapi_object_set_new_nocheck(o, "detail", imapi_string(detail));
     if (tag && tag[0])
-        json_object_set_new_nocheck(o, "tag", imap_core_json_bytes(tag, strlen(tag), 0));
+        imapi_object_set_new_nocheck(o, "tag", imapi_core_json_bytes(tag, strlen(tag), 0));
     if (s->defer_anomalies && !s->deferred)
         s->deferred = malloc(CORE_DEFER_MAX * sizeof *s->deferred);
     if (s->defer_anomalies && s->deferred && s->ndeferred < CORE_DEFER_MAX) {
@@ -471,7 +471,7 @@ static void anomaly(imap_session *s, imap_dir dir, imap_anomaly a, uint64_t offs
         .anomaly = a, .name = imap_anomaly_name(a), .detail = fmt ? detail : NULL,
     };
     emit(s, &ev);
-    json_decref(o);
+    imapi_decref(o);
 }
 
 /* Emits the anomalies held for the line being processed, in the order
@@ -486,7 +486,7 @@ static void flush_anomalies(imap_session *s)
             .anomaly = q->a, .name = imap_anomaly_name(q->a), .detail = q->has_detail ? q->detail : NULL,
         };
         emit(s, &ev);
-        json_decref(q->data);
+        imapi_decref(q->data);
         q->data = NULL;
     }
     s->ndeferred = 0;
@@ -545,41 +545,41 @@ static bool all_digits(const char *p, size_t n)
     return true;
 }
 
-static json_t *json_bytes(const void *p, size_t n)
+static imap_node *json_bytes(const void *p, size_t n)
 {
-    return imap_core_json_bytes(p, n, 0);
+    return imapi_core_json_bytes(p, n, 0);
 }
 
-/* json_object_set_new tolerant of NULL values, for a literal (ASCII) key:
+/* imapi_object_set_new tolerant of NULL values, for a literal (ASCII) key:
  * no UTF-8 check of the key. */
-static void osetl(json_t *o, const char *k, json_t *v)
+static void osetl(imap_node *o, const char *k, imap_node *v)
 {
     if (v)
-        json_object_set_new_nocheck(o, k, v);
+        imapi_object_set_new_nocheck(o, k, v);
 }
 
-static void json_count(json_t *o, const char *key)
+static void json_count(imap_node *o, const char *key)
 {
-    json_t *c = json_object_get(o, key);
+    imap_node *c = imapi_object_get(o, key);
     if (c)
-        json_integer_set(c, json_integer_value(c) + 1);
+        imapi_object_set_new(o, key, imapi_integer(imapi_integer_value(c) + 1)); /* immortal small ints: replaced, not changed */
     else
-        json_object_set_new(o, key, json_integer(1));
+        imapi_object_set_new(o, key, imapi_integer(1));
 }
 
 /* [{name, count}] of a count map (json_count): the names are network data
  * (response names, command names), so the output is an array, not an
  * object keyed by them (issue 10: field paths do not grow with traffic). */
-static json_t *count_array(const json_t *o)
+static imap_node *count_array(const imap_node *o)
 {
-    json_t *arr = json_array();
+    imap_node *arr = imapi_array();
     const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
-        json_t *e = json_object();
-        json_object_set_new_nocheck(e, "name", json_string(k));
-        json_object_set_new_nocheck(e, "count", json_incref(v));
-        json_array_append_new(arr, e);
+    imap_node *v;
+    imapi_object_foreach((imap_node *)o, k, v) {
+        imap_node *e = imapi_object();
+        imapi_object_set_new_nocheck(e, "name", imapi_string(k));
+        imapi_object_set_new_nocheck(e, "count", imapi_incref(v));
+        imapi_array_append_new(arr, e);
     }
     return arr;
 }
@@ -615,90 +615,168 @@ static void pending_clear(imap_session *s, pending *p)
 {
     budget_release(s, p->charged);
     p->charged = 0;
-    json_decref(p->obj);
-    json_decref(p->untagged);
-    json_decref(p->responses);
-    json_decref(p->literals);
-    json_decref(p->sel_mb);
-    imap_sasl_clear(&p->sasl);
+    imapi_decref(p->obj);
+    imapi_decref(p->untagged);
+    imapi_decref(p->responses);
+    imapi_decref(p->literals);
+    imapi_decref(p->sel_mb);
+    imapi_sasl_clear(&p->sasl);
     memset(p, 0, sizeof *p);
 }
 
 static void add_auth_attempt(imap_session *s, pending *p, const char *outcome)
 {
-    if (json_array_size(s->auth_attempts) >= CORE_MAX_AUTH)
+    if (imapi_array_size(s->auth_attempts) >= CORE_MAX_AUTH)
         return;
-    json_t *a = json_object();
-    json_object_set_new_nocheck(a, "method", json_string(p->id == CMD_LOGIN ? "LOGIN" : "AUTHENTICATE"));
+    imap_node *a = imapi_object();
+    imapi_object_set_new_nocheck(a, "method", imapi_string(p->id == CMD_LOGIN ? "LOGIN" : "AUTHENTICATE"));
     if (p->mechanism[0])
-        json_object_set_new_nocheck(a, "mechanism", json_string(p->mechanism));
-    json_t *u = json_object_get(p->obj, "user");
+        imapi_object_set_new_nocheck(a, "mechanism", imapi_string(p->mechanism));
+    imap_node *u = imapi_object_get(p->obj, "user");
     if (!u && p->id == CMD_AUTHENTICATE) {
-        const char *su = imap_sasl_user(&p->sasl);
+        const char *su = imapi_sasl_user(&p->sasl);
         if (su)
-            u = json_object_get(imap_sasl_info(&p->sasl), "user");
+            u = imapi_object_get(imapi_sasl_info(&p->sasl), "user");
     }
-    json_object_set_nocheck(a, "user", u ? u : json_null());
-    json_object_set_new_nocheck(a, "outcome", outcome ? json_string(outcome) : json_null());
-    json_array_append_new(s->auth_attempts, a);
+    imapi_object_set_nocheck(a, "user", u ? u : imapi_null());
+    imapi_object_set_new_nocheck(a, "outcome", outcome ? imapi_string(outcome) : imapi_null());
+    imapi_array_append_new(s->auth_attempts, a);
     if (outcome && strcmp(outcome, "OK") == 0) {
         s->login_success = true;
         if (u) {
-            json_decref(s->user_name);
-            s->user_name = json_incref(u);
+            imapi_decref(s->user_name);
+            s->user_name = imapi_incref(u);
         }
     }
+}
+
+static imap_span span_of(const char *str, size_t len) { return (imap_span){ str, str ? len : 0 }; }
+static imap_span span_str(const char *str) { return span_of(str, str ? strlen(str) : 0); }
+static imap_span span_node(const imap_node *n) { return span_of(imapi_string_value(n), imapi_string_length(n)); }
+
+static imap_status status_of(const char *st)
+{
+    if (!st)
+        return IMAP_STATUS_NONE;
+    for (unsigned i = IMAP_STATUS_OK; i <= IMAP_STATUS_BYE; i++)
+        if (strcmp(st, imap_status_name((imap_status)i)) == 0)
+            return (imap_status)i;
+    return IMAP_STATUS_NONE;
+}
+
+_Static_assert((int)IMAP_STATE_NOT_AUTHENTICATED == (int)IMAP_SESSION_NOT_AUTHENTICATED &&
+               (int)IMAP_STATE_UNKNOWN == (int)IMAP_SESSION_UNKNOWN, "state enums agree");
+
+/* The typed transaction of p (its object o complete). */
+static void txn_fill(const imap_session *s, const pending *p, const char *status, imap_transaction *t)
+{
+    const imap_node *o = p->obj;
+    memset(t, 0, sizeof *t);
+    t->tag = span_str(p->tag);
+    t->command_name = span_str(p->command);
+    t->command = p->command[0] ? imap_command_lookup(p->command, strlen(p->command)) : IMAP_CMD_NONE;
+    t->status = status_of(status);
+    const imap_node *rc = imapi_object_get(o, "response_code");
+    if (rc) {
+        t->code.value = rc;
+        t->code.name = span_node(imapi_object_get(rc, "code"));
+        t->code.code = imap_code_lookup(t->code.name.ptr, t->code.name.len);
+    }
+    t->text = span_node(imapi_object_get(o, "response_text"));
+    if (p->command[0] && p->ts_request) {
+        t->has_latency = true;
+        t->latency_us = s->now >= p->ts_request ? s->now - p->ts_request : 0;
+    }
+    t->ts_request_us = p->command[0] ? p->ts_request : 0;
+    t->client_bytes = p->client_bytes;
+    t->server_bytes = p->server_bytes;
+    t->continuations = p->continuations;
+    t->state = (imap_session_state)p->state_at_issue;
+    t->tls = tls_active(s);
+    t->compressed = compressed_active(s);
+    t->args = o;
+    t->responses = imapi_array_size(p->responses) > 0 ? p->responses : NULL;
+    t->obj = o;
+}
+
+/* The typed line of a line object o (built by emit_line/emit_line_part). */
+static void line_fill(const imap_node *o, imap_line *l)
+{
+    static const char *const kinds[] = { "command", "continuation_data", "done", "tagged",
+                                         "untagged", "continuation", "malformed" };
+    memset(l, 0, sizeof *l);
+    const char *k = imapi_string_value(imapi_object_get(o, "kind"));
+    for (unsigned i = 0; k && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(k, kinds[i]) == 0)
+            l->kind = (imap_line_kind)i;
+    l->tag = span_node(imapi_object_get(o, "tag"));
+    const imap_node *w = imapi_object_get(o, "command");
+    l->word = span_node(w ? w : imapi_object_get(o, "status"));
+    l->text = span_node(imapi_object_get(o, "text"));
+    l->part = (unsigned)imapi_integer_value(imapi_object_get(o, "part"));
+    l->last_part = imapi_is_true(imapi_object_get(o, "last_part"));
+    const imap_node *lat = imapi_object_get(o, "latency_us");
+    if (imapi_is_integer(lat)) {
+        l->has_latency = true;
+        l->latency_us = (uint64_t)imapi_integer_value(lat);
+    }
+    l->code = span_node(imapi_object_get(o, "code"));
+    l->capabilities = imapi_object_get(o, "capabilities");
+    l->names = imapi_object_get(o, "names");
+    l->obj = o;
 }
 
 /* Completes pending entry p into ONE IMAP_EV_TRANSACTION.  status: "OK",
  * "NO", "BAD" or NULL (no tagged response). */
 static void txn_emit(imap_session *s, pending *p, const char *status, uint64_t offset)
 {
-    json_t *o = p->obj;
-    json_object_set_new_nocheck(o, "status", status ? json_string(status) : json_null());
+    imap_node *o = p->obj;
+    imapi_object_set_new_nocheck(o, "status", status ? imapi_string(status) : imapi_null());
     if (p->command[0] && p->ts_request)
-        json_object_set_new_nocheck(o, "latency_us", json_integer((json_int_t)(s->now >= p->ts_request ? s->now - p->ts_request : 0)));
+        imapi_object_set_new_nocheck(o, "latency_us", imapi_integer((int64_t)(s->now >= p->ts_request ? s->now - p->ts_request : 0)));
     /* null for a response whose command was not seen (an orphan) */
-    json_object_set_new_nocheck(o, "ts_request_us", p->command[0] ? json_integer((json_int_t)p->ts_request)
-                                                                   : json_null());
+    imapi_object_set_new_nocheck(o, "ts_request_us", p->command[0] ? imapi_integer((int64_t)p->ts_request)
+                                                                   : imapi_null());
     if (p->sel_mb) {
         /* the mailbox the command acts on; COPY/MOVE's own "mailbox" is
          * the destination, so there the selected one is "selected_mailbox" */
-        json_object_set_nocheck(o, json_object_get(o, "mailbox") ? "selected_mailbox" : "mailbox", p->sel_mb);
+        imapi_object_set_nocheck(o, imapi_object_get(o, "mailbox") ? "selected_mailbox" : "mailbox", p->sel_mb);
     }
-    json_object_set_new_nocheck(o, "untagged", count_array(p->untagged));
-    if (json_array_size(p->responses) > 0)
-        json_object_set_nocheck(o, "responses", p->responses);
+    imapi_object_set_new_nocheck(o, "untagged", count_array(p->untagged));
+    if (imapi_array_size(p->responses) > 0)
+        imapi_object_set_nocheck(o, "responses", p->responses);
     if (p->responses_dropped)
-        json_object_set_new_nocheck(o, "responses_dropped", json_integer((json_int_t)p->responses_dropped));
-    json_object_set_new_nocheck(o, "continuations", json_integer(p->continuations));
-    json_object_set_new_nocheck(o, "client_bytes", json_integer((json_int_t)p->client_bytes));
-    json_object_set_new_nocheck(o, "server_bytes", json_integer((json_int_t)p->server_bytes));
-    if (json_array_size(p->literals) > 0)
-        json_object_set_nocheck(o, "literals", p->literals);
-    json_object_set_new_nocheck(o, "state", json_string(state_names[p->state_at_issue]));
-    json_t *layer = json_object();
-    json_object_set_new_nocheck(layer, "tls", json_boolean(tls_active(s)));
-    json_object_set_new_nocheck(layer, "compressed", json_boolean(compressed_active(s)));
-    json_object_set_new_nocheck(o, "layer", layer);
+        imapi_object_set_new_nocheck(o, "responses_dropped", imapi_integer((int64_t)p->responses_dropped));
+    imapi_object_set_new_nocheck(o, "continuations", imapi_integer(p->continuations));
+    imapi_object_set_new_nocheck(o, "client_bytes", imapi_integer((int64_t)p->client_bytes));
+    imapi_object_set_new_nocheck(o, "server_bytes", imapi_integer((int64_t)p->server_bytes));
+    if (imapi_array_size(p->literals) > 0)
+        imapi_object_set_nocheck(o, "literals", p->literals);
+    imapi_object_set_new_nocheck(o, "state", imapi_string(state_names[p->state_at_issue]));
+    imap_node *layer = imapi_object();
+    imapi_object_set_new_nocheck(layer, "tls", imapi_boolean(tls_active(s)));
+    imapi_object_set_new_nocheck(layer, "compressed", imapi_boolean(compressed_active(s)));
+    imapi_object_set_new_nocheck(o, "layer", layer);
     if (p->id == CMD_IDLE) {
-        json_object_set_new_nocheck(o, "idle_ms", json_integer((json_int_t)p->idle_ms));
+        imapi_object_set_new_nocheck(o, "idle_ms", imapi_integer((int64_t)p->idle_ms));
         if (p->idle_started) {
             s->idle_count++;
             s->idle_total_ms += p->idle_ms;
         }
     }
     if (p->id == CMD_AUTHENTICATE && p->sasl.info) {
-        json_object_set_nocheck(o, "sasl", (json_t *)imap_sasl_info(&p->sasl));
-        const char *su = imap_sasl_user(&p->sasl);
-        if (su && !json_object_get(o, "user"))
-            json_object_set_nocheck(o, "user", json_object_get(imap_sasl_info(&p->sasl), "user"));
+        imapi_object_set_nocheck(o, "sasl", (imap_node *)imapi_sasl_info(&p->sasl));
+        const char *su = imapi_sasl_user(&p->sasl);
+        if (su && !imapi_object_get(o, "user"))
+            imapi_object_set_nocheck(o, "user", imapi_object_get(imapi_sasl_info(&p->sasl), "user"));
     }
     if (p->id == CMD_LOGIN || p->id == CMD_AUTHENTICATE)
         add_auth_attempt(s, p, p->sasl.cancelled && !status ? "cancelled" : status);
     s->transactions++;
+    imap_transaction t;
+    txn_fill(s, p, status, &t);
     imap_event ev = { .type = IMAP_EV_TRANSACTION, .dir = IMAP_DIR_SERVER, .ts_us = s->now,
-                      .offset = offset, .data = o };
+                      .offset = offset, .txn = &t, .data = o };
     emit(s, &ev);
 }
 
@@ -741,42 +819,42 @@ static void txn_add_literals(imap_session *s, pending *p, dir_state *d, imap_dir
 {
     for (size_t i = 0; i < d->nlits; i++) {
         const imap_literal *l = &d->lits[i];
-        json_t *o = json_object();
-        json_object_set_new_nocheck(o, "direction", json_string(dir_name(dir)));
-        json_object_set_new_nocheck(o, "size", json_integer((json_int_t)l->size));
+        imap_node *o = imapi_object();
+        imapi_object_set_new_nocheck(o, "direction", imapi_string(dir_name(dir)));
+        imapi_object_set_new_nocheck(o, "size", imapi_integer((int64_t)l->size));
         /* a hash of a password is a password to crack offline */
         bool secret = dir == IMAP_DIR_CLIENT && !s->cfg.show_credentials &&
                       (p->id == CMD_LOGIN || p->id == CMD_AUTHENTICATE);
         if (l->has_sha256 && !secret) {
             char hex[65];
-            imap_core_hex(hex, l->sha256, 32);
-            json_object_set_new_nocheck(o, "sha256", json_string(hex));
+            imapi_core_hex(hex, l->sha256, 32);
+            imapi_object_set_new_nocheck(o, "sha256", imapi_string(hex));
         }
         if (l->mode == '+' || l->mode == '-') {
             char m[2] = { l->mode, 0 };
-            json_object_set_new_nocheck(o, "mode", json_string(m));
+            imapi_object_set_new_nocheck(o, "mode", imapi_string(m));
         }
         if (l->binary)
-            json_object_set_new_nocheck(o, "binary", json_true());
+            imapi_object_set_new_nocheck(o, "binary", imapi_true());
         if (l->received < l->size) {
-            json_object_set_new_nocheck(o, "incomplete", json_true());
-            json_object_set_new_nocheck(o, "received", json_integer((json_int_t)l->received));
+            imapi_object_set_new_nocheck(o, "incomplete", imapi_true());
+            imapi_object_set_new_nocheck(o, "received", imapi_integer((int64_t)l->received));
         }
-        if (json_array_size(p->literals) < 1000)
-            json_array_append_new(p->literals, o);
+        if (imapi_array_size(p->literals) < 1000)
+            imapi_array_append_new(p->literals, o);
         else
-            json_decref(o);
+            imapi_decref(o);
     }
     (void)s;
 }
 
 /* Adds one decoded untagged response (stolen) to p, within the caps. */
-static void txn_add_response(imap_session *s, pending *p, const char *type, json_t *resp, size_t approx)
+static void txn_add_response(imap_session *s, pending *p, const char *type, imap_node *resp, size_t approx)
 {
     json_count(p->untagged, type);
     if (!resp)
         return;
-    bool capped = json_array_size(p->responses) >= s->cfg.max_responses ||
+    bool capped = imapi_array_size(p->responses) >= s->cfg.max_responses ||
                   p->txn_bytes + approx > s->cfg.max_txn_bytes;
     if (capped || !budget_charge(s, approx, false)) {
         if (!p->responses_dropped) {
@@ -790,19 +868,19 @@ static void txn_add_response(imap_session *s, pending *p, const char *type, json
                         p->command, s->cfg.budget->limit);
         }
         p->responses_dropped++;
-        json_decref(resp);
+        imapi_decref(resp);
         return;
     }
     p->charged += approx;
     p->txn_bytes += approx;
-    json_array_append_new(p->responses, resp);
+    imapi_array_append_new(p->responses, resp);
 }
 
 /* ------------------------------------------------------------ capabilities */
 
 static void caps_reset(imap_session *s)
 {
-    json_array_clear(s->caps);
+    imapi_array_clear(s->caps);
     s->caps_seen = s->cap_literal_plus = s->cap_literal_minus = false;
     s->cap_starttls = s->cap_logindisabled = false;
 }
@@ -852,8 +930,8 @@ static void caps_update(imap_session *s, const imap_value *v)
             len = CORE_CAP_NAME_MAX;
         /* RFC 9051 9: capability names are atoms, compared without regard
          * to case; shown as the server spelled them. */
-        if (len > 0 && json_array_size(s->caps) < CORE_MAX_CAPS)
-            json_array_append_new(s->caps, json_bytes(name, len));
+        if (len > 0 && imapi_array_size(s->caps) < CORE_MAX_CAPS)
+            imapi_array_append_new(s->caps, json_bytes(name, len));
         if (ci_eq(name, len, "LITERAL+")) s->cap_literal_plus = true;
         if (ci_eq(name, len, "LITERAL-")) s->cap_literal_minus = true;
         if (ci_eq(name, len, "STARTTLS")) s->cap_starttls = true;
@@ -869,35 +947,35 @@ static void caps_update(imap_session *s, const imap_value *v)
     }
 }
 
-static json_t *caps_annotate(const json_t *names);
+static imap_node *caps_annotate(const imap_node *names);
 
 /* The summary's annotated capability list.  The sessions of a capture
  * mostly end with the same list (one server): it is kept per thread and
  * shared (imap_cache.h), keyed by the names. */
-static json_t *caps_annotated(const json_t *names)
+static imap_node *caps_annotated(const imap_node *names)
 {
     imap_cache_key k = { .n = 0, .full = 0 };
     size_t i;
-    json_t *n;
-    json_array_foreach(names, i, n)
-        imap_cache_key_add(&k, 's', json_string_value(n), json_string_length(n));
-    json_t *arr = imap_cache_get(IMAP_CACHE_CAPS_ANNOTATED, &k);
+    imap_node *n;
+    imapi_array_foreach(names, i, n)
+        imapi_cache_key_add(&k, 's', imapi_string_value(n), imapi_string_length(n));
+    imap_node *arr = imapi_cache_get(IMAP_CACHE_CAPS_ANNOTATED, &k);
     if (arr != NULL)
         return arr;
     arr = caps_annotate(names);
-    imap_cache_put(IMAP_CACHE_CAPS_ANNOTATED, &k, arr);
+    imapi_cache_put(IMAP_CACHE_CAPS_ANNOTATED, &k, arr);
     return arr;
 }
 
-static json_t *caps_annotate(const json_t *names)
+static imap_node *caps_annotate(const imap_node *names)
 {
-    json_t *arr = json_array();
+    imap_node *arr = imapi_array();
     size_t i;
-    json_t *n;
-    json_array_foreach(names, i, n) {
-        const char *name = json_string_value(n);
-        json_t *o = json_object();
-        json_object_set_new_nocheck(o, "name", json_string(name));
+    imap_node *n;
+    imapi_array_foreach(names, i, n) {
+        const char *name = imapi_string_value(n);
+        imap_node *o = imapi_object();
+        imapi_object_set_new_nocheck(o, "name", imapi_string(name));
         /* The shape of a CAPABILITY response's entries (name, value of
          * AUTH= and the like, known: false): the constant rfc and meaning
          * texts come only with --annotate (src/output.c put_json_ann), not
@@ -908,14 +986,14 @@ static json_t *caps_annotate(const json_t *names)
                 size_t len = strlen(name), pl = strlen(ci->name);
                 const char *eq = strchr(name, '=');
                 if (eq != NULL)
-                    json_object_set_new_nocheck(o, "value", json_string(eq + 1));
+                    imapi_object_set_new_nocheck(o, "value", imapi_string(eq + 1));
                 else if (pl < len)
-                    json_object_set_new_nocheck(o, "value", json_string(name + pl));
+                    imapi_object_set_new_nocheck(o, "value", imapi_string(name + pl));
             }
         } else {
-            json_object_set_new_nocheck(o, "known", json_false());
+            imapi_object_set_new_nocheck(o, "known", imapi_false());
         }
-        json_array_append_new(arr, o);
+        imapi_array_append_new(arr, o);
     }
     return arr;
 }
@@ -984,7 +1062,7 @@ static size_t render_text(const dir_state *d, const char *text, size_t len, size
         if (m > 0)
             o += (size_t)m;
     }
-    size_t n = imap_core_escape(out, cap, (const uint8_t *)tmp, o);
+    size_t n = imapi_core_escape(out, cap, (const uint8_t *)tmp, o);
     if (o >= CORE_LINE_TEXT_MAX && n + 4 < cap && (n < 3 || strcmp(out + n - 3, "...") != 0)) {
         memcpy(out + n, "...", 4);
         n += 3;
@@ -1005,7 +1083,7 @@ static bool client_line_is_command(const char *text, size_t len)
 
 /* Where the secret of client text (the line buffer so far, or the whole
  * line) begins: SIZE_MAX when it has none or show_credentials.  A LOGIN
- * or AUTHENTICATE line as imap_redact_scan says; after such a line (or
+ * or AUTHENTICATE line as imapi_redact_scan says; after such a line (or
  * during a SASL exchange) a line that is no known command is all secret:
  * the password sent on its own, or a SASL response that is not base64. */
 static size_t client_secret_from(const imap_session *s, const char *text, size_t len)
@@ -1014,7 +1092,7 @@ static size_t client_secret_from(const imap_session *s, const char *text, size_t
         return SIZE_MAX;
     size_t so;
     bool clean;
-    if (imap_redact_scan(text, len, false, &so, &clean) != IMAP_REDACT_NONE)
+    if (imapi_redact_scan(text, len, false, &so, &clean) != IMAP_REDACT_NONE)
         return so < len ? so : SIZE_MAX;
     if ((s->after_secret || pending_newest(s, CMD_AUTHENTICATE) >= 0) && len > 0 &&
         !client_line_is_command(text, len))
@@ -1035,14 +1113,14 @@ static void client_text_quoted(const char *text, size_t len, size_t secret_from,
         memcpy(tmp + n, IMAP_REDACT_MARK, strlen(IMAP_REDACT_MARK));
         n += strlen(IMAP_REDACT_MARK);
     }
-    imap_core_escape(out, cap, (const uint8_t *)tmp, n);
+    imapi_core_escape(out, cap, (const uint8_t *)tmp, n);
 }
 
 static void emit_line(imap_session *s, imap_dir dir, const char *kind, const char *tag,
-                      const char *cmd_or_status, const char *text, size_t len, json_t *extra)
+                      const char *cmd_or_status, const char *text, size_t len, imap_node *extra)
 {
     if (!s->cfg.emit_lines) {
-        json_decref(extra);
+        imapi_decref(extra);
         flush_anomalies(s);
         return;
     }
@@ -1050,18 +1128,18 @@ static void emit_line(imap_session *s, imap_dir dir, const char *kind, const cha
     /* a client line already shown up to a synchronizing literal
      * (emit_line_part): what remains is its last part */
     bool rest = dir == IMAP_DIR_CLIENT && d->parts > 0 && s->line_text;
-    json_t *o = extra ? extra : json_object();
-    json_object_set_new_nocheck(o, "direction", json_string(dir_name(dir)));
-    json_object_set_new_nocheck(o, "kind", json_string(rest ? "continuation_data" : kind));
+    imap_node *o = extra ? extra : imapi_object();
+    imapi_object_set_new_nocheck(o, "direction", imapi_string(dir_name(dir)));
+    imapi_object_set_new_nocheck(o, "kind", imapi_string(rest ? "continuation_data" : kind));
     if (tag)
         osetl(o, "tag", json_bytes(tag, strlen(tag)));
     if (cmd_or_status)
-        json_object_set_new(o, dir == IMAP_DIR_CLIENT ? "command" : "status", json_string(cmd_or_status));
+        imapi_object_set_new(o, dir == IMAP_DIR_CLIENT ? "command" : "status", imapi_string(cmd_or_status));
     char buf[CORE_LINE_TEXT_MAX * 4 + 8];
     size_t n;
     if (rest) {
-        json_object_set_new_nocheck(o, "part", json_integer((json_int_t)d->parts + 1));
-        json_object_set_new_nocheck(o, "last_part", json_true());
+        imapi_object_set_new_nocheck(o, "part", imapi_integer((int64_t)d->parts + 1));
+        imapi_object_set_new_nocheck(o, "last_part", imapi_true());
         size_t from = s->redact_from == SIZE_MAX ? SIZE_MAX
                       : s->redact_from > d->part_off ? s->redact_from - d->part_off : 0;
         n = render_text(d, s->line_text + d->part_off, s->line_len - d->part_off, d->part_lit, true,
@@ -1071,11 +1149,13 @@ static void emit_line(imap_session *s, imap_dir dir, const char *kind, const cha
                         dir == IMAP_DIR_CLIENT && text == s->line_text ? s->redact_from : SIZE_MAX,
                         buf, sizeof buf);
     }
-    osetl(o, "text", json_stringn(buf, n));
+    osetl(o, "text", imapi_stringn(buf, n));
+    imap_line l;
+    line_fill(o, &l);
     imap_event ev = { .type = IMAP_EV_LINE, .dir = dir, .ts_us = s->now,
-                      .offset = rest ? d->part_wire : d->line_start, .data = o };
+                      .offset = rest ? d->part_wire : d->line_start, .line = &l, .data = o };
     emit(s, &ev);
-    json_decref(o);
+    imapi_decref(o);
     flush_anomalies(s);
 }
 
@@ -1083,56 +1163,56 @@ static void emit_line(imap_session *s, imap_dir dir, const char *kind, const cha
  * keys) whose wire form was modified UTF-7 (RFC 3501 5.1.3, RFC 9051 5.1):
  * a decoder that changed a name sets "<key>_raw" beside "<key>"; and the
  * RFC 2047 encoded-words of a FETCH ENVELOPE (RFC 9051 7.5.2) that
- * imap_envelope_decode() decoded: "subject" (subject_decoded) and "from"
+ * imapi_envelope_decode() decoded: "subject" (subject_decoded) and "from"
  * (the first sender's name_decoded).  Adds "names": {"<key>": "<decoded>"}
  * to extra (created when NULL) and returns it; extra unchanged when there
  * are none or no trace is made. */
-static json_t *line_names(const imap_session *s, const json_t *obj, json_t *extra)
+static imap_node *line_names(const imap_session *s, const imap_node *obj, imap_node *extra)
 {
-    if (!s->cfg.emit_lines || !json_is_object(obj))
+    if (!s->cfg.emit_lines || !imapi_is_object(obj))
         return extra;
-    json_t *names = NULL;
+    imap_node *names = NULL;
     const char *k;
-    json_t *v;
-    const json_t *env = json_object_get(obj, "envelope");
-    if (json_is_object(env)) {
-        const json_t *subj = json_object_get(env, "subject_decoded");
+    imap_node *v;
+    const imap_node *env = imapi_object_get(obj, "envelope");
+    if (imapi_is_object(env)) {
+        const imap_node *subj = imapi_object_get(env, "subject_decoded");
         /* the first address whose field is "from" (envelope "addresses") */
-        const json_t *addrs = json_object_get(env, "addresses"), *from = NULL;
-        for (size_t ai = 0; ai < json_array_size(addrs); ai++) {
-            const json_t *ad = json_array_get(addrs, ai);
-            const char *f = json_string_value(json_object_get(ad, "field"));
+        const imap_node *addrs = imapi_object_get(env, "addresses"), *from = NULL;
+        for (size_t ai = 0; ai < imapi_array_size(addrs); ai++) {
+            const imap_node *ad = imapi_array_get(addrs, ai);
+            const char *f = imapi_string_value(imapi_object_get(ad, "field"));
             if (f != NULL && strcmp(f, "from") == 0) {
-                from = json_object_get(ad, "name_decoded");
+                from = imapi_object_get(ad, "name_decoded");
                 break;
             }
         }
-        if (json_is_string(subj) || json_is_string(from))
-            names = json_object();
-        if (json_is_string(subj))
-            json_object_set(names, "subject", (json_t *)subj);
-        if (json_is_string(from))
-            json_object_set(names, "from", (json_t *)from);
+        if (imapi_is_string(subj) || imapi_is_string(from))
+            names = imapi_object();
+        if (imapi_is_string(subj))
+            imapi_object_set(names, "subject", (imap_node *)subj);
+        if (imapi_is_string(from))
+            imapi_object_set(names, "from", (imap_node *)from);
     }
-    json_object_foreach((json_t *)obj, k, v) {
+    imapi_object_foreach((imap_node *)obj, k, v) {
         size_t kl = strlen(k);
         char base[64];
         if (kl <= 4 || kl - 4 >= sizeof base || strcmp(k + kl - 4, "_raw") != 0)
             continue;
         memcpy(base, k, kl - 4);
         base[kl - 4] = '\0';
-        json_t *dec = json_object_get(obj, base);
-        if (!json_is_string(dec))
+        imap_node *dec = imapi_object_get(obj, base);
+        if (!imapi_is_string(dec))
             continue;
         if (!names)
-            names = json_object();
-        json_object_set(names, base, dec);
+            names = imapi_object();
+        imapi_object_set(names, base, dec);
     }
     if (!names)
         return extra;
     if (!extra)
-        extra = json_object();
-    json_object_set_new_nocheck(extra, "names", names);
+        extra = imapi_object();
+    imapi_object_set_new_nocheck(extra, "names", names);
     return extra;
 }
 
@@ -1146,24 +1226,26 @@ static void emit_line_part(imap_session *s, dir_state *d)
     /* the buffer holds the line so far, ending with the marker and CRLF */
     size_t end = d->len >= 2 ? d->len - 2 : d->len;
     if (s->cfg.emit_lines && end >= d->part_off) {
-        json_t *o = json_object();
-        json_object_set_new_nocheck(o, "direction", json_string("client"));
-        json_object_set_new_nocheck(o, "kind", json_string(d->parts == 0 ? "command" : "continuation_data"));
+        imap_node *o = imapi_object();
+        imapi_object_set_new_nocheck(o, "direction", imapi_string("client"));
+        imapi_object_set_new_nocheck(o, "kind", imapi_string(d->parts == 0 ? "command" : "continuation_data"));
         if (d->line_tag[0])
             osetl(o, "tag", json_bytes(d->line_tag, strlen(d->line_tag)));
         if (d->line_cmd[0])
             osetl(o, "command", json_bytes(d->line_cmd, strlen(d->line_cmd)));
-        json_object_set_new_nocheck(o, "part", json_integer((json_int_t)d->parts + 1));
+        imapi_object_set_new_nocheck(o, "part", imapi_integer((int64_t)d->parts + 1));
         char buf[CORE_LINE_TEXT_MAX * 4 + 8];
         size_t sf = client_secret_from(s, d->buf, end);
         size_t from = sf == SIZE_MAX ? SIZE_MAX : sf > d->part_off ? sf - d->part_off : 0;
         size_t n = render_text(d, d->buf + d->part_off, end - d->part_off, d->part_lit, d->parts > 0,
                                from, buf, sizeof buf);
-        osetl(o, "text", json_stringn(buf, n));
+        osetl(o, "text", imapi_stringn(buf, n));
+        imap_line l;
+        line_fill(o, &l);
         imap_event ev = { .type = IMAP_EV_LINE, .dir = IMAP_DIR_CLIENT, .ts_us = s->now,
-                          .offset = d->parts == 0 ? d->line_start : d->part_wire, .data = o };
+                          .offset = d->parts == 0 ? d->line_start : d->part_wire, .line = &l, .data = o };
         emit(s, &ev);
-        json_decref(o);
+        imapi_decref(o);
     }
     d->parts++;
     d->part_off = d->len;
@@ -1174,7 +1256,7 @@ static void emit_line_part(imap_session *s, dir_state *d)
 /* ------------------------------------------------------ response text */
 
 typedef struct resp_text {
-    json_t *code;                 /* decoded response code (owned) or NULL */
+    imap_node *code;                 /* decoded response code (owned) or NULL */
     char    code_name[48];
     const imap_value *code_args;  /* first token after the code name */
     const char *text;
@@ -1193,7 +1275,7 @@ static void parse_resp_text(imap_session *s, imap_dir dir, const char *p, const 
         return;
     const char *err = NULL;
     size_t consumed = 0, err_off = 0;
-    imap_value *toks = imap_tokenize(s->arena, p + 1, (size_t)(end - p - 1), NULL, 0, NULL, true,
+    imap_value *toks = imapi_tokenize(s->arena, p + 1, (size_t)(end - p - 1), NULL, 0, NULL, true,
                                      &consumed, &err, &err_off);
     const char *q = p + 1 + consumed;
     if (!toks || err || q >= end || *q != ']' || !toks->child || toks->child->type != IV_ATOM) {
@@ -1213,7 +1295,7 @@ static void parse_resp_text(imap_session *s, imap_dir dir, const char *p, const 
     }
     const imap_value *name = toks->child;
     copy_upper(rt->code_name, sizeof rt->code_name, name->s, name->len);
-    imap_value *args = imap_arena_alloc(s->arena, sizeof *args);
+    imap_value *args = imapi_arena_alloc(s->arena, sizeof *args);
     if (args) {
         memset(args, 0, sizeof *args);
         args->type = IV_LIST;
@@ -1227,7 +1309,7 @@ static void parse_resp_text(imap_session *s, imap_dir dir, const char *p, const 
     while (raw < q && *raw == ' ')
         raw++;
     imap_decode_ctx ctx = decode_ctx(s);
-    rt->code = imap_decode_resp_code(&ctx, rt->code_name, args, raw, (size_t)(q - raw));
+    rt->code = imapi_decode_resp_code(&ctx, rt->code_name, args, raw, (size_t)(q - raw));
     q++; /* "]" */
     if (q < end && *q == ' ')
         q++;
@@ -1294,31 +1376,31 @@ static void state_learn_from_untagged(imap_session *s, const imap_value *first, 
     if (s->state != IMAP_STATE_UNKNOWN || !kw || kw->type != IV_ATOM)
         return;
     bool msg = first && first->type == IV_NUMBER &&
-               (imap_value_is_atom(kw, "EXISTS") || imap_value_is_atom(kw, "EXPUNGE") ||
-                imap_value_is_atom(kw, "FETCH") || imap_value_is_atom(kw, "RECENT"));
-    if (msg || (kw == first && imap_value_is_atom(kw, "FLAGS"))) {
+               (imapi_value_is_atom(kw, "EXISTS") || imapi_value_is_atom(kw, "EXPUNGE") ||
+                imapi_value_is_atom(kw, "FETCH") || imapi_value_is_atom(kw, "RECENT"));
+    if (msg || (kw == first && imapi_value_is_atom(kw, "FLAGS"))) {
         session_set_state(s, IMAP_STATE_SELECTED);
         recompute_projected(s);
     }
 }
 
 /* RFC 2971 3.1: id_params_list = "(" *(string SP nstring) ")" / nil */
-static json_t *id_params(const imap_value *list)
+static imap_node *id_params(const imap_value *list)
 {
     if (!list || list->type != IV_LIST)
-        return json_null();
-    json_t *o = json_array(); /* [{name, value}]: names are network data (issue 10) */
+        return imapi_null();
+    imap_node *o = imapi_array(); /* [{name, value}]: names are network data (issue 10) */
     for (const imap_value *k = list->child; k && k->next; k = k->next->next) {
         size_t kl, vl;
-        const char *ks = imap_value_text(k, &kl, NULL);
-        const char *vs = imap_value_text(k->next, &vl, NULL);
+        const char *ks = imapi_value_text(k, &kl, NULL);
+        const char *vs = imapi_value_text(k->next, &vl, NULL);
         char key[64];
-        imap_core_escape(key, sizeof key, (const uint8_t *)ks, kl);
-        json_t *e = json_object();
-        json_object_set_new_nocheck(e, "name", json_string(key));
-        json_object_set_new_nocheck(e, "value", k->next->type == IV_NIL ? json_null() : json_bytes(vs, vl));
-        json_array_append_new(o, e);
-        if (json_array_size(o) >= 30)
+        imapi_core_escape(key, sizeof key, (const uint8_t *)ks, kl);
+        imap_node *e = imapi_object();
+        imapi_object_set_new_nocheck(e, "name", imapi_string(key));
+        imapi_object_set_new_nocheck(e, "value", k->next->type == IV_NIL ? imapi_null() : json_bytes(vs, vl));
+        imapi_array_append_new(o, e);
+        if (imapi_array_size(o) >= 30)
             break;
     }
     return o;
@@ -1331,7 +1413,7 @@ static void check_starttls_window(imap_session *s, const char *text, size_t len)
     if (s->starttls_outstanding == 0)
         return;
     char buf[CORE_INJECT_MAX + 8];
-    imap_core_escape(buf, sizeof buf, (const uint8_t *)text, len);
+    imapi_core_escape(buf, sizeof buf, (const uint8_t *)text, len);
     anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_STARTTLS_UNTAGGED_BEFORE_OK, s->dirs[1].line_start, NULL,
             "%s", buf);
 }
@@ -1405,11 +1487,11 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
     resp_text rt;
     parse_resp_text(s, IMAP_DIR_SERVER, rest, end, &rt, "*");
     resp_code_effects(s, &rt);
-    json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
+    imap_node *extra = s->cfg.emit_lines ? imapi_object() : NULL;
     if (extra && rt.code_name[0]) {
-        json_object_set_new_nocheck(extra, "code", json_string(rt.code_name));
+        imapi_object_set_new_nocheck(extra, "code", imapi_string(rt.code_name));
         if (strcmp(rt.code_name, "CAPABILITY") == 0)
-            json_object_set_nocheck(extra, "capabilities", s->caps);
+            imapi_object_set_nocheck(extra, "capabilities", s->caps);
     }
     if (!s->greeting_seen && s->no_handshake && !s->client_first && !greeting_text_plausible(status, &rt)) {
         /* no TCP handshake and no greeting: the capture began
@@ -1427,11 +1509,11 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
     } else if (!s->greeting_seen) {
         /* RFC 9051 7.1: greeting = "*" SP (resp-cond-auth / resp-cond-bye) CRLF */
         s->greeting_seen = true;
-        json_decref(s->greeting);
-        s->greeting = json_object();
-        json_object_set_new_nocheck(s->greeting, "status", json_string(status));
+        imapi_decref(s->greeting);
+        s->greeting = imapi_object();
+        imapi_object_set_new_nocheck(s->greeting, "status", imapi_string(status));
         if (rt.code)
-            json_object_set_nocheck(s->greeting, "code", rt.code);
+            imapi_object_set_nocheck(s->greeting, "code", rt.code);
         osetl(s->greeting, "text", json_bytes(rt.text, rt.text_len));
         if (strcmp(status, "PREAUTH") == 0) {
             /* RFC 9051 7.1.4: already authenticated by external means; the
@@ -1451,27 +1533,27 @@ static void server_untagged_status(imap_session *s, dir_state *d, const char *te
                     "greeting status %s", status);
         }
         recompute_projected(s);
-        json_decref(rt.code);
+        imapi_decref(rt.code);
         if (extra)
-            json_object_set_new_nocheck(extra, "greeting", json_true());
+            imapi_object_set_new_nocheck(extra, "greeting", imapi_true());
         emit_line(s, IMAP_DIR_SERVER, "untagged", "*", status, text, len, extra);
         return;
     }
     check_starttls_window(s, text, len);
     if (strcmp(status, "BYE") == 0)
         session_set_state(s, IMAP_STATE_LOGOUT);
-    json_t *resp = json_object();
-    json_object_set_new_nocheck(resp, "type", json_string(status));
+    imap_node *resp = imapi_object();
+    imapi_object_set_new_nocheck(resp, "type", imapi_string(status));
     if (rt.code)
-        json_object_set_nocheck(resp, "code", rt.code);
+        imapi_object_set_nocheck(resp, "code", rt.code);
     osetl(resp, "text", json_bytes(rt.text, rt.text_len));
-    json_decref(rt.code);
+    imapi_decref(rt.code);
     if (strcmp(status, "BYE") == 0 && !s->bye) /* RFC 9051 7.1.5: why the server closes */
-        s->bye = json_deep_copy(resp);
+        s->bye = imapi_deep_copy(resp);
     ssize_t i = pending_for_untagged(s);
     if (i < 0) {
         json_count(s->unsolicited, status);
-        json_decref(resp);
+        imapi_decref(resp);
     } else {
         pending *p = &s->pend[i];
         p->server_bytes += d->line_bytes;
@@ -1484,7 +1566,7 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
 {
     const char *err = NULL;
     size_t err_off = 0, li = 0;
-    imap_value *toks = imap_tokenize(s->arena, text + 2, len - 2, d->lits, d->nlits, &li, false,
+    imap_value *toks = imapi_tokenize(s->arena, text + 2, len - 2, d->lits, d->nlits, &li, false,
                                      NULL, &err, &err_off);
     if (!toks) {
         anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, "*", "response too complex");
@@ -1495,12 +1577,12 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
                 "%s at %zu", err, err_off + 2);
     imap_decode_ctx ctx = decode_ctx(s);
     const char *derr = NULL;
-    json_t *resp = err ? NULL : imap_decode_untagged(&ctx, toks, &derr);
+    imap_node *resp = err ? NULL : imapi_decode_untagged(&ctx, toks, &derr);
     if (derr)
         anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, "*", "%s", derr);
     /* the type: "CAPABILITY", "FETCH" (after a number), ... */
     char type[32] = "UNKNOWN";
-    const char *jt = json_string_value(json_object_get(resp, "type"));
+    const char *jt = imapi_string_value(imapi_object_get(resp, "type"));
     const imap_value *first = toks->child;
     const imap_value *kw = first && first->type == IV_NUMBER ? first->next : first;
     if (jt)
@@ -1508,17 +1590,17 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
     else if (kw && kw->type == IV_ATOM)
         copy_upper(type, sizeof type, kw->s, kw->len);
     if (!resp) {
-        resp = json_object();
-        json_object_set_new_nocheck(resp, "type", json_string(type));
+        resp = imapi_object();
+        imapi_object_set_new_nocheck(resp, "type", imapi_string(type));
         osetl(resp, "raw", json_bytes(text + 2, len - 2 > 512 ? 512 : len - 2));
     }
-    json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
-    json_t *names_from = s->cfg.emit_lines ? json_incref(resp) : NULL;
-    if (kw && imap_value_is_atom(kw, "CAPABILITY")) {
+    imap_node *extra = s->cfg.emit_lines ? imapi_object() : NULL;
+    imap_node *names_from = s->cfg.emit_lines ? imapi_incref(resp) : NULL;
+    if (kw && imapi_value_is_atom(kw, "CAPABILITY")) {
         caps_update(s, kw->next);
         if (extra)
-            json_object_set_nocheck(extra, "capabilities", s->caps);
-    } else if (kw && imap_value_is_atom(kw, "ENABLED")) {
+            imapi_object_set_nocheck(extra, "capabilities", s->caps);
+    } else if (kw && imapi_value_is_atom(kw, "ENABLED")) {
         /* RFC 5161 3.2: enable-data = "ENABLED" *(SP capability) */
         for (const imap_value *v = kw->next; v; v = v->next) {
             if (v->type != IV_ATOM)
@@ -1526,17 +1608,17 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
             size_t vl = v->len < CORE_CAP_NAME_MAX ? v->len : CORE_CAP_NAME_MAX;
             bool dup = false;
             size_t k;
-            json_t *e;
-            json_array_foreach(s->enabled, k, e)
-                if (ci_eq(v->s, vl, json_string_value(e)))
+            imap_node *e;
+            imapi_array_foreach(s->enabled, k, e)
+                if (ci_eq(v->s, vl, imapi_string_value(e)))
                     dup = true;
-            if (!dup && json_array_size(s->enabled) < 64)
-                json_array_append_new(s->enabled, json_bytes(v->s, vl));
+            if (!dup && imapi_array_size(s->enabled) < 64)
+                imapi_array_append_new(s->enabled, json_bytes(v->s, vl));
             if (ci_eq(v->s, vl, "UTF8=ACCEPT"))
                 s->utf8_accept = true;
         }
-    } else if (kw && imap_value_is_atom(kw, "ID")) {
-        json_decref(s->id_server);
+    } else if (kw && imapi_value_is_atom(kw, "ID")) {
+        imapi_decref(s->id_server);
         s->id_server = id_params(kw->next);
     }
     state_learn_from_untagged(s, first, kw);
@@ -1544,7 +1626,7 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
     ssize_t i = pending_for_untagged(s);
     if (i < 0) {
         json_count(s->unsolicited, type);
-        json_decref(resp);
+        imapi_decref(resp);
     } else {
         pending *p = &s->pend[i];
         p->server_bytes += d->line_bytes;
@@ -1552,9 +1634,9 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
         txn_add_response(s, p, type, resp, len + 64);
     }
     if (extra)
-        json_object_set_new_nocheck(extra, "type", json_string(type));
+        imapi_object_set_new_nocheck(extra, "type", imapi_string(type));
     emit_line(s, IMAP_DIR_SERVER, "untagged", "*", NULL, text, len, line_names(s, names_from, extra));
-    json_decref(names_from);
+    imapi_decref(names_from);
 }
 
 static void server_continuation(imap_session *s, dir_state *d, const char *text, size_t len)
@@ -1573,7 +1655,7 @@ static void server_continuation(imap_session *s, dir_state *d, const char *text,
         pending *p = &s->pend[i];
         p->continuations++;
         p->server_bytes += d->line_bytes;
-        if (imap_sasl_server(&p->sasl, t, (size_t)(end - t)) < 0)
+        if (imapi_sasl_server(&p->sasl, t, (size_t)(end - t)) < 0)
             anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_BAD_BASE64, d->line_start, p->tag,
                     "server challenge is not base64");
     } else if ((i = pending_newest(s, CMD_IDLE)) >= 0) {
@@ -1659,8 +1741,8 @@ static void starttls_switch(imap_session *s)
      * TLS never completes an injected command). */
     while (s->npend > 0) {
         pending *p = &s->pend[0];
-        json_object_set_new_nocheck(p->obj, "abandoned", json_true());
-        json_object_set_new_nocheck(p->obj, "reason", json_string("abandoned_at_tls_start"));
+        imapi_object_set_new_nocheck(p->obj, "abandoned", imapi_true());
+        imapi_object_set_new_nocheck(p->obj, "reason", imapi_string("abandoned_at_tls_start"));
         txn_emit(s, p, NULL, sv->offset);
         pending_remove(s, 0);
     }
@@ -1668,8 +1750,8 @@ static void starttls_switch(imap_session *s)
     s->inprogress_conts = 0;
     /* RFC 9051 6.2.1: the session stays (or is again) not authenticated */
     session_set_state(s, IMAP_STATE_NOT_AUTHENTICATED);
-    json_decref(s->caps_before_tls);
-    s->caps_before_tls = json_deep_copy(s->caps);
+    imapi_decref(s->caps_before_tls);
+    s->caps_before_tls = imapi_deep_copy(s->caps);
     caps_reset(s); /* RFC 9051 6.2.1: discard cached capabilities */
     sv->tls = true;
     sv->post_switch = true;
@@ -1679,11 +1761,11 @@ static void starttls_switch(imap_session *s)
         if (c->line_bytes > 0) {
             /* SPECS.md 6.1: a partial client line after STARTTLS */
             char raw[CORE_INJECT_MAX + 8], buf[CORE_INJECT_MAX * 4 + 8];
-            size_t rn = s->cfg.show_credentials ? 0 : imap_redact_raw(raw, sizeof raw, (const uint8_t *)c->head, c->head_len);
+            size_t rn = s->cfg.show_credentials ? 0 : imapi_redact_raw(raw, sizeof raw, (const uint8_t *)c->head, c->head_len);
             if (s->cfg.show_credentials)
-                imap_core_escape(buf, sizeof buf, (const uint8_t *)c->head, c->head_len);
+                imapi_core_escape(buf, sizeof buf, (const uint8_t *)c->head, c->head_len);
             else
-                imap_core_escape(buf, sizeof buf, (const uint8_t *)raw, rn);
+                imapi_core_escape(buf, sizeof buf, (const uint8_t *)raw, rn);
             anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_STARTTLS_COMMAND_INJECTION, c->line_start, NULL,
                     "partial line after STARTTLS: %s", buf);
         }
@@ -1752,12 +1834,12 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
         memset(&tmp, 0, sizeof tmp);
         p = &tmp;
         memcpy(p->tag, tag, sizeof tag);
-        p->obj = json_object();
+        p->obj = imapi_object();
         osetl(p->obj, "tag", json_bytes(tag, strlen(tag)));
-        json_object_set_new_nocheck(p->obj, "command", json_null());
-        p->untagged = json_object();
-        p->responses = json_array();
-        p->literals = json_array();
+        imapi_object_set_new_nocheck(p->obj, "command", imapi_null());
+        p->untagged = imapi_object();
+        p->responses = imapi_array();
+        p->literals = imapi_array();
         p->state_at_issue = s->state;
     } else {
         p = &s->pend[i];
@@ -1765,7 +1847,7 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     p->server_bytes += d->line_bytes;
     txn_add_literals(s, p, d, IMAP_DIR_SERVER);
     if (rt.code)
-        json_object_set_nocheck(p->obj, "response_code", rt.code);
+        imapi_object_set_nocheck(p->obj, "response_code", rt.code);
     osetl(p->obj, "response_text", json_bytes(rt.text, rt.text_len));
     const char *st = NULL;
     if (valid)
@@ -1781,11 +1863,11 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     case CMD_SELECT: case CMD_EXAMINE:
         /* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected (a NO
          * also proves an unknown state authenticated; a BAD proves nothing) */
-        json_decref(s->selected_mb);
+        imapi_decref(s->selected_mb);
         s->selected_mb = NULL;
         if (ok) {
             session_set_state(s, IMAP_STATE_SELECTED);
-            s->selected_mb = json_incref(json_object_get(p->obj, "mailbox"));
+            s->selected_mb = imapi_incref(imapi_object_get(p->obj, "mailbox"));
         } else if (st && s->state == IMAP_STATE_SELECTED)
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
         else if (st && strcmp(st, "NO") == 0 && s->state == IMAP_STATE_UNKNOWN)
@@ -1794,7 +1876,7 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
     case CMD_CLOSE: case CMD_UNSELECT:
         if (ok) {
             session_set_state(s, IMAP_STATE_AUTHENTICATED);
-            json_decref(s->selected_mb);
+            imapi_decref(s->selected_mb);
             s->selected_mb = NULL;
         }
         break;
@@ -1806,7 +1888,7 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
         /* RFC 8437 2: back to the not authenticated state */
         if (ok) {
             session_set_state(s, IMAP_STATE_NOT_AUTHENTICATED);
-            json_decref(s->selected_mb);
+            imapi_decref(s->selected_mb);
             s->selected_mb = NULL;
         }
         break;
@@ -1827,16 +1909,16 @@ static void server_tagged(imap_session *s, dir_state *d, const char *text, size_
             state_learn_from_ok(s, p->command);
         break;
     }
-    json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
+    imap_node *extra = s->cfg.emit_lines ? imapi_object() : NULL;
     if (extra) {
         if (i >= 0)
-            json_object_set_new_nocheck(extra, "latency_us", json_integer((json_int_t)latency));
+            imapi_object_set_new_nocheck(extra, "latency_us", imapi_integer((int64_t)latency));
         if (rt.code_name[0])
-            json_object_set_new_nocheck(extra, "code", json_string(rt.code_name));
+            imapi_object_set_new_nocheck(extra, "code", imapi_string(rt.code_name));
         if (strcmp(rt.code_name, "CAPABILITY") == 0)
-            json_object_set_nocheck(extra, "capabilities", s->caps);
+            imapi_object_set_nocheck(extra, "capabilities", s->caps);
     }
-    json_decref(rt.code);
+    imapi_decref(rt.code);
     cmd_id id = p->id;
     txn_emit(s, p, st, d->line_start);
     if (i < 0)
@@ -1894,7 +1976,7 @@ static bool tagged_shaped(const imap_session *s, const char *text, size_t len)
 static void server_not_a_response(imap_session *s, dir_state *d, const char *text, size_t len)
 {
     char buf[64];
-    imap_core_escape(buf, sizeof buf, (const uint8_t *)text, len < 40 ? len : 40);
+    imapi_core_escape(buf, sizeof buf, (const uint8_t *)text, len < 40 ? len : 40);
     /* the tail of the line before, which was already reported broken */
     if (!s->prev_server_malformed)
         anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, NULL,
@@ -1914,24 +1996,24 @@ static void server_bare_code(imap_session *s, dir_state *d, const char *text, si
     resp_code_effects(s, &rt);
     anomaly(s, IMAP_DIR_SERVER, IMAP_ANOM_MALFORMED_RESPONSE, d->line_start, NULL,
             "response code %s on a line of its own (no tag and status): decoded", rt.code_name);
-    json_t *resp = json_object();
-    json_object_set_new_nocheck(resp, "type", json_string("CODE"));
+    imap_node *resp = imapi_object();
+    imapi_object_set_new_nocheck(resp, "type", imapi_string("CODE"));
     if (rt.code)
-        json_object_set_nocheck(resp, "code", rt.code);
+        imapi_object_set_nocheck(resp, "code", rt.code);
     osetl(resp, "text", json_bytes(rt.text, rt.text_len));
-    json_decref(rt.code);
+    imapi_decref(rt.code);
     ssize_t i = pending_for_untagged(s);
     if (i < 0) {
         json_count(s->unsolicited, "CODE");
-        json_decref(resp);
+        imapi_decref(resp);
     } else {
         pending *p = &s->pend[i];
         p->server_bytes += d->line_bytes;
         txn_add_response(s, p, "CODE", resp, len + 32);
     }
-    json_t *extra = s->cfg.emit_lines ? json_object() : NULL;
+    imap_node *extra = s->cfg.emit_lines ? imapi_object() : NULL;
     if (extra && rt.code_name[0])
-        json_object_set_new_nocheck(extra, "code", json_string(rt.code_name));
+        imapi_object_set_new_nocheck(extra, "code", imapi_string(rt.code_name));
     emit_line(s, IMAP_DIR_SERVER, "malformed", NULL, NULL, text, len, extra);
 }
 
@@ -2056,7 +2138,7 @@ static void client_sasl_line(imap_session *s, dir_state *d, pending *p, const ch
 {
     s->after_secret = true;
     p->client_bytes += d->line_bytes;
-    if (imap_sasl_client(&p->sasl, text, len) < 0)
+    if (imapi_sasl_client(&p->sasl, text, len) < 0)
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_BAD_BASE64, d->line_start, p->tag,
                 "client SASL response is not base64");
     if (s->cfg.show_credentials || (len == 1 && text[0] == '*'))
@@ -2072,7 +2154,7 @@ static void client_sasl_line(imap_session *s, dir_state *d, pending *p, const ch
  * bound.  (A line that may be a secret is never counted: secret_line.) */
 static void count_command(imap_session *s, const char *cmd, bool known)
 {
-    if (!known && !json_object_get(s->commands, cmd)) {
+    if (!known && !imapi_object_get(s->commands, cmd)) {
         bool printable = cmd[0] != '\0';
         for (const char *c = cmd; *c; c++)
             if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
@@ -2086,18 +2168,18 @@ static void count_command(imap_session *s, const char *cmd, bool known)
     json_count(s->commands, cmd);
 }
 
-static void mailbox_note(imap_session *s, const json_t *obj)
+static void mailbox_note(imap_session *s, const imap_node *obj)
 {
-    const char *m = json_string_value(json_object_get(obj, "mailbox"));
+    const char *m = imapi_string_value(imapi_object_get(obj, "mailbox"));
     if (!m)
         return;
     size_t i;
-    json_t *e;
-    json_array_foreach(s->mailboxes, i, e)
-        if (strcmp(json_string_value(e), m) == 0)
+    imap_node *e;
+    imapi_array_foreach(s->mailboxes, i, e)
+        if (strcmp(imapi_string_value(e), m) == 0)
             return;
-    if (json_array_size(s->mailboxes) < CORE_MAX_MAILBOXES)
-        json_array_append_new(s->mailboxes, json_string(m));
+    if (imapi_array_size(s->mailboxes) < CORE_MAX_MAILBOXES)
+        imapi_array_append_new(s->mailboxes, imapi_string(m));
 }
 
 static void process_client_line(imap_session *s, const char *text, size_t len)
@@ -2142,7 +2224,7 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     size_t so = len;
     bool clean = true;
     imap_redact_kind rk = s->cfg.show_credentials ? IMAP_REDACT_NONE
-                                                  : imap_redact_scan(text, len, false, &so, &clean);
+                                                  : imapi_redact_scan(text, len, false, &so, &clean);
     s->redact_from = client_secret_from(s, text, len);
     bool secret_line = rk == IMAP_REDACT_NONE && s->redact_from == 0;
     s->after_secret = rk != IMAP_REDACT_NONE || secret_line;
@@ -2188,8 +2270,8 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     if (s->npend >= s->cfg.max_pending) {
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_TOO_MANY_PENDING, d->line_start, s->pend[0].tag,
                 "more than %zu commands pending: oldest abandoned", s->cfg.max_pending);
-        json_object_set_new_nocheck(s->pend[0].obj, "abandoned", json_true());
-        json_object_set_new_nocheck(s->pend[0].obj, "reason", json_string("too_many_pending"));
+        imapi_object_set_new_nocheck(s->pend[0].obj, "abandoned", imapi_true());
+        imapi_object_set_new_nocheck(s->pend[0].obj, "reason", imapi_string("too_many_pending"));
         txn_emit(s, &s->pend[0], NULL, d->line_start);
         pending_remove(s, 0);
     }
@@ -2212,8 +2294,8 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
         if (s->npend > 0) {
             anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MEMCAP, d->line_start, s->pend[0].tag,
                     "oldest pending command abandoned (budget %zu bytes)", s->cfg.budget->limit);
-            json_object_set_new_nocheck(s->pend[0].obj, "abandoned", json_true());
-            json_object_set_new_nocheck(s->pend[0].obj, "reason", json_string("memcap"));
+            imapi_object_set_new_nocheck(s->pend[0].obj, "abandoned", imapi_true());
+            imapi_object_set_new_nocheck(s->pend[0].obj, "reason", imapi_string("memcap"));
             txn_emit(s, &s->pend[0], NULL, d->line_start);
             pending_remove(s, 0);
             grow = false; /* a slot is free now */
@@ -2246,17 +2328,17 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     memcpy(p->tag, tag, sizeof p->tag);
     memcpy(p->command, cmd, sizeof p->command);
     p->id = ci ? ci->id : CMD_OTHER;
-    p->obj = json_object();
+    p->obj = imapi_object();
     osetl(p->obj, "tag", json_bytes(tag, strlen(tag)));
-    json_object_set_new_nocheck(p->obj, "command", json_bytes(cmd, strlen(cmd)));
-    p->untagged = json_object();
-    p->responses = json_array();
-    p->literals = json_array();
+    imapi_object_set_new_nocheck(p->obj, "command", json_bytes(cmd, strlen(cmd)));
+    p->untagged = imapi_object();
+    p->responses = imapi_array();
+    p->literals = imapi_array();
     p->ts_request = s->now;
     s->client_cmd_seen = true;
     p->state_at_issue = s->state;
     if (s->state == IMAP_STATE_SELECTED && s->selected_mb)
-        p->sel_mb = json_incref(s->selected_mb);
+        p->sel_mb = imapi_incref(s->selected_mb);
     p->offset = d->line_start;
     p->client_bytes = d->line_bytes;
     p->continuations = s->inprogress_conts;
@@ -2286,15 +2368,15 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     if (args_secret && !args_dropped) {
         anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag,
                 "%s: arguments not well formed (redacted)", cmd);
-        json_object_set_new_nocheck(p->obj, "arguments_redacted", json_true());
+        imapi_object_set_new_nocheck(p->obj, "arguments_redacted", imapi_true());
         if (p->id == CMD_LOGIN)
-            json_object_set_new_nocheck(p->obj, "password", json_string(IMAP_SASL_REDACTED));
+            imapi_object_set_new_nocheck(p->obj, "password", imapi_string(IMAP_SASL_REDACTED));
     }
     if (!args_dropped && !args_secret)
-        args = imap_tokenize(s->arena, text + argoff, len - argoff, d->lits, d->nlits, &li, false, NULL,
+        args = imapi_tokenize(s->arena, text + argoff, len - argoff, d->lits, d->nlits, &li, false, NULL,
                              &err, &err_off);
     if (args_dropped) {
-        json_object_set_new_nocheck(p->obj, "arguments_dropped", json_string("memcap"));
+        imapi_object_set_new_nocheck(p->obj, "arguments_dropped", imapi_string("memcap"));
     } else if (args_secret) {
         /* reported above */
     } else if (!args) {
@@ -2306,30 +2388,30 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     imap_decode_ctx ctx = decode_ctx(s);
     if (args && !err && (ci || cmd_is_experimental(cmd))) {
         const char *derr = NULL;
-        if (imap_decode_command(&ctx, cmd, args, p->obj, &derr) < 0)
+        if (imapi_decode_command(&ctx, cmd, args, p->obj, &derr) < 0)
             anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_MALFORMED_COMMAND, d->line_start, tag, "%s: %s", cmd,
                     derr ? derr : "bad arguments");
     } else if (!ci && argoff < len && !args_dropped) {
         osetl(p->obj, "arguments", json_bytes(text + argoff, len - argoff > 512 ? 512 : len - argoff));
     }
-    const imap_value *a0 = args ? imap_list_nth(args, 0) : NULL;
-    const imap_value *a1 = args ? imap_list_nth(args, 1) : NULL;
+    const imap_value *a0 = args ? imapi_list_nth(args, 0) : NULL;
+    const imap_value *a1 = args ? imapi_list_nth(args, 1) : NULL;
     switch (p->id) {
     case CMD_LOGIN: {
         /* RFC 9051 9: login = "LOGIN" SP userid SP password */
-        if (a0 && imap_value_is_astring(a0)) {
+        if (a0 && imapi_value_is_astring(a0)) {
             size_t ul;
-            const char *u = imap_value_text(a0, &ul, NULL);
-            if (!json_object_get(p->obj, "user"))
+            const char *u = imapi_value_text(a0, &ul, NULL);
+            if (!imapi_object_get(p->obj, "user"))
                 osetl(p->obj, "user", json_bytes(u, ul));
         }
         if (a1) {
             size_t pl;
-            const char *pw = imap_value_text(a1, &pl, NULL);
+            const char *pw = imapi_value_text(a1, &pl, NULL);
             if (s->cfg.show_credentials)
                 osetl(p->obj, "password", json_bytes(pw, pl));
             else
-                json_object_set_new_nocheck(p->obj, "password", json_string(IMAP_SASL_REDACTED));
+                imapi_object_set_new_nocheck(p->obj, "password", imapi_string(IMAP_SASL_REDACTED));
         }
         check_cleartext_credentials(s, tag, "LOGIN");
         break;
@@ -2337,19 +2419,19 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
     case CMD_AUTHENTICATE: {
         /* RFC 9051 9: authenticate = "AUTHENTICATE" SP auth-type [SP initial-resp] */
         size_t ml = 0;
-        const char *m = a0 && a0->type == IV_ATOM ? imap_value_text(a0, &ml, NULL) : "";
-        imap_sasl_init(&p->sasl, m, ml, s->cfg.show_credentials);
+        const char *m = a0 && a0->type == IV_ATOM ? imapi_value_text(a0, &ml, NULL) : "";
+        imapi_sasl_init(&p->sasl, m, ml, s->cfg.show_credentials);
         memcpy(p->mechanism, p->sasl.mechanism, sizeof p->mechanism);
         p->sasl_active = true;
-        json_object_set_new_nocheck(p->obj, "mechanism", json_string(p->mechanism));
-        json_object_set_new_nocheck(p->obj, "sasl_ir", json_boolean(a1 != NULL));
+        imapi_object_set_new_nocheck(p->obj, "mechanism", imapi_string(p->mechanism));
+        imapi_object_set_new_nocheck(p->obj, "sasl_ir", imapi_boolean(a1 != NULL));
         if (a1) {
             size_t irl;
-            const char *ir = imap_value_text(a1, &irl, NULL);
-            if (imap_sasl_client(&p->sasl, ir, irl) < 0)
+            const char *ir = imapi_value_text(a1, &irl, NULL);
+            if (imapi_sasl_client(&p->sasl, ir, irl) < 0)
                 anomaly(s, IMAP_DIR_CLIENT, IMAP_ANOM_BAD_BASE64, d->line_start, tag, "initial response is not base64");
         }
-        if (imap_sasl_mech_is_cleartext(p->mechanism, strlen(p->mechanism))) {
+        if (imapi_sasl_mech_is_cleartext(p->mechanism, strlen(p->mechanism))) {
             char what[80];
             snprintf(what, sizeof what, "AUTHENTICATE %s", p->mechanism);
             check_cleartext_credentials(s, tag, what);
@@ -2367,7 +2449,7 @@ static void process_client_line(imap_session *s, const char *text, size_t len)
         mailbox_note(s, p->obj);
         break;
     case CMD_ID:
-        json_decref(s->id_client);
+        imapi_decref(s->id_client);
         s->id_client = id_params(a0);
         break;
     default:
@@ -2493,7 +2575,7 @@ static void line_ids_redact(const imap_session *s, dir_state *d)
         return;
     size_t end = d->len >= 2 ? d->len - 2 : d->len, so;
     bool clean;
-    imap_redact_kind k = imap_redact_scan(d->buf, end, false, &so, &clean);
+    imap_redact_kind k = imapi_redact_scan(d->buf, end, false, &so, &clean);
     if (k != IMAP_REDACT_NONE) {
         if (!clean)
             d->line_tag[0] = '\0';
@@ -2681,7 +2763,7 @@ static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
 
 static void arena_destroy(void *p)
 {
-    imap_arena_free(p);
+    imapi_arena_free(p);
     free(p);
 }
 
@@ -2700,7 +2782,7 @@ static imap_arena *thread_arena(size_t cap)
         a = malloc(sizeof *a);
         if (!a)
             return NULL;
-        imap_arena_init(a, cap);
+        imapi_arena_init(a, cap);
         if (pthread_setspecific(arena_key, a) != 0) {
             free(a);
             return NULL;
@@ -2716,7 +2798,7 @@ static void process_line(imap_session *s, imap_dir dir, const char *text, size_t
     s->arena = thread_arena(s->arena_cap);
     if (!s->arena)
         return;
-    imap_arena_reset(s->arena);
+    imapi_arena_reset(s->arena);
     /* anomalies about this line follow its LINE event (emit_line flushes);
      * framing ones (line_too_long, bare_lf, literals) were raised before */
     s->defer_anomalies = true;
@@ -2958,13 +3040,13 @@ int imap_session_check_tls_start(imap_session *s, imap_dir dir, const uint8_t *d
     char buf[CORE_INJECT_MAX + 8];
     if (dir == IMAP_DIR_CLIENT && !s->cfg.show_credentials) {
         /* pipelined LOGIN / AUTHENTICATE data: the secrets redacted
-         * (imap_redact_raw), looking a little past what is shown so a
+         * (imapi_redact_raw), looking a little past what is shown so a
          * literal's data is known as such */
         char raw[CORE_INJECT_MAX + 8];
-        size_t rn = imap_redact_raw(raw, CORE_INJECT_MAX + 1, data, len < CORE_REDACT_LOOK ? len : CORE_REDACT_LOOK);
-        imap_core_escape(buf, sizeof buf, (const uint8_t *)raw, rn);
+        size_t rn = imapi_redact_raw(raw, CORE_INJECT_MAX + 1, data, len < CORE_REDACT_LOOK ? len : CORE_REDACT_LOOK);
+        imapi_core_escape(buf, sizeof buf, (const uint8_t *)raw, rn);
     } else {
-        imap_core_escape(buf, sizeof buf, data, len < CORE_INJECT_MAX ? len : CORE_INJECT_MAX);
+        imapi_core_escape(buf, sizeof buf, data, len < CORE_INJECT_MAX ? len : CORE_INJECT_MAX);
     }
     anomaly(s, dir, dir == IMAP_DIR_SERVER ? IMAP_ANOM_STARTTLS_RESPONSE_INJECTION : IMAP_ANOM_STARTTLS_CLIENT_CLEARTEXT,
             d->offset, NULL, "%s", buf);
@@ -3094,12 +3176,12 @@ imap_session *imap_session_new(const imap_config *cfg, const imap_callbacks *cb,
          * SHA-256 context: at the first literal, with hash_literals */
     }
     /* pending slots: at the first command */
-    s->caps = json_array();
-    s->enabled = json_array();
-    s->auth_attempts = json_array();
-    s->mailboxes = json_array();
-    s->commands = json_object();
-    s->unsolicited = json_object();
+    s->caps = imapi_array();
+    s->enabled = imapi_array();
+    s->auth_attempts = imapi_array();
+    s->mailboxes = imapi_array();
+    s->commands = imapi_object();
+    s->unsolicited = imapi_object();
     if (!s->caps || !s->enabled || !s->auth_attempts || !s->mailboxes ||
         !s->commands || !s->unsolicited) {
         imap_session_free(s);
@@ -3131,67 +3213,67 @@ void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us)
     }
     while (s->npend > 0) {
         pending *p = &s->pend[0];
-        json_object_set_new_nocheck(p->obj, "reason", json_string(reason ? reason : "end"));
+        imapi_object_set_new_nocheck(p->obj, "reason", imapi_string(reason ? reason : "end"));
         txn_emit(s, p, NULL, s->dirs[IMAP_DIR_SERVER].offset);
         pending_remove(s, 0);
     }
 }
 
-json_t *imap_session_summary(const imap_session *s)
+imap_node *imap_session_summary(const imap_session *s)
 {
-    json_t *o = json_object();
+    imap_node *o = imapi_object();
     if (!s)
         return o;
-    json_object_set_nocheck(o, "user", s->user_name ? s->user_name : json_null());
-    json_object_set_nocheck(o, "auth_attempts", s->auth_attempts);
-    json_object_set_new_nocheck(o, "login_success", json_boolean(s->login_success));
+    imapi_object_set_nocheck(o, "user", s->user_name ? s->user_name : imapi_null());
+    imapi_object_set_nocheck(o, "auth_attempts", s->auth_attempts);
+    imapi_object_set_new_nocheck(o, "login_success", imapi_boolean(s->login_success));
     if (s->preauth)
-        json_object_set_new_nocheck(o, "preauth", json_true());
+        imapi_object_set_new_nocheck(o, "preauth", imapi_true());
     if (s->bye)
-        json_object_set_nocheck(o, "bye", s->bye);
-    json_object_set_new_nocheck(o, "capabilities", caps_annotated(s->caps));
+        imapi_object_set_nocheck(o, "bye", s->bye);
+    imapi_object_set_new_nocheck(o, "capabilities", caps_annotated(s->caps));
     if (s->caps_before_tls)
-        json_object_set_new_nocheck(o, "capabilities_before_tls", caps_annotated(s->caps_before_tls));
-    json_object_set_nocheck(o, "enabled", s->enabled);
-    json_object_set_nocheck(o, "mailboxes", s->mailboxes);
-    json_object_set_new_nocheck(o, "commands", count_array(s->commands));
-    json_object_set_new_nocheck(o, "transactions", json_integer((json_int_t)s->transactions));
-    json_object_set_new_nocheck(o, "unsolicited", count_array(s->unsolicited));
-    json_object_set_new_nocheck(o, "state", json_string(state_names[s->state]));
-    json_object_set_new_nocheck(o, "midstream", json_boolean(s->midstream));
-    json_object_set_nocheck(o, "greeting", s->greeting ? s->greeting : json_null());
-    json_t *st = json_object();
-    json_object_set_new_nocheck(st, "requested", json_boolean(s->starttls_requested));
-    json_object_set_new_nocheck(st, "result", s->starttls_result ? json_string(s->starttls_result) : json_null());
-    json_object_set_new_nocheck(o, "starttls", st);
-    json_t *cz = json_object();
-    json_object_set_new_nocheck(cz, "requested", json_boolean(s->compress_requested));
-    json_object_set_new_nocheck(cz, "result", s->compress_result ? json_string(s->compress_result) : json_null());
-    json_object_set_new_nocheck(o, "compress", cz);
-    json_t *layer = json_object();
-    json_object_set_new_nocheck(layer, "tls", json_boolean(tls_active(s)));
-    json_object_set_new_nocheck(layer, "compressed", json_boolean(compressed_active(s)));
-    json_object_set_new_nocheck(o, "layer", layer);
-    json_t *idle = json_object();
-    json_object_set_new_nocheck(idle, "count", json_integer((json_int_t)s->idle_count));
-    json_object_set_new_nocheck(idle, "total_ms", json_integer((json_int_t)s->idle_total_ms));
-    json_object_set_new_nocheck(o, "idle", idle);
-    json_t *an = json_object();
+        imapi_object_set_new_nocheck(o, "capabilities_before_tls", caps_annotated(s->caps_before_tls));
+    imapi_object_set_nocheck(o, "enabled", s->enabled);
+    imapi_object_set_nocheck(o, "mailboxes", s->mailboxes);
+    imapi_object_set_new_nocheck(o, "commands", count_array(s->commands));
+    imapi_object_set_new_nocheck(o, "transactions", imapi_integer((int64_t)s->transactions));
+    imapi_object_set_new_nocheck(o, "unsolicited", count_array(s->unsolicited));
+    imapi_object_set_new_nocheck(o, "state", imapi_string(state_names[s->state]));
+    imapi_object_set_new_nocheck(o, "midstream", imapi_boolean(s->midstream));
+    imapi_object_set_nocheck(o, "greeting", s->greeting ? s->greeting : imapi_null());
+    imap_node *st = imapi_object();
+    imapi_object_set_new_nocheck(st, "requested", imapi_boolean(s->starttls_requested));
+    imapi_object_set_new_nocheck(st, "result", s->starttls_result ? imapi_string(s->starttls_result) : imapi_null());
+    imapi_object_set_new_nocheck(o, "starttls", st);
+    imap_node *cz = imapi_object();
+    imapi_object_set_new_nocheck(cz, "requested", imapi_boolean(s->compress_requested));
+    imapi_object_set_new_nocheck(cz, "result", s->compress_result ? imapi_string(s->compress_result) : imapi_null());
+    imapi_object_set_new_nocheck(o, "compress", cz);
+    imap_node *layer = imapi_object();
+    imapi_object_set_new_nocheck(layer, "tls", imapi_boolean(tls_active(s)));
+    imapi_object_set_new_nocheck(layer, "compressed", imapi_boolean(compressed_active(s)));
+    imapi_object_set_new_nocheck(o, "layer", layer);
+    imap_node *idle = imapi_object();
+    imapi_object_set_new_nocheck(idle, "count", imapi_integer((int64_t)s->idle_count));
+    imapi_object_set_new_nocheck(idle, "total_ms", imapi_integer((int64_t)s->idle_total_ms));
+    imapi_object_set_new_nocheck(o, "idle", idle);
+    imap_node *an = imapi_object();
     for (int i = 0; i < IMAP_ANOM__COUNT; i++)
         if (s->anomaly_counts[i])
-            json_object_set_new(an, imap_anomaly_name((imap_anomaly)i), json_integer((json_int_t)s->anomaly_counts[i]));
-    json_object_set_new_nocheck(o, "anomalies", an);
-    json_t *id = json_object();
-    json_object_set_nocheck(id, "client", s->id_client ? s->id_client : json_null());
-    json_object_set_nocheck(id, "server", s->id_server ? s->id_server : json_null());
-    json_object_set_new_nocheck(o, "id", id);
-    json_t *lit = json_object();
-    json_object_set_new_nocheck(lit, "client_count", json_integer((json_int_t)s->literal_count[0]));
-    json_object_set_new_nocheck(lit, "client_bytes", json_integer((json_int_t)s->literal_bytes[0]));
-    json_object_set_new_nocheck(lit, "server_count", json_integer((json_int_t)s->literal_count[1]));
-    json_object_set_new_nocheck(lit, "server_bytes", json_integer((json_int_t)s->literal_bytes[1]));
-    json_object_set_new_nocheck(o, "literals", lit);
-    json_object_set_new_nocheck(o, "pending", json_integer((json_int_t)s->npend));
+            imapi_object_set_new(an, imap_anomaly_name((imap_anomaly)i), imapi_integer((int64_t)s->anomaly_counts[i]));
+    imapi_object_set_new_nocheck(o, "anomalies", an);
+    imap_node *id = imapi_object();
+    imapi_object_set_nocheck(id, "client", s->id_client ? s->id_client : imapi_null());
+    imapi_object_set_nocheck(id, "server", s->id_server ? s->id_server : imapi_null());
+    imapi_object_set_new_nocheck(o, "id", id);
+    imap_node *lit = imapi_object();
+    imapi_object_set_new_nocheck(lit, "client_count", imapi_integer((int64_t)s->literal_count[0]));
+    imapi_object_set_new_nocheck(lit, "client_bytes", imapi_integer((int64_t)s->literal_bytes[0]));
+    imapi_object_set_new_nocheck(lit, "server_count", imapi_integer((int64_t)s->literal_count[1]));
+    imapi_object_set_new_nocheck(lit, "server_bytes", imapi_integer((int64_t)s->literal_bytes[1]));
+    imapi_object_set_new_nocheck(o, "literals", lit);
+    imapi_object_set_new_nocheck(o, "pending", imapi_integer((int64_t)s->npend));
     return o;
 }
 
@@ -3209,21 +3291,21 @@ void imap_session_free(imap_session *s)
         EVP_MD_CTX_free(s->dirs[i].md);
     }
     for (size_t i = 0; i < s->ndeferred; i++)
-        json_decref(s->deferred[i].data);
+        imapi_decref(s->deferred[i].data);
     free(s->deferred);
-    json_decref(s->greeting);
-    json_decref(s->selected_mb);
-    json_decref(s->bye);
-    json_decref(s->caps);
-    json_decref(s->caps_before_tls);
-    json_decref(s->enabled);
-    json_decref(s->user_name);
-    json_decref(s->auth_attempts);
-    json_decref(s->mailboxes);
-    json_decref(s->commands);
-    json_decref(s->unsolicited);
-    json_decref(s->id_client);
-    json_decref(s->id_server);
+    imapi_decref(s->greeting);
+    imapi_decref(s->selected_mb);
+    imapi_decref(s->bye);
+    imapi_decref(s->caps);
+    imapi_decref(s->caps_before_tls);
+    imapi_decref(s->enabled);
+    imapi_decref(s->user_name);
+    imapi_decref(s->auth_attempts);
+    imapi_decref(s->mailboxes);
+    imapi_decref(s->commands);
+    imapi_decref(s->unsolicited);
+    imapi_decref(s->id_client);
+    imapi_decref(s->id_server);
     budget_release(s, s->charged);
     free(s);
 }

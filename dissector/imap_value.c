@@ -38,7 +38,7 @@ struct imap_arena_block {
     alignas(16) unsigned char data[];
 };
 
-void imap_arena_init(imap_arena *a, size_t cap)
+void imapi_arena_init(imap_arena *a, size_t cap)
 {
     a->head = NULL;
     a->used_total = 0;
@@ -58,7 +58,7 @@ static struct imap_arena_block *arena_block_new(size_t size)
 
 /* Returns n bytes aligned to 16, or NULL when the cap would be passed (or
  * out of memory).  Zero bytes give a valid non-NULL pointer. */
-void *imap_arena_alloc(imap_arena *a, size_t n)
+void *imapi_arena_alloc(imap_arena *a, size_t n)
 {
     if (n == 0)
         n = 1;
@@ -85,11 +85,11 @@ void *imap_arena_alloc(imap_arena *a, size_t n)
     return p;
 }
 
-char *imap_arena_strndup(imap_arena *a, const char *s, size_t n)
+char *imapi_arena_strndup(imap_arena *a, const char *s, size_t n)
 {
     if (n == SIZE_MAX)
         return NULL;
-    char *d = imap_arena_alloc(a, n + 1);
+    char *d = imapi_arena_alloc(a, n + 1);
     if (d == NULL)
         return NULL;
     if (n > 0)
@@ -102,7 +102,7 @@ char *imap_arena_strndup(imap_arena *a, const char *s, size_t n)
  * line needed several blocks, the kept block is regrown once to the size
  * that line needed (at most ARENA_KEEP_MAX), so a steady stream of
  * similar lines stops allocating. */
-void imap_arena_reset(imap_arena *a)
+void imapi_arena_reset(imap_arena *a)
 {
     struct imap_arena_block *b = a->head;
     if (b == NULL) {
@@ -128,7 +128,7 @@ void imap_arena_reset(imap_arena *a)
     a->head = arena_block_new(size); /* NULL is fine: the next alloc retries */
 }
 
-void imap_arena_free(imap_arena *a)
+void imapi_arena_free(imap_arena *a)
 {
     struct imap_arena_block *b = a->head;
     while (b != NULL) {
@@ -176,7 +176,7 @@ static void tok_error(tok_state *t, const char *msg, size_t off)
 
 static imap_value *value_new(tok_state *t, imap_vtype type, size_t start)
 {
-    imap_value *v = imap_arena_alloc(t->a, sizeof(*v));
+    imap_value *v = imapi_arena_alloc(t->a, sizeof(*v));
     if (v == NULL) {
         t->oom = true;
         return NULL;
@@ -273,7 +273,7 @@ static int tok_literal(tok_state *t, imap_value **out)
     v->num = n;
     v->raw_len = p - t->pos;
     size_t kl = lit->kept != NULL ? lit->kept_len : 0;
-    char *s = imap_arena_strndup(t->a, (const char *)lit->kept, kl);
+    char *s = imapi_arena_strndup(t->a, (const char *)lit->kept, kl);
     if (s == NULL) {
         t->oom = true;
         return -1;
@@ -319,7 +319,7 @@ static imap_value *tok_quoted(tok_state *t)
     imap_value *v = value_new(t, IV_QUOTED, start);
     if (v == NULL)
         return NULL;
-    char *s = imap_arena_alloc(t->a, outlen + 1);
+    char *s = imapi_arena_alloc(t->a, outlen + 1);
     if (s == NULL) {
         t->oom = true;
         return NULL;
@@ -376,7 +376,7 @@ static void tok_partial(tok_state *t, imap_value *atom)
         q++;
     if (q >= t->len || t->text[q] != '>')
         return;
-    const char *s = imap_arena_strndup(t->a, t->text + p + 1, q - p - 1);
+    const char *s = imapi_arena_strndup(t->a, t->text + p + 1, q - p - 1);
     if (s == NULL) {
         t->oom = true;
         return;
@@ -396,7 +396,7 @@ static void section_close(tok_state *t, tok_frame *f, imap_value *atom)
 {
     size_t inner_start = f->start + 1;
     size_t inner_len = t->pos - inner_start;  /* pos is on "]" */
-    char *raw = imap_arena_strndup(t->a, t->text + inner_start, inner_len);
+    char *raw = imapi_arena_strndup(t->a, t->text + inner_start, inner_len);
     if (raw == NULL) {
         t->oom = true;
         return;
@@ -408,7 +408,7 @@ static void section_close(tok_state *t, tok_frame *f, imap_value *atom)
     atom->raw_len = (size_t)(t->text + t->pos - atom->raw);
 }
 
-imap_value *imap_tokenize(imap_arena *a, const char *text, size_t len,
+imap_value *imapi_tokenize(imap_arena *a, const char *text, size_t len,
                           const imap_literal *lits, size_t nlits, size_t *lit_index,
                           bool stop_at_bracket, size_t *consumed,
                           const char **err, size_t *err_off)
@@ -427,7 +427,7 @@ imap_value *imap_tokenize(imap_arena *a, const char *text, size_t len,
     if (consumed != NULL)
         *consumed = 0;
 
-    char *copy = imap_arena_strndup(a, text != NULL ? text : "", text != NULL ? len : 0);
+    char *copy = imapi_arena_strndup(a, text != NULL ? text : "", text != NULL ? len : 0);
     if (copy == NULL)
         return NULL;
     t.text = copy;
@@ -516,7 +516,7 @@ imap_value *imap_tokenize(imap_arena *a, const char *text, size_t len,
         imap_value *v = value_new(&t, IV_ATOM, start);
         if (v == NULL)
             break;
-        char *s = imap_arena_strndup(t.a, t.text + start, p - start);
+        char *s = imapi_arena_strndup(t.a, t.text + start, p - start);
         if (s == NULL) {
             t.oom = true;
             break;
@@ -556,7 +556,7 @@ imap_value *imap_tokenize(imap_arena *a, const char *text, size_t len,
         frame_close(&t, &stack[depth], t.pos);
         if (stack[depth].kind == FRAME_SECTION && owner[depth] != NULL) {
             imap_value *at = owner[depth];
-            at->section_raw = imap_arena_strndup(a, t.text + stack[depth].start + 1,
+            at->section_raw = imapi_arena_strndup(a, t.text + stack[depth].start + 1,
                                                  t.pos - stack[depth].start - 1);
             if (at->section_raw == NULL)
                 return NULL;
@@ -578,7 +578,7 @@ imap_value *imap_tokenize(imap_arena *a, const char *text, size_t len,
 
 /* ------------------------------------------------------------ accessors */
 
-const imap_value *imap_list_nth(const imap_value *list, size_t n)
+const imap_value *imapi_list_nth(const imap_value *list, size_t n)
 {
     if (list == NULL || list->type != IV_LIST)
         return NULL;
@@ -590,7 +590,7 @@ const imap_value *imap_list_nth(const imap_value *list, size_t n)
     return v;
 }
 
-bool imap_value_is_atom(const imap_value *v, const char *name_ci)
+bool imapi_value_is_atom(const imap_value *v, const char *name_ci)
 {
     if (v == NULL || v->type != IV_ATOM || name_ci == NULL)
         return false;
@@ -598,23 +598,23 @@ bool imap_value_is_atom(const imap_value *v, const char *name_ci)
     return v->len == n && strncasecmp(v->s, name_ci, n) == 0;
 }
 
-bool imap_value_is_string(const imap_value *v)
+bool imapi_value_is_string(const imap_value *v)
 {
     return v != NULL && (v->type == IV_QUOTED || v->type == IV_LITERAL);
 }
 
-bool imap_value_is_astring(const imap_value *v)
+bool imapi_value_is_astring(const imap_value *v)
 {
     return v != NULL && (v->type == IV_ATOM || v->type == IV_NUMBER ||
                          v->type == IV_QUOTED || v->type == IV_LITERAL);
 }
 
-bool imap_value_is_nstring(const imap_value *v)
+bool imapi_value_is_nstring(const imap_value *v)
 {
     return v != NULL && (v->type == IV_QUOTED || v->type == IV_LITERAL || v->type == IV_NIL);
 }
 
-const char *imap_value_text(const imap_value *v, size_t *len, bool *truncated)
+const char *imapi_value_text(const imap_value *v, size_t *len, bool *truncated)
 {
     if (truncated != NULL)
         *truncated = false;
@@ -681,10 +681,10 @@ static size_t utf8_seq_len(const unsigned char *p, size_t avail)
     return n;
 }
 
-json_t *imap_json_bytes(const char *s, size_t len)
+imap_node *imapi_json_bytes(const char *s, size_t len)
 {
     if (s == NULL)
-        return json_string("");
+        return imapi_string("");
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     bool clean = true;
@@ -703,7 +703,7 @@ json_t *imap_json_bytes(const char *s, size_t len)
     /* checked above as jansson would (utf8_seq_len is as strict): its own
      * check is skipped */
     if (clean)
-        return json_stringn_nocheck(s, len);
+        return imapi_stringn_nocheck(s, len);
     if (len > (SIZE_MAX - 1) / 4)
         return NULL;
     char *buf = malloc(len * 4 + 1);
@@ -726,7 +726,7 @@ json_t *imap_json_bytes(const char *s, size_t len)
             i += n;
         }
     }
-    json_t *j = json_stringn_nocheck(buf, o); /* valid by construction */
+    imap_node *j = imapi_stringn_nocheck(buf, o); /* valid by construction */
     free(buf);
     return j;
 }
@@ -749,7 +749,7 @@ static bool text_printable(const char *s, size_t len)
     return true;
 }
 
-static json_t *sha256_hex_json(const uint8_t d[32])
+static imap_node *sha256_hex_json(const uint8_t d[32])
 {
     static const char hex[] = "0123456789abcdef";
     char buf[65];
@@ -758,67 +758,67 @@ static json_t *sha256_hex_json(const uint8_t d[32])
         buf[2 * i + 1] = hex[d[i] & 15];
     }
     buf[64] = '\0';
-    return json_string(buf);
+    return imapi_string(buf);
 }
 
-static json_t *value_to_json_depth(const imap_value *v, unsigned depth)
+static imap_node *value_to_json_depth(const imap_value *v, unsigned depth)
 {
     if (v == NULL || depth > 2 * IMAP_MAX_DEPTH + 2)
-        return json_null();
+        return imapi_null();
     switch (v->type) {
     case IV_NIL:
-        return json_null();
+        return imapi_null();
     case IV_NUMBER:
         if (v->num > (uint64_t)INT64_MAX) /* jansson integers are signed */
-            return imap_json_bytes(v->s, v->len);
-        return json_integer((json_int_t)v->num);
+            return imapi_json_bytes(v->s, v->len);
+        return imapi_integer((int64_t)v->num);
     case IV_QUOTED:
-        return imap_json_bytes(v->s, v->len);
+        return imapi_json_bytes(v->s, v->len);
     case IV_LITERAL: {
-        json_t *o = json_object();
+        imap_node *o = imapi_object();
         if (o == NULL)
             return NULL;
         uint64_t size = v->lit != NULL ? v->lit->size : v->num;
-        json_object_set_new_nocheck(o, "literal_size", json_integer((json_int_t)(size & INT64_MAX)));
+        imapi_object_set_new_nocheck(o, "literal_size", imapi_integer((int64_t)(size & INT64_MAX)));
         if (v->lit != NULL) {
             if (v->lit->received < v->lit->size)
-                json_object_set_new_nocheck(o, "received", json_integer((json_int_t)(v->lit->received & INT64_MAX)));
+                imapi_object_set_new_nocheck(o, "received", imapi_integer((int64_t)(v->lit->received & INT64_MAX)));
             if (v->lit->has_sha256)
-                json_object_set_new_nocheck(o, "sha256", sha256_hex_json(v->lit->sha256));
+                imapi_object_set_new_nocheck(o, "sha256", sha256_hex_json(v->lit->sha256));
             if (v->lit->binary)
-                json_object_set_new_nocheck(o, "binary", json_true());
+                imapi_object_set_new_nocheck(o, "binary", imapi_true());
             if (v->lit->kept != NULL && text_printable(v->s, v->len))
-                json_object_set_new_nocheck(o, "text", json_stringn(v->s, v->len));
+                imapi_object_set_new_nocheck(o, "text", imapi_stringn(v->s, v->len));
         }
         return o;
     }
     case IV_LIST: {
-        json_t *arr = json_array();
+        imap_node *arr = imapi_array();
         if (arr == NULL)
             return NULL;
         for (const imap_value *c = v->child; c != NULL; c = c->next)
-            json_array_append_new(arr, value_to_json_depth(c, depth + 1));
+            imapi_array_append_new(arr, value_to_json_depth(c, depth + 1));
         return arr;
     }
     case IV_ATOM:
     default:
         if (v->section == NULL)
-            return imap_json_bytes(v->s, v->len);
+            return imapi_json_bytes(v->s, v->len);
         {
-            json_t *o = json_object();
+            imap_node *o = imapi_object();
             if (o == NULL)
                 return NULL;
-            json_object_set_new_nocheck(o, "name", imap_json_bytes(v->s, v->len));
+            imapi_object_set_new_nocheck(o, "name", imapi_json_bytes(v->s, v->len));
             const char *sr = v->section_raw != NULL ? v->section_raw : "";
-            json_object_set_new_nocheck(o, "section", imap_json_bytes(sr, strlen(sr)));
+            imapi_object_set_new_nocheck(o, "section", imapi_json_bytes(sr, strlen(sr)));
             if (v->partial != NULL)
-                json_object_set_new_nocheck(o, "partial", imap_json_bytes(v->partial, strlen(v->partial)));
+                imapi_object_set_new_nocheck(o, "partial", imapi_json_bytes(v->partial, strlen(v->partial)));
             return o;
         }
     }
 }
 
-json_t *imap_value_to_json(const imap_value *v)
+imap_node *imapi_value_to_json(const imap_value *v)
 {
     return value_to_json_depth(v, 0);
 }

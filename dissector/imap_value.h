@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
+#include "imap_node.h"
 
 /* ---- arena: bump allocator with a hard cap, reset per line ---- */
 typedef struct imap_arena {
@@ -30,11 +30,11 @@ typedef struct imap_arena {
     size_t cap;          /* hard limit; allocation beyond it returns NULL */
 } imap_arena;
 
-void  imap_arena_init(imap_arena *a, size_t cap);
-void *imap_arena_alloc(imap_arena *a, size_t n);           /* NULL past cap */
-char *imap_arena_strndup(imap_arena *a, const char *s, size_t n); /* NUL-terminated copy */
-void  imap_arena_reset(imap_arena *a);                     /* keeps the first block */
-void  imap_arena_free(imap_arena *a);
+void  imapi_arena_init(imap_arena *a, size_t cap);
+void *imapi_arena_alloc(imap_arena *a, size_t n);           /* NULL past cap */
+char *imapi_arena_strndup(imap_arena *a, const char *s, size_t n); /* NUL-terminated copy */
+void  imapi_arena_reset(imap_arena *a);                     /* keeps the first block */
+void  imapi_arena_free(imap_arena *a);
 
 /* ---- literals of a logical line ---- */
 typedef struct imap_literal {
@@ -88,29 +88,29 @@ typedef struct imap_value {
  * offset; the tokenizer is lenient (it accepts what real servers send) and
  * never reads outside text[0..len).  Returns NULL only when the arena is
  * exhausted.  *consumed (may be NULL) gets the bytes used. */
-imap_value *imap_tokenize(imap_arena *a, const char *text, size_t len,
+imap_value *imapi_tokenize(imap_arena *a, const char *text, size_t len,
                           const imap_literal *lits, size_t nlits, size_t *lit_index,
                           bool stop_at_bracket, size_t *consumed,
                           const char **err, size_t *err_off);
 
 /* Accessors; all accept NULL and return NULL/false/0 on a mismatch. */
-const imap_value *imap_list_nth(const imap_value *list, size_t n);
-bool imap_value_is_atom(const imap_value *v, const char *name_ci);   /* case-insensitive */
-bool imap_value_is_string(const imap_value *v);  /* quoted or literal */
-bool imap_value_is_astring(const imap_value *v); /* atom, quoted or literal */
-bool imap_value_is_nstring(const imap_value *v); /* string or NIL */
+const imap_value *imapi_list_nth(const imap_value *list, size_t n);
+bool imapi_value_is_atom(const imap_value *v, const char *name_ci);   /* case-insensitive */
+bool imapi_value_is_string(const imap_value *v);  /* quoted or literal */
+bool imapi_value_is_astring(const imap_value *v); /* atom, quoted or literal */
+bool imapi_value_is_nstring(const imap_value *v); /* string or NIL */
 /* The text of an astring/nstring/number ("" for NIL); for a literal the kept
  * bytes (truncated flag via *truncated).  Never NULL for a non-NULL value. */
-const char *imap_value_text(const imap_value *v, size_t *len, bool *truncated);
+const char *imapi_value_text(const imap_value *v, size_t *len, bool *truncated);
 
 /* Generic JSON of a value: atoms and strings as strings (network bytes
  * escaped to valid UTF-8), numbers as integers, NIL as null, lists as
  * arrays, literals as {"literal_size": n, "sha256": ..., "text": kept}
  * (text only when printable), sections as {"name","section","partial"}. */
-json_t *imap_value_to_json(const imap_value *v);
+imap_node *imapi_value_to_json(const imap_value *v);
 
 /* A JSON string from network bytes: valid UTF-8 is kept, other bytes are
- * escaped as \xHH (so json_stringn never refuses it). */
-json_t *imap_json_bytes(const char *s, size_t len);
+ * escaped as \xHH (so imapi_stringn never refuses it). */
+imap_node *imapi_json_bytes(const char *s, size_t len);
 
 #endif /* IMAP_VALUE_H */

@@ -18,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "imap.h"
+#include "node_json.h"
 
 typedef struct run_state {
     char  *log;        /* serialized events */
@@ -51,7 +54,7 @@ static int on_event(void *user, const imap_event *ev)
     if (ev->type == IMAP_EV_SWITCH)
         r->check_pending[ev->dir] = true;
     if (ev->data) {
-        json_t *d = json_deep_copy(ev->data);
+        json_t *d = node_to_json(ev->data);
         if (ev->type == IMAP_EV_ANOMALY && ev->anomaly == IMAP_ANOM_STARTTLS_RESPONSE_INJECTION)
             json_object_del(d, "detail");
         char *s = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
@@ -154,7 +157,9 @@ static char *run_once(const uint8_t *data, size_t size, bool bytewise)
         feed_all(s, &rs, dir, data + i, n, ts, bytewise);
         i += n;
     }
-    json_t *sum = imap_session_summary(s);
+    imap_node *sumn = imap_session_summary(s);
+    json_t *sum = node_to_json(sumn);
+    imap_node_release(sumn);
     char *d = json_dumps(sum, JSON_COMPACT | JSON_SORT_KEYS);
     if (!d)
         __builtin_trap();

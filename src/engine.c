@@ -8,6 +8,7 @@
  * endpoints with the client as src).
  */
 #include "engine.h"
+#include "node_json.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -195,11 +196,36 @@ static void emit_event(engine *e, const char *type, uint64_t ts, const out_flow 
     output_event(e->out, type, ts, f, body);
 }
 
-static void emit_line(engine *e, uint64_t ts, const out_flow *f, const json_t *line)
+static void emit_line(engine *e, uint64_t ts, const out_flow *f, imap_dir dir, const imap_line *line)
 {
     if (e->cfg.report)
-        report_line(e->cfg.report, ts, f, line);
-    output_line(e->out, ts, f, line);
+        report_line(e->cfg.report, ts, f, dir, line);
+    output_line(e->out, ts, f, dir, line);
+}
+
+/* The end of a connection: the dissector's summary (borrowed) with the
+ * engine's members (extra, stolen) set over it, as json_object_update
+ * would: a member of both keeps its place and takes extra's value. */
+static void emit_session(engine *e, uint64_t ts, const out_flow *f, const imap_node *sum, json_t *extra)
+{
+    if (e->cfg.report) {
+        json_t *full = sum ? node_to_json(sum) : NULL;
+        if (!full)
+            full = json_object();
+        json_object_update(full, extra);
+        report_event(e->cfg.report, "imap_session", ts, f, full);
+        json_decref(full);
+    }
+    output_event_merged(e->out, "imap_session", ts, f, sum, extra);
+}
+
+/* A transaction: rendered from the dissector's tree (no jansson);
+ * decrypted adds "decrypted": true at the end. */
+static void emit_txn(engine *e, uint64_t ts, const out_flow *f, const imap_transaction *t, bool decrypted)
+{
+    if (e->cfg.report)
+        report_txn(e->cfg.report, ts, f, t);
+    output_event_node(e->out, "imap", ts, f, t->obj, decrypted ? "decrypted" : NULL);
 }
 
 /* ---- anomalies ------------------------------------------------------------- */
@@ -316,20 +342,20 @@ static int on_imap_event(void *user, const imap_event *ev)
     engine *e = c->e;
 
     switch (ev->type) {
-    case IMAP_EV_TRANSACTION:
+    case IMAP_EV_TRANSACTION: {
         e->events[EV_IMAP]++;
-        if (c->tls && (tls_conn_decrypting(c->tls, 0) || tls_conn_decrypting(c->tls, 1)))
-            json_object_set_new_nocheck(ev->data, "decrypted", json_true());
-        emit_event(e, "imap", ev->ts_us, conn_out(c), json_incref(ev->data));
+        bool decrypted = c->tls && (tls_conn_decrypting(c->tls, 0) || tls_conn_decrypting(c->tls, 1));
+        emit_txn(e, ev->ts_us, conn_out(c), ev->txn, decrypted);
         break;
+    }
     case IMAP_EV_LINE:
-        emit_line(e, ev->ts_us, conn_out(c), ev->data);
+        emit_line(e, ev->ts_us, conn_out(c), ev->dir, ev->line);
         break;
     case IMAP_EV_ANOMALY:
         if (ev->anomaly == IMAP_ANOM_STARTTLS_STRIPPED)
             c->stripped_local = true;
         if (ev->anomaly == IMAP_ANOM_CLEARTEXT_CREDENTIALS && !c->cred_seen && ev->data) {
-            const char *tag = json_string_value(json_object_get(ev->data, "tag"));
+            const char *tag = imap_node_str(imap_node_get(ev->data, "tag"), NULL);
             const char *det = ev->detail ? ev->detail : "";
             const char *sp = strstr(det, " without TLS");
             c->cred_seen = true;
@@ -344,7 +370,7 @@ static int on_imap_event(void *user, const imap_event *ev)
             break;
         e->events[EV_ALERT]++;
         if (ev->data) {
-            json_t *a = json_deep_copy(ev->data);
+            json_t *a = node_to_json(ev->data); /* alerts stay jansson trees: few, and the engine adds to them */
             if (!json_object_get(a, "category"))
                 json_object_set_new_nocheck(a, "category", json_string("imap"));
             emit_event(e, "alert", ev->ts_us, conn_out(c), a);
@@ -354,15 +380,12 @@ static int on_imap_event(void *user, const imap_event *ev)
         if (e->cfg.imap.emit_lines) {
             /* the switch point, in the trace: "C [layer] TLS from stream byte N" */
             char text[96];
-            json_t *l = json_object();
-            snprintf(text, sizeof text, "[layer] %s starts after IMAP byte %llu of this direction",
-                     ev->switch_to == IMAP_LAYER_TLS ? "TLS" : "DEFLATE",
-                     (unsigned long long)ev->offset);
-            json_object_set_new_nocheck(l, "direction", json_string(dir_name(ev->dir)));
-            json_object_set_new_nocheck(l, "kind", json_string("switch"));
-            json_object_set_new_nocheck(l, "text", json_string(text));
-            emit_line(e, ev->ts_us, conn_out(c), l);
-            json_decref(l);
+            int n = snprintf(text, sizeof text, "[layer] %s starts after IMAP byte %llu of this direction",
+                             ev->switch_to == IMAP_LAYER_TLS ? "TLS" : "DEFLATE",
+                             (unsigned long long)ev->offset);
+            /* a line of the engine's own: only its text is read */
+            imap_line l = { .text = { text, n > 0 && (size_t)n < sizeof text ? (size_t)n : strlen(text) } };
+            emit_line(e, ev->ts_us, conn_out(c), ev->dir, &l);
         }
         if (ev->switch_to == IMAP_LAYER_TLS) {
             conn_start_tls(c, ev->dir);
@@ -876,7 +899,7 @@ static json_t *conn_summary(conn *c, const char *reason)
 {
     flow *f = c->f;
     int cs = f->client_side;
-    json_t *s = c->imap ? imap_session_summary(c->imap) : json_object();
+    json_t *s = json_object(); /* the engine's members, rendered after (or over) the dissector's summary */
     json_t *an = json_array();
     json_t *tls = json_object();
     static const char *orient_names[] = {"guessed", "handshake", "port", "payload"};
@@ -942,7 +965,9 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
     if (c->kind == CK_IMAP || e->cfg.all_tcp) {
         e->events[EV_SESSION]++;
         e->conns_reported++;
-        emit_event(e, "imap_session", ts, conn_out(c), conn_summary(c, reason));
+        imap_node *sum = c->imap ? imap_session_summary(c->imap) : NULL;
+        emit_session(e, ts, conn_out(c), sum, conn_summary(c, reason));
+        imap_node_release(sum);
         if (c->tls_seen && c->plaintext_bytes[0] + c->plaintext_bytes[1] == 0)
             output_hint_once(e->out, OUT_HINT_KEYLOG, e->cfg.keylog
                 ? "TLS not decrypted: the --keylog file has no secrets for this connection "

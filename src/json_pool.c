@@ -10,6 +10,7 @@
 #include "json_pool.h"
 
 #include <jansson.h>
+#include "imap.h"
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -124,6 +125,7 @@ bool json_pool_install(void)
     if (env && strcmp(env, "0") == 0)
         return false;
     json_set_alloc_funcs(pool_malloc, pool_free);
+    imap_set_alloc_funcs(pool_malloc, pool_free); /* the dissector's value trees */
     return true;
 #endif
 }

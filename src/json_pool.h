@@ -25,7 +25,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Installs the pool as jansson's allocator.  Call once, before any jansson
+/* Installs the pool as jansson's allocator, and the dissector's
+ * (imap_set_alloc_funcs: its value trees are as many small blocks).  Call once, before any jansson
  * value exists and before threads start.  Returns true when installed. */
 bool json_pool_install(void);
 

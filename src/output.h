@@ -52,6 +52,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "imap.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -170,6 +172,13 @@ typedef struct imap_node imap_node;
 void output_event_node(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
                        const imap_node *body, const char *flag);
 
+/* The end of a connection: the dissector's summary tree (borrowed) with
+ * the program's members (extra, stolen) set over it (json_object_update
+ * order: a member of both keeps the summary's place).  JSON mode renders
+ * both without a merged copy; text mode reads the members it shows. */
+void output_event_merged(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
+                         const imap_node *body, json_t *extra);
+
 /* Text mode: the header line of a connection ("--- flow N ...").  Call it
  * once when a connection's IMAP session starts.  No-op in JSON mode. */
 void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow);
@@ -180,7 +189,7 @@ void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow);
  * verbose > 0, the line is followed by the annotations of its command or
  * status, code and capabilities not yet annotated on flow->seen.  No-op
  * in JSON mode. */
-void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *line);
+void output_line(output *o, uint64_t ts_us, const out_flow *flow, imap_dir dir, const imap_line *line);
 
 /* Text mode: a hint for the reader, written once per run (per id, also
  * across forks) as an indented line under the previous one:

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "imap.h"
 #include "output.h"
 
@@ -32,6 +34,17 @@ void put_json_key(output *o, const char *k, size_t n, bool first);
 void put_ann_fields(output *o, const imap_annot *a, const char *pfx);
 /* {"timestamp":...,"event_type":...[, flow keys] (no closing brace). */
 void json_event_head(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow);
+
+/* A jansson value compactly (output.c), and with the --annotate additions. */
+void put_json_value(output *o, const json_t *v, int depth);
+void put_json_ann(output *o, const json_t *v, int depth, const char *key);
+
+/* JSON mode: an event whose body is the tree body with the members of
+ * extra (borrowed, may be NULL) set over it: a member of both keeps body's
+ * place and takes extra's value; extra's other members follow.  Counts
+ * and frames the event like output_event.  No-op in text mode. */
+void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
+                             const imap_node *body, const json_t *extra);
 
 /* A value tree, compactly; deeper than OUT_MAX_DEPTH: null. */
 void put_node_value(output *o, const imap_node *v, int depth);

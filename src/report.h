@@ -79,21 +79,23 @@ report *report_new(const report_config *cfg, char *errbuf, size_t errlen);
  * may be called more than once (several inputs).  The string is copied. */
 void report_add_input(report *r, const char *name);
 
-/* Any event, as output_event() gets it (body borrowed, not stolen):
- * dispatches on event_type to the functions below; others are ignored. */
+/* Any event with a jansson body, as output_event() gets it (borrowed, not
+ * stolen): dispatches on event_type to the functions below; others (and
+ * "imap": see report_txn) are ignored. */
 void report_event(report *r, const char *event_type, uint64_t ts_us, const out_flow *flow,
                   const json_t *body);
 
 /* One intake function per event kind; every argument is borrowed. */
-void report_imap(report *r, uint64_t ts_us, const out_flow *flow, const json_t *imap);
+/* A transaction, typed (the dissector's IMAP_EV_TRANSACTION). */
+void report_txn(report *r, uint64_t ts_us, const out_flow *flow, const imap_transaction *t);
 void report_session(report *r, uint64_t ts_us, const out_flow *flow, const json_t *session);
 void report_alert(report *r, uint64_t ts_us, const out_flow *flow, const json_t *alert);
 void report_tls(report *r, uint64_t ts_us, const out_flow *flow, const json_t *tls);
 void report_stats(report *r, uint64_t ts_us, const json_t *stats);
 /* The text trace's inputs: a connection's first line, and each IMAP line
- * (the data of an IMAP_EV_LINE event, as output_line() gets it). */
+ * (an IMAP_EV_LINE event's line and direction, as output_line() gets them). */
 void report_flow_begin(report *r, uint64_t ts_us, const out_flow *flow);
-void report_line(report *r, uint64_t ts_us, const out_flow *flow, const json_t *line);
+void report_line(report *r, uint64_t ts_us, const out_flow *flow, imap_dir dir, const imap_line *line);
 
 /* Writes the page (report_html.c).  Returns 0, or -1 with a message naming
  * the path in errbuf. */

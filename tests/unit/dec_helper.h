@@ -17,6 +17,8 @@
 #include <cmocka.h>
 
 #include "imap_decode.h"
+#include "imap_node.h"
+#include "output.h" /* output_node_dump: a tree as compact JSON, in failure messages */
 
 /* ---- shared by the decoder tests (copied per file: one binary each) ---- */
 static imap_arena arena;
@@ -26,7 +28,7 @@ static const char *last_err __attribute__((unused));
 static inline int setup(void **state)
 {
     (void)state;
-    imap_arena_init(&arena, 1u << 20);
+    imapi_arena_init(&arena, 1u << 20);
     memset(&ctx, 0, sizeof(ctx));
     return 0;
 }
@@ -34,7 +36,7 @@ static inline int setup(void **state)
 static inline int teardown(void **state)
 {
     (void)state;
-    imap_arena_free(&arena);
+    imapi_arena_free(&arena);
     return 0;
 }
 
@@ -42,7 +44,7 @@ static inline imap_value *tok(const char *text, const imap_literal *lits, size_t
 {
     const char *err = NULL;
     size_t off = 0, li = 0;
-    imap_value *v = imap_tokenize(&arena, text, strlen(text), lits, nlits, &li, false, NULL, &err, &off);
+    imap_value *v = imapi_tokenize(&arena, text, strlen(text), lits, nlits, &li, false, NULL, &err, &off);
     assert_non_null(v);
     if (err != NULL)
         fail_msg("tokenizer error '%s' at %zu in '%s'", err, off, text);
@@ -50,65 +52,65 @@ static inline imap_value *tok(const char *text, const imap_literal *lits, size_t
 }
 
 /* "a/b/0/c": object keys and array indexes separated by "/". */
-static inline json_t *jget(json_t *j, const char *path)
+static inline imap_node *jget(imap_node *j, const char *path)
 {
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", path);
     char *save = NULL;
     for (char *p = strtok_r(buf, "/", &save); p != NULL && j != NULL; p = strtok_r(NULL, "/", &save)) {
-        if (json_is_array(j))
-            j = json_array_get(j, (size_t)atoi(p));
+        if (imapi_is_array(j))
+            j = imapi_array_get(j, (size_t)atoi(p));
         else
-            j = json_object_get(j, p);
+            j = imapi_object_get(j, p);
     }
     return j;
 }
 
-static inline void check_str(json_t *o, const char *path, const char *want, int line)
+static inline void check_str(imap_node *o, const char *path, const char *want, int line)
 {
-    json_t *j = jget(o, path);
-    if (!json_is_string(j)) {
-        char *d = json_dumps(o, JSON_COMPACT);
+    imap_node *j = jget(o, path);
+    if (!imapi_is_string(j)) {
+        char *d = output_node_dump(o);
         fail_msg("line %d: %s is not a string in %s", line, path, d);
     }
-    if (strcmp(json_string_value(j), want) != 0)
-        fail_msg("line %d: %s = '%s', want '%s'", line, path, json_string_value(j), want);
+    if (strcmp(imapi_string_value(j), want) != 0)
+        fail_msg("line %d: %s = '%s', want '%s'", line, path, imapi_string_value(j), want);
 }
 
-static inline void check_int(json_t *o, const char *path, long long want, int line)
+static inline void check_int(imap_node *o, const char *path, long long want, int line)
 {
-    json_t *j = jget(o, path);
-    if (!json_is_integer(j)) {
-        char *d = json_dumps(o, JSON_COMPACT);
+    imap_node *j = jget(o, path);
+    if (!imapi_is_integer(j)) {
+        char *d = output_node_dump(o);
         fail_msg("line %d: %s is not an integer in %s", line, path, d);
     }
-    if (json_integer_value(j) != want)
-        fail_msg("line %d: %s = %lld, want %lld", line, path, (long long)json_integer_value(j), want);
+    if (imapi_integer_value(j) != want)
+        fail_msg("line %d: %s = %lld, want %lld", line, path, (long long)imapi_integer_value(j), want);
 }
 
-static inline void check_true(json_t *o, const char *path, int line)
+static inline void check_true(imap_node *o, const char *path, int line)
 {
-    if (!json_is_true(jget(o, path))) {
-        char *d = json_dumps(o, JSON_COMPACT);
+    if (!imapi_is_true(jget(o, path))) {
+        char *d = output_node_dump(o);
         fail_msg("line %d: %s is not true in %s", line, path, d);
     }
 }
 
-static inline void check_null(json_t *o, const char *path, int line)
+static inline void check_null(imap_node *o, const char *path, int line)
 {
-    json_t *j = jget(o, path);
-    if (!json_is_null(j)) {
-        char *d = json_dumps(o, JSON_COMPACT);
+    imap_node *j = jget(o, path);
+    if (!imapi_is_null(j)) {
+        char *d = output_node_dump(o);
         fail_msg("line %d: %s is not null (%s) in %s", line, path, j ? "present" : "missing", d);
     }
 }
 
-static inline void check_size(json_t *o, const char *path, size_t want, int line)
+static inline void check_size(imap_node *o, const char *path, size_t want, int line)
 {
-    json_t *j = jget(o, path);
-    size_t n = json_is_array(j) ? json_array_size(j) : json_is_object(j) ? json_object_size(j) : (size_t)-1;
+    imap_node *j = jget(o, path);
+    size_t n = imapi_is_array(j) ? imapi_array_size(j) : imapi_is_object(j) ? imapi_object_size(j) : (size_t)-1;
     if (n != want) {
-        char *d = json_dumps(o, JSON_COMPACT);
+        char *d = output_node_dump(o);
         fail_msg("line %d: size of %s = %zu, want %zu in %s", line, path, n, want, d);
     }
 }

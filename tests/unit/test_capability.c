@@ -161,7 +161,7 @@ static void test_annot_table(void **state)
 static void test_decode_capabilities(void **state)
 {
     (void)state;
-    json_t *a = imap_decode_capabilities(tok("IMAP4rev1 SASL-IR AUTH=PLAIN THREAD=REFERENCES I18NLEVEL=1 X-FOO", NULL, 0));
+    imap_node *a = imapi_decode_capabilities(tok("IMAP4rev1 SASL-IR AUTH=PLAIN THREAD=REFERENCES I18NLEVEL=1 X-FOO", NULL, 0));
     /* names (and prefix values) only: the RFC and meaning of each are in
      * the session summary and the verbose trace, not in every response */
     STR(a, "0/name", "IMAP4rev1");
@@ -172,9 +172,9 @@ static void test_decode_capabilities(void **state)
     STR(a, "3/value", "REFERENCES");
     STR(a, "4/name", "I18NLEVEL=1");
     STR(a, "5/name", "X-FOO");
-    assert_true(json_is_false(jget(a, "5/known")));
+    assert_true(imapi_is_false(jget(a, "5/known")));
     ABSENT(a, "5/rfc");
-    json_decref(a);
+    imapi_decref(a);
 }
 
 int main(void)

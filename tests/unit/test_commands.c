@@ -1,16 +1,16 @@
 /*
- * test_commands.c - imap_decode_command for every command, from the RFC
+ * test_commands.c - imapi_decode_command for every command, from the RFC
  * examples (RFC 9051 6, the extension RFCs).
  */
 #include "unit/dec_helper.h"
 
 /* Decodes the arguments "args" of command "name"; last_err gets the error. */
-static json_t *cmd(const char *name, const char *args, const imap_literal *lits, size_t nlits)
+static imap_node *cmd(const char *name, const char *args, const imap_literal *lits, size_t nlits)
 {
     imap_value *v = tok(args, lits, nlits);
-    json_t *o = json_object();
+    imap_node *o = imapi_object();
     last_err = NULL;
-    imap_decode_command(&ctx, name, v, o, &last_err);
+    imapi_decode_command(&ctx, name, v, o, &last_err);
     return o;
 }
 
@@ -22,165 +22,165 @@ static void test_simple(void **state)
     static const char *const none[] = { "CAPABILITY", "CHECK", "CLOSE", "EXPUNGE", "IDLE", "LOGOUT",
                                         "NAMESPACE", "NOOP", "STARTTLS", "UNSELECT", "UNAUTHENTICATE" };
     for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
-        json_t *o = CMD(none[i], "");
+        imap_node *o = CMD(none[i], "");
         assert_null(last_err);
-        assert_int_equal(json_object_size(o), 0);
-        json_decref(o);
+        assert_int_equal(imapi_object_size(o), 0);
+        imapi_decref(o);
     }
-    json_t *o = CMD("NOOP", "extra");
+    imap_node *o = CMD("NOOP", "extra");
     assert_non_null(last_err);
     STR(o, "extra_args/0", "extra");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_login(void **state)
 {
     (void)state;
     /* RFC 9051 6.2.3: a001 LOGIN SMITH SESAME */
-    json_t *o = CMD("LOGIN", "SMITH SESAME");
+    imap_node *o = CMD("LOGIN", "SMITH SESAME");
     assert_null(last_err);
     STR(o, "user", "SMITH");
     STR(o, "password", "<redacted>");
-    json_decref(o);
+    imapi_decref(o);
     ctx.show_credentials = true;
     o = CMD("LOGIN", "\"fred foobar\" \"p\\\"w\"");
     STR(o, "user", "fred foobar");
     STR(o, "password", "p\"w");
-    json_decref(o);
+    imapi_decref(o);
     ctx.show_credentials = false;
     /* literal user */
     imap_literal lit = { .size = 5, .received = 5, .kept = (const uint8_t *)"alice", .kept_len = 5 };
     o = cmd("LOGIN", "{5}\r\n secret", &lit, 1);
     STR(o, "user", "alice");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("LOGIN", "onlyuser");
     assert_non_null(last_err);
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_authenticate(void **state)
 {
     (void)state;
-    json_t *o = CMD("AUTHENTICATE", "plain dGVzdAB0ZXN0AHRlc3Q=");  /* RFC 4959 3 */
+    imap_node *o = CMD("AUTHENTICATE", "plain dGVzdAB0ZXN0AHRlc3Q=");  /* RFC 4959 3 */
     STR(o, "mechanism", "PLAIN");
     TRUE(o, "initial_response");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("AUTHENTICATE", "GSSAPI");                            /* RFC 9051 6.2.2 */
-    assert_true(json_is_false(json_object_get(o, "initial_response")));
-    json_decref(o);
+    assert_true(imapi_is_false(imapi_object_get(o, "initial_response")));
+    imapi_decref(o);
     o = CMD("AUTHENTICATE", "EXTERNAL =");
     TRUE(o, "initial_response_empty");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_mailbox_commands(void **state)
 {
     (void)state;
-    json_t *o = CMD("SELECT", "INBOX");                          /* RFC 9051 6.3.2 */
+    imap_node *o = CMD("SELECT", "INBOX");                          /* RFC 9051 6.3.2 */
     STR(o, "mailbox", "INBOX");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("EXAMINE", "blurdybloop");
     STR(o, "mailbox", "blurdybloop");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("CREATE", "owatagusiam/");                            /* 6.3.4 */
     STR(o, "mailbox", "owatagusiam/");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("CREATE", "MySpecialArchive (USE (\\Archive))");      /* RFC 6154 5.2 */
     STR(o, "use/0", "\\Archive");
     assert_null(last_err);
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("DELETE", "blurdybloop");
     STR(o, "mailbox", "blurdybloop");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("RENAME", "blurdybloop sarasoop");                    /* 6.3.6 */
     STR(o, "mailbox", "blurdybloop");
     STR(o, "new_mailbox", "sarasoop");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SUBSCRIBE", "#news.comp.mail.mime");
     STR(o, "mailbox", "#news.comp.mail.mime");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("UNSUBSCRIBE", "#news.comp.mail.mime");
     STR(o, "mailbox", "#news.comp.mail.mime");
-    json_decref(o);
+    imapi_decref(o);
     /* modified UTF-7 (RFC 3501 5.1.3 example) */
     o = CMD("SELECT", "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
     STR(o, "mailbox", "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
     STR(o, "mailbox_raw", "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SELECT", "");
     assert_non_null(last_err);
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_select_params(void **state)
 {
     (void)state;
     /* RFC 7162 3.1.8 and 3.2.5.2 */
-    json_t *o = CMD("SELECT", "INBOX (CONDSTORE)");
+    imap_node *o = CMD("SELECT", "INBOX (CONDSTORE)");
     TRUE(o, "condstore");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SELECT", "INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))");
     INT(o, "qresync/uidvalidity", 67890007);
     INT(o, "qresync/modseq", 20050715194045000LL);
     STR(o, "qresync/known_uids", "41,43:211,214:541");
     INT(o, "qresync/known_uids_count", 1 + 169 + 328);
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SELECT", "INBOX (QRESYNC (67890007 90060115194045000 1:29997 (5000,7500,9000,9990:9999 15000,22500,27000,29970,29973,29976:29997)))");
     STR(o, "qresync/known_uids", "1:29997");
     STR(o, "qresync/seq_match/sequence_set", "5000,7500,9000,9990:9999");
     STR(o, "qresync/seq_match/uid_set", "15000,22500,27000,29970,29973,29976:29997");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_list(void **state)
 {
     (void)state;
-    json_t *o = CMD("LIST", "\"\" \"\"");                         /* RFC 9051 6.3.9 */
+    imap_node *o = CMD("LIST", "\"\" \"\"");                         /* RFC 9051 6.3.9 */
     STR(o, "reference", "");
     STR(o, "pattern", "");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("LIST", "/usr/staff/jones \"\"");
     STR(o, "reference", "/usr/staff/jones");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("LIST", "~/Mail/ %");
     STR(o, "pattern", "%");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5258 5 */
     o = CMD("LIST", "(SUBSCRIBED RECURSIVEMATCH) \"\" % RETURN (CHILDREN)");
     STR(o, "selection_options/0", "SUBSCRIBED");
     STR(o, "selection_options/1", "RECURSIVEMATCH");
     STR(o, "return_options/0", "CHILDREN");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("LIST", "\"\" (\"foo\" \"foo/*\")");
     STR(o, "patterns/1", "foo/*");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5819 2 */
     o = CMD("LIST", "\"\" % RETURN (STATUS (MESSAGES UNSEEN))");
     STR(o, "return_status/0", "MESSAGES");
     STR(o, "return_status/1", "UNSEEN");
     STR(o, "return_options/0", "STATUS");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("LIST", "\"\" \"%\" RETURN (SPECIAL-USE)");           /* RFC 6154 */
     STR(o, "return_options/0", "SPECIAL-USE");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("LSUB", "\"#news.\" \"comp.mail.*\"");
     STR(o, "reference", "#news.");
     STR(o, "pattern", "comp.mail.*");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_status(void **state)
 {
     (void)state;
-    json_t *o = CMD("STATUS", "blurdybloop (UIDNEXT MESSAGES)");  /* RFC 9051 6.3.11 */
+    imap_node *o = CMD("STATUS", "blurdybloop (UIDNEXT MESSAGES)");  /* RFC 9051 6.3.11 */
     STR(o, "mailbox", "blurdybloop");
     STR(o, "status_items/0", "UIDNEXT");
     STR(o, "status_items/1", "MESSAGES");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("STATUS", "INBOX (HIGHESTMODSEQ SIZE APPENDLIMIT DELETED)");
     SIZE(o, "status_items", 4);
     STR(o, "status_items/3", "DELETED");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_append(void **state)
@@ -189,14 +189,14 @@ static void test_append(void **state)
     /* RFC 9051 6.3.12: APPEND saved-messages (\Seen) {326} */
     imap_literal lit = { .size = 326, .received = 326, .has_sha256 = true };
     lit.sha256[31] = 1;
-    json_t *o = cmd("APPEND", "saved-messages (\\Seen) {326}\r\n", &lit, 1);
+    imap_node *o = cmd("APPEND", "saved-messages (\\Seen) {326}\r\n", &lit, 1);
     assert_null(last_err);
     STR(o, "mailbox", "saved-messages");
     STR(o, "messages/0/flags/0", "\\Seen");
     INT(o, "messages/0/size", 326);
     STR(o, "messages/0/sha256", "0000000000000000000000000000000000000000000000000000000000000001");
     INT(o, "message_count", 1);
-    json_decref(o);
+    imapi_decref(o);
     /* date-time; RFC 3502 MULTIAPPEND: several messages */
     imap_literal two[2] = { { .size = 310, .received = 310 }, { .size = 287, .received = 287 } };
     o = cmd("APPEND", "saved-messages (\\Seen) \"7-Feb-1994 21:52:25 -0800\" {310}\r\n (\\Seen) \" 7-Feb-1994 22:43:04 -0800\" {287}\r\n", two, 2);
@@ -206,7 +206,7 @@ static void test_append(void **state)
     STR(o, "messages/0/date_iso", "1994-02-07T21:52:25-08:00");
     STR(o, "messages/1/date_iso", "1994-02-07T22:43:04-08:00");
     INT(o, "messages/1/size", 287);
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 4469 5: CATENATE */
     imap_literal cl[2] = { { .size = 42, .received = 42 }, { .size = 12, .received = 12 } };
     o = cmd("APPEND", "Drafts (\\Seen \\Draft $MDNSent) CATENATE (TEXT {42}\r\n URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER\" TEXT {12}\r\n)", cl, 2);
@@ -216,54 +216,54 @@ static void test_append(void **state)
     STR(o, "messages/0/catenate/1/type", "URL");
     STR(o, "messages/0/catenate/1/url", "/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER");
     INT(o, "messages/0/catenate/2/size", 12);
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 3516: binary literal */
     imap_literal bl = { .size = 99, .received = 99, .binary = true };
     o = cmd("APPEND", "INBOX ~{99}\r\n", &bl, 1);
     TRUE(o, "messages/0/binary");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("APPEND", "INBOX (\\Seen)");
     assert_non_null(last_err);
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_copy_move_expunge(void **state)
 {
     (void)state;
-    json_t *o = CMD("COPY", "2:4 MEETING");                       /* RFC 9051 6.4.7 */
+    imap_node *o = CMD("COPY", "2:4 MEETING");                       /* RFC 9051 6.4.7 */
     STR(o, "sequence_set", "2:4");
     INT(o, "sequence_set_count", 3);
     INT(o, "sequence_set_ranges/0/0", 2);
     INT(o, "sequence_set_ranges/0/1", 4);
     STR(o, "mailbox", "MEETING");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("UID MOVE", "42:69 foo");                             /* RFC 6851 4.4 */
     TRUE(o, "uid");
     INT(o, "sequence_set_count", 28);
     STR(o, "mailbox", "foo");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("MOVE", "1:* Trash");
     NUL(o, "sequence_set_ranges/0/1");                        /* "*" */
     INT(o, "sequence_set_ranges/0/0", 1);
     TRUE(o, "sequence_set_star");
     ABSENT(o, "sequence_set_count");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("UID EXPUNGE", "3000:3002");                          /* RFC 4315 2.1 */
     STR(o, "sequence_set", "3000:3002");
     INT(o, "sequence_set_count", 3);
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("UID COPY", "$ Archive");                             /* RFC 5182 */
     TRUE(o, "sequence_set_searchres");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("COPY", "0:3 X");
     assert_non_null(last_err);
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_fetch_cmd(void **state)
 {
     (void)state;
-    json_t *o = CMD("FETCH", "2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])"); /* RFC 9051 6.4.5 */
+    imap_node *o = CMD("FETCH", "2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])"); /* RFC 9051 6.4.5 */
     assert_null(last_err);
     INT(o, "sequence_set_count", 3);
     STR(o, "items/0/item", "FLAGS");
@@ -271,10 +271,10 @@ static void test_fetch_cmd(void **state)
     STR(o, "items/1/section", "HEADER.FIELDS (DATE FROM)");
     STR(o, "items/1/section_text", "HEADER.FIELDS");
     STR(o, "items/1/fields/1", "FROM");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("FETCH", "1 ALL");
     TRUE(o, "items/0/macro");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("FETCH", "1 (BODY.PEEK[1.2.MIME]<0.2048> BINARY[1]<0.100> BINARY.PEEK[2] BINARY.SIZE[3] RFC822.SIZE INTERNALDATE ENVELOPE BODYSTRUCTURE UID MODSEQ EMAILID THREADID SAVEDATE PREVIEW (LAZY) RFC822 RFC822.HEADER RFC822.TEXT BODY)");
     assert_null(last_err);
     STR(o, "items/0/item", "BODY.PEEK");
@@ -289,60 +289,60 @@ static void test_fetch_cmd(void **state)
     STR(o, "items/13/item", "PREVIEW");
     STR(o, "items/13/modifiers/0", "LAZY");
     SIZE(o, "items", 18);
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 7162 3.1.4.1 and 3.2.6 */
     o = CMD("UID FETCH", "1:* (FLAGS) (CHANGEDSINCE 12345 VANISHED)");
     INT(o, "changedsince", 12345);
     TRUE(o, "vanished");
     TRUE(o, "uid");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("FETCH", "1 (FLAGS XYZZY)");
-    assert_true(json_is_false(jget(o, "items/1/known")));
-    json_decref(o);
+    assert_true(imapi_is_false(jget(o, "items/1/known")));
+    imapi_decref(o);
 }
 
 static void test_store(void **state)
 {
     (void)state;
-    json_t *o = CMD("STORE", "2:4 +FLAGS (\\Deleted)");           /* RFC 9051 6.4.6 */
+    imap_node *o = CMD("STORE", "2:4 +FLAGS (\\Deleted)");           /* RFC 9051 6.4.6 */
     assert_null(last_err);
     STR(o, "store/action", "add");
-    assert_true(json_is_false(jget(o, "store/silent")));
+    assert_true(imapi_is_false(jget(o, "store/silent")));
     STR(o, "flags/0", "\\Deleted");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("UID STORE", "7 -FLAGS.SILENT \\Seen $Junk");
     STR(o, "store/action", "remove");
     TRUE(o, "store/silent");
     STR(o, "flags/1", "$Junk");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("STORE", "7,5,9 (UNCHANGEDSINCE 320162338) +FLAGS.SILENT (\\Deleted)"); /* RFC 7162 3.1.3 */
     INT(o, "unchangedsince", 320162338);
     STR(o, "store/item", "+FLAGS.SILENT");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("STORE", "1 FLAGS ()");
     STR(o, "store/action", "replace");
     SIZE(o, "flags", 0);
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5257 4.5: "a STORE 1 ANNOTATION (/comment (value.priv "My new
      * comment"))" is valid, and decoded */
     o = CMD("STORE", "1 ANNOTATION (/comment (value.priv \"My new comment\") /altsubject (value.shared NIL))");
     assert_null(last_err);
     STR(o, "store/item", "ANNOTATION");
-    const json_t *ann = json_object_get(o, "annotations");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(ann, "/comment"), "value.priv")),
+    const imap_node *ann = imapi_object_get(o, "annotations");
+    assert_string_equal(imapi_string_value(imapi_object_get(imapi_object_get(ann, "/comment"), "value.priv")),
                         "My new comment");
-    assert_true(json_is_null(json_object_get(json_object_get(ann, "/altsubject"), "value.shared")));
-    json_decref(o);
+    assert_true(imapi_is_null(imapi_object_get(imapi_object_get(ann, "/altsubject"), "value.shared")));
+    imapi_decref(o);
     o = CMD("UID STORE", "7 ANNOTATION (/comment)");  /* entry without (attribute value) */
     assert_non_null(last_err);
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_search(void **state)
 {
     (void)state;
     /* RFC 9051 6.4.4 */
-    json_t *o = CMD("SEARCH", "FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"");
+    imap_node *o = CMD("SEARCH", "FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"");
     assert_null(last_err);
     /* the program in preorder (docs/output.md): depth, nargs */
     STR(o, "search/0/op", "AND");
@@ -359,11 +359,11 @@ static void test_search(void **state)
     INT(o, "search/4/depth", 2);
     STR(o, "search/4/value", "Smith");
     SIZE(o, "search", 5);
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SEARCH", "TEXT \"string not in mailbox\"");
     STR(o, "search/0/key", "TEXT");
     SIZE(o, "search", 1);
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SEARCH", "CHARSET UTF-8 OR (FROM a TO b) HEADER X-Spam yes");
     STR(o, "charset", "UTF-8");
     STR(o, "search/0/op", "OR");
@@ -375,7 +375,7 @@ static void test_search(void **state)
     INT(o, "search/4/depth", 1);
     STR(o, "search/4/field", "X-Spam");
     STR(o, "search/4/value", "yes");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 4731 3.1 RETURN, sequence sets, UID, LARGER */
     o = CMD("UID SEARCH", "RETURN (MIN COUNT) UID 1:100 LARGER 4096 2:* $");
     STR(o, "return/0", "MIN");
@@ -386,14 +386,14 @@ static void test_search(void **state)
     STR(o, "search/3/key", "SEQUENCE");
     TRUE(o, "search/3/sequence_set_star");
     TRUE(o, "search/4/sequence_set_searchres");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 7162 3.1.5 MODSEQ */
     o = CMD("SEARCH", "MODSEQ \"/flags/\\\\draft\" all 620162338");
     STR(o, "search/0/key", "MODSEQ");
     STR(o, "search/0/entry", "/flags/\\draft");
     STR(o, "search/0/entry_type", "all");
     INT(o, "search/0/modseq", 620162338);
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5032 WITHIN, RFC 6203 FUZZY, RFC 8514 SAVEDBEFORE */
     o = CMD("SEARCH", "YOUNGER 3600 OLDER 60 FUZZY SUBJECT hello SAVEDBEFORE 1-Jan-2020 KEYWORD $Forwarded");
     INT(o, "search/1/seconds", 3600);
@@ -402,15 +402,15 @@ static void test_search(void **state)
     STR(o, "search/4/value", "hello");
     STR(o, "search/5/date_iso", "2020-01-01");
     STR(o, "search/6/value", "$Forwarded");
-    json_decref(o);
+    imapi_decref(o);
     /* errors */
     o = CMD("SEARCH", "FROM");
     assert_non_null(last_err);
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SEARCH", "BOGUSKEY");
     assert_non_null(last_err);
-    assert_true(json_is_false(jget(o, "search/0/known")));
-    json_decref(o);
+    assert_true(imapi_is_false(jget(o, "search/0/known")));
+    imapi_decref(o);
     /* deep NOT chain does not recurse past the cap */
     static char deep[4 * 200 + 4];
     deep[0] = '\0';
@@ -419,120 +419,120 @@ static void test_search(void **state)
     strcat(deep, "ALL");
     o = CMD("SEARCH", deep);
     assert_non_null(last_err);
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_sort_thread_esearch(void **state)
 {
     (void)state;
     /* RFC 5256 */
-    json_t *o = CMD("SORT", "(SUBJECT) UTF-8 SINCE 1-Feb-1994");
+    imap_node *o = CMD("SORT", "(SUBJECT) UTF-8 SINCE 1-Feb-1994");
     STR(o, "sort_criteria/0/key", "SUBJECT");
     STR(o, "charset", "UTF-8");
     STR(o, "search/0/key", "SINCE");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("UID SORT", "(REVERSE DATE SUBJECT) UTF-8 ALL");
     TRUE(o, "sort_criteria/0/reverse");
     STR(o, "sort_criteria/0/key", "DATE");
     ABSENT(o, "sort_criteria/1/reverse");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SORT", "RETURN (MIN) (DATE) UTF-8 ALL");             /* RFC 5267 */
     STR(o, "return/0", "MIN");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("THREAD", "ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000");
     STR(o, "algorithm", "ORDEREDSUBJECT");
     STR(o, "charset", "UTF-8");
     STR(o, "search/0/date_iso", "2000-03-05");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("THREAD", "REFERENCES");
     assert_non_null(last_err);
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 7377 2 */
     o = CMD("ESEARCH", "IN (mailboxes \"folder1\" subtree-one \"folder2\") unseen");
     STR(o, "source/0/filter", "MAILBOXES");
     STR(o, "source/0/mailboxes/0", "folder1");
     STR(o, "source/1/filter", "SUBTREE-ONE");
     STR(o, "search/0/key", "UNSEEN");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_acl_quota(void **state)
 {
     (void)state;
     /* RFC 4314 3 */
-    json_t *o = CMD("SETACL", "INBOX/Drafts David lrswida");
+    imap_node *o = CMD("SETACL", "INBOX/Drafts David lrswida");
     STR(o, "mailbox", "INBOX/Drafts");
     STR(o, "identifier", "David");
     STR(o, "rights", "lrswida");
     STR(o, "rights_mode", "replace");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SETACL", "INBOX/Drafts Chris +cda");
     STR(o, "rights", "cda");
     STR(o, "rights_mode", "add");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("DELETEACL", "INBOX/Drafts Chris");
     STR(o, "identifier", "Chris");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("GETACL", "INBOX");
     STR(o, "mailbox", "INBOX");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("LISTRIGHTS", "~/Mail/saved smith");
     STR(o, "identifier", "smith");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("MYRIGHTS", "INBOX");
     STR(o, "mailbox", "INBOX");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 9208 4 */
     o = CMD("GETQUOTA", "\"\"");
     STR(o, "quota_root", "");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("GETQUOTAROOT", "INBOX");
     STR(o, "mailbox", "INBOX");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SETQUOTA", "\"\" (STORAGE 512)");
     INT(o, "limits/STORAGE", 512);
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_misc_extensions(void **state)
 {
     (void)state;
     /* RFC 2971 3.3 */
-    json_t *o = CMD("ID", "(\"name\" \"sodr\" \"version\" \"19.34\" \"vendor\" NIL)");
+    imap_node *o = CMD("ID", "(\"name\" \"sodr\" \"version\" \"19.34\" \"vendor\" NIL)");
     STR(o, "id/0/name", "name");
     STR(o, "id/0/value", "sodr");
     STR(o, "id/1/name", "version");
     STR(o, "id/1/value", "19.34");
     STR(o, "id/2/name", "vendor");
     NUL(o, "id/2/value");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("ID", "NIL");
     NUL(o, "id");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("ENABLE", "CONDSTORE X-GOOD-IDEA");                   /* RFC 5161 4 */
     STR(o, "enabled/0", "CONDSTORE");
     STR(o, "enabled/1", "X-GOOD-IDEA");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("COMPRESS", "DEFLATE");                               /* RFC 4978 */
     STR(o, "mechanism", "DEFLATE");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("LANGUAGE", "FR");                                    /* RFC 5255 */
     STR(o, "languages/0", "FR");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("COMPARATOR", "\"i;unicode-casemap\" \"i;octet\"");
     STR(o, "comparators/1", "i;octet");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("CONVERSIONS", "\"text/plain\" \"text/html\"");      /* RFC 5259 */
     STR(o, "source", "text/plain");
     STR(o, "target", "text/html");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5464 4.2 / 4.3 */
     o = CMD("GETMETADATA", "(MAXSIZE 1024 DEPTH infinity) \"INBOX\" (/shared/comment /private/comment)");
     INT(o, "options/maxsize", 1024);
     STR(o, "options/depth", "infinity");
     STR(o, "mailbox", "INBOX");
     STR(o, "entries/1", "/private/comment");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5464 4.2.1's own example: the options after the mailbox */
     o = CMD("GETMETADATA", "\"INBOX\" (MAXSIZE 1024) (/shared/comment /private/comment)");
     assert_null(last_err);
@@ -540,21 +540,21 @@ static void test_misc_extensions(void **state)
     STR(o, "mailbox", "INBOX");
     STR(o, "entries/0", "/shared/comment");
     STR(o, "entries/1", "/private/comment");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("GETMETADATA", "\"\" /shared/comment");
     STR(o, "entries/0", "/shared/comment");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SETMETADATA", "INBOX (/private/comment \"My new comment\" /shared/x NIL)");
     STR(o, "values/0/name", "/private/comment");
     STR(o, "values/0/value", "My new comment");
     STR(o, "values/1/name", "/shared/x");
     NUL(o, "values/1/value");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("SETMETADATA", "INBOX (/shared/x NIL)");
     STR(o, "values/0/name", "/shared/x");
     assert_non_null(jget(o, "values/0/value"));
     NUL(o, "values/0/value");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5465 6 */
     o = CMD("NOTIFY", "SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (From To)]) MessageExpunge)) (subtree (INBOX Lists) (MessageNew MessageExpunge)) (personal NONE)");
     STR(o, "notify", "SET");
@@ -566,31 +566,31 @@ static void test_misc_extensions(void **state)
     STR(o, "event_groups/1/mailboxes/1", "Lists");
     SIZE(o, "event_groups/2/events", 0);
     TRUE(o, "event_groups/2/none");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("NOTIFY", "NONE");
     STR(o, "notify", "NONE");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 4467 */
     o = CMD("GENURLAUTH", "\"imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred\" INTERNAL");
     STR(o, "url_auths/0/mechanism", "INTERNAL");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("URLFETCH", "\"imap://joe@example.com/INBOX/;uid=20\"");
     STR(o, "urls/0", "imap://joe@example.com/INBOX/;uid=20");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("RESETKEY", "INBOX INTERNAL");
     STR(o, "mailbox", "INBOX");
     STR(o, "mechanisms/0", "INTERNAL");
-    json_decref(o);
+    imapi_decref(o);
     /* unknown / X- commands keep generic args */
     o = CMD("X-FOO", "1 (a \"b\") NIL");
     STR(o, "args/0", "1");                                    /* raw text of each */
     STR(o, "args/1", "(a \"b\")");
     STR(o, "args/2", "NIL");
-    json_decref(o);
+    imapi_decref(o);
     o = CMD("uid fetch", "1 FLAGS");                              /* case-insensitive */
     TRUE(o, "uid");
     STR(o, "items/0/item", "FLAGS");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 int main(void)

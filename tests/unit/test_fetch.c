@@ -4,17 +4,17 @@
  */
 #include "unit/dec_helper.h"
 
-static json_t *untagged(const char *line, const imap_literal *lits, size_t n)
+static imap_node *untagged(const char *line, const imap_literal *lits, size_t n)
 {
     last_err = NULL;
-    return imap_decode_untagged(&ctx, tok(line, lits, n), &last_err);
+    return imapi_decode_untagged(&ctx, tok(line, lits, n), &last_err);
 }
 
 static void test_fetch_simple(void **state)
 {
     (void)state;
     /* RFC 9051 7.5.2 */
-    json_t *o = untagged("12 FETCH (FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" RFC822.SIZE 4286 UID 4827313 MODSEQ (12121231000) EMAILID (M6d99ac3275bb4e) THREADID (T64b478a75b7ea9) SAVEDATE \"1-Jan-2020 00:00:00 +0000\" PREVIEW \"Hello there\")", NULL, 0);
+    imap_node *o = untagged("12 FETCH (FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" RFC822.SIZE 4286 UID 4827313 MODSEQ (12121231000) EMAILID (M6d99ac3275bb4e) THREADID (T64b478a75b7ea9) SAVEDATE \"1-Jan-2020 00:00:00 +0000\" PREVIEW \"Hello there\")", NULL, 0);
     assert_null(last_err);
     STR(o, "type", "FETCH");
     INT(o, "number", 12);
@@ -28,12 +28,12 @@ static void test_fetch_simple(void **state)
     STR(o, "threadid", "T64b478a75b7ea9");
     STR(o, "savedate_iso", "2020-01-01T00:00:00+00:00");
     STR(o, "preview", "Hello there");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("1 FETCH (THREADID NIL X-UNKNOWN (1 2))", NULL, 0);
     NUL(o, "threadid");
     STR(o, "other/0/name", "X-UNKNOWN");                     /* raw text */
     STR(o, "other/0/value", "(1 2)");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_fetch_sections(void **state)
@@ -42,7 +42,7 @@ static void test_fetch_sections(void **state)
     imap_literal lits[2] = { { .size = 342, .received = 342, .has_sha256 = true },
                              { .size = 1000, .received = 600 } };
     lits[0].sha256[0] = 0xff;
-    json_t *o = untagged("3 FETCH (BODY[HEADER.FIELDS (FROM)] {342}\r\n BODY[1.2]<1024> {1000}\r\n BINARY[2] \"abc\" BINARY.SIZE[3] 4096 BODY[4] NIL RFC822.HEADER \"x\")", lits, 2);
+    imap_node *o = untagged("3 FETCH (BODY[HEADER.FIELDS (FROM)] {342}\r\n BODY[1.2]<1024> {1000}\r\n BINARY[2] \"abc\" BINARY.SIZE[3] 4096 BODY[4] NIL RFC822.HEADER \"x\")", lits, 2);
     assert_null(last_err);
     STR(o, "sections/0/item", "BODY");
     STR(o, "sections/0/section", "HEADER.FIELDS (FROM)");
@@ -61,14 +61,14 @@ static void test_fetch_sections(void **state)
     INT(o, "binary_size/0/size", 4096);
     NUL(o, "sections/3/size");
     INT(o, "rfc822_header/size", 1);
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_envelope(void **state)
 {
     (void)state;
     /* RFC 3501 7.4.2 example ENVELOPE, plus a group and an encoded word */
-    json_t *o = untagged("12 FETCH (ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \"=?iso-8859-1?Q?Caf=E9?= =?utf-8?B?w6k=?=\" ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((NIL NIL \"imap\" \"cac.washington.edu\")) ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")(\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) ((NIL NIL \"undisclosed\" NIL)(\"A\" NIL \"a\" \"x.org\")(NIL NIL NIL NIL)) NIL \"<B27397-0100000@cac.washington.edu>\"))", NULL, 0);
+    imap_node *o = untagged("12 FETCH (ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \"=?iso-8859-1?Q?Caf=E9?= =?utf-8?B?w6k=?=\" ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((NIL NIL \"imap\" \"cac.washington.edu\")) ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")(\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) ((NIL NIL \"undisclosed\" NIL)(\"A\" NIL \"a\" \"x.org\")(NIL NIL NIL NIL)) NIL \"<B27397-0100000@cac.washington.edu>\"))", NULL, 0);
     assert_null(last_err);
     STR(o, "envelope/date", "Wed, 17 Jul 1996 02:23:25 -0700 (PDT)");
     STR(o, "envelope/date_iso", "1996-07-17T02:23:25-07:00");
@@ -96,14 +96,14 @@ static void test_envelope(void **state)
     SIZE(o, "envelope/addresses", 7);
     NUL(o, "envelope/in_reply_to");
     STR(o, "envelope/message_id", "<B27397-0100000@cac.washington.edu>");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_bodystructure(void **state)
 {
     (void)state;
     /* RFC 3501 7.4.2 BODY example */
-    json_t *o = untagged("12 FETCH (BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))", NULL, 0);
+    imap_node *o = untagged("12 FETCH (BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))", NULL, 0);
     /* a flat array of parts in preorder (docs/output.md) */
     SIZE(o, "body", 1);
     STR(o, "body/0/part", "1");
@@ -118,7 +118,7 @@ static void test_bodystructure(void **state)
     STR(o, "body/0/encoding", "7BIT");
     INT(o, "body/0/size", 3028);
     INT(o, "body/0/lines", 92);
-    json_decref(o);
+    imapi_decref(o);
     /* multipart with extension data, attachment disposition */
     o = untagged("1 FETCH (BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 120 5 NIL NIL NIL NIL)(\"application\" \"pdf\" (\"name\" \"a.pdf\") \"<id1>\" \"desc\" \"base64\" 4000 \"md5sum\" (\"attachment\" (\"filename\" \"a.pdf\")) \"en\" \"http://x/\") \"mixed\" (\"boundary\" \"XX\") NIL (\"en\" \"fr\") NIL))", NULL, 0);
     assert_null(last_err);
@@ -143,7 +143,7 @@ static void test_bodystructure(void **state)
     STR(o, "bodystructure/2/disposition/params/0/value", "a.pdf");
     STR(o, "bodystructure/2/language/0", "en");              /* always an array */
     STR(o, "bodystructure/2/location", "http://x/");
-    json_decref(o);
+    imapi_decref(o);
     /* message/rfc822 with envelope and nested body */
     o = untagged("2 FETCH (BODYSTRUCTURE (\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 500 (NIL \"inner\" NIL NIL NIL NIL NIL NIL NIL NIL) (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 100 4) 20))", NULL, 0);
     STR(o, "bodystructure/0/part", "1");
@@ -153,7 +153,7 @@ static void test_bodystructure(void **state)
     INT(o, "bodystructure/1/depth", 1);
     STR(o, "bodystructure/1/mime_type", "text/plain");
     SIZE(o, "bodystructure", 2);
-    json_decref(o);
+    imapi_decref(o);
     /* deep multipart nesting stays bounded */
     char line[4096];
     strcpy(line, "1 FETCH (BODYSTRUCTURE ");
@@ -167,7 +167,7 @@ static void test_bodystructure(void **state)
     SIZE(o, "bodystructure", 60);                           /* 59 multiparts, 1 text */
     INT(o, "bodystructure/59/depth", 59);
     STR(o, "bodystructure/59/mime_type", "text/plain");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 int main(void)

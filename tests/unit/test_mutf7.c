@@ -1,5 +1,5 @@
 /*
- * test_mutf7.c - modified UTF-7 (RFC 3501 5.1.3) and imap_add_mailbox.
+ * test_mutf7.c - modified UTF-7 (RFC 3501 5.1.3) and imapi_add_mailbox.
  */
 #include "unit/dec_helper.h"
 
@@ -7,7 +7,7 @@ static void ok(const char *in, const char *want)
 {
     char out[256];
     size_t n = 0;
-    if (imap_mutf7_to_utf8(in, strlen(in), out, sizeof(out), &n) != 0)
+    if (imapi_mutf7_to_utf8(in, strlen(in), out, sizeof(out), &n) != 0)
         fail_msg("'%s' rejected", in);
     assert_string_equal(out, want);
     assert_int_equal(n, strlen(want));
@@ -17,7 +17,7 @@ static void bad(const char *in)
 {
     char out[256];
     size_t n = 0;
-    if (imap_mutf7_to_utf8(in, strlen(in), out, sizeof(out), &n) == 0)
+    if (imapi_mutf7_to_utf8(in, strlen(in), out, sizeof(out), &n) == 0)
         fail_msg("'%s' accepted as '%s'", in, out);
 }
 
@@ -51,34 +51,34 @@ static void test_invalid(void **state)
     bad("&APw/-");       /* "/" is not modified base64 */
     char small[4];
     size_t n;
-    assert_int_equal(imap_mutf7_to_utf8("abcdef", 6, small, sizeof(small), &n), -1);
+    assert_int_equal(imapi_mutf7_to_utf8("abcdef", 6, small, sizeof(small), &n), -1);
 }
 
 static void test_add_mailbox(void **state)
 {
     (void)state;
-    json_t *o = json_object();
-    assert_int_equal(imap_add_mailbox(&ctx, o, "mailbox", imap_list_nth(tok("Entw&APw-rfe", NULL, 0), 0)), 0);
+    imap_node *o = imapi_object();
+    assert_int_equal(imapi_add_mailbox(&ctx, o, "mailbox", imapi_list_nth(tok("Entw&APw-rfe", NULL, 0), 0)), 0);
     STR(o, "mailbox", "Entw\xc3\xbc" "rfe");
     STR(o, "mailbox_raw", "Entw&APw-rfe");
-    json_decref(o);
-    o = json_object();
-    imap_add_mailbox(&ctx, o, "mailbox", imap_list_nth(tok("\"A&B\"", NULL, 0), 0));
+    imapi_decref(o);
+    o = imapi_object();
+    imapi_add_mailbox(&ctx, o, "mailbox", imapi_list_nth(tok("\"A&B\"", NULL, 0), 0));
     STR(o, "mailbox", "A&B");
     TRUE(o, "mailbox_mutf7_invalid");
-    json_decref(o);
+    imapi_decref(o);
     /* UTF8=ACCEPT: names are taken as UTF-8 */
     ctx.utf8_accept = true;
-    o = json_object();
-    imap_add_mailbox(&ctx, o, "mailbox", imap_list_nth(tok("\"Entw&APw-rfe\"", NULL, 0), 0));
+    o = imapi_object();
+    imapi_add_mailbox(&ctx, o, "mailbox", imapi_list_nth(tok("\"Entw&APw-rfe\"", NULL, 0), 0));
     STR(o, "mailbox", "Entw&APw-rfe");
     ABSENT(o, "mailbox_raw");
-    json_decref(o);
+    imapi_decref(o);
     ctx.utf8_accept = false;
-    o = json_object();
-    assert_int_equal(imap_add_mailbox(&ctx, o, "mailbox", imap_list_nth(tok("(a)", NULL, 0), 0)), -1);
-    assert_int_equal(imap_add_mailbox(&ctx, o, "mailbox", imap_list_nth(tok("NIL", NULL, 0), 0)), -1);
-    json_decref(o);
+    o = imapi_object();
+    assert_int_equal(imapi_add_mailbox(&ctx, o, "mailbox", imapi_list_nth(tok("(a)", NULL, 0), 0)), -1);
+    assert_int_equal(imapi_add_mailbox(&ctx, o, "mailbox", imapi_list_nth(tok("NIL", NULL, 0), 0)), -1);
+    imapi_decref(o);
 }
 
 static void test_random(void **state)
@@ -93,7 +93,7 @@ static void test_random(void **state)
             seed = seed * 1103515245u + 12345u;
             in[k] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
         }
-        if (imap_mutf7_to_utf8(in, len, out, sizeof(out), &n) == 0)
+        if (imapi_mutf7_to_utf8(in, len, out, sizeof(out), &n) == 0)
             assert_true(n < sizeof(out) && out[n] == '\0');
     }
 }

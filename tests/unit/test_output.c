@@ -24,6 +24,16 @@
 #include "inflate.h"
 #include "reassembly.h"
 #include "tls.h"
+#include "line_helper.h"
+
+/* output_line with a line written as a jansson object (line_helper.h) */
+static void output_line_j(output *o, uint64_t ts, const out_flow *f, const json_t *j)
+{
+    lh_line L;
+    lh_line_from(&L, j);
+    output_line(o, ts, f, L.dir, &L.line);
+    lh_line_done(&L);
+}
 
 /* A temp file path per test; removed by the test. */
 static void tmp_path(char *buf, size_t len, const char *what)
@@ -123,7 +133,7 @@ static void test_json_line_exact(void **state)
     assert_non_null(body);
     output_event(o, "imap", TS_2024_05_01, &FLOW3, body);
     json_t *line = json_pack("{s:s, s:s, s:s}", "direction", "client", "kind", "command", "text", "x");
-    output_line(o, TS_2024_05_01, &FLOW3, line); /* ignored in JSON mode */
+    output_line_j(o, TS_2024_05_01, &FLOW3, line); /* ignored in JSON mode */
     output_flow_begin(o, TS_2024_05_01, &FLOW3); /* ignored in JSON mode */
     json_decref(line);
     output_event(o, "stats", TS_2024_05_01 + 1, NULL, json_pack("{s:i, s:{s:i}}", "packets", 10, "flows", "total", 2));
@@ -333,7 +343,7 @@ static void line(output *o, uint64_t ts, const char *fmt, ...)
     json_t *l = json_vpack_ex(&err, 0, fmt, ap);
     va_end(ap);
     assert_non_null(l);
-    output_line(o, ts, &FLOW3, l);
+    output_line_j(o, ts, &FLOW3, l);
     json_decref(l);
 }
 
@@ -426,7 +436,7 @@ static void test_text_ipv6_and_color(void **state)
     out_flow f = {.flow_id = 9, .src_ip = "2001:db8::1", .src_port = 40000, .dest_ip = "2001:db8::2", .dest_port = 993};
     output_flow_begin(o, 0, &f);
     json_t *l = json_pack("{s:s,s:s}", "direction", "client", "text", "a NOOP");
-    output_line(o, 0, &f, l);
+    output_line_j(o, 0, &f, l);
     json_decref(l);
     char *s = close_and_read(o, path);
     assert_string_equal(s,
@@ -454,7 +464,7 @@ static void test_text_format_chars_escaped(void **state)
         " \xC2\x9B"                                 /* U+009B CSI (C1) */
         " Entw\xC3\xBC" "rfe \xE2\x82\xAC \xF0\x9F\x98\x80"; /* ü, EUR sign, emoji: shown */
     json_t *l = json_pack("{s:s,s:s}", "direction", "client", "text", text);
-    output_line(o, 0, NULL, l);
+    output_line_j(o, 0, NULL, l);
     json_decref(l);
     char *s = close_and_read(o, path);
     assert_string_equal(s, "00:00:00.000000 C a1 LOGIN \\u202Eevil\\u202C \\u2066x\\u2069"
@@ -478,7 +488,7 @@ static void test_text_long_line_cut(void **state)
 
     output *o = open_tmp(path, sizeof path, "long", OUT_TEXT, 0);
     output_set_color(o, OUT_COLOR_NEVER);
-    output_line(o, 0, NULL, l);
+    output_line_j(o, 0, NULL, l);
     char *s = close_and_read(o, path);
     assert_int_equal(strlen(s), 18 + LIM_MAX_TEXT_LINE + strlen("... [+800 bytes]\n"));
     assert_string_equal(s + 18 + LIM_MAX_TEXT_LINE, "... [+800 bytes]\n");
@@ -486,7 +496,7 @@ static void test_text_long_line_cut(void **state)
 
     o = open_tmp(path, sizeof path, "long0", OUT_TEXT, 0);
     output_set_max_text_line(o, 0);
-    output_line(o, 0, NULL, l);
+    output_line_j(o, 0, NULL, l);
     s = close_and_read(o, path);
     assert_int_equal(strlen(s), 18 + n + 1);
     free(s);
@@ -496,7 +506,7 @@ static void test_text_long_line_cut(void **state)
     o = open_tmp(path, sizeof path, "longu", OUT_TEXT, 0);
     output_set_max_text_line(o, 3);
     l = json_pack("{s:s,s:s}", "direction", "client", "text", "ab\xC3\xBC" "cdef");
-    output_line(o, 0, NULL, l);
+    output_line_j(o, 0, NULL, l);
     json_decref(l);
     s = close_and_read(o, path);
     assert_string_equal(s, "00:00:00.000000 C ab... [+6 bytes]\n");
@@ -521,7 +531,7 @@ static void test_text_flow_numbers(void **state)
     output_flow_begin(o, 0, &a);
     output_flow_begin(o, 0, &b);
     json_t *l = json_pack("{s:s,s:s}", "direction", "client", "text", "a NOOP");
-    output_line(o, 0, &b, l);
+    output_line_j(o, 0, &b, l);
     json_decref(l);
     output_event(o, "alert", 0, &b, json_pack("{s:s}", "name", "x"));
     output_event(o, "imap_session", 0, &b, json_pack("{s:i,s:i}", "client_bytes", 1, "server_bytes", 2));
@@ -633,7 +643,7 @@ static void test_text_verbose_first_only(void **state)
     const char *cl = "{s:s,s:s,s:s,s:s,s:s}";
     const char *sv = "{s:s,s:s,s:s,s:s,s:s}";
     json_t *l;
-#define LINE(f, ...) (l = json_pack(__VA_ARGS__), output_line(o, 0, &(f), l), json_decref(l))
+#define LINE(f, ...) (l = json_pack(__VA_ARGS__), output_line_j(o, 0, &(f), l), json_decref(l))
     LINE(a, cl, "direction", "client", "kind", "command", "tag", "a1", "command", "UID FETCH", "text", "a1 UID FETCH 1 FLAGS");
     LINE(a, sv, "direction", "server", "kind", "tagged", "tag", "a1", "status", "NO", "text", "a1 NO no");
     LINE(a, cl, "direction", "client", "kind", "command", "tag", "a2", "command", "uid fetch", "text", "a2 uid fetch 2 FLAGS");
@@ -645,10 +655,10 @@ static void test_text_verbose_first_only(void **state)
     /* untagged data: "status" FETCH is no status response */
     LINE(a, "{s:s,s:s,s:s,s:s}", "direction", "server", "kind", "untagged", "status", "FETCH", "text", "* 1 FETCH ()");
     LINE(b, sv, "direction", "server", "kind", "tagged", "tag", "b1", "status", "NO", "text", "b1 NO no");
-    output_line(o, 0, &FLOW3, (l = json_pack(sv, "direction", "server", "kind", "tagged", "tag", "c1", "status", "NO",
+    output_line_j(o, 0, &FLOW3, (l = json_pack(sv, "direction", "server", "kind", "tagged", "tag", "c1", "status", "NO",
                                              "text", "c1 NO no")));
     json_decref(l);
-    output_line(o, 0, &FLOW3, (l = json_pack(sv, "direction", "server", "kind", "tagged", "tag", "c2", "status", "NO",
+    output_line_j(o, 0, &FLOW3, (l = json_pack(sv, "direction", "server", "kind", "tagged", "tag", "c2", "status", "NO",
                                              "text", "c2 NO no")));
     json_decref(l);
 #undef LINE
@@ -703,7 +713,7 @@ static void test_text_verbose_seen_bound(void **state)
         for (int i = 0; i < OUT_SEEN_UNKNOWN + 2; i++) {
             snprintf(name, sizeof name, "NOPE%d", i);
             json_t *l = json_pack("{s:s,s:s,s:s}", "direction", "client", "command", name, "text", name);
-            output_line(o, 0, &f, l);
+            output_line_j(o, 0, &f, l);
             json_decref(l);
         }
     }

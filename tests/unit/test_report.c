@@ -17,6 +17,38 @@
 #include <cmocka.h>
 
 #include "report_priv.h"
+#include "line_helper.h"
+
+static void report_line_j(report *r, uint64_t ts, const out_flow *f, const json_t *j)
+{
+    lh_line L;
+    lh_line_from(&L, j);
+    report_line(r, ts, f, L.dir, &L.line);
+    lh_line_done(&L);
+}
+
+/* report_txn with a transaction written as its jansson "imap" object */
+static void report_imap_j(report *r, uint64_t ts, const out_flow *f, const json_t *j)
+{
+    imap_transaction t;
+    memset(&t, 0, sizeof t);
+    imap_node *obj = lh_node(j);
+    t.command_name = lh_span(json_object_get(j, "command"));
+    t.command = t.command_name.ptr ? imap_command_lookup(t.command_name.ptr, t.command_name.len) : IMAP_CMD_NONE;
+    const char *st = json_string_value(json_object_get(j, "status"));
+    for (unsigned i = IMAP_STATUS_OK; st && i <= IMAP_STATUS_BYE; i++)
+        if (strcmp(st, imap_status_name((imap_status)i)) == 0)
+            t.status = (imap_status)i;
+    json_t *lat = json_object_get(j, "latency_us");
+    if (json_is_integer(lat) && json_integer_value(lat) >= 0) {
+        t.has_latency = true;
+        t.latency_us = (uint64_t)json_integer_value(lat);
+    }
+    t.obj = t.args = obj;
+    t.responses = imap_node_get(obj, "responses");
+    report_txn(r, ts, f, &t);
+    imapi_decref(obj);
+}
 
 static uint64_t exact_rank(uint64_t *v, size_t n, double p)
 {
@@ -162,7 +194,7 @@ static void test_traces_kept_and_capped(void **state)
     for (uint64_t id = 1; id <= 4; id++) {
         out_flow f = flow_of(id, ip);
         for (int k = 0; k < 30; k++)               /* ~3 kB of lines: cut at 1 kB */
-            report_line(r, 2000 + id, &f, line);
+            report_line_j(r, 2000 + id, &f, line);
         if (id == 3)
             report_alert(r, 3000, &f, alert);
     }
@@ -220,7 +252,7 @@ static void test_axis_folds_without_loss(void **state)
     /* one command a second over a day: the 1 ms buckets widen many times */
     for (uint64_t i = 0; i < 86400; i += 60) {
         json_t *t = json_pack("{s:s, s:s, s:I}", "command", "NOOP", "status", "OK", "latency_us", (json_int_t)50);
-        report_imap(r, 1700000000000000ull + i * 1000000u, &f, t);
+        report_imap_j(r, 1700000000000000ull + i * 1000000u, &f, t);
         json_decref(t);
         total++;
     }

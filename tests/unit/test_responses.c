@@ -1,77 +1,77 @@
 /*
- * test_responses.c - imap_decode_untagged and imap_decode_resp_code, from
+ * test_responses.c - imapi_decode_untagged and imapi_decode_resp_code, from
  * the RFC examples (RFC 9051 7, RFC 4315, RFC 7162, RFC 5464, RFC 4314...).
  */
 #include "unit/dec_helper.h"
 
-static json_t *untagged(const char *line)
+static imap_node *untagged(const char *line)
 {
     last_err = NULL;
-    return imap_decode_untagged(&ctx, tok(line, NULL, 0), &last_err);
+    return imapi_decode_untagged(&ctx, tok(line, NULL, 0), &last_err);
 }
 
-static json_t *code(const char *name, const char *args)
+static imap_node *code(const char *name, const char *args)
 {
     const char *err = NULL;
     size_t off = 0;
-    imap_value *v = imap_tokenize(&arena, args, strlen(args), NULL, 0, NULL, true, NULL, &err, &off);
+    imap_value *v = imapi_tokenize(&arena, args, strlen(args), NULL, 0, NULL, true, NULL, &err, &off);
     assert_non_null(v);
     assert_null(err);
-    return imap_decode_resp_code(&ctx, name, v, args, strlen(args));
+    return imapi_decode_resp_code(&ctx, name, v, args, strlen(args));
 }
 
 static void test_mailbox_data(void **state)
 {
     (void)state;
-    json_t *o = untagged("23 EXISTS");                   /* RFC 9051 7.4.1 */
+    imap_node *o = untagged("23 EXISTS");                   /* RFC 9051 7.4.1 */
     STR(o, "type", "EXISTS");
     INT(o, "number", 23);
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("5 RECENT");
     STR(o, "type", "RECENT");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("8 EXPUNGE");                           /* 7.5.1 */
     INT(o, "number", 8);
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)"); /* 7.3.5 */
     SIZE(o, "flags", 5);
     STR(o, "flags/4", "\\Draft");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("CAPABILITY IMAP4rev2 STARTTLS AUTH=GSSAPI XPIG-LATIN"); /* 7.2.2 */
     STR(o, "capabilities/0/name", "IMAP4rev2");
     ABSENT(o, "capabilities/0/known");
     STR(o, "capabilities/2/value", "GSSAPI");
-    assert_true(json_is_false(jget(o, "capabilities/3/known")));
-    json_decref(o);
+    assert_true(imapi_is_false(jget(o, "capabilities/3/known")));
+    imapi_decref(o);
     o = untagged("ENABLED CONDSTORE QRESYNC");           /* RFC 5161 */
     STR(o, "enabled/1", "QRESYNC");
     ABSENT(o, "capabilities");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_list_status(void **state)
 {
     (void)state;
-    json_t *o = untagged("LIST (\\Noselect) \"/\" ~/Mail/foo");  /* RFC 9051 7.3.1 */
+    imap_node *o = untagged("LIST (\\Noselect) \"/\" ~/Mail/foo");  /* RFC 9051 7.3.1 */
     assert_null(last_err);
     STR(o, "flags/0", "\\Noselect");
     STR(o, "delimiter", "/");
     STR(o, "mailbox", "~/Mail/foo");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("LIST () NIL INBOX");
     NUL(o, "delimiter");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5258 5: CHILDINFO and OLDNAME extended data */
     o = untagged("LIST (\\Subscribed) \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
     STR(o, "extended/childinfo/0", "SUBSCRIBED");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("LIST () \".\" \"NewName\" (\"OLDNAME\" (\"OldName\"))");
     STR(o, "extended/oldname", "OldName");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("LSUB (\\Noselect) \"/\" &ZeVnLIqe-");
     STR(o, "mailbox", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
     STR(o, "mailbox_raw", "&ZeVnLIqe-");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292 HIGHESTMODSEQ 7011231777 SIZE 99 APPENDLIMIT NIL)");
     STR(o, "mailbox", "blurdybloop");
     STR(o, "status_items/0/name", "MESSAGES");
@@ -82,32 +82,32 @@ static void test_list_status(void **state)
     INT(o, "status_items/2/value", 7011231777LL);
     STR(o, "status_items/4/name", "APPENDLIMIT");
     NUL(o, "status_items/4/value");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_search_results(void **state)
 {
     (void)state;
-    json_t *o = untagged("SEARCH 2 84 882");             /* RFC 3501 7.2.5 */
+    imap_node *o = untagged("SEARCH 2 84 882");             /* RFC 3501 7.2.5 */
     INT(o, "count", 3);
     INT(o, "numbers/2", 882);
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("SEARCH");
     INT(o, "count", 0);
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("SEARCH 2 5 6 7 11 12 18 19 20 23 (MODSEQ 917162500)"); /* RFC 7162 3.1.5 */
     INT(o, "modseq", 917162500);
     INT(o, "count", 10);
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("SORT 2 84 882");                       /* RFC 5256 */
     INT(o, "numbers/1", 84);
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 4731 / RFC 9051 7.3.4 */
     o = untagged("ESEARCH (TAG \"A282\") MIN 2 COUNT 3");
     STR(o, "tag", "A282");
     INT(o, "min", 2);
     INT(o, "count", 3);
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("ESEARCH (TAG \"A285\") UID MIN 7 MAX 3800 ALL 7,12:13,3800 MODSEQ 12345");
     TRUE(o, "uid_results");
     ABSENT(o, "uid");                                    /* FETCH's number */
@@ -115,162 +115,162 @@ static void test_search_results(void **state)
     STR(o, "all", "7,12:13,3800");
     INT(o, "all_count", 4);
     INT(o, "modseq", 12345);
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("ESEARCH (TAG \"A1\") UID PARTIAL (1:5 200:204)");  /* RFC 9394 */
     STR(o, "partial/range", "1:5");
     INT(o, "partial/messages_count", 5);
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5256 THREAD */
     o = untagged("THREAD (2)(3 6 (4 23)(44 7 96))");
     INT(o, "thread_count", 2);
     INT(o, "threads/0/0", 2);
     INT(o, "threads/1/2/1", 23);
     INT(o, "threads/1/3/2", 96);
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_namespace_id_quota_acl(void **state)
 {
     (void)state;
     /* RFC 2342 5 examples */
-    json_t *o = untagged("NAMESPACE ((\"\" \"/\")) ((\"~\" \"/\")) ((\"#shared/\" \"/\")(\"#public/\" \"/\")(\"#ftp/\" \"/\")(\"#news.\" \".\"))");
+    imap_node *o = untagged("NAMESPACE ((\"\" \"/\")) ((\"~\" \"/\")) ((\"#shared/\" \"/\")(\"#public/\" \"/\")(\"#ftp/\" \"/\")(\"#news.\" \".\"))");
     STR(o, "personal/0/prefix", "");
     STR(o, "personal/0/delimiter", "/");
     STR(o, "other/0/prefix", "~");
     STR(o, "shared/3/prefix", "#news.");
     STR(o, "shared/3/delimiter", ".");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("NAMESPACE ((\"\" \"/\" \"X-PARAM\" (\"FLAG1\" \"FLAG2\"))) NIL NIL");
     STR(o, "personal/0/extensions/X-PARAM/1", "FLAG2");
     NUL(o, "other");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("ID (\"name\" \"Cyrus\" \"version\" \"1.5\" \"os\" \"sunos\")"); /* RFC 2971 */
     STR(o, "id/0/name", "name");
     STR(o, "id/0/value", "Cyrus");
     STR(o, "id/2/name", "os");
     STR(o, "id/2/value", "sunos");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 9208 5 */
     o = untagged("QUOTA \"\" (STORAGE 10 512)");
     STR(o, "quota_root", "");
     STR(o, "resources/0/name", "STORAGE");
     INT(o, "resources/0/usage", 10);
     INT(o, "resources/0/limit", 512);
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("QUOTA \"#user/alice\" (STORAGE 54 111 MESSAGE 42 1000)");
     INT(o, "resources/1/limit", 1000);
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("QUOTAROOT INBOX \"\"");
     STR(o, "mailbox", "INBOX");
     STR(o, "roots/0", "");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 4314 3.6-3.8 */
     o = untagged("ACL INBOX Fred rwipsldexta");
     STR(o, "acl/0/identifier", "Fred");
     STR(o, "acl/0/rights", "rwipsldexta");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("LISTRIGHTS ~/Mail/saved smith la r swicdkxte");
     STR(o, "required", "la");
     STR(o, "optional/1", "swicdkxte");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("MYRIGHTS INBOX rwiptsldaex");
     STR(o, "rights", "rwiptsldaex");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_other_untagged(void **state)
 {
     (void)state;
     /* RFC 5464 4.4 */
-    json_t *o = untagged("METADATA \"\" (/shared/comment \"Shared comment\")");
+    imap_node *o = untagged("METADATA \"\" (/shared/comment \"Shared comment\")");
     STR(o, "values/0/name", "/shared/comment");
     STR(o, "values/0/value", "Shared comment");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("METADATA \"INBOX\" /shared/comment /private/comment");
     STR(o, "changed_entries/1", "/private/comment");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 7162 3.2.10 */
     o = untagged("VANISHED (EARLIER) 41,43:116,118,120:211,214:540");
     TRUE(o, "earlier");
     STR(o, "uids", "41,43:116,118,120:211,214:540");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("VANISHED 405,407,410,425");
-    assert_true(json_is_false(json_object_get(o, "earlier")));
+    assert_true(imapi_is_false(imapi_object_get(o, "earlier")));
     INT(o, "uids_count", 4);
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("LANGUAGE (EN DE IT i-default)");       /* RFC 5255 */
     STR(o, "languages/3", "i-default");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("COMPARATOR \"i;unicode-casemap\"");
     STR(o, "comparators/0", "i;unicode-casemap");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5255 4.8: the active comparator, then the matching ones (not
      * one flat list with the active one twice) */
     o = untagged("COMPARATOR \"i;unicode-casemap\" (\"i;unicode-casemap\" \"i;octet\")");
     SIZE(o, "comparators", 1);
     STR(o, "matching/1", "i;octet");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5259 5.2 */
     o = untagged("CONVERSION \"image/gif\" \"image/jpeg\" (\"pix-y\" \"pix-x\")");
     STR(o, "source", "image/gif");
     STR(o, "target", "image/jpeg");
     STR(o, "params/1", "pix-x");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("GENURLAUTH \"imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred:internal:91354a473744909de610943775f92038\"");
-    assert_non_null(strstr(json_string_value(jget(o, "urls/0")), "urlauth=submit+fred"));
-    json_decref(o);
+    assert_non_null(strstr(imapi_string_value(jget(o, "urls/0")), "urlauth=submit+fred"));
+    imapi_decref(o);
     o = untagged("URLFETCH \"imap://joe@example.com/INBOX/;uid=20\" NIL");
     NUL(o, "urls/0/size");
-    json_decref(o);
+    imapi_decref(o);
     o = untagged("XYZZY 1 2");
     assert_non_null(last_err);
     STR(o, "type", "XYZZY");
     STR(o, "raw", "XYZZY 1 2");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 static void test_resp_codes(void **state)
 {
     (void)state;
-    json_t *o = code("UIDNEXT", "4392");                /* RFC 9051 7.1 */
+    imap_node *o = code("UIDNEXT", "4392");                /* RFC 9051 7.1 */
     STR(o, "code", "UIDNEXT");
     INT(o, "uidnext", 4392);
-    json_decref(o);
+    imapi_decref(o);
     o = code("uidvalidity", "3857529045");
     STR(o, "code", "UIDVALIDITY");
     INT(o, "uidvalidity", 3857529045LL);
-    json_decref(o);
+    imapi_decref(o);
     o = code("UNSEEN", "12");
     INT(o, "unseen", 12);
-    json_decref(o);
+    imapi_decref(o);
     o = code("PERMANENTFLAGS", "(\\Deleted \\Seen \\*)");
     STR(o, "flags/2", "\\*");
-    json_decref(o);
+    imapi_decref(o);
     o = code("CAPABILITY", "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN");
     STR(o, "capabilities/1/name", "SASL-IR");
     STR(o, "capabilities/7/value", "PLAIN");
-    json_decref(o);
+    imapi_decref(o);
     o = code("BADCHARSET", "(UTF-8 US-ASCII)");
     STR(o, "charsets/1", "US-ASCII");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 4315 3 */
     o = code("APPENDUID", "38505 3955");
     INT(o, "uidvalidity", 38505);
     STR(o, "uid_set", "3955");
-    json_decref(o);
+    imapi_decref(o);
     o = code("COPYUID", "38505 304,319:320 3956:3958");
     INT(o, "uidvalidity", 38505);
     INT(o, "source_uids_count", 3);
     STR(o, "dest_uids", "3956:3958");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 7162 */
     o = code("HIGHESTMODSEQ", "715194045007");
     INT(o, "highestmodseq", 715194045007LL);
-    json_decref(o);
+    imapi_decref(o);
     o = code("MODIFIED", "7,9");
     STR(o, "modified", "7,9");
     INT(o, "modified_count", 2);
-    json_decref(o);
+    imapi_decref(o);
     static const char *const bare[] = {
         "ALERT", "PARSE", "READ-ONLY", "READ-WRITE", "TRYCREATE", "UIDNOTSTICKY", "NOMODSEQ", "CLOSED",
         "COMPRESSIONACTIVE", "UNAVAILABLE", "AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED",
@@ -283,38 +283,38 @@ static void test_resp_codes(void **state)
         STR(o, "code", bare[i]);
         ABSENT(o, "raw");
         ABSENT(o, "known");
-        json_decref(o);
+        imapi_decref(o);
     }
     o = code("REFERRAL", "IMAP://user;AUTH=*@SERVER2/");     /* RFC 2221 */
     STR(o, "urls/0", "IMAP://user;AUTH=*@SERVER2/");
-    json_decref(o);
+    imapi_decref(o);
     /* RFC 5464 */
     o = code("METADATA", "LONGENTRIES 2199");
     STR(o, "metadata", "LONGENTRIES");
     INT(o, "value", 2199);
-    json_decref(o);
+    imapi_decref(o);
     o = code("METADATA", "MAXSIZE 1024");
     INT(o, "value", 1024);
-    json_decref(o);
+    imapi_decref(o);
     o = code("METADATA", "TOOMANY");
     STR(o, "metadata", "TOOMANY");
-    json_decref(o);
+    imapi_decref(o);
     o = code("BADEVENT", "(MessageNew MessageExpunge)");    /* RFC 5465 */
     STR(o, "args/0", "(MessageNew MessageExpunge)");     /* raw text */
-    json_decref(o);
+    imapi_decref(o);
     o = code("URLMECH", "INTERNAL XSAMPLE");                /* RFC 4467 */
     STR(o, "args/1", "XSAMPLE");
-    json_decref(o);
+    imapi_decref(o);
     o = code("MAILBOXID", "(F2212ea87-6097-4256-9d51-71338625)"); /* RFC 8474 */
     STR(o, "mailboxid", "F2212ea87-6097-4256-9d51-71338625");
-    json_decref(o);
+    imapi_decref(o);
     o = code("X-SOMETHING", "1 2");
-    assert_true(json_is_false(json_object_get(o, "known")));
+    assert_true(imapi_is_false(imapi_object_get(o, "known")));
     STR(o, "raw", "1 2");
-    json_decref(o);
+    imapi_decref(o);
     o = code("UIDNEXT", "abc");
     STR(o, "raw", "abc");
-    json_decref(o);
+    imapi_decref(o);
 }
 
 int main(void)

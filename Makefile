@@ -80,7 +80,15 @@ $(BUILD)/tools/%: tests/tools/%.c $(APP_LIB) $(DIS_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(APP_LIB) $(DIS_LIB) $(LDLIBS)
 
-unit: $(UNIT_BIN) $(TOOL_BIN) $(PROG)
+# The public dissector header used from C++ (tests/unit/test_cxx.cc): it
+# must compile as C++17 -pedantic and work, linked without jansson (issue
+# 10: usable from C++).
+CXX      ?= g++
+$(BUILD)/tests/test_cxx: tests/unit/test_cxx.cc dissector/imap.h dissector/imap_anomaly.h $(DIS_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic $(CFLAGS) $(SANFLAGS) -Idissector -o $@ $< $(DIS_LIB) -lssl -lcrypto
+
+unit: $(UNIT_BIN) $(BUILD)/tests/test_cxx $(TOOL_BIN) $(PROG)
 
 # The whole suite: unit tests, then the script tests (golden, oracle, live).
 test: all unit
@@ -138,8 +146,8 @@ fuzz-ci: fuzz-build
 #                    built again with -fPIC into $(BUILD)/pic/ (the objects of
 #                    the static library are not touched).  It exports only the
 #                    functions declared in the public headers (a version
-#                    script generated from them) and links jansson and
-#                    libcrypto dynamically.
+#                    script generated from them) and links libcrypto
+#                    dynamically (the dissector does not use jansson).
 # make install       PREFIX (/usr/local), DESTDIR, and the usual *DIR names;
 # make uninstall     removes what install put there.
 # The public headers: imap.h and the headers it includes with "...".
@@ -183,7 +191,7 @@ $(BUILD)/libimapdissect.map: $(PUB_HDR)
 
 $(BUILD)/$(SHLIB_REAL): $(PIC_OBJ) $(BUILD)/libimapdissect.map
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SHLIB_SONAME) -Wl,-z,defs \
-	    -Wl,--version-script=$(BUILD)/libimapdissect.map -o $@ $(PIC_OBJ) -ljansson -lcrypto -lpthread
+	    -Wl,--version-script=$(BUILD)/libimapdissect.map -o $@ $(PIC_OBJ) -lcrypto -lpthread
 	ln -sf $(SHLIB_REAL) $(BUILD)/$(SHLIB_SONAME)
 	ln -sf $(SHLIB_SONAME) $(BUILD)/$(SHLIB)
 

@@ -16,6 +16,7 @@
  * checks it).
  */
 #include "output.h"
+#include "node_json.h"
 #include "render_json.h"
 #include "sink.h"
 
@@ -342,7 +343,7 @@ static void put_json_real(output *o, double d)
     put(o, b, (size_t)n);
 }
 
-static void put_json_value(output *o, const json_t *v, int depth)
+void put_json_value(output *o, const json_t *v, int depth)
 {
     if (!v || depth > OUT_MAX_DEPTH) {
         put(o, "null", 4);
@@ -429,7 +430,7 @@ static const imap_annot *ann_of(const json_t *obj, const char *key, imap_annot_k
  *     "rfc" and "meaning" (not when the object has "rfc" already).
  * Names not in the table get nothing added.  key: the member name that
  * holds v (arrays pass theirs to their elements). */
-static void put_json_ann(output *o, const json_t *v, int depth, const char *key)
+void put_json_ann(output *o, const json_t *v, int depth, const char *key)
 {
     if (!v || depth > OUT_MAX_DEPTH || !(json_is_object(v) || json_is_array(v))) {
         put_json_value(o, v, depth);
@@ -846,69 +847,67 @@ void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)
     event_end(o);
 }
 
-void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *line)
+static bool span_eq(imap_span sp, const char *lit)
 {
-    if (!o || o->fmt != OUT_TEXT || o->broken || !json_is_object(line))
+    size_t n = strlen(lit);
+    return sp.len == n && memcmp(sp.ptr, lit, n) == 0;
+}
+
+void output_line(output *o, uint64_t ts_us, const out_flow *flow, imap_dir dir, const imap_line *line)
+{
+    if (!o || o->fmt != OUT_TEXT || o->broken || !line)
         return;
     event_begin(o);
-    const char *dir = obj_str(line, "direction");
-    const char *kind = obj_str(line, "kind");
-    const char *status = obj_str(line, "status");
-    bool client = dir && strcmp(dir, "client") == 0;
-    bool server = dir && strcmp(dir, "server") == 0;
+    bool client = dir == IMAP_DIR_CLIENT;
+    /* a server line's word is its status (OK NO BAD ...) or response name */
+    imap_span status = client ? (imap_span){ NULL, 0 } : line->word;
 
     put_time_of_day(o, ts_us);
     put_flow_tag(o, flow);
     const char *col = client ? C_CYAN : C_GREEN;
-    if (status && strcmp(status, "NO") == 0)
+    if (span_eq(status, "NO"))
         col = C_YELLOW;
-    else if (status && strcmp(status, "BAD") == 0)
+    else if (span_eq(status, "BAD"))
         col = C_RED;
     put_color(o, col);
-    put(o, client ? "C " : server ? "S " : "? ", 2);
+    put(o, client ? "C " : "S ", 2);
 
-    const json_t *text = json_object_get(line, "text");
-    if (json_is_string(text)) {
+    if (line->text.ptr) {
         size_t max = o->max_text_line ? o->max_text_line : SIZE_MAX;
-        put_text_escaped(o, json_string_value(text), json_string_length(text), max);
+        put_text_escaped(o, line->text.ptr, line->text.len, max);
     } else { /* no text: what the line is, from its parts */
-        const char *tag = obj_str(line, "tag");
-        const char *word = obj_str(line, "command");
-        if (!word)
-            word = status;
-        if (tag)
-            put_text_str(o, tag);
-        if (tag && word)
+        if (line->tag.len)
+            put_text_escaped(o, line->tag.ptr, line->tag.len, OUT_TEXT_MAX_LINE);
+        if (line->tag.len && line->word.len)
             put_ch(o, ' ');
-        if (word)
-            put_text_str(o, word);
-        if (!tag && !word && kind)
-            put_text_str(o, kind);
+        if (line->word.len)
+            put_text_escaped(o, line->word.ptr, line->word.len, OUT_TEXT_MAX_LINE);
+        if (!line->tag.len && !line->word.len)
+            put_text_str(o, imap_line_kind_name(line->kind));
     }
-    int64_t lat;
-    if (obj_int(line, "latency_us", &lat)) {
+    if (line->has_latency) {
         put(o, " (", 2);
-        put_latency(o, lat);
+        put_latency(o, (int64_t)line->latency_us);
         put_ch(o, ')');
     }
     /* mailbox names sent in modified UTF-7, decoded: [mailbox "Entwürfe"] */
-    const json_t *names = json_object_get(line, "names");
-    if (json_is_object(names) && json_object_size(names) > 0) {
-        const char *k;
-        json_t *v;
+    size_t nn = imap_node_size(line->names);
+    if (imap_node_kind_of(line->names) == IMAP_NODE_OBJECT && nn > 0) {
         bool first = true;
         put_color(o, C_RESET);
         put_color(o, C_DIM);
         put(o, " [", 2);
-        json_object_foreach((json_t *)names, k, v) {
-            if (!json_is_string(v))
+        for (size_t i = 0; i < nn; i++) {
+            size_t vl;
+            const char *v = imap_node_str(imap_node_at(line->names, i), &vl);
+            if (!v)
                 continue;
             if (!first)
                 put(o, ", ", 2);
             first = false;
-            put_text_str(o, k);
+            put_text_str(o, imap_node_key_at(line->names, i, NULL));
             put(o, " \"", 2);
-            put_text_json_str(o, v);
+            put_text_escaped(o, v, vl, OUT_TEXT_MAX_LINE);
             put_ch(o, '"');
         }
         put_ch(o, ']');
@@ -919,24 +918,20 @@ void output_line(output *o, uint64_t ts_us, const out_flow *flow, const json_t *
     if (o->verbose > 0) {
         /* first occurrence in the connection only (flow->seen) */
         out_seen *seen = flow ? flow->seen : NULL;
-        const json_t *cmd = json_object_get(line, "command");
-        if (client && json_is_string(cmd))
-            annotate_once(o, seen, IMAP_ANNOT_COMMAND, json_string_value(cmd), json_string_length(cmd));
+        if (client && line->word.ptr)
+            annotate_once(o, seen, IMAP_ANNOT_COMMAND, line->word.ptr, line->word.len);
         /* a server line's "status" is its status word (OK NO BAD PREAUTH
          * BYE); other words (untagged data) are not status responses */
-        const json_t *st = json_object_get(line, "status");
-        if (server && json_is_string(st) &&
-            imap_annot_lookup(IMAP_ANNOT_STATUS, json_string_value(st), json_string_length(st)))
-            annotate_once(o, seen, IMAP_ANNOT_STATUS, json_string_value(st), json_string_length(st));
-        const char *code = obj_str(line, "code");
-        if (code)
-            annotate_once(o, seen, IMAP_ANNOT_CODE, code, strlen(code));
-        const json_t *caps = json_object_get(line, "capabilities");
-        size_t n = json_array_size(caps);
+        if (!client && status.ptr && imap_annot_lookup(IMAP_ANNOT_STATUS, status.ptr, status.len))
+            annotate_once(o, seen, IMAP_ANNOT_STATUS, status.ptr, status.len);
+        if (line->code.ptr)
+            annotate_once(o, seen, IMAP_ANNOT_CODE, line->code.ptr, line->code.len);
+        size_t n = imap_node_size(line->capabilities);
         for (size_t i = 0; i < n && !o->overflow; i++) {
-            const json_t *c = json_array_get(caps, i);
-            if (json_is_string(c))
-                annotate_once(o, seen, IMAP_ANNOT_CAPABILITY, json_string_value(c), json_string_length(c));
+            size_t cl;
+            const char *c = imap_node_str(imap_node_at(line->capabilities, i), &cl);
+            if (c)
+                annotate_once(o, seen, IMAP_ANNOT_CAPABILITY, c, cl);
         }
     }
     event_end(o);
@@ -1280,6 +1275,27 @@ static void text_event(output *o, const char *event_type, uint64_t ts_us, const 
 }
 
 /* ------------------------------------------------------------------ */
+
+void output_event_merged(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
+                         const imap_node *body, json_t *extra)
+{
+    if (!o || !event_type || o->broken || o->fmt == OUT_JSON) {
+        output_event_node_extra(o, event_type, ts_us, flow, body, extra);
+        json_decref(extra);
+        return;
+    }
+    /* text: the members the trace reads of the dissector's part */
+    static const char *const keys[] = { "user", "commands", "compress" };
+    json_t *b = json_object();
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const imap_node *v = imap_node_get(body, keys[i]);
+        if (v)
+            json_object_set_new_nocheck(b, keys[i], node_to_json(v));
+    }
+    json_object_update(b, extra);
+    json_decref(extra);
+    output_event(o, event_type, ts_us, flow, b);
+}
 
 void output_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, json_t *body)
 {

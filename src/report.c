@@ -29,6 +29,23 @@ static uint64_t jint(const json_t *o, const char *k)
 }
 
 
+/* The same for the dissector's trees (typed events). */
+static const char *nstr(const imap_node *o, const char *k)
+{
+    return imap_node_str(imap_node_get(o, k), NULL);
+}
+
+/* A span as a C string in buf (cut to len - 1 bytes); NULL when absent. */
+static const char *span_cstr(imap_span sp, char *buf, size_t len)
+{
+    if (!sp.ptr)
+        return NULL;
+    size_t n = sp.len < len - 1 ? sp.len : len - 1;
+    memcpy(buf, sp.ptr, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 /* A copy of s cut to max bytes ("..." added when cut); NULL stays NULL. */
 static char *dup_cut(const char *s, size_t max)
 {
@@ -517,23 +534,23 @@ static unsigned status_index(const char *st)
 
 /* "Name <addr>" of the first address of an ENVELOPE address list. */
 /* The first "from" of an envelope's "addresses" ([{field, name, ...}]). */
-static void envelope_from(const json_t *list, char *dst, size_t len)
+static void envelope_from(const imap_node *list, char *dst, size_t len)
 {
-    const json_t *a = NULL;
+    const imap_node *a = NULL;
     const char *name, *addr;
 
     dst[0] = '\0';
-    for (size_t i = 0; i < json_array_size(list) && a == NULL; i++) {
-        const char *f = jstr(json_array_get(list, i), "field");
+    for (size_t i = 0; i < imap_node_size(list) && a == NULL; i++) {
+        const char *f = nstr(imap_node_at(list, i), "field");
         if (f && strcmp(f, "from") == 0)
-            a = json_array_get(list, i);
+            a = imap_node_at(list, i);
     }
-    if (!json_is_object(a))
+    if (imap_node_kind_of(a) != IMAP_NODE_OBJECT)
         return;
-    name = jstr(a, "name_decoded");
+    name = nstr(a, "name_decoded");
     if (!name)
-        name = jstr(a, "name");
-    addr = jstr(a, "address");
+        name = nstr(a, "name");
+    addr = nstr(a, "address");
     if (name && addr)
         snprintf(dst, len, "%s <%s>", name, addr);
     else
@@ -541,7 +558,7 @@ static void envelope_from(const json_t *list, char *dst, size_t len)
 }
 
 static void msg_add(report *r, uint64_t ts, const out_flow *flow, const char *command, const char *mailbox,
-                    const json_t *env, int64_t size, const char *date)
+                    const imap_node *env, int64_t size, const char *date)
 {
     char from[FIELD_MAX_BYTES + 1];
     const char *subj = NULL;
@@ -556,12 +573,12 @@ static void msg_add(report *r, uint64_t ts, const out_flow *flow, const char *co
     }
     from[0] = '\0';
     if (env) {
-        subj = jstr(env, "subject_decoded");
+        subj = nstr(env, "subject_decoded");
         if (!subj)
-            subj = jstr(env, "subject");
-        envelope_from(json_object_get(env, "addresses"), from, sizeof from);
+            subj = nstr(env, "subject");
+        envelope_from(imap_node_get(env, "addresses"), from, sizeof from);
         if (!date)
-            date = jstr(env, "date");
+            date = nstr(env, "date");
     }
     msg_row *m = &r->mrows[r->n_mrows++];
     m->ts_us = ts;
@@ -574,16 +591,16 @@ static void msg_add(report *r, uint64_t ts, const out_flow *flow, const char *co
     m->size = size;
 }
 
-void report_imap(report *r, uint64_t ts, const out_flow *flow, const json_t *imap)
+void report_txn(report *r, uint64_t ts, const out_flow *flow, const imap_transaction *t)
 {
-    const char *command = jstr(imap, "command");
-    const char *status = jstr(imap, "status");
-    unsigned st = status_index(status), b;
-    json_t *lat = json_object_get(imap, "latency_us");
+    char cmdbuf[64];
+    const char *command = span_cstr(t->command_name, cmdbuf, sizeof cmdbuf);
+    unsigned st = status_index(t->status == IMAP_STATUS_NONE ? NULL : imap_status_name(t->status)), b;
+    const imap_node *imap = t->obj;
     cmd_entry *c;
 
-    if (!json_is_object(imap))
-        return;
+    if (command && !command[0])
+        command = NULL;
     pthread_mutex_lock(&r->mu);
     seen_time(r, ts);
     b = axis_bucket(r, ts);
@@ -593,17 +610,17 @@ void report_imap(report *r, uint64_t ts, const out_flow *flow, const json_t *ima
         c->count++;
         c->status[st]++;
         c->series[b]++;
-        if (json_is_integer(lat) && json_integer_value(lat) >= 0) {
-            lat_add(&c->lat, (uint64_t)json_integer_value(lat));
-            lat_add(&r->all_lat, (uint64_t)json_integer_value(lat));
+        if (t->has_latency) {
+            lat_add(&c->lat, t->latency_us);
+            lat_add(&r->all_lat, t->latency_us);
         }
     }
     /* logins: LOGIN (user) and AUTHENTICATE (sasl.user when decoded) */
-    if (command && (!strcmp(command, "LOGIN") || !strcmp(command, "AUTHENTICATE")) && st != ST_NONE) {
-        const char *user = jstr(imap, "user");
+    if ((t->command == IMAP_CMD_LOGIN || t->command == IMAP_CMD_AUTHENTICATE) && st != ST_NONE) {
+        const char *user = nstr(imap, "user");
         party_entry *u;
         if (!user)
-            user = jstr(json_object_get(imap, "sasl"), "user");
+            user = nstr(imap_node_get(imap, "sasl"), "user");
         u = user ? km_get(&r->users, user) : NULL; /* no name: counted in the totals only */
         if (u && !u->series)
             u->series = calloc(2 * REPORT_BUCKETS, sizeof *u->series);
@@ -628,21 +645,23 @@ void report_imap(report *r, uint64_t ts, const out_flow *flow, const json_t *ima
     }
     /* messages: ENVELOPEs in FETCH responses, APPENDed messages */
     if (command && strstr(command, "FETCH")) {
-        const json_t *resp = json_object_get(imap, "responses"), *x;
-        size_t i;
-        json_array_foreach(resp, i, x) {
-            const json_t *env = json_object_get(x, "envelope");
-            json_t *sz = json_object_get(x, "rfc822_size");
-            if (json_is_object(env))
-                msg_add(r, ts, flow, command, NULL, env, json_is_integer(sz) ? json_integer_value(sz) : -1, NULL);
+        size_t n = imap_node_size(t->responses);
+        for (size_t i = 0; i < n; i++) {
+            const imap_node *x = imap_node_at(t->responses, i);
+            const imap_node *env = imap_node_get(x, "envelope");
+            const imap_node *sz = imap_node_get(x, "rfc822_size");
+            if (imap_node_kind_of(env) == IMAP_NODE_OBJECT)
+                msg_add(r, ts, flow, command, NULL, env,
+                        imap_node_kind_of(sz) == IMAP_NODE_INT ? imap_node_int(sz) : -1, NULL);
         }
-    } else if (command && !strcmp(command, "APPEND") && st == ST_OK) {
-        const json_t *msgs = json_object_get(imap, "messages"), *x;
-        size_t i;
-        json_array_foreach(msgs, i, x) {
-            json_t *sz = json_object_get(x, "size");
-            msg_add(r, ts, flow, command, jstr(imap, "mailbox"), json_object_get(x, "envelope"),
-                    json_is_integer(sz) ? json_integer_value(sz) : -1, jstr(x, "date"));
+    } else if (t->command == IMAP_CMD_APPEND && st == ST_OK) {
+        const imap_node *msgs = imap_node_get(imap, "messages");
+        size_t n = imap_node_size(msgs);
+        for (size_t i = 0; i < n; i++) {
+            const imap_node *x = imap_node_at(msgs, i);
+            const imap_node *sz = imap_node_get(x, "size");
+            msg_add(r, ts, flow, command, nstr(imap, "mailbox"), imap_node_get(x, "envelope"),
+                    imap_node_kind_of(sz) == IMAP_NODE_INT ? imap_node_int(sz) : -1, nstr(x, "date"));
         }
     }
     pthread_mutex_unlock(&r->mu);
@@ -853,14 +872,13 @@ void report_flow_begin(report *r, uint64_t ts, const out_flow *flow)
     pthread_mutex_unlock(&r->mu);
 }
 
-void report_line(report *r, uint64_t ts, const out_flow *flow, const json_t *line)
+void report_line(report *r, uint64_t ts, const out_flow *flow, imap_dir dir, const imap_line *line)
 {
     open_conn *o;
-    const char *dir, *text, *tag, *word;
     char lat[32] = "";
-    json_t *l;
+    const char *d = dir == IMAP_DIR_CLIENT ? "C" : "S";
 
-    if (!flow || !json_is_object(line))
+    if (!flow || !line)
         return;
     pthread_mutex_lock(&r->mu);
     o = open_get(r, flow->flow_id, false);
@@ -868,23 +886,17 @@ void report_line(report *r, uint64_t ts, const out_flow *flow, const json_t *lin
         pthread_mutex_unlock(&r->mu);
         return;
     }
-    dir = jstr(line, "direction");
-    text = jstr(line, "text");
-    tag = jstr(line, "tag");
-    word = jstr(line, "command");
-    if (!word)
-        word = jstr(line, "status");
-    l = json_object_get(line, "latency_us");
-    if (json_is_integer(l)) {
+    if (line->has_latency) {
         char v[24];
-        report_fmt_latency((uint64_t)(json_integer_value(l) > 0 ? json_integer_value(l) : 0), v, sizeof v);
+        report_fmt_latency(line->latency_us, v, sizeof v);
         snprintf(lat, sizeof lat, " (%s)", v);
     }
-    if (text)
-        trace_add(r, o, ts, "%s %.900s%s", dir && !strcmp(dir, "client") ? "C" : dir ? "S" : "?", text, lat);
+    if (line->text.ptr)
+        trace_add(r, o, ts, "%s %.*s%s", d, (int)(line->text.len < 900 ? line->text.len : 900), line->text.ptr, lat);
     else
-        trace_add(r, o, ts, "%s %s%s%s%s", dir && !strcmp(dir, "client") ? "C" : dir ? "S" : "?",
-                  tag ? tag : "", tag && word ? " " : "", word ? word : "", lat);
+        trace_add(r, o, ts, "%s %.*s%s%.*s%s", d, (int)line->tag.len, line->tag.ptr ? line->tag.ptr : "",
+                  line->tag.len && line->word.len ? " " : "", (int)line->word.len,
+                  line->word.ptr ? line->word.ptr : "", lat);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -892,9 +904,7 @@ void report_event(report *r, const char *type, uint64_t ts, const out_flow *flow
 {
     if (!r || !type)
         return;
-    if (!strcmp(type, "imap"))
-        report_imap(r, ts, flow, body);
-    else if (!strcmp(type, "imap_session"))
+    if (!strcmp(type, "imap_session"))
         report_session(r, ts, flow, body);
     else if (!strcmp(type, "alert"))
         report_alert(r, ts, flow, body);

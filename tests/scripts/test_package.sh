@@ -214,10 +214,13 @@ static int on_event(void *user, const imap_event *ev)
 {
     (void)user;
     if (ev->type == IMAP_EV_TRANSACTION) {
-        char *s = json_dumps(ev->data, JSON_COMPACT);
+        const imap_transaction *t = ev->txn;
+        const char *user = imap_node_str(imap_node_get(t->args, "user"), NULL);
+        const char *pass = imap_node_str(imap_node_get(t->args, "password"), NULL);
         n_txn++;
-        printf("txn %s\n", s ? s : "?");
-        free(s);
+        printf("txn \"command\":\"%s\" \"user\":\"%s\" \"password\":\"%s\" \"status\":\"%s\"\n",
+               imap_command_name(t->command), user ? user : "", pass ? pass : "",
+               imap_status_name(t->status));
     }
     return 0;
 }

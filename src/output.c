@@ -463,14 +463,10 @@ void put_json_ann(output *o, const json_t *v, int depth, const char *key)
         else if (strcmp(k, "status") == 0 && (a = ann_of(obj, k, IMAP_ANNOT_STATUS)) != NULL)
             put_ann_fields(o, a, "status_");
     }
-    if (key && !json_object_get(obj, "rfc")) {
-        const imap_annot *a = NULL;
-        if (strcmp(key, "response_code") == 0 || strcmp(key, "code") == 0)
-            a = ann_of(obj, "code", IMAP_ANNOT_CODE);
-        else if (strcmp(key, "capabilities") == 0 || strcmp(key, "capabilities_before_tls") == 0)
-            a = ann_of(obj, "name", IMAP_ANNOT_CAPABILITY);
-        else if (strcmp(key, "responses") == 0)
-            a = ann_of(obj, "type", IMAP_ANNOT_STATUS);
+    imap_annot_kind ak;
+    const char *field;
+    if (key && !json_object_get(obj, "rfc") && ann_container(key, &ak, &field)) {
+        const imap_annot *a = ann_of(obj, field, ak);
         if (a) /* the object has that member: never empty, a comma is due */
             put_ann_fields(o, a, "");
     }

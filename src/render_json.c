@@ -56,6 +56,23 @@ void put_node_value(output *o, const imap_node *v, int depth)
     }
 }
 
+bool ann_container(const char *key, imap_annot_kind *kind, const char **field)
+{
+    if (strcmp(key, "response_code") == 0 || strcmp(key, "code") == 0) {
+        *kind = IMAP_ANNOT_CODE;
+        *field = "code";
+    } else if (strcmp(key, "capabilities") == 0 || strcmp(key, "capabilities_before_tls") == 0) {
+        *kind = IMAP_ANNOT_CAPABILITY;
+        *field = "name";
+    } else if (strcmp(key, "responses") == 0) {
+        *kind = IMAP_ANNOT_STATUS;
+        *field = "type";
+    } else {
+        return false;
+    }
+    return true;
+}
+
 static const imap_annot *node_ann_of(const imap_node *obj, const char *key, imap_annot_kind kind)
 {
     size_t len;
@@ -95,14 +112,10 @@ void put_node_ann(output *o, const imap_node *v, int depth, const char *key)
         else if (strcmp(k, "status") == 0 && (a = node_ann_of(v, k, IMAP_ANNOT_STATUS)) != NULL)
             put_ann_fields(o, a, "status_");
     }
-    if (key && !imap_node_get(v, "rfc")) {
-        const imap_annot *a = NULL;
-        if (strcmp(key, "response_code") == 0 || strcmp(key, "code") == 0)
-            a = node_ann_of(v, "code", IMAP_ANNOT_CODE);
-        else if (strcmp(key, "capabilities") == 0)
-            a = node_ann_of(v, "name", IMAP_ANNOT_CAPABILITY);
-        else if (strcmp(key, "responses") == 0)
-            a = node_ann_of(v, "type", IMAP_ANNOT_STATUS);
+    imap_annot_kind ak;
+    const char *field;
+    if (key && !imap_node_get(v, "rfc") && ann_container(key, &ak, &field)) {
+        const imap_annot *a = node_ann_of(v, field, ak);
         if (a) /* the object has that member: never empty, a comma is due */
             put_ann_fields(o, a, "");
     }

@@ -46,6 +46,12 @@ void put_json_ann(output *o, const json_t *v, int depth, const char *key);
 void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
                              const imap_node *body, const json_t *extra);
 
+/* --annotate: true when the objects held by member key (its value, or
+ * the elements of its array) get "rfc" and "meaning": *kind and the member
+ * *field that names the entry (docs/output.md, "Annotations").  One rule
+ * for both writers (put_json_ann, put_node_ann). */
+bool ann_container(const char *key, imap_annot_kind *kind, const char **field);
+
 /* A value tree, compactly; deeper than OUT_MAX_DEPTH: null. */
 void put_node_value(output *o, const imap_node *v, int depth);
 /* The same with the --annotate additions (output.c, put_json_ann). */

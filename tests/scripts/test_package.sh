@@ -93,7 +93,7 @@ else
     fi
     pc=$stage/usr/lib/pkgconfig/libimapdissect.pc
     if grep -qx 'prefix=/usr' "$pc" && grep -qx 'libdir=/usr/lib' "$pc" && grep -qx "Version: $version" "$pc" &&
-       grep -qx 'Requires: jansson' "$pc"; then pass make-install-pc
+       ! grep -q 'jansson' "$pc"; then pass make-install-pc
     else fail make-install-pc "$(tr '\n' ' ' <"$pc")"; fi
     if grep -qx 'ExecStart=/usr/bin/imapscope -i %i -T json -w /var/log/imapscope/%i.json -Z imapscope' \
         "$stage/usr/lib/systemd/system/imapscope@.service"; then pass make-install-unit

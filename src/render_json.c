@@ -1,17 +1,515 @@
 /*
- * render_json.c - the dissector's value trees (imap_node, imap.h) written
- * as JSON straight into the output buffer (render_json.h).
+ * render_json.c - the JSON renderer (render_json.h): events written as
+ * JSON lines straight into the output buffer (sink.h), from jansson
+ * trees (alerts, tls, stats, the program's members of imap_session) and
+ * from the dissector's value trees (imap_node: transactions, session
+ * summaries), with the same bytes for the same values.
  *
- * The same bytes as output.c's put_json_value/put_json_ann give for the
- * jansson tree of the same values: objects in insertion order, integers
- * in decimal, strings through put_json_string.
+ * The serialiser is our own rather than json_dumpb(): json_dumpb needs
+ * a second pass when its buffer is short, allocates a loop-detection table
+ * per container, and fails the whole event on one invalid UTF-8 string; ours
+ * writes once, bounds depth (OUT_MAX_DEPTH) and size (OUT_MAX_EVENT_BYTES),
+ * and repairs invalid UTF-8.  Its output is byte-identical to
+ * json_dumps(v, JSON_COMPACT) for valid input (tests/unit/test_output.c
+ * checks it).
  */
 #include "render_json.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "imap_node.h"
 #include "sink.h"
+
+/* Zero-padded decimal of exactly width digits (v < 10^width). */
+void fmt_dec(char *dst, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        dst[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Civil date from days since 1970-01-01 (proleptic Gregorian; Howard
+ * Hinnant's civil_from_days, exact for every day, leap years included). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);                           /* [0, 146096] */
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  /* [0, 399] */
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                /* [0, 365] */
+    const unsigned mp = (5 * doy + 2) / 153;                                     /* [0, 11] */
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* 253402300799 = 9999-12-31T23:59:59Z, the last second RFC 3339 can write. */
+#define OUT_MAX_TS_US (253402300799ull * 1000000ull + 999999ull)
+
+/* "YYYY-MM-DDTHH:MM:SS" (19 characters) of a second since the epoch. */
+static void fmt_date_time(int64_t sec, char dst[19])
+{
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(sec / 86400, &y, &m, &d);
+    unsigned tod = (unsigned)(sec % 86400);
+    fmt_dec(dst, (unsigned)y, 4);
+    dst[4] = '-';
+    fmt_dec(dst + 5, m, 2);
+    dst[7] = '-';
+    fmt_dec(dst + 8, d, 2);
+    dst[10] = 'T';
+    fmt_dec(dst + 11, tod / 3600, 2);
+    dst[13] = ':';
+    fmt_dec(dst + 14, tod / 60 % 60, 2);
+    dst[16] = ':';
+    fmt_dec(dst + 17, tod % 60, 2);
+}
+
+size_t output_format_rfc3339(uint64_t ts_us, char buf[28])
+{
+    if (ts_us > OUT_MAX_TS_US)
+        ts_us = OUT_MAX_TS_US;
+    fmt_date_time((int64_t)(ts_us / 1000000), buf);
+    buf[19] = '.';
+    fmt_dec(buf + 20, (unsigned)(ts_us % 1000000), 6);
+    buf[26] = 'Z';
+    buf[27] = '\0';
+    return 27;
+}
+
+/* The same into the buffer, with the date part cached per second. */
+void put_rfc3339(output *o, uint64_t ts_us)
+{
+    if (ts_us > OUT_MAX_TS_US)
+        ts_us = OUT_MAX_TS_US;
+    int64_t sec = (int64_t)(ts_us / 1000000);
+    if (sec != o->ts_cache_sec) {
+        fmt_date_time(sec, o->ts_cache);
+        o->ts_cache_sec = sec;
+    }
+    char tail[8];
+    tail[0] = '.';
+    fmt_dec(tail + 1, (unsigned)(ts_us % 1000000), 6);
+    tail[7] = 'Z';
+    put(o, o->ts_cache, 19);
+    put(o, tail, 8);
+}
+
+/* ------------------------------------------------------------------ */
+/* UTF-8 and JSON                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629 4, "UTF8-char":
+ * no overlongs, no surrogates, nothing above U+10FFFF), or 0 when the
+ * bytes at p are not one.  p < end. */
+size_t utf8_seq_len(const unsigned char *p, const unsigned char *end, uint32_t *cp)
+{
+    unsigned char c = p[0];
+    size_t n;
+    uint32_t lo = 0x80, hi = 0xBF, v;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        v = c & 0x0F;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        v = c & 0x07;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n > (size_t)(end - p))
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    v = (v << 6) | (p[1] & 0x3F);
+    for (size_t i = 2; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[i] & 0x3F);
+    }
+    *cp = v;
+    return n;
+}
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+/* Bytes a JSON string holds as they are: printable ASCII but '"' and '\\'. */
+static const bool json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* A JSON string (RFC 8259 7) with jansson's escapes: \" \\ \b \f \n \r \t,
+ * other controls as \u00XX (upper-case hex).  Invalid UTF-8 bytes become
+ * U+FFFD one by one. */
+void put_json_string(output *o, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    bool repaired = false;
+    /* Fast path: room for the worst case (every byte a \u00XX escape, or
+     * U+FFFD for an invalid byte: at most 6 bytes out per byte in) is made
+     * once, then bytes are written without a check each. */
+    if (!o->overflow && n < OUT_MAX_EVENT_BYTES / 6 &&
+        o->len - o->ev_start <= OUT_MAX_EVENT_BYTES - (6 * n + 2) && buf_reserve(o, 6 * n + 2)) {
+        char *w = o->buf + o->len;
+        *w++ = '"';
+        while (p < end) {
+            /* a run of bytes written as they are, copied at once */
+            const unsigned char *run = p;
+            while (p < end && json_plain[*p])
+                p++;
+            if (p > run) {
+                memcpy(w, run, (size_t)(p - run));
+                w += p - run;
+                if (p == end)
+                    break;
+            }
+            unsigned char c = *p;
+            if (c >= 0x80) {
+                uint32_t cp;
+                size_t k = utf8_seq_len(p, end, &cp);
+                if (k) {
+                    memcpy(w, p, k);
+                    w += k;
+                    p += k;
+                } else {
+                    memcpy(w, "\xEF\xBF\xBD", 3);
+                    w += 3;
+                    repaired = true;
+                    p++;
+                }
+                continue;
+            }
+            p++;
+            *w++ = '\\';
+            switch (c) {
+            case '"': *w++ = '"'; break;
+            case '\\': *w++ = '\\'; break;
+            case '\b': *w++ = 'b'; break;
+            case '\f': *w++ = 'f'; break;
+            case '\n': *w++ = 'n'; break;
+            case '\r': *w++ = 'r'; break;
+            case '\t': *w++ = 't'; break;
+            default:
+                *w++ = 'u', *w++ = '0', *w++ = '0';
+                *w++ = hexdig[c >> 4], *w++ = hexdig[c & 15];
+            }
+        }
+        *w++ = '"';
+        o->len = (size_t)(w - o->buf);
+        if (repaired)
+            o->ctr.utf8_repairs++;
+        return;
+    }
+    put_ch(o, '"');
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && json_plain[*p])
+            p++;
+        if (p > run)
+            put(o, (const char *)run, (size_t)(p - run));
+        if (p >= end)
+            break;
+        unsigned char c = *p;
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t k = utf8_seq_len(p, end, &cp);
+            if (k) {
+                put(o, (const char *)p, k);
+                p += k;
+            } else {
+                put(o, "\xEF\xBF\xBD", 3);
+                repaired = true;
+                p++;
+            }
+            continue;
+        }
+        p++;
+        switch (c) {
+        case '"': put(o, "\\\"", 2); break;
+        case '\\': put(o, "\\\\", 2); break;
+        case '\b': put(o, "\\b", 2); break;
+        case '\f': put(o, "\\f", 2); break;
+        case '\n': put(o, "\\n", 2); break;
+        case '\r': put(o, "\\r", 2); break;
+        case '\t': put(o, "\\t", 2); break;
+        default: {
+            char e[6] = {'\\', 'u', '0', '0', hexdig[c >> 4], hexdig[c & 15]};
+            put(o, e, 6);
+        }
+        }
+    }
+    put_ch(o, '"');
+    if (repaired)
+        o->ctr.utf8_repairs++;
+}
+
+void put_json_cstr(output *o, const char *s) { put_json_string(o, s, strlen(s)); }
+
+/* An object member's key with its separators: [","] "key" ":".  Keys are
+ * short and plain (the dissector's names): one reservation and one copy;
+ * anything else goes through put_json_string. */
+void put_json_key(output *o, const char *k, size_t n, bool first)
+{
+    size_t i = 0;
+    while (i < n && json_plain[(unsigned char)k[i]])
+        i++;
+    if (i == n && n < 256 && !o->overflow && o->len - o->ev_start <= OUT_MAX_EVENT_BYTES - (n + 4) &&
+        buf_reserve(o, n + 4)) {
+        char *w = o->buf + o->len;
+        if (!first)
+            *w++ = ',';
+        *w++ = '"';
+        memcpy(w, k, n);
+        w += n;
+        *w++ = '"';
+        *w++ = ':';
+        o->len = (size_t)(w - o->buf);
+        return;
+    }
+    if (!first)
+        put_ch(o, ',');
+    put_json_string(o, k, n);
+    put_ch(o, ':');
+}
+
+/* A real as jansson 2.14 writes it (jsonp_dtostr, precision 17): "%.17g",
+ * ".0" added when it looks like an integer, exponent without '+' or
+ * leading zeros.  Not finite (cannot come from jansson): null. */
+static void put_json_real(output *o, double d)
+{
+    if (!isfinite(d)) {
+        put(o, "null", 4);
+        return;
+    }
+    char b[64];
+    int n = snprintf(b, sizeof b - 3, "%.17g", d);
+    if (n <= 0 || (size_t)n >= sizeof b - 3) {
+        put(o, "null", 4);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        if (b[i] == ',') /* a locale's decimal comma */
+            b[i] = '.';
+    if (!strpbrk(b, ".eE")) {
+        b[n++] = '.';
+        b[n++] = '0';
+        b[n] = '\0';
+    }
+    char *e = strchr(b, 'e');
+    if (e) {
+        char *start = e + 1, *q;
+        if (*start == '-')
+            start++;
+        q = start;
+        if (*q == '+')
+            q++;
+        while (*q == '0' && q[1])
+            q++;
+        memmove(start, q, strlen(q) + 1);
+        n = (int)strlen(b);
+    }
+    put(o, b, (size_t)n);
+}
+
+void put_json_value(output *o, const json_t *v, int depth)
+{
+    if (!v || depth > OUT_MAX_DEPTH) {
+        put(o, "null", 4);
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        put_ch(o, '{');
+        bool first = true;
+        json_t *obj = (json_t *)v; /* jansson's iterators take non-const; nothing is changed */
+        for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+            if (o->overflow)
+                return;
+            put_json_key(o, json_object_iter_key(it), json_object_iter_key_len(it), first);
+            first = false;
+            put_json_value(o, json_object_iter_value(it), depth + 1);
+        }
+        put_ch(o, '}');
+        break;
+    }
+    case JSON_ARRAY: {
+        put_ch(o, '[');
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n && !o->overflow; i++) {
+            if (i)
+                put_ch(o, ',');
+            put_json_value(o, json_array_get(v, i), depth + 1);
+        }
+        put_ch(o, ']');
+        break;
+    }
+    case JSON_STRING: put_json_string(o, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: put_i64(o, (int64_t)json_integer_value(v)); break;
+    case JSON_REAL: put_json_real(o, json_real_value(v)); break;
+    case JSON_TRUE: put(o, "true", 4); break;
+    case JSON_FALSE: put(o, "false", 5); break;
+    default: put(o, "null", 4); break;
+    }
+}
+
+char *output_json_dump(const json_t *v)
+{
+    output tmp;
+    memset(&tmp, 0, sizeof tmp);
+    put_json_value(&tmp, v, 0);
+    put_ch(&tmp, '\0');
+    if (tmp.overflow) {
+        free(tmp.buf);
+        return NULL;
+    }
+    return tmp.buf;
+}
+
+/* --annotate: ,"<pfx>rfc":"...","<pfx>meaning":"..." for entry a. */
+void put_ann_fields(output *o, const imap_annot *a, const char *pfx)
+{
+    char k[32];
+    size_t pl = strlen(pfx);
+    memcpy(k, pfx, pl);
+    memcpy(k + pl, "rfc", 4);
+    put_json_key(o, k, pl + 3, false);
+    put_json_cstr(o, a->rfc);
+    memcpy(k + pl, "meaning", 8);
+    put_json_key(o, k, pl + 7, false);
+    put_json_cstr(o, a->meaning);
+}
+
+static const imap_annot *ann_of(const json_t *obj, const char *key, imap_annot_kind kind)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? imap_annot_lookup(kind, json_string_value(v), json_string_length(v)) : NULL;
+}
+
+/* put_json_value for an "imap" or "imap_session" body with --annotate:
+ * the same bytes, plus (docs/output.md, "Annotations"):
+ *   - after a string member "command": "command_rfc", "command_meaning";
+ *     after a string member "status" naming a status response (OK NO BAD
+ *     PREAUTH BYE): "status_rfc", "status_meaning";
+ *   - inside a response code object (the value of "response_code" or
+ *     "code", with a string "code"), a capability object (an element of a
+ *     "capabilities" or "capabilities_before_tls" array, with a string
+ *     "name") and an untagged status
+ *     response (an element of "responses" whose "type" is a status):
+ *     "rfc" and "meaning" (not when the object has "rfc" already).
+ * Names not in the table get nothing added.  key: the member name that
+ * holds v (arrays pass theirs to their elements). */
+void put_json_ann(output *o, const json_t *v, int depth, const char *key)
+{
+    if (!v || depth > OUT_MAX_DEPTH || !(json_is_object(v) || json_is_array(v))) {
+        put_json_value(o, v, depth);
+        return;
+    }
+    if (json_is_array(v)) {
+        put_ch(o, '[');
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n && !o->overflow; i++) {
+            if (i)
+                put_ch(o, ',');
+            put_json_ann(o, json_array_get(v, i), depth + 1, key);
+        }
+        put_ch(o, ']');
+        return;
+    }
+    put_ch(o, '{');
+    bool first = true;
+    json_t *obj = (json_t *)v; /* iterators take non-const; nothing is changed */
+    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+        if (o->overflow)
+            return;
+        const char *k = json_object_iter_key(it);
+        put_json_key(o, k, json_object_iter_key_len(it), first);
+        first = false;
+        put_json_ann(o, json_object_iter_value(it), depth + 1, k);
+        const imap_annot *a = NULL;
+        if (strcmp(k, "command") == 0 && (a = ann_of(obj, k, IMAP_ANNOT_COMMAND)) != NULL)
+            put_ann_fields(o, a, "command_");
+        else if (strcmp(k, "status") == 0 && (a = ann_of(obj, k, IMAP_ANNOT_STATUS)) != NULL)
+            put_ann_fields(o, a, "status_");
+    }
+    imap_annot_kind ak;
+    const char *field;
+    if (key && !json_object_get(obj, "rfc") && ann_container(key, &ak, &field)) {
+        const imap_annot *a = ann_of(obj, field, ak);
+        if (a) /* the object has that member: never empty, a comma is due */
+            put_ann_fields(o, a, "");
+    }
+    put_ch(o, '}');
+}
+
+void json_event_head(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow)
+{
+    put(o, "{\"timestamp\":\"", 14);
+    put_rfc3339(o, ts_us);
+    put(o, "\",\"event_type\":", 15);
+    put_json_cstr(o, event_type);
+    if (flow) {
+        put(o, ",\"flow_id\":", 11);
+        put_u64(o, flow->flow_id);
+        if (flow->community_id) {
+            put(o, ",\"community_id\":", 16);
+            put_json_cstr(o, flow->community_id);
+        }
+        put(o, ",\"src_ip\":", 10);
+        put_json_cstr(o, flow->src_ip ? flow->src_ip : "");
+        put(o, ",\"src_port\":", 12);
+        put_u64(o, flow->src_port);
+        put(o, ",\"dest_ip\":", 11);
+        put_json_cstr(o, flow->dest_ip ? flow->dest_ip : "");
+        put(o, ",\"dest_port\":", 13);
+        put_u64(o, flow->dest_port);
+    }
+}
+
+void json_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body)
+{
+    json_event_head(o, event_type, ts_us, flow);
+    if (body) {
+        put_ch(o, ',');
+        put_json_cstr(o, event_type);
+        put_ch(o, ':');
+        if (o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0))
+            put_json_ann(o, body, 0, NULL);
+        else
+            put_json_value(o, body, 0);
+    }
+    put(o, "}\n", 2);
+}
+
+
+/* ------------------------------------------------------------------ */
+/* The dissector's value trees                                         */
+/* ------------------------------------------------------------------ */
 
 /* The writer walks the nodes' layout (dissector/imap_node.h) directly
  * rather than through imap.h's accessor calls: it is the one consumer on

@@ -183,12 +183,11 @@ void output_event_merged(output *o, const char *event_type, uint64_t ts_us, cons
  * once when a connection's IMAP session starts.  No-op in JSON mode. */
 void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow);
 
-/* Text mode: one protocol line: the data of an IMAP_EV_LINE event
- * (borrowed, not kept).  Keys read: direction, kind, tag, command, status,
- * text, latency_us, code, capabilities; every one may be missing.  With
- * verbose > 0, the line is followed by the annotations of its command or
- * status, code and capabilities not yet annotated on flow->seen.  No-op
- * in JSON mode. */
+/* Text mode: one protocol line: an IMAP_EV_LINE event's direction and
+ * typed line (borrowed, not kept; imap.h): its text (or tag and word when
+ * it has none), latency, decoded names; with verbose > 0 it is followed by
+ * the annotations of its command or status, code and capabilities not yet
+ * annotated on flow->seen.  No-op in JSON mode. */
 void output_line(output *o, uint64_t ts_us, const out_flow *flow, imap_dir dir, const imap_line *line);
 
 /* Text mode: a hint for the reader, written once per run (per id, also

@@ -427,6 +427,30 @@ imap_node *imap_session_summary(const imap_session *s);
 /* Drops a reference handed out by imap_session_summary (NULL is fine). */
 void imap_node_release(imap_node *n);
 
+/* The summary's fixed fields, typed (the same values as the tree of
+ * imap_session_summary, which out->obj holds: a new reference, dropped by
+ * imap_summary_release).  Spans point into the session or the tree: valid
+ * until the next feed or imap_summary_release, whichever comes first. */
+typedef struct imap_summary {
+    imap_span           user;            /* the last user seen logging in, or empty */
+    bool                login_success;
+    bool                preauth;         /* PREAUTH greeting (RFC 9051 7.1.4) */
+    bool                midstream;
+    imap_session_state  state;           /* at the end (or now) */
+    uint64_t            transactions;
+    uint64_t            commands;        /* commands seen, every name */
+    bool                starttls_requested;
+    imap_span           starttls_result; /* "OK", "NO", "BAD", "invalid"; empty when none */
+    bool                compress_requested;
+    imap_span           compress_result;
+    bool                tls;             /* layers now */
+    bool                compressed;
+    imap_starttls_offer starttls_offer;  /* imap_session_starttls_offer() */
+    imap_node          *obj;             /* the whole summary tree */
+} imap_summary;
+void imap_session_summary_typed(const imap_session *s, imap_summary *out);
+void imap_summary_release(imap_summary *sum);
+
 /* True when the first bytes of a stream look like a server greeting
  * ("* OK", "* PREAUTH", "* BYE"): helps the caller decide who is the server
  * when the TCP handshake was not seen. */

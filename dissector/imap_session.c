@@ -3219,6 +3219,43 @@ void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us)
     }
 }
 
+static imap_span cspan(const char *c) { return (imap_span){ c, c ? strlen(c) : 0 }; }
+
+void imap_session_summary_typed(const imap_session *s, imap_summary *out)
+{
+    memset(out, 0, sizeof *out);
+    out->obj = imap_session_summary(s);
+    if (!s)
+        return;
+    out->user = (imap_span){ imapi_string_value(s->user_name), imapi_string_length(s->user_name) };
+    out->login_success = s->login_success;
+    out->preauth = s->preauth;
+    out->midstream = s->midstream;
+    out->state = (imap_session_state)s->state;
+    out->transactions = s->transactions;
+    const char *k;
+    imap_node *v;
+    imapi_object_foreach(s->commands, k, v) {
+        (void)k;
+        out->commands += (uint64_t)imapi_integer_value(v);
+    }
+    out->starttls_requested = s->starttls_requested;
+    out->starttls_result = cspan(s->starttls_result);
+    out->compress_requested = s->compress_requested;
+    out->compress_result = cspan(s->compress_result);
+    out->tls = tls_active(s);
+    out->compressed = compressed_active(s);
+    out->starttls_offer = imap_session_starttls_offer(s);
+}
+
+void imap_summary_release(imap_summary *sum)
+{
+    if (sum) {
+        imapi_decref(sum->obj);
+        sum->obj = NULL;
+    }
+}
+
 imap_node *imap_session_summary(const imap_session *s)
 {
     imap_node *o = imapi_object();

@@ -206,10 +206,10 @@ static void emit_line(engine *e, uint64_t ts, const out_flow *f, imap_dir dir, c
 /* The end of a connection: the dissector's summary (borrowed) with the
  * engine's members (extra, stolen) set over it, as json_object_update
  * would: a member of both keeps its place and takes extra's value. */
-static void emit_session(engine *e, uint64_t ts, const out_flow *f, const imap_node *sum, json_t *extra)
+static void emit_session(engine *e, uint64_t ts, const out_flow *f, const imap_summary *sum, json_t *extra)
 {
     if (e->cfg.report) {
-        json_t *full = sum ? node_to_json(sum) : NULL;
+        json_t *full = sum ? node_to_json(sum->obj) : NULL;
         if (!full)
             full = json_object();
         json_object_update(full, extra);
@@ -965,9 +965,12 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
     if (c->kind == CK_IMAP || e->cfg.all_tcp) {
         e->events[EV_SESSION]++;
         e->conns_reported++;
-        imap_node *sum = c->imap ? imap_session_summary(c->imap) : NULL;
-        emit_session(e, ts, conn_out(c), sum, conn_summary(c, reason));
-        imap_node_release(sum);
+        imap_summary sum;
+        if (c->imap)
+            imap_session_summary_typed(c->imap, &sum);
+        emit_session(e, ts, conn_out(c), c->imap ? &sum : NULL, conn_summary(c, reason));
+        if (c->imap)
+            imap_summary_release(&sum);
         if (c->tls_seen && c->plaintext_bytes[0] + c->plaintext_bytes[1] == 0)
             output_hint_once(e->out, OUT_HINT_KEYLOG, e->cfg.keylog
                 ? "TLS not decrypted: the --keylog file has no secrets for this connection "

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node_json.h"
 #include "render_json.h"
 #include "render_text.h"
 #include "sink.h"
@@ -17,20 +16,19 @@
 /* ------------------------------------------------------------------ */
 
 void output_event_merged(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
-                         const imap_node *body, json_t *extra)
+                         const imap_summary *sum, json_t *extra)
 {
     if (!o || !event_type || o->broken || o->fmt == OUT_JSON) {
-        output_event_node_extra(o, event_type, ts_us, flow, body, extra);
+        output_event_node_extra(o, event_type, ts_us, flow, sum ? sum->obj : NULL, extra);
         json_decref(extra);
         return;
     }
-    /* text: the members the trace reads of the dissector's part */
-    static const char *const keys[] = { "user", "commands", "compress" };
+    /* text: the members the trace reads of the dissector's part, typed */
     json_t *b = json_object();
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const imap_node *v = imap_node_get(body, keys[i]);
-        if (v)
-            json_object_set_new_nocheck(b, keys[i], node_to_json(v));
+    if (sum) {
+        json_object_set_new_nocheck(b, "user", sum->user.ptr ? json_stringn_nocheck(sum->user.ptr, sum->user.len)
+                                                             : json_null());
+        json_object_set_new_nocheck(b, "commands", json_integer((json_int_t)sum->commands));
     }
     json_object_update(b, extra);
     json_decref(extra);

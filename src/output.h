@@ -172,12 +172,13 @@ typedef struct imap_node imap_node;
 void output_event_node(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
                        const imap_node *body, const char *flag);
 
-/* The end of a connection: the dissector's summary tree (borrowed) with
- * the program's members (extra, stolen) set over it (json_object_update
- * order: a member of both keeps the summary's place).  JSON mode renders
- * both without a merged copy; text mode reads the members it shows. */
+/* The end of a connection: the dissector's summary (borrowed; NULL when
+ * the connection had no IMAP session) with the program's members (extra,
+ * stolen) set over its tree (json_object_update order: a member of both
+ * keeps the summary's place).  JSON mode renders both without a merged
+ * copy; text mode reads the typed fields it shows (user, commands). */
 void output_event_merged(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
-                         const imap_node *body, json_t *extra);
+                         const imap_summary *sum, json_t *extra);
 
 /* Text mode: the header line of a connection ("--- flow N ...").  Call it
  * once when a connection's IMAP session starts.  No-op in JSON mode. */

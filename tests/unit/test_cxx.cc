@@ -131,6 +131,13 @@ int main()
     imap_node *sum = imap_session_summary(s);
     check(node_str(imap_node_get(sum, "user")) == "bob", "summary-user");
     imap_node_release(sum);
+    imap_summary ts;
+    imap_session_summary_typed(s, &ts);
+    check(str(ts.user) == "bob" && ts.login_success && ts.transactions == 2 && ts.commands == 2 &&
+              ts.state == IMAP_SESSION_SELECTED && !ts.tls &&
+              imap_node_int(imap_node_get(ts.obj, "transactions")) == 2,
+          "summary-typed");
+    imap_summary_release(&ts);
     imap_session_free(s);
     return failures ? 1 : 0;
 }

@@ -7,28 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of a valid UTF-8 sequence (RFC 3629 4) at p, 0 when invalid.
- * Only multi-byte sequences are checked here (ASCII is handled apart). */
-static size_t utf8_seq_len(const uint8_t *p, const uint8_t *end)
-{
-    size_t n;
-    uint32_t min, cp;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF) { n = 2; min = 0x80; cp = p[0] & 0x1F; }
-    else if (p[0] >= 0xE0 && p[0] <= 0xEF) { n = 3; min = 0x800; cp = p[0] & 0x0F; }
-    else if (p[0] >= 0xF0 && p[0] <= 0xF4) { n = 4; min = 0x10000; cp = p[0] & 0x07; }
-    else return 0;
-    if (n > (size_t)(end - p))
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 size_t imapi_core_escape(char *out, size_t cap, const uint8_t *in, size_t len)
 {
     static const char hexd[] = "0123456789abcdef";
@@ -60,7 +38,7 @@ size_t imapi_core_escape(char *out, size_t cap, const uint8_t *in, size_t len)
             p = r;
             continue;
         }
-        if (*p >= 0x80 && (n = utf8_seq_len(p, end)) > 0) {
+        if (*p >= 0x80 && (n = imapi_utf8_seq(p, end, NULL)) > 0) {
             src = (const char *)p;
         } else {
             tmp[0] = '\\'; tmp[1] = 'x';
@@ -107,10 +85,5 @@ imap_node *imapi_core_json_bytes(const void *in, size_t len, size_t maxlen)
 
 void imapi_core_hex(char *out, const uint8_t *in, size_t n)
 {
-    static const char hexd[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hexd[in[i] >> 4];
-        out[2 * i + 1] = hexd[in[i] & 15];
-    }
-    out[2 * n] = '\0';
+    imapi_hex_encode(in, n, out);
 }

@@ -498,24 +498,6 @@ void imapi_dec_add_date(imap_node *obj, const char *key, const imap_value *v)
 
 /* ---------------------------------------------------------------- RFC 2047 */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
 /* Decodes one encoded-text into out (room for 2*len bytes: Latin-1 doubles).
  * RFC 2047 4.1 (B: base64) and 4.2 (Q: "_" is space, =XX hex). */
 static int ew_decode(char enc, bool latin1, const char *t, size_t len, char *out, size_t *olen)
@@ -528,8 +510,8 @@ static int ew_decode(char enc, bool latin1, const char *t, size_t len, char *out
         for (size_t i = 0; i < len; i++) {
             if (t[i] == '_') {
                 tmp[n++] = ' ';
-            } else if (t[i] == '=' && i + 2 < len + 0 && hexval(t[i + 1]) >= 0 && hexval(t[i + 2]) >= 0) {
-                tmp[n++] = (unsigned char)(hexval(t[i + 1]) * 16 + hexval(t[i + 2]));
+            } else if (t[i] == '=' && i + 2 < len + 0 && imapi_hex_value(t[i + 1]) >= 0 && imapi_hex_value(t[i + 2]) >= 0) {
+                tmp[n++] = (unsigned char)(imapi_hex_value(t[i + 1]) * 16 + imapi_hex_value(t[i + 2]));
                 i += 2;
             } else if (t[i] == '=') {
                 return -1;
@@ -543,7 +525,7 @@ static int ew_decode(char enc, bool latin1, const char *t, size_t len, char *out
         for (size_t i = 0; i < len; i++) {
             if (t[i] == '=')
                 break;
-            int v = b64val((unsigned char)t[i]);
+            int v = imapi_base64_value((unsigned char)t[i]);
             if (v < 0)
                 return -1;
             acc = (acc << 6) | (uint32_t)v;

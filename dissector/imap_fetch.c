@@ -429,13 +429,8 @@ static imap_node *sha256_json(const void *data, size_t len)
     unsigned int dl = 0;
     if (EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL) != 1 || dl != 32)
         return NULL;
-    static const char hex[] = "0123456789abcdef";
     char buf[65];
-    for (size_t i = 0; i < 32; i++) {
-        buf[2 * i] = hex[d[i] >> 4];
-        buf[2 * i + 1] = hex[d[i] & 15];
-    }
-    buf[64] = '\0';
+    imapi_hex_encode(d, 32, buf);
     return imapi_string(buf);
 }
 

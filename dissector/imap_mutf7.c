@@ -22,23 +22,8 @@ static int mb64(unsigned char c)
 
 static int put_utf8(char *out, size_t outcap, size_t *o, uint32_t cp)
 {
-    unsigned char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (unsigned char)cp; n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (unsigned char)(0xC0 | (cp >> 6));
-        b[1] = (unsigned char)(0x80 | (cp & 0x3F)); n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (unsigned char)(0xE0 | (cp >> 12));
-        b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (unsigned char)(0x80 | (cp & 0x3F)); n = 3;
-    } else {
-        b[0] = (unsigned char)(0xF0 | (cp >> 18));
-        b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (unsigned char)(0x80 | (cp & 0x3F)); n = 4;
-    }
+    uint8_t b[4];
+    size_t n = imapi_utf8_put(cp, b); /* cp from UTF-16: <= U+10FFFF */
     if (n >= outcap - *o)  /* keep room for the NUL */
         return -1;
     memcpy(out + *o, b, n);

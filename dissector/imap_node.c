@@ -87,37 +87,6 @@ imap_node *imapi_string_nocheck(const char *s)
     return s ? imapi_stringn_nocheck(s, strlen(s)) : NULL;
 }
 
-/* RFC 3629 4: UTF8-octets; the same acceptance as jansson's utf8_check_string. */
-bool imapi_utf8_valid(const char *str, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)str, *end = p + len;
-    while (p < end) {
-        unsigned c = *p;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; }
-        else return false;
-        if ((size_t)(end - p) < n)
-            return false;
-        for (size_t i = 1; i < n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
-            (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000))
-            return false;
-        p += n;
-    }
-    return true;
-}
-
 imap_node *imapi_stringn(const char *s, size_t len)
 {
     if (!s || !imapi_utf8_valid(s, len))

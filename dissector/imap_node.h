@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "imap.h"
+#include "imap_util.h"
 
 #define IMAPI_SMALL_INT_MIN (-1)
 #define IMAPI_SMALL_INT_MAX 255
@@ -177,8 +178,6 @@ static inline bool imapi_boolean_value(const imap_node *n)
 /* Approximate bytes a tree holds (for the memory budget). */
 size_t imapi_node_bytes(const imap_node *n);
 
-/* True when s[0..len) is valid UTF-8 (RFC 3629: no overlongs, no
- * surrogates, nothing past U+10FFFF); NUL bytes are allowed. */
-bool imapi_utf8_valid(const char *s, size_t len);
+/* imapi_utf8_valid: in imap_util.h (included above). */
 
 #endif /* IMAP_NODE_H */

@@ -14,53 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- base64 (RFC 4648 4) ---- */
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-int imapi_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap, size_t *outlen)
-{
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t o = 0, pad = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        if (pad)
-            return -1; /* data after padding */
-        int v = b64_value(c);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o < outcap)
-                out[o] = (uint8_t)(acc >> bits);
-            o++;
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (pad > 2 || bits >= 6)
-        return -1;
-    if (pad && len % 4 != 0)
-        return -1;
-    if (outlen)
-        *outlen = o < outcap ? o : outcap;
-    return 0;
-}
-
+/* base64 (RFC 4648 4): imapi_base64_decode in imap_util.c */
 /* ---- helpers ---- */
 
 static void set_bytes(imap_sasl *x, const char *key, const void *p, size_t len)
@@ -336,7 +290,7 @@ static void ntlm_string(imap_sasl *x, const char *key, const uint8_t *msg, size_
         if (x->show_credentials) {
             char hex[2 * 256 + 1];
             size_t n = len > 256 ? 256 : len;
-            imapi_core_hex(hex, msg + at, n);
+            imapi_hex_encode(msg + at, n, hex);
             imapi_object_set_new(x->info, key, imapi_string(hex));
         }
         return;
@@ -358,21 +312,7 @@ static void ntlm_string(imap_sasl *x, const char *key, const uint8_t *msg, size_
         }
         if (cp >= 0xD800 && cp <= 0xDFFF)
             cp = 0xFFFD;
-        if (cp < 0x80) {
-            out[o++] = (char)cp;
-        } else if (cp < 0x800) {
-            out[o++] = (char)(0xC0 | cp >> 6);
-            out[o++] = (char)(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out[o++] = (char)(0xE0 | cp >> 12);
-            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (cp & 0x3F));
-        } else {
-            out[o++] = (char)(0xF0 | cp >> 18);
-            out[o++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (cp & 0x3F));
-        }
+        o += imapi_utf8_put(cp, (uint8_t *)out + o); /* cp <= U+10FFFF */
     }
     set_bytes(x, key, out, o);
 }
@@ -396,7 +336,7 @@ static void decode_ntlm(imap_sasl *x, const uint8_t *p, const uint8_t *end)
         uint32_t flags = get_le32(p + 20);
         ntlm_string(x, "target", p, len, 12, flags & 1, false);
         char hex[17];
-        imapi_core_hex(hex, p + 24, 8);
+        imapi_hex_encode(p + 24, 8, hex);
         imapi_object_set_new_nocheck(x->info, "challenge", imapi_string(hex));
     } else if (type == 3 && len >= 52) {
         bool unicode = true;

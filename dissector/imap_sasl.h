@@ -59,10 +59,6 @@ bool imapi_sasl_mech_is_cleartext(const char *mech, size_t len);
 
 void imapi_sasl_clear(imap_sasl *x);
 
-/* Base64 (RFC 4648 4) decoding, strict alphabet, padding optional.  Writes
- * at most outcap bytes (the rest is decoded but dropped, *outlen is the
- * bytes written).  Returns 0, -1 on a character outside the alphabet or a
- * bad length. */
-int imapi_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap, size_t *outlen);
+/* Base64 decoding: imapi_base64_decode in imap_util.h. */
 
 #endif /* IMAP_SASL_H */

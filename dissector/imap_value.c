@@ -651,34 +651,7 @@ const char *imapi_value_text(const imap_value *v, size_t *len, bool *truncated)
  * that it is escaped visibly. */
 static size_t utf8_seq_len(const unsigned char *p, size_t avail)
 {
-    unsigned char c = p[0];
-    if (c == 0)
-        return 0;
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n > avail)
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return n;
+    return p[0] == 0 ? 0 : imapi_utf8_seq(p, p + avail, NULL);
 }
 
 imap_node *imapi_json_bytes(const char *s, size_t len)
@@ -751,13 +724,8 @@ static bool text_printable(const char *s, size_t len)
 
 static imap_node *sha256_hex_json(const uint8_t d[32])
 {
-    static const char hex[] = "0123456789abcdef";
     char buf[65];
-    for (size_t i = 0; i < 32; i++) {
-        buf[2 * i] = hex[d[i] >> 4];
-        buf[2 * i + 1] = hex[d[i] & 15];
-    }
-    buf[64] = '\0';
+    imapi_hex_encode(d, 32, buf);
     return imapi_string(buf);
 }
 

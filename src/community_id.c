@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include "imap_util.h"
+
 #define IPP_ICMP   1
 #define IPP_TCP    6
 #define IPP_UDP    17
@@ -114,15 +116,10 @@ int community_id_v1_tuple(uint8_t ip_version, const uint8_t *src, const uint8_t 
     out[0] = '1';
     out[1] = ':';
     if (base64) {
-        /* EVP_EncodeBlock writes 28 characters and a NUL for 20 bytes. */
-        EVP_EncodeBlock((unsigned char *)out + 2, md, 20);
+        /* 28 characters and a NUL for 20 bytes. */
+        imapi_base64_encode(md, 20, out + 2, outlen - 2);
     } else {
-        static const char hex[] = "0123456789abcdef";
-        for (unsigned i = 0; i < 20; i++) {
-            out[2 + 2 * i] = hex[md[i] >> 4];
-            out[3 + 2 * i] = hex[md[i] & 15];
-        }
-        out[42] = '\0';
+        imapi_hex_encode(md, 20, out + 2);
     }
     return (int)(need - 1);
 }

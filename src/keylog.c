@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap_util.h"
 #include "limits.h"
 
 static const char *const label_names[] = {
@@ -22,31 +23,14 @@ const char *keylog_label_name(int label)
     return label >= 0 && label < KEYLOG_LABEL_COUNT ? label_names[label] : NULL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes the hex field [p, end) into out (cap bytes).  Returns bytes, or
  * -1 for odd length / bad digit / too long. */
 static int hex_field(const char *p, const char *end, uint8_t *out, size_t cap)
 {
     size_t n = (size_t)(end - p);
-    if (n == 0 || n % 2 || n / 2 > cap)
+    if (n == 0)
         return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return (int)(n / 2);
+    return (int)imapi_hex_decode(p, n, out, cap);
 }
 
 static int entry_cmp(const void *a, const void *b)

@@ -108,48 +108,6 @@ void put_rfc3339(output *o, uint64_t ts_us)
 /* UTF-8 and JSON                                                      */
 /* ------------------------------------------------------------------ */
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629 4, "UTF8-char":
- * no overlongs, no surrogates, nothing above U+10FFFF), or 0 when the
- * bytes at p are not one.  p < end. */
-size_t utf8_seq_len(const unsigned char *p, const unsigned char *end, uint32_t *cp)
-{
-    unsigned char c = p[0];
-    size_t n;
-    uint32_t lo = 0x80, hi = 0xBF, v;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        v = c & 0x0F;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        v = c & 0x07;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n > (size_t)(end - p))
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    v = (v << 6) | (p[1] & 0x3F);
-    for (size_t i = 2; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (p[i] & 0x3F);
-    }
-    *cp = v;
-    return n;
-}
-
 static const char hexdig[] = "0123456789ABCDEF";
 
 /* Bytes a JSON string holds as they are: printable ASCII but '"' and '\\'. */
@@ -192,7 +150,7 @@ void put_json_string(output *o, const char *s, size_t n)
             unsigned char c = *p;
             if (c >= 0x80) {
                 uint32_t cp;
-                size_t k = utf8_seq_len(p, end, &cp);
+                size_t k = imapi_utf8_seq(p, end, &cp);
                 if (k) {
                     memcpy(w, p, k);
                     w += k;
@@ -238,7 +196,7 @@ void put_json_string(output *o, const char *s, size_t n)
         unsigned char c = *p;
         if (c >= 0x80) {
             uint32_t cp;
-            size_t k = utf8_seq_len(p, end, &cp);
+            size_t k = imapi_utf8_seq(p, end, &cp);
             if (k) {
                 put(o, (const char *)p, k);
                 p += k;

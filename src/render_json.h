@@ -20,13 +20,11 @@
 #include <jansson.h>
 
 #include "imap.h"
+#include "imap_util.h" /* imapi_utf8_seq */
 #include "output.h"
 
 /* Zero-padded decimal of exactly width digits (v < 10^width). */
 void fmt_dec(char *dst, unsigned v, int width);
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629 4), 0 when the
- * bytes at p are not one; *cp its code point.  p < end. */
-size_t utf8_seq_len(const unsigned char *p, const unsigned char *end, uint32_t *cp);
 /* A whole event with a jansson body (NULL: no body key). */
 void json_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body);
 

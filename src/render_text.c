@@ -103,7 +103,7 @@ static void put_text_escaped(output *o, const char *s, size_t n, size_t max)
             break;
         unsigned char c = *p;
         uint32_t cp = 0;
-        size_t k = c >= 0x80 ? utf8_seq_len(p, end, &cp) : 0;
+        size_t k = c >= 0x80 ? imapi_utf8_seq(p, end, &cp) : 0;
         if (k && cp >= 0xA0 && !unicode_format_char(cp)) {
             put(o, (const char *)p, k);
             p += k;

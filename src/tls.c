@@ -9,6 +9,7 @@
  * records) in a buffer that grows up to max_handshake.
  */
 #include "tls.h"
+#include "imap_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,9 +357,7 @@ static json_t *hex_list(const uint16_t *v, size_t n)
 
 static void hexstr(const uint8_t *p, size_t n, char *out)
 {
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", p[i]);
-    out[2 * n] = 0;
+    imapi_hex_encode(p, n, out);
 }
 
 /* ---- handshake event ------------------------------------------------------------ */

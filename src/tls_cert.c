@@ -2,6 +2,7 @@
  * tls_cert.c - X.509 chain summary.  Contracts in tls_cert.h.
  */
 #include "tls_cert.h"
+#include "imap_util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -52,9 +53,7 @@ static json_t *time_json(const ASN1_TIME *t)
 
 static void hex(const unsigned char *d, size_t n, char *out)
 {
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
-    out[2 * n] = 0;
+    imapi_hex_encode(d, n, out);
 }
 
 json_t *tls_cert_json(const uint8_t *der, size_t len)

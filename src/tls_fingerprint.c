@@ -3,6 +3,7 @@
  * tls_fingerprint.h; algorithms in tests/data/SPECS.md 2-3.
  */
 #include "tls_fingerprint.h"
+#include "imap_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,8 +276,7 @@ static void md5_hex(const char *s, size_t n, char out[33])
     out[0] = 0;
     if (EVP_Digest(s, n, d, &dl, EVP_md5(), NULL) != 1)
         return;
-    for (unsigned i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    imapi_hex_encode(d, 16, out);
 }
 
 static void sha256_12(const char *s, size_t n, char out[13])
@@ -286,8 +286,7 @@ static void sha256_12(const char *s, size_t n, char out[13])
     memcpy(out, "000000000000", 13);
     if (EVP_Digest(s, n, d, &dl, EVP_sha256(), NULL) != 1)
         return;
-    for (unsigned i = 0; i < 6; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    imapi_hex_encode(d, 6, out);
 }
 
 static void join_dec16(sbuf *b, const uint16_t *v, size_t n, bool grease)

@@ -102,8 +102,12 @@ static inline const uint8_t *cur_bytes(cursor *c, size_t n)
  * 3.4); the parent moves past them.  On a short read both have err set. */
 static inline cursor cur_sub(cursor *c, size_t n)
 {
-    const uint8_t *b = cur_bytes(c, n);
-    cursor s = { b, b ? b + n : NULL, b == NULL };
+    cursor s = { c->p, c->p, true };
+    if (!cur_need(c, n))
+        return s;
+    s.end = c->p + n;
+    s.err = false;
+    c->p += n;
     return s;
 }
 

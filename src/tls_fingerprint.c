@@ -3,6 +3,7 @@
  * tls_fingerprint.h; algorithms in tests/data/SPECS.md 2-3.
  */
 #include "tls_fingerprint.h"
+#include "cursor.h"
 #include "imap_util.h"
 
 #include <stdio.h>
@@ -13,61 +14,21 @@
 
 bool tls_is_grease(uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
 
-/* ---- bounds-checked cursor ------------------------------------------------ */
-typedef struct cur {
-    const uint8_t *p, *end;
-    bool bad;
-} cur;
-
-static size_t left(const cur *c) { return (size_t)(c->end - c->p); }
-
-static uint32_t get_n(cur *c, size_t n)
+/* ---- bounds-checked reading: cursor.h ------------------------------------ */
+static void get_bytes(cursor *c, uint8_t *out, size_t n)
 {
-    if (c->bad || n > left(c)) {
-        c->bad = true;
-        c->p = c->end;
-        return 0;
-    }
-    uint32_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v << 8 | c->p[i];
-    c->p += n;
-    return v;
-}
-
-/* Sub-cursor over the next n bytes (a length-prefixed vector). */
-static cur take(cur *c, size_t n)
-{
-    cur s = {c->p, c->p, false};
-    if (c->bad || n > left(c)) {
-        c->bad = true;
-        c->p = c->end;
-        s.bad = true;
-        return s;
-    }
-    s.end = c->p + n;
-    c->p += n;
-    return s;
-}
-
-static void get_bytes(cur *c, uint8_t *out, size_t n)
-{
-    if (c->bad || n > left(c)) {
-        c->bad = true;
-        c->p = c->end;
-        return;
-    }
-    memcpy(out, c->p, n);
-    c->p += n;
+    const uint8_t *b = cur_bytes(c, n);
+    if (b != NULL)
+        memcpy(out, b, n);
 }
 
 /* u16 list of the whole sub-cursor into arr (cap), *n count. */
-static void u16_list(cur *c, uint16_t *arr, size_t cap, size_t *n, bool *trunc)
+static void u16_list(cursor *c, uint16_t *arr, size_t cap, size_t *n, bool *trunc)
 {
-    if (left(c) % 2)
-        c->bad = true;
-    while (!c->bad && left(c) >= 2) {
-        uint16_t v = (uint16_t)get_n(c, 2);
+    if (cur_left(c) % 2)
+        c->err = true;
+    while (!c->err && cur_left(c) >= 2) {
+        uint16_t v = (uint16_t)cur_be16(c);
         if (*n < cap)
             arr[(*n)++] = v;
         else
@@ -76,17 +37,17 @@ static void u16_list(cur *c, uint16_t *arr, size_t cap, size_t *n, bool *trunc)
 }
 
 /* ---- extensions ---------------------------------------------------------- */
-static void client_ext(tls_client_hello *h, uint16_t type, cur *e)
+static void client_ext(tls_client_hello *h, uint16_t type, cursor *e)
 {
     switch (type) {
     case 0: { /* server_name, RFC 6066 3 */
         h->has_sni = true;
-        cur l = take(e, get_n(e, 2));
-        while (!l.bad && left(&l) >= 3) {
-            uint8_t nt = (uint8_t)get_n(&l, 1);
-            cur name = take(&l, get_n(&l, 2));
-            if (nt == 0 && !name.bad && h->sni_len == 0) {
-                size_t n = left(&name) > TLS_HELLO_MAX_SNI ? TLS_HELLO_MAX_SNI : left(&name);
+        cursor l = cur_sub(e, cur_be16(e));
+        while (!l.err && cur_left(&l) >= 3) {
+            uint8_t nt = (uint8_t)cur_u8(&l);
+            cursor name = cur_sub(&l, cur_be16(&l));
+            if (nt == 0 && !name.err && h->sni_len == 0) {
+                size_t n = cur_left(&name) > TLS_HELLO_MAX_SNI ? TLS_HELLO_MAX_SNI : cur_left(&name);
                 memcpy(h->sni, name.p, n);
                 h->sni[n] = 0;
                 h->sni_len = n;
@@ -95,14 +56,14 @@ static void client_ext(tls_client_hello *h, uint16_t type, cur *e)
         break;
     }
     case 10: { /* supported_groups, RFC 8446 4.2.7 */
-        cur l = take(e, get_n(e, 2));
+        cursor l = cur_sub(e, cur_be16(e));
         u16_list(&l, h->groups, TLS_HELLO_MAX_LIST, &h->n_groups, &h->lists_truncated);
         break;
     }
     case 11: { /* ec_point_formats, RFC 8422 5.1.2 */
-        cur l = take(e, get_n(e, 1));
-        while (!l.bad && left(&l)) {
-            uint8_t v = (uint8_t)get_n(&l, 1);
+        cursor l = cur_sub(e, cur_u8(e));
+        while (!l.err && cur_left(&l)) {
+            uint8_t v = (uint8_t)cur_u8(&l);
             if (h->n_point_formats < TLS_HELLO_MAX_LIST)
                 h->point_formats[h->n_point_formats++] = v;
             else
@@ -112,15 +73,15 @@ static void client_ext(tls_client_hello *h, uint16_t type, cur *e)
     }
     case 13: { /* signature_algorithms, RFC 8446 4.2.3 */
         h->has_sigalgs = true;
-        cur l = take(e, get_n(e, 2));
+        cursor l = cur_sub(e, cur_be16(e));
         u16_list(&l, h->sigalgs, TLS_HELLO_MAX_LIST, &h->n_sigalgs, &h->lists_truncated);
         break;
     }
     case 16: { /* ALPN, RFC 7301 3.1 */
         h->has_alpn = true;
-        cur l = take(e, get_n(e, 2));
-        size_t n = left(&l) > TLS_HELLO_MAX_ALPN ? TLS_HELLO_MAX_ALPN : left(&l);
-        if (!l.bad) {
+        cursor l = cur_sub(e, cur_be16(e));
+        size_t n = cur_left(&l) > TLS_HELLO_MAX_ALPN ? TLS_HELLO_MAX_ALPN : cur_left(&l);
+        if (!l.err) {
             memcpy(h->alpn, l.p, n);
             h->alpn_len = n;
         }
@@ -130,21 +91,21 @@ static void client_ext(tls_client_hello *h, uint16_t type, cur *e)
     case 23: h->has_ems = true; break;
     case 35:
         h->has_session_ticket = true;
-        h->session_ticket_nonempty = left(e) > 0;
+        h->session_ticket_nonempty = cur_left(e) > 0;
         break;
     case 41: h->has_psk = true; break;
     case 42: h->has_early_data = true; break;
     case 43: { /* supported_versions, RFC 8446 4.2.1 */
         h->has_versions = true;
-        cur l = take(e, get_n(e, 1));
+        cursor l = cur_sub(e, cur_u8(e));
         u16_list(&l, h->versions, TLS_HELLO_MAX_LIST, &h->n_versions, &h->lists_truncated);
         break;
     }
     case 51: { /* key_share, RFC 8446 4.2.8 */
-        cur l = take(e, get_n(e, 2));
-        while (!l.bad && left(&l) >= 4) {
-            uint16_t g = (uint16_t)get_n(&l, 2);
-            (void)take(&l, get_n(&l, 2));
+        cursor l = cur_sub(e, cur_be16(e));
+        while (!l.err && cur_left(&l) >= 4) {
+            uint16_t g = (uint16_t)cur_be16(&l);
+            (void)cur_sub(&l, cur_be16(&l));
             if (h->n_key_shares < TLS_HELLO_MAX_LIST)
                 h->key_shares[h->n_key_shares++] = g;
             else
@@ -160,26 +121,26 @@ static void client_ext(tls_client_hello *h, uint16_t type, cur *e)
 int tls_client_hello_parse(const uint8_t *body, size_t len, tls_client_hello *h)
 {
     memset(h, 0, sizeof *h);
-    cur c = {body, body + len, false};
-    h->legacy_version = (uint16_t)get_n(&c, 2);
+    cursor c = cur_make(body, len);
+    h->legacy_version = (uint16_t)cur_be16(&c);
     get_bytes(&c, h->random, 32);
-    size_t sl = get_n(&c, 1);
+    size_t sl = cur_u8(&c);
     if (sl > 32)
         return TLS_HELLO_MALFORMED;
     h->session_id_len = (uint8_t)sl;
     get_bytes(&c, h->session_id, sl);
-    cur cs = take(&c, get_n(&c, 2));
+    cursor cs = cur_sub(&c, cur_be16(&c));
     u16_list(&cs, h->ciphers, TLS_HELLO_MAX_CIPHERS, &h->n_ciphers, &h->lists_truncated);
-    (void)take(&c, get_n(&c, 1));   /* compression methods */
-    if (c.bad || cs.bad)
+    (void)cur_sub(&c, cur_u8(&c));   /* compression methods */
+    if (c.err || cs.err)
         return TLS_HELLO_MALFORMED;
-    if (left(&c) == 0)
+    if (cur_left(&c) == 0)
         return TLS_HELLO_OK;        /* no extensions (RFC 5246 7.4.1.2) */
-    cur ex = take(&c, get_n(&c, 2));
-    while (!ex.bad && left(&ex) >= 4) {
-        uint16_t type = (uint16_t)get_n(&ex, 2);
-        cur e = take(&ex, get_n(&ex, 2));
-        if (ex.bad)
+    cursor ex = cur_sub(&c, cur_be16(&c));
+    while (!ex.err && cur_left(&ex) >= 4) {
+        uint16_t type = (uint16_t)cur_be16(&ex);
+        cursor e = cur_sub(&ex, cur_be16(&ex));
+        if (ex.err)
             break;
         if (h->n_exts < TLS_HELLO_MAX_EXTS)
             h->exts[h->n_exts++] = type;
@@ -187,7 +148,7 @@ int tls_client_hello_parse(const uint8_t *body, size_t len, tls_client_hello *h)
             h->lists_truncated = true;
         client_ext(h, type, &e);
     }
-    return (c.bad || ex.bad || left(&ex)) ? TLS_HELLO_MALFORMED : TLS_HELLO_OK;
+    return (c.err || ex.err || cur_left(&ex)) ? TLS_HELLO_MALFORMED : TLS_HELLO_OK;
 }
 
 /* RFC 8446 4.1.3: SHA-256("HelloRetryRequest") */
@@ -198,26 +159,26 @@ static const uint8_t hrr_random[32] = {
 int tls_server_hello_parse(const uint8_t *body, size_t len, tls_server_hello *h)
 {
     memset(h, 0, sizeof *h);
-    cur c = {body, body + len, false};
-    h->legacy_version = (uint16_t)get_n(&c, 2);
+    cursor c = cur_make(body, len);
+    h->legacy_version = (uint16_t)cur_be16(&c);
     get_bytes(&c, h->random, 32);
-    size_t sl = get_n(&c, 1);
+    size_t sl = cur_u8(&c);
     if (sl > 32)
         return TLS_HELLO_MALFORMED;
     h->session_id_len = (uint8_t)sl;
     get_bytes(&c, h->session_id, sl);
-    h->cipher = (uint16_t)get_n(&c, 2);
-    h->compression = (uint8_t)get_n(&c, 1);
-    if (c.bad)
+    h->cipher = (uint16_t)cur_be16(&c);
+    h->compression = (uint8_t)cur_u8(&c);
+    if (c.err)
         return TLS_HELLO_MALFORMED;
     h->hrr = !memcmp(h->random, hrr_random, 32);
-    if (left(&c) == 0)
+    if (cur_left(&c) == 0)
         return TLS_HELLO_OK;
-    cur ex = take(&c, get_n(&c, 2));
-    while (!ex.bad && left(&ex) >= 4) {
-        uint16_t type = (uint16_t)get_n(&ex, 2);
-        cur e = take(&ex, get_n(&ex, 2));
-        if (ex.bad)
+    cursor ex = cur_sub(&c, cur_be16(&c));
+    while (!ex.err && cur_left(&ex) >= 4) {
+        uint16_t type = (uint16_t)cur_be16(&ex);
+        cursor e = cur_sub(&ex, cur_be16(&ex));
+        if (ex.err)
             break;
         if (h->n_exts < TLS_HELLO_MAX_EXTS)
             h->exts[h->n_exts++] = type;
@@ -225,11 +186,11 @@ int tls_server_hello_parse(const uint8_t *body, size_t len, tls_server_hello *h)
             h->lists_truncated = true;
         switch (type) {
         case 16: { /* ALPN: exactly one name (RFC 7301 3.1) */
-            cur l = take(&e, get_n(&e, 2));
-            cur name = take(&l, get_n(&l, 1));
-            if (!name.bad) {
+            cursor l = cur_sub(&e, cur_be16(&e));
+            cursor name = cur_sub(&l, cur_u8(&l));
+            if (!name.err) {
                 h->has_alpn = true;
-                h->alpn_len = left(&name);
+                h->alpn_len = cur_left(&name);
                 memcpy(h->alpn, name.p, h->alpn_len);
                 h->alpn[h->alpn_len] = 0;
             }
@@ -239,13 +200,13 @@ int tls_server_hello_parse(const uint8_t *body, size_t len, tls_server_hello *h)
         case 23: h->has_ems = true; break;
         case 35: h->has_session_ticket = true; break;
         case 41: h->has_psk = true; break;
-        case 43: h->selected_version = (uint16_t)get_n(&e, 2); break;
-        case 51: h->key_share_group = (uint16_t)get_n(&e, 2); break;
+        case 43: h->selected_version = (uint16_t)cur_be16(&e); break;
+        case 51: h->key_share_group = (uint16_t)cur_be16(&e); break;
         case 0xff01: h->has_reneg_info = true; break;
         default: break;
         }
     }
-    return (c.bad || ex.bad || left(&ex)) ? TLS_HELLO_MALFORMED : TLS_HELLO_OK;
+    return (c.err || ex.err || cur_left(&ex)) ? TLS_HELLO_MALFORMED : TLS_HELLO_OK;
 }
 
 uint16_t tls_server_hello_version(const tls_server_hello *h)

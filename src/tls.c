@@ -9,6 +9,7 @@
  * records) in a buffer that grows up to max_handshake.
  */
 #include "tls.h"
+#include "cursor.h"
 #include "imap_util.h"
 
 #include <stdio.h>
@@ -929,8 +930,14 @@ static void on_v2_hello(tls_conn *t, int dir)
         dir_set_state(d, DS_DEAD);
         return;
     }
-    size_t csl = (size_t)p[3] << 8 | p[4], sil = (size_t)p[5] << 8 | p[6], chl = (size_t)p[7] << 8 | p[8];
-    if (9 + csl + sil + chl != n || chl < 16 || chl > 32 || csl % 3) {
+    cursor c = cur_make(p, n);
+    cur_skip(&c, 1);   /* msg_type */
+    uint16_t version = cur_be16(&c);
+    size_t csl = cur_be16(&c), sil = cur_be16(&c), chl = cur_be16(&c);
+    const uint8_t *specs = cur_bytes(&c, csl);
+    cur_skip(&c, sil);   /* session id */
+    const uint8_t *challenge = cur_bytes(&c, chl);
+    if (c.err || cur_left(&c) != 0 || chl < 16 || chl > 32 || csl % 3) {
         anomaly(t, dir, TLS_ANOM_SSLV2, "malformed CLIENT-HELLO");
         dir_set_state(d, DS_DEAD);
         return;
@@ -938,11 +945,15 @@ static void on_v2_hello(tls_conn *t, int dir)
     if (!t->ch && !(t->ch = calloc(1, sizeof *t->ch)))
         return;
     memset(t->ch, 0, sizeof *t->ch);
-    t->ch->legacy_version = (uint16_t)(p[1] << 8 | p[2]);
-    for (size_t i = 0; i < csl; i += 3)
-        if (p[9 + i] == 0 && t->ch->n_ciphers < TLS_HELLO_MAX_CIPHERS)
-            t->ch->ciphers[t->ch->n_ciphers++] = (uint16_t)(p[10 + i] << 8 | p[11 + i]);
-    memcpy(t->ch->random + 32 - chl, p + 9 + csl + sil, chl);
+    t->ch->legacy_version = version;
+    cursor cs = cur_make(specs, csl);   /* V2CipherSpec: 3 bytes each */
+    while (cur_left(&cs) >= 3) {
+        uint8_t hi = cur_u8(&cs);
+        uint16_t lo = cur_be16(&cs);
+        if (hi == 0 && t->ch->n_ciphers < TLS_HELLO_MAX_CIPHERS)
+            t->ch->ciphers[t->ch->n_ciphers++] = lo;
+    }
+    memcpy(t->ch->random + 32 - chl, challenge, chl);
     hs_reset(t);
     t->handshakes++;
     t->have_ch = true;

@@ -2,6 +2,7 @@
  * tls_cert.c - X.509 chain summary.  Contracts in tls_cert.h.
  */
 #include "tls_cert.h"
+#include "cursor.h"
 #include "imap_util.h"
 
 #include <stdio.h>
@@ -119,51 +120,32 @@ json_t *tls_cert_json(const uint8_t *der, size_t len)
     return o;
 }
 
-static size_t be(const uint8_t *p, size_t n)
-{
-    size_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 json_t *tls_cert_chain_json(const uint8_t *body, size_t len, bool tls13, bool *malformed,
                             bool *truncated)
 {
-    const uint8_t *p = body, *end = body + len;
+    /* RFC 8446 4.4.2 / RFC 5246 7.4.2: Certificate */
+    cursor c = cur_make(body, len);
     *malformed = false;
     *truncated = false;
-    if (tls13) {   /* certificate_request_context<0..255> */
-        if (end - p < 1 || (size_t)p[0] + 1 > (size_t)(end - p))
-            goto bad;
-        p += 1 + p[0];
-    }
-    if (end - p < 3)
-        goto bad;
-    size_t ll = be(p, 3);
-    p += 3;
-    if (ll != (size_t)(end - p))
+    if (tls13)   /* certificate_request_context<0..255> */
+        cur_skip(&c, cur_u8(&c));
+    size_t ll = cur_be24(&c);   /* certificate_list<0..2^24-1> */
+    if (c.err || ll != cur_left(&c))
         goto bad;
     json_t *arr = json_array();
-    while (p < end) {
-        if (end - p < 3 || be(p, 3) > (size_t)(end - p - 3)) {
+    while (cur_left(&c) > 0) {
+        size_t cl = cur_be24(&c);   /* cert_data<1..2^24-1> */
+        const uint8_t *cert = cur_bytes(&c, cl);
+        if (tls13)   /* Extension extensions<0..2^16-1> */
+            cur_skip(&c, cur_be16(&c));
+        if (c.err) {
             json_decref(arr);
             goto bad;
         }
-        size_t cl = be(p, 3);
-        p += 3;
         if (json_array_size(arr) < TLS_CERT_MAX_CHAIN)
-            json_array_append_new(arr, tls_cert_json(p, cl));
+            json_array_append_new(arr, tls_cert_json(cert, cl));
         else
             *truncated = true;
-        p += cl;
-        if (tls13) {   /* Extension extensions<0..2^16-1> */
-            if (end - p < 2 || be(p, 2) > (size_t)(end - p - 2)) {
-                json_decref(arr);
-                goto bad;
-            }
-            p += 2 + be(p, 2);
-        }
     }
     return arr;
 bad:

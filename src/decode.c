@@ -8,6 +8,7 @@
  * the difference is what the snaplen cut off.
  */
 #include "decode.h"
+#include "cursor.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -128,29 +129,29 @@ static void sync_frag_stats(decoder *d, pkt *out)
 static void tcp_options(dctx *c, const uint8_t *p, const uint8_t *end)
 {
     pkt *o = c->out;
-    while (p < end) {
-        uint8_t kind = p[0];
+    cursor cur = { p, end, false };
+    while (cur_left(&cur) > 0) {
+        uint8_t kind = cur_u8(&cur);
         if (kind == 0)
             return;
-        if (kind == 1) {
-            p++;
+        if (kind == 1)
             continue;
-        }
-        if (2 > end - p || p[1] < 2 || p[1] > end - p) {
+        uint8_t len = cur_u8(&cur);   /* kind and length included */
+        if (cur.err || len < 2 || (size_t)(len - 2) > cur_left(&cur)) {
             note(c, DECODE_R_TCP_OPTION_BAD_LENGTH);
             return;
         }
-        uint8_t len = p[1];
+        cursor opt = cur_sub(&cur, len - 2u);
         switch (kind) {
         case 2: /* MSS, RFC 9293 3.2 */
             if (len == 4) {
-                o->mss = get_be16(p + 2);
+                o->mss = cur_be16(&opt);
                 o->tcp_opts |= PKT_TCPOPT_MSS;
             }
             break;
         case 3: /* window scale, RFC 7323 2.2 */
             if (len == 3) {
-                o->wscale = p[2];
+                o->wscale = cur_u8(&opt);
                 o->tcp_opts |= PKT_TCPOPT_WSCALE;
             }
             break;
@@ -163,15 +164,14 @@ static void tcp_options(dctx *c, const uint8_t *p, const uint8_t *end)
             break;
         case 8: /* timestamps, RFC 7323 3.2 */
             if (len == 10) {
-                o->ts_val = get_be32(p + 2);
-                o->ts_ecr = get_be32(p + 6);
+                o->ts_val = cur_be32(&opt);
+                o->ts_ecr = cur_be32(&opt);
                 o->tcp_opts |= PKT_TCPOPT_TS;
             }
             break;
         default:
             break;
         }
-        p += len;
     }
 }
 

@@ -19,8 +19,7 @@
 #include <stddef.h>
 #include "imap_node.h"
 
-#define IMAP_CACHE_SLOTS   8    /* greeting, after STARTTLS, after login, ... of a few servers */
-#define IMAP_CACHE_KEY_MAX 4096 /* a longer key is not cached */
+/* IMAP_CACHE_SLOTS, IMAP_CACHE_KEY_MAX: imap_limits.h */
 
 typedef enum imap_cache_id {
     IMAP_CACHE_CAPS_DECODED,   /* imapi_decode_capabilities: tokens -> [{name[, value][, known]}] */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define SEQSET_MAX_RANGES 64
+/* SEQSET_MAX_RANGES: imap_limits.h */
 
 void imapi_dec_set(imap_node *obj, const char *key, imap_node *val)
 {

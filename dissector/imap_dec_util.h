@@ -10,7 +10,7 @@
 
 /* Recursion cap of the decoders' own descent (search keys, BODYSTRUCTURE,
  * THREAD trees); the tokenizer already caps list nesting at 64. */
-#define IMAP_DEC_MAX_DEPTH 64
+/* IMAP_DEC_MAX_DEPTH: imap_limits.h */
 
 /* Sets obj[key] = val (stealing val); a NULL val is skipped. */
 void imapi_dec_set(imap_node *obj, const char *key, imap_node *val);

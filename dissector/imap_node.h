@@ -42,6 +42,7 @@
 
 #include "imap.h"
 #include "imap_util.h"
+#include "imap_limits.h"
 
 #define IMAPI_SMALL_INT_MIN (-1)
 #define IMAPI_SMALL_INT_MAX 255

@@ -22,7 +22,7 @@
 #include "imap_node.h"
 
 #define IMAP_SASL_REDACTED "<redacted>"
-#define IMAP_SASL_MAX_DECODED 8192  /* bytes of one decoded step looked at */
+/* IMAP_SASL_MAX_DECODED: imap_limits.h */
 
 typedef struct imap_sasl {
     char     mechanism[48];   /* upper case, NUL-terminated, truncated */

@@ -28,8 +28,7 @@
 /* ---------------------------------------------------------------- arena */
 
 #define ARENA_ALIGN        16u
-#define ARENA_BLOCK_MIN    8192u   /* first block size */
-#define ARENA_KEEP_MAX     65536u  /* reset may grow the first block up to this */
+/* ARENA_BLOCK_MIN, ARENA_KEEP_MAX: imap_limits.h */
 
 struct imap_arena_block {
     struct imap_arena_block *next;  /* older block */
@@ -142,7 +141,7 @@ void imapi_arena_free(imap_arena *a)
 
 /* ------------------------------------------------------------ tokenizer */
 
-#define IMAP_MAX_DEPTH 64  /* nested lists and sections per line */
+/* IMAP_MAX_DEPTH: imap_limits.h */
 
 enum frame_kind { FRAME_TOP, FRAME_LIST, FRAME_SECTION };
 

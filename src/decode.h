@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "ipfrag.h"
+#include "limits.h" /* defaults and caps of this module */
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,11 +55,7 @@ extern "C" {
 #define DECODE_LINK_IPV6     229
 #define DECODE_LINK_SLL2     276
 
-/* Defaults for decode_config. */
-#define DECODE_DEFAULT_MAX_VLAN     8   /* stacked VLAN tags */
-#define DECODE_DEFAULT_MAX_MPLS     8   /* MPLS labels */
-#define DECODE_DEFAULT_MAX_TUNNEL   3   /* IP-in-IP nesting below the outer header */
-#define DECODE_MAX_IPV6_EXT        16   /* IPv6 extension headers per IP header */
+/* Defaults for decode_config (DECODE_DEFAULT_*): src/limits.h. */
 
 /* Kinds of reasons. */
 typedef enum decode_kind {

@@ -26,8 +26,6 @@
 #include "report.h"
 #include "tls.h"
 
-#define CONN_MAX_GAPS_LISTED 64
-#define CONN_MAX_ANOMALY_KINDS 64
 
 /* What a direction's bytes are, from the dissector's point of view. */
 typedef enum conn_layer {

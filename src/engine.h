@@ -19,9 +19,8 @@
 #include "keylog.h"
 #include "reassembly.h"
 #include "starttls_seen.h"
+#include "limits.h" /* defaults and caps of this module */
 
-#define ENGINE_MAX_SERVER_PORTS 32
-#define ENGINE_MAX_TLS_PORTS    32
 
 typedef struct engine_config {
     imap_config    imap;

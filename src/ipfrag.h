@@ -30,25 +30,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "limits.h" /* defaults and caps of this module */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Defaults (the config may change each). */
-#define IPFRAG_DEFAULT_MAX_DATAGRAMS 1024u
-#define IPFRAG_DEFAULT_MAX_BYTES     (4u * 1024u * 1024u)
-#define IPFRAG_DEFAULT_TIMEOUT_US    (30ull * 1000000ull)
-/* Largest reassembled payload (IPv4 total length / IPv6 payload length is a
- * 16-bit field). */
-#define IPFRAG_MAX_DATAGRAM          65535u
-/* Disjoint byte ranges held per datagram; one more hole than this drops the
- * datagram (IPFRAG_EV_TOO_MANY_HOLES).  In-order fragments merge into one
- * range, so only scattered arrival uses them. */
-#define IPFRAG_MAX_RANGES            32u
-/* Completed buffers kept alive until ipfrag_release_completed(): enough for
- * a reassembled datagram nested in another (tunnels). */
-#define IPFRAG_MAX_COMPLETED         8u
+/* Defaults and caps (IPFRAG_DEFAULT_*, IPFRAG_MAX_*): src/limits.h. */
 
 /* Events.  IPFRAG_EV_COUNT is the sentinel. */
 typedef enum ipfrag_event {

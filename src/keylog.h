@@ -18,13 +18,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "limits.h" /* defaults and caps of this module */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define KEYLOG_MAX_SECRET 64       /* bytes (SHA-384 secrets are 48) */
-#define KEYLOG_MAX_LINE 1024       /* longer lines are skipped */
 
 /* X(ENUM, "LABEL") */
 #define KEYLOG_LABELS(X)                                                 \

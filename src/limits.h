@@ -57,4 +57,96 @@
 #define LIM_SNAPLEN              262144
 #define LIM_PCAP_BUFFER          (16 << 20)
 
+/* Packet decoding (decode_config defaults): src/decode.h */
+#define DECODE_DEFAULT_MAX_VLAN     8   /* stacked VLAN tags */
+#define DECODE_DEFAULT_MAX_MPLS     8   /* MPLS labels */
+#define DECODE_DEFAULT_MAX_TUNNEL   3   /* IP-in-IP nesting below the outer header */
+#define DECODE_MAX_IPV6_EXT        16   /* IPv6 extension headers per IP header */
+
+/* IP fragment module (ipfrag_config defaults; LIM_FRAG_* are the command-line defaults): src/ipfrag.h */
+#define IPFRAG_DEFAULT_MAX_DATAGRAMS 1024u
+#define IPFRAG_DEFAULT_MAX_BYTES     (4u * 1024u * 1024u)
+#define IPFRAG_DEFAULT_TIMEOUT_US    (30ull * 1000000ull)
+/* Largest reassembled payload (IPv4 total length / IPv6 payload length is a
+ * 16-bit field). */
+#define IPFRAG_MAX_DATAGRAM          65535u
+/* Disjoint byte ranges held per datagram; one more hole than this drops the
+ * datagram (IPFRAG_EV_TOO_MANY_HOLES).  In-order fragments merge into one
+ * range, so only scattered arrival uses them. */
+#define IPFRAG_MAX_RANGES            32u
+/* Completed buffers kept alive until ipfrag_release_completed(): enough for
+ * a reassembled datagram nested in another (tunnels). */
+#define IPFRAG_MAX_COMPLETED         8u
+
+/* Reassembly module (reasm_config defaults; LIM_REASM_* are the command-line defaults): src/reassembly.h */
+#define REASM_DEFAULT_MAX_HELD_PER_STREAM ((size_t)1 << 20)  /* 1 MiB held  */
+#define REASM_DEFAULT_MAX_BLOCKS_PER_STREAM 1024u            /* list length */
+#define REASM_DEFAULT_MEMCAP_TOTAL ((size_t)64 << 20)        /* 64 MiB      */
+#define REASM_DEFAULT_DEPTH 0u                               /* 0 = no limit*/
+#define REASM_DEFAULT_RECENT_WINDOW ((size_t)64 << 10)       /* 64 KiB      */
+#define REASM_RECENT_WINDOW_INITIAL ((size_t)4 << 10)        /* first ring  */
+#define REASM_MAX_SEGMENT_LEN ((size_t)1 << 20) /* larger payload = bogus   */
+
+/* HTML report (report_config defaults): src/report.h */
+#define REPORT_MAX_CONNS      2000u        /* connection rows kept */
+#define REPORT_MAX_TRACES     100u         /* traces kept in the page */
+#define REPORT_TRACE_BYTES    (32u << 10)  /* bytes of one connection's trace */
+#define REPORT_TRACE_MEMCAP   (64u << 20)  /* bytes of the traces of all open connections */
+#define REPORT_MAX_KEYS       10000u       /* distinct users, clients, servers, alert kinds each */
+#define REPORT_MAX_ROWS       1000u        /* alert rows, message rows each */
+#define REPORT_MAX_COMMANDS   64u          /* distinct command names (more: "(other)") */
+#define REPORT_BUCKETS        100u         /* buckets of the time axis */
+#define REPORT_EXACT_SAMPLES  256u         /* latencies kept per command for exact percentiles */
+#define REPORT_TIMELINE_BARS  300u         /* connections drawn as bars in the timeline */
+
+/* Workers: src/workers.h */
+#define WORKERS_MAX             64
+#define WORKERS_BATCH_PACKETS   512
+#define WORKERS_BATCH_BYTES     (512u << 10)
+
+/* Engine: src/engine.h */
+#define ENGINE_MAX_SERVER_PORTS 32
+#define ENGINE_MAX_TLS_PORTS    32
+
+/* Key log: src/keylog.h */
+#define KEYLOG_MAX_SECRET 64       /* bytes (SHA-384 secrets are 48) */
+#define KEYLOG_MAX_LINE 1024       /* longer lines are skipped */
+
+/* TLS certificates: src/tls_cert.h */
+#define TLS_CERT_MAX_CHAIN 10      /* certificates summarised per message */
+#define TLS_CERT_MAX_SANS 64       /* SAN entries kept per certificate */
+
+/* TLS hellos and fingerprints (sizes of the kept fields): src/tls_fingerprint.h */
+#define TLS_HELLO_MAX_CIPHERS 512
+#define TLS_HELLO_MAX_EXTS 128
+#define TLS_HELLO_MAX_LIST 128
+#define TLS_HELLO_MAX_SNI 255
+#define TLS_HELLO_MAX_ALPN 512      /* raw protocol_name_list bytes kept */
+#define TLS_JA3_STR_MAX 8192
+#define TLS_JA4_MAX 48
+#define TLS_JA4_R_MAX 8192
+
+/* Engine, per connection: src/engine.c */
+#define CONN_MAX_GAPS_LISTED 64
+#define CONN_MAX_ANOMALY_KINDS 64
+
+/* TLS layer: src/tls.c */
+#define TLS_MAX_ALERTS_KEPT 16
+#define TLS_RESYNC_SEQ_TRIES 256
+
+/* HTML report rows: src/report.c */
+#define FIELD_MAX_BYTES 300u   /* bytes of a subject, detail, ... kept in a row */
+
+/* HTML report statistics: src/report_stats.c */
+#define STATS_NAME_MAX  40u   /* columns of a name cell */
+
+/* HTML report keys: src/report_priv.h */
+#define KEY_MAX_BYTES 200u                     /* bytes of a key kept (cut on a UTF-8 boundary) */
+
+/* Progress: src/progress.h */
+#define PROGRESS_INTERVAL_MS 250u
+
+/* Streams: src/streams.h */
+#define STREAMS_ERRORS_SHOWN 5
+
 #endif /* IMAPSCOPE_LIMITS_H */

@@ -21,8 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "limits.h" /* defaults and caps of this module */
 
-#define PROGRESS_INTERVAL_MS 250u
 
 typedef struct progress {
     FILE *fp;

@@ -68,19 +68,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "limits.h" /* defaults and caps of this module */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ---- defaults (every cap of this module lives here) ------------------- */
-#define REASM_DEFAULT_MAX_HELD_PER_STREAM ((size_t)1 << 20)  /* 1 MiB held  */
-#define REASM_DEFAULT_MAX_BLOCKS_PER_STREAM 1024u            /* list length */
-#define REASM_DEFAULT_MEMCAP_TOTAL ((size_t)64 << 20)        /* 64 MiB      */
-#define REASM_DEFAULT_DEPTH 0u                               /* 0 = no limit*/
-#define REASM_DEFAULT_RECENT_WINDOW ((size_t)64 << 10)       /* 64 KiB      */
-#define REASM_RECENT_WINDOW_INITIAL ((size_t)4 << 10)        /* first ring  */
-#define REASM_MAX_SEGMENT_LEN ((size_t)1 << 20) /* larger payload = bogus   */
+/* ---- defaults and caps (REASM_DEFAULT_*, REASM_MAX_*): src/limits.h ---- */
 
 /* ---- anomalies: one table -> enum, stable JSON name, description ------ */
 #define REASM_ANOMALY_TABLE(X)                                                 \

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#define FIELD_MAX_BYTES 300u   /* bytes of a subject, detail, ... kept in a row */
 
 /* ---- small helpers --------------------------------------------------------------- */
 

@@ -42,22 +42,13 @@
 #include <jansson.h>
 
 #include "output.h"
+#include "limits.h" /* defaults and caps of this module */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Defaults of report_config (the caps of this module). */
-#define REPORT_MAX_CONNS      2000u        /* connection rows kept */
-#define REPORT_MAX_TRACES     100u         /* traces kept in the page */
-#define REPORT_TRACE_BYTES    (32u << 10)  /* bytes of one connection's trace */
-#define REPORT_TRACE_MEMCAP   (64u << 20)  /* bytes of the traces of all open connections */
-#define REPORT_MAX_KEYS       10000u       /* distinct users, clients, servers, alert kinds each */
-#define REPORT_MAX_ROWS       1000u        /* alert rows, message rows each */
-#define REPORT_MAX_COMMANDS   64u          /* distinct command names (more: "(other)") */
-#define REPORT_BUCKETS        100u         /* buckets of the time axis */
-#define REPORT_EXACT_SAMPLES  256u         /* latencies kept per command for exact percentiles */
-#define REPORT_TIMELINE_BARS  300u         /* connections drawn as bars in the timeline */
+/* Defaults of report_config (the caps of this module): src/limits.h. */
 
 typedef struct report_config {
     unsigned max_conns;

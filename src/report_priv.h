@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "report.h"
+#include "limits.h" /* defaults and caps of this module */
 
 /* ---- latency: log-bucket histogram ----------------------------------------
  * Values below 16 us have a bucket each; above, 16 sub-buckets per power of
@@ -48,7 +49,6 @@ typedef struct keymap {
 } keymap;
 
 #define KM_AT(km, i) ((void *)((km)->data + (size_t)(i) * (km)->elem))
-#define KEY_MAX_BYTES 200u                     /* bytes of a key kept (cut on a UTF-8 boundary) */
 #define OTHER_KEY     "(other: over the cap)"  /* the entry that sums the keys over the cap */
 
 /* A table of at most max entries of elem bytes.  0, or -1 out of memory. */

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #define STATS_TOP_USERS 20u
-#define STATS_NAME_MAX  40u   /* columns of a name cell */
 
 /* Display columns of s (UTF-8 code points), at most max. */
 static size_t cols(const char *s, size_t max)

@@ -17,8 +17,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "limits.h" /* defaults and caps of this module */
 
-#define STREAMS_ERRORS_SHOWN 5
 
 /* Creates dir (mode 0700) when missing, then checks it: a directory (not a
  * symbolic link), owned by the effective user, not writable by group or

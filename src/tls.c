@@ -139,8 +139,6 @@ typedef enum dir_state {
 static const char *const dir_state_names[] = {"start", "records", "resync", "dead", "v2hello"};
 _Static_assert(sizeof dir_state_names / sizeof dir_state_names[0] == DS_COUNT, "state names");
 
-#define MAX_ALERTS 16
-#define RESYNC_SEQ_TRIES 256
 
 typedef struct tls_dir {
     uint8_t state;              /* dir_state */
@@ -203,7 +201,7 @@ struct tls_conn {
     /* summary copies (of the first handshake) */
     char ja3[33], ja3s[33], ja4[TLS_JA4_MAX];
     char sni[TLS_HELLO_MAX_SNI + 1], alpn[256];
-    tls_alert_rec alerts[MAX_ALERTS];
+    tls_alert_rec alerts[TLS_MAX_ALERTS_KEPT];
     unsigned n_alerts, alerts_dropped;
     uint64_t anom[TLS_ANOM_COUNT];
     uint64_t ts;                /* time of the current feed call */
@@ -307,7 +305,7 @@ bool tls_looks_like_record(const uint8_t *p, size_t len)
         return false;
     if (len >= 5) {
         size_t l = (size_t)p[3] << 8 | p[4];
-        if (l == 0 || l > 16384 + 2048)
+        if (l == 0 || l > LIM_TLS_MAX_RECORD)   /* RFC 8446 5.2 */
             return false;
     }
     return true;
@@ -716,7 +714,7 @@ static void on_alert(tls_conn *t, int dir, const uint8_t *p, size_t n, bool encr
             a.level = p[i];
             a.desc = p[i + 1];
         }
-        if (t->n_alerts < MAX_ALERTS)
+        if (t->n_alerts < TLS_MAX_ALERTS_KEPT)
             t->alerts[t->n_alerts++] = a;
         else
             t->alerts_dropped++;
@@ -787,7 +785,7 @@ static int try_decrypt(tls_conn *t, tls_dir *d, size_t len, size_t *out_len, uin
         return tls_rstate_decrypt(&d->cur, d->hdr, d->rec, len, t->scratch, out_len, itype);
     /* after lost records: find the sequence number (AAD/MAC/nonce bind it) */
     uint64_t base = d->cur.seq;
-    for (unsigned k = 0; k < RESYNC_SEQ_TRIES; k++) {
+    for (unsigned k = 0; k < TLS_RESYNC_SEQ_TRIES; k++) {
         d->cur.seq = base + k;
         if (tls_rstate_decrypt(&d->cur, d->hdr, d->rec, len, t->scratch, out_len, itype) == 0) {
             d->resync_trial = false;

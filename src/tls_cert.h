@@ -15,13 +15,12 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include "limits.h" /* defaults and caps of this module */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define TLS_CERT_MAX_CHAIN 10      /* certificates summarised per message */
-#define TLS_CERT_MAX_SANS 64       /* SAN entries kept per certificate */
 
 /* JSON array, one object per certificate in wire order (leaf first):
  *   subject, issuer (RFC 2253, non-ASCII escaped), serial (hex), not_before,

@@ -16,16 +16,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "limits.h" /* defaults and caps of this module */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define TLS_HELLO_MAX_CIPHERS 512
-#define TLS_HELLO_MAX_EXTS 128
-#define TLS_HELLO_MAX_LIST 128
-#define TLS_HELLO_MAX_SNI 255
-#define TLS_HELLO_MAX_ALPN 512      /* raw protocol_name_list bytes kept */
 
 /* RFC 8701: 0x?A?A with both bytes equal. */
 bool tls_is_grease(uint16_t v);
@@ -94,9 +90,6 @@ int tls_server_hello_parse(const uint8_t *body, size_t len, tls_server_hello *h)
 /* The negotiated version: selected_version if present, else legacy. */
 uint16_t tls_server_hello_version(const tls_server_hello *h);
 
-#define TLS_JA3_STR_MAX 8192
-#define TLS_JA4_MAX 48
-#define TLS_JA4_R_MAX 8192
 
 /* JA3: str gets the comma string (truncated to cap with a NUL), md5 the 32
  * lower-case hex digits + NUL. */

@@ -20,10 +20,8 @@
 
 #include "engine.h"
 #include "output.h"
+#include "limits.h" /* defaults and caps of this module */
 
-#define WORKERS_MAX             64
-#define WORKERS_BATCH_PACKETS   512
-#define WORKERS_BATCH_BYTES     (512u << 10)
 #define WORKERS_QUEUE_BATCHES   8
 
 typedef struct workers workers;

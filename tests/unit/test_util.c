@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include "cursor.h"
+#include "imap.h"
+#include "imap_limits.h"
 #include "imap_util.h"
 
 /* ---- cursor ---- */
@@ -226,13 +228,29 @@ static void test_utf8(void **state)
     assert_int_equal(imapi_utf8_put(0x110000, b), 0);
 }
 
+/* The library defaults documented in imap_limits.h are the ones
+ * imap_config_default writes. */
+static void test_config_defaults(void **state)
+{
+    (void)state;
+    imap_config cfg;
+    memset(&cfg, 0xa5, sizeof cfg);
+    imap_config_default(&cfg);
+    assert_true(cfg.max_line == IMAPI_DEFAULT_MAX_LINE);
+    assert_true(cfg.max_literal == IMAPI_DEFAULT_MAX_LITERAL);
+    assert_true(cfg.literal_keep == IMAPI_DEFAULT_LITERAL_KEEP);
+    assert_true(cfg.max_pending == IMAPI_DEFAULT_MAX_PENDING);
+    assert_true(cfg.max_responses == IMAPI_DEFAULT_MAX_RESPONSES);
+    assert_true(cfg.max_txn_bytes == IMAPI_DEFAULT_MAX_TXN_BYTES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cursor_reads),    cmocka_unit_test(test_cursor_past_end),
         cmocka_unit_test(test_cursor_sub),      cmocka_unit_test(test_base64_rfc4648),
         cmocka_unit_test(test_base64_refused),  cmocka_unit_test(test_hex_rfc4648),
-        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_utf8),            cmocka_unit_test(test_config_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

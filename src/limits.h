@@ -149,4 +149,19 @@
 /* Streams: src/streams.h */
 #define STREAMS_ERRORS_SHOWN 5
 
+/* Output: src/output.h (each may be overridden at build time) */
+#ifndef OUT_FLUSH_BYTES
+#define OUT_FLUSH_BYTES     (64u << 10)  /* pending bytes that trigger a write */
+#endif
+#ifndef OUT_MAX_EVENT_BYTES
+#define OUT_MAX_EVENT_BYTES (16u << 20)  /* one serialised event; larger: dropped and counted */
+#endif
+#ifndef OUT_MAX_DEPTH
+#define OUT_MAX_DEPTH       64           /* nesting of a body; deeper values are written as null */
+#endif
+#ifndef OUT_TEXT_MAX_LINE
+#define OUT_TEXT_MAX_LINE   8192u        /* bytes of one string (alert detail, name, ...) shown in the
+                                          * trace; an IMAP line: output_set_max_text_line() */
+#endif
+
 #endif /* IMAPSCOPE_LIMITS_H */

@@ -53,25 +53,14 @@
 #include <jansson.h>
 
 #include "imap.h"
+#include "limits.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Caps of this module (the program-wide caps live in limits.h). */
-#ifndef OUT_FLUSH_BYTES
-#define OUT_FLUSH_BYTES     (64u << 10)  /* pending bytes that trigger a write */
-#endif
-#ifndef OUT_MAX_EVENT_BYTES
-#define OUT_MAX_EVENT_BYTES (16u << 20)  /* one serialised event; larger: dropped and counted */
-#endif
-#ifndef OUT_MAX_DEPTH
-#define OUT_MAX_DEPTH       64           /* nesting of a body; deeper values are written as null */
-#endif
-#ifndef OUT_TEXT_MAX_LINE
-#define OUT_TEXT_MAX_LINE   8192u        /* bytes of one string (alert detail, name, ...) shown in the
-                                          * trace; an IMAP line: output_set_max_text_line() */
-#endif
+/* Caps of this module (OUT_FLUSH_BYTES, OUT_MAX_*, OUT_TEXT_MAX_LINE):
+ * src/limits.h, each behind #ifndef so that a build may override it. */
 
 typedef enum out_format { OUT_TEXT = 0, OUT_JSON = 1 } out_format;
 

@@ -27,7 +27,7 @@ static void cb_hs(void *u, json_t *ev, uint64_t ts)
     free(s);
     json_decref(ev);
 }
-static void cb_plain(void *u, int dir, const uint8_t *d, size_t n, uint64_t ts)
+static void cb_plain(void *u, imap_dir dir, const uint8_t *d, size_t n, uint64_t ts)
 {
     volatile uint8_t x = 0;
     for (size_t i = 0; i < n; i++)

@@ -180,7 +180,7 @@ static const out_flow *conn_out(conn *c)
     return &c->of;
 }
 
-static const char *dir_name(int d)
+static const char *dir_name(imap_dir d)
 {
     return d == IMAP_DIR_CLIENT ? "client" : "server";
 }
@@ -261,7 +261,7 @@ static anomaly_count *conn_count_anomaly(conn *c, const char *name, const char *
  * anomalies[] keeps the true count), so a stream of garbage cannot turn
  * into an alert per line.  When the first one is held back, one alert
  * "alerts_suppressed" names the kind. */
-static bool conn_alert_allowed(conn *c, anomaly_count *ac, int severity, int dir, uint64_t ts_us)
+static bool conn_alert_allowed(conn *c, anomaly_count *ac, int severity, imap_dir dir, uint64_t ts_us)
 {
     unsigned max = c->e->cfg.max_alerts_per_kind;
     char detail[160];
@@ -307,7 +307,7 @@ static bool conn_alert_allowed(conn *c, anomaly_count *ac, int severity, int dir
 
 /* An alert event for an anomaly the engine itself found (TCP, layers). */
 static void conn_alert(conn *c, const char *name, const char *desc, const char *layer,
-                       int dir, uint64_t off, const char *detail, uint64_t ts_us)
+                       imap_dir dir, uint64_t off, const char *detail, uint64_t ts_us)
 {
     json_t *a;
     int sev;
@@ -332,7 +332,7 @@ static void conn_alert(conn *c, const char *name, const char *desc, const char *
 
 /* ---- dissector events --------------------------------------------------- */
 
-static void conn_start_tls(conn *c, int d);
+static void conn_start_tls(conn *c, imap_dir d);
 
 static int on_imap_event(void *user, const imap_event *ev)
 {
@@ -417,7 +417,7 @@ static uint32_t xorshift32(uint32_t *s)
 
 /* Feeds plaintext IMAP to the dissector, split as the test knob says.
  * Returns the bytes consumed (fewer than len after a layer switch). */
-static size_t feed_dissector(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts)
+static size_t feed_dissector(conn *c, imap_dir d, const uint8_t *data, size_t len, uint64_t ts)
 {
     int mode = c->e->cfg.feed_chunk;
     size_t done = 0;
@@ -425,7 +425,7 @@ static size_t feed_dissector(conn *c, int d, const uint8_t *data, size_t len, ui
     bool z_on = c->z_on[d];
 
     if (mode == 0) {
-        long n = imap_session_feed(c->imap, (imap_dir)d, data, len, ts);
+        long n = imap_session_feed(c->imap, d, data, len, ts);
         return n < 0 ? len : (size_t)n;
     }
     while (done < len) {
@@ -433,7 +433,7 @@ static size_t feed_dissector(conn *c, int d, const uint8_t *data, size_t len, ui
         long n;
         if (piece > len - done)
             piece = len - done;
-        n = imap_session_feed(c->imap, (imap_dir)d, data + done, piece, ts);
+        n = imap_session_feed(c->imap, d, data + done, piece, ts);
         if (n < 0)
             return len;
         done += (size_t)n;
@@ -451,11 +451,11 @@ static size_t feed_dissector(conn *c, int d, const uint8_t *data, size_t len, ui
  * A switch announced by the dissector inside a piece sends the rest of that
  * piece to the new layer.
  */
-static void conn_plain(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts, bool from_tls);
+static void conn_plain(conn *c, imap_dir d, const uint8_t *data, size_t len, uint64_t ts, bool from_tls);
 
 typedef struct inflate_ctx {
     conn *c;
-    int d;
+    imap_dir d;
     uint64_t ts;
 } inflate_ctx;
 
@@ -470,7 +470,7 @@ static int inflate_out(void *user, const uint8_t *data, size_t len)
     return 0;
 }
 
-static void conn_inflate(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts)
+static void conn_inflate(conn *c, imap_dir d, const uint8_t *data, size_t len, uint64_t ts)
 {
     inflate_ctx ic = {c, d, ts};
     int rc = inflater_feed(c->z[d], data, len, inflate_out, &ic);
@@ -483,10 +483,10 @@ static void conn_inflate(conn *c, int d, const uint8_t *data, size_t len, uint64
     }
 }
 
-static void conn_tls_bytes(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts)
+static void conn_tls_bytes(conn *c, imap_dir d, const uint8_t *data, size_t len, uint64_t ts)
 {
     /* SPECS.md 6.2: the first bytes after the switch must be a TLS record. */
-    imap_session_check_tls_start(c->imap, (imap_dir)d, data, len);
+    imap_session_check_tls_start(c->imap, d, data, len);
     if (c->tls_wait[d]) {
         /* Cleartext injected after the STARTTLS switch (reported by the
          * dissector) stands before the first record: skip to a handshake
@@ -501,12 +501,12 @@ static void conn_tls_bytes(conn *c, int d, const uint8_t *data, size_t len, uint
         c->tls_wait[d] = false;
     }
     if (c->tls)
-        tls_conn_feed(c->tls, d == IMAP_DIR_CLIENT ? 0 : 1, data, len, ts);
+        tls_conn_feed(c->tls, d, data, len, ts);
     else
         c->opaque_bytes[d] += len;
 }
 
-static void conn_plain(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts, bool from_tls)
+static void conn_plain(conn *c, imap_dir d, const uint8_t *data, size_t len, uint64_t ts, bool from_tls)
 {
     while (len > 0) {
         size_t n;
@@ -631,7 +631,7 @@ static void conn_check_stripped(conn *c)
     }
 }
 
-static void conn_raw(conn *c, int d, const uint8_t *data, size_t len, uint64_t ts)
+static void conn_raw(conn *c, imap_dir d, const uint8_t *data, size_t len, uint64_t ts)
 {
     switch (c->layer[d]) {
     case CL_PLAIN:
@@ -650,23 +650,21 @@ static void conn_raw(conn *c, int d, const uint8_t *data, size_t len, uint64_t t
 
 /* ---- TLS ------------------------------------------------------------------ */
 
-static void tls_plaintext(void *user, int tdir, const uint8_t *data, size_t len, uint64_t ts)
+static void tls_plaintext(void *user, imap_dir d, const uint8_t *data, size_t len, uint64_t ts)
 {
     conn *c = user;
-    int d = tdir == 0 ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
 
     c->plaintext_bytes[d] += len;
     if (c->imap)
         conn_plain(c, d, data, len, ts, true);
 }
 
-static void tls_plaintext_gap(void *user, int tdir, uint64_t len, uint64_t ts)
+static void tls_plaintext_gap(void *user, imap_dir d, uint64_t len, uint64_t ts)
 {
     conn *c = user;
-    int d = tdir == 0 ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
 
     if (c->imap && !c->z_on[d])
-        imap_session_gap(c->imap, (imap_dir)d, len, ts);
+        imap_session_gap(c->imap, d, len, ts);
     else if (c->z_on[d]) {
         c->z_on[d] = false; /* a DEFLATE stream cannot survive lost bytes */
         c->layer[d] = CL_DEAD;
@@ -685,7 +683,7 @@ static void on_tls_anomaly(void *user, int tdir, const char *name, const char *d
                         const char *detail, uint64_t ts)
 {
     conn *c = user;
-    int d = tdir == 1 ? IMAP_DIR_SERVER : IMAP_DIR_CLIENT;
+    imap_dir d = tdir == 1 ? IMAP_DIR_SERVER : IMAP_DIR_CLIENT; /* -1, the connection: client */
     uint64_t off = c->bytes[d];
 
     conn_alert(c, name, desc, "tls", d, off, detail, ts);
@@ -699,7 +697,7 @@ static const tls_callbacks tls_cb = {
 };
 
 /* TLS starts in direction d (a STARTTLS switch, or implicit TLS). */
-static void conn_start_tls(conn *c, int d)
+static void conn_start_tls(conn *c, imap_dir d)
 {
     c->tls_seen = true;
     c->layer[d] = CL_TLS;
@@ -711,7 +709,7 @@ static void conn_start_tls(conn *c, int d)
             tls_conn_set_midstream(c->tls);
     }
     if (c->imap)
-        imap_session_set_layer(c->imap, (imap_dir)d, IMAP_LAYER_TLS, c->e->tls_cfg.keylog != NULL);
+        imap_session_set_layer(c->imap, d, IMAP_LAYER_TLS, c->e->tls_cfg.keylog != NULL);
 }
 
 /* ---- conn lifecycle ------------------------------------------------------------ */
@@ -798,7 +796,7 @@ static void conn_start_session(conn *c)
     }
 }
 
-static void dump_stream(conn *c, int d, const uint8_t *data, size_t len)
+static void dump_stream(conn *c, imap_dir d, const uint8_t *data, size_t len)
 {
     if (c->stream_bad[d])
         return;
@@ -809,7 +807,7 @@ static void dump_stream(conn *c, int d, const uint8_t *data, size_t len)
 static void on_deliver(void *user, int side, const uint8_t *data, size_t len, uint64_t ts)
 {
     conn *c = user;
-    int d;
+    imap_dir d;
 
     if (!c->saw_data) {
         flow *f = c->f;
@@ -852,7 +850,7 @@ static void on_deliver(void *user, int side, const uint8_t *data, size_t len, ui
 static void on_gap(void *user, int side, uint64_t len, uint64_t ts)
 {
     conn *c = user;
-    int d = side == c->f->client_side ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
+    imap_dir d = side == c->f->client_side ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
     uint64_t off = c->bytes[d] + c->gap_bytes[d];
 
     c->gaps_total++;
@@ -869,19 +867,19 @@ static void on_gap(void *user, int side, uint64_t len, uint64_t ts)
     if (!c->imap)
         return;
     if (c->layer[d] == CL_TLS && c->tls) {
-        tls_conn_gap(c->tls, d == IMAP_DIR_CLIENT ? 0 : 1, len, ts);
+        tls_conn_gap(c->tls, d, len, ts);
     } else if (c->z_on[d]) {
         c->z_on[d] = false; /* a DEFLATE stream cannot survive a gap */
         c->layer[d] = CL_DEAD;
     } else if (c->layer[d] == CL_PLAIN) {
-        imap_session_gap(c->imap, (imap_dir)d, len, ts);
+        imap_session_gap(c->imap, d, len, ts);
     }
 }
 
 static void on_reasm_anomaly(void *user, int side, int id, uint64_t off, uint64_t ts)
 {
     conn *c = user;
-    int d = side == c->f->client_side ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
+    imap_dir d = side == c->f->client_side ? IMAP_DIR_CLIENT : IMAP_DIR_SERVER;
 
     c->e->tcp_anomalies++;
     conn_alert(c, reasm_anomaly_name(id), reasm_anomaly_desc(id), "tcp", d, off, NULL, ts);

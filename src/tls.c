@@ -311,7 +311,7 @@ bool tls_looks_like_record(const uint8_t *p, size_t len)
     return true;
 }
 
-bool tls_conn_decrypting(const tls_conn *t, int dir)
+bool tls_conn_decrypting(const tls_conn *t, imap_dir dir)
 {
     const tls_dir *d = &t->d[dir & 1];
     return d->decrypted_any && !d->undecryptable;
@@ -475,7 +475,7 @@ static void report_no_key(tls_conn *t, const char *what)
 }
 
 /* TLS 1.3: (re)key direction dir with the secret of label. */
-static void key13(tls_conn *t, int dir, keylog_label label, uint8_t stage)
+static void key13(tls_conn *t, imap_dir dir, keylog_label label, uint8_t stage)
 {
     tls_dir *d = &t->d[dir];
     d->encrypted = true;
@@ -530,7 +530,7 @@ static void keys12(tls_conn *t)
 }
 
 /* ---- handshake messages ------------------------------------------------------------ */
-static void on_client_hello(tls_conn *t, int dir, const uint8_t *b, size_t n)
+static void on_client_hello(tls_conn *t, imap_dir dir, const uint8_t *b, size_t n)
 {
     if (!t->ch && !(t->ch = malloc(sizeof *t->ch)))
         return;
@@ -551,7 +551,7 @@ static void on_client_hello(tls_conn *t, int dir, const uint8_t *b, size_t n)
         anomaly(t, dir, TLS_ANOM_EARLY_DATA, NULL);
 }
 
-static void on_server_hello(tls_conn *t, int dir, const uint8_t *b, size_t n)
+static void on_server_hello(tls_conn *t, imap_dir dir, const uint8_t *b, size_t n)
 {
     if (!t->have_ch) {   /* ServerHello without ClientHello (capture start) */
         if (!t->ch && !(t->ch = calloc(1, sizeof *t->ch)))
@@ -605,7 +605,7 @@ static void on_server_hello(tls_conn *t, int dir, const uint8_t *b, size_t n)
     }
 }
 
-static void on_handshake_msg(tls_conn *t, int dir, uint8_t type, const uint8_t *b, size_t n)
+static void on_handshake_msg(tls_conn *t, imap_dir dir, uint8_t type, const uint8_t *b, size_t n)
 {
     tls_dir *d = &t->d[dir];
     switch (type) {
@@ -649,7 +649,7 @@ static void on_handshake_msg(tls_conn *t, int dir, uint8_t type, const uint8_t *
 }
 
 /* Handshake bytes of one record (plaintext or decrypted). */
-static void hs_feed(tls_conn *t, int dir, const uint8_t *p, size_t n)
+static void hs_feed(tls_conn *t, imap_dir dir, const uint8_t *p, size_t n)
 {
     tls_dir *d = &t->d[dir];
     if (d->hs_broken)
@@ -706,7 +706,7 @@ static void hs_feed(tls_conn *t, int dir, const uint8_t *p, size_t n)
     }
 }
 
-static void on_alert(tls_conn *t, int dir, const uint8_t *p, size_t n, bool encrypted)
+static void on_alert(tls_conn *t, imap_dir dir, const uint8_t *p, size_t n, bool encrypted)
 {
     for (size_t i = 0; i + 2 <= n || (encrypted && i == 0); i += 2) {
         tls_alert_rec a = {(int8_t)dir, 0, 0, encrypted};
@@ -727,7 +727,7 @@ static void on_alert(tls_conn *t, int dir, const uint8_t *p, size_t n, bool encr
 }
 
 /* Content of one record after any decryption. */
-static void on_content(tls_conn *t, int dir, uint8_t type, const uint8_t *p, size_t n, bool decrypted)
+static void on_content(tls_conn *t, imap_dir dir, uint8_t type, const uint8_t *p, size_t n, bool decrypted)
 {
     tls_dir *d = &t->d[dir];
     switch (type) {
@@ -765,7 +765,7 @@ static void on_content(tls_conn *t, int dir, uint8_t type, const uint8_t *p, siz
 }
 
 /* A protected record that cannot be read (no key, failure, lost). */
-static void opaque_record(tls_conn *t, int dir, uint8_t type, size_t len)
+static void opaque_record(tls_conn *t, imap_dir dir, uint8_t type, size_t len)
 {
     tls_dir *d = &t->d[dir];
     d->undecrypted_records++;
@@ -797,7 +797,7 @@ static int try_decrypt(tls_conn *t, tls_dir *d, size_t len, size_t *out_len, uin
 }
 
 /* One whole record: hdr in d->hdr, body in d->rec (unless rec_lost). */
-static void on_record(tls_conn *t, int dir)
+static void on_record(tls_conn *t, imap_dir dir)
 {
     tls_dir *d = &t->d[dir];
     uint8_t type = d->hdr[0];
@@ -918,7 +918,7 @@ static void on_record(tls_conn *t, int dir)
 
 /* SSLv2-format CLIENT-HELLO (RFC 6101 E.1, RFC 5246 E.2) in d->rec: the
  * challenge, left-padded with zeros to 32 bytes, is the client random. */
-static void on_v2_hello(tls_conn *t, int dir)
+static void on_v2_hello(tls_conn *t, imap_dir dir)
 {
     tls_dir *d = &t->d[dir];
     const uint8_t *p = d->rec;
@@ -976,7 +976,7 @@ static bool alloc_bufs(tls_conn *t, tls_dir *d)
 }
 
 /* Header complete in d->hdr: validate and start the body. */
-static void start_body(tls_conn *t, int dir)
+static void start_body(tls_conn *t, imap_dir dir)
 {
     tls_dir *d = &t->d[dir];
     d->rec_len = (size_t)d->hdr[3] << 8 | d->hdr[4];
@@ -988,7 +988,7 @@ static void start_body(tls_conn *t, int dir)
     }
 }
 
-void tls_conn_feed(tls_conn *t, int dir, const uint8_t *p, size_t n, uint64_t ts_us)
+void tls_conn_feed(tls_conn *t, imap_dir dir, const uint8_t *p, size_t n, uint64_t ts_us)
 {
     dir &= 1;
     tls_dir *d = &t->d[dir];
@@ -1111,7 +1111,7 @@ void tls_conn_feed(tls_conn *t, int dir, const uint8_t *p, size_t n, uint64_t ts
     }
 }
 
-void tls_conn_gap(tls_conn *t, int dir, uint64_t len, uint64_t ts_us)
+void tls_conn_gap(tls_conn *t, imap_dir dir, uint64_t len, uint64_t ts_us)
 {
     dir &= 1;
     tls_dir *d = &t->d[dir];

@@ -38,6 +38,7 @@
 
 #include <jansson.h>
 
+#include "imap.h" /* imap_dir */
 #include "keylog.h"
 #include "tls_fingerprint.h"
 
@@ -103,11 +104,11 @@ typedef struct tls_callbacks {
     /* Decrypted application_data of direction dir (0 client->server, 1
      * server->client), in order, one record per call.  data is valid
      * during the call only.  May be NULL. */
-    void (*plaintext)(void *user, int dir, const uint8_t *data, size_t len, uint64_t ts_us);
+    void (*plaintext)(void *user, imap_dir dir, const uint8_t *data, size_t len, uint64_t ts_us);
     /* An application_data record of dir could not be delivered after
      * earlier ones were (lost bytes, failed authentication): at most len
      * plaintext bytes are missing here.  May be NULL. */
-    void (*plaintext_gap)(void *user, int dir, uint64_t len, uint64_t ts_us);
+    void (*plaintext_gap)(void *user, imap_dir dir, uint64_t len, uint64_t ts_us);
     /* Once per handshake (also renegotiation), when the ServerHello and
      * the server certificate (if visible) are known, or at the end of the
      * connection for an incomplete handshake.  tls_event is a new
@@ -134,7 +135,7 @@ tls_conn *tls_conn_new(const tls_config *cfg, const tls_callbacks *cb, void *use
 void tls_conn_set_midstream(tls_conn *t);
 
 /* In-order bytes of direction dir (0/1).  Any split is allowed. */
-void tls_conn_feed(tls_conn *t, int dir, const uint8_t *data, size_t len, uint64_t ts_us);
+void tls_conn_feed(tls_conn *t, imap_dir dir, const uint8_t *data, size_t len, uint64_t ts_us);
 
 /* len bytes of dir are missing at the current position (anomaly tls_gap).
  * Inside a record whose remaining length covers the gap, that record is
@@ -142,7 +143,7 @@ void tls_conn_feed(tls_conn *t, int dir, const uint8_t *data, size_t len, uint64
  * sequence number).  Otherwise the layer scans for a plausible record
  * header (tls_resync) and tries the next 256 sequence numbers to resume
  * decryption (not possible for RC4 or TLS 1.0 CBC). */
-void tls_conn_gap(tls_conn *t, int dir, uint64_t len, uint64_t ts_us);
+void tls_conn_gap(tls_conn *t, imap_dir dir, uint64_t len, uint64_t ts_us);
 
 /* End of the connection: reports tls_truncated for a partial record or
  * handshake message and emits a pending handshake event. */
@@ -156,7 +157,7 @@ json_t *tls_conn_summary(const tls_conn *t);
 
 /* True when decryption worked in direction dir (some record decrypted and
  * no later failure). */
-bool tls_conn_decrypting(const tls_conn *t, int dir);
+bool tls_conn_decrypting(const tls_conn *t, imap_dir dir);
 
 /* "Is this TLS": p starts with a plausible record header: type 0x14-0x18,
  * version 0x0300-0x0304, length 1..2^14+2048.  With fewer than 5 bytes,

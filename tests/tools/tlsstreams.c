@@ -146,7 +146,7 @@ typedef struct out_ctx {
     uint64_t pgaps[2];
 } out_ctx;
 
-static void cb_plain(void *user, int dir, const uint8_t *d, size_t n, uint64_t ts)
+static void cb_plain(void *user, imap_dir dir, const uint8_t *d, size_t n, uint64_t ts)
 {
     out_ctx *o = user;
     if (o->plen[dir] + n > o->pcap_[dir]) {
@@ -160,7 +160,7 @@ static void cb_plain(void *user, int dir, const uint8_t *d, size_t n, uint64_t t
     o->plen[dir] += n;
 }
 
-static void cb_pgap(void *user, int dir, uint64_t len, uint64_t ts) { ((out_ctx *)user)->pgaps[dir]++; }
+static void cb_pgap(void *user, imap_dir dir, uint64_t len, uint64_t ts) { ((out_ctx *)user)->pgaps[dir]++; }
 
 static void cb_hs(void *user, json_t *ev, uint64_t ts)
 {

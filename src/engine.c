@@ -6,6 +6,12 @@
  * list and the anomaly counts.  The dissector's events become output
  * events here, with the connection's envelope (flow id, Community ID,
  * endpoints with the client as src).
+ *
+ * Why this file is over 1,000 lines: it is the one owner of each
+ * connection's layer stack (TCP -> TLS -> DEFLATE -> IMAP: switch points,
+ * IMAP detection, the TLS start check) and of the envelope of every event,
+ * and those parts share the `conn`.  The session-summary and stats builders
+ * (about 300 lines) only read a `conn` and are the next part to move out.
  */
 #include "engine.h"
 #include "node_json.h"

@@ -7,6 +7,13 @@
  * decryption, and dispatch by content type.  Handshake messages are
  * reassembled across records (RFC 8446 5.1: they may span or share
  * records) in a buffer that grows up to max_handshake.
+ *
+ * Why this file is over 1,000 lines: it is one state machine per direction
+ * (record assembly, handshake reassembly, ChangeCipherSpec, decryption
+ * dispatch, resynchronisation after a gap) whose parts share that state;
+ * what stands apart already lives apart: key derivation and record
+ * decryption (tls_crypto.c), JA3/JA4 (tls_fingerprint.c), certificates
+ * (tls_cert.c).
  */
 #include "tls.h"
 #include "cursor.h"

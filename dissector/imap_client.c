@@ -14,15 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* ---------------------------------------------------------- session state */
+/* ---------------------------------------------------------- client lines */
 
 /* RFC 9051 9: x-command = "X" atom <experimental command arguments> */
 static bool cmd_is_experimental(const char *name)
 {
     return name[0] == 'X' || (strncmp(name, "UID X", 5) == 0);
 }
-
-/* ------------------------------------------------------------ trace lines */
 
 static size_t parse_tag_command(const char *text, size_t len, char *tag, char *cmd, bool *eight_bit);
 
@@ -69,8 +67,6 @@ static void client_text_quoted(const char *text, size_t len, size_t secret_from,
     }
     imapi_core_escape(out, cap, (const uint8_t *)tmp, n);
 }
-
-/* ------------------------------------------------------ client lines */
 
 /* RFC 9051 9: base64 = *(4base64-char) [base64-terminal]; "*" cancels. */
 static bool is_base64_line(const char *t, size_t len)

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* ------------------------------------------------------------- budget */
+/* --------------------------------------------------------------- helpers */
 
 /* Budget charge of a line buffer of cap bytes: what is beyond the first
  * CORE_BUF_FIRST (every session may have that much). */
@@ -24,8 +24,6 @@ static size_t buf_charge(size_t cap)
 {
     return cap > CORE_BUF_FIRST ? cap - CORE_BUF_FIRST : 0;
 }
-
-/* ------------------------------------------------------------ helpers */
 
 static bool all_digits(const char *p, size_t n)
 {
@@ -37,22 +35,7 @@ static bool all_digits(const char *p, size_t n)
     return true;
 }
 
-/* ------------------------------------------------------ server lines */
-
-static void line_reset(imap_session *s, dir_state *d);
-
-/* Drops the partial client line at a switch point (an open literal is
- * closed incomplete): what follows belongs to the new layer. */
-void imapi_abandon_line(imap_session *s, imap_dir dir, dir_state *d)
-{
-    if (d->mode == DM_LITERAL)
-        imapi_literal_end(s, dir, d);
-    d->mode = DM_LINE;
-    d->tail_len = 0;
-    line_reset(s, d);
-}
-
-/* ------------------------------------------------------------ framing */
+/* --------------------------------------------------------------- framing */
 
 static void line_reset(imap_session *s, dir_state *d)
 {
@@ -81,6 +64,17 @@ static void line_reset(imap_session *s, dir_state *d)
     d->parts = 0;
     d->part_off = d->part_lit = 0;
     d->part_wire = d->offset;
+}
+
+/* Drops the partial client line at a switch point (an open literal is
+ * closed incomplete): what follows belongs to the new layer. */
+void imapi_abandon_line(imap_session *s, imap_dir dir, dir_state *d)
+{
+    if (d->mode == DM_LITERAL)
+        imapi_literal_end(s, dir, d);
+    d->mode = DM_LINE;
+    d->tail_len = 0;
+    line_reset(s, d);
 }
 
 static void head_feed(dir_state *d, const void *p, size_t n)
@@ -502,6 +496,8 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
         process_line(s, dir, text, tlen);
     line_reset(s, d);
 }
+
+/* ---------------------------------------------------------- entry points */
 
 long imap_session_feed(imap_session *s, imap_dir dir, const uint8_t *data, size_t len, uint64_t ts_us)
 {

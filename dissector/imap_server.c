@@ -12,7 +12,7 @@
 
 #include <stdio.h>
 
-/* ------------------------------------------------------ response text */
+/* --------------------------------------------------------- response text */
 
 typedef struct resp_text {
     imap_node *code;                 /* decoded response code (owned) or NULL */
@@ -83,7 +83,7 @@ static void resp_code_effects(imap_session *s, const resp_text *rt)
         imapi_caps_update(s, rt->code_args);
 }
 
-/* ------------------------------------------------------ server lines */
+/* ---------------------------------------------------------- server lines */
 
 /* RFC 2971 3.1: id_params_list = "(" *(string SP nstring) ")" / nil */
 imap_node *imapi_id_params(const imap_value *list)

@@ -11,7 +11,7 @@
 
 #include <stdlib.h>
 
-/* ------------------------------------------------------------------ caps */
+/* --------------------------------------------------------- configuration */
 
 void imap_config_default(imap_config *cfg)
 {
@@ -35,7 +35,7 @@ void imap_budget_init(imap_budget *b, size_t limit)
     atomic_init(&b->refused, 0);
 }
 
-/* ------------------------------------------------------------ framing */
+/* ---------------------------------------------------------- entry points */
 
 void imap_session_set_no_handshake(imap_session *s)
 {
@@ -71,7 +71,7 @@ bool imap_looks_like_greeting(const uint8_t *data, size_t len)
     return false;
 }
 
-/* ------------------------------------------------------------ lifetime */
+/* -------------------------------------------------------------- lifetime */
 
 imap_session *imap_session_new(const imap_config *cfg, const imap_callbacks *cb, void *user)
 {

@@ -28,7 +28,7 @@
 
 #include <stdio.h>
 
-/* ---------------------------------------------------------- session state */
+/* --------------------------------------------------------- session state */
 
 const char *const imapi_state_names[] = {
     "not_authenticated", "authenticated", "selected", "logout", "unknown",
@@ -97,8 +97,6 @@ const cmd_info *imapi_cmd_lookup(const char *name)
     return NULL;
 }
 
-/* ------------------------------------------------------------ helpers */
-
 /* One function changes state (STYLE.md). */
 void imapi_session_set_state(imap_session *s, imap_state st)
 {
@@ -108,12 +106,10 @@ void imapi_session_set_state(imap_session *s, imap_state st)
     s->projected = st;
 }
 
-/* ------------------------------------------------------ pending commands */
-
 _Static_assert((int)IMAP_STATE_NOT_AUTHENTICATED == (int)IMAP_SESSION_NOT_AUTHENTICATED &&
                (int)IMAP_STATE_UNKNOWN == (int)IMAP_SESSION_UNKNOWN, "state enums agree");
 
-/* ------------------------------------------------------------ capabilities */
+/* ---------------------------------------------------------- capabilities */
 
 static void caps_reset(imap_session *s)
 {
@@ -235,7 +231,7 @@ static imap_node *caps_annotate(const imap_node *names)
     return arr;
 }
 
-/* ------------------------------------------------------ server lines */
+/* ------------------------------------------- state learnt from responses */
 
 void imapi_recompute_projected(imap_session *s)
 {
@@ -288,6 +284,8 @@ void imapi_state_learn_from_untagged(imap_session *s, const imap_value *first, c
         imapi_recompute_projected(s);
     }
 }
+
+/* --------------------------------------------------- STARTTLS / COMPRESS */
 
 void imapi_check_cleartext_credentials(imap_session *s, const char *tag, const char *what)
 {
@@ -383,8 +381,6 @@ void imapi_compress_switch(imap_session *s)
     imapi_abandon_line(s, IMAP_DIR_CLIENT, c);
     imapi_emit_switch(s, IMAP_DIR_CLIENT, IMAP_LAYER_DEFLATE, c->offset);
 }
-
-/* ------------------------------------------------------------ framing */
 
 int imap_session_check_tls_start(imap_session *s, imap_dir dir, const uint8_t *data, size_t len)
 {

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* ------------------------------------------------------------- events */
+/* ---------------------------------------------------------------- events */
 
 void imapi_emit(imap_session *s, imap_event *ev)
 {
@@ -100,7 +100,7 @@ void imapi_emit_switch(imap_session *s, imap_dir dir, imap_layer layer, uint64_t
     imapi_emit(s, &ev);
 }
 
-/* ------------------------------------------------------ pending commands */
+/* ----------------------------------------------------------- trace lines */
 
 /* The typed line of a line object o (built by imapi_emit_line/imapi_emit_line_part). */
 static void line_fill(const imap_node *o, imap_line *l)
@@ -128,8 +128,6 @@ static void line_fill(const imap_node *o, imap_line *l)
     l->names = imapi_object_get(o, "names");
     l->obj = o;
 }
-
-/* ------------------------------------------------------------ trace lines */
 
 /* Appends literal li of the line to tmp[*o..cap): its bytes when short
  * and printable, else "<N bytes>" (a secret never gets here: render_text

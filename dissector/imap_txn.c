@@ -11,7 +11,7 @@
 
 #include <stdatomic.h>
 
-/* ------------------------------------------------------------- budget */
+/* ---------------------------------------------------------------- budget */
 
 bool imapi_budget_charge(imap_session *s, size_t n, bool force)
 {
@@ -47,7 +47,7 @@ void imapi_budget_release(imap_session *s, size_t n)
         atomic_fetch_sub_explicit(&s->cfg.budget->used, n, memory_order_relaxed);
 }
 
-/* ------------------------------------------------------------ helpers */
+/* --------------------------------------------------------------- helpers */
 
 /* [{name, count}] of a count map (json_count): the names are network data
  * (response names, command names), so the output is an array, not an

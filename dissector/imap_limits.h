@@ -37,10 +37,25 @@
 #define IMAP_CACHE_SLOTS       8       /* greeting, after STARTTLS, after login, ... of a few servers */
 #define IMAP_CACHE_KEY_MAX     4096    /* a longer key is not cached */
 
-/* Session core (imap_session.c, being split; not yet moved here):
- * CORE_MAX_LITS 64, CORE_TAG_MAX 64, CORE_CMD_MAX 40, CORE_MAX_CAPS 256,
- * CORE_CAP_NAME_MAX 127, CORE_MAX_MAILBOXES 256, CORE_MAX_AUTH 64,
- * CORE_LINE_TEXT_MAX 1000, CORE_DETAIL_MAX 300, CORE_INJECT_MAX 200,
- * CORE_DEFER_MAX 16. */
+/* Session core (imap_session.c, imap_framing.c, imap_client.c, imap_server.c,
+ * imap_txn.c, imap_state.c, imap_trace.c) */
+#define CORE_MAX_LITS        64    /* literal records per logical line */
+#define CORE_TAG_MAX         64    /* bytes of a tag kept (longer tags compare on this prefix) */
+#define CORE_CMD_MAX         40    /* bytes of a command name ("UID FETCH") */
+#define CORE_MAX_CAPS        256   /* capability names remembered */
+#define CORE_CAP_NAME_MAX    127   /* bytes of one capability name kept */
+#define CORE_MAX_MAILBOXES   256   /* mailboxes listed in the summary */
+#define CORE_MAX_AUTH        64    /* authentication attempts listed in the summary */
+#define CORE_LINE_TEXT_MAX   1000  /* bytes of trace text per line */
+#define CORE_DETAIL_MAX      300   /* bytes of an anomaly detail */
+#define CORE_INJECT_MAX      200   /* bytes of injected data shown */
+#define CORE_REDACT_LOOK     4096  /* bytes of injected client data scanned for secrets */
+#define CORE_UNKNOWN_CMD_KEYS 16   /* distinct unknown command names counted by name */
+#define CORE_LITERAL_SHOW    64    /* a literal this short and printable is shown in the trace */
+#define CORE_DEFER_MAX       16    /* anomalies of one line held until its LINE event */
+#define CORE_PENDING_COST    1024  /* budget charge of a pending command besides its text (objects) */
+#define CORE_BUF_FIRST       1024  /* line buffer allocated per direction (grown on demand) */
+#define CORE_PEND_FIRST      4     /* pending slots allocated at the first command (grown on demand) */
+#define CORE_BUF_SHRINK      4096  /* a line buffer grown past this is shrunk back after its line */
 
 #endif /* IMAP_LIMITS_H */

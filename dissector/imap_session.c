@@ -15,12 +15,12 @@
 
 void imap_config_default(imap_config *cfg)
 {
-    cfg->max_line = 65536;
-    cfg->max_literal = (uint64_t)256 << 20;
-    cfg->literal_keep = 1024;
-    cfg->max_pending = 128;
-    cfg->max_responses = 1000;
-    cfg->max_txn_bytes = (size_t)1 << 20;
+    cfg->max_line = IMAPI_DEFAULT_MAX_LINE;
+    cfg->max_literal = IMAPI_DEFAULT_MAX_LITERAL;
+    cfg->literal_keep = IMAPI_DEFAULT_LITERAL_KEEP;
+    cfg->max_pending = IMAPI_DEFAULT_MAX_PENDING;
+    cfg->max_responses = IMAPI_DEFAULT_MAX_RESPONSES;
+    cfg->max_txn_bytes = IMAPI_DEFAULT_MAX_TXN_BYTES;
     cfg->hash_literals = false;
     cfg->show_credentials = false;
     cfg->emit_lines = false;

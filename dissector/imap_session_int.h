@@ -24,6 +24,7 @@
 #include "imap_anomaly.h"
 #include "imap_core_util.h"
 #include "imap_decode.h"
+#include "imap_limits.h"
 #include "imap_sasl.h"
 #include "imap_value.h"
 
@@ -35,24 +36,7 @@
 
 /* ------------------------------------------------------------------ caps */
 
-#define CORE_MAX_LITS        64    /* literal records per logical line */
-#define CORE_TAG_MAX         64    /* bytes of a tag kept (longer tags compare on this prefix) */
-#define CORE_CMD_MAX         40    /* bytes of a command name ("UID FETCH") */
-#define CORE_MAX_CAPS        256   /* capability names remembered */
-#define CORE_CAP_NAME_MAX    127   /* bytes of one capability name kept */
-#define CORE_MAX_MAILBOXES   256   /* mailboxes listed in the summary */
-#define CORE_MAX_AUTH        64    /* authentication attempts listed in the summary */
-#define CORE_LINE_TEXT_MAX   1000  /* bytes of trace text per line */
-#define CORE_DETAIL_MAX      300   /* bytes of an anomaly detail */
-#define CORE_INJECT_MAX      200   /* bytes of injected data shown */
-#define CORE_REDACT_LOOK     4096  /* bytes of injected client data scanned for secrets */
-#define CORE_UNKNOWN_CMD_KEYS 16   /* distinct unknown command names counted by name */
-#define CORE_LITERAL_SHOW    64    /* a literal this short and printable is shown in the trace */
-#define CORE_DEFER_MAX       16    /* anomalies of one line held until its LINE event */
-#define CORE_PENDING_COST    1024  /* budget charge of a pending command besides its text (objects) */
-#define CORE_BUF_FIRST       1024  /* line buffer allocated per direction (grown on demand) */
-#define CORE_PEND_FIRST      4     /* pending slots allocated at the first command (grown on demand) */
-#define CORE_BUF_SHRINK      4096  /* a line buffer grown past this is shrunk back after its line */
+/* the session core's caps live in imap_limits.h with the library's other defaults */
 
 /* RFC 9051 3: the four states, and "unknown": the capture started
  * mid-connection (no greeting seen), so the state cannot be told until a

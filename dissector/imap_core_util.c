@@ -82,8 +82,3 @@ imap_node *imapi_core_json_bytes(const void *in, size_t len, size_t maxlen)
         free(buf);
     return j;
 }
-
-void imapi_core_hex(char *out, const uint8_t *in, size_t n)
-{
-    imapi_hex_encode(in, n, out);
-}

@@ -19,8 +19,5 @@ size_t imapi_core_escape(char *out, size_t cap, const uint8_t *in, size_t len);
  * bytes (0: 4096).  Never NULL unless out of memory. */
 imap_node *imapi_core_json_bytes(const void *in, size_t len, size_t maxlen);
 
-/* Lower-case hex of n bytes into out (2n+1 bytes): imapi_hex_encode with
- * the arguments in this order (kept for imap_session.c). */
-void imapi_core_hex(char *out, const uint8_t *in, size_t n);
 
 #endif /* IMAP_CORE_UTIL_H */

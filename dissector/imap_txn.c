@@ -8,6 +8,7 @@
  * command running), 6.2.2 / 6.2.3 (authentication outcome).
  */
 #include "imap_session_int.h"
+#include "imap_util.h"
 
 #include <stdatomic.h>
 
@@ -250,7 +251,7 @@ void imapi_txn_add_literals(imap_session *s, pending *p, dir_state *d, imap_dir 
                       (p->id == CMD_LOGIN || p->id == CMD_AUTHENTICATE);
         if (l->has_sha256 && !secret) {
             char hex[65];
-            imapi_core_hex(hex, l->sha256, 32);
+            imapi_hex_encode(l->sha256, 32, hex);
             imapi_object_set_new_nocheck(o, "sha256", imapi_string(hex));
         }
         if (l->mode == '+' || l->mode == '-') {

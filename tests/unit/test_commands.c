@@ -137,13 +137,14 @@ static void test_list(void **state)
     (void)state;
     imap_node *o = CMD("LIST", "\"\" \"\"");                         /* RFC 9051 6.3.9 */
     STR(o, "reference", "");
-    STR(o, "pattern", "");
+    STR(o, "patterns/0", "");
+    ABSENT(o, "pattern");
     imapi_decref(o);
     o = CMD("LIST", "/usr/staff/jones \"\"");
     STR(o, "reference", "/usr/staff/jones");
     imapi_decref(o);
     o = CMD("LIST", "~/Mail/ %");
-    STR(o, "pattern", "%");
+    STR(o, "patterns/0", "%");
     imapi_decref(o);
     /* RFC 5258 5 */
     o = CMD("LIST", "(SUBSCRIBED RECURSIVEMATCH) \"\" % RETURN (CHILDREN)");
@@ -153,6 +154,13 @@ static void test_list(void **state)
     imapi_decref(o);
     o = CMD("LIST", "\"\" (\"foo\" \"foo/*\")");
     STR(o, "patterns/1", "foo/*");
+    ABSENT(o, "patterns_raw");
+    imapi_decref(o);
+    /* RFC 3501 5.1.3: the wire form kept, aligned, when one differs */
+    o = CMD("LIST", "\"\" (\"foo\" \"Caf&AOk-*\")");
+    STR(o, "patterns/1", "Caf\xc3\xa9*");
+    STR(o, "patterns_raw/0", "foo");
+    STR(o, "patterns_raw/1", "Caf&AOk-*");
     imapi_decref(o);
     /* RFC 5819 2 */
     o = CMD("LIST", "\"\" % RETURN (STATUS (MESSAGES UNSEEN))");
@@ -165,7 +173,7 @@ static void test_list(void **state)
     imapi_decref(o);
     o = CMD("LSUB", "\"#news.\" \"comp.mail.*\"");
     STR(o, "reference", "#news.");
-    STR(o, "pattern", "comp.mail.*");
+    STR(o, "patterns/0", "comp.mail.*");    /* one name for LIST and LSUB */
     imapi_decref(o);
 }
 

@@ -125,6 +125,41 @@ static int dec_create(const imap_decode_ctx *ctx, const char *cmd, const imap_va
     return extra_args(p, obj, err);
 }
 
+/* RFC 9051 9 list-mailbox, or RFC 5258 3 "(" list-mailbox *(SP
+ * list-mailbox) ")": obj.patterns = [each pattern decoded like a mailbox
+ * name], one name and one type whether one pattern or a list was sent
+ * (issue 10: "pattern" and "patterns" were two names); obj.patterns_raw
+ * = [the wire forms], aligned, when one differs (modified UTF-7). */
+static int add_patterns(const imap_decode_ctx *ctx, imap_node *obj, const imap_value *p, const char **err)
+{
+    bool list = p->type == IV_LIST;
+    bool differs = false;
+    imap_node *pats = imapi_array(), *raws = imapi_array();
+    for (const imap_value *c = list ? p->child : p; c != NULL; c = list ? c->next : NULL) {
+        imap_node *tmp = imapi_object();
+        if (imapi_add_mailbox(ctx, tmp, "p", c) != 0 && !list) {
+            imapi_decref(tmp);
+            imapi_decref(pats);
+            imapi_decref(raws);
+            *err = "mailbox is not an astring";
+            return -1;
+        }
+        imap_node *v = imapi_object_get(tmp, "p"), *r = imapi_object_get(tmp, "p_raw");
+        if (v != NULL) {
+            imapi_array_append(pats, v);
+            imapi_array_append(raws, r != NULL ? r : v);
+            differs = differs || r != NULL;
+        }
+        imapi_decref(tmp);
+    }
+    imapi_dec_setl(obj, "patterns", pats);
+    if (differs)
+        imapi_dec_setl(obj, "patterns_raw", raws);
+    else
+        imapi_decref(raws);
+    return 0;
+}
+
 /* Two mailbox-like arguments and nothing after them. */
 static int two_mailboxes(const imap_decode_ctx *ctx, imap_node *obj, const char *k1, const char *k2,
                          const imap_value *a, const char **err)
@@ -475,18 +510,8 @@ static int dec_list(const imap_decode_ctx *ctx, const char *cmd, const imap_valu
         return -1;
     const imap_value *p = a->next;
     NEED(p, "LIST without pattern");
-    if (p->type == IV_LIST) {
-        imap_node *pats = imapi_array();
-        for (const imap_value *c = p->child; c != NULL; c = c->next) {
-            imap_node *tmp = imapi_object();
-            imapi_add_mailbox(ctx, tmp, "p", c);
-            imapi_array_append(pats, imapi_object_get(tmp, "p"));
-            imapi_decref(tmp);
-        }
-        imapi_dec_setl(obj, "patterns", pats);
-    } else if (mailbox_arg(ctx, obj, "pattern", p, err) != 0) {
+    if (add_patterns(ctx, obj, p, err) != 0)
         return -1;
-    }
     p = p->next;
     if (imapi_value_is_atom(p, "RETURN") && p->next != NULL && p->next->type == IV_LIST) {
         imap_node *ret = imapi_array();
@@ -823,7 +848,12 @@ static int dec_search(const imap_decode_ctx *ctx, const char *cmd, const imap_va
 static int dec_lsub(const imap_decode_ctx *ctx, const char *cmd, const imap_value *a,
                     imap_node *obj, const char **err)
 {
-    return two_mailboxes(ctx, obj, "reference", "pattern", a, err);
+    if (mailbox_arg(ctx, obj, "reference", a, err) != 0)
+        return -1;
+    NEED(a->next, "LSUB without pattern");
+    if (add_patterns(ctx, obj, a->next, err) != 0)
+        return -1;
+    return extra_args(a->next->next, obj, err);
 }
 
 /* RFC 8508 3: replace = "REPLACE" SP seq-number SP mailbox append-message */

@@ -208,13 +208,24 @@ static int seq_number(const char **p, const char *end, uint64_t *out, bool *star
     return 0;
 }
 
+/* The set object of text s..len (see imap_dec_util.h); NULL when obj is. */
+static imap_node *set_object(imap_node *obj, const char *key, const char *s, size_t len)
+{
+    if (obj == NULL)
+        return NULL;
+    imap_node *so = imapi_object();
+    imap_node *t = imapi_json_bytes(s, len);
+    if (t != NULL)
+        imapi_object_set_new_nocheck(so, "text", t);
+    imapi_dec_set(obj, key, so);
+    return so;
+}
+
 int imapi_dec_add_seqset_text(imap_node *obj, const char *key, const char *s, size_t len)
 {
-    imapi_dec_set(obj, key, imapi_json_bytes(s, len));
+    imap_node *so = set_object(obj, key, s, len);
     if (len == 1 && s[0] == '$') {
-        char k[64];
-        snprintf(k, sizeof(k), "%s_searchres", key);
-        imapi_dec_set(obj, k, imapi_true()); /* RFC 5182 2.1 */
+        imapi_dec_setl(so, "searchres", imapi_true()); /* RFC 5182 2.1 */
         return 0;
     }
     const char *p = s, *end = s + len;
@@ -269,23 +280,13 @@ int imapi_dec_add_seqset_text(imap_node *obj, const char *key, const char *s, si
         }
         n++;
     }
-    {
-        char k[64];
-        snprintf(k, sizeof(k), "%s_ranges", key);
-        imapi_dec_set(obj, k, ranges);
-        if (n > SEQSET_MAX_RANGES) {
-            snprintf(k, sizeof(k), "%s_ranges_total", key);
-            imapi_dec_set(obj, k, imapi_integer((int64_t)n));
-        }
-        if (star) {
-            snprintf(k, sizeof(k), "%s_star", key);
-            imapi_dec_set(obj, k, imapi_true());
-        }
-        if (finite && !overflow) {
-            snprintf(k, sizeof(k), "%s_count", key);
-            imapi_dec_set(obj, k, imapi_dec_u64(count));
-        }
-    }
+    if (finite && !overflow)
+        imapi_dec_setl(so, "count", imapi_dec_u64(count));
+    imapi_dec_setl(so, "ranges", ranges);
+    if (n > SEQSET_MAX_RANGES)
+        imapi_dec_setl(so, "ranges_total", imapi_integer((int64_t)n));
+    if (star)
+        imapi_dec_setl(so, "star", imapi_true());
     return 0;
 bad:
     imapi_decref(ranges);
@@ -297,7 +298,11 @@ int imapi_dec_add_seqset(imap_node *obj, const char *key, const imap_value *v)
     if (v == NULL)
         return -1;
     if (v->type == IV_LIST || v->type == IV_NIL || v->type == IV_LITERAL) {
-        imapi_dec_set(obj, key, imapi_value_to_json(v));
+        /* not a sequence set: its wire text only (one shape, issue 10) */
+        if (v->raw != NULL)
+            set_object(obj, key, v->raw, v->raw_len);
+        else
+            set_object(obj, key, "", 0);
         return -1;
     }
     return imapi_dec_add_seqset_text(obj, key, v->s, v->len);

@@ -47,11 +47,13 @@ imap_node *imapi_dec_flatten_tree(imap_node *tree, const char *child_key);
  * generic arguments of commands and responses without a decoder. */
 imap_node *imapi_dec_raw_list(const imap_value *list);
 
-/* RFC 9051 9 sequence-set (also uid-set, "$" of RFC 5182): adds
- * obj[key] = the text, obj[key"_ranges"] = [[lo, hi], ...] normalized
- * (lo <= hi, "*" kept as the string "*", at most 64 ranges) and
- * obj[key"_count"] when every range is finite.  Returns 0, or -1 when the
- * text is not a sequence set (only obj[key] is added then). */
+/* RFC 9051 9 sequence-set (also uid-set, "$" of RFC 5182): adds one set
+ * object, the same shape under every name (docs/output.md "Sequence
+ * sets"): obj[key] = {"text": the wire text, "count": messages when every
+ * range is finite, "ranges": [[lo, hi], ...] normalized (lo <= hi, "*" is
+ * null, at most 64 ranges), "ranges_total": ranges when more, "star":
+ * true when a range has "*", "searchres": true for "$"}.  Returns 0, or
+ * -1 when the text is not a sequence set (only "text" is set then). */
 int imapi_dec_add_seqset(imap_node *obj, const char *key, const imap_value *v);
 int imapi_dec_add_seqset_text(imap_node *obj, const char *key, const char *s, size_t len);
 

@@ -501,26 +501,21 @@ imap_node *imapi_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *
         if (c->section != NULL) {
             /* BODY[section]<origin> nstring / BINARY[part]<origin> (nstring / literal8)
              * / BINARY.SIZE[part] number */
+            /* every section is one entry of "sections" in wire order, the
+             * same shape for BODY[], BINARY[], BINARY.SIZE[] (its "size"
+             * the number it announces) and RFC822* below (issue 10) */
+            if (sections == NULL)
+                sections = imapi_array();
+            imap_node *e = imapi_object();
+            imapi_dec_setl(e, "item", imapi_json_bytes(name, strlen(name)));
+            add_section(e, c);
             if (strcmp(name, "BINARY.SIZE") == 0) {
-                imap_node *bs = imapi_object_get(o, "binary_size");
-                if (bs == NULL) {
-                    bs = imapi_array();
-                    imapi_object_set_new_nocheck(o, "binary_size", bs);
-                }
-                imap_node *e = imapi_object();
-                add_section(e, c);
                 add_number_att(e, "size", val);
-                imapi_array_append_new(bs, e);
             } else {
-                if (sections == NULL)
-                    sections = imapi_array();
-                imap_node *e = imapi_object();
-                imapi_dec_setl(e, "item", imapi_json_bytes(name, strlen(name)));
-                add_section(e, c);
                 add_partial(e, c->partial, true);
                 add_data_info(e, val);
-                imapi_array_append_new(sections, e);
             }
+            imapi_array_append_new(sections, e);
         } else if (strcmp(name, "FLAGS") == 0) {
             imapi_dec_setl(o, "flags", imapi_dec_str_list(val));
         } else if (strcmp(name, "UID") == 0) {
@@ -539,13 +534,14 @@ imap_node *imapi_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *
             imapi_dec_setl(o, "body", bodystructure_flat(ctx, val));
         } else if (strcmp(name, "RFC822") == 0 || strcmp(name, "RFC822.HEADER") == 0 ||
                    strcmp(name, "RFC822.TEXT") == 0) {
+            /* RFC 9051 6.4.5 (obsolete RFC822, RFC822.HEADER, RFC822.TEXT):
+             * a section entry like BODY[], item the attribute's name */
+            if (sections == NULL)
+                sections = imapi_array();
             imap_node *e = imapi_object();
+            imapi_dec_setl(e, "item", imapi_json_bytes(name, strlen(name)));
             add_data_info(e, val);
-            char key[64];
-            memcpy(key, name, sizeof(key));
-            for (char *p = key; *p; p++)
-                *p = *p == '.' ? '_' : (char)tolower((unsigned char)*p);
-            imapi_dec_set(o, key, e);
+            imapi_array_append_new(sections, e);
         } else if (strcmp(name, "MODSEQ") == 0) {
             /* RFC 7162 3.1.4.1: MODSEQ SP "(" mod-sequence-value ")" */
             add_number_att(o, "modseq", val->type == IV_LIST ? imapi_list_nth(val, 0) : val);

@@ -506,11 +506,28 @@ imap_node *imapi_decode_untagged(const imap_decode_ctx *ctx, const imap_value *t
 
 /* ------------------------------------------------------------ resp codes */
 
+/* One shape for every response code wherever it appears (a transaction's
+ * "response_code", an untagged response's "code", the greeting's "code";
+ * docs/output.md "Response codes", the schema's $defs/response_code):
+ *   code         the name, upper-cased
+ *   args         the raw wire text of each argument, strings only; when
+ *                the only argument is a parenthesized list (PERMANENTFLAGS,
+ *                BADCHARSET, MAILBOXID, INPROGRESS), its elements
+ *   known        false for a name not in the table
+ *   raw          the code's text when its arguments do not parse
+ * and a few typed members shared by all codes, set when the code has them:
+ *   uidvalidity  UIDVALIDITY; APPENDUID, COPYUID (RFC 4315 4)
+ *   number       UIDNEXT, UNSEEN (RFC 9051 9), HIGHESTMODSEQ (RFC 7162
+ *                3.1.2.1), APPENDLIMIT (RFC 7889), METADATA LONGENTRIES /
+ *                MAXSIZE (RFC 5464 4.2.1, 4.3)
+ *   uids         the new UIDs of APPENDUID / COPYUID, MODIFIED's set
+ *                (RFC 7162 3.1.3): a set object (imapi_dec_add_seqset)
+ *   source_uids  COPYUID's source UIDs: a set object */
 imap_node *imapi_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
                               const imap_value *args, const char *raw, size_t raw_len)
 {
     imap_node *o = imapi_object();
-    char code[64], key[64];
+    char code[64];
     size_t nl = name != NULL ? strlen(name) : 0;
     if (nl >= sizeof(code))
         nl = sizeof(code) - 1;
@@ -518,98 +535,72 @@ imap_node *imapi_decode_resp_code(const imap_decode_ctx *ctx, const char *name,
         code[i] = (char)toupper((unsigned char)name[i]);
     code[nl] = '\0';
     imapi_dec_setl(o, "code", imapi_json_bytes(code, nl));
-    lower_key(code, key, sizeof(key));
     const imap_value *a = (args != NULL && args->type == IV_LIST) ? args->child : NULL;
     bool ok = true;
 
-    if (strcmp(code, "UIDNEXT") == 0 || strcmp(code, "UIDVALIDITY") == 0 ||
-        strcmp(code, "UNSEEN") == 0 || strcmp(code, "HIGHESTMODSEQ") == 0 ||
-        strcmp(code, "APPENDLIMIT") == 0) {
-        /* RFC 9051 9 resp-text-code: "UIDNEXT" SP nz-number / "UIDVALIDITY" SP
-         * nz-number / RFC 3501 "UNSEEN" SP nz-number / RFC 7162 3.1.2.1
-         * "HIGHESTMODSEQ" SP mod-sequence-value */
-        uint64_t n;
+    if (a != NULL) {
+        if (a->next == NULL && a->type == IV_LIST)
+            imapi_dec_setl(o, "args", chain_json(a->child));
+        else
+            imapi_dec_setl(o, "args", chain_json(a));
+    }
+    uint64_t n;
+    if (strcmp(code, "UIDNEXT") == 0 || strcmp(code, "UNSEEN") == 0 ||
+        strcmp(code, "HIGHESTMODSEQ") == 0 || strcmp(code, "APPENDLIMIT") == 0) {
+        /* RFC 9051 9 resp-text-code: "UIDNEXT" SP nz-number / RFC 3501
+         * "UNSEEN" SP nz-number / RFC 7162 3.1.2.1 "HIGHESTMODSEQ" SP
+         * mod-sequence-value / RFC 7889 "APPENDLIMIT" SP number */
         ok = imapi_dec_number(a, &n) == 0;
         if (ok)
-            imapi_dec_set(o, key, imapi_dec_u64(n));
+            imapi_dec_setl(o, "number", imapi_dec_u64(n));
+    } else if (strcmp(code, "UIDVALIDITY") == 0) {
+        /* RFC 9051 9: "UIDVALIDITY" SP nz-number */
+        ok = imapi_dec_number(a, &n) == 0;
+        if (ok)
+            imapi_dec_setl(o, "uidvalidity", imapi_dec_u64(n));
     } else if (strcmp(code, "CAPABILITY") == 0) {
-        imapi_dec_setl(o, "capabilities", imapi_decode_capabilities(args));
+        /* RFC 9051 9 capability-data: the names are the args (the
+         * session's capabilities are decoded in imap_session) */
+        ok = a != NULL;
     } else if (strcmp(code, "PERMANENTFLAGS") == 0) {
         /* "PERMANENTFLAGS" SP "(" [flag-perm *(SP flag-perm)] ")" */
         ok = a != NULL && a->type == IV_LIST;
-        if (ok)
-            imapi_dec_setl(o, "flags", imapi_dec_str_list(a));
-    } else if (strcmp(code, "BADCHARSET") == 0) {
-        /* "BADCHARSET" [SP "(" charset *(SP charset) ")"] */
-        if (a != NULL && a->type == IV_LIST)
-            imapi_dec_setl(o, "charsets", imapi_dec_str_list(a));
     } else if (strcmp(code, "APPENDUID") == 0) {
         /* RFC 4315 4: "APPENDUID" SP nz-number SP append-uid (uid-set with MULTIAPPEND) */
-        uint64_t n;
         ok = imapi_dec_number(a, &n) == 0 && a->next != NULL;
         if (ok) {
             imapi_dec_setl(o, "uidvalidity", imapi_dec_u64(n));
-            imapi_dec_add_seqset(o, "uid_set", a->next);
+            imapi_dec_add_seqset(o, "uids", a->next);
         }
     } else if (strcmp(code, "COPYUID") == 0) {
         /* RFC 4315 4: "COPYUID" SP nz-number SP uid-set SP uid-set */
-        uint64_t n;
         ok = imapi_dec_number(a, &n) == 0 && a->next != NULL && a->next->next != NULL;
         if (ok) {
             imapi_dec_setl(o, "uidvalidity", imapi_dec_u64(n));
             imapi_dec_add_seqset(o, "source_uids", a->next);
-            imapi_dec_add_seqset(o, "dest_uids", a->next->next);
+            imapi_dec_add_seqset(o, "uids", a->next->next);
         }
     } else if (strcmp(code, "MODIFIED") == 0) {
         /* RFC 7162 3.1.3: "MODIFIED" SP sequence-set */
-        ok = a != NULL && imapi_dec_add_seqset(o, "modified", a) == 0;
-    } else if (strcmp(code, "REFERRAL") == 0) {
-        /* RFC 2221 4.1: "REFERRAL" SP 1*<url separated by SP> */
-        imap_node *urls = imapi_array();
-        for (const imap_value *c = a; c != NULL; c = c->next)
-            imapi_array_append_new(urls, imapi_dec_str(c));
-        imapi_dec_setl(o, "urls", urls);
+        ok = a != NULL && imapi_dec_add_seqset(o, "uids", a) == 0;
+    } else if (strcmp(code, "REFERRAL") == 0 || strcmp(code, "MAILBOXID") == 0) {
+        /* RFC 2221 4.1: "REFERRAL" SP 1*<url separated by SP>; RFC 8474
+         * 4.1: "MAILBOXID" SP "(" objectid ")" */
         ok = a != NULL;
     } else if (strcmp(code, "METADATA") == 0) {
         /* RFC 5464 4.2.1/4.3: "METADATA" SP ("LONGENTRIES" SP number / "MAXSIZE"
          * SP number / "TOOMANY" / "NOPRIVATE") */
         ok = a != NULL;
-        if (ok) {
-            imapi_dec_setl(o, "metadata", imapi_dec_upper(a));
-            if (a->next != NULL)
-                add_num(o, "value", a->next);
-        }
-    } else if (strcmp(code, "BADEVENT") == 0 || strcmp(code, "URLMECH") == 0 ||
-               strcmp(code, "ANNOTATE") == 0 || strcmp(code, "ANNOTATIONS") == 0 ||
-               strcmp(code, "BADCOMPARATOR") == 0 || strcmp(code, "NOUPDATE") == 0 ||
-               strcmp(code, "INPROGRESS") == 0 || strcmp(code, "BADURL") == 0) {
-        /* RFC 5465 8 BADEVENT (events), RFC 4467 URLMECH INTERNAL mechs,
-         * RFC 5257 ANNOTATE TOOBIG/TOOMANY, RFC 5267 NOUPDATE tag,
-         * RFC 9585 INPROGRESS (tag n n), RFC 4469 BADURL url */
-        if (a != NULL) {
-            imap_node *arr = imapi_array();
-            for (const imap_value *c = a; c != NULL; c = c->next)
-                imapi_array_append_new(arr, c->raw != NULL ? imapi_json_bytes(c->raw, c->raw_len)
-                                                          : imapi_dec_str(c)); /* raw text: strings only */
-            imapi_dec_setl(o, "args", arr);
-        }
-    } else if (strcmp(code, "MAILBOXID") == 0) {
-        /* RFC 8474 4.1: "MAILBOXID" SP "(" objectid ")" */
-        const imap_value *id = a != NULL && a->type == IV_LIST ? imapi_list_nth(a, 0) : a;
-        ok = id != NULL;
-        if (ok)
-            imapi_dec_setl(o, "mailboxid", imapi_dec_str(id));
-    } else if (imap_resp_code_lookup(code, strlen(code)) != NULL) {
-        /* ALERT, PARSE, READ-ONLY, READ-WRITE, TRYCREATE, UIDNOTSTICKY,
-         * NOMODSEQ, CLOSED, COMPRESSIONACTIVE, NOTIFICATIONOVERFLOW,
-         * UNKNOWN-CTE, USEATTR, HASCHILDREN and the RFC 5530 codes take no
-         * argument; anything else is kept */
-        if (a != NULL)
-            imapi_dec_setl(o, "args", chain_json(a));
-    } else {
+        if (ok && a->next != NULL && imapi_dec_number(a->next, &n) == 0)
+            imapi_dec_setl(o, "number", imapi_dec_u64(n));
+    } else if (imap_resp_code_lookup(code, strlen(code)) == NULL) {
+        /* ALERT, PARSE, READ-ONLY, ..., BADCHARSET, BADEVENT, URLMECH,
+         * INPROGRESS and the RFC 5530 codes are in the table: their
+         * arguments, if any, are the args; anything else is not known */
         imapi_dec_setl(o, "known", imapi_false());
         ok = false;
     }
+    (void)ctx;
     if (!ok && raw != NULL)
         imapi_dec_setl(o, "raw", imapi_json_bytes(raw, raw_len));
     return o;

@@ -17,11 +17,57 @@
 /* base64 (RFC 4648 4): imapi_base64_decode in imap_util.c */
 /* ---- helpers ---- */
 
+/* The sasl object has one small shape for every mechanism (issue 10: at
+ * most 400 field paths): the members below that mean the same thing in
+ * every mechanism, plus counters and flags set directly (client_steps,
+ * server_steps, cancelled, plain_text, iterations, ntlm_last_type,
+ * client_token_bytes).  Every other, mechanism-specific string value
+ * (DIGEST-MD5's keys are network data) is a {name, value} pair in
+ * "params", set once per name (a later value replaces it). */
+static bool fixed_member(const char *key)
+{
+    static const char *const fixed[] = { "user", "authzid", "realm", "password", "error", NULL };
+    for (size_t i = 0; fixed[i]; i++)
+        if (strcmp(key, fixed[i]) == 0)
+            return true;
+    return false;
+}
+
+static void put(imap_sasl *x, const char *key, imap_node *v)
+{
+    if (!v)
+        return;
+    if (fixed_member(key)) {
+        imapi_object_set_new(x->info, key, v);
+        return;
+    }
+    imap_node *ps = imapi_object_get(x->info, "params");
+    if (!ps) {
+        ps = imapi_array();
+        imapi_object_set_new_nocheck(x->info, "params", ps);
+    }
+    for (size_t i = 0; i < imapi_array_size(ps); i++) {
+        imap_node *e = imapi_array_get(ps, i);
+        const char *n = imapi_string_value(imapi_object_get(e, "name"));
+        if (n && strcmp(n, key) == 0) {
+            imapi_object_set_new_nocheck(e, "value", v);
+            return;
+        }
+    }
+    imap_node *name = imapi_string(key);
+    if (!name) {
+        imapi_decref(v);
+        return;
+    }
+    imap_node *e = imapi_object();
+    imapi_object_set_new_nocheck(e, "name", name);
+    imapi_object_set_new_nocheck(e, "value", v);
+    imapi_array_append_new(ps, e);
+}
+
 static void set_bytes(imap_sasl *x, const char *key, const void *p, size_t len)
 {
-    imap_node *j = imapi_core_json_bytes(p, len, 1024);
-    if (j)
-        imapi_object_set_new(x->info, key, j);
+    put(x, key, imapi_core_json_bytes(p, len, 1024));
 }
 
 static void set_secret(imap_sasl *x, const char *key, const void *p, size_t len)
@@ -29,7 +75,7 @@ static void set_secret(imap_sasl *x, const char *key, const void *p, size_t len)
     if (x->show_credentials)
         set_bytes(x, key, p, len);
     else
-        imapi_object_set_new(x->info, key, imapi_string(IMAP_SASL_REDACTED));
+        put(x, key, imapi_string(IMAP_SASL_REDACTED));
 }
 
 static bool mech_is(const imap_sasl *x, const char *m)
@@ -257,7 +303,7 @@ static void decode_oauth_client(imap_sasl *x, const uint8_t *p, const uint8_t *e
                 set_bytes(x, "user", v, vl);
             } else if (kl == 4 && memcmp(p, "auth", 4) == 0) {
                 if (vl >= 7 && strncasecmp((const char *)v, "Bearer ", 7) == 0)
-                    imapi_object_set_new_nocheck(x->info, "auth_scheme", imapi_string("Bearer"));
+                    put(x, "auth_scheme", imapi_string("Bearer"));
                 set_secret(x, "token", v, vl);
             } else if (kl == 4 && memcmp(p, "host", 4) == 0) {
                 set_bytes(x, "host", v, vl);
@@ -291,7 +337,7 @@ static void ntlm_string(imap_sasl *x, const char *key, const uint8_t *msg, size_
             char hex[2 * 256 + 1];
             size_t n = len > 256 ? 256 : len;
             imapi_hex_encode(msg + at, n, hex);
-            imapi_object_set_new(x->info, key, imapi_string(hex));
+            put(x, key, imapi_string(hex));
         }
         return;
     }
@@ -337,7 +383,7 @@ static void decode_ntlm(imap_sasl *x, const uint8_t *p, const uint8_t *end)
         ntlm_string(x, "target", p, len, 12, flags & 1, false);
         char hex[17];
         imapi_hex_encode(p + 24, 8, hex);
-        imapi_object_set_new_nocheck(x->info, "challenge", imapi_string(hex));
+        put(x, "challenge", imapi_string(hex));
     } else if (type == 3 && len >= 52) {
         bool unicode = true;
         if (len >= 64)

@@ -102,8 +102,19 @@ BAD = [
     ("unknown imap field", ev("imap", dict(GOOD[0]["imap"], no_such_field=1))),
     ("untagged keyed by name", ev("imap", dict(GOOD[0]["imap"], untagged={"FETCH": 2}))),
     ("commands keyed by name", ev("imap_session", dict(GOOD[2]["imap_session"], commands={"LOGIN": 1}))),
-    ("sequence set star as string", ev("imap", dict(GOOD[0]["imap"], sequence_set="1:*",
-                                                    sequence_set_ranges=[[1, "*"]]))),
+    ("sequence set star as string", ev("imap", dict(GOOD[0]["imap"], sequence_set={
+        "text": "1:*", "ranges": [[1, "*"]], "star": True}))),
+    ("sequence set flat companions", ev("imap", dict(GOOD[0]["imap"], sequence_set={"text": "1:2"},
+                                                     sequence_set_count=2))),
+    ("sasl mechanism field by name", ev("imap", dict(GOOD[0]["imap"], sasl={"user": "u", "nonce": "x"}))),
+    ("sasl param value a number", ev("imap", dict(GOOD[0]["imap"], sasl={
+        "params": [{"name": "iterations", "value": 4096}]}))),
+    ("response code per-code member", ev("imap", dict(GOOD[0]["imap"], response_code={
+        "code": "COPYUID", "uidvalidity": 1, "dest_uids": "1:2"}))),
+    ("response code args not strings", ev("imap", dict(GOOD[0]["imap"], response_code={
+        "code": "UIDNEXT", "args": [5]}))),
+    ("session tls with handshake details", ev("imap_session", dict(GOOD[2]["imap_session"], tls={
+        "used": True, "mode": "implicit", "decrypted": False, "ja3s": "0" * 32}))),
 ]
 
 

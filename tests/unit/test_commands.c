@@ -122,13 +122,13 @@ static void test_select_params(void **state)
     o = CMD("SELECT", "INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))");
     INT(o, "qresync/uidvalidity", 67890007);
     INT(o, "qresync/modseq", 20050715194045000LL);
-    STR(o, "qresync/known_uids", "41,43:211,214:541");
-    INT(o, "qresync/known_uids_count", 1 + 169 + 328);
+    STR(o, "qresync/known_uids/text", "41,43:211,214:541");
+    INT(o, "qresync/known_uids/count", 1 + 169 + 328);
     imapi_decref(o);
     o = CMD("SELECT", "INBOX (QRESYNC (67890007 90060115194045000 1:29997 (5000,7500,9000,9990:9999 15000,22500,27000,29970,29973,29976:29997)))");
-    STR(o, "qresync/known_uids", "1:29997");
-    STR(o, "qresync/seq_match/sequence_set", "5000,7500,9000,9990:9999");
-    STR(o, "qresync/seq_match/uid_set", "15000,22500,27000,29970,29973,29976:29997");
+    STR(o, "qresync/known_uids/text", "1:29997");
+    STR(o, "qresync/seq_match/sequence_set/text", "5000,7500,9000,9990:9999");
+    STR(o, "qresync/seq_match/uid_set/text", "15000,22500,27000,29970,29973,29976:29997");
     imapi_decref(o);
 }
 
@@ -137,13 +137,14 @@ static void test_list(void **state)
     (void)state;
     imap_node *o = CMD("LIST", "\"\" \"\"");                         /* RFC 9051 6.3.9 */
     STR(o, "reference", "");
-    STR(o, "pattern", "");
+    STR(o, "patterns/0", "");
+    ABSENT(o, "pattern");
     imapi_decref(o);
     o = CMD("LIST", "/usr/staff/jones \"\"");
     STR(o, "reference", "/usr/staff/jones");
     imapi_decref(o);
     o = CMD("LIST", "~/Mail/ %");
-    STR(o, "pattern", "%");
+    STR(o, "patterns/0", "%");
     imapi_decref(o);
     /* RFC 5258 5 */
     o = CMD("LIST", "(SUBSCRIBED RECURSIVEMATCH) \"\" % RETURN (CHILDREN)");
@@ -153,6 +154,13 @@ static void test_list(void **state)
     imapi_decref(o);
     o = CMD("LIST", "\"\" (\"foo\" \"foo/*\")");
     STR(o, "patterns/1", "foo/*");
+    ABSENT(o, "patterns_raw");
+    imapi_decref(o);
+    /* RFC 3501 5.1.3: the wire form kept, aligned, when one differs */
+    o = CMD("LIST", "\"\" (\"foo\" \"Caf&AOk-*\")");
+    STR(o, "patterns/1", "Caf\xc3\xa9*");
+    STR(o, "patterns_raw/0", "foo");
+    STR(o, "patterns_raw/1", "Caf&AOk-*");
     imapi_decref(o);
     /* RFC 5819 2 */
     o = CMD("LIST", "\"\" % RETURN (STATUS (MESSAGES UNSEEN))");
@@ -165,7 +173,7 @@ static void test_list(void **state)
     imapi_decref(o);
     o = CMD("LSUB", "\"#news.\" \"comp.mail.*\"");
     STR(o, "reference", "#news.");
-    STR(o, "pattern", "comp.mail.*");
+    STR(o, "patterns/0", "comp.mail.*");    /* one name for LIST and LSUB */
     imapi_decref(o);
 }
 
@@ -231,29 +239,29 @@ static void test_copy_move_expunge(void **state)
 {
     (void)state;
     imap_node *o = CMD("COPY", "2:4 MEETING");                       /* RFC 9051 6.4.7 */
-    STR(o, "sequence_set", "2:4");
-    INT(o, "sequence_set_count", 3);
-    INT(o, "sequence_set_ranges/0/0", 2);
-    INT(o, "sequence_set_ranges/0/1", 4);
+    STR(o, "sequence_set/text", "2:4");
+    INT(o, "sequence_set/count", 3);
+    INT(o, "sequence_set/ranges/0/0", 2);
+    INT(o, "sequence_set/ranges/0/1", 4);
     STR(o, "mailbox", "MEETING");
     imapi_decref(o);
     o = CMD("UID MOVE", "42:69 foo");                             /* RFC 6851 4.4 */
     TRUE(o, "uid");
-    INT(o, "sequence_set_count", 28);
+    INT(o, "sequence_set/count", 28);
     STR(o, "mailbox", "foo");
     imapi_decref(o);
     o = CMD("MOVE", "1:* Trash");
-    NUL(o, "sequence_set_ranges/0/1");                        /* "*" */
-    INT(o, "sequence_set_ranges/0/0", 1);
-    TRUE(o, "sequence_set_star");
-    ABSENT(o, "sequence_set_count");
+    NUL(o, "sequence_set/ranges/0/1");                        /* "*" */
+    INT(o, "sequence_set/ranges/0/0", 1);
+    TRUE(o, "sequence_set/star");
+    ABSENT(o, "sequence_set/count");
     imapi_decref(o);
     o = CMD("UID EXPUNGE", "3000:3002");                          /* RFC 4315 2.1 */
-    STR(o, "sequence_set", "3000:3002");
-    INT(o, "sequence_set_count", 3);
+    STR(o, "sequence_set/text", "3000:3002");
+    INT(o, "sequence_set/count", 3);
     imapi_decref(o);
     o = CMD("UID COPY", "$ Archive");                             /* RFC 5182 */
-    TRUE(o, "sequence_set_searchres");
+    TRUE(o, "sequence_set/searchres");
     imapi_decref(o);
     o = CMD("COPY", "0:3 X");
     assert_non_null(last_err);
@@ -265,7 +273,7 @@ static void test_fetch_cmd(void **state)
     (void)state;
     imap_node *o = CMD("FETCH", "2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])"); /* RFC 9051 6.4.5 */
     assert_null(last_err);
-    INT(o, "sequence_set_count", 3);
+    INT(o, "sequence_set/count", 3);
     STR(o, "items/0/item", "FLAGS");
     STR(o, "items/1/item", "BODY");
     STR(o, "items/1/section", "HEADER.FIELDS (DATE FROM)");
@@ -381,11 +389,11 @@ static void test_search(void **state)
     STR(o, "return/0", "MIN");
     STR(o, "return/1", "COUNT");
     STR(o, "search/1/key", "UID");
-    INT(o, "search/1/sequence_set_count", 100);
+    INT(o, "search/1/sequence_set/count", 100);
     INT(o, "search/2/number", 4096);
     STR(o, "search/3/key", "SEQUENCE");
-    TRUE(o, "search/3/sequence_set_star");
-    TRUE(o, "search/4/sequence_set_searchres");
+    TRUE(o, "search/3/sequence_set/star");
+    TRUE(o, "search/4/sequence_set/searchres");
     imapi_decref(o);
     /* RFC 7162 3.1.5 MODSEQ */
     o = CMD("SEARCH", "MODSEQ \"/flags/\\\\draft\" all 620162338");

@@ -57,10 +57,14 @@ static void test_fetch_sections(void **state)
     INT(o, "sections/2/size", 3);
     /* SHA-256("abc") */
     STR(o, "sections/2/sha256", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    STR(o, "binary_size/0/part", "3");
-    INT(o, "binary_size/0/size", 4096);
-    NUL(o, "sections/3/size");
-    INT(o, "rfc822_header/size", 1);
+    STR(o, "sections/3/item", "BINARY.SIZE");             /* one shape for every section */
+    STR(o, "sections/3/part", "3");
+    INT(o, "sections/3/size", 4096);
+    ABSENT(o, "binary_size");
+    NUL(o, "sections/4/size");
+    STR(o, "sections/5/item", "RFC822.HEADER");
+    INT(o, "sections/5/size", 1);
+    ABSENT(o, "rfc822_header");
     imapi_decref(o);
 }
 

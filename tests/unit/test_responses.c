@@ -112,13 +112,13 @@ static void test_search_results(void **state)
     TRUE(o, "uid_results");
     ABSENT(o, "uid");                                    /* FETCH's number */
     INT(o, "max", 3800);
-    STR(o, "all", "7,12:13,3800");
-    INT(o, "all_count", 4);
+    STR(o, "all/text", "7,12:13,3800");
+    INT(o, "all/count", 4);
     INT(o, "modseq", 12345);
     imapi_decref(o);
     o = untagged("ESEARCH (TAG \"A1\") UID PARTIAL (1:5 200:204)");  /* RFC 9394 */
     STR(o, "partial/range", "1:5");
-    INT(o, "partial/messages_count", 5);
+    INT(o, "partial/messages/count", 5);
     imapi_decref(o);
     /* RFC 5256 THREAD */
     o = untagged("THREAD (2)(3 6 (4 23)(44 7 96))");
@@ -192,11 +192,11 @@ static void test_other_untagged(void **state)
     /* RFC 7162 3.2.10 */
     o = untagged("VANISHED (EARLIER) 41,43:116,118,120:211,214:540");
     TRUE(o, "earlier");
-    STR(o, "uids", "41,43:116,118,120:211,214:540");
+    STR(o, "uids/text", "41,43:116,118,120:211,214:540");
     imapi_decref(o);
     o = untagged("VANISHED 405,407,410,425");
     assert_true(imapi_is_false(imapi_object_get(o, "earlier")));
-    INT(o, "uids_count", 4);
+    INT(o, "uids/count", 4);
     imapi_decref(o);
     o = untagged("LANGUAGE (EN DE IT i-default)");       /* RFC 5255 */
     STR(o, "languages/3", "i-default");
@@ -234,42 +234,47 @@ static void test_resp_codes(void **state)
     (void)state;
     imap_node *o = code("UIDNEXT", "4392");                /* RFC 9051 7.1 */
     STR(o, "code", "UIDNEXT");
-    INT(o, "uidnext", 4392);
+    INT(o, "number", 4392);
+    STR(o, "args/0", "4392");
     imapi_decref(o);
     o = code("uidvalidity", "3857529045");
     STR(o, "code", "UIDVALIDITY");
     INT(o, "uidvalidity", 3857529045LL);
     imapi_decref(o);
     o = code("UNSEEN", "12");
-    INT(o, "unseen", 12);
+    INT(o, "number", 12);
     imapi_decref(o);
     o = code("PERMANENTFLAGS", "(\\Deleted \\Seen \\*)");
-    STR(o, "flags/2", "\\*");
+    STR(o, "args/2", "\\*");                 /* the list's elements */
     imapi_decref(o);
     o = code("CAPABILITY", "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN");
-    STR(o, "capabilities/1/name", "SASL-IR");
-    STR(o, "capabilities/7/value", "PLAIN");
+    STR(o, "args/1", "SASL-IR");
+    STR(o, "args/7", "AUTH=PLAIN");
+    ABSENT(o, "capabilities");
     imapi_decref(o);
     o = code("BADCHARSET", "(UTF-8 US-ASCII)");
-    STR(o, "charsets/1", "US-ASCII");
+    STR(o, "args/1", "US-ASCII");
     imapi_decref(o);
     /* RFC 4315 3 */
     o = code("APPENDUID", "38505 3955");
     INT(o, "uidvalidity", 38505);
-    STR(o, "uid_set", "3955");
+    STR(o, "uids/text", "3955");
     imapi_decref(o);
     o = code("COPYUID", "38505 304,319:320 3956:3958");
     INT(o, "uidvalidity", 38505);
-    INT(o, "source_uids_count", 3);
-    STR(o, "dest_uids", "3956:3958");
+    INT(o, "source_uids/count", 3);
+    STR(o, "source_uids/text", "304,319:320");
+    STR(o, "uids/text", "3956:3958");
+    INT(o, "uids/ranges/0/1", 3958);
+    STR(o, "args/2", "3956:3958");
     imapi_decref(o);
     /* RFC 7162 */
     o = code("HIGHESTMODSEQ", "715194045007");
-    INT(o, "highestmodseq", 715194045007LL);
+    INT(o, "number", 715194045007LL);
     imapi_decref(o);
     o = code("MODIFIED", "7,9");
-    STR(o, "modified", "7,9");
-    INT(o, "modified_count", 2);
+    STR(o, "uids/text", "7,9");
+    INT(o, "uids/count", 2);
     imapi_decref(o);
     static const char *const bare[] = {
         "ALERT", "PARSE", "READ-ONLY", "READ-WRITE", "TRYCREATE", "UIDNOTSTICKY", "NOMODSEQ", "CLOSED",
@@ -286,27 +291,28 @@ static void test_resp_codes(void **state)
         imapi_decref(o);
     }
     o = code("REFERRAL", "IMAP://user;AUTH=*@SERVER2/");     /* RFC 2221 */
-    STR(o, "urls/0", "IMAP://user;AUTH=*@SERVER2/");
+    STR(o, "args/0", "IMAP://user;AUTH=*@SERVER2/");
     imapi_decref(o);
     /* RFC 5464 */
     o = code("METADATA", "LONGENTRIES 2199");
-    STR(o, "metadata", "LONGENTRIES");
-    INT(o, "value", 2199);
+    STR(o, "args/0", "LONGENTRIES");
+    INT(o, "number", 2199);
     imapi_decref(o);
     o = code("METADATA", "MAXSIZE 1024");
-    INT(o, "value", 1024);
+    INT(o, "number", 1024);
     imapi_decref(o);
     o = code("METADATA", "TOOMANY");
-    STR(o, "metadata", "TOOMANY");
+    STR(o, "args/0", "TOOMANY");
+    ABSENT(o, "number");
     imapi_decref(o);
     o = code("BADEVENT", "(MessageNew MessageExpunge)");    /* RFC 5465 */
-    STR(o, "args/0", "(MessageNew MessageExpunge)");     /* raw text */
+    STR(o, "args/1", "MessageExpunge");     /* the list's elements */
     imapi_decref(o);
     o = code("URLMECH", "INTERNAL XSAMPLE");                /* RFC 4467 */
     STR(o, "args/1", "XSAMPLE");
     imapi_decref(o);
     o = code("MAILBOXID", "(F2212ea87-6097-4256-9d51-71338625)"); /* RFC 8474 */
-    STR(o, "mailboxid", "F2212ea87-6097-4256-9d51-71338625");
+    STR(o, "args/0", "F2212ea87-6097-4256-9d51-71338625");
     imapi_decref(o);
     o = code("X-SOMETHING", "1 2");
     assert_true(imapi_is_false(imapi_object_get(o, "known")));

@@ -36,10 +36,21 @@ static void server(imap_sasl *x, const void *p, size_t n)
     assert_int_equal(imapi_sasl_server(x, e, strlen(e)), 0);
 }
 
+/* A fixed member of the sasl object, else the value of the params entry
+ * named k (the mechanism-specific values, issue 10). */
 static const char *field(const imap_sasl *x, const char *k)
 {
     const imap_node *v = imapi_object_get(imapi_sasl_info(x), k);
-    return v ? imapi_string_value(v) : NULL;
+    if (v)
+        return imapi_string_value(v);
+    const imap_node *ps = imapi_object_get(imapi_sasl_info(x), "params");
+    for (size_t i = 0; i < imapi_array_size(ps); i++) {
+        const imap_node *e = imapi_array_get(ps, i);
+        const char *n = imapi_string_value(imapi_object_get(e, "name"));
+        if (n && strcmp(n, k) == 0)
+            return imapi_string_value(imapi_object_get(e, "value"));
+    }
+    return NULL;
 }
 
 static void test_base64(void **state)

@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         nchunk++;
     }
     tls_conn_end(t, 0);
-    json_t *s = tls_conn_summary(t);
+    json_t *s = tls_conn_summary(t, true);
     char *js = json_dumps(s, JSON_COMPACT);
     free(js);
     json_decref(s);

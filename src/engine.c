@@ -932,15 +932,11 @@ static json_t *conn_summary(conn *c, const char *reason)
     if (c->anomalies_dropped)
         json_object_set_new_nocheck(s, "anomaly_kinds_dropped", json_integer((json_int_t)c->anomalies_dropped));
     if (c->tls) {
-        json_t *ts = tls_conn_summary(c->tls);
+        /* the short summary (issue 10: at most 400 field paths): the
+         * handshake's details (cipher suite, ja3s, resumption,
+         * renegotiations) are the tls event's, linked by flow_id */
+        json_t *ts = tls_conn_summary(c->tls, false);
         if (ts) {
-            /* a short summary only (issue 10: at most 400 field paths):
-             * the handshake's details (cipher suite, ja3s, resumption,
-             * renegotiations) are the tls event's, linked by flow_id;
-             * the per-direction record counters are dropped */
-            static const char *const dup[] = {"cipher_suite", "ja3s", "resumed", "handshakes", "client", "server"};
-            for (size_t i = 0; i < sizeof dup / sizeof dup[0]; i++)
-                json_object_del(ts, dup[i]);
             json_object_update(tls, ts);
             json_decref(ts);
         }

@@ -1179,28 +1179,30 @@ void tls_conn_end(tls_conn *t, uint64_t ts_us)
     emit_event(t);
 }
 
-json_t *tls_conn_summary(const tls_conn *t)
+json_t *tls_conn_summary(const tls_conn *t, bool detail)
 {
     json_t *s = json_object();
     if (t->version)
         json_object_set_new_nocheck(s, "version", json_string(tls_version_name(t->version)));
-    if (t->have_sh || t->handshakes > 1)
+    if (detail && (t->have_sh || t->handshakes > 1))
         json_object_set_new_nocheck(s, "cipher_suite", t->sh ? suite_json(t->sh->cipher) : json_null());
     if (t->sni[0])
         json_object_set_new_nocheck(s, "sni", raw_str((const uint8_t *)t->sni, strlen(t->sni)));
     if (t->alpn[0])
         json_object_set_new_nocheck(s, "alpn", raw_str((const uint8_t *)t->alpn, strlen(t->alpn)));
     json_object_set_new_nocheck(s, "decrypted", json_boolean(t->d[0].decrypted_any || t->d[1].decrypted_any));
-    json_object_set_new_nocheck(s, "handshakes", json_integer(t->handshakes));
-    json_object_set_new_nocheck(s, "resumed", json_boolean(t->resumed));
+    if (detail) {
+        json_object_set_new_nocheck(s, "handshakes", json_integer(t->handshakes));
+        json_object_set_new_nocheck(s, "resumed", json_boolean(t->resumed));
+    }
     if (t->ja3[0])
         json_object_set_new_nocheck(s, "ja3", json_string(t->ja3));
-    if (t->ja3s[0])
+    if (detail && t->ja3s[0])
         json_object_set_new_nocheck(s, "ja3s", json_string(t->ja3s));
     if (t->ja4[0])
         json_object_set_new_nocheck(s, "ja4", json_string(t->ja4));
     static const char *const dn[2] = {"client", "server"};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; detail && i < 2; i++) {
         const tls_dir *d = &t->d[i];
         json_t *o = json_object();
         json_object_set_new_nocheck(o, "records", json_integer((json_int_t)d->records));

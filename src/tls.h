@@ -150,10 +150,12 @@ void tls_conn_gap(tls_conn *t, imap_dir dir, uint64_t len, uint64_t ts_us);
 void tls_conn_end(tls_conn *t, uint64_t ts_us);
 
 /* New JSON object for the connection summary (fields in docs/tls.md):
- * version, cipher_suite, sni, alpn, decrypted, handshakes, resumed, ja3,
- * ja3s, ja4, per direction records / bytes / decrypted bytes /
- * undecrypted records, alerts, anomaly counts. */
-json_t *tls_conn_summary(const tls_conn *t);
+ * version, sni, alpn, decrypted, ja3, ja4, alerts, anomaly counts; with
+ * detail also cipher_suite, handshakes, resumed, ja3s and per direction
+ * records / bytes / decrypted bytes / undecrypted records / state (the
+ * session event takes the short form: the handshake's details are the tls
+ * event's; tests/tools/tlsstreams the detailed one). */
+json_t *tls_conn_summary(const tls_conn *t, bool detail);
 
 /* True when decryption worked in direction dir (some record decrypted and
  * no later failure). */

@@ -273,7 +273,7 @@ static void replay(conn *c, size_t id, const tls_config *cfg)
             feed_range(t, d, c->buf[d] + start[d] + pos, rhi - pos, e->ts);
     }
     tls_conn_end(t, last_ts);
-    json_t *s = tls_conn_summary(t);
+    json_t *s = tls_conn_summary(t, true);
     char *p0 = b64(o.plain[0] ? o.plain[0] : (const uint8_t *)"", o.plen[0]);
     char *p1 = b64(o.plain[1] ? o.plain[1] : (const uint8_t *)"", o.plen[1]);
     json_t *j = json_pack("{s:s,s:I,s:o,s:[ss],s:[II]}", "type", "summary", "conn", (json_int_t)id, "summary", s,

@@ -145,8 +145,20 @@ static void run_bytes(const uint8_t *p, size_t n, bool bytewise, rec_log *l, jso
     else
         tls_conn_feed(t, 1, p, n, 0);
     tls_conn_end(t, 0);
-    if (summary)
-        *summary = tls_conn_summary(t);
+    if (summary) {
+        *summary = tls_conn_summary(t, true);
+        /* the short form (the session event's): no per-direction counters
+         * nor handshake details, the same alerts and anomalies */
+        json_t *brief = tls_conn_summary(t, false);
+        assert_non_null(json_object_get(*summary, "client"));
+        assert_non_null(json_object_get(*summary, "handshakes"));
+        assert_null(json_object_get(brief, "client"));
+        assert_null(json_object_get(brief, "server"));
+        assert_null(json_object_get(brief, "handshakes"));
+        assert_true(json_equal(json_object_get(brief, "alerts"), json_object_get(*summary, "alerts")));
+        assert_true(json_equal(json_object_get(brief, "anomalies"), json_object_get(*summary, "anomalies")));
+        json_decref(brief);
+    }
     tls_conn_free(t);
 }
 

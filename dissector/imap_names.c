@@ -7,6 +7,16 @@
 
 #include <string.h>
 
+/* The index of name[0..len) among names[first..count), or -1. */
+static int name_index(const char *const *names, unsigned first, unsigned count,
+                      const char *name, size_t len)
+{
+    for (unsigned i = first; i < count; i++)
+        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
 static const char *const command_names[IMAP_CMD__COUNT] = {
     "", "",
 #define IMAP_X_(id, name) name,
@@ -21,12 +31,8 @@ const char *imap_command_name(imap_command c)
 
 imap_command imap_command_lookup(const char *name, size_t len)
 {
-    if (!name)
-        return IMAP_CMD_OTHER;
-    for (unsigned i = IMAP_CMD_OTHER + 1; i < IMAP_CMD__COUNT; i++)
-        if (strlen(command_names[i]) == len && memcmp(command_names[i], name, len) == 0)
-            return (imap_command)i;
-    return IMAP_CMD_OTHER;
+    int i = name ? name_index(command_names, IMAP_CMD_OTHER + 1, IMAP_CMD__COUNT, name, len) : -1;
+    return i < 0 ? IMAP_CMD_OTHER : (imap_command)i;
 }
 
 const char *imap_status_name(imap_status s)
@@ -51,10 +57,8 @@ imap_code imap_code_lookup(const char *name, size_t len)
 {
     if (!name || !len)
         return IMAP_CODE_NONE;
-    for (unsigned i = IMAP_CODE_OTHER + 1; i < IMAP_CODE__COUNT; i++)
-        if (strlen(code_names[i]) == len && memcmp(code_names[i], name, len) == 0)
-            return (imap_code)i;
-    return IMAP_CODE_OTHER;
+    int i = name_index(code_names, IMAP_CODE_OTHER + 1, IMAP_CODE__COUNT, name, len);
+    return i < 0 ? IMAP_CODE_OTHER : (imap_code)i;
 }
 
 const char *imap_session_state_name(imap_session_state st)

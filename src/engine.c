@@ -1275,6 +1275,9 @@ void engine_finish(engine *e, const char *reason, json_t *extra)
         json_object_update(st, extra);
         json_decref(extra);
     }
+    json_t *sinks = output_sinks_json(e->out); /* --rotate, network sinks: what each did so far */
+    if (sinks)
+        json_object_set_new_nocheck(st, "sinks", sinks);
     emit_event(e, "stats", engine_stats_time(e->now_us), NULL, st);
     output_flush(e->out);
 }

@@ -16,6 +16,7 @@
 #include "streams.h"
 #include "progress.h"
 #include "report.h"
+#include "sink_options.h"
 #include "workers.h"
 
 #include <sys/stat.h>
@@ -67,6 +68,22 @@ static void usage(FILE *fp)
 "  --all-tcp            report every TCP connection, not only IMAP ones\n"
 "  --threads N          split connections across N worker threads (default 1)\n"
 "\n"
+"Sinks (more than one at once; see docs/output.md, \"Sinks\")\n"
+"  --rotate size=B|time=T  -w FILE: rename FILE to FILE.<UTC time> and start a new one\n"
+"                       past B bytes (100M, 1G) or every T (30m, 1h, 1d); repeatable\n"
+"  --syslog ADDR        also send each event to syslog (RFC 5424): unix:PATH (e.g.\n"
+"                       /dev/log), udp:HOST:PORT or tcp:HOST:PORT (RFC 6587 framing)\n"
+"  --syslog-facility F  syslog facility (default local5; severity info, warning for alerts)\n"
+"  --unix-socket T:PATH also write each event to a unix socket: stream:PATH (lines)\n"
+"                       or dgram:PATH (one datagram per event)\n"
+"  --redis HOST:PORT    also send each event to redis (reconnects when it goes away)\n"
+"  --redis-mode M       list (RPUSH, default), channel (PUBLISH) or stream (XADD, field \"event\")\n"
+"  --redis-key NAME     the list, channel or stream (default imapscope)\n"
+"  --sink-buffer B      bytes queued per network sink; past it events are dropped and\n"
+"                       counted, capture never waits (default 16M)\n"
+"  --sink-drain S       seconds at exit to deliver what is queued (default %u)\n"
+"                       With a network sink and no -w, nothing goes to standard output.\n"
+"\n"
 "Report and statistics (see docs/report.md)\n"
 "  --report FILE.html   write a self-contained HTML report of the capture at the end\n"
 "  --stats              print statistics tables to standard error at the end\n"
@@ -102,8 +119,9 @@ static void usage(FILE *fp)
 "  --version            print the version\n"
 "\n"
 "Exit status: 0 done (also when the reader of a pipe left early, `| head`),\n"
-"1 setup error, 2 the input broke off, 3 writing the output failed (disk full).\n",
-            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, REPORT_MAX_CONNS, REPORT_MAX_TRACES,
+"1 setup error, 2 the input broke off, 3 writing the output failed (disk full)\n"
+"or a sink dropped events (a line per sink on standard error says which).\n",
+            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, SINK_DEFAULT_DRAIN_S, REPORT_MAX_CONNS, REPORT_MAX_TRACES,
             REPORT_TRACE_BYTES, REPORT_MAX_KEYS, REPORT_MAX_ROWS, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
             LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES,
@@ -120,7 +138,9 @@ enum {
     OPT_ANNOTATE, OPT_EXPLAIN,
     /* report, statistics, progress (issue 16) */
     OPT_REPORT, OPT_STATS, OPT_REPCONNS, OPT_REPTRACES, OPT_REPTRACEBYTES, OPT_REPKEYS, OPT_REPROWS,
-    OPT_PROGRESS, OPT_NOPROGRESS
+    OPT_PROGRESS, OPT_NOPROGRESS,
+    /* sinks (issue 14): OPT_SINK + SINK_OPT_* (sink_options.h) */
+    OPT_SINK = 2000
 };
 
 static const struct option long_opts[] = {
@@ -163,6 +183,15 @@ static const struct option long_opts[] = {
     {"report-max-rows", required_argument, NULL, OPT_REPROWS},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NOPROGRESS},
+    {"rotate", required_argument, NULL, OPT_SINK + SINK_OPT_ROTATE},
+    {"syslog", required_argument, NULL, OPT_SINK + SINK_OPT_SYSLOG},
+    {"syslog-facility", required_argument, NULL, OPT_SINK + SINK_OPT_FACILITY},
+    {"unix-socket", required_argument, NULL, OPT_SINK + SINK_OPT_UNIX},
+    {"redis", required_argument, NULL, OPT_SINK + SINK_OPT_REDIS},
+    {"redis-mode", required_argument, NULL, OPT_SINK + SINK_OPT_REDIS_MODE},
+    {"redis-key", required_argument, NULL, OPT_SINK + SINK_OPT_REDIS_KEY},
+    {"sink-buffer", required_argument, NULL, OPT_SINK + SINK_OPT_BUFFER},
+    {"sink-drain", required_argument, NULL, OPT_SINK + SINK_OPT_DRAIN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -287,7 +316,9 @@ int main(int argc, char **argv)
     int progress_mode = 0; /* -1 off, 0 auto, 1 on */
     report_config rc_cfg;
     report *rep = NULL;
+    sink_options sinks; /* issue 14 */
 
+    sink_options_init(&sinks);
     json_pool_install(); /* before any jansson value exists */
     engine_config_default(&ec);
     report_config_default(&rc_cfg);
@@ -391,6 +422,11 @@ int main(int argc, char **argv)
         case OPT_PROGRESS: progress_mode = 1; break;
         case OPT_NOPROGRESS: progress_mode = -1; break;
         default:
+            if (ch >= OPT_SINK && ch < OPT_SINK + SINK_OPT__COUNT) {
+                if (sink_options_parse(&sinks, ch - OPT_SINK, optarg) != 0)
+                    return 1;
+                break;
+            }
             usage(stderr);
             return 1;
         }
@@ -451,6 +487,11 @@ int main(int argc, char **argv)
     output_set_color(out, color);
     output_set_max_text_line(out, max_text_line);
     output_set_annotate(out, annotate);
+    if (sink_options_apply(&sinks, out, outpath) != 0) {
+        output_close(out);
+        keylog_free(kl);
+        return 1;
+    }
     ec.imap.emit_lines = output_wants_lines(out);
     if (report_path || want_stats) {
         char in[600];

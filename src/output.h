@@ -212,6 +212,38 @@ int output_close(output *o);
  * parent is itself a fork. */
 output *output_fork(output *parent);
 
+/* ---- sinks (issue 14; docs/output.md, "Sinks") ----
+ * The main output writes to its file or standard output and, in the same
+ * call, hands the same whole lines to each network sink (netsink.h: a
+ * bounded queue and a writer thread each; what a sink cannot take is
+ * dropped and counted, capture never waits for it). */
+typedef struct netsink_config netsink_config;
+
+/* --rotate size=BYTES (K, M, G suffixes) or time=PERIOD (s, m, h, d):
+ * before a write that would take the file past BYTES, or at the first
+ * write after each PERIOD boundary (UTC multiples of PERIOD), the file is
+ * renamed PATH.YYYYMMDDTHHMMSSZ (-N added when taken) and a new PATH
+ * opened; whole lines only, so no event is split.  Both may be set.
+ * Standard output is never rotated.  Returns 0, or -1 with a message. */
+int output_set_rotate(output *o, const char *spec, char *err, size_t errlen);
+
+/* "100M" and the like (K, M, G, T are powers of 1024): 0, or -1. */
+int output_parse_size(const char *s, uint64_t *bytes);
+
+/* The network sinks only: nothing is written to the file descriptor (no
+ * -w given with a network sink). */
+void output_set_no_primary(output *o);
+
+/* Starts a network sink (netsink_start) and adds it to the main output. */
+int output_add_netsink(output *o, const netsink_config *c, char *err, size_t errlen);
+
+/* When sinks are configured (--rotate or a network sink): the "sinks"
+ * member of the stats event, one object per sink {name, type, events,
+ * bytes, dropped, errors, reconnects, and queued+resent or rotations}, as
+ * they stand (the stats event itself is not in it); else NULL.
+ * output_close() writes the final numbers on stderr, one line per sink. */
+json_t *output_sinks_json(output *o);
+
 /* ---- exposed for tests and for other sinks ---- */
 
 /* Writes ts_us as RFC 3339 UTC with microseconds, "2024-05-01T12:34:56.123456Z"

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netsink.h"
 #include "output.h"
 
 struct output {
@@ -53,6 +54,22 @@ struct output {
      * file descriptor under the main output's lock, so lines never mix. */
     struct output *parent;     /* NULL for the main output */
     pthread_mutex_t lock;      /* main output: guards fd and write(2) */
+
+    /* Sinks (issue 14; main output only, under lock).  The file or standard
+     * output above is the first sink unless no_primary (network sinks
+     * only); every written buffer (whole lines) is also pushed to each
+     * network sink's queue (netsink.h). */
+    bool       no_primary;
+    bool       sinks_report;   /* --rotate or a network sink: "sinks" in stats, lines on stderr */
+    uint64_t   rot_size;       /* --rotate size=B: rotate before a write would pass B (0: no) */
+    uint64_t   rot_secs;       /* --rotate time=S: rotate at the first write past each S boundary */
+    uint64_t   rot_next_us;
+    uint64_t   file_size;      /* bytes in the current file */
+    struct {
+        uint64_t events, bytes, dropped, errors, reopens, rotations;
+    } fctr;                    /* the file sink: lines and bytes written, lines lost */
+    netsink   *net[NS_MAX_SINKS];
+    unsigned   n_net;
 };
 
 /* Makes room for n more bytes of the current event.  Returns false (and
@@ -136,5 +153,11 @@ int out_write_pending(output *o);
  * terminal). */
 void event_begin(output *o);
 void event_end(output *o);
+
+/* output_close of the main output: stops the network sinks (each drains
+ * its queue for up to its drain time), writes one line per sink on stderr
+ * when sinks are reported, marks the output failed when a network sink
+ * dropped events, frees the network sinks. */
+void output_sinks_finish(output *o);
 
 #endif /* IMAPSCOPE_SINK_H */

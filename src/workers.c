@@ -334,6 +334,9 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
     }
     if (ws->report)
         report_stats(ws->report, now, st);
+    json_t *sinks = output_sinks_json(ws->out); /* --rotate, network sinks: what each did so far */
+    if (sinks)
+        json_object_set_new_nocheck(st, "sinks", sinks);
     output_event(ws->out, "stats", engine_stats_time(now), NULL, st);
     output_flush(ws->out);
 }

@@ -45,6 +45,10 @@ static void install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sa.sa_handler = on_hup;
+    /* SA_RESTART: a read of `-r -` from a pipe blocked when SIGHUP comes
+     * must go on (it broke off with EINTR); the reopen happens at the next
+     * packet, and a live capture returns every 100 ms anyway */
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }

@@ -9,7 +9,8 @@
  * message.  netsink_push never blocks on the network: it copies the lines
  * into the sink's bounded queue (netsink_config.queue_bytes) under a mutex
  * and returns.  A line that does not fit is dropped and counted (the
- * newest is dropped: what is queued stays in order).  One writer thread per
+ * newest is dropped: what is queued stays in order).  Memory: the queue's
+ * cap plus the one batch the writer holds (256 KiB, or one larger line).  One writer thread per
  * sink takes batches from the queue and does the (blocking) I/O: connect,
  * frame, send; on failure it closes, waits (backoff 100 ms doubling to
  * 5 s) and reconnects, keeping the batch it holds; meanwhile the queue

@@ -219,10 +219,12 @@ static uint64_t now_us(void)
     return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
+/* Deadlines and waits on CLOCK_MONOTONIC (the condition variable is made
+ * with that clock): a wall clock that jumps moves no timeout. */
 static struct timespec in_ms(unsigned ms)
 {
     struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
+    clock_gettime(CLOCK_MONOTONIC, &t);
     t.tv_sec += ms / 1000;
     t.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (t.tv_nsec >= 1000000000L) {
@@ -235,7 +237,7 @@ static struct timespec in_ms(unsigned ms)
 static bool past(const struct timespec *t)
 {
     struct timespec n;
-    clock_gettime(CLOCK_REALTIME, &n);
+    clock_gettime(CLOCK_MONOTONIC, &n);
     return n.tv_sec > t->tv_sec || (n.tv_sec == t->tv_sec && n.tv_nsec >= t->tv_nsec);
 }
 
@@ -723,7 +725,11 @@ netsink *netsink_start(const netsink_config *c, char *err, size_t errlen)
         if (*h <= 32 || *h >= 127)
             *h = '_';
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (ns_connect(s, why, sizeof why) == 0) {
         s->connected = s->ever_connected = true;
     } else {

@@ -39,8 +39,8 @@ def free_port():
 
 
 def wait_tcp(port, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return True
@@ -121,8 +121,8 @@ class Redis:
         if not wait_tcp(self.port):
             raise RuntimeError("redis-server did not start on port %d" % self.port)
         # loading the AOF: wait until it answers PING
-        end = time.time() + 10
-        while time.time() < end:
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
             try:
                 c = Resp(self.port)
                 c.call("PING")
@@ -190,8 +190,8 @@ class Rsyslog:
                                      stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "rsyslog.err"), "w"))
         if not wait_tcp(self.tcp):
             raise RuntimeError("rsyslogd did not start (see %s)" % os.path.join(self.dir, "rsyslog.err"))
-        end = time.time() + 10
-        while not os.path.exists(self.sock) and time.time() < end:
+        end = time.monotonic() + 10
+        while not os.path.exists(self.sock) and time.monotonic() < end:
             time.sleep(0.05)
         time.sleep(0.3)  # imudp's thread
         return self
@@ -210,7 +210,7 @@ class Rsyslog:
         """The records of one input as (fields, msg) once want arrived
         (or the timeout passed)."""
         path = self.files()[key]
-        end = time.time() + timeout
+        end = time.monotonic() + timeout
         while True:
             recs = []
             if os.path.exists(path):
@@ -218,7 +218,7 @@ class Rsyslog:
                     for line in fp.read().decode("utf-8", "replace").splitlines():
                         head, _, msg = line.partition("|")
                         recs.append((head.split(" "), msg))
-            if want is None or len(recs) >= want or time.time() > end:
+            if want is None or len(recs) >= want or time.monotonic() > end:
                 if want is None:
                     time.sleep(0)
                 return recs

@@ -24,6 +24,9 @@ comp T-values "json text" -- imapscope -T ""
 comp T-prefix "json" -- imapscope -r x.pcap -T j
 comp color-values "always auto never" -- imapscope --color ""
 comp color-equals "always" -- imapscope --color = al
+comp redis-mode-values "channel list stream" -- imapscope --redis-mode ""
+comp facility-prefix "local0 local1 local2 local3 local4 local5 local6 local7" -- imapscope --syslog-facility loc
+comp unix-socket-kinds "dgram: stream:" -- imapscope --unix-socket ""
 comp long-prefix "--threads" -- imapscope --thr
 comp read-file "captures/imaplib-main.pcap captures/imaplib-main.transcript.json" -- imapscope -r captures/imaplib-main
 comp keylog-file "captures/curl-imaps-tls13.keys captures/curl-imaps-tls13.pcap" -- imapscope --keylog captures/curl-imaps-tls13

@@ -121,7 +121,8 @@ int out_write_pending(output *o)
             o->ctr.write_errors++;
             o->ctr.dropped_bytes += o->len - off;
             root->fctr.errors++;
-            root->fctr.dropped += count_lines(o->buf + off, o->len - off);
+            if (root->sinks_report)
+                root->fctr.dropped += count_lines(o->buf + off, o->len - off);
             if (err == EPIPE) {
                 /* the reader is gone (`| head`): not an error of ours, and
                  * nothing to say; formatting stops */
@@ -138,7 +139,8 @@ int out_write_pending(output *o)
             rc = -1;
             break;
         }
-        root->fctr.events += count_lines(o->buf + off, (size_t)w);
+        if (root->sinks_report) /* lines are counted only when sinks are reported */
+            root->fctr.events += count_lines(o->buf + off, (size_t)w);
         off += (size_t)w;
         o->ctr.bytes += (uint64_t)w;
         root->fctr.bytes += (uint64_t)w;

@@ -318,6 +318,65 @@ def test_redis_restart(work):
         rd.stop()
 
 
+def test_syslog_tcp_restart(work):
+    """rsyslogd stopped in the middle of a run and started again on the same
+    port: the TCP sink reconnects; every message received is a whole line of
+    the run, none twice; every event after the restart arrives; what is
+    neither received nor counted dropped is at most what sat in the socket
+    buffers when rsyslogd stopped (plain TCP syslog has no acknowledgement)."""
+    if not sinklib.have("rsyslogd"):
+        print("SKIP syslog-tcp-restart: rsyslogd not installed")
+        return
+    d = os.path.join(work, "rs-restart")
+    os.mkdir(d)
+    rs = sinklib.Rsyslog(d).start()
+    hdr, recs = sinklib.copies(CAP, 4167, 150)
+    n = len(recs)
+    out = os.path.join(work, "rs-restart.json")
+    errp = os.path.join(work, "rs-restart.err")
+    try:
+        with open(errp, "w") as ef:
+            p = subprocess.Popen([IMAPSCOPE, "-r", "-", "-T", "json", "-w", out, "--syslog",
+                                  "tcp:127.0.0.1:%d" % rs.tcp, "--sink-drain", "20"], stdin=subprocess.PIPE, stderr=ef)
+            p.stdin.write(hdr)
+            feed(p, recs, 0, n // 3)
+            first = rs.read("tcp", want=500, timeout=20)
+            last = -1
+            while len(rs.read("tcp")) != last:
+                last = len(rs.read("tcp"))
+                time.sleep(0.5)
+            rs.stop()
+            feed(p, recs, n // 3, 2 * n // 3)
+            time.sleep(1.0)
+            rs.start()
+            ok = wait_for(lambda: "connected again" in open(errp).read(), 30)
+            feed(p, recs, 2 * n // 3, n)
+            p.stdin.close()
+            rc = p.wait(timeout=120)
+        err = open(errp).read()
+        want = lines_of(out)
+        time.sleep(1)
+        got = [m for _, m in rs.read("tcp")]
+        sl = sink_lines(err).get("--syslog tcp:127.0.0.1:%d" % rs.tcp, {})
+        result(ok and sl.get("reconnects", 0) >= 1 and len(first) >= 500, "syslog-tcp-restart-reconnects",
+               (ok, sl, len(first), err[-300:]))
+        wset = set(want)
+        result(all(g in wset for g in got) and len(set(got)) == len(got), "syslog-tcp-restart-whole-and-once",
+               [g[:60] for g in got if g not in wset][:2])
+        # the last third was sent after the reconnect: every event of it arrived
+        tail_ports = set(range(20000 + 2 * 150 // 3 + 1, 20000 + 150))
+        tail = [w for w in want if json.loads(w).get("src_port") in tail_ports]
+        gset = set(got)
+        result(len(tail) > 100 and all(t in gset for t in tail), "syslog-tcp-restart-after-reconnect-all-arrive",
+               sum(1 for t in tail if t not in gset))
+        lost = len(want) - len(got) - sl.get("dropped", 0)
+        result(0 <= lost <= 300 and sl.get("events", 0) + sl.get("dropped", 0) == len(want),
+               "syslog-tcp-restart-accounting", "emitted %d, received %d, dropped %s, unacknowledged loss %d"
+               % (len(want), len(got), sl.get("dropped"), lost))
+    finally:
+        rs.stop()
+
+
 # ---------------------------------------------------------------- several at once
 def test_multi(work):
     if not sinklib.have("rsyslogd"):
@@ -520,6 +579,7 @@ def main():
         test_dead(work)
         test_rotate(work)
         test_redis_restart(work)
+        test_syslog_tcp_restart(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failures else 0

@@ -45,7 +45,7 @@ struct netsink {
 
     /* writer's own: the batch it holds, messages from bpos on not yet delivered */
     char  *batch;
-    size_t blen, bpos;
+    size_t blen, bpos, bcap;
     uint32_t bmsgs;
     size_t bsent;                   /* redis: messages of the batch sent without a reply */
 
@@ -421,11 +421,13 @@ static void take_batch(netsink *s)
         p += l;
         m++;
     }
-    if (n > s->blen || !s->batch) {
-        char *b = realloc(s->batch, n > NS_BATCH_BYTES ? n : NS_BATCH_BYTES);
+    if (n > s->bcap) {
+        size_t want = n > NS_BATCH_BYTES ? n : NS_BATCH_BYTES;
+        char *b = realloc(s->batch, want);
         if (!b)
             return; /* try again later */
         s->batch = b;
+        s->bcap = want;
     }
     memcpy(s->batch, s->q + s->qhead, n);
     s->blen = n;

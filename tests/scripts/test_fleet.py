@@ -99,11 +99,16 @@ def test_two_sensors(work, rd):
     errs = [p.communicate(timeout=120)[1] for p in procs]
     result(all(p.returncode == 0 for p in procs), "fleet-two-sensors-exit", errs)
     stores = [os.path.join(work, "store%d.json" % i) for i in (1, 2)]
-    cons = [subprocess.Popen([sys.executable, CONSUMER, "--redis", "127.0.0.1:%d" % rd.port, "--stream",
+    # two consumers of one group, one after the other: the first takes 30
+    # entries and leaves, the second gets only the rest
+    cerr, cons = [], []
+    for i in (0, 1):
+        c = subprocess.Popen([sys.executable, CONSUMER, "--redis", "127.0.0.1:%d" % rd.port, "--stream",
                               "fleet:events", "--group", "store", "--consumer", "c%d" % i, "--out", stores[i],
-                              "--count", "7", "--idle-exit", "2"], stderr=subprocess.PIPE, text=True)
-            for i in (0, 1)]
-    cerr = [c.communicate(timeout=60)[1] for c in cons]
+                              "--count", "7", "--idle-exit", "3"] + (["--max", "30"] if i == 0 else []),
+                             stderr=subprocess.PIPE, text=True)
+        cerr.append(c.communicate(timeout=60)[1])
+        cons.append(c)
     result(all(c.returncode == 0 for c in cons), "fleet-two-consumers-exit", cerr)
     want = Counter()
     for o in outs:
@@ -117,7 +122,7 @@ def test_two_sensors(work, rd):
     result(sum(want.values()) > 80 and got == want and max(got.values()) == 1,
            "fleet-two-sensors-every-event-once", "stored %d (%s), emitted %d" % (sum(got.values()), per,
                                                                                  sum(want.values())))
-    result(all(n > 0 for n in per), "fleet-consumer-group-shares", per)
+    result(per[0] == 30 and per[1] == sum(want.values()) - 30, "fleet-consumer-group-shares", per)
     c = rd.client()
     pending = c.call("XPENDING", "fleet:events", "store")
     xlen = c.call("XLEN", "fleet:events")

@@ -332,6 +332,21 @@ static int ns_connect(netsink *s, char *why, size_t wl)
             return -1;
         }
         redisSetTimeout(s->rc, cmd_tv);
+        if (c->redis_password[0]) {
+            /* AUTH [username] password (redis 6 ACL users; without a user: "default") */
+            redisReply *r = c->redis_user[0]
+                                ? redisCommand(s->rc, "AUTH %s %s", c->redis_user, c->redis_password)
+                                : redisCommand(s->rc, "AUTH %s", c->redis_password);
+            if (!r || r->type == REDIS_REPLY_ERROR) {
+                snprintf(why, wl, "AUTH refused: %s", r ? r->str : s->rc->errstr);
+                if (r)
+                    freeReplyObject(r);
+                redisFree(s->rc);
+                s->rc = NULL;
+                return -1;
+            }
+            freeReplyObject(r);
+        }
         return 0;
     }
     }

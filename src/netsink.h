@@ -60,6 +60,8 @@ typedef struct netsink_config {
     int           facility;      /* syslog: 0..23 (RFC 5424 6.2.1); default 21 (local5) */
     ns_redis_mode redis_mode;
     char          redis_key[256];
+    char          redis_user[128];     /* AUTH: from IMAPSCOPE_REDIS_USER (may be empty) */
+    char          redis_password[256]; /* AUTH: from IMAPSCOPE_REDIS_PASSWORD (empty: no AUTH) */
     size_t        queue_bytes;   /* the queue's cap */
     unsigned      drain_ms;      /* netsink_stop: time left to deliver the queue */
 } netsink_config;

@@ -123,6 +123,15 @@ int sink_options_apply(sink_options *so, output *out, const char *outpath)
         c->facility = so->facility;
         c->redis_mode = so->redis_mode;
         snprintf(c->redis_key, sizeof c->redis_key, "%s", so->redis_key);
+        if (c->kind == NS_REDIS) {
+            const char *u = getenv("IMAPSCOPE_REDIS_USER"), *pw = getenv("IMAPSCOPE_REDIS_PASSWORD");
+            if ((u && strlen(u) >= sizeof c->redis_user) || (pw && strlen(pw) >= sizeof c->redis_password)) {
+                fprintf(stderr, "imapscope: IMAPSCOPE_REDIS_USER or IMAPSCOPE_REDIS_PASSWORD is too long\n");
+                return -1;
+            }
+            snprintf(c->redis_user, sizeof c->redis_user, "%s", u ? u : "");
+            snprintf(c->redis_password, sizeof c->redis_password, "%s", pw ? pw : "");
+        }
         c->queue_bytes = (size_t)so->queue_bytes;
         c->drain_ms = so->drain_s * 1000u;
         if (output_add_netsink(out, c, err, sizeof err) != 0) {

@@ -54,9 +54,11 @@ class Resp:
     """A minimal redis client: call("LLEN", "k") returns the decoded reply
     (int, bytes, list, None; an error reply raises RuntimeError)."""
 
-    def __init__(self, port, timeout=10.0):
+    def __init__(self, port, timeout=10.0, password=None):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.f = self.s.makefile("rb")
+        if password:
+            self.call("AUTH", password)
 
     def send(self, *args):
         out = [b"*%d\r\n" % len(args)]
@@ -103,10 +105,11 @@ class Redis:
     always when persist: a graceful stop and a restart keep every
     acknowledged write)."""
 
-    def __init__(self, workdir, port=None, persist=False):
+    def __init__(self, workdir, port=None, persist=False, password=None):
         self.dir = workdir
         self.port = port or free_port()
         self.persist = persist
+        self.password = password
         self.proc = None
 
     def start(self):
@@ -117,6 +120,8 @@ class Redis:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             args += ["--appendonly", "no"]
+        if self.password:
+            args += ["--requirepass", self.password]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not wait_tcp(self.port):
             raise RuntimeError("redis-server did not start on port %d" % self.port)
@@ -124,7 +129,7 @@ class Redis:
         end = time.monotonic() + 10
         while time.monotonic() < end:
             try:
-                c = Resp(self.port)
+                c = Resp(self.port, password=self.password)
                 c.call("PING")
                 c.close()
                 return self
@@ -145,7 +150,7 @@ class Redis:
         self.proc = None
 
     def client(self):
-        return Resp(self.port)
+        return Resp(self.port, password=self.password)
 
 
 def have(*tools):

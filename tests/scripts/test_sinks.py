@@ -242,6 +242,39 @@ def test_redis(work):
         rd.stop()
 
 
+def test_redis_auth(work):
+    """IMAPSCOPE_REDIS_PASSWORD: AUTH on every connection; a wrong one is a
+    connect failure (reported, retried, the events counted dropped)."""
+    d = os.path.join(work, "redis-auth")
+    os.mkdir(d)
+    rd = sinklib.Redis(d, password="s3cret pass").start()
+    try:
+        env = dict(os.environ, IMAPSCOPE_REDIS_PASSWORD="s3cret pass")
+        r = run(["-r", CAP, "-T", "json", "--redis", "127.0.0.1:%d" % rd.port, "--redis-key", "a"], env=env)
+        c = rd.client()
+        n = c.call("LLEN", "a")
+        c.close()
+        result(r.returncode == 0 and n == 29, "redis-auth-password", (r.returncode, n, r.stderr[-200:]))
+        env["IMAPSCOPE_REDIS_PASSWORD"] = "wrong"
+        r = run(["-r", CAP, "-T", "json", "--redis", "127.0.0.1:%d" % rd.port, "--redis-key", "b",
+                 "--sink-drain", "1"], env=env)
+        c = rd.client()
+        n = c.call("LLEN", "b")
+        c.close()
+        sl = sink_lines(r.stderr).get("--redis 127.0.0.1:%d" % rd.port, {})
+        result(r.returncode == 3 and n == 0 and "AUTH refused" in r.stderr and sl.get("dropped") == 29,
+               "redis-auth-wrong-password-counted", (r.returncode, n, sl))
+        # without a password: the server refuses the commands (NOAUTH): dropped, counted
+        env.pop("IMAPSCOPE_REDIS_PASSWORD")
+        r = run(["-r", CAP, "-T", "json", "--redis", "127.0.0.1:%d" % rd.port, "--redis-key", "c",
+                 "--sink-drain", "1"], env=env)
+        sl = sink_lines(r.stderr).get("--redis 127.0.0.1:%d" % rd.port, {})
+        result(r.returncode == 3 and sl.get("dropped") == 29 and "NOAUTH" in r.stderr,
+               "redis-noauth-refusals-counted", (r.returncode, sl, r.stderr[-300:]))
+    finally:
+        rd.stop()
+
+
 def feed(proc, recs, lo, hi):
     proc.stdin.write(b"".join(recs[lo:hi]))
     proc.stdin.flush()
@@ -574,6 +607,7 @@ def main():
         test_unix(work)
         test_syslog(work)
         test_redis(work)
+        test_redis_auth(work)
         test_multi(work)
         test_slow(work)
         test_dead(work)

@@ -68,7 +68,6 @@ typedef struct conn {
     conn_layer layer[2];     /* by imap_dir: the outermost layer of the raw bytes */
     bool z_on[2];            /* DEFLATE under (or without) TLS, by imap_dir */
     tls_conn *tls;           /* once TLS starts */
-    bool tls_wait[2];        /* STARTTLS switch: skip cleartext until the first TLS record */
     bool tls_implicit;       /* server port is a TLS port */
     bool tls_seen, compress_seen;
     uint64_t bytes[2];       /* TCP payload delivered, by imap_dir */
@@ -492,20 +491,9 @@ static void conn_inflate(conn *c, imap_dir d, const uint8_t *data, size_t len, u
 static void conn_tls_bytes(conn *c, imap_dir d, const uint8_t *data, size_t len, uint64_t ts)
 {
     /* SPECS.md 6.2: the first bytes after the switch must be a TLS record. */
+    /* the dissector names cleartext after the switch; the TLS layer skips
+     * it (tls_conn_await_record) */
     imap_session_check_tls_start(c->imap, d, data, len);
-    if (c->tls_wait[d]) {
-        /* Cleartext injected after the STARTTLS switch (reported by the
-         * dissector) stands before the first record: skip to a handshake
-         * record header so the handshake can still be followed. */
-        size_t i = 0;
-        while (i < len && !(data[i] == 0x16 && tls_looks_like_record(data + i, len - i)))
-            i++;
-        c->opaque_bytes[d] += i;
-        data += i, len -= i;
-        if (len == 0)
-            return;
-        c->tls_wait[d] = false;
-    }
     if (c->tls)
         tls_conn_feed(c->tls, d, data, len, ts);
     else
@@ -707,13 +695,14 @@ static void conn_start_tls(conn *c, imap_dir d)
 {
     c->tls_seen = true;
     c->layer[d] = CL_TLS;
-    c->tls_wait[d] = !c->tls_implicit;
     if (!c->tls) {
         c->tls = tls_conn_new(&c->e->tls_cfg, &tls_cb, c);
         /* no TCP handshake seen: a missing TLS handshake is expected */
         if (c->tls && !c->f->syn[0] && !c->f->syn[1])
             tls_conn_set_midstream(c->tls);
     }
+    if (c->tls && !c->tls_implicit)
+        tls_conn_await_record(c->tls, d);
     if (c->imap)
         imap_session_set_layer(c->imap, d, IMAP_LAYER_TLS, c->e->tls_cfg.keylog != NULL);
 }
@@ -946,8 +935,10 @@ static json_t *conn_summary(conn *c, const char *reason)
     json_object_set_new_nocheck(tls, "decrypted", json_boolean(c->plaintext_bytes[0] + c->plaintext_bytes[1] > 0));
     json_object_set_new_nocheck(tls, "decrypted_client_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_CLIENT]));
     json_object_set_new_nocheck(tls, "decrypted_server_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_SERVER]));
-    json_object_set_new_nocheck(tls, "opaque_client_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_CLIENT]));
-    json_object_set_new_nocheck(tls, "opaque_server_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_SERVER]));
+    json_object_set_new_nocheck(tls, "opaque_client_bytes",
+                                json_integer((json_int_t)(c->opaque_bytes[IMAP_DIR_CLIENT] + tls_conn_skipped(c->tls, IMAP_DIR_CLIENT))));
+    json_object_set_new_nocheck(tls, "opaque_server_bytes",
+                                json_integer((json_int_t)(c->opaque_bytes[IMAP_DIR_SERVER] + tls_conn_skipped(c->tls, IMAP_DIR_SERVER))));
     json_object_set_new_nocheck(s, "tls", tls);
     json_object_set_new_nocheck(s, "compress_active", json_boolean(c->compress_seen));
     return s;

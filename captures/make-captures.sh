@@ -47,11 +47,17 @@ fi
 # One capture run at a time on this host (ports 143/993, tcpdump on lo).
 exec 9>/tmp/imapcap.lock
 flock 9
+# A run that does not take the lock (test_live.sh) may hold the ports a
+# while: wait up to PORT_WAIT seconds (default 120) for them.
 for p in 143 993; do
-    if ss -ltn "sport = :$p" | grep -q LISTEN; then
-        echo "port $p is already in use on this host; stop that listener first" >&2
-        exit 2
-    fi
+    waited=0
+    while ss -ltn "sport = :$p" | grep -q LISTEN; do
+        if [ "$waited" -ge "${PORT_WAIT:-120}" ]; then
+            echo "port $p is already in use on this host; stop that listener first" >&2
+            exit 2
+        fi
+        sleep 1; waited=$((waited + 1))
+    done
 done
 
 export PYTHONDONTWRITEBYTECODE=1

@@ -63,6 +63,8 @@ def by_key():
 def expect_message(m, direction, mailbox, uid, section, command, partial=False):
     e = {"direction": direction, "mailbox": mailbox, "uid": uid, "kind": "message",
          "section": section, "command": command}
+    if direction == "fetched":
+        e["seq"] = SEQ[m.message_id]
     if partial:
         e["partial"] = True
     e.update(m.manifest())
@@ -74,7 +76,10 @@ def expect_header(m, mailbox, uid, section, command, fields=None):
     """Header-only fetch: headers, no sha256 / attachments."""
     e = {"direction": "fetched", "mailbox": mailbox, "uid": uid, "kind": "header",
          "section": section, "command": command, "key": m.key,
-         "message_id": m.message_id, "subject": m.subject, "from": m.from_addr}
+         "message_id": m.message_id, "subject": m.subject, "from": m.from_addr,
+         "seq": SEQ[m.message_id]}
+    if command == "FETCH":  # by sequence number: the UID is not in the traffic
+        e["uid_in_traffic"] = False
     if fields is None:  # the whole header section: extras are in it
         for k in HEADER_EXTRAS:
             if k in m.extra:
@@ -231,9 +236,14 @@ def mail_session_selected(c, uids, k, exp):
     return exp
 
 
+SEQ = {}  # Message-ID -> sequence number in carol's INBOX (nothing is expunged)
+
+
 def load_uids(path):
     with open(path) as f:
-        return json.load(f)
+        uids = json.load(f)
+    SEQ.update({mid: i + 1 for i, mid in enumerate(sorted(uids, key=uids.get))})
+    return uids
 
 
 def write_expect(path, exp, extra=None):

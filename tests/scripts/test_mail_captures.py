@@ -18,7 +18,9 @@ imapscope.  Two parts:
    subject (decoded UTF-8), From address, header extras, size and sha256
    (whole messages; header-only fetches have none); partial fetches give
    one joined event; every attachment of a whole message is one "fileinfo"
-   with its filename and the sha256/size of its decoded bytes, and no other
+   with its filename, declared type, disposition, the sha256/size of its
+   decoded bytes, state complete, the uid, Message-ID and sha256 of its
+   message (and libmagic's type for the PDF, PNG and zip), and no other
    fileinfo appears; the STARTTLS and COMPRESS captures give the same events
    as the plain one (same_as); with --extract-dir the files <sha256>.eml and
    <sha256> hold exactly those bytes, mode 0600.
@@ -42,6 +44,7 @@ sys.path.insert(0, os.path.join(CAPS, "lib"))
 import mailproof  # noqa: E402
 
 results = []
+MAGIC_SURE = {"application/pdf", "image/png", "application/zip"}
 
 
 def report(ok, name, detail=""):
@@ -150,19 +153,28 @@ def check_capture(name, cap, emails, files):
         if w["kind"] != "message":
             continue
         for a in w["attachments"]:
-            want.setdefault((w["direction"], a["sha256"]), []).append(a)
+            want.setdefault((w["direction"], a["sha256"]), []).append((a, w))
     problems = []
     for (direction, h), atts in want.items():
         got = [f for f in files if f.get("sha256") == h and f.get("direction") == direction]
+        a0 = atts[0][0]
         if len(got) != len(atts):
-            problems.append("%s %s: %d fileinfo events, want %d" % (direction, atts[0]["filename"], len(got), len(atts)))
+            problems.append("%s %s: %d fileinfo events, want %d" % (direction, a0["filename"], len(got), len(atts)))
             continue
-        for f in got:
-            for k in ("filename", "size"):
-                if f.get(k) != atts[0][k]:
-                    problems.append("%s: %s %r, want %r" % (atts[0]["filename"], k, f.get(k), atts[0][k]))
-            if f.get("state") != "complete":
-                problems.append("%s: state %r" % (atts[0]["filename"], f.get("state")))
+        for f, (a, w) in zip(sorted(got, key=lambda f: f.get("message_sha256", "")),
+                             sorted(atts, key=lambda x: x[1]["sha256"])):
+            exp = {"filename": a["filename"], "size": a["size"], "content_type": a["content_type"],
+                   "disposition": a["disposition"], "state": "complete",
+                   "message_sha256": w["sha256"], "message_id": w["message_id"]}
+            if w.get("uid_in_traffic", True):
+                exp["uid"] = w["uid"]
+            # The seeded PDF, PNG and zip files are real ones: libmagic must
+            # agree with the declared type (text types are left to it).
+            if a["content_type"] in MAGIC_SURE:
+                exp["magic"] = a["content_type"]
+            for k, v in exp.items():
+                if f.get(k) != v:
+                    problems.append("%s: %s %r, want %r" % (a["filename"], k, f.get(k), v))
     known = {h for _d, h in want}
     extra = [f.get("filename") for f in files
              if f.get("sha256") not in known and f.get("content_type") != "message/rfc822"]

@@ -230,7 +230,7 @@ def main():
     if not os.access(IMAPSCOPE, os.X_OK):
         report(False, "mail-imapscope-missing", IMAPSCOPE)
         return 1
-    norms = {}
+    norms, nemail = {}, {}
     for name, cap in man["captures"].items():
         rc, events, err = run(cap)
         if rc != 0:
@@ -239,13 +239,16 @@ def main():
         emails = [{"body": e.get("email", {})} for e in events if e.get("event_type") == "email"]
         files = [e.get("fileinfo", {}) for e in events if e.get("event_type") == "fileinfo"]
         check_capture(name, cap, emails, files)
-        norms[name] = sorted(norm(e["body"]) for e in emails)
+        nemail[name] = len(emails)
+        norms[name] = sorted(norm(e["body"]) for e in emails) + sorted(
+            json.dumps([f.get("direction"), f.get("filename"), f.get("sha256"), f.get("message_sha256")],
+                       ensure_ascii=False) for f in files)
     for name, cap in man["captures"].items():
         base = cap.get("same_as")
         if base and name in norms and base in norms:
-            same = norms[name] == norms[base] and norms[name]
+            same = norms[name] == norms[base] and nemail.get(name, 0) > 0
             report(bool(same), "mail-same-%s-as-%s" % (name, base),
-                   "" if same else ("no email events" if not norms[name] else
+                   "" if same else ("no email events" if not nemail.get(name) else
                                     "%d vs %d events, differing: %r" % (
                                         len(norms[name]), len(norms[base]),
                                         sorted(set(norms[name]) ^ set(norms[base]))[:2])))

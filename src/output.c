@@ -9,15 +9,100 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node_json.h"
+#include "render_ecs.h"
 #include "render_json.h"
 #include "render_text.h"
 #include "sink.h"
+
+/* ------------------------------------------------------------------ */
+/* Envelope and selection (issue 14)                                   */
+/* ------------------------------------------------------------------ */
+
+/* OUT_TYPE_NAMES as a table: bit i of out_env.types is type_names[i]. */
+static const char *const type_names[] = {"imap", "imap_session", "alert", "tls",
+                                         "email", "fileinfo", "imap_user", "stats"};
+
+static int type_index(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
+        if (strlen(type_names[i]) == n && memcmp(type_names[i], name, n) == 0)
+            return (int)i;
+    return -1;
+}
+
+void output_set_sensor(output *o, const char *host, const char *pcap_filename)
+{
+    if (!o)
+        return;
+    o->env.host = host && *host ? host : NULL;
+    o->env.pcap_filename = pcap_filename && *pcap_filename ? pcap_filename : NULL;
+}
+
+void output_set_packet(output *o, uint64_t frame_no)
+{
+    if (o)
+        o->env.pcap_cnt = frame_no;
+}
+
+int output_set_types(output *o, const char *list, char *errbuf, size_t errlen)
+{
+    uint32_t mask = 0;
+    if (!list) {
+        o->env.types = 0;
+        return 0;
+    }
+    for (const char *p = list;;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        int i = type_index(p, n);
+        if (i < 0) {
+            snprintf(errbuf, errlen, "\"%.*s\" is not an event type (%s)", (int)(n > 64 ? 64 : n), p,
+                     OUT_TYPE_NAMES);
+            return -1;
+        }
+        mask |= 1u << i;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    o->env.types = mask;
+    return 0;
+}
+
+bool output_wants_type(const output *o, const char *event_type)
+{
+    if (!o || !o->env.types)
+        return true;
+    int i = type_index(event_type, strlen(event_type));
+    return i >= 0 && (o->env.types & (1u << i));
+}
+
+void output_set_no_responses(output *o, bool on)
+{
+    if (o)
+        o->env.no_responses = on;
+}
 
 /* ------------------------------------------------------------------ */
 
 void output_event_merged(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
                          const imap_summary *sum, json_t *extra)
 {
+    if (o && event_type && !output_wants_type(o, event_type)) {
+        json_decref(extra);
+        return;
+    }
+    if (o && event_type && !o->broken && o->fmt == OUT_ECS) {
+        json_t *b = sum && sum->obj ? node_to_json(sum->obj) : NULL;
+        if (!b)
+            b = json_object();
+        json_object_update(b, extra);
+        json_decref(extra);
+        ecs_event(o, event_type, ts_us, flow, b);
+        json_decref(b);
+        return;
+    }
     if (!o || !event_type || o->broken || o->fmt == OUT_JSON) {
         output_event_node_extra(o, event_type, ts_us, flow, sum ? sum->obj : NULL, extra);
         json_decref(extra);
@@ -37,7 +122,7 @@ void output_event_merged(output *o, const char *event_type, uint64_t ts_us, cons
 
 void output_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, json_t *body)
 {
-    if (!o || !event_type || o->broken) {
+    if (!o || !event_type || o->broken || !output_wants_type(o, event_type)) {
         if (o && o->broken)
             o->ctr.events++;
         json_decref(body);
@@ -47,6 +132,8 @@ void output_event(output *o, const char *event_type, uint64_t ts_us, const out_f
         event_begin(o);
         json_event(o, event_type, ts_us, flow, body);
         event_end(o);
+    } else if (o->fmt == OUT_ECS) {
+        ecs_event(o, event_type, ts_us, flow, body);
     } else {
         text_event(o, event_type, ts_us, flow, body);
     }

@@ -207,6 +207,7 @@ output *output_fork(output *parent)
     o->fmt = parent->fmt;
     o->verbose = parent->verbose;
     o->annotate = parent->annotate;
+    o->env = parent->env;
     o->fd = -1;
     o->is_stdout = true; /* never closes a descriptor */
     o->is_tty = parent->is_tty;

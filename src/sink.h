@@ -22,8 +22,21 @@
 
 #include "output.h"
 
+/* The envelope and selection settings of an output (output.h:
+ * output_set_sensor, output_set_packet, output_set_types,
+ * output_set_no_responses); a fork starts with a copy of its parent's. */
+typedef struct out_env {
+    const char *host;           /* "host"; NULL: left out (borrowed: outlives the output) */
+    const char *pcap_filename;  /* "pcap_filename"; NULL: left out (borrowed) */
+    uint64_t    pcap_cnt;       /* "pcap_cnt" of the events being written; 0: left out */
+    uint32_t    types;          /* bit per OUT_TYPE_NAMES entry written; 0: every type */
+    bool        no_responses;   /* "imap" events without "responses" */
+    const char *skip_key;       /* while writing a body: its member of this name is left out */
+} out_env;
+
 struct output {
     out_format fmt;
+    out_env    env;
     int        verbose;
     bool       annotate;        /* JSON: rfc and meaning added (--annotate) */
     int        fd;

@@ -112,6 +112,48 @@ static void assert_int_at(json_t *doc, const char *path, long long want)
     assert_int_equal(json_integer_value(v), want);
 }
 
+
+/* ---- every field of a document is in tests/data/ecs/ecs-subset.json ----- */
+
+static json_t *subset_fields(void)
+{
+    const char *dir = getenv("IMAPSCOPE_SHARED");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/ecs/ecs-subset.json", dir && *dir ? dir : "tests/data");
+    json_error_t err;
+    json_t *s = json_load_file(path, 0, &err);
+    if (!s)
+        fail_msg("%s: %s", path, err.text);
+    return s;
+}
+
+/* Fails on a leaf path of doc (arrays transparent) in neither part of the
+ * subset; a flattened field is not looked into. */
+static void check_in_subset(const json_t *subset, const json_t *v, const char *path)
+{
+    const json_t *f = json_object_get(subset, "fields"), *c = json_object_get(subset, "custom");
+    const json_t *t = *path ? json_object_get(f, path) : NULL;
+    if (!t && *path)
+        t = json_object_get(c, path);
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            check_in_subset(subset, json_array_get(v, i), path);
+        return;
+    }
+    if (json_is_object(v) && !(t && strcmp(json_string_value(t), "flattened") == 0)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x) {
+            char sub[512];
+            snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k);
+            check_in_subset(subset, x, sub);
+        }
+        return;
+    }
+    if (!t)
+        fail_msg("%s: not in ecs-subset.json", path);
+}
+
 /* ---- email (NEW-EVENTS.md "email") --------------------------------------- */
 
 static void test_ecs_email(void **state)
@@ -174,6 +216,9 @@ static void test_ecs_email(void **state)
     assert_str_at(d, "imap.email.command", "UID FETCH");
     assert_str_at(d, "imap.email.section", "BODY[]");
     assert_true(json_is_true(at(d, "imap.email.complete")));
+    json_t *sub = subset_fields();
+    check_in_subset(sub, d, "");
+    json_decref(sub);
     json_decref(d);
     free(s);
 }
@@ -206,6 +251,9 @@ static void test_ecs_fileinfo(void **state)
     assert_str_at(d, "file.hash.sha256", "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb");
     assert_str_at(d, "imap.fileinfo.disposition", "attachment");
     assert_null(at(d, "observer.hostname")); /* no sensor set */
+    json_t *sub = subset_fields();
+    check_in_subset(sub, d, "");
+    json_decref(sub);
     json_decref(d);
     free(s);
 }
@@ -239,6 +287,9 @@ static void test_ecs_alert_mitre(void **state)
     assert_str_at(d, "threat.technique.id", "T1110.001");
     assert_str_at(d, "threat.technique.name", "Brute Force: Password Guessing");
     assert_int_at(d, "imap.alert.evidence.failures", 12);
+    json_t *sub = subset_fields();
+    check_in_subset(sub, d, "");
+    json_decref(sub);
     json_decref(d);
     d = line_json(s, 1);
     assert_str_at(d, "rule.name", "line_too_long");
@@ -259,6 +310,9 @@ static void test_ecs_no_flow(void **state)
     assert_null(at(d, "imap.user_summary.gone")); /* nulls left out */
     assert_null(at(d, "source"));
     assert_null(at(d, "imapscope.pcap_cnt")); /* only with a connection */
+    json_t *sub = subset_fields();
+    check_in_subset(sub, d, "");
+    json_decref(sub);
     json_decref(d);
     json_decref(b);
     b = json_pack("{s:i}", "frames", 10);

@@ -21,7 +21,8 @@ indices collapsed to "[]" (e.g. "imap.responses[].uid").  Fails:
                           became arrays (647 on 2026-12-06) and then one
                           shape each for sequence sets, response codes,
                           SASL and body sections and a short session TLS
-                          summary (581 with LIST/LSUB patterns, 2026-12-06); issue 10's target,
+                          summary (581 with LIST/LSUB patterns, 2026-12-06; 586 with the
+                          EVE-style envelope of issue 14); issue 10's target,
                           400, is printed beside it (TARGET_PATHS) until
                           fields are merged to reach it
 
@@ -40,7 +41,8 @@ IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(REPO, "build", "imapscope")
 SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(REPO, "tests", "data"))
 if not os.path.isabs(SHARED):
     SHARED = os.path.join(REPO, SHARED)
-MAX_PATHS = 590      # regression guard: measured 581, plus a little room
+MAX_PATHS = 595      # regression guard: measured 581, plus a little room; +5 for the
+                     # EVE-style envelope of issue 14 (proto, app_proto, host, pcap_cnt, pcap_filename)
 TARGET_PATHS = 400   # issue 10's target, not met yet (see docs/performance.md)
 
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -184,6 +185,17 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
         return CAPTURE_EXIT_SETUP;
     }
     linktype = pcap_datalink(p);
+    /* Live: non-blocking reads and our own poll(2) of 100 ms when nothing
+     * is buffered.  In immediate mode Linux's libpcap does not honour the
+     * read timeout (pcap_set_timeout), so a blocking read on an idle link
+     * never returned: idle connections did not expire and
+     * --stats-interval came only with traffic. */
+    int sel_fd = -1;
+    if (live) {
+        sel_fd = pcap_get_selectable_fd(p);
+        if (sel_fd >= 0 && pcap_setnonblock(p, 1, errbuf) != 0)
+            sel_fd = -1;
+    }
     install_signals();
     active_pcap = p;
     if (o->progress && !live) {
@@ -224,7 +236,12 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
             if (periodic)
                 periodic_stats(o, sink, p, &last_stats);
         } else if (rc == 0) {
-            /* live timeout: idle expiry by the wall clock */
+            /* live, nothing buffered: wait for the descriptor, then idle
+             * expiry by the wall clock (poll returns early on a signal) */
+            if (sel_fd >= 0) {
+                struct pollfd pfd = {.fd = sel_fd, .events = POLLIN};
+                poll(&pfd, 1, 100);
+            }
             uint64_t now = wall_us();
             if (now - last_tick > 1000000u) {
                 last_tick = now;

@@ -23,7 +23,9 @@ imap.* and imapscope.* fields, listed too):
   ecs-json-agrees  the ECS document and the -T json event of the same
                    capture agree: one document per event, same order,
                    @timestamp = timestamp, imapscope.flow_id = flow_id,
-                   source.ip = src_ip, event.dataset = imapscope.<type>
+                   source.ip = src_ip, event.dataset = imapscope.<type>;
+                   imap: user.name = the LOGIN user or SASL user,
+                   event.outcome = success (OK) / failure / unknown
 
 ECS_SUBSET_UPDATE=1 rewrites the "custom" part of the subset from what the
 captures render (never the ECS part, which is written from the reference
@@ -213,6 +215,13 @@ def main():
                             (d.get("destination", {}).get("port"), e.get("dest_port")),
                             (d.get("network", {}).get("community_id"), e.get("community_id")),
                             (d.get("observer", {}).get("hostname"), e.get("host"))]
+                    if e["event_type"] == "imap":
+                        im = e["imap"]
+                        user = im.get("user") or (im.get("sasl") or {}).get("user")
+                        st = im.get("status")
+                        want += [(d.get("user", {}).get("name"), user or None),
+                                 (d["event"].get("outcome"),
+                                  "unknown" if st is None else "success" if st == "OK" else "failure")]
                     bad = [w for w in want if w[0] != w[1]]
                     if bad:
                         agree_fail.append("%s: %s" % (name, bad[:2]))

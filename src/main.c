@@ -69,6 +69,8 @@ static void usage(FILE *fp)
 "  --types LIST         write only these event types, comma-separated, of\n"
 "                       " OUT_TYPE_NAMES "\n"
 "  --no-responses       \"imap\" events without their untagged \"responses\"\n"
+"  --exclude-fields LIST  top-level fields not written, comma-separated TYPE.FIELD\n"
+"                       (imap_session.capabilities,tls.ja4_r; at most %d)\n"
 "  --stats-interval S   live capture: a \"stats\" event every S seconds, with the\n"
 "                       kernel's packet counters (received, dropped)\n"
 "  --server-port P      an IMAP server port (repeatable; default 143, 220, 993)\n"
@@ -113,7 +115,7 @@ static void usage(FILE *fp)
 "\n"
 "Exit status: 0 done (also when the reader of a pipe left early, `| head`),\n"
 "1 setup error, 2 the input broke off, 3 writing the output failed (disk full).\n",
-            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, REPORT_MAX_CONNS, REPORT_MAX_TRACES,
+            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, OUT_MAX_EXCLUDE, REPORT_MAX_CONNS, REPORT_MAX_TRACES,
             REPORT_TRACE_BYTES, REPORT_MAX_KEYS, REPORT_MAX_ROWS, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
             LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES,
@@ -132,7 +134,7 @@ enum {
     OPT_REPORT, OPT_STATS, OPT_REPCONNS, OPT_REPTRACES, OPT_REPTRACEBYTES, OPT_REPKEYS, OPT_REPROWS,
     OPT_PROGRESS, OPT_NOPROGRESS,
     /* SIEM output (issue 14) */
-    OPT_FLOWIDSEED, OPT_SENSORNAME, OPT_TYPES, OPT_NORESPONSES, OPT_STATSINTERVAL
+    OPT_FLOWIDSEED, OPT_SENSORNAME, OPT_TYPES, OPT_NORESPONSES, OPT_STATSINTERVAL, OPT_EXCLUDEFIELDS
 };
 
 static const struct option long_opts[] = {
@@ -179,6 +181,7 @@ static const struct option long_opts[] = {
     {"sensor-name", required_argument, NULL, OPT_SENSORNAME},
     {"types", required_argument, NULL, OPT_TYPES},
     {"no-responses", no_argument, NULL, OPT_NORESPONSES},
+    {"exclude-fields", required_argument, NULL, OPT_EXCLUDEFIELDS},
     {"stats-interval", required_argument, NULL, OPT_STATSINTERVAL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -308,7 +311,8 @@ int main(int argc, char **argv)
     report *rep = NULL;
     /* SIEM output (issue 14) */
     bool flow_id_seed_set = false, no_responses = false;
-    const char *sensor_name = NULL, *types = NULL;
+    const char *sensor_name = NULL, *types = NULL, *exclude[OUT_MAX_EXCLUDE];
+    unsigned n_exclude = 0;
     static char hostname[256];
 
     json_pool_install(); /* before any jansson value exists */
@@ -428,6 +432,13 @@ int main(int argc, char **argv)
             break;
         case OPT_TYPES: types = optarg; break;
         case OPT_NORESPONSES: no_responses = true; break;
+        case OPT_EXCLUDEFIELDS:
+            if (n_exclude == OUT_MAX_EXCLUDE) {
+                fprintf(stderr, "imapscope: --exclude-fields: at most %d uses\n", OUT_MAX_EXCLUDE);
+                return 1;
+            }
+            exclude[n_exclude++] = optarg;
+            break;
         case OPT_STATSINTERVAL:
             co.stats_interval = (unsigned)parse_num("--stats-interval", optarg, 1, 86400 * 365);
             break;
@@ -501,6 +512,14 @@ int main(int argc, char **argv)
     }
     output_set_sensor(out, sensor_name, co.file && strcmp(co.file, "-") != 0 ? co.file : NULL);
     output_set_no_responses(out, no_responses);
+    for (unsigned i = 0; i < n_exclude; i++) {
+        if (output_exclude_fields(out, exclude[i], errbuf, sizeof errbuf) != 0) {
+            fprintf(stderr, "imapscope: --exclude-fields: %s\n", errbuf);
+            output_close(out);
+            keylog_free(kl);
+            return 1;
+        }
+    }
     if (types && output_set_types(out, types, errbuf, sizeof errbuf) != 0) {
         fprintf(stderr, "imapscope: --types: %s\n", errbuf);
         output_close(out);

@@ -23,7 +23,7 @@
 static const char *const type_names[] = {"imap", "imap_session", "alert", "tls",
                                          "email", "fileinfo", "imap_user", "stats"};
 
-static int type_index(const char *name, size_t n)
+static int type_index_n(const char *name, size_t n)
 {
     for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
         if (strlen(type_names[i]) == n && memcmp(type_names[i], name, n) == 0)
@@ -55,7 +55,7 @@ int output_set_types(output *o, const char *list, char *errbuf, size_t errlen)
     for (const char *p = list;;) {
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
-        int i = type_index(p, n);
+        int i = type_index_n(p, n);
         if (i < 0) {
             snprintf(errbuf, errlen, "\"%.*s\" is not an event type (%s)", (int)(n > 64 ? 64 : n), p,
                      OUT_TYPE_NAMES);
@@ -74,14 +74,61 @@ bool output_wants_type(const output *o, const char *event_type)
 {
     if (!o || !o->env.types)
         return true;
-    int i = type_index(event_type, strlen(event_type));
+    int i = type_index_n(event_type, strlen(event_type));
     return i >= 0 && (o->env.types & (1u << i));
+}
+
+int out_type_index(const char *event_type)
+{
+    return type_index_n(event_type, strlen(event_type));
+}
+
+int output_exclude_fields(output *o, const char *list, char *errbuf, size_t errlen)
+{
+    for (const char *p = list;;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *dot = memchr(p, '.', n);
+        int t = dot ? type_index_n(p, (size_t)(dot - p)) : -1;
+        size_t kl = dot ? n - (size_t)(dot - p) - 1 : 0;
+        if (t < 0 || kl == 0 || kl >= OUT_EXCLUDE_KEY_MAX || memchr(dot + 1, '.', kl)) {
+            snprintf(errbuf, errlen, "\"%.*s\" is not TYPE.FIELD (a type of %s and a top-level field of its body)",
+                     (int)(n > 80 ? 80 : n), p, OUT_TYPE_NAMES);
+            return -1;
+        }
+        if (!out_excluded(o, t, dot + 1, kl)) {
+            if (o->env.n_excl == OUT_MAX_EXCLUDE) {
+                snprintf(errbuf, errlen, "more than %d fields", OUT_MAX_EXCLUDE);
+                return -1;
+            }
+            o->env.excl[o->env.n_excl].type = (uint8_t)t;
+            o->env.excl[o->env.n_excl].len = (uint8_t)kl;
+            memcpy(o->env.excl[o->env.n_excl].key, dot + 1, kl);
+            o->env.excl[o->env.n_excl].key[kl] = '\0';
+            o->env.n_excl++;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+void out_exclude_json(const output *o, const char *event_type, json_t *body)
+{
+    if (!o->env.n_excl || !json_is_object(body))
+        return;
+    int t = out_type_index(event_type);
+    for (unsigned i = 0; i < o->env.n_excl; i++)
+        if (o->env.excl[i].type == t)
+            json_object_del(body, o->env.excl[i].key);
 }
 
 void output_set_no_responses(output *o, bool on)
 {
-    if (o)
-        o->env.no_responses = on;
+    char err[160];
+    if (o && on)
+        output_exclude_fields(o, "imap.responses", err, sizeof err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -99,6 +146,7 @@ void output_event_merged(output *o, const char *event_type, uint64_t ts_us, cons
             b = json_object();
         json_object_update(b, extra);
         json_decref(extra);
+        out_exclude_json(o, event_type, b);
         ecs_event(o, event_type, ts_us, flow, b);
         json_decref(b);
         return;
@@ -117,7 +165,7 @@ void output_event_merged(output *o, const char *event_type, uint64_t ts_us, cons
     }
     json_object_update(b, extra);
     json_decref(extra);
-    output_event(o, event_type, ts_us, flow, b);
+    output_event(o, event_type, ts_us, flow, b); /* excluded fields: there */
 }
 
 void output_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, json_t *body)
@@ -128,6 +176,7 @@ void output_event(output *o, const char *event_type, uint64_t ts_us, const out_f
         json_decref(body);
         return;
     }
+    out_exclude_json(o, event_type, body);
     if (o->fmt == OUT_JSON) {
         event_begin(o);
         json_event(o, event_type, ts_us, flow, body);

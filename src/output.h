@@ -151,8 +151,19 @@ int output_set_types(output *o, const char *list, char *errbuf, size_t errlen);
  * producer can skip building a body nobody reads. */
 bool output_wants_type(const output *o, const char *event_type);
 
+/* --exclude-fields: top-level members of event bodies that are not
+ * written, a comma-separated list of TYPE.KEY ("imap.responses,
+ * imap_session.capabilities,tls.ja4_r"; TYPE of OUT_TYPE_NAMES, KEY a
+ * member name of up to OUT_EXCLUDE_KEY_MAX - 1 bytes), at most
+ * OUT_MAX_EXCLUDE in all; added to those set before.  Applies to every
+ * format.  Returns 0, or -1 with a message naming the bad entry. */
+#define OUT_MAX_EXCLUDE     16
+#define OUT_EXCLUDE_KEY_MAX 48
+int output_exclude_fields(output *o, const char *list, char *errbuf, size_t errlen);
+
 /* --no-responses: "imap" events are written without their "responses"
- * array (the untagged responses of the transaction). */
+ * array (the untagged responses of the transaction): the same as
+ * output_exclude_fields(o, "imap.responses"). */
 void output_set_no_responses(output *o, bool on);
 
 /* Colour for the text trace (default OUT_COLOR_AUTO). */

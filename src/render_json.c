@@ -508,9 +508,8 @@ void put_node_value(output *o, const imap_node *v, int depth)
             if (o->overflow)
                 return;
             const imapi_pair *p = &v->u.pairs[i];
-            if (depth == 0 && o->env.skip_key && p->klen == strlen(o->env.skip_key) &&
-                memcmp(p->key, o->env.skip_key, p->klen) == 0)
-                continue; /* --no-responses */
+            if (depth == 0 && o->env.skip_type >= 0 && out_excluded(o, o->env.skip_type, p->key, p->klen))
+                continue; /* --exclude-fields */
             put_json_key(o, p->key, p->klen, first);
             first = false;
             put_node_value(o, p->value, depth + 1);
@@ -588,8 +587,8 @@ void put_node_ann(output *o, const imap_node *v, int depth, const char *key)
             return;
         size_t kl;
         const char *k = imap_node_key_at(v, i, &kl);
-        if (depth == 0 && o->env.skip_key && kl == strlen(o->env.skip_key) && memcmp(k, o->env.skip_key, kl) == 0)
-            continue; /* --no-responses */
+        if (depth == 0 && o->env.skip_type >= 0 && out_excluded(o, o->env.skip_type, k, kl))
+            continue; /* --exclude-fields */
         put_json_key(o, k, kl, first);
         first = false;
         put_node_ann(o, imap_node_at(v, i), depth + 1, k);
@@ -617,12 +616,10 @@ void output_event_node(output *o, const char *event_type, uint64_t ts_us, const 
             o->ctr.events++;
         return;
     }
-    bool skip_responses = o->env.no_responses && strcmp(event_type, "imap") == 0;
     if (o->fmt == OUT_ECS) {
         json_t *b = body ? node_to_json(body) : NULL;
         if (json_is_object(b)) {
-            if (skip_responses)
-                json_object_del(b, "responses");
+            out_exclude_json(o, event_type, b);
             if (flag && !json_object_get(b, flag))
                 json_object_set_new(b, flag, json_true());
         }
@@ -638,12 +635,12 @@ void output_event_node(output *o, const char *event_type, uint64_t ts_us, const 
         put_ch(o, ',');
         put_json_cstr(o, event_type);
         put_ch(o, ':');
-        o->env.skip_key = skip_responses ? "responses" : NULL;
+        o->env.skip_type = o->env.n_excl ? out_type_index(event_type) : -1;
         if (o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0))
             put_node_ann(o, body, 0, NULL);
         else
             put_node_value(o, body, 0);
-        o->env.skip_key = NULL;
+        o->env.skip_type = -1;
         if (flag && !o->overflow && imap_node_kind_of(body) == IMAP_NODE_OBJECT && !imap_node_get(body, flag)) {
             /* a member the program adds at the end ("decrypted": true) */
             o->len--; /* the closing brace */
@@ -685,10 +682,13 @@ void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, 
     put_json_cstr(o, event_type);
     put(o, ":{", 2);
     bool first = true;
+    int t = o->env.n_excl ? out_type_index(event_type) : -1;
     size_t n = imap_node_kind_of(body) == IMAP_NODE_OBJECT ? imap_node_size(body) : 0;
     for (size_t i = 0; i < n && !o->overflow; i++) {
         size_t kl;
         const char *k = imap_node_key_at(body, i, &kl);
+        if (t >= 0 && out_excluded(o, t, k, kl))
+            continue; /* --exclude-fields */
         const json_t *over = json_object_get(extra, k);
         put_json_key(o, k, kl, first);
         first = false;
@@ -710,6 +710,8 @@ void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, 
             break;
         if (n && imap_node_get(body, k))
             continue; /* written in body's place */
+        if (t >= 0 && out_excluded(o, t, k, strlen(k)))
+            continue;
         put_json_key(o, k, strlen(k), first);
         first = false;
         if (ann)

@@ -18,6 +18,9 @@
                          name is an error naming it (exit 1)
   eve-no-responses       --no-responses: the imap events of a full run
                          without "responses", nothing else changed
+  eve-exclude-fields     --exclude-fields TYPE.FIELD,...: exactly those
+                         members gone, in -T json, -T ecs and the text trace;
+                         a malformed entry is an error
 Environment: IMAPSCOPE (default ./build/imapscope).
 """
 import datetime
@@ -166,6 +169,36 @@ def main():
             e["imap"].pop("responses", None)
     report(nr == full and any(e.get("imap", {}).get("decrypted") for e in nr), "eve-no-responses-annotate-decrypted",
            "%d events differ" % sum(1 for x, y in zip(nr, full) if x != y))
+
+    # --exclude-fields: top-level members of several types, every format
+    excl = {"imap": ["layer", "responses"], "imap_session": ["capabilities", "tls"], "tls": ["ja4_r", "certificates"],
+            "alert": ["description"], "stats": ["reassembly"]}
+    arg = ",".join("%s.%s" % (t, k) for t, ks in excl.items() for k in ks)
+    base = ["-r", "captures/imaplib-starttls-tls13.pcap", "--keylog", "captures/imaplib-starttls-tls13.keys",
+            "--flow-id-seed", "3"]
+    full = events(run(base + ["-T", "json"]).stdout)
+    cut = events(run(base + ["-T", "json", "--exclude-fields", arg]).stdout)
+    removed = 0
+    for e in full:
+        for k in excl.get(e["event_type"], []):
+            removed += e[e["event_type"]].pop(k, None) is not None
+    report(cut == full and removed >= 5, "eve-exclude-fields-json",
+           "%d removed, %d events differ" % (removed, sum(1 for x, y in zip(cut, full) if x != y)))
+    ecs = events(run(base + ["-T", "ecs", "--exclude-fields", arg]).stdout)
+    ns = {"imap_session": "session", "tls": "tls", "alert": "alert", "stats": "stats"}
+    left = []
+    for d in ecs:
+        t = d["event"]["dataset"].split(".", 1)[1]
+        body = d.get("imap", {}) if t == "imap" else d.get("imap", {}).get(ns.get(t, t), {})
+        left += ["%s.%s" % (t, k) for k in excl.get(t, []) if k in body]
+    report(not left and len(ecs) == len(full), "eve-exclude-fields-ecs", "still there: %s" % left[:4])
+    txt = run(base + ["--exclude-fields", "imap_session.user"]).stdout.decode()
+    ends = [x for x in txt.splitlines() if " end: " in x]
+    plain = [x for x in run(base).stdout.decode().splitlines() if " end: " in x]
+    report(ends and all(" end: user -," in x for x in ends) and any(" end: user alice," in x for x in plain),
+           "eve-exclude-fields-text", ends[:1])
+    p = run(["-r", caps[0], "--exclude-fields", "imap.a.b"])
+    report(p.returncode == 1 and b"TYPE.FIELD" in p.stderr, "eve-exclude-fields-bad", p.stderr[:160])
 
     # defaults: the host name; standard input has no file name
     with open(caps[0], "rb") as f:

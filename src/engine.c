@@ -598,7 +598,12 @@ static void conn_note_starttls(conn *c)
             snprintf(detail, sizeof detail,
                      "%s in clear after capability lists without STARTTLS; the server offered STARTTLS "
                      "to other clients later in this capture", w[i].what);
+            /* about an earlier connection, at its time: no pcap_cnt (the
+             * frame being processed belongs to another connection) */
+            uint64_t frame = output_packet(c->e->out);
+            output_set_packet(c->e->out, 0);
             stripped_alert(c->e, &of, w[i].ts_us, w[i].offset, w[i].tag, detail);
+            output_set_packet(c->e->out, frame);
         }
     } while (n == 16);
 }

@@ -45,6 +45,11 @@ void output_set_packet(output *o, uint64_t frame_no)
         o->env.pcap_cnt = frame_no;
 }
 
+uint64_t output_packet(const output *o)
+{
+    return o ? o->env.pcap_cnt : 0;
+}
+
 int output_set_types(output *o, const char *list, char *errbuf, size_t errlen)
 {
     uint32_t mask = 0;

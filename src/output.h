@@ -139,6 +139,7 @@ void output_set_sensor(output *o, const char *host, const char *pcap_filename);
  * none (idle expiry, the end of input, stats), key left out.  The engine
  * sets it around each packet; per output (each fork its own). */
 void output_set_packet(output *o, uint64_t frame_no);
+uint64_t output_packet(const output *o);
 
 /* What to log (--types): a comma-separated list of event types of
  * OUT_TYPE_NAMES; events of other types are not written (the text

@@ -20,6 +20,9 @@ imap.* and imapscope.* fields, listed too):
   ecs-required     a document without @timestamp, ecs.version, event.kind
                    or event.dataset, or with a flow but no source.ip
   ecs-docs         a subset field that docs/ecs-fields.md does not name
+  ecs-template     contrib/elasticsearch/imapscope-ecs-template.json (the
+                   index template that maps every field with its type) is
+                   not the one the subset gives
   ecs-json-agrees  the ECS document and the -T json event of the same
                    capture agree: one document per event, same order,
                    @timestamp = timestamp, imapscope.flow_id = flow_id,
@@ -29,7 +32,7 @@ imap.* and imapscope.* fields, listed too):
 
 ECS_SUBSET_UPDATE=1 rewrites the "custom" part of the subset from what the
 captures render (never the ECS part, which is written from the reference
-by hand); review the diff like code.  Environment: IMAPSCOPE, IMAPSCOPE_SHARED.
+by hand) and the index template; review the diff like code.  Environment: IMAPSCOPE, IMAPSCOPE_SHARED.
 """
 import glob
 import ipaddress
@@ -129,6 +132,51 @@ def infer(v):
     if isinstance(v, float):
         return "double"
     return "keyword"
+
+
+TEMPLATE = os.path.join(REPO, "contrib", "elasticsearch", "imapscope-ecs-template.json")
+
+
+def es_template(subset):
+    """The Elasticsearch composable index template of the subset: every
+    field mapped with its type (keyword with ignore_above 1024, as ECS),
+    so that dynamic mapping never guesses (a flattened field stays one)."""
+    root = {}
+    types = dict(subset["fields"])
+    types.update(subset["custom"])
+    for name in sorted(types):
+        t = types[name]
+        node = root
+        parts = name.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {"properties": {}})
+            if "properties" not in node:
+                node["properties"] = {}
+            node = node["properties"]
+        leaf = node.setdefault(parts[-1], {})
+        leaf["type"] = t
+        if t == "keyword":
+            leaf["ignore_above"] = 1024
+        if t in ("nested", "object") and "properties" not in leaf:
+            leaf["properties"] = {}
+    def fix(props):
+        for k, v in props.items():
+            if "properties" in v:
+                if "type" in v and v["type"] not in ("nested", "object"):
+                    raise ValueError("%s is a leaf and an object" % k)
+                fix(v["properties"])
+    fix(root)
+    return {
+        "index_patterns": ["imapscope-ecs-*"],
+        "priority": 200,
+        "_meta": {"description": "imapscope -T ecs (docs/ecs-fields.md); generated from "
+                                 "tests/data/ecs/ecs-subset.json by ECS_SUBSET_UPDATE=1 tests/scripts/test_ecs.py",
+                  "ecs_version": subset["ecs_version"]},
+        "template": {
+            "settings": {"index.mapping.total_fields.limit": 2000},
+            "mappings": {"date_detection": False, "properties": root},
+        },
+    }
 
 
 def render(cap, extra, fmt):
@@ -243,6 +291,11 @@ def main():
             json.dump(subset, f, indent=1, sort_keys=False)
             f.write("\n")
         print("# ecs-subset: custom part rewritten (%d fields)" % len(new_custom))
+        os.makedirs(os.path.dirname(TEMPLATE), exist_ok=True)
+        with open(TEMPLATE, "w", encoding="utf-8") as f:
+            json.dump(es_template(subset), f, indent=1)
+            f.write("\n")
+        print("# ecs-template: %s rewritten" % os.path.relpath(TEMPLATE, REPO))
         return 0
 
     if unnamed:
@@ -278,6 +331,17 @@ def main():
         failed += 1
     else:
         print("PASS ecs-json-agrees")
+    try:
+        with open(TEMPLATE, encoding="utf-8") as f:
+            have = json.load(f)
+    except (OSError, ValueError) as e:
+        have = str(e)
+    if have != es_template(subset):
+        print("FAIL ecs-template: %s is not the template of the subset (ECS_SUBSET_UPDATE=1 rewrites it)"
+              % os.path.relpath(TEMPLATE, REPO))
+        failed += 1
+    else:
+        print("PASS ecs-template")
     with open(DOCS, encoding="utf-8") as f:
         text = f.read()
     undoc = sorted(k for k in list(ecs_fields) + list(custom) if "`%s`" % k not in text)

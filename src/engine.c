@@ -26,6 +26,7 @@
 
 #include "alert_sig.h"
 #include "community_id.h"
+#include "flow_id.h"
 #include "limits.h"
 #include "inflate.h"
 #include "streams.h"
@@ -58,6 +59,7 @@ typedef struct conn {
     flow *f;
     imap_session *imap;
     out_flow of;
+    uint64_t flow_id;        /* flow_id.h: made when the connection is */
     out_seen seen;          /* what the -v trace has annotated on this connection */
     char src_ip[INET6_ADDRSTRLEN], dest_ip[INET6_ADDRSTRLEN];
     char community_id[64];
@@ -108,6 +110,7 @@ struct engine {
     uint64_t tls_events;
     starttls_seen *starttls;  /* cfg.starttls, or own_starttls */
     starttls_seen *own_starttls;
+    uint8_t flow_id_key[16]; /* flow_id.h, from cfg.flow_id_seed */
 };
 
 enum { EV_IMAP, EV_SESSION, EV_ALERT, EV_TLS };
@@ -167,7 +170,7 @@ static void conn_envelope(conn *c)
                               c->e->cfg.community_id_seed, true, c->community_id,
                               sizeof c->community_id) < 0)
         c->community_id[0] = '\0';
-    c->of.flow_id = f->id;
+    c->of.flow_id = c->flow_id;
     c->of.community_id = c->community_id;
     c->of.src_ip = c->src_ip;
     c->of.src_port = f->port[cs];
@@ -182,6 +185,7 @@ static const out_flow *conn_out(conn *c)
 {
     if (!c->envelope_ready)
         conn_envelope(c);
+    c->of.app_proto = c->kind == CK_IMAP ? "imap" : NULL; /* known once data was seen */
     return &c->of;
 }
 
@@ -578,11 +582,16 @@ static void conn_note_starttls(conn *c)
         for (unsigned i = 0; i < n; i++) {
             char detail[256];
             out_flow of = {w[i].flow_id, w[i].community_id, w[i].src_ip, w[i].src_port, w[i].dest_ip,
-                           w[i].dest_port, w[i].text_no, NULL};
+                           w[i].dest_port, w[i].text_no, NULL, "imap"};
             snprintf(detail, sizeof detail,
                      "%s in clear after capability lists without STARTTLS; the server offered STARTTLS "
                      "to other clients later in this capture", w[i].what);
+            /* about an earlier connection, at its time: no pcap_cnt (the
+             * frame being processed belongs to another connection) */
+            uint64_t frame = output_packet(c->e->out);
+            output_set_packet(c->e->out, 0);
             stripped_alert(c->e, &of, w[i].ts_us, w[i].offset, w[i].tag, detail);
+            output_set_packet(c->e->out, frame);
         }
     } while (n == 16);
 }
@@ -726,11 +735,12 @@ static conn *conn_new(engine *e, flow *f)
     c->e = e;
     c->f = f;
     c->rng = e->cfg.feed_seed ^ (uint32_t)f->id * 2654435761u;
+    c->flow_id = flow_id_make(e->flow_id_key, f);
     f->app = c;
     if (e->cfg.streams_dir) {
-        /* streams.h: new files only, 0600, no link followed */
+        /* streams.h: new files only, 0600, no link followed; named by the JSON's flow_id */
         for (int d = 0; d < 2; d++)
-            if (streams_file_create(e->cfg.streams_dir, f->id, dir_name(d)) != 0)
+            if (streams_file_create(e->cfg.streams_dir, c->flow_id, dir_name(d)) != 0)
                 c->stream_bad[d] = true;
     }
     return c;
@@ -795,7 +805,7 @@ static void dump_stream(conn *c, imap_dir d, const uint8_t *data, size_t len)
 {
     if (c->stream_bad[d])
         return;
-    if (streams_file_append(c->e->cfg.streams_dir, c->f->id, dir_name(d), data, len) != 0)
+    if (streams_file_append(c->e->cfg.streams_dir, c->flow_id, dir_name(d), data, len) != 0)
         c->stream_bad[d] = true;
 }
 
@@ -996,6 +1006,7 @@ engine *engine_new(const engine_config *cfg, output *out, char *errbuf, size_t e
     }
     e->cfg = *cfg;
     e->out = out;
+    flow_id_key_from_seed(e->flow_id_key, cfg->flow_id_seed);
     if (decoder_init(&e->dec, &e->cfg.decode, errbuf, errlen) != 0) {
         free(e);
         return NULL;
@@ -1111,7 +1122,11 @@ void engine_packet(engine *e, const pkt *p, uint64_t ts_us, uint64_t frame_no)
         flow_table_expire(e->flows, ts_us);
     }
     e->tcp_packets++;
+    /* pcap_cnt of the events this packet causes; those of idle expiry
+     * (above), ticks and the end of input carry none */
+    output_set_packet(e->out, frame_no);
     engine_tcp(e, p, ts_us, frame_no);
+    output_set_packet(e->out, 0);
 }
 
 void engine_frame(engine *e, int linktype, const uint8_t *data, uint32_t caplen,
@@ -1249,6 +1264,18 @@ uint64_t engine_stats_time(uint64_t newest_us)
     if (newest_us != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0 || now.tv_sec < 0)
         return newest_us;
     return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+}
+
+void engine_stats_periodic(engine *e, uint64_t now_us, json_t *extra)
+{
+    json_t *st = engine_stats(e);
+    json_object_set_new_nocheck(st, "periodic", json_true());
+    if (extra) {
+        json_object_update(st, extra);
+        json_decref(extra);
+    }
+    output_event(e->out, "stats", now_us, NULL, st);
+    output_flush(e->out);
 }
 
 void engine_finish(engine *e, const char *reason, json_t *extra)

@@ -43,7 +43,8 @@ IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(REPO, "build", "imapscope")
 SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(REPO, "tests", "data"))
 if not os.path.isabs(SHARED):
     SHARED = os.path.join(REPO, SHARED)
-MAX_PATHS = 510      # regression guard: measured 500 fields, plus a little room
+MAX_PATHS = 515      # regression guard: measured 500 fields, plus a little room;
+                     # +5 for the EVE-style envelope of issue 14
 TARGET_PATHS = 400   # issue 10's target, not met yet (see docs/performance.md)
 
 

@@ -172,10 +172,11 @@ const char *netsink_name(const netsink *s) { return s->name; }
 /* syslog framing */
 
 /* The line's event type: "event_type":"X" (-T json, near the start) or
- * "kind":"X" (-T ecs), as an RFC 5424 MSGID (1*32 PRINTUSASCII). */
+ * "dataset":"imapscope.X" (-T ecs, event.dataset), as an RFC 5424 MSGID
+ * (1*32 PRINTUSASCII). */
 static size_t event_type_of(const char *line, size_t len, char out[33])
 {
-    static const char *const keys[] = {"\"event_type\":\"", "\"kind\":\""};
+    static const char *const keys[] = {"\"event_type\":\"", "\"dataset\":\"imapscope."};
     size_t lim = len < 2048 ? len : 2048;
     for (size_t k = 0; k < 2; k++) {
         const char *p = memmem(line, lim, keys[k], strlen(keys[k]));

@@ -117,7 +117,8 @@ void netsink_free(netsink *s);
 /* The RFC 5424 header of a message (6. Syslog Message Format):
  * "<PRI>1 TIMESTAMP HOSTNAME imapscope PROCID MSGID - " where PRI is
  * facility * 8 + severity (4 warning for an alert, 6 info otherwise) and
- * MSGID the line's event type ("event_type" of -T json, "kind" of -T ecs),
+ * MSGID the line's event type ("event_type" of -T json, event.dataset
+ * "imapscope.X" of -T ecs),
  * "-" when none is found.  Returns its length (< cap), written to out. */
 size_t netsink_syslog_header(char *out, size_t cap, int facility, const char *line, size_t len,
                              uint64_t now_us, const char *hostname, int pid);

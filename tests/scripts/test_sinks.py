@@ -83,6 +83,15 @@ def sink_lines(stderr):
     return out
 
 
+def canon(line):
+    """A line without what differs between two runs of the same packets:
+    flow_id (a per-run random seed) and pcap_filename ("-" has none)."""
+    e = json.loads(line)
+    e.pop("flow_id", None)
+    e.pop("pcap_filename", None)
+    return json.dumps(e, sort_keys=True)
+
+
 def run(args, timeout=120, **kw):
     return subprocess.run([IMAPSCOPE] + args, capture_output=True, text=True, timeout=timeout, **kw)
 
@@ -315,7 +324,7 @@ def test_redis_restart(work):
                 except (OSError, RuntimeError, ConnectionError):
                     return -1
             # part 1 delivered (all that was flushed), then redis goes away
-            result(wait_for(lambda: llen() > 300, 30), "redis-restart-part1-arrives", llen())
+            result(wait_for(lambda: llen() > 50, 30), "redis-restart-part1-arrives", llen())
             last = -2
             while llen() != last:  # until part 1 stopped arriving
                 last = llen()
@@ -562,7 +571,8 @@ def test_rotate(work):
     result(rc == 0 and ok and "moved.json" in files and os.path.exists(out), "rotate-size-and-sighup-files",
            (rc, files, err[-300:]))
     result(whole and len(stats) == 1, "rotate-every-line-whole")
-    result(Counter(evs) == Counter(want) and len(evs) == len(want), "rotate-every-event-in-one-file",
+    result(Counter(map(canon, evs)) == Counter(map(canon, want)) and len(evs) == len(want),
+           "rotate-every-event-in-one-file",
            "%d lines, %d in the reference" % (len(evs), len(want)))
     rotated = [f for f in files if f.startswith("ev.json.")]
     result(len(rotated) >= 4 and all(sizes[f] <= limit for f in rotated) and
@@ -587,7 +597,8 @@ def test_rotate(work):
     tl = []
     for f in tfiles:
         tl += [ln for ln in lines_of(os.path.join(d, f)) if '"event_type":"stats"' not in ln]
-    result(rc == 0 and len(tfiles) >= 2 and Counter(tl) == Counter(want), "rotate-time-every-event-once",
+    result(rc == 0 and len(tfiles) >= 2 and Counter(map(canon, tl)) == Counter(map(canon, want)),
+           "rotate-time-every-event-once",
            (rc, tfiles, len(tl), len(want)))
     r = run(["-r", CAP, "--rotate", "size=1M"])
     result(r.returncode == 1 and "--rotate needs -w FILE" in r.stderr, "rotate-needs-file", r.stderr)

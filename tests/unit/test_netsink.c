@@ -1,6 +1,6 @@
 /*
  * The network sinks' pure parts (netsink.h): the RFC 5424 header (PRI from
- * facility and the event type, MSGID from "event_type" or ECS "kind"), the
+ * facility and the event type, MSGID from "event_type" or ECS event.dataset), the
  * facility names, the address syntax of --syslog, --unix-socket and
  * --redis, and a queue that drops and counts past its cap while no one
  * listens (a unix datagram path with no listener), then counts the rest
@@ -23,7 +23,8 @@ static void test_header_event_types(void **state)
     char h[400];
     const char *imap = "{\"timestamp\":\"2024-05-01T12:00:00.000000Z\",\"event_type\":\"imap\",\"flow_id\":1}";
     const char *alert = "{\"timestamp\":\"2024-05-01T12:00:00.000000Z\",\"event_type\":\"alert\",\"alert\":{}}";
-    const char *ecs = "{\"@timestamp\":\"x\",\"event\":{\"kind\":\"alert\",\"category\":[\"network\"]}}";
+    const char *ecs = "{\"@timestamp\":\"x\",\"event\":{\"kind\":\"alert\",\"category\":[\"network\"],"
+                      "\"module\":\"imapscope\",\"dataset\":\"imapscope.alert\"}}";
     const char *text = "12:00:00.000000 [flow 1] C a LOGIN";
     uint64_t t = 1714564800123456ull; /* 2024-05-01T12:00:00.123456Z */
 
@@ -33,7 +34,7 @@ static void test_header_event_types(void **state)
     /* local5 (21) * 8 + warning (4) */
     netsink_syslog_header(h, sizeof h, 21, alert, strlen(alert), t, "sensor1", 42);
     assert_string_equal(h, "<172>1 2024-05-01T12:00:00.123456Z sensor1 imapscope 42 alert - ");
-    /* -T ecs: event.kind */
+    /* -T ecs: event.dataset "imapscope.alert" */
     netsink_syslog_header(h, sizeof h, 3, ecs, strlen(ecs), t, "s", 7);
     assert_string_equal(h, "<28>1 2024-05-01T12:00:00.123456Z s imapscope 7 alert - ");
     /* text trace: no type, NILVALUE MSGID and hostname */

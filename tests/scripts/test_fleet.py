@@ -215,8 +215,12 @@ def test_doc_elastic(samples):
         import yaml
         fb = yaml.safe_load(blocks["filebeat-yaml"])
         inp = fb["filebeat.inputs"][0]
+        tpl = json.load(open(os.path.join(ROOT, "contrib", "elasticsearch", "imapscope-ecs-template.json")))
+        index = fb["output.elasticsearch"]["index"]
         result(inp["type"] == "filestream" and inp["parsers"][0]["ndjson"]["target"] == "" and
-               fb["output.elasticsearch"]["pipeline"] == "imapscope-ecs", "fleet-doc-elastic-filebeat-yaml")
+               fb["output.elasticsearch"]["pipeline"] == "imapscope-ecs" and
+               any(re.match(pat.replace("*", ".*") + "$", index.replace("%{+yyyy.MM.dd}", "2026.01.01"))
+                   for pat in tpl["index_patterns"]), "fleet-doc-elastic-filebeat-yaml", index)
     except ImportError:
         print("SKIP fleet-doc-elastic-filebeat-yaml: python3-yaml not installed")
     pe = json.loads(blocks["ingest-ecs"])

@@ -7,6 +7,7 @@ redis-server started on loopback in a temp dir:
                         (contrib/imapscope-redis-consumer) drain it into two
                         stores: every event of both runs (their -w files) is
                         in the stores exactly once, nothing left pending
+  fleet-ecs-stream-*    -T ecs lines through the stream and the consumer
   fleet-doc-try-*       the docs/deployment.md block "fleet-try" run as
                         written (REDIS and OUT set, imapscope on PATH)
   fleet-doc-elastic-*   the Filebeat YAML and the ingest pipelines parse;
@@ -132,6 +133,22 @@ def test_two_sensors(work, rd):
     stats = [json.loads(ln) for ln in got if '"event_type":"stats"' in ln]
     result(len(stats) == 2 and all(s["stats"]["sinks"][1]["type"] == "redis" for s in stats),
            "fleet-two-stats-events")
+
+
+def test_ecs_stream(work, rd):
+    """-T ecs lines through the stream and the consumer, unchanged."""
+    out = os.path.join(work, "ecs.json")
+    store = os.path.join(work, "ecs-store.json")
+    r = subprocess.run([IMAPSCOPE, "-r", os.path.join(CAPS, "arkime__imap.pcap"), "-T", "ecs", "-w", out,
+                        "--redis", "127.0.0.1:%d" % rd.port, "--redis-mode", "stream", "--redis-key", "fleet:ecs"],
+                       capture_output=True, text=True, timeout=120)
+    c = subprocess.run([sys.executable, CONSUMER, "--redis", "127.0.0.1:%d" % rd.port, "--stream", "fleet:ecs",
+                        "--group", "store", "--out", store, "--idle-exit", "2"], capture_output=True, text=True,
+                       timeout=60)
+    want, got = lines_of(out), lines_of(store) if os.path.exists(store) else []
+    result(r.returncode == 0 and c.returncode == 0 and got == want and len(want) > 20 and
+           all("@timestamp" in json.loads(g) for g in got), "fleet-ecs-stream-every-event-once",
+           (r.returncode, c.returncode, len(got), len(want)))
 
 
 def test_doc_try(work, rd):
@@ -415,6 +432,7 @@ def main():
             rd = sinklib.Redis(d).start()
             try:
                 test_two_sensors(work, rd)
+                test_ecs_stream(work, rd)
                 test_doc_try(work, rd)
             finally:
                 rd.stop()

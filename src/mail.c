@@ -566,7 +566,8 @@ static mb_count *mb_get(mail_conn *m, const char *name)
 static void emit_waiting(mail_conn *m, waiting *w, uint64_t ts)
 {
     const char *src = json_string_value(json_object_get(w->email, "source"));
-    if (src && strcmp(src, "envelope") != 0) {
+    if (src && strcmp(src, "message") == 0) {
+        /* whole messages only: a header fetch is not a read */
         mb_count *c = mb_get(m, w->mailbox);
         if (c) {
             c->msgs[w->dir]++;

@@ -30,6 +30,7 @@
 #include "inflate.h"
 #include "streams.h"
 #include "mail.h"
+#include "extract.h"
 #include "report.h"
 #include "tls.h"
 
@@ -1292,6 +1293,8 @@ json_t *engine_stats(engine *e)
     json_object_set_new_nocheck(st, "events", ev);
     if (e->cfg.mail.enabled)
         json_object_set_new_nocheck(st, "mail", mail_stats_json(&e->mail));
+    if (e->cfg.mail.extract) /* one per run, shared by the workers: counted once (workers.c) */
+        json_object_set_new_nocheck(st, "extract", extract_stats_json(e->cfg.mail.extract));
     if (e->cfg.imap.budget) {
         const imap_budget *b = e->cfg.imap.budget;
         json_t *im = json_object();

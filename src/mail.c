@@ -11,6 +11,7 @@
  */
 #include "mail.h"
 #include "extract.h"
+#include "imap_util.h" /* imapi_utf8_valid, imapi_utf8_seq */
 
 #include <gmime/gmime.h>
 #include <magic.h>
@@ -82,7 +83,31 @@ static json_t *jstr(const char *s, size_t cap)
         while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
             n--;
     }
-    return json_stringn_nocheck(s, n);
+    if (imapi_utf8_valid(s, n))
+        return json_stringn_nocheck(s, n);
+    /* bytes that are no UTF-8 (a raw 8-bit header, a charset iconv did
+     * not know) become U+FFFD, so the value is one JSON string anywhere */
+    char *fix = malloc(n * 3 + 1);
+    if (!fix)
+        return NULL;
+    size_t o = 0;
+    const uint8_t *p = (const uint8_t *)s, *end = p + n;
+    while (p < end) {
+        uint32_t cp;
+        size_t k = imapi_utf8_seq(p, end, &cp);
+        if (k == 0) {
+            memcpy(fix + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            p++;
+        } else {
+            memcpy(fix + o, p, k);
+            o += k;
+            p += k;
+        }
+    }
+    json_t *v = json_stringn_nocheck(fix, o);
+    free(fix);
+    return v;
 }
 
 static void set_str(json_t *o, const char *key, const char *s)

@@ -485,6 +485,23 @@ static void test_hostile(void **st)
     assert_string_equal(fs(json_array_get(f.list, 0), "filename"), "a.zip");
     json_decref(email);
     json_decref(f.list);
+    /* 8-bit bytes that are no UTF-8 in a filename: U+FFFD (fuzz_mime
+     * regression invalid-utf8-filename: the value was not valid JSON) */
+    const char *m8 = "Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                     "Content-Type: application/x-\xfe\r\nContent-Disposition: attachment; filename=\"\xff" "a.bin\"\r\n"
+                     "\r\ndata\r\n--b--\r\n";
+    email = json_object();
+    f.list = json_array();
+    assert_int_equal(mail_parse((const uint8_t *)m8, strlen(m8), false, false, email, collect, &f), 0);
+    assert_int_equal(json_array_size(f.list), 1);
+    const char *fname = fs(json_array_get(f.list, 0), "filename");
+    assert_non_null(fname);
+    assert_non_null(strstr(fname, "a.bin"));
+    char *dump = json_dumps(json_array_get(f.list, 0), 0);
+    assert_non_null(dump);
+    free(dump);
+    json_decref(email);
+    json_decref(f.list);
     /* a header block over MAIL_MAX_HEADER_BYTES: only its start parsed */
     size_t n = MAIL_MAX_HEADER_BYTES + 10000;
     char *big = malloc(n);

@@ -359,10 +359,15 @@ static int on_imap_event(void *user, const imap_event *ev)
         bool decrypted = c->tls && (tls_conn_decrypting(c->tls, 0) || tls_conn_decrypting(c->tls, 1));
         emit_txn(e, ev->ts_us, conn_out(c), ev->txn, decrypted);
         mail_transaction(c->mail, ev->txn, ev->ts_us); /* its messages follow it */
+        if (!e->cfg.imap.emit_lines)
+            mail_flush(c->mail, ev->ts_us);
         break;
     }
     case IMAP_EV_LINE:
         emit_line(e, ev->ts_us, conn_out(c), ev->dir, ev->line);
+        /* the trace: a command's messages after its tagged response */
+        if (ev->line->kind == IMAP_LINE_TAGGED)
+            mail_flush(c->mail, ev->ts_us);
         break;
     case IMAP_EV_ANOMALY:
         if (ev->anomaly == IMAP_ANOM_STARTTLS_STRIPPED)

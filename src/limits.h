@@ -154,6 +154,8 @@
 #define LIM_EXTRACT_MAX_FILES    10000u      /* files written by --extract-dir in one run */
 #define MAIL_MAX_PENDING         256u        /* parsed messages of one connection waiting for their
                                               * command's tagged response (the rest are written then) */
+#define MAIL_MAX_READY           4096u       /* completed messages and envelopes of one response held
+                                              * until its tagged line is shown (the rest: at once) */
 #define MAIL_MAX_DEPTH           32u         /* MIME nesting looked into (multipart, message/rfc822) */
 #define MAIL_MAX_PARTS           256u        /* MIME leaf parts looked at per message */
 #define MAIL_MAX_PART_BYTES      (32u << 20) /* decoded bytes of one part hashed and kept */

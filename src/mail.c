@@ -506,6 +506,8 @@ struct mail_conn {
     msg         *catenate;     /* APPEND CATENATE TEXT parts of the current client line */
     waiting      wait[MAIL_MAX_PENDING];
     unsigned     nwait;
+    waiting     *ready;        /* done, written at mail_flush (after the tagged line) */
+    unsigned     nready, ready_cap;
     mb_count     mb[MAIL_MAX_MAILBOXES];
     unsigned     nmb;
     bool         mb_truncated;
@@ -586,6 +588,36 @@ static mb_count *mb_get(mail_conn *m, const char *name)
         return NULL;
     m->mb[m->nmb].name = dup;
     return &m->mb[m->nmb++];
+}
+
+static void emit_waiting(mail_conn *m, waiting *w, uint64_t ts);
+
+/* A message whose command completed: written at the next mail_flush (the
+ * trace shows it after the tagged response's line), or now when
+ * MAIL_MAX_READY wait already. */
+static void done(mail_conn *m, waiting *w, uint64_t ts)
+{
+    if (m->nready == m->ready_cap && m->ready_cap < MAIL_MAX_READY) {
+        unsigned ncap = m->ready_cap ? m->ready_cap * 2 : 8;
+        waiting *nr = realloc(m->ready, ncap * sizeof *nr);
+        if (nr) {
+            m->ready = nr;
+            m->ready_cap = ncap;
+        }
+    }
+    if (m->nready < m->ready_cap && !m->ended)
+        m->ready[m->nready++] = *w;
+    else
+        emit_waiting(m, w, ts);
+}
+
+void mail_flush(mail_conn *m, uint64_t ts)
+{
+    if (!m)
+        return;
+    for (unsigned i = 0; i < m->nready; i++)
+        emit_waiting(m, &m->ready[i], ts);
+    m->nready = 0;
 }
 
 static void emit_waiting(mail_conn *m, waiting *w, uint64_t ts)
@@ -1007,7 +1039,7 @@ void mail_transaction(mail_conn *m, const imap_transaction *t, uint64_t ts)
             if (t->status != IMAP_STATUS_OK)
                 json_object_set_new(w->email, "status", json_string(imap_status_name(t->status)));
         }
-        emit_waiting(m, w, ts);
+        done(m, w, ts);
     }
     m->nwait = keep;
     if (!fetch)
@@ -1026,7 +1058,7 @@ void mail_transaction(mail_conn *m, const imap_transaction *t, uint64_t ts)
         m->stats->envelopes++;
         waiting w = { email_from_envelope(resp, env, tag, command, mailbox), json_array(), IMAP_DIR_SERVER, seq,
                       "", 0, "" };
-        emit_waiting(m, &w, ts);
+        done(m, &w, ts);
     }
 }
 
@@ -1034,6 +1066,7 @@ void mail_conn_end(mail_conn *m, uint64_t ts)
 {
     if (!m || m->ended)
         return;
+    mail_flush(m, ts);
     for (int d = 0; d < 2; d++) {
         if (m->cur[d] && m->cur[d] != m->join && m->cur[d] != m->catenate)
             msg_free(m->cur[d]);
@@ -1094,6 +1127,11 @@ void mail_conn_free(mail_conn *m)
         json_decref(m->wait[i].email);
         json_decref(m->wait[i].files);
     }
+    for (unsigned i = 0; i < m->nready; i++) {
+        json_decref(m->ready[i].email);
+        json_decref(m->ready[i].files);
+    }
+    free(m->ready);
     for (unsigned i = 0; i < m->nmb; i++)
         free(m->mb[i].name);
     free(m);

@@ -88,10 +88,14 @@ void mail_literal_data(mail_conn *m, imap_dir dir, const uint8_t *data, size_t l
 void mail_literal_end(mail_conn *m, imap_dir dir, bool complete, uint64_t ts_us);
 void mail_line_end(mail_conn *m, const imap_literal_info *li, uint64_t ts_us);
 
-/* A transaction completed: waiting messages of its command are written
- * (tag, command, mailbox, UID from the decoded responses), and ENVELOPE
- * responses without a message become "email" events. */
+/* A transaction completed: waiting messages of its command get their
+ * tag, command, mailbox and UID (from the decoded responses), and ENVELOPE
+ * responses without a message become "email" events; they are written at
+ * the next mail_flush (the caller calls it after the tagged response's
+ * line event, or at once when it has no line events), or at once when
+ * MAIL_MAX_READY already wait. */
 void mail_transaction(mail_conn *m, const imap_transaction *t, uint64_t ts_us);
+void mail_flush(mail_conn *m, uint64_t ts_us);
 
 /* The connection ended: a partial join and every waiting message are
  * written.  Idempotent. */

@@ -365,6 +365,8 @@ static void test_partial_join(void **st)
     t.command_name = (imap_span){ "UID FETCH", 9 };
     t.status = IMAP_STATUS_OK;
     mail_transaction(mc, &t, 2);
+    assert_int_equal(ev.ne, 0); /* written after the tagged line */
+    mail_flush(mc, 2);
     assert_int_equal(ev.ne, 1);
     json_t *e = ev.email[0];
     assert_string_equal(fs(e, "sha256"), whole);

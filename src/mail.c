@@ -504,12 +504,14 @@ struct mail_conn {
     msg         *cur[2];       /* the message the current literal of dir feeds, or NULL */
     msg         *join;         /* a partial fetch being joined (server) */
     msg         *catenate;     /* APPEND CATENATE TEXT parts of the current client line */
-    waiting      wait[MAIL_MAX_PENDING];
-    unsigned     nwait;
+    waiting     *wait;         /* parsed, waiting for the tagged response (grown on
+                                * demand up to MAIL_MAX_PENDING: most connections
+                                * carry no message and hold nothing) */
+    unsigned     nwait, wait_cap;
     waiting     *ready;        /* done, written at mail_flush (after the tagged line) */
     unsigned     nready, ready_cap;
-    mb_count     mb[MAIL_MAX_MAILBOXES];
-    unsigned     nmb;
+    mb_count    *mb;           /* per mailbox, grown on demand up to MAIL_MAX_MAILBOXES */
+    unsigned     nmb, mb_cap;
     bool         mb_truncated;
     bool         ended;
 };
@@ -583,6 +585,17 @@ static mb_count *mb_get(mail_conn *m, const char *name)
         m->mb_truncated = true;
         return NULL;
     }
+    if (m->nmb == m->mb_cap) {
+        unsigned ncap = m->mb_cap ? m->mb_cap * 2 : 4;
+        if (ncap > MAIL_MAX_MAILBOXES)
+            ncap = MAIL_MAX_MAILBOXES;
+        mb_count *nm = realloc(m->mb, ncap * sizeof *nm);
+        if (!nm)
+            return NULL;
+        m->mb = nm;
+        m->mb_cap = ncap;
+    }
+    memset(&m->mb[m->nmb], 0, sizeof m->mb[m->nmb]);
     char *dup = strdup(name);
     if (!dup)
         return NULL;
@@ -708,7 +721,15 @@ static void queue(mail_conn *m, json_t *email, json_t *files, imap_dir dir, uint
     waiting w = { email, files, dir, seq, "", size, "" };
     snprintf(w.tag, sizeof w.tag, "%s", tag ? tag : "");
     snprintf(w.mailbox, sizeof w.mailbox, "%s", mailbox ? mailbox : "");
-    if (m->nwait == MAIL_MAX_PENDING || m->ended) {
+    if (m->nwait == m->wait_cap && m->wait_cap < MAIL_MAX_PENDING) {
+        unsigned ncap = m->wait_cap ? m->wait_cap * 2 : 4;
+        waiting *nw = realloc(m->wait, (ncap < MAIL_MAX_PENDING ? ncap : MAIL_MAX_PENDING) * sizeof *nw);
+        if (nw) {
+            m->wait = nw;
+            m->wait_cap = ncap < MAIL_MAX_PENDING ? ncap : MAIL_MAX_PENDING;
+        }
+    }
+    if (m->nwait == m->wait_cap || m->ended) {
         if (!m->ended)
             m->stats->pending_overflow++;
         emit_waiting(m, &w, ts);
@@ -1127,6 +1148,7 @@ void mail_conn_free(mail_conn *m)
         json_decref(m->wait[i].email);
         json_decref(m->wait[i].files);
     }
+    free(m->wait);
     for (unsigned i = 0; i < m->nready; i++) {
         json_decref(m->ready[i].email);
         json_decref(m->ready[i].files);
@@ -1134,6 +1156,7 @@ void mail_conn_free(mail_conn *m)
     free(m->ready);
     for (unsigned i = 0; i < m->nmb; i++)
         free(m->mb[i].name);
+    free(m->mb);
     free(m);
 }
 

@@ -164,6 +164,7 @@
 #define MAIL_MAX_FIELD_BYTES     2048u       /* bytes of one header value in an event */
 #define MAIL_MAX_REFERENCES      50u         /* message ids listed in "references" */
 #define MAIL_MAX_MAILBOXES       64u         /* mailboxes counted in the session's "mail" summary */
+#define MAIL_MAGIC_CACHE         256u        /* libmagic answers remembered by content hash */
 #define MAIL_MAGIC_BYTES         (64u << 10) /* bytes of a part given to libmagic */
 
 /* Streams: src/streams.h */

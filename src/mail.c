@@ -326,15 +326,36 @@ static void digest(const EVP_MD *md, const uint8_t *d, size_t n, char *out)
         out[0] = '\0';
 }
 
-static void sniff(const uint8_t *d, size_t n, char *out, size_t cap)
+/* libmagic's answers by content: the same bytes (a logo in every
+ * newsletter, a file sent to many) get the same type, and one call costs
+ * about 0.3 ms on bytes no test matches.  Direct-mapped by the SHA-256 of
+ * the decoded bytes (MAIL_MAGIC_CACHE entries, under g_magic_mu). */
+typedef struct magic_slot {
+    char sha[65];
+    char type[96];
+} magic_slot;
+static magic_slot g_magic_cache[MAIL_MAGIC_CACHE];
+
+static void sniff(const uint8_t *d, size_t n, const char *sha256, char *out, size_t cap)
 {
     out[0] = '\0';
     if (!g_magic || n == 0)
         return;
+    unsigned slot = 0;
+    for (int i = 0; i < 6; i++)
+        slot = slot * 16 + (unsigned)(sha256[i] <= '9' ? sha256[i] - '0' : sha256[i] - 'a' + 10);
+    magic_slot *ms = &g_magic_cache[slot % MAIL_MAGIC_CACHE];
     pthread_mutex_lock(&g_magic_mu);
-    const char *t = magic_buffer(g_magic, d, n < MAIL_MAGIC_BYTES ? n : MAIL_MAGIC_BYTES);
-    if (t)
-        snprintf(out, cap, "%s", t);
+    if (strcmp(ms->sha, sha256) == 0) {
+        snprintf(out, cap, "%s", ms->type);
+    } else {
+        const char *t = magic_buffer(g_magic, d, n < MAIL_MAGIC_BYTES ? n : MAIL_MAGIC_BYTES);
+        if (t) {
+            snprintf(out, cap, "%s", t);
+            snprintf(ms->type, sizeof ms->type, "%s", t);
+            snprintf(ms->sha, sizeof ms->sha, "%s", sha256);
+        }
+    }
     pthread_mutex_unlock(&g_magic_mu);
 }
 
@@ -355,7 +376,7 @@ static void file_part(GMimePart *part, const char *disposition, const char *stat
     digest(EVP_md5(), data->data, data->len, md5);
     digest(EVP_sha1(), data->data, data->len, sha1);
     digest(EVP_sha256(), data->data, data->len, sha256);
-    sniff(data->data, data->len, magic, sizeof magic);
+    sniff(data->data, data->len, sha256, magic, sizeof magic);
 
     json_t *fi = json_object();
     /* RFC 2231 continuations and charsets, and RFC 2047 words (which

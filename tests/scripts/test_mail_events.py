@@ -177,6 +177,12 @@ def main():
                       f.get("magic") and f.get("md5") and f.get("sha1") for f in files),
                   "attachment-inside-layers-%s" % cap, str(files))
 
+    # ENVELOPE only: an email from the decoded envelope (RFC 2047 decoded)
+    evs = run(os.path.join(CAPS, "imaplib-main.pcap"))
+    env = [e["email"] for e in evs if e["event_type"] == "email" and e["email"]["source"] == "envelope"]
+    check(any(m.get("subject") == "Grüße aus München" and m.get("message_id") == "<gruss@example.de>" and
+              m["from"][0]["name"] == "Jörg Müller" and m.get("tag") for m in env), "envelope-only", str(env[:2]))
+
     # 3. the session summary and the text trace
     evs = run(os.path.join(CAPS, "mbsync-imaps.pcap"))
     sess = [e["imap_session"] for e in evs if e["event_type"] == "imap_session"]

@@ -402,6 +402,68 @@ static void test_partial_join(void **st)
     free(m);
 }
 
+/* APPEND ... CATENATE (TEXT {n} URL ... TEXT {m}): the TEXT parts of the
+ * line are one appended message; APPEND's tag links it (RFC 4469). */
+static void test_catenate_append(void **st)
+{
+    (void)st;
+    const char *p1 = "From: a@example.org\r\nSubject: cat\r\n\r\n", *p2 = "body\r\n";
+    char whole[65], both[128];
+    snprintf(both, sizeof both, "%s%s", p1, p2);
+    sha256_hex(both, strlen(both), whole);
+    mail_config cfg;
+    mail_config_default(&cfg);
+    cfg.enabled = true;
+    mail_stats stats = { 0 };
+    events ev = { 0 };
+    mail_conn *mc = mail_conn_new(&cfg, &stats, on_emit, &ev);
+    const char *parts[2] = { p1, p2 };
+    for (int i = 0; i < 2; i++) {
+        imap_literal_info li = { 0 };
+        li.dir = IMAP_DIR_CLIENT;
+        li.kind = IMAP_LITERAL_CATENATE;
+        li.size = strlen(parts[i]);
+        li.index = (unsigned)i;
+        li.tag = "c1";
+        li.command = "APPEND";
+        li.section = "";
+        li.mailbox = "Drafts";
+        mail_literal_begin(mc, &li, 1);
+        mail_literal_data(mc, IMAP_DIR_CLIENT, (const uint8_t *)parts[i], strlen(parts[i]));
+        mail_literal_end(mc, IMAP_DIR_CLIENT, true, 1);
+    }
+    imap_literal_info end = { 0 };
+    end.dir = IMAP_DIR_CLIENT;
+    end.kind = IMAP_LITERAL_APPEND;
+    end.index = 2;
+    end.tag = "c1";
+    end.command = "APPEND";
+    end.section = "";
+    end.mailbox = "Drafts";
+    mail_line_end(mc, &end, 1);
+    assert_int_equal(ev.ne, 0);
+    imap_transaction t = { 0 };
+    t.tag = (imap_span){ "c1", 2 };
+    t.command = IMAP_CMD_APPEND;
+    t.command_name = (imap_span){ "APPEND", 6 };
+    t.status = IMAP_STATUS_OK;
+    mail_transaction(mc, &t, 2);
+    mail_flush(mc, 2);
+    assert_int_equal(ev.ne, 1);
+    assert_string_equal(fs(ev.email[0], "direction"), "appended");
+    assert_string_equal(fs(ev.email[0], "tag"), "c1");
+    assert_string_equal(fs(ev.email[0], "mailbox"), "Drafts");
+    assert_string_equal(fs(ev.email[0], "subject"), "cat");
+    assert_string_equal(fs(ev.email[0], "sha256"), whole);
+    bool trunc;
+    json_t *sum = mail_conn_summary(mc, &trunc);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(sum, 0), "messages_appended")), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(sum, 0), "bytes_appended")), strlen(both));
+    json_decref(sum);
+    mail_conn_free(mc);
+    events_free(&ev);
+}
+
 static void test_cap_truncated(void **st)
 {
     (void)st;
@@ -581,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_rfc2047_filename),
         cmocka_unit_test(test_charsets),
         cmocka_unit_test(test_partial_join),
+        cmocka_unit_test(test_catenate_append),
         cmocka_unit_test(test_cap_truncated),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_hostile),

@@ -1036,6 +1036,34 @@ void mail_transaction(mail_conn *m, const imap_transaction *t, uint64_t ts)
     const char *mb = node_s(imap_node_get(t->obj, "mailbox"));
     snprintf(mailbox, sizeof mailbox, "%s", mb ? mb : "");
 
+    /* A join whose size is a multiple of the part size ends with an empty
+     * part, sent as "" or NIL (no literal): seen here among the decoded
+     * responses ("sections": [{"item", "section", "origin", "size"}]). */
+    if (fetch && m->join) {
+        msg *j = m->join;
+        for (size_t r = 0; r < imap_node_size(t->responses) && m->join; r++) {
+            const imap_node *resp = imap_node_at(t->responses, r);
+            const imap_node *uidn = imap_node_get(resp, "uid");
+            if (j->has_uid ? (!uidn || (uint32_t)imap_node_int(uidn) != j->uid)
+                           : (uint32_t)imap_node_int(imap_node_get(resp, "number")) != j->seq)
+                continue;
+            const imap_node *secs = imap_node_get(resp, "sections");
+            for (size_t k = 0; k < imap_node_size(secs); k++) {
+                const imap_node *sec = imap_node_at(secs, k);
+                const imap_node *org = imap_node_get(sec, "origin"), *sz = imap_node_get(sec, "size");
+                char name[300];
+                snprintf(name, sizeof name, "%s[%s]", node_s(imap_node_get(sec, "item")) ? node_s(imap_node_get(sec, "item")) : "",
+                         node_s(imap_node_get(sec, "section")) ? node_s(imap_node_get(sec, "section")) : "");
+                if (org && sz && (uint64_t)imap_node_int(org) == j->next_origin && !strcasecmp(name, j->section) &&
+                    (imap_node_kind_of(sz) == IMAP_NODE_NULL || imap_node_int(sz) == 0)) {
+                    j->partial_done = !j->gaps;
+                    join_flush(m, ts);
+                    break;
+                }
+            }
+        }
+    }
+
     /* the seqs that got a message, for the ENVELOPE-only ones below */
     uint32_t done_seq[MAIL_MAX_PENDING];
     unsigned ndone = 0;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "extract.h"
+#include "line_helper.h" /* lh_node: a decoded response tree */
 #include "mail.h"
 
 /* ---- helpers ---- */
@@ -402,6 +403,59 @@ static void test_partial_join(void **st)
     free(m);
 }
 
+/* A join whose size is a multiple of the part size: the last part is
+ * empty, sent as "" (no literal); the decoded FETCH response ends it. */
+static void test_partial_join_empty_last(void **st)
+{
+    (void)st;
+    char m[2000];
+    size_t o = (size_t)snprintf(m, sizeof m, "Subject: even\r\n\r\n");
+    memset(m + o, 'x', sizeof m - o);
+    char whole[65];
+    sha256_hex(m, sizeof m, whole);
+    mail_config cfg;
+    mail_config_default(&cfg);
+    cfg.enabled = true;
+    mail_stats stats = { 0 };
+    events ev = { 0 };
+    mail_conn *mc = mail_conn_new(&cfg, &stats, on_emit, &ev);
+    feed(mc, "BODY[]", true, 0, m, 1000, 42);
+    feed(mc, "BODY[]", true, 1000, m + 1000, 1000, 42);
+    json_error_t jerr;
+    json_t *resp = json_loads("[{\"type\": \"FETCH\", \"number\": 7, \"uid\": 42, \"sections\": "
+                              "[{\"item\": \"BODY\", \"section\": \"\", \"origin\": 2000, \"size\": 0}]}]", 0, &jerr);
+    assert_non_null(resp);
+    imap_node *rn = lh_node(resp);
+    imap_transaction t = { 0 };
+    t.tag = (imap_span){ "A3", 2 };
+    t.command = IMAP_CMD_UID_FETCH;
+    t.command_name = (imap_span){ "UID FETCH", 9 };
+    t.status = IMAP_STATUS_OK;
+    t.responses = rn;
+    mail_transaction(mc, &t, 2);
+    mail_flush(mc, 2);
+    assert_int_equal(ev.ne, 1);
+    assert_true(json_is_true(json_object_get(ev.email[0], "complete")));
+    assert_string_equal(fs(ev.email[0], "sha256"), whole);
+    assert_string_equal(fs(ev.email[0], "subject"), "even");
+    imap_node_release(rn);
+    json_decref(resp);
+    mail_conn_free(mc);
+    events_free(&ev);
+
+    /* without that empty part: the join ends with the connection, not complete */
+    memset(&ev, 0, sizeof ev);
+    mc = mail_conn_new(&cfg, &stats, on_emit, &ev);
+    feed(mc, "BODY[]", true, 0, m, 1000, 42);
+    feed(mc, "BODY[]", true, 1000, m + 1000, 1000, 42);
+    mail_conn_end(mc, 3);
+    assert_int_equal(ev.ne, 1);
+    assert_true(json_is_false(json_object_get(ev.email[0], "complete")));
+    assert_null(json_object_get(ev.email[0], "sha256"));
+    mail_conn_free(mc);
+    events_free(&ev);
+}
+
 /* APPEND ... CATENATE (TEXT {n} URL ... TEXT {m}): the TEXT parts of the
  * line are one appended message; APPEND's tag links it (RFC 4469). */
 static void test_catenate_append(void **st)
@@ -643,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_rfc2047_filename),
         cmocka_unit_test(test_charsets),
         cmocka_unit_test(test_partial_join),
+        cmocka_unit_test(test_partial_join_empty_last),
         cmocka_unit_test(test_catenate_append),
         cmocka_unit_test(test_cap_truncated),
         cmocka_unit_test(test_deep_nesting),

@@ -156,6 +156,9 @@
                                               * command's tagged response (the rest are written then) */
 #define MAIL_MAX_READY           4096u       /* completed messages and envelopes of one response held
                                               * until its tagged line is shown (the rest: at once) */
+#define MAIL_MAX_HELD_PARTS      16u         /* body parts (BODY[n]) of one connection held until their
+                                              * command's end, where BODYSTRUCTURE may tell their encoding */
+#define MAIL_BS_CACHE            128u        /* BODYSTRUCTURE parts remembered per connection */
 #define MAIL_MAX_DEPTH           32u         /* MIME nesting looked into (multipart, message/rfc822) */
 #define MAIL_MAX_PARTS           256u        /* MIME leaf parts looked at per message */
 #define MAIL_MAX_PART_BYTES      (32u << 20) /* decoded bytes of one part hashed and kept */

@@ -280,19 +280,14 @@ static bool is_file_part(GMimePart *part, const char **disposition)
 
 /* Decodes a part's content (Content-Transfer-Encoding undone) into a new
  * GByteArray of at most MAIL_MAX_PART_BYTES (*capped when more). */
-static GByteArray *part_decode(GMimePart *part, bool *capped)
+/* The bytes of src with a Content-Transfer-Encoding undone (RFC 2045 6),
+ * into a new GByteArray of at most MAIL_MAX_PART_BYTES (*capped when more). */
+static GByteArray *stream_decode(GMimeStream *src, GMimeContentEncoding enc, bool *capped)
 {
     GByteArray *out = g_byte_array_new();
-    GMimeDataWrapper *dw = g_mime_part_get_content(part);
     *capped = false;
-    if (!dw)
-        return out;
-    GMimeStream *src = g_mime_data_wrapper_get_stream(dw);
-    if (!src)
-        return out;
     g_mime_stream_reset(src);
     GMimeStream *fs = g_mime_stream_filter_new(src);
-    GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(dw);
     if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
         enc == GMIME_CONTENT_ENCODING_UUENCODE) {
         GMimeFilter *f = g_mime_filter_basic_new(enc, FALSE);
@@ -314,6 +309,16 @@ static GByteArray *part_decode(GMimePart *part, bool *capped)
     }
     g_object_unref(fs);
     return out;
+}
+
+static GByteArray *part_decode(GMimePart *part, bool *capped)
+{
+    GMimeDataWrapper *dw = g_mime_part_get_content(part);
+    GMimeStream *src = dw ? g_mime_data_wrapper_get_stream(dw) : NULL;
+    *capped = false;
+    if (!src)
+        return g_byte_array_new();
+    return stream_decode(src, g_mime_data_wrapper_get_encoding(dw), capped);
 }
 
 static void digest(const EVP_MD *md, const uint8_t *d, size_t n, char *out)
@@ -359,15 +364,12 @@ static void sniff(const uint8_t *d, size_t n, const char *sha256, char *out, siz
     pthread_mutex_unlock(&g_magic_mu);
 }
 
-static void file_part(GMimePart *part, const char *disposition, const char *state, json_t *attachments,
-                      mail_file_fn file, void *user)
+/* A fileinfo body for decoded bytes (declared is lowered in place);
+ * sha256 gets the hex of the SHA-256. */
+static json_t *fileinfo_new(const char *filename, char *declared, const char *disposition, const GByteArray *data,
+                            const char *state, char sha256[65])
 {
-    GMimeObject *obj = GMIME_OBJECT(part);
-    GMimeContentType *ct = g_mime_object_get_content_type(obj);
-    char *declared = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
-    bool capped;
-    GByteArray *data = part_decode(part, &capped);
-    char md5[33], sha1[41], sha256[65], magic[128];
+    char md5[33], sha1[41], magic[128];
 
     if (declared)
         for (char *p = declared; *p; p++)
@@ -379,10 +381,7 @@ static void file_part(GMimePart *part, const char *disposition, const char *stat
     sniff(data->data, data->len, sha256, magic, sizeof magic);
 
     json_t *fi = json_object();
-    /* RFC 2231 continuations and charsets, and RFC 2047 words (which
-     * clients use although RFC 2047 5 forbids them there), decoded by
-     * GMime; "name" of Content-Type when there is no "filename" */
-    set_str(fi, "filename", g_mime_part_get_filename(part));
+    set_str(fi, "filename", filename);
     set_str(fi, "content_type", declared);
     set_str(fi, "magic", magic);
     json_object_set_new(fi, "disposition", json_string(disposition));
@@ -390,7 +389,24 @@ static void file_part(GMimePart *part, const char *disposition, const char *stat
     json_object_set_new(fi, "md5", json_string(md5));
     json_object_set_new(fi, "sha1", json_string(sha1));
     json_object_set_new(fi, "sha256", json_string(sha256));
-    json_object_set_new(fi, "state", json_string(capped ? "truncated" : state));
+    json_object_set_new(fi, "state", json_string(state));
+    return fi;
+}
+
+static void file_part(GMimePart *part, const char *disposition, const char *state, json_t *attachments,
+                      mail_file_fn file, void *user)
+{
+    GMimeObject *obj = GMIME_OBJECT(part);
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    char *declared = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
+    bool capped;
+    GByteArray *data = part_decode(part, &capped);
+    char sha256[65];
+    /* RFC 2231 continuations and charsets, and RFC 2047 words (which
+     * clients use although RFC 2047 5 forbids them there), decoded by
+     * GMime; "name" of Content-Type when there is no "filename" */
+    json_t *fi = fileinfo_new(g_mime_part_get_filename(part), declared, disposition, data,
+                              capped ? "truncated" : state, sha256);
 
     json_t *att = json_object();
     set_str(att, "filename", g_mime_part_get_filename(part));
@@ -495,6 +511,9 @@ typedef struct msg {
     bool              refused;    /* cut by LIM_MAIL_MEMCAP */
     bool              gaps;       /* a literal ended incomplete */
     /* partial join */
+    bool              part_fetch;   /* BODY[n] / BINARY[n]: one body part, not a message */
+    bool              binary_section; /* BINARY[n]: the bytes come decoded (RFC 3516) */
+    char              part[64];     /* "2", "1.2" */
     bool              partial;
     bool              partial_done; /* the last chunk was seen (shorter than the first) */
     uint64_t          next_origin;
@@ -511,6 +530,19 @@ typedef struct waiting {
     uint64_t  size;
     char      mailbox[512];
 } waiting;
+
+/* What BODYSTRUCTURE said of one part (RFC 9051 7.5.2: body-fields), kept
+ * per connection for the parts fetched later (BODY[2]: its bytes are still
+ * transfer-encoded). */
+typedef struct bs_entry {
+    bool     has_uid;
+    uint32_t uid, seq;
+    char     part[32];
+    char     encoding[24];
+    char     mime[96];
+    char     disposition[16];
+    char     filename[256];
+} bs_entry;
 
 typedef struct mb_count {
     char     *name;
@@ -530,6 +562,10 @@ struct mail_conn {
                                 * carry no message and hold nothing) */
     unsigned     nwait, wait_cap;
     waiting     *ready;        /* done, written at mail_flush (after the tagged line) */
+    msg         *held[MAIL_MAX_HELD_PARTS]; /* body parts fetched, waiting for their structure */
+    unsigned     nheld;
+    bs_entry    *bs;           /* ring of MAIL_BS_CACHE entries, allocated at the first */
+    unsigned     nbs, bs_next;
     unsigned     nready, ready_cap;
     mb_count    *mb;           /* per mailbox, grown on demand up to MAIL_MAX_MAILBOXES */
     unsigned     nmb, mb_cap;
@@ -574,6 +610,21 @@ static msg *msg_new(const imap_literal_info *li)
      * header sections; BODY[] / BINARY[] / RFC822 the whole message */
     g->header_only = strstr(g->section, "HEADER") != NULL;
     return g;
+}
+
+/* "BODY[2]", "BINARY[1.2]": the part number (RFC 9051 9: section-part =
+ * nz-number *("." nz-number)) into part. */
+static bool body_part_section(const char *s, char *part, size_t cap)
+{
+    const char *p = !strncmp(s, "BODY[", 5) ? s + 5 : !strncmp(s, "BINARY[", 7) ? s + 7 : NULL;
+    if (!p || *p < '1' || *p > '9')
+        return false;
+    size_t n = strspn(p, "0123456789.");
+    if (p[n] != ']' || p[n + 1] != '\0' || p[n - 1] == '.' || n >= cap)
+        return false;
+    memcpy(part, p, n);
+    part[n] = '\0';
+    return true;
 }
 
 static bool whole_message_section(const char *s)
@@ -683,7 +734,8 @@ static void emit_waiting(mail_conn *m, waiting *w, uint64_t ts)
         if (v)
             json_object_set(fi, "message_id", v);
     }
-    m->emit(m->user, "email", ts, email);
+    if (email)
+        m->emit(m->user, "email", ts, email);
     json_array_foreach(w->files, i, fi)
         m->emit(m->user, "fileinfo", ts, json_incref(fi));
     json_decref(w->files);
@@ -829,9 +881,23 @@ void mail_literal_begin(mail_conn *m, const imap_literal_info *li, uint64_t ts)
         msg_free(m->cur[d]);
     m->cur[d] = NULL;
     switch (li->kind) {
-    case IMAP_LITERAL_FETCH:
+    case IMAP_LITERAL_FETCH: {
+        char part[64];
+        if (body_part_section(li->section, part, sizeof part) && !li->has_origin) {
+            /* BODY[2], BINARY[1.2]: a part downloaded on its own (how many
+             * clients fetch attachments) */
+            msg *g = msg_new(li);
+            if (g) {
+                g->part_fetch = true;
+                g->header_only = false;
+                g->binary_section = !strncmp(li->section, "BINARY[", 7);
+                snprintf(g->part, sizeof g->part, "%s", part);
+            }
+            m->cur[d] = g;
+            return;
+        }
         if (!whole_message_section(li->section))
-            return; /* a body part (BODY[1.2], BODY[TEXT], RFC822.TEXT): no message */
+            return; /* BODY[TEXT], RFC822.TEXT, BODY[1.MIME]: no message */
         if (li->has_origin) {
             /* RFC 9051 6.4.5: BODY[]<origin> partial fetches, joined when
              * contiguous from 0 for the same message and section */
@@ -860,6 +926,7 @@ void mail_literal_begin(mail_conn *m, const imap_literal_info *li, uint64_t ts)
         }
         m->cur[d] = msg_new(li);
         return;
+    }
     case IMAP_LITERAL_APPEND:
         m->cur[d] = msg_new(li);
         return;
@@ -903,6 +970,153 @@ void mail_literal_data(mail_conn *m, imap_dir dir, const uint8_t *data, size_t l
         g->cut = true;
 }
 
+/* A parameter value of BODYSTRUCTURE decoded: "name*" is RFC 2231
+ * (charset'language'%XX), others may hold RFC 2047 words. */
+static void param_decode(const char *name, const char *value, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (!value)
+        return;
+    size_t nl = strlen(name);
+    if (nl > 0 && name[nl - 1] == '*') {
+        char *text = g_strdup_printf("x*=%s", value);
+        GMimeParamList *pl = g_mime_param_list_parse(NULL, text);
+        GMimeParam *pa = pl ? g_mime_param_list_get_parameter(pl, "x") : NULL;
+        if (pa && g_mime_param_get_value(pa))
+            snprintf(out, cap, "%s", g_mime_param_get_value(pa));
+        if (pl)
+            g_object_unref(pl);
+        g_free(text);
+        if (out[0])
+            return;
+    }
+    char *dec = g_mime_utils_header_decode_text(NULL, value);
+    snprintf(out, cap, "%s", dec ? dec : value);
+    g_free(dec);
+}
+
+/* The file name among [{name, value}] params: filename / filename*, or
+ * (Content-Type) name / name*. */
+static bool param_filename(const imap_node *params, const char *key, char *out, size_t cap)
+{
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < imap_node_size(params); i++) {
+        const imap_node *pa = imap_node_at(params, i);
+        const char *n = imap_node_str(imap_node_get(pa, "name"), NULL);
+        if (n && !strncasecmp(n, key, kl) && (n[kl] == '\0' || (n[kl] == '*' && n[kl + 1] == '\0'))) {
+            param_decode(n, imap_node_str(imap_node_get(pa, "value"), NULL), out, cap);
+            if (out[0])
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Remembers the parts of every BODYSTRUCTURE among a FETCH's decoded
+ * responses (docs/decoded.md: a flat array of parts with "part"). */
+static void bs_record(mail_conn *m, const imap_node *responses)
+{
+    for (size_t r = 0; r < imap_node_size(responses); r++) {
+        const imap_node *resp = imap_node_at(responses, r);
+        const imap_node *bsn = imap_node_get(resp, "bodystructure");
+        if (!bsn)
+            continue;
+        const imap_node *uidn = imap_node_get(resp, "uid");
+        for (size_t k = 0; k < imap_node_size(bsn) && k < MAIL_MAX_PARTS; k++) {
+            const imap_node *e = imap_node_at(bsn, k);
+            const char *part = imap_node_str(imap_node_get(e, "part"), NULL);
+            const char *type = imap_node_str(imap_node_get(e, "type"), NULL);
+            if (!part || !*part || (type && !strcasecmp(type, "multipart")))
+                continue;
+            if (!m->bs && !(m->bs = calloc(MAIL_BS_CACHE, sizeof *m->bs)))
+                return;
+            bs_entry *b = &m->bs[m->bs_next];
+            m->bs_next = (m->bs_next + 1) % MAIL_BS_CACHE;
+            if (m->nbs < MAIL_BS_CACHE)
+                m->nbs++;
+            memset(b, 0, sizeof *b);
+            b->has_uid = uidn != NULL;
+            b->uid = (uint32_t)imap_node_int(uidn);
+            b->seq = (uint32_t)imap_node_int(imap_node_get(resp, "number"));
+            snprintf(b->part, sizeof b->part, "%s", part);
+            const char *enc = imap_node_str(imap_node_get(e, "encoding"), NULL);
+            const char *mime = imap_node_str(imap_node_get(e, "mime_type"), NULL);
+            snprintf(b->encoding, sizeof b->encoding, "%s", enc ? enc : "");
+            snprintf(b->mime, sizeof b->mime, "%s", mime ? mime : "");
+            const imap_node *disp = imap_node_get(e, "disposition");
+            const char *dt = imap_node_str(imap_node_get(disp, "type"), NULL);
+            snprintf(b->disposition, sizeof b->disposition, "%s", dt ? dt : "");
+            if (!param_filename(imap_node_get(disp, "params"), "filename", b->filename, sizeof b->filename))
+                param_filename(imap_node_get(e, "params"), "name", b->filename, sizeof b->filename);
+        }
+    }
+}
+
+static const bs_entry *bs_lookup(const mail_conn *m, const msg *g)
+{
+    /* newest first */
+    for (unsigned i = 0; i < m->nbs; i++) {
+        const bs_entry *b = &m->bs[(m->bs_next + MAIL_BS_CACHE - 1 - i) % MAIL_BS_CACHE];
+        if (strcmp(b->part, g->part) != 0)
+            continue;
+        if (g->has_uid && b->has_uid ? b->uid == g->uid : b->seq == g->seq)
+            return b;
+    }
+    return NULL;
+}
+
+/* A body part fetched on its own becomes a fileinfo when it is a file
+ * (its BODYSTRUCTURE says attachment, a file name, or a type that is not
+ * text; BINARY[n] with no structure seen is taken as one).  BODY[n] bytes
+ * are transfer-encoded: decoded by the structure's encoding, so without it
+ * they are only counted (stats.mail.parts_unknown). */
+static void part_finish(mail_conn *m, msg *g, const char *tag, uint64_t ts)
+{
+    const bs_entry *b = bs_lookup(m, g);
+    if (!b && !g->binary_section) {
+        m->stats->parts_unknown++;
+        msg_free(g);
+        return;
+    }
+    const char *disp = b && !strcasecmp(b->disposition, "attachment") ? "attachment" : "inline";
+    bool file = !b || !strcasecmp(b->disposition, "attachment") || b->filename[0] ||
+                (strncasecmp(b->mime, "text/", 5) != 0 && strncasecmp(b->mime, "message/", 8) != 0);
+    if (!file) {
+        msg_free(g);
+        return;
+    }
+    GMimeContentEncoding enc = g->binary_section || !b ? GMIME_CONTENT_ENCODING_DEFAULT
+                                                       : g_mime_content_encoding_from_string(b->encoding);
+    GMimeStream *st = g_mime_stream_mem_new_with_byte_array(g->buf);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(st), FALSE);
+    bool capped;
+    GByteArray *data = stream_decode(st, enc, &capped);
+    g_object_unref(st);
+    char *declared = b && b->mime[0] ? g_strdup(b->mime) : NULL;
+    char sha256[65];
+    const char *state = g->gaps ? "gaps" : (g->cut || capped) ? "truncated" : "complete";
+    json_t *fi = fileinfo_new(b && b->filename[0] ? b->filename : NULL, declared, disp, data, state, sha256);
+    g_free(declared);
+    if (m->cfg.extract && !strcmp(state, "complete") &&
+        extract_wants(m->cfg.extract, json_string_value(json_object_get(fi, "magic")),
+                      json_string_value(json_object_get(fi, "content_type"))) &&
+        extract_store(m->cfg.extract, sha256, "", data->data, data->len))
+        json_object_set_new(fi, "stored", json_true());
+    g_byte_array_free(data, TRUE);
+    json_object_set_new(fi, "direction", json_string("fetched"));
+    if (tag && *tag)
+        json_object_set_new(fi, "tag", json_string(tag));
+    if (g->has_uid)
+        json_object_set_new(fi, "uid", json_integer(g->uid));
+    set_str(fi, "section", g->section);
+    m->stats->files++;
+    json_t *files = json_array();
+    json_array_append_new(files, fi);
+    waiting w = { NULL, files, IMAP_DIR_SERVER, g->seq, "", 0, "" };
+    done(m, &w, ts);
+    msg_free(g);
+}
+
 void mail_literal_end(mail_conn *m, imap_dir dir, bool complete, uint64_t ts)
 {
     if (!m || (dir != IMAP_DIR_CLIENT && dir != IMAP_DIR_SERVER) || !m->cur[dir])
@@ -913,6 +1127,14 @@ void mail_literal_end(mail_conn *m, imap_dir dir, bool complete, uint64_t ts)
         g->gaps = true;
     if (g == m->catenate)
         return; /* finished at the end of the line */
+    if (g->part_fetch) {
+        /* its structure may come later in this command's responses */
+        if (m->nheld < MAIL_MAX_HELD_PARTS)
+            m->held[m->nheld++] = g;
+        else
+            part_finish(m, g, "", ts);
+        return;
+    }
     if (g == m->join) {
         uint64_t got = g->size - g->next_origin;
         g->next_origin = g->size;
@@ -1064,6 +1286,24 @@ void mail_transaction(mail_conn *m, const imap_transaction *t, uint64_t ts)
         }
     }
 
+    if (fetch) {
+        bs_record(m, t->responses);
+        for (unsigned i = 0; i < m->nheld; i++) {
+            msg *g = m->held[i];
+            /* the UID from the decoded responses, when sent after the literal */
+            for (size_t r = 0; r < imap_node_size(t->responses) && !g->has_uid; r++) {
+                const imap_node *resp = imap_node_at(t->responses, r);
+                const imap_node *uidn = imap_node_get(resp, "uid");
+                if (uidn && (uint32_t)imap_node_int(imap_node_get(resp, "number")) == g->seq) {
+                    g->has_uid = true;
+                    g->uid = (uint32_t)imap_node_int(uidn);
+                }
+            }
+            part_finish(m, g, tag, ts);
+        }
+        m->nheld = 0;
+    }
+
     /* the seqs that got a message, for the ENVELOPE-only ones below */
     uint32_t done_seq[MAIL_MAX_PENDING];
     unsigned ndone = 0;
@@ -1137,6 +1377,9 @@ void mail_conn_end(mail_conn *m, uint64_t ts)
     if (!m || m->ended)
         return;
     mail_flush(m, ts);
+    for (unsigned i = 0; i < m->nheld; i++)
+        part_finish(m, m->held[i], "", ts);
+    m->nheld = 0;
     for (int d = 0; d < 2; d++) {
         if (m->cur[d] && m->cur[d] != m->join && m->cur[d] != m->catenate)
             msg_free(m->cur[d]);
@@ -1151,6 +1394,7 @@ void mail_conn_end(mail_conn *m, uint64_t ts)
     for (unsigned i = 0; i < m->nwait; i++)
         emit_waiting(m, &m->wait[i], ts);
     m->nwait = 0;
+    mail_flush(m, ts); /* the parts held above */
     m->ended = true;
 }
 
@@ -1193,6 +1437,9 @@ void mail_conn_free(mail_conn *m)
             msg_free(m->cur[d]);
     msg_free(m->join);
     msg_free(m->catenate);
+    for (unsigned i = 0; i < m->nheld; i++)
+        msg_free(m->held[i]);
+    free(m->bs);
     for (unsigned i = 0; i < m->nwait; i++) {
         json_decref(m->wait[i].email);
         json_decref(m->wait[i].files);
@@ -1223,5 +1470,6 @@ json_t *mail_stats_json(const mail_stats *s)
     json_object_set_new(o, "partial_dropped", json_integer((json_int_t)s->partial_dropped));
     json_object_set_new(o, "pending_overflow", json_integer((json_int_t)s->pending_overflow));
     json_object_set_new(o, "parts_capped", json_integer((json_int_t)s->parts_capped));
+    json_object_set_new(o, "parts_unknown", json_integer((json_int_t)s->parts_unknown));
     return o;
 }

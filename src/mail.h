@@ -70,6 +70,7 @@ typedef struct mail_stats {
     uint64_t partial_dropped;   /* partial fetches not contiguous from 0 (not joined) */
     uint64_t pending_overflow;  /* messages written before their tagged response (MAIL_MAX_PENDING) */
     uint64_t parts_capped;      /* messages with more parts or nesting than the caps */
+    uint64_t parts_unknown;     /* BODY[n] fetched without its BODYSTRUCTURE seen: not decoded */
 } mail_stats;
 
 /* What mail_conn emits: the caller writes the event (event_type "email"

@@ -456,6 +456,79 @@ static void test_partial_join_empty_last(void **st)
     events_free(&ev);
 }
 
+/* A body part fetched on its own (BODY[2], as desktop clients fetch
+ * attachments): decoded by the encoding its BODYSTRUCTURE gave in an
+ * earlier command; BINARY[n] comes decoded; BODY[n] of an unknown
+ * structure is only counted. */
+static void test_part_fetch(void **st)
+{
+    (void)st;
+    uint8_t att[900];
+    fill_bytes(att, sizeof att, 9);
+    char *enc = b64_lines(att, sizeof att);
+    char want[65];
+    sha256_hex(att, sizeof att, want);
+    mail_config cfg;
+    mail_config_default(&cfg);
+    cfg.enabled = true;
+    mail_stats stats = { 0 };
+    events ev = { 0 };
+    mail_conn *mc = mail_conn_new(&cfg, &stats, on_emit, &ev);
+
+    /* A1 UID FETCH 42 BODYSTRUCTURE: part 2 base64, RFC 2231 file name */
+    json_error_t jerr;
+    json_t *r1 = json_loads(
+        "[{\"type\": \"FETCH\", \"number\": 7, \"uid\": 42, \"bodystructure\": ["
+        "{\"type\": \"multipart\", \"part\": \"\", \"depth\": 0},"
+        "{\"type\": \"text\", \"mime_type\": \"text/plain\", \"encoding\": \"7bit\", \"part\": \"1\"},"
+        "{\"type\": \"application\", \"mime_type\": \"application/octet-stream\", \"encoding\": \"base64\","
+        " \"disposition\": {\"type\": \"attachment\", \"params\": [{\"name\": \"filename*\","
+        " \"value\": \"UTF-8''%E2%82%AC.bin\"}]}, \"part\": \"2\"}]}]", 0, &jerr);
+    assert_non_null(r1);
+    imap_node *n1 = lh_node(r1);
+    imap_transaction t = { 0 };
+    t.tag = (imap_span){ "A1", 2 };
+    t.command = IMAP_CMD_UID_FETCH;
+    t.command_name = (imap_span){ "UID FETCH", 9 };
+    t.status = IMAP_STATUS_OK;
+    t.responses = n1;
+    mail_transaction(mc, &t, 1);
+    mail_flush(mc, 1);
+    assert_int_equal(ev.nf, 0);
+    /* A2 UID FETCH 42 BODY.PEEK[2], A2 also BODY[1] (text: no file) */
+    feed(mc, "BODY[2]", false, 0, enc, strlen(enc), 42);
+    feed(mc, "BODY[1]", false, 0, "hello", 5, 42);
+    t.tag = (imap_span){ "A2", 2 };
+    t.responses = NULL;
+    mail_transaction(mc, &t, 2);
+    mail_flush(mc, 2);
+    assert_int_equal(ev.nf, 1);
+    assert_int_equal(ev.ne, 0);
+    assert_string_equal(fs(ev.file[0], "sha256"), want);
+    assert_string_equal(fs(ev.file[0], "filename"), "€.bin");
+    assert_string_equal(fs(ev.file[0], "section"), "BODY[2]");
+    assert_string_equal(fs(ev.file[0], "disposition"), "attachment");
+    assert_string_equal(fs(ev.file[0], "tag"), "A2");
+    assert_int_equal(json_integer_value(json_object_get(ev.file[0], "uid")), 42);
+    assert_int_equal(json_integer_value(json_object_get(ev.file[0], "size")), sizeof att);
+    /* BINARY[3]: decoded already, no structure needed */
+    feed(mc, "BINARY[3]", false, 0, (const char *)att, sizeof att, 43);
+    /* BODY[3] of a message whose structure was never seen: counted */
+    feed(mc, "BODY[3]", false, 0, enc, strlen(enc), 44);
+    t.tag = (imap_span){ "A3", 2 };
+    mail_transaction(mc, &t, 3);
+    mail_flush(mc, 3);
+    assert_int_equal(ev.nf, 2);
+    assert_string_equal(fs(ev.file[1], "sha256"), want);
+    assert_string_equal(fs(ev.file[1], "section"), "BINARY[3]");
+    assert_int_equal(stats.parts_unknown, 1);
+    imap_node_release(n1);
+    json_decref(r1);
+    mail_conn_free(mc);
+    events_free(&ev);
+    free(enc);
+}
+
 /* APPEND ... CATENATE (TEXT {n} URL ... TEXT {m}): the TEXT parts of the
  * line are one appended message; APPEND's tag links it (RFC 4469). */
 static void test_catenate_append(void **st)
@@ -699,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_partial_join),
         cmocka_unit_test(test_partial_join_empty_last),
         cmocka_unit_test(test_catenate_append),
+        cmocka_unit_test(test_part_fetch),
         cmocka_unit_test(test_cap_truncated),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_hostile),

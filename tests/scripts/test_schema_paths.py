@@ -40,8 +40,8 @@ IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(REPO, "build", "imapscope")
 SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(REPO, "tests", "data"))
 if not os.path.isabs(SHARED):
     SHARED = os.path.join(REPO, SHARED)
-MAX_PATHS = 669      # regression guard: measured 581, plus a little room (590); +79 for the
-                     # email and fileinfo events, stats.mail/extract and imap_session.mail (issue 13: 660)
+MAX_PATHS = 670      # regression guard: measured 581, plus a little room (590); +80 for the
+                     # email and fileinfo events, stats.mail/extract and imap_session.mail (issue 13: 661)
 TARGET_PATHS = 400   # issue 10's target, not met yet (see docs/performance.md)
 
 

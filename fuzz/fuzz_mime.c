@@ -4,7 +4,8 @@
  * per-connection assembly (literal sink, partial joins, caps).
  *
  * Input: byte 0 = bit 0: the bytes were cut (truncated), bit 1: gaps,
- * bits 2-7: split seed; the rest is one message.  Run twice: mail_parse on
+ * bit 2: as two partials, bit 3: as a body part BINARY[2] (one fileinfo),
+ * bits 2-7 also the split seed; the rest is one message.  Run twice: mail_parse on
  * the whole message, then the same bytes through a mail_conn as a FETCH
  * literal in pieces (a small --max-mail-bytes of 1 KiB, so the cap is
  * reached), half as BODY[]<0> and BODY[]<n> partials.  Checked: the parse
@@ -68,7 +69,7 @@ static void on_file(void *user, json_t *fi, const uint8_t *data, size_t len)
 }
 
 typedef struct ectx {
-    unsigned emails;
+    unsigned emails, files;
 } ectx;
 
 static void on_emit(void *user, const char *type, uint64_t ts, json_t *body)
@@ -77,6 +78,8 @@ static void on_emit(void *user, const char *type, uint64_t ts, json_t *body)
     (void)ts;
     if (!strcmp(type, "email"))
         e->emails++;
+    else if (!strcmp(type, "fileinfo"))
+        e->files++;
     char *s = json_dumps(body, 0);
     if (!s)
         __builtin_trap();
@@ -84,7 +87,8 @@ static void on_emit(void *user, const char *type, uint64_t ts, json_t *body)
     json_decref(body);
 }
 
-static void feed(mail_conn *mc, const uint8_t *d, size_t n, bool partial, uint64_t origin, uint32_t *x)
+static void feed(mail_conn *mc, const char *section, const uint8_t *d, size_t n, bool partial, uint64_t origin,
+                 uint32_t *x)
 {
     imap_literal_info li;
     memset(&li, 0, sizeof li);
@@ -96,7 +100,7 @@ static void feed(mail_conn *mc, const uint8_t *d, size_t n, bool partial, uint64
     li.seq = 1;
     li.has_uid = true;
     li.uid = 9;
-    li.section = "BODY[]";
+    li.section = section;
     li.mailbox = "INBOX";
     li.has_origin = partial;
     li.origin = origin;
@@ -142,12 +146,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!mc)
         return 0;
     uint32_t x = (flags >> 2) * 2654435761u + 1u;
-    if (flags & 4) {
+    if (flags & 8) {
+        /* a body part fetched on its own: BINARY[2] is a file as it is */
+        feed(mc, "BINARY[2]", data, size, false, 0, &x);
+        imap_transaction t;
+        memset(&t, 0, sizeof t);
+        t.tag = (imap_span){ "F1", 2 };
+        t.command = IMAP_CMD_FETCH;
+        t.command_name = (imap_span){ "FETCH", 5 };
+        mail_transaction(mc, &t, 2);
+        mail_flush(mc, 2);
+        if (e.files != 1)
+            __builtin_trap();
+    } else if (flags & 4) {
         size_t half = size / 2;
-        feed(mc, data, half, true, 0, &x);
-        feed(mc, data + half, size - half, true, half, &x);
+        feed(mc, "BODY[]", data, half, true, 0, &x);
+        feed(mc, "BODY[]", data + half, size - half, true, half, &x);
     } else {
-        feed(mc, data, size, false, 0, &x);
+        feed(mc, "BODY[]", data, size, false, 0, &x);
     }
     mail_conn_end(mc, 2);
     /* one message; two when its first partial was empty (a {0} ends a join) */

@@ -593,6 +593,45 @@ static void text_email(output *o, const out_flow *flow, const json_t *b)
     put_ch(o, '\n');
 }
 
+/* A body part fetched on its own (mail.h), which has no email line:
+ *   @@@ flow 3 fetched part BODY[2] uid 4 "report.pdf" application/pdf (12.3 KB) */
+static void text_part(output *o, const out_flow *flow, const json_t *b)
+{
+    int64_t v;
+    put_color(o, C_CYAN);
+    put(o, "@@@ ", 4);
+    put_flow_word(o, flow);
+    put_str(o, "fetched part ");
+    const char *sec = obj_str(b, "section"), *name = obj_str(b, "filename");
+    const char *type = obj_str(b, "magic") ? obj_str(b, "magic") : obj_str(b, "content_type");
+    put_text_str(o, sec ? sec : "?");
+    if (obj_int(b, "uid", &v)) {
+        put(o, " uid ", 5);
+        put_i64(o, v);
+    }
+    if (name) {
+        put(o, " \"", 2);
+        put_text_escaped(o, name, strlen(name), 200);
+        put_ch(o, '"');
+    }
+    if (type) {
+        put_ch(o, ' ');
+        put_text_str(o, type);
+    }
+    if (obj_int(b, "size", &v)) {
+        put(o, " (", 2);
+        put_size(o, v);
+        put_ch(o, ')');
+    }
+    const char *state = obj_str(b, "state");
+    if (state && strcmp(state, "complete") != 0) {
+        put_ch(o, ' ');
+        put_text_str(o, state);
+    }
+    put_color(o, C_RESET);
+    put_ch(o, '\n');
+}
+
 static void text_alert(output *o, const out_flow *flow, const json_t *b)
 {
     const char *name = obj_str(b, "name");
@@ -843,8 +882,9 @@ static void text_stats(output *o, const out_flow *flow, const json_t *body)
 
 void text_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body)
 {
-    if (strcmp(event_type, "imap") == 0 || strcmp(event_type, "fileinfo") == 0)
-        return; /* the lines already told it; files: the email line counts them */
+    if (strcmp(event_type, "imap") == 0 ||
+        (strcmp(event_type, "fileinfo") == 0 && !json_object_get(body, "section")))
+        return; /* the lines already told it; a message's files: its email line counts them */
     event_begin(o);
     put_time_of_day(o, ts_us);
     if (strcmp(event_type, "imap_session") == 0) {
@@ -855,6 +895,8 @@ void text_event(output *o, const char *event_type, uint64_t ts_us, const out_flo
         text_tls(o, flow, body);
     } else if (strcmp(event_type, "email") == 0) {
         text_email(o, flow, body);
+    } else if (strcmp(event_type, "fileinfo") == 0) {
+        text_part(o, flow, body);
     } else if (strcmp(event_type, "stats") == 0) {
         text_stats(o, flow, body);
     } else {

@@ -29,7 +29,12 @@ ALL_CFLAGS = $(CSTD) $(WARN) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE -Idissector -Is
 # then direct calls; measured -6.6% instructions on -T json.
 JANSSON_A := $(shell $(CC) -print-file-name=libjansson.a)
 JANSSON   := $(if $(filter /%,$(JANSSON_A)),$(JANSSON_A),-ljansson)
-LDLIBS  := -lpcap -lssl -lcrypto $(JANSSON) -lz $(HIREDIS_LIBS) -lpthread
+# GMime 3 (MIME of the mail, src/mail.c only: the dissector library does
+# not use it) and libmagic (sniffed types); system headers, so their
+# warnings are not ours
+GMIME_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gmime-3.0 2>/dev/null))
+GMIME_LIBS   := $(or $(shell pkg-config --libs gmime-3.0 2>/dev/null),-lgmime-3.0 -lgio-2.0 -lgobject-2.0 -lglib-2.0)
+LDLIBS  := -lpcap -lssl -lcrypto $(JANSSON) -lz $(HIREDIS_LIBS) -lpthread $(GMIME_LIBS) -lmagic
 
 ifeq ($(SANITIZE),1)
 BUILD    := build-san
@@ -63,6 +68,8 @@ dissector/libimapdissect.a: $(DIS_LIB)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/src/mail.o: ALL_CFLAGS += $(GMIME_CFLAGS)
 
 $(DIS_LIB): $(DIS_OBJ)
 	@mkdir -p $(dir $@)
@@ -129,6 +136,8 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
+$(FUZZ_BUILD)/obj/src/mail.o: FUZZ_CFLAGS += $(GMIME_CFLAGS)
+
 $(FUZZ_BUILD)/libfuzzall.a: $(FUZZ_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
@@ -155,7 +164,7 @@ fuzz-ci: fuzz-build
 # make uninstall     removes what install put there.
 # The public headers: imap.h and the headers it includes with "...".
 VERSION       := $(shell sed -n 's/^.define IMAPSCOPE_VERSION "\(.*\)"/\1/p' src/main.c)
-LIB_SOVERSION := 0
+LIB_SOVERSION := 1
 SHLIB         := libimapdissect.so
 SHLIB_SONAME  := $(SHLIB).$(LIB_SOVERSION)
 SHLIB_REAL    := $(SHLIB).$(VERSION)

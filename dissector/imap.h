@@ -342,16 +342,69 @@ typedef struct imap_event {
     imap_layer      switch_to;
 } imap_event;
 
+/* What a literal carries, for the literal sink (message extraction).
+ * RFC 9051 9: literal = "{" number64 ["+"] "}" CRLF *CHAR8 (literal8 of
+ * RFC 3516: "~{" number64 "}").  The dissector reads the text of the line
+ * up to the literal's marker: */
+typedef enum imap_literal_kind {
+    IMAP_LITERAL_OTHER = 0, /* any other literal (strings of LOGIN, SEARCH, a mailbox name, ...) */
+    IMAP_LITERAL_FETCH,     /* server: the value of a FETCH item, RFC 9051 9:
+                             *   msg-att-static =/ "RFC822" SP nstring / "RFC822.HEADER" SP nstring /
+                             *     "RFC822.TEXT" SP nstring / "BODY" section ["<" number ">"] SP nstring /
+                             *     "BINARY" section-binary ["<" number ">"] SP (nstring / literal8)
+                             *   section = "[" [section-spec] "]" */
+    IMAP_LITERAL_APPEND,    /* client: the message of APPEND, RFC 9051 9:
+                             *   append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
+                             * (each message of MULTIAPPEND, RFC 3502) */
+    IMAP_LITERAL_CATENATE   /* client: a TEXT part of APPEND ... CATENATE (RFC 4469 5:
+                             *   cat-part = text-literal / url; text-literal = "TEXT" SP literal) */
+} imap_literal_kind;
+
+/* The context of one literal (on_literal_begin) or of the end of a line
+ * that carried literals (on_literal_line_end).  Strings are NUL-terminated
+ * and borrowed for the callback; absent values are "" / false / 0. */
+typedef struct imap_literal_info {
+    imap_dir          dir;
+    imap_literal_kind kind;
+    uint64_t          size;        /* bytes announced (begin); 0 at line end */
+    bool              binary;      /* literal8 ("~{n}", RFC 3516) */
+    unsigned          index;       /* 0-based number of the literal in its logical line
+                                    * (line end: the number of literals of the line) */
+    const char       *tag;         /* of the line ("*" for untagged responses); "" when redacted */
+    const char       *command;     /* client: the command ("UID FETCH"); server: the response name ("FETCH") */
+    /* FETCH (kind IMAP_LITERAL_FETCH, and line end of a FETCH response) */
+    uint32_t          seq;         /* message sequence number (RFC 9051 7.5.2: message-data) */
+    bool              has_uid;     /* "UID n" came in this FETCH response before the literal
+                                    * (line end: anywhere in the response) */
+    uint32_t          uid;
+    const char       *section;     /* the fetch item as on the wire, upper case, without
+                                    * the partial origin: "BODY[]", "BODY[HEADER]",
+                                    * "BODY[1.2]", "RFC822", "RFC822.HEADER", "BINARY[]",
+                                    * "BODY[HEADER.FIELDS (FROM TO)]" */
+    bool              has_origin;  /* "<n>" followed the section: a partial fetch */
+    uint64_t          origin;
+    /* the mailbox: APPEND's target (client), or the one selected (server
+     * FETCH); UTF-8 (modified UTF-7 decoded, RFC 9051 5.1.3) */
+    const char       *mailbox;
+} imap_literal_info;
+
 /* The caller's callbacks: a const table plus one user pointer.  A callback
  * that returns non-zero stops the current feed call (it returns -1). */
 typedef struct imap_callbacks {
     int (*on_event)(void *user, const imap_event *ev);
     /* Optional literal sink (message extraction).  begin gives the size
-     * announced; data may come in many pieces; end follows the last byte
-     * (or a gap/close: complete=false). */
-    int (*on_literal_begin)(void *user, imap_dir dir, uint64_t size, const char *tag, const char *command);
+     * announced and what the literal is (info, borrowed); data may come in
+     * many pieces; end follows the last byte (or a gap/close:
+     * complete=false).  Literals of a line that is too long to keep come
+     * with kind IMAP_LITERAL_OTHER. */
+    int (*on_literal_begin)(void *user, const imap_literal_info *info);
     int (*on_literal_data)(void *user, imap_dir dir, const uint8_t *data, size_t len);
     int (*on_literal_end)(void *user, imap_dir dir, bool complete);
+    /* Optional: a logical line that carried literals is complete (after
+     * its IMAP_EV_LINE, before the transaction it may complete): info
+     * has kind, seq and uid of the whole line (a FETCH response may send
+     * UID after the literal), index = the number of its literals. */
+    int (*on_literal_line_end)(void *user, const imap_literal_info *info);
 } imap_callbacks;
 
 typedef struct imap_session imap_session;

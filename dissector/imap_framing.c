@@ -52,6 +52,7 @@ static void line_reset(imap_session *s, dir_state *d)
     d->refused = false;
     d->len = 0;
     d->nlits = 0;
+    d->lit_seen = 0;
     d->lits_overflow = false;
     d->keep_used = 0;
     d->bare_lf = false;
@@ -173,6 +174,34 @@ static void line_ids_redact(const imap_session *s, dir_state *d)
     }
 }
 
+/* Tells the literal sink a literal begins, with what it carries
+ * (imap_litinfo.c reads the line so far; a dropped line gives OTHER). */
+static void literal_sink_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t size, bool binary)
+{
+    imap_literal_info *li = &d->lit_info;
+    unsigned index = d->lit_seen++;
+
+    if (!s->cb.on_literal_begin)
+        return;
+    memset(li, 0, sizeof *li);
+    if (!d->overflow)
+        imapi_literal_info_scan(s, dir, d, d->buf, d->len, false, li, d->lit_section, sizeof d->lit_section,
+                                d->lit_mailbox, sizeof d->lit_mailbox);
+    else
+        li->section = li->mailbox = "";
+    li->dir = dir;
+    li->size = size;
+    li->binary = binary;
+    li->index = index;
+    li->tag = d->line_tag;
+    li->command = d->line_cmd;
+    d->sink_open = true;
+    d->sink_size = size;
+    d->sink_received = 0;
+    if (s->cb.on_literal_begin(s->user, li) != 0)
+        s->stopped = true;
+}
+
 static void literal_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t size, char mode, bool binary)
 {
     if (size > s->cfg.max_literal)
@@ -195,13 +224,15 @@ static void literal_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t 
     d->lit_remaining = size;
     d->cur = NULL;
     s->literal_count[dir]++;
-    if (d->overflow)
-        return; /* the line is being dropped: framing only */
-    if (d->nlits >= CORE_MAX_LITS) {
-        if (!d->lits_overflow)
+    if (d->overflow || d->nlits >= CORE_MAX_LITS) {
+        if (!d->overflow && !d->lits_overflow)
             imapi_anomaly_raise(s, dir, IMAP_ANOM_TOO_MANY_LITERALS, d->line_start, d->line_tag,
                                 "more than %d literals in one line", CORE_MAX_LITS);
-        d->lits_overflow = true;
+        if (!d->overflow)
+            d->lits_overflow = true;
+        /* the line is being dropped, or its literals are not recorded:
+         * framing only (the sink still gets the bytes) */
+        literal_sink_begin(s, dir, d, size, binary);
         return;
     }
     if (d->nlits == d->lits_cap) {
@@ -209,6 +240,7 @@ static void literal_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t 
         imap_literal *nl = ncap <= CORE_MAX_LITS ? realloc(d->lits, ncap * sizeof *nl) : NULL;
         if (!nl) {
             d->lits_overflow = true;
+            literal_sink_begin(s, dir, d, size, binary);
             return;
         }
         d->lits = nl;
@@ -242,14 +274,17 @@ static void literal_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t 
         d->md = EVP_MD_CTX_new();
     if (s->cfg.hash_literals && d->md)
         EVP_DigestInit_ex(d->md, EVP_sha256(), NULL);
-    if (s->cb.on_literal_begin &&
-        s->cb.on_literal_begin(s->user, dir, size, d->line_tag, d->line_cmd) != 0)
-        s->stopped = true;
+    literal_sink_begin(s, dir, d, size, binary);
 }
 
 static void literal_data(imap_session *s, imap_dir dir, dir_state *d, const uint8_t *p, size_t n)
 {
     s->literal_bytes[dir] += n;
+    if (d->sink_open) {
+        d->sink_received += n;
+        if (s->cb.on_literal_data && s->cb.on_literal_data(s->user, dir, p, n) != 0)
+            s->stopped = true;
+    }
     imap_literal *l = d->cur;
     if (!l)
         return;
@@ -264,8 +299,6 @@ static void literal_data(imap_session *s, imap_dir dir, dir_state *d, const uint
     if (s->cfg.hash_literals && d->md)
         EVP_DigestUpdate(d->md, p, n);
     l->received += n;
-    if (s->cb.on_literal_data && s->cb.on_literal_data(s->user, dir, p, n) != 0)
-        s->stopped = true;
 }
 
 void imapi_literal_end(imap_session *s, imap_dir dir, dir_state *d)
@@ -273,6 +306,11 @@ void imapi_literal_end(imap_session *s, imap_dir dir, dir_state *d)
     imap_literal *l = d->cur;
     d->cur = NULL;
     d->mode = d->overflow ? DM_DISCARD : DM_LINE;
+    if (d->sink_open) {
+        d->sink_open = false;
+        if (s->cb.on_literal_end && s->cb.on_literal_end(s->user, dir, d->sink_received == d->sink_size) != 0)
+            s->stopped = true;
+    }
     if (!l)
         return;
     bool complete = l->received == l->size;
@@ -285,8 +323,6 @@ void imapi_literal_end(imap_session *s, imap_dir dir, dir_state *d)
             l->has_sha256 = true;
         }
     }
-    if (s->cb.on_literal_end && s->cb.on_literal_end(s->user, dir, complete) != 0)
-        s->stopped = true;
 }
 
 /* Appends to the line buffer; false when the line is too long. */
@@ -492,8 +528,23 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
     }
     if (bare)
         report_bare_lf(s, dir, d);
+    /* a line that carried literals: its context for the sink's line end,
+     * read before the line is processed (the text is the same after) */
+    bool sink_end = !d->overflow && d->lit_seen > 0 && s->cb.on_literal_line_end;
+    if (sink_end) {
+        imap_literal_info *li = &d->lit_info;
+        memset(li, 0, sizeof *li);
+        imapi_literal_info_scan(s, dir, d, text, tlen, true, li, d->lit_section, sizeof d->lit_section,
+                                d->lit_mailbox, sizeof d->lit_mailbox);
+        li->dir = dir;
+        li->index = d->lit_seen;
+        li->tag = d->line_tag;
+        li->command = d->line_cmd;
+    }
     if (!d->overflow)
         process_line(s, dir, text, tlen);
+    if (sink_end && s->cb.on_literal_line_end(s->user, &d->lit_info) != 0)
+        s->stopped = true;
     line_reset(s, d);
 }
 

@@ -42,6 +42,8 @@
 #define CORE_MAX_LITS        64    /* literal records per logical line */
 #define CORE_TAG_MAX         64    /* bytes of a tag kept (longer tags compare on this prefix) */
 #define CORE_CMD_MAX         40    /* bytes of a command name ("UID FETCH") */
+#define CORE_SECTION_MAX     256   /* bytes of a FETCH section given to the literal sink (longer: cut) */
+#define CORE_MAILBOX_MAX     512   /* bytes of an APPEND mailbox given to the literal sink (longer: cut) */
 #define CORE_MAX_CAPS        256   /* capability names remembered */
 #define CORE_CAP_NAME_MAX    127   /* bytes of one capability name kept */
 #define CORE_MAX_MAILBOXES   256   /* mailboxes listed in the summary */

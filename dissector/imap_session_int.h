@@ -109,6 +109,13 @@ typedef struct dir_state {
     EVP_MD_CTX *md;
     char      line_tag[CORE_TAG_MAX];
     char      line_cmd[CORE_CMD_MAX];
+    /* the literal sink's context (imap_litinfo.c) */
+    imap_literal_info lit_info;   /* of the last literal begun in this line */
+    unsigned  lit_seen;      /* literals begun in this logical line */
+    bool      sink_open;     /* on_literal_begin was called for the current literal */
+    uint64_t  sink_size, sink_received;
+    char      lit_section[CORE_SECTION_MAX];
+    char      lit_mailbox[CORE_MAILBOX_MAX];
     /* parts of the line already shown (imapi_emit_line_part) */
     unsigned  parts;
     size_t    part_off;      /* text offset in buf where the next part starts */
@@ -297,6 +304,9 @@ void imapi_process_server_line(imap_session *s, const char *text, size_t len);
 /* imap_framing.c: lines and literals */
 void imapi_abandon_line(imap_session *s, imap_dir dir, dir_state *d);
 void imapi_literal_end(imap_session *s, imap_dir dir, dir_state *d);
+void imapi_literal_info_scan(const imap_session *s, imap_dir dir, const dir_state *d, const char *text, size_t len,
+                             bool line_end, imap_literal_info *out, char *section, size_t seccap, char *mailbox,
+                             size_t mbcap);
 
 /* ------------------------------------------------------------ helpers */
 

@@ -9,7 +9,9 @@
  * then every piece byte by byte; the serialized event sequences must be
  * identical (the chunking property; the detail of
  * starttls_response_injection, which shows the bytes visible with the
- * switch, is left out).
+ * switch, is left out).  The literal sink's context (imap_literal_info at
+ * each begin and line end) and the completeness at each end are part of
+ * the compared sequence.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -68,11 +70,22 @@ static int on_event(void *user, const imap_event *ev)
     return 0;
 }
 
-static int on_lit_begin(void *u, imap_dir d, uint64_t size, const char *tag, const char *cmd)
+/* The literal sink's context is logged too: the same whatever the split. */
+static void log_info(run_state *r, const char *what, const imap_literal_info *li)
 {
-    (void)u; (void)d; (void)size;
-    if (!tag || !cmd)
+    char line[1200];
+    if (!li || !li->tag || !li->command || !li->section || !li->mailbox)
         __builtin_trap();
+    int n = snprintf(line, sizeof line, "%s %d %d %llu %d %u %s %s %u %d %u %s %d %llu %s\n", what, (int)li->dir,
+                     (int)li->kind, (unsigned long long)li->size, (int)li->binary, li->index, li->tag, li->command,
+                     li->seq, (int)li->has_uid, li->uid, li->section, (int)li->has_origin,
+                     (unsigned long long)li->origin, li->mailbox);
+    log_append(r, line, n > 0 && (size_t)n < sizeof line ? (size_t)n : strlen(line));
+}
+
+static int on_lit_begin(void *u, const imap_literal_info *li)
+{
+    log_info(u, "L", li);
     return 0;
 }
 
@@ -88,11 +101,19 @@ static int on_lit_data(void *u, imap_dir d, const uint8_t *p, size_t n)
 
 static int on_lit_end(void *u, imap_dir d, bool complete)
 {
-    (void)u; (void)d; (void)complete;
+    char line[32];
+    int n = snprintf(line, sizeof line, "E %d %d\n", (int)d, (int)complete);
+    log_append(u, line, (size_t)n);
     return 0;
 }
 
-static const imap_callbacks cbs = { on_event, on_lit_begin, on_lit_data, on_lit_end };
+static int on_lit_line_end(void *u, const imap_literal_info *li)
+{
+    log_info(u, "N", li);
+    return 0;
+}
+
+static const imap_callbacks cbs = { on_event, on_lit_begin, on_lit_data, on_lit_end, on_lit_line_end };
 
 static void feed_all(imap_session *s, run_state *rs, imap_dir dir, const uint8_t *p, size_t n,
                      uint64_t ts, bool bytewise)

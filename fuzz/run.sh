@@ -32,6 +32,7 @@ max_len() {
         inflate) echo 16384 ;;
         keylog) echo 8192 ;;
         dissector) echo 4096 ;;
+        mime) echo 65536 ;;
         *) echo 8192 ;;
     esac
 }

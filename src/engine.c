@@ -30,6 +30,8 @@
 #include "limits.h"
 #include "inflate.h"
 #include "streams.h"
+#include "mail.h"
+#include "extract.h"
 #include "report.h"
 #include "tls.h"
 
@@ -84,6 +86,8 @@ typedef struct conn {
     uint64_t plaintext_bytes[2]; /* decrypted bytes, by imap_dir */
     uint32_t rng;            /* feed_chunk = -1 */
     bool stream_bad[2];      /* --streams-dir: this file failed (reported once) */
+    mail_conn *mail;         /* the messages of this connection (mail.h), or NULL */
+    uint64_t mail_ts;        /* time of the bytes being fed (for the literal sink) */
     /* STARTTLS stripping across connections (starttls_seen.h) */
     bool starttls_noted;     /* this server's STARTTLS offer is in the table */
     bool stripped_local;     /* the dissector raised starttls_stripped here */
@@ -105,6 +109,8 @@ struct engine {
     uint64_t imap_anomalies, tcp_anomalies;
     uint64_t alerts_suppressed;  /* alerts not written: informational repeats, --max-alerts-per-kind */
     uint64_t conns_reported;
+    uint64_t mail_events;    /* email and fileinfo events */
+    mail_stats mail;
     bool finished;
     tls_config tls_cfg;
     uint64_t tls_events;
@@ -154,6 +160,8 @@ void engine_config_default(engine_config *cfg)
     cfg->tls_ports[0] = 993;
     cfg->n_tls_ports = 1;
     cfg->max_alerts_per_kind = LIM_MAX_ALERTS_PER_KIND;
+    mail_config_default(&cfg->mail);
+    cfg->mail.enabled = true;
 }
 
 /* ---- envelope ------------------------------------------------------------- */
@@ -353,10 +361,16 @@ static int on_imap_event(void *user, const imap_event *ev)
         e->events[EV_IMAP]++;
         bool decrypted = c->tls && (tls_conn_decrypting(c->tls, 0) || tls_conn_decrypting(c->tls, 1));
         emit_txn(e, ev->ts_us, conn_out(c), ev->txn, decrypted);
+        mail_transaction(c->mail, ev->txn, ev->ts_us); /* its messages follow it */
+        if (!e->cfg.imap.emit_lines)
+            mail_flush(c->mail, ev->ts_us);
         break;
     }
     case IMAP_EV_LINE:
         emit_line(e, ev->ts_us, conn_out(c), ev->dir, ev->line);
+        /* the trace: a command's messages after its tagged response */
+        if (ev->line->kind == IMAP_LINE_TAGGED)
+            mail_flush(c->mail, ev->ts_us);
         break;
     case IMAP_EV_ANOMALY:
         if (ev->anomaly == IMAP_ANOM_STARTTLS_STRIPPED)
@@ -409,9 +423,54 @@ static int on_imap_event(void *user, const imap_event *ev)
     return 0;
 }
 
+/* The literal sink (imap.h): the bytes of messages, to mail.c. */
+static int on_literal_begin(void *user, const imap_literal_info *li)
+{
+    conn *c = user;
+    mail_literal_begin(c->mail, li, c->mail_ts);
+    return 0;
+}
+
+static int on_literal_data(void *user, imap_dir dir, const uint8_t *data, size_t len)
+{
+    conn *c = user;
+    mail_literal_data(c->mail, dir, data, len);
+    return 0;
+}
+
+static int on_literal_end(void *user, imap_dir dir, bool complete)
+{
+    conn *c = user;
+    mail_literal_end(c->mail, dir, complete, c->mail_ts);
+    return 0;
+}
+
+static int on_literal_line_end(void *user, const imap_literal_info *li)
+{
+    conn *c = user;
+    mail_line_end(c->mail, li, c->mail_ts);
+    return 0;
+}
+
 static const imap_callbacks imap_cb = {
     .on_event = on_imap_event,
 };
+
+static const imap_callbacks imap_cb_mail = {
+    .on_event = on_imap_event,
+    .on_literal_begin = on_literal_begin,
+    .on_literal_data = on_literal_data,
+    .on_literal_end = on_literal_end,
+    .on_literal_line_end = on_literal_line_end,
+};
+
+/* mail.c's events, with the connection's envelope */
+static void mail_emit(void *user, const char *type, uint64_t ts, json_t *body)
+{
+    conn *c = user;
+    c->e->mail_events++;
+    emit_event(c->e, type, ts, conn_out(c), body);
+}
 
 /* ---- feeding the layers ----------------------------------------------------- */
 
@@ -433,6 +492,7 @@ static size_t feed_dissector(conn *c, imap_dir d, const uint8_t *data, size_t le
     conn_layer layer = c->layer[d];
     bool z_on = c->z_on[d];
 
+    c->mail_ts = ts;
     if (mode == 0) {
         long n = imap_session_feed(c->imap, d, data, len, ts);
         return n < 0 ? len : (size_t)n;
@@ -666,6 +726,7 @@ static void tls_plaintext_gap(void *user, imap_dir d, uint64_t len, uint64_t ts)
 {
     conn *c = user;
 
+    c->mail_ts = ts;
     if (c->imap && !c->z_on[d])
         imap_session_gap(c->imap, d, len, ts);
     else if (c->z_on[d]) {
@@ -790,7 +851,8 @@ static void conn_start_session(conn *c)
 {
     engine *e = c->e;
 
-    c->imap = imap_session_new(&e->cfg.imap, &imap_cb, c);
+    c->mail = mail_conn_new(&e->cfg.mail, &e->mail, mail_emit, c);
+    c->imap = imap_session_new(&e->cfg.imap, c->mail ? &imap_cb_mail : &imap_cb, c);
     if (!c->imap) {
         c->layer[0] = c->layer[1] = CL_DEAD;
         return;
@@ -877,6 +939,7 @@ static void on_gap(void *user, int side, uint64_t len, uint64_t ts)
         c->z_on[d] = false; /* a DEFLATE stream cannot survive a gap */
         c->layer[d] = CL_DEAD;
     } else if (c->layer[d] == CL_PLAIN) {
+        c->mail_ts = ts;
         imap_session_gap(c->imap, d, len, ts);
     }
 }
@@ -951,6 +1014,14 @@ static json_t *conn_summary(conn *c, const char *reason)
                                 json_integer((json_int_t)(c->opaque_bytes[IMAP_DIR_SERVER] + tls_conn_skipped(c->tls, IMAP_DIR_SERVER))));
     json_object_set_new_nocheck(s, "tls", tls);
     json_object_set_new_nocheck(s, "compress_active", json_boolean(c->compress_seen));
+    bool mail_trunc;
+    json_t *mail = mail_conn_summary(c->mail, &mail_trunc);
+    if (mail) {
+        /* messages and bytes fetched and appended per mailbox (mail.h) */
+        json_object_set_new_nocheck(s, "mail", mail);
+        if (mail_trunc)
+            json_object_set_new_nocheck(s, "mail_truncated", json_true());
+    }
     return s;
 }
 
@@ -965,8 +1036,10 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
     tcp_stream_flush(&f->stream[1], ts, &reasm_cb, c);
     if (c->tls)
         tls_conn_end(c->tls, ts);
+    c->mail_ts = ts;
     if (c->imap)
         imap_session_end(c->imap, reason, ts);
+    mail_conn_end(c->mail, ts);
     conn_check_stripped(c);
     if (c->kind == CK_IMAP || e->cfg.all_tcp) {
         e->events[EV_SESSION]++;
@@ -987,6 +1060,7 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
         inflater_free(c->z[d]);
     tls_conn_free(c->tls);
     imap_session_free(c->imap);
+    mail_conn_free(c->mail);
     json_decref(c->gaps);
     free(c->anomalies);
     free(c);
@@ -1170,7 +1244,7 @@ uint64_t engine_now(const engine *e)
 void engine_progress(const engine *e, uint64_t *open_conns, uint64_t *events)
 {
     *open_conns = flow_table_stats(e->flows)->active;
-    *events = e->events[EV_IMAP] + e->events[EV_SESSION] + e->events[EV_ALERT] + e->tls_events;
+    *events = e->events[EV_IMAP] + e->events[EV_SESSION] + e->events[EV_ALERT] + e->tls_events + e->mail_events;
 }
 
 uint64_t engine_frames(const engine *e)
@@ -1225,7 +1299,13 @@ json_t *engine_stats(engine *e)
     json_object_set_new_nocheck(ev, "alert", json_integer((json_int_t)e->events[EV_ALERT]));
     json_object_set_new_nocheck(ev, "alerts_suppressed", json_integer((json_int_t)e->alerts_suppressed));
     json_object_set_new_nocheck(ev, "tls", json_integer((json_int_t)e->tls_events));
+    if (e->cfg.mail.enabled)
+        json_object_set_new_nocheck(ev, "mail", json_integer((json_int_t)e->mail_events));
     json_object_set_new_nocheck(st, "events", ev);
+    if (e->cfg.mail.enabled)
+        json_object_set_new_nocheck(st, "mail", mail_stats_json(&e->mail));
+    if (e->cfg.mail.extract) /* one per run, shared by the workers: counted once (workers.c) */
+        json_object_set_new_nocheck(st, "extract", extract_stats_json(e->cfg.mail.extract));
     if (e->cfg.imap.budget) {
         const imap_budget *b = e->cfg.imap.budget;
         json_t *im = json_object();

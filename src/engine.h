@@ -17,6 +17,7 @@
 #include "imap.h"
 #include "output.h"
 #include "keylog.h"
+#include "mail.h"
 #include "reassembly.h"
 #include "starttls_seen.h"
 #include "limits.h" /* defaults and caps of this module */
@@ -34,6 +35,7 @@ typedef struct engine_config {
     unsigned       n_tls_ports;
     uint16_t       community_id_seed;
     uint64_t       flow_id_seed;  /* flow_id.h: the key of every flow_id (main: --flow-id-seed, else random) */
+    mail_config    mail;          /* email/fileinfo events, --extract-dir (mail.h) */
     const char    *streams_dir;   /* when set: DIR/<flow_id>.client|.server get the reassembled bytes */
     int            feed_chunk;    /* testing: 0 feed as delivered, N>0 pieces of N bytes, -1 random sizes */
     uint32_t       feed_seed;     /* seed of the random split */

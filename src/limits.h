@@ -146,6 +146,30 @@
 /* Progress: src/progress.h */
 #define PROGRESS_INTERVAL_MS 250u
 
+/* Mail (--max-mail-bytes, --extract-*): src/mail.h, src/extract.h */
+#define LIM_MAIL_MAX_BYTES       (32u << 20) /* bytes of one message kept for MIME parsing (the rest
+                                              * is hashed, not parsed: "truncated") */
+#define LIM_MAIL_MEMCAP          (256u << 20)/* message bytes kept by all connections at once */
+#define LIM_EXTRACT_MAX_BYTES    (1ull << 30)/* bytes written by --extract-dir in one run */
+#define LIM_EXTRACT_MAX_FILES    10000u      /* files written by --extract-dir in one run */
+#define MAIL_MAX_PENDING         256u        /* parsed messages of one connection waiting for their
+                                              * command's tagged response (the rest are written then) */
+#define MAIL_MAX_READY           4096u       /* completed messages and envelopes of one response held
+                                              * until its tagged line is shown (the rest: at once) */
+#define MAIL_MAX_HELD_PARTS      16u         /* body parts (BODY[n]) of one connection held until their
+                                              * command's end, where BODYSTRUCTURE may tell their encoding */
+#define MAIL_BS_CACHE            128u        /* BODYSTRUCTURE parts remembered per connection */
+#define MAIL_MAX_DEPTH           32u         /* MIME nesting looked into (multipart, message/rfc822) */
+#define MAIL_MAX_PARTS           256u        /* MIME leaf parts looked at per message */
+#define MAIL_MAX_PART_BYTES      (32u << 20) /* decoded bytes of one part hashed and kept */
+#define MAIL_MAX_HEADER_BYTES    (256u << 10)/* bytes of the header block parsed (the rest: truncated) */
+#define MAIL_MAX_ADDRESSES       100u        /* addresses listed per header (from, to, cc, reply_to) */
+#define MAIL_MAX_FIELD_BYTES     2048u       /* bytes of one header value in an event */
+#define MAIL_MAX_REFERENCES      50u         /* message ids listed in "references" */
+#define MAIL_MAX_MAILBOXES       64u         /* mailboxes counted in the session's "mail" summary */
+#define MAIL_MAGIC_CACHE         256u        /* libmagic answers remembered by content hash */
+#define MAIL_MAGIC_BYTES         (64u << 10) /* bytes of a part given to libmagic */
+
 /* Streams: src/streams.h */
 #define STREAMS_ERRORS_SHOWN 5
 

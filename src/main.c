@@ -15,6 +15,7 @@
 #include "limits.h"
 #include "output.h"
 #include "streams.h"
+#include "extract.h"
 #include "progress.h"
 #include "report.h"
 #include "sink_options.h"
@@ -97,6 +98,18 @@ static void usage(FILE *fp)
 "  --sink-drain S       seconds at exit to deliver what is queued (default %u)\n"
 "                       With a network sink and no -w, nothing goes to standard output.\n"
 "\n"
+"Mail (see docs/output.md, \"email\" and \"fileinfo\")\n"
+"  --no-mail            no email/fileinfo events (messages in literals are not parsed)\n"
+"  --max-mail-bytes B   bytes of one message kept for MIME parsing; the rest is hashed,\n"
+"                       not parsed, and the message is \"truncated\" (default %u)\n"
+"  --extract-dir DIR    write messages as DIR/<sha256>.eml and attachments as DIR/<sha256>\n"
+"                       (decoded); written once (dedup by hash), mode 0600, no name from\n"
+"                       the traffic; DIR is handled like --streams-dir (mail IN CLEAR)\n"
+"  --extract-max-bytes B  bytes written to DIR per run (default %llu; 0 = no cap)\n"
+"  --extract-max-files N  files written to DIR per run (default %u; 0 = no cap)\n"
+"  --extract-types LIST  only parts of these types (sniffed or declared), comma list:\n"
+"                       application/pdf,image/* (messages are always written)\n"
+"\n"
 "Report and statistics (see docs/report.md)\n"
 "  --report FILE.html   write a self-contained HTML report of the capture at the end\n"
 "  --stats              print statistics tables to standard error at the end\n"
@@ -134,7 +147,8 @@ static void usage(FILE *fp)
 "Exit status: 0 done (also when the reader of a pipe left early, `| head`),\n"
 "1 setup error, 2 the input broke off, 3 writing the output failed (disk full)\n"
 "or a sink dropped events (a line per sink on standard error says which).\n",
-            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, OUT_MAX_EXCLUDE, SINK_DEFAULT_DRAIN_S, REPORT_MAX_CONNS, REPORT_MAX_TRACES,
+            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, OUT_MAX_EXCLUDE, SINK_DEFAULT_DRAIN_S, LIM_MAIL_MAX_BYTES,
+            (unsigned long long)LIM_EXTRACT_MAX_BYTES, LIM_EXTRACT_MAX_FILES, REPORT_MAX_CONNS, REPORT_MAX_TRACES,
             REPORT_TRACE_BYTES, REPORT_MAX_KEYS, REPORT_MAX_ROWS, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
             LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES,
@@ -154,6 +168,8 @@ enum {
     OPT_PROGRESS, OPT_NOPROGRESS,
     /* SIEM output (issue 14) */
     OPT_FLOWIDSEED, OPT_SENSORNAME, OPT_TYPES, OPT_NORESPONSES, OPT_STATSINTERVAL, OPT_EXCLUDEFIELDS,
+    /* mail (issue 13) */
+    OPT_NOMAIL, OPT_MAXMAIL, OPT_EXTRACTDIR, OPT_EXTRACTBYTES, OPT_EXTRACTFILES, OPT_EXTRACTTYPES,
     /* sinks (issue 14): OPT_SINK + SINK_OPT_* (sink_options.h) */
     OPT_SINK = 2000
 };
@@ -213,6 +229,12 @@ static const struct option long_opts[] = {
     {"redis-key", required_argument, NULL, OPT_SINK + SINK_OPT_REDIS_KEY},
     {"sink-buffer", required_argument, NULL, OPT_SINK + SINK_OPT_BUFFER},
     {"sink-drain", required_argument, NULL, OPT_SINK + SINK_OPT_DRAIN},
+    {"no-mail", no_argument, NULL, OPT_NOMAIL},
+    {"max-mail-bytes", required_argument, NULL, OPT_MAXMAIL},
+    {"extract-dir", required_argument, NULL, OPT_EXTRACTDIR},
+    {"extract-max-bytes", required_argument, NULL, OPT_EXTRACTBYTES},
+    {"extract-max-files", required_argument, NULL, OPT_EXTRACTFILES},
+    {"extract-types", required_argument, NULL, OPT_EXTRACTTYPES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -298,13 +320,23 @@ static bool progress_auto(const char *file, const char *outpath)
     return stat(file, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* capture_opts.ready: the streams directory, made and checked by the
- * user that will write it (after -Z). */
-static int streams_ready(void *ctx)
+/* capture_opts.ready: the streams and extraction directories, made and
+ * checked by the user that will write them (after -Z). */
+typedef struct ready_dirs {
+    const char *streams;
+    extract    *extract;
+} ready_dirs;
+
+static int dirs_ready(void *ctx)
 {
+    ready_dirs *rd = ctx;
     char err[4400];
-    if (streams_dir_prepare(ctx, err, sizeof err) != 0) {
+    if (rd->streams && streams_dir_prepare(rd->streams, err, sizeof err) != 0) {
         fprintf(stderr, "imapscope: --streams-dir: %s\n", err);
+        return -1;
+    }
+    if (rd->extract && extract_prepare(rd->extract, err, sizeof err) != 0) {
+        fprintf(stderr, "imapscope: --extract-dir: %s\n", err);
         return -1;
     }
     return 0;
@@ -320,6 +352,9 @@ int main(int argc, char **argv)
     int verbose = 0, ch, rc;
     bool list = false, user_ports = false, user_tls_ports = false, annotate = false;
     const char *explain_name = NULL;
+    const char *extract_dir = NULL, *extract_types = NULL;
+    unsigned long long extract_max_bytes = LIM_EXTRACT_MAX_BYTES, extract_max_files = LIM_EXTRACT_MAX_FILES;
+    extract *xt = NULL;
     char errbuf[512];
     output *out;
     engine *e;
@@ -391,6 +426,12 @@ int main(int argc, char **argv)
         case OPT_SHOWCRED: ec.imap.show_credentials = true; break;
         case OPT_HASHLIT: ec.imap.hash_literals = true; break;
         case OPT_STREAMS: ec.streams_dir = optarg; break;
+        case OPT_NOMAIL: ec.mail.enabled = false; break;
+        case OPT_MAXMAIL: ec.mail.max_mail_bytes = (size_t)parse_num("--max-mail-bytes", optarg, 1024, 1ull << 31); break;
+        case OPT_EXTRACTDIR: extract_dir = optarg; break;
+        case OPT_EXTRACTBYTES: extract_max_bytes = parse_num("--extract-max-bytes", optarg, 0, UINT64_MAX); break;
+        case OPT_EXTRACTFILES: extract_max_files = parse_num("--extract-max-files", optarg, 0, UINT64_MAX); break;
+        case OPT_EXTRACTTYPES: extract_types = optarg; break;
         case OPT_CIDSEED: ec.community_id_seed = (uint16_t)parse_num("--community-id-seed", optarg, 0, 65535); break;
         case OPT_SERVERPORT:
             if (!user_ports)
@@ -598,6 +639,25 @@ int main(int argc, char **argv)
             ec.imap.emit_lines = true;
     }
     co.progress = progress_mode > 0 || (progress_mode == 0 && progress_auto(co.file, outpath));
+    if (extract_dir || extract_types) {
+        if (!extract_dir || !ec.mail.enabled) {
+            fprintf(stderr, "imapscope: %s\n", !extract_dir ? "--extract-types needs --extract-dir"
+                                                          : "--extract-dir needs the mail events (not --no-mail)");
+            output_close(out);
+            report_free(rep);
+            keylog_free(kl);
+            return 1;
+        }
+        xt = extract_new(extract_dir, extract_max_bytes, extract_max_files, extract_types, errbuf, sizeof errbuf);
+        if (!xt) {
+            fprintf(stderr, "imapscope: %s\n", errbuf);
+            output_close(out);
+            report_free(rep);
+            keylog_free(kl);
+            return 1;
+        }
+        ec.mail.extract = xt;
+    }
     imap_budget_init(&budget, imap_memcap);
     ec.imap.budget = &budget;
     errbuf[0] = '\0';
@@ -618,14 +678,21 @@ int main(int argc, char **argv)
         keylog_free(kl);
         return 1;
     }
-    if (ec.streams_dir) {
-        co.ready = streams_ready;
-        co.ready_ctx = (void *)ec.streams_dir;
+    ready_dirs rdirs = { ec.streams_dir, xt };
+    if (ec.streams_dir || xt) {
+        co.ready = dirs_ready;
+        co.ready_ctx = &rdirs;
     }
     rc = capture_run(&co, &sink, out);
     if (ec.streams_dir && streams_errors() > 0) {
         fprintf(stderr, "imapscope: --streams-dir %s: %lu error(s): some bytes were not written\n",
                 ec.streams_dir, streams_errors());
+        if (rc == CAPTURE_EXIT_OK)
+            rc = 1;
+    }
+    if (xt && extract_errors(xt) > 0) {
+        fprintf(stderr, "imapscope: --extract-dir %s: %lu error(s): some files were not written\n",
+                extract_dir, extract_errors(xt));
         if (rc == CAPTURE_EXIT_OK)
             rc = 1;
     }
@@ -645,6 +712,7 @@ int main(int argc, char **argv)
         rc = CAPTURE_EXIT_OUTPUT; /* output lost: worse than an input cut short */
     report_free(rep);
     keylog_free(kl);
+    extract_free(xt);
     json_pool_shutdown();
     return rc;
 }

@@ -523,6 +523,115 @@ static void text_tls(output *o, const out_flow *flow, const json_t *b)
     put_ch(o, '\n');
 }
 
+/* "12.3 KB": bytes for a reader */
+static void put_size(output *o, int64_t n)
+{
+    char tmp[32];
+    if (n < 1024)
+        snprintf(tmp, sizeof tmp, "%lld B", (long long)n);
+    else if (n < 1024 * 1024)
+        snprintf(tmp, sizeof tmp, "%.1f KB", (double)n / 1024.0);
+    else
+        snprintf(tmp, sizeof tmp, "%.1f MB", (double)n / (1024.0 * 1024.0));
+    put_str(o, tmp);
+}
+
+/* One line per message (mail.h):
+ *   @@@ flow 3 fetched message uid 4 from Bob <bob@example.org> "Subject" 2 attachments (12.3 KB) */
+static void text_email(output *o, const out_flow *flow, const json_t *b)
+{
+    int64_t v;
+    put_color(o, C_CYAN);
+    put(o, "@@@ ", 4);
+    put_flow_word(o, flow);
+    const char *dir = obj_str(b, "direction"), *src = obj_str(b, "source"), *mb = obj_str(b, "mailbox");
+    put_text_str(o, dir ? dir : "?");
+    put_ch(o, ' ');
+    put_text_str(o, src ? src : "message");
+    if (obj_int(b, "uid", &v)) {
+        put(o, " uid ", 5);
+        put_i64(o, v);
+    }
+    if (mb) {
+        put(o, dir && !strcmp(dir, "appended") ? " to " : " in ", 4);
+        put_text_str(o, mb);
+    }
+    const json_t *from = json_array_get(json_object_get(b, "from"), 0);
+    if (from) {
+        const char *name = obj_str(from, "name"), *addr = obj_str(from, "address");
+        put(o, " from ", 6);
+        if (name) {
+            put_text_str(o, name);
+            put_ch(o, ' ');
+        }
+        put_ch(o, '<');
+        put_text_str(o, addr ? addr : "");
+        put_ch(o, '>');
+    }
+    const char *subj = obj_str(b, "subject");
+    if (subj) {
+        put(o, " \"", 2);
+        put_text_escaped(o, subj, strlen(subj), 200);
+        put_ch(o, '"');
+    }
+    size_t na = json_array_size(json_object_get(b, "attachments"));
+    if (na) {
+        put_ch(o, ' ');
+        put_i64(o, (int64_t)na);
+        put_str(o, na == 1 ? " attachment" : " attachments");
+    }
+    if (obj_int(b, "size", &v)) {
+        put(o, " (", 2);
+        put_size(o, v);
+        put_ch(o, ')');
+    }
+    if (json_is_true(json_object_get(b, "truncated")))
+        put_str(o, " truncated");
+    if (src && strcmp(src, "envelope") != 0 && json_is_false(json_object_get(b, "complete")))
+        put_str(o, " incomplete");
+    put_color(o, C_RESET);
+    put_ch(o, '\n');
+}
+
+/* A body part fetched on its own (mail.h), which has no email line:
+ *   @@@ flow 3 fetched part BODY[2] uid 4 "report.pdf" application/pdf (12.3 KB) */
+static void text_part(output *o, const out_flow *flow, const json_t *b)
+{
+    int64_t v;
+    put_color(o, C_CYAN);
+    put(o, "@@@ ", 4);
+    put_flow_word(o, flow);
+    put_str(o, "fetched part ");
+    const char *sec = obj_str(b, "section"), *name = obj_str(b, "filename");
+    const char *type = obj_str(b, "magic") ? obj_str(b, "magic") : obj_str(b, "content_type");
+    put_text_str(o, sec ? sec : "?");
+    if (obj_int(b, "uid", &v)) {
+        put(o, " uid ", 5);
+        put_i64(o, v);
+    }
+    if (name) {
+        put(o, " \"", 2);
+        put_text_escaped(o, name, strlen(name), 200);
+        put_ch(o, '"');
+    }
+    if (type) {
+        put_ch(o, ' ');
+        put_text_str(o, type);
+    }
+    if (obj_int(b, "size", &v)) {
+        put(o, " (", 2);
+        put_size(o, v);
+        put_ch(o, ')');
+    }
+    const char *state = obj_str(b, "state");
+    if (state && strcmp(state, "complete") != 0) {
+        put_ch(o, ' ');
+        put_text_str(o, state);
+    }
+    put_color(o, C_RESET);
+    put_ch(o, '\n');
+}
+
 static void text_alert(output *o, const out_flow *flow, const json_t *b)
 {
     const char *name = obj_str(b, "name");
@@ -657,6 +766,28 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
         put(o, ", gaps ", 7);
         put_i64(o, ng);
     }
+    /* mail: [{mailbox, messages_fetched, bytes_fetched, ...}] (mail.h) */
+    const json_t *mail = json_object_get(b, "mail");
+    int64_t mf = 0, bf = 0, ma = 0, ba = 0;
+    for (size_t i = 0; i < json_array_size(mail); i++) {
+        const json_t *m = json_array_get(mail, i);
+        int64_t k;
+        mf += obj_int(m, "messages_fetched", &k) ? k : 0;
+        bf += obj_int(m, "bytes_fetched", &k) ? k : 0;
+        ma += obj_int(m, "messages_appended", &k) ? k : 0;
+        ba += obj_int(m, "bytes_appended", &k) ? k : 0;
+    }
+    if (mf + ma > 0) {
+        put(o, ", messages fetched ", 19);
+        put_i64(o, mf);
+        put(o, " (", 2);
+        put_size(o, bf);
+        put(o, ") appended ", 11);
+        put_i64(o, ma);
+        put(o, " (", 2);
+        put_size(o, ba);
+        put_ch(o, ')');
+    }
     /* anomalies: [{name, count}, ...]; an entry without count counts once */
     const json_t *an = json_object_get(b, "anomalies");
     int64_t na = 0;
@@ -751,8 +882,9 @@ static void text_stats(output *o, const out_flow *flow, const json_t *body)
 
 void text_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body)
 {
-    if (strcmp(event_type, "imap") == 0)
-        return; /* the lines already told it */
+    if (strcmp(event_type, "imap") == 0 ||
+        (strcmp(event_type, "fileinfo") == 0 && !json_object_get(body, "section")))
+        return; /* the lines already told it; a message's files: its email line counts them */
     event_begin(o);
     put_time_of_day(o, ts_us);
     if (strcmp(event_type, "imap_session") == 0) {
@@ -761,6 +893,10 @@ void text_event(output *o, const char *event_type, uint64_t ts_us, const out_flo
         text_alert(o, flow, body);
     } else if (strcmp(event_type, "tls") == 0) {
         text_tls(o, flow, body);
+    } else if (strcmp(event_type, "email") == 0) {
+        text_email(o, flow, body);
+    } else if (strcmp(event_type, "fileinfo") == 0) {
+        text_part(o, flow, body);
     } else if (strcmp(event_type, "stats") == 0) {
         text_stats(o, flow, body);
     } else {

@@ -319,6 +319,7 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
             now = engine_now(wk->e);
         ws_st = engine_stats(wk->e);
         json_object_del(ws_st, "keylog"); /* one key log for all: counted once, from e0 */
+        json_object_del(ws_st, "extract"); /* one --extract-dir for all: the same */
         if (i == 0) /* the workers' budgets are summed; e0 holds no session */
             json_object_del(st, "imap_memory");
         json_sum_into(st, ws_st);

@@ -17,6 +17,8 @@ fi
 WORK=$(mktemp -d /tmp/imapscope-fuzzreg.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+# src/mail.c's libraries (GMime 3, libmagic), as in the Makefile
+MAIL_LIBS="$(pkg-config --libs gmime-3.0 2>/dev/null || echo -lgmime-3.0 -lgio-2.0 -lgobject-2.0 -lglib-2.0) -lmagic"
 status=0
 for dir in fuzz/regressions/* fuzz/corpus/*; do
     [ -d "$dir" ] || continue
@@ -27,7 +29,7 @@ for dir in fuzz/regressions/* fuzz/corpus/*; do
     bin=$WORK/replay_$t
     if [ ! -x "$bin" ] && ! $CC -std=c11 -g -O1 -D_GNU_SOURCE -Idissector -Isrc $SAN -o "$bin" \
             "$src" fuzz/replay_main.c $LIBDIR/libimapscope.a $LIBDIR/libimapdissect.a \
-            -lpcap -lssl -lcrypto -ljansson -lz -lpthread 2>"$WORK/cc_$t.err"; then
+            -lpcap -lssl -lcrypto -ljansson -lz -lpthread $MAIL_LIBS 2>"$WORK/cc_$t.err"; then
         echo "FAIL fuzz-regressions-$t: build failed: $(head -3 "$WORK/cc_$t.err" | tr '\n' ' ')"
         status=1
         continue

@@ -19,7 +19,7 @@ REPO=$PWD
 IMAPSCOPE=${IMAPSCOPE:-$PWD/build/imapscope}
 BUILD=${BUILD:-build}
 CAPTURE=captures/imaplib-main.pcap
-PKGS=(imapscope libimapdissect0 libimapdissect-dev)
+PKGS=(imapscope libimapdissect1 libimapdissect-dev)
 
 case $BUILD in
     build-san*) echo "SKIP package: builds its own tree; runs in the plain (non-sanitizer) pass"; exit 0 ;;
@@ -73,7 +73,7 @@ if ! make -C "$src" -j2 install DESTDIR="$stage" PREFIX=/usr >"$tmp/install.log"
     fail make-install "$(tail -5 "$tmp/install.log")"
 else
     want=(usr/bin/imapscope usr/lib/libimapdissect.a "usr/lib/libimapdissect.so.$version"
-          usr/lib/libimapdissect.so.0 usr/lib/libimapdissect.so usr/lib/pkgconfig/libimapdissect.pc
+          usr/lib/libimapdissect.so.1 usr/lib/libimapdissect.so usr/lib/pkgconfig/libimapdissect.pc
           usr/share/man/man1/imapscope.1 usr/share/bash-completion/completions/imapscope
           usr/lib/systemd/system/imapscope@.service usr/share/doc/imapscope/README.md
           usr/share/doc/imapscope/output.md usr/share/doc/imapscope/schema/imapscope-events.schema.json
@@ -85,11 +85,11 @@ else
     for f in "${want[@]}"; do [ -e "$stage/$f" ] || missing+=("$f"); done
     if [ ${#missing[@]} -eq 0 ]; then pass "make-install-files (${#want[@]})"
     else fail make-install-files "missing: ${missing[*]}"; fi
-    if [ "$(readlink "$stage/usr/lib/libimapdissect.so.0")" = "libimapdissect.so.$version" ] &&
+    if [ "$(readlink "$stage/usr/lib/libimapdissect.so.1")" = "libimapdissect.so.$version" ] &&
        readelf -d "$stage/usr/lib/libimapdissect.so.$version" | grep -q 'SONAME.*\[libimapdissect\.so\.0\]'; then
         pass make-install-soname
     else
-        fail make-install-soname "libimapdissect.so.0 -> $(readlink "$stage/usr/lib/libimapdissect.so.0"), $(readelf -d "$stage/usr/lib/libimapdissect.so.$version" | grep SONAME)"
+        fail make-install-soname "libimapdissect.so.1 -> $(readlink "$stage/usr/lib/libimapdissect.so.1"), $(readelf -d "$stage/usr/lib/libimapdissect.so.$version" | grep SONAME)"
     fi
     pc=$stage/usr/lib/pkgconfig/libimapdissect.pc
     if grep -qx 'prefix=/usr' "$pc" && grep -qx 'libdir=/usr/lib' "$pc" && grep -qx "Version: $version" "$pc" &&
@@ -193,7 +193,7 @@ if [ -f /lib/systemd/system/imapscope@.service ] && getent passwd imapscope >/de
 else fail unit-and-user "unit: $(ls /lib/systemd/system/imapscope@.service 2>&1), user: $(getent passwd imapscope)"; fi
 
 # the shared library exports the public functions only
-lib=$(pkg-config --variable=libdir libimapdissect 2>/dev/null)/libimapdissect.so.0
+lib=$(pkg-config --variable=libdir libimapdissect 2>/dev/null)/libimapdissect.so.1
 exported=$(nm -D --defined-only "$lib" 2>/dev/null | awk '{print $3}')
 stray=()
 for s in $exported; do grep -q "\b$s *(" /usr/include/imapscope/*.h || stray+=("$s"); done

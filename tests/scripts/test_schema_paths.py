@@ -43,8 +43,8 @@ IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(REPO, "build", "imapscope")
 SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(REPO, "tests", "data"))
 if not os.path.isabs(SHARED):
     SHARED = os.path.join(REPO, SHARED)
-MAX_PATHS = 515      # regression guard: measured 500 fields, plus a little room;
-                     # +5 for the EVE-style envelope of issue 14
+MAX_PATHS = 595      # regression guard: measured 500 fields; +5 the EVE envelope (issue 14),
+                     # +78 email, fileinfo, stats.mail/extract, imap_session.mail (issue 13): 583
 TARGET_PATHS = 400   # issue 10's target, not met yet (see docs/performance.md)
 
 

@@ -94,7 +94,7 @@ int main()
     imap_budget budget;
     imap_budget_init(&budget, 1u << 20);
     cfg.budget = &budget;
-    const imap_callbacks cb = { on_event, nullptr, nullptr, nullptr };
+    const imap_callbacks cb = { on_event, nullptr, nullptr, nullptr, nullptr };
     recorder r;
     imap_session *s = imap_session_new(&cfg, &cb, &r);
     check(s != nullptr, "session-new");

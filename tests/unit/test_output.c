@@ -427,6 +427,42 @@ static void test_text_conversation(void **state)
     free(s);
 }
 
+/* The mail lines (src/mail.h): one per email, one per body part fetched
+ * on its own, none for a message's own files; the end line's counts. */
+static void test_text_mail(void **state)
+{
+    (void)state;
+    char path[256];
+    output *o = open_tmp(path, sizeof path, "mail", OUT_TEXT, 0);
+    output_set_color(o, OUT_COLOR_NEVER);
+    uint64_t t = TS_2024_05_01;
+    output_event(o, "email", t, &FLOW3,
+                 json_pack("{s:s,s:s,s:s,s:s,s:i,s:[{s:s,s:s}],s:s,s:I,s:b,s:b,s:[{s:s},{s:s}]}", "direction", "fetched",
+                           "source", "message", "tag", "A7", "mailbox", "INBOX", "uid", 4, "from", "name", "Bob",
+                           "address", "bob@example.org", "subject", "Grüße\x1b", "size", (json_int_t)12600,
+                           "complete", 1, "truncated", 0, "attachments", "sha256", "a", "sha256", "b"));
+    output_event(o, "fileinfo", t, &FLOW3, json_pack("{s:s,s:i}", "filename", "a.pdf", "size", 3)); /* no line */
+    output_event(o, "email", t, &FLOW3,
+                 json_pack("{s:s,s:s,s:s,s:b,s:b}", "direction", "appended", "source", "message", "mailbox", "Sent",
+                           "complete", 0, "truncated", 1));
+    output_event(o, "fileinfo", t, &FLOW3,
+                 json_pack("{s:s,s:i,s:s,s:s,s:I,s:s}", "section", "BODY[2]", "uid", 9, "filename", "r.pdf", "magic",
+                           "application/pdf", "size", (json_int_t)2048, "state", "complete"));
+    output_event(o, "imap_session", t, &FLOW3,
+                 json_pack("{s:i,s:i,s:[{s:s,s:i,s:I,s:i,s:i}]}", "client_bytes", 5, "server_bytes", 6, "mail",
+                           "mailbox", "INBOX", "messages_fetched", 2, "bytes_fetched", (json_int_t)3 << 20,
+                           "messages_appended", 1, "bytes_appended", 100));
+    char *s = close_and_read(o, path);
+    assert_string_equal(s,
+        "12:34:56.123456 @@@ flow 3 fetched message uid 4 in INBOX from Bob <bob@example.org> \"Grüße\\x1B\" "
+        "2 attachments (12.3 KB)\n"
+        "12:34:56.123456 @@@ flow 3 appended message to Sent truncated incomplete\n"
+        "12:34:56.123456 @@@ flow 3 fetched part BODY[2] uid 9 \"r.pdf\" application/pdf (2.0 KB)\n"
+        "12:34:56.123456 === flow 3 end: user -, 0 commands, client 5 B, server 6 B, TLS no, messages fetched 2 "
+        "(3.0 MB) appended 1 (100 B), reason -\n");
+    free(s);
+}
+
 static void test_text_ipv6_and_color(void **state)
 {
     (void)state;
@@ -787,6 +823,7 @@ int main(void)
         cmocka_unit_test(test_reopen_after_rename),
         cmocka_unit_test(test_epipe_is_quiet),
         cmocka_unit_test(test_text_conversation),
+        cmocka_unit_test(test_text_mail),
         cmocka_unit_test(test_text_ipv6_and_color),
         cmocka_unit_test(test_text_long_line_cut),
         cmocka_unit_test(test_text_flow_numbers),

@@ -68,7 +68,7 @@ static int on_event(void *user, const imap_event *ev)
     return 0;
 }
 
-static const imap_callbacks callbacks = { on_event, NULL, NULL, NULL };
+static const imap_callbacks callbacks = { on_event, NULL, NULL, NULL, NULL };
 
 static uint32_t rng_next(uint32_t *st)
 {

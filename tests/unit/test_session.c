@@ -90,15 +90,16 @@ static int on_event(void *user, const imap_event *ev)
     return 0;
 }
 
-static int on_lit_begin(void *user, imap_dir dir, uint64_t size, const char *tag, const char *command)
+static int on_lit_begin(void *user, const imap_literal_info *li)
 {
+    uint64_t size = li->size;
+    const char *command = li->command;
     rec *r = user;
     if (r->lit_begins < 16) {
         r->lit_sizes[r->lit_begins] = size;
         snprintf(r->lit_cmd[r->lit_begins], sizeof r->lit_cmd[0], "%s", command ? command : "");
     }
     r->lit_begins++;
-    (void)dir; (void)tag;
     return 0;
 }
 
@@ -125,7 +126,7 @@ static int on_lit_end(void *user, imap_dir dir, bool complete)
     return 0;
 }
 
-static const imap_callbacks callbacks = { on_event, on_lit_begin, on_lit_data, on_lit_end };
+static const imap_callbacks callbacks = { on_event, on_lit_begin, on_lit_data, on_lit_end, NULL };
 
 enum split { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_RANDOM };
 
@@ -1399,7 +1400,7 @@ static void test_callback_stop(void **state)
     (void)state;
     imap_config cfg;
     imap_config_default(&cfg);
-    const imap_callbacks cb = { stop_on_transaction, NULL, NULL, NULL };
+    const imap_callbacks cb = { stop_on_transaction, NULL, NULL, NULL, NULL };
     int n = 0;
     imap_session *s = imap_session_new(&cfg, &cb, &n);
     const char *g = "* PREAUTH ok\r\n";

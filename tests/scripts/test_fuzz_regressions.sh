@@ -19,6 +19,8 @@ trap 'rm -rf "$WORK"' EXIT
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 # src/mail.c's libraries (GMime 3, libmagic), as in the Makefile
 MAIL_LIBS="$(pkg-config --libs gmime-3.0 2>/dev/null || echo -lgmime-3.0 -lgio-2.0 -lgobject-2.0 -lglib-2.0) -lmagic"
+# the redis sink (src/netsink.c) of the output, which the engine-based targets pull in
+MAIL_LIBS="$MAIL_LIBS $(pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)"
 status=0
 for dir in fuzz/regressions/* fuzz/corpus/*; do
     [ -d "$dir" ] || continue

@@ -49,7 +49,7 @@ import sinklib  # noqa: E402
 
 IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(ROOT, "build", "imapscope"))
 CAPS = os.path.join(ROOT, "tests", "data", "captures", "public")
-CAP = os.path.join(CAPS, "arkime__imap.pcap")              # one connection, 26 imap, 1 alert
+CAP = os.path.join(CAPS, "arkime__imap.pcap")              # one connection: imap, alert, email events
 CAP2 = os.path.join(CAPS, "bruteshark__IMAP_-_Authenticate_Plain_Base64.pcap")
 failures = 0
 
@@ -90,6 +90,17 @@ def canon(line):
     e.pop("flow_id", None)
     e.pop("pcap_filename", None)
     return json.dumps(e, sort_keys=True)
+
+
+_counts = {}
+
+
+def n_events(cap):
+    """The events of a plain run of cap (-T json), counted once."""
+    if cap not in _counts:
+        r = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json"], capture_output=True, text=True, timeout=120)
+        _counts[cap] = len(r.stdout.splitlines())
+    return _counts[cap]
 
 
 def run(args, timeout=120, **kw):
@@ -246,7 +257,7 @@ def test_redis(work):
         c = rd.client()
         n = c.call("LLEN", "imapscope")
         c.close()
-        result(r.returncode == 0 and n == 29, "redis-default-list-imapscope", (r.returncode, n))
+        result(r.returncode == 0 and n == n_events(CAP) > 20, "redis-default-list-imapscope", (r.returncode, n))
     finally:
         rd.stop()
 
@@ -263,7 +274,7 @@ def test_redis_auth(work):
         c = rd.client()
         n = c.call("LLEN", "a")
         c.close()
-        result(r.returncode == 0 and n == 29, "redis-auth-password", (r.returncode, n, r.stderr[-200:]))
+        result(r.returncode == 0 and n == n_events(CAP) > 20, "redis-auth-password", (r.returncode, n, r.stderr[-200:]))
         env["IMAPSCOPE_REDIS_PASSWORD"] = "wrong"
         r = run(["-r", CAP, "-T", "json", "--redis", "127.0.0.1:%d" % rd.port, "--redis-key", "b",
                  "--sink-drain", "1"], env=env)
@@ -271,14 +282,14 @@ def test_redis_auth(work):
         n = c.call("LLEN", "b")
         c.close()
         sl = sink_lines(r.stderr).get("--redis 127.0.0.1:%d" % rd.port, {})
-        result(r.returncode == 3 and n == 0 and "AUTH refused" in r.stderr and sl.get("dropped") == 29,
+        result(r.returncode == 3 and n == 0 and "AUTH refused" in r.stderr and sl.get("dropped") == n_events(CAP),
                "redis-auth-wrong-password-counted", (r.returncode, n, sl))
         # without a password: the server refuses the commands (NOAUTH): dropped, counted
         env.pop("IMAPSCOPE_REDIS_PASSWORD")
         r = run(["-r", CAP, "-T", "json", "--redis", "127.0.0.1:%d" % rd.port, "--redis-key", "c",
                  "--sink-drain", "1"], env=env)
         sl = sink_lines(r.stderr).get("--redis 127.0.0.1:%d" % rd.port, {})
-        result(r.returncode == 3 and sl.get("dropped") == 29 and "NOAUTH" in r.stderr,
+        result(r.returncode == 3 and sl.get("dropped") == n_events(CAP) and "NOAUTH" in r.stderr,
                "redis-noauth-refusals-counted", (r.returncode, sl, r.stderr[-300:]))
     finally:
         rd.stop()
@@ -525,7 +536,7 @@ def test_dead(work):
     sl = sink_lines(r.stderr).get("--redis 127.0.0.1:%d" % port, {})
     result(r.returncode == 3 and took < 10 and "cannot connect" in r.stderr, "dead-redis-ends-exit-3",
            (r.returncode, took, r.stderr))
-    result(sl.get("dropped") == 29 and sl.get("events") == 0 and sl.get("errors", 0) >= 1,
+    result(sl.get("dropped") == n_events(CAP) and sl.get("events") == 0 and sl.get("errors", 0) >= 1,
            "dead-redis-everything-dropped-counted", sl)
 
 

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "alert_sig.h"
+#include "detect_feed.h"
 #include "community_id.h"
 #include "limits.h"
 #include "inflate.h"
@@ -89,6 +90,7 @@ typedef struct conn {
     bool cred_seen;          /* cleartext_credentials: first one below */
     uint64_t cred_ts, cred_off;
     char cred_tag[40], cred_what[64];
+    detect_conn dc;          /* what the detection layer needs of this connection */
 } conn;
 
 struct engine {
@@ -184,6 +186,26 @@ static const out_flow *conn_out(conn *c)
     if (!c->envelope_ready)
         conn_envelope(c);
     return &c->of;
+}
+
+/* The envelope of a record for the detection layer (detect_feed.h). */
+static void conn_detect_env(void *ctx, detect_rec *r)
+{
+    conn *c = ctx;
+    const flow *f = c->f;
+    int ss = !f->client_side;
+
+    conn_out(c);
+    r->flow_id = c->of.flow_id;
+    r->text_no = c->of.text_no;
+    snprintf(r->community_id, sizeof r->community_id, "%s", c->community_id);
+    snprintf(r->src_ip, sizeof r->src_ip, "%s", c->src_ip);
+    snprintf(r->dest_ip, sizeof r->dest_ip, "%s", c->dest_ip);
+    r->src_port = c->of.src_port;
+    r->dest_port = c->of.dest_port;
+    r->server.ipv = f->ipv;
+    memcpy(r->server.addr, f->addr[ss], f->ipv == 4 ? 4 : 16);
+    r->server.port = f->port[ss];
 }
 
 static const char *dir_name(imap_dir d)
@@ -350,6 +372,9 @@ static int on_imap_event(void *user, const imap_event *ev)
         e->events[EV_IMAP]++;
         bool decrypted = c->tls && (tls_conn_decrypting(c->tls, 0) || tls_conn_decrypting(c->tls, 1));
         emit_txn(e, ev->ts_us, conn_out(c), ev->txn, decrypted);
+        if (e->cfg.detect)
+            detect_feed_txn(e->cfg.detect, e->cfg.detect_feeder, &c->dc, ev->txn, c->imap, ev->ts_us,
+                            conn_detect_env, c);
         break;
     }
     case IMAP_EV_LINE:
@@ -682,6 +707,7 @@ static void tls_handshake(void *user, json_t *ev, uint64_t ts)
     conn *c = user;
 
     c->e->tls_events++;
+    detect_feed_tls(&c->dc, ev);
     emit_event(c->e, "tls", ts, conn_out(c), ev);
 }
 
@@ -967,6 +993,9 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
     if (c->imap)
         imap_session_end(c->imap, reason, ts);
     conn_check_stripped(c);
+    if (e->cfg.detect && c->imap && c->kind == CK_IMAP)
+        detect_feed_end(e->cfg.detect, e->cfg.detect_feeder, &c->dc, c->imap, c->tls_implicit, ts,
+                        conn_detect_env, c);
     if (c->kind == CK_IMAP || e->cfg.all_tcp) {
         e->events[EV_SESSION]++;
         e->conns_reported++;
@@ -1121,6 +1150,8 @@ void engine_packet(engine *e, const pkt *p, uint64_t ts_us, uint64_t frame_no)
     }
     e->tcp_packets++;
     engine_tcp(e, p, ts_us, frame_no);
+    if (e->cfg.detect)
+        detect_clock(e->cfg.detect, e->cfg.detect_feeder, e->now_us);
 }
 
 void engine_frame(engine *e, int linktype, const uint8_t *data, uint32_t caplen,
@@ -1137,6 +1168,10 @@ void engine_tick(engine *e, uint64_t now_us)
     if (now_us > e->now_us) {
         e->now_us = now_us;
         flow_table_expire(e->flows, now_us);
+    }
+    if (e->cfg.detect) {
+        detect_clock(e->cfg.detect, e->cfg.detect_feeder, e->now_us);
+        detect_tick(e->cfg.detect, e->now_us);
     }
     output_flush(e->out);
 }
@@ -1270,6 +1305,11 @@ void engine_finish(engine *e, const char *reason, json_t *extra)
     }
     engine_end_all(e, reason);
     st = engine_stats(e);
+    if (e->cfg.detect) {
+        /* the records still waiting, then the imap_user events */
+        detect_finish(e->cfg.detect, e->now_us);
+        json_object_set_new_nocheck(st, "detect", detect_stats(e->cfg.detect));
+    }
     json_object_set_new_nocheck(st, "end_reason", json_string(reason));
     if (extra) {
         json_object_update(st, extra);

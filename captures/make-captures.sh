@@ -2,7 +2,13 @@
 # Rebuild every capture in captures/ from scratch against a private dovecot.
 #
 #   sudo captures/make-captures.sh [OUTDIR]      (OUTDIR defaults to captures/)
+#   sudo captures/make-captures.sh --only detect [OUTDIR]
+#                only the captures of the detections across connections
+#                (OUTDIR/detect/*.pcap, scenarios_detect.py); the others
+#                are left alone
 #   KEEP=1 ...   keep the temp dir (dovecot config, logs, maildirs)
+# Every run holds /tmp/imapcap.lock (flock): other capture makers use the
+# same ports.
 #
 # Needs root (tcpdump, ports 143/993, network namespaces) and the Debian
 # packages dovecot-imapd, tcpdump, tshark, python3, openssl, curl, isync,
@@ -11,6 +17,17 @@
 # deletes (imapcap-srv, imapcap-cli: a veth pair 10.200.0.1 <-> 10.200.0.2
 # that exists only inside them).  See captures/README.md.
 set -euo pipefail
+ONLY=""
+if [ "${1:-}" = "--only" ]; then
+    ONLY=${2:-}
+    shift 2 || shift $#
+    [ "$ONLY" = detect ] || { echo "make-captures.sh: --only takes \"detect\"" >&2; exit 2; }
+fi
+if [ -z "${IMAPCAP_LOCKED:-}" ]; then
+    # one capture maker at a time on ports 143/993 (dovecot and tcpdump)
+    export IMAPCAP_LOCKED=1
+    exec flock /tmp/imapcap.lock "$0" ${ONLY:+--only "$ONLY"} "$@"
+fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(mkdir -p "${1:-$HERE}" && cd "${1:-$HERE}" && pwd)
 # shellcheck source=lib/dovecot.sh
@@ -39,7 +56,8 @@ for p in 143 993; do
 done
 
 export PYTHONDONTWRITEBYTECODE=1
-WORK=$(mktemp -d /tmp/imapcap.XXXXXX)
+# (--only detect: a name of its own, apart from other makers' temp dirs)
+WORK=$(mktemp -d "/tmp/imapcap${ONLY:+-$ONLY}.XXXXXX")
 chmod 755 "$WORK"
 NS_S=imapcap-srv
 NS_C=imapcap-cli
@@ -96,12 +114,53 @@ py() {
         "$OUT/$name" "$WORK/$(basename "${DCDIR:-dc}")/cert.pem"
 }
 
+# --- detections across connections (issue 15): OUT/detect/*.pcap ----------
+# dpy SCENARIO: one scenario of scenarios_detect.py against 127.0.0.1:143.
+dpy() {
+    log "detect/$1 (python imaplib: $1)"
+    timeout 120 python3 "$HERE/scenarios_detect.py" "$1" 127.0.0.1 143 "$CERT"
+}
+
+build_detect() {
+    local n s
+    mkdir -p "$OUT/detect" "$WORK/detect"
+    # 30 more users for the spraying and stuffing runs
+    for n in $(seq -w 1 30); do
+        echo "user$n:{PLAIN}pw-user$n:65534:65534::$DCDIR/mail/user$n::" >>"$DCDIR/users"
+    done
+    for s in bruteforce after-failures spray stuffing stuffing-slow bulk massdelete massmove fingerprint; do
+        capture_start "detect/$s"
+        dpy "$s"
+        capture_stop
+    done
+    # One address and port, two servers in turn: the first offers STARTTLS,
+    # the second (ssl = no) does not, as a STARTTLS-stripping middlebox
+    # would show it to some clients only.
+    capture_start detect/starttls-mix
+    dpy starttls-offered
+    DC_PID=$DC_MAIN; dc_stop; DC_MAIN=""
+    sed -e 's/^ssl = yes/ssl = no/' -e '/inet_listener imaps {/,/}/d' "$DCDIR/dovecot.conf" >"$DCDIR/nossl.conf"
+    dovecot -F -c "$DCDIR/nossl.conf" >>"$DCDIR/log/stdout.log" 2>&1 &
+    DC_MAIN=$!
+    dc_wait_port 127.0.0.1 143
+    dpy starttls-absent
+    capture_stop
+    DC_PID=$DC_MAIN; dc_stop; DC_MAIN=""
+    for n in "$OUT"/detect/*.pcap; do
+        printf '%-36s %s bytes\n' "detect/$(basename "$n")" "$(stat -c %s "$n")"
+    done
+}
+
 DCDIR=$WORK/dc
 log "private dovecot in $DCDIR"
 dc_setup "$DCDIR" 127.0.0.1 143 993
 dc_start "$DCDIR"
 DC_MAIN=$DC_PID
 CERT=$DCDIR/cert.pem
+if [ "$ONLY" = detect ]; then
+    build_detect
+    exit 0
+fi
 
 # --- python imaplib ---------------------------------------------------------
 for s in "imaplib-main main" "imaplib-auth auth" "imaplib-starttls-tls12 starttls12" \

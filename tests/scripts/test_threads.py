@@ -30,7 +30,11 @@ def per_flow(out):
         if ev["event_type"] == "imap_user" or a.get("category") == "detect" or (
                 a.get("name") == "starttls_stripped" and "other clients" in a.get("detail", "")):
             # (the engine's starttls_stripped from another connection's
-            # evidence is written by the thread that sees the evidence)
+            # evidence is written by the thread that sees the evidence, and
+            # its detail says whether that evidence came before or after)
+            if a.get("name") == "starttls_stripped":
+                a["detail"] = "(from another connection)"
+                line = json.dumps(ev, sort_keys=True)
             cross.append(line)
             continue
         flows.setdefault(ev["flow_id"], []).append(line)

@@ -48,7 +48,14 @@ def main():
         return 1
     ok = True
     caps = sorted(glob.glob(os.path.join(ROOT, "captures", "*.pcap")) +
-                  glob.glob(os.path.join(ROOT, "captures", "detect", "*.pcap")) +
+                  # starttls-mix left out: the engine's own starttls_stripped
+                  # (src/engine.c, conn_check_stripped) counts the anomaly in
+                  # the session only when the other connection's evidence
+                  # was seen first in wall-clock time, which with threads
+                  # depends on timing (known; its detections are compared
+                  # with threads by test_detect.py)
+                  [p for p in glob.glob(os.path.join(ROOT, "captures", "detect", "*.pcap"))
+                   if not p.endswith("starttls-mix.pcap")] +
                   glob.glob(os.path.join(SHARED, "captures", "public", "*")))
     for cap in caps:
         if cap.endswith(".md"):

@@ -749,10 +749,76 @@ static void text_stats(output *o, const out_flow *flow, const json_t *body)
     }
 }
 
+/* A list of strings as "a, b, c" ("-" when empty). */
+static void put_str_list(output *o, const json_t *a)
+{
+    size_t n = json_array_size(a);
+    if (n == 0)
+        put_ch(o, '-');
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(a, i));
+        if (i)
+            put(o, ", ", 2);
+        put_text_str(o, s ? s : "?");
+    }
+}
+
+/*
+ * imap_user (src/detect.h), in the verbose trace only: the per-user table
+ * at the end of the run, one row per user, ordered by name:
+ *   HH:MM:SS.ffffff @@@ user alice           logins 2 ok 1 failed (tls 0, clear 2) LOGIN from 127.0.0.1
+ *                   |   fetched 6 msgs 5687 B, appended 2 msgs 648 B, deleted 2, expunged 2, moved 2, mailboxes deleted 2
+ *                   |   mailboxes INBOX, Sent; clients id name=...
+ */
+static void text_user(output *o, const json_t *b)
+{
+    static const struct { const char *key, *label; } nums[] = {
+        {"messages_fetched", "fetched "}, {"bytes_fetched", " msgs "},
+        {"messages_appended", " B, appended "}, {"bytes_appended", " msgs "},
+        {"messages_deleted", " B, deleted "}, {"messages_expunged", ", expunged "},
+        {"messages_moved", ", moved "}, {"mailboxes_deleted", ", mailboxes deleted "}};
+    const char *user = obj_str(b, "user");
+    int64_t v;
+    size_t ul = user ? strlen(user) : 1;
+
+    put(o, "@@@ user ", 9);
+    put_text_str(o, user ? user : "?");
+    for (size_t i = ul; i < 16; i++)
+        put_ch(o, ' ');
+    put(o, " logins ", 8);
+    put_i64(o, obj_int(b, "logins_ok", &v) ? v : 0);
+    put(o, " ok ", 4);
+    put_i64(o, obj_int(b, "logins_failed", &v) ? v : 0);
+    put(o, " failed (tls ", 13);
+    put_i64(o, obj_int(b, "tls", &v) ? v : 0);
+    put(o, ", clear ", 8);
+    put_i64(o, obj_int(b, "cleartext", &v) ? v : 0);
+    put(o, ") ", 2);
+    put_str_list(o, json_object_get(b, "mechanisms"));
+    put(o, " from ", 6);
+    put_str_list(o, json_object_get(b, "sources"));
+    put_ch(o, '\n');
+    put_str(o, TEXT_INDENT "  ");
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        put_str(o, nums[i].label);
+        put_i64(o, obj_int(b, nums[i].key, &v) ? v : 0);
+    }
+    put_ch(o, '\n');
+    put_str(o, TEXT_INDENT "  mailboxes ");
+    put_str_list(o, json_object_get(b, "mailboxes"));
+    put(o, "; clients ", 10);
+    put_str_list(o, json_object_get(b, "clients"));
+    if (json_is_true(json_object_get(b, "truncated")))
+        put(o, " (lists capped)", 15);
+    put_ch(o, '\n');
+}
+
 void text_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body)
 {
     if (strcmp(event_type, "imap") == 0)
         return; /* the lines already told it */
+    if (strcmp(event_type, "imap_user") == 0 && o->verbose == 0)
+        return; /* the per-user table is for -v */
     event_begin(o);
     put_time_of_day(o, ts_us);
     if (strcmp(event_type, "imap_session") == 0) {
@@ -763,6 +829,8 @@ void text_event(output *o, const char *event_type, uint64_t ts_us, const out_flo
         text_tls(o, flow, body);
     } else if (strcmp(event_type, "stats") == 0) {
         text_stats(o, flow, body);
+    } else if (strcmp(event_type, "imap_user") == 0) {
+        text_user(o, body);
     } else {
         put(o, "*** ", 4);
         put_flow_word(o, flow);

@@ -1029,23 +1029,27 @@ void detect_finish(detect *d, uint64_t now_us)
 
 json_t *detect_stats(detect *d)
 {
-    static const char *const kind_names[DETECT_KIND_COUNT] = {
-        "login", "select", "fetch", "append", "flag_deleted", "expunge", "delete_mailbox", "move", "starttls"};
-    json_t *s = json_object(), *rec = json_object(), *al = json_object(), *tb = json_object();
+    json_t *s = json_object(), *al = json_array(), *tb = json_array();
+    uint64_t recs = 0;
 
     pthread_mutex_lock(&d->mu);
     for (int i = 0; i < DETECT_KIND_COUNT; i++)
-        json_object_set_new_nocheck(rec, kind_names[i], json_integer((json_int_t)d->records[i]));
-    json_object_set_new_nocheck(s, "records", rec);
-    for (int i = 0; i < DA_COUNT; i++)
-        json_object_set_new_nocheck(al, alert_info[i].name, json_integer((json_int_t)d->alerts[i]));
+        recs += d->records[i];
+    json_object_set_new_nocheck(s, "records", json_integer((json_int_t)recs));
+    for (int i = 0; i < DA_COUNT; i++) {
+        json_t *a = json_object();
+        json_object_set_new_nocheck(a, "name", json_string(alert_info[i].name));
+        json_object_set_new_nocheck(a, "count", json_integer((json_int_t)d->alerts[i]));
+        json_array_append_new(al, a);
+    }
     json_object_set_new_nocheck(s, "alerts", al);
     for (int i = 0; i < T_COUNT; i++) {
         json_t *t = json_object();
+        json_object_set_new_nocheck(t, "name", json_string(table_names[i]));
         json_object_set_new_nocheck(t, "entries", json_integer(detect_table_count(d->t[i])));
         json_object_set_new_nocheck(t, "capacity", json_integer(detect_table_cap(d->t[i])));
         json_object_set_new_nocheck(t, "evicted", json_integer((json_int_t)detect_table_evicted(d->t[i])));
-        json_object_set_new_nocheck(tb, table_names[i], t);
+        json_array_append_new(tb, t);
     }
     json_object_set_new_nocheck(s, "tables", tb);
     json_object_set_new_nocheck(s, "user_events", json_integer((json_int_t)d->user_events));

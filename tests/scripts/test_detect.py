@@ -188,7 +188,7 @@ def main():
 
     # the user table's cap: 30 users, room for 10
     al, users, st, _ = run(c("spray"), "--max-users", "10")
-    t = st.get("detect", {}).get("tables", {}).get("users", {})
+    t = ([x for x in st.get("detect", {}).get("tables", []) if x.get("name") == "users"] or [{}])[0]
     full = named(al, "detect_table_full")
     check("max-users-cap", len(users) == 10 and t.get("entries") == 10 and t.get("evicted") == 20 and
           len(full) == 1 and full[0]["alert"]["evidence"].get("table") == "users",

@@ -589,7 +589,7 @@ static void on_login(detect *d, const detect_rec *r)
             json_object_set_new_nocheck(ev, "failures", json_integer((json_int_t)u->fails.a));
             json_object_set_new_nocheck(ev, "threshold", json_integer(c->after_failures));
             put_window(ev, u->fails.start, c->after_window_us);
-            json_object_set_new_nocheck(ev, "failed_clients_sample", dset_sample(&u->fail_clients));
+            json_object_set_new_nocheck(ev, "clients_sample", dset_sample(&u->fail_clients));
             snprintf(detail, sizeof detail, "\"%.64s\" logged in from %s after %llu failed logins within %llu s",
                      r->user, r->src_ip, (unsigned long long)u->fails.a,
                      (unsigned long long)(c->after_window_us / 1000000u));
@@ -688,7 +688,7 @@ static void on_fetch(detect *d, const detect_rec *r, user_ent *u)
         json_object_set_new_nocheck(ev, "whole_mailbox", json_false());
         json_object_set_new_nocheck(ev, "messages", json_integer((json_int_t)u->bulk.b));
         json_object_set_new_nocheck(ev, "bytes", json_integer((json_int_t)u->bulk.a));
-        json_object_set_new_nocheck(ev, "threshold_messages", json_integer(c->bulk_messages));
+        json_object_set_new_nocheck(ev, "threshold", json_integer(c->bulk_messages));
         json_object_set_new_nocheck(ev, "threshold_bytes", json_integer((json_int_t)c->bulk_bytes));
         put_window(ev, u->bulk.start, c->bulk_window_us);
         snprintf(detail, sizeof detail, "\"%.64s\" fetched %llu messages, %llu bytes within %llu s", r->user,
@@ -732,7 +732,7 @@ static void on_delete(detect *d, const detect_rec *r, user_ent *u)
         json_object_set_new_nocheck(ev, "messages_flagged_deleted", json_integer((json_int_t)u->del.a));
         json_object_set_new_nocheck(ev, "messages_expunged", json_integer((json_int_t)u->del.b));
         json_object_set_new_nocheck(ev, "mailboxes_deleted", json_integer((json_int_t)u->del.c));
-        json_object_set_new_nocheck(ev, "threshold_messages", json_integer(c->del_messages));
+        json_object_set_new_nocheck(ev, "threshold", json_integer(c->del_messages));
         json_object_set_new_nocheck(ev, "threshold_mailboxes", json_integer(c->del_mailboxes));
         put_window(ev, u->del.start, c->del_window_us);
         json_object_set_new_nocheck(ev, "mailboxes_sample", dset_sample(&u->del_mailboxes));
@@ -761,10 +761,10 @@ static void on_move(detect *d, const detect_rec *r, user_ent *u)
         json_t *ev = json_object();
         u->move.alerted = true;
         json_object_set_new_nocheck(ev, "user", json_string(r->user));
-        json_object_set_new_nocheck(ev, "messages_moved", json_integer((json_int_t)u->move.a));
+        json_object_set_new_nocheck(ev, "messages", json_integer((json_int_t)u->move.a));
         json_object_set_new_nocheck(ev, "threshold", json_integer(c->move_messages));
         put_window(ev, u->move.start, c->move_window_us);
-        json_object_set_new_nocheck(ev, "targets_sample", dset_sample(&u->move_targets));
+        json_object_set_new_nocheck(ev, "mailboxes_sample", dset_sample(&u->move_targets));
         snprintf(detail, sizeof detail, "\"%.64s\" moved %llu messages within %llu s", r->user,
                  (unsigned long long)u->move.a, (unsigned long long)(c->move_window_us / 1000000u));
         emit_alert(d, r, DA_MASS_MOVE, detail, ev);

@@ -153,8 +153,8 @@ def main():
     # mass_move: MOVE 1:* of 110 messages
     al = run(c("massmove"))[0]
     a = one("massmove-positive", al, "mass_move")
-    check("massmove-evidence", a.get("evidence", {}).get("messages_moved") == 110 and
-          a.get("evidence", {}).get("targets_sample") == ["Stage"], a)
+    check("massmove-evidence", a.get("evidence", {}).get("messages") == 110 and
+          a.get("evidence", {}).get("mailboxes_sample") == ["Stage"], a)
     none("massmove-threshold", run(c("massmove"), "--mass-move", "111")[0], "mass_move")
     none("massmove-negative", run(main_cap)[0], "mass_move")
 

@@ -40,13 +40,16 @@ IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(REPO, "build", "imapscope")
 SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(REPO, "tests", "data"))
 if not os.path.isabs(SHARED):
     SHARED = os.path.join(REPO, SHARED)
-MAX_PATHS = 590      # regression guard: measured 581, plus a little room
+MAX_PATHS = 674      # regression guard: measured 581, plus a little room; +84 with
+                     # captures/detect (issue 15): imap_user 25, alert.mitre 3,
+                     # alert.evidence 39, stats.detect 16, and imap.responses_dropped,
+                     # an older field the mass-move capture is the first to show
 TARGET_PATHS = 400   # issue 10's target, not met yet (see docs/performance.md)
 
 
 def captures():
     out = []
-    for pat in ("captures/*.pcap", "captures/*.pcapng", "captures/*.cap"):
+    for pat in ("captures/*.pcap", "captures/*.pcapng", "captures/*.cap", "captures/detect/*.pcap"):
         out += sorted(glob.glob(os.path.join(REPO, pat)))
     for pat in ("*.pcap", "*.pcapng", "*.cap"):
         out += sorted(glob.glob(os.path.join(SHARED, "captures", "public", pat)))

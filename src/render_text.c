@@ -676,8 +676,59 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
 }
 
 /* A scalar of the stats table: integers, strings, yes/no; others as JSON. */
+/* An array of {name, counters...} (stats.detect.alerts, .tables): true
+ * when every element is an object with a string "name". */
+static bool named_array(const json_t *v)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return false;
+    for (size_t i = 0; i < json_array_size(v); i++)
+        if (!json_is_string(json_object_get(json_array_get(v, i), "name")))
+            return false;
+    return true;
+}
+
+/* Whether an element of a named array has a counter that is not 0. */
+static bool named_nonzero(const json_t *e)
+{
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)e, k, x) {
+        if (json_is_integer(x) && json_integer_value(x) != 0)
+            return true;
+    }
+    return false;
+}
+
 static void put_stats_value(output *o, const json_t *v)
 {
+    if (named_array(v)) {
+        /* "[users entries 1 capacity 10000; servers ...]": the elements
+         * with a counter that is not 0, their non-zero counters */
+        bool first = true;
+        put_ch(o, '[');
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const json_t *e = json_array_get(v, i);
+            const char *k;
+            json_t *x;
+            if (!named_nonzero(e))
+                continue;
+            if (!first)
+                put(o, "; ", 2);
+            first = false;
+            put_text_str(o, json_string_value(json_object_get(e, "name")));
+            json_object_foreach((json_t *)e, k, x) {
+                if (!json_is_integer(x) || json_integer_value(x) == 0)
+                    continue;
+                put_ch(o, ' ');
+                put_text_str(o, k);
+                put_ch(o, ' ');
+                put_i64(o, (int64_t)json_integer_value(x));
+            }
+        }
+        put_ch(o, ']');
+        return;
+    }
     if (json_is_string(v))
         put_text_json_str(o, v);
     else if (json_is_boolean(v))
@@ -689,6 +740,12 @@ static void put_stats_value(output *o, const json_t *v)
 /* A counter worth a place in the short table: not 0, false, null or {}. */
 static bool stats_nonzero(const json_t *v)
 {
+    if (named_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (named_nonzero(json_array_get(v, i)))
+                return true;
+        return false;
+    }
     return !(json_is_null(v) || json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0) ||
              (json_is_object(v) && json_object_size(v) == 0));
 }

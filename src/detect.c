@@ -164,11 +164,21 @@ typedef struct client_ent {
     dset users;         /* users failed in the window */
 } client_ent;
 
+/* The envelope of a connection, kept to put a later alert on it. */
+typedef struct flow_env {
+    bool     set;
+    uint64_t flow_id, text_no;
+    char     community_id[64];
+    char     src_ip[46], dest_ip[46];
+    uint16_t src_port, dest_port;
+} flow_env;
+
 typedef struct server_ent {
     win  stuff;         /* a: failures, b: successes */
     dset clients, users;
     bool stripped_alerted;
     dset without, with; /* clients not offered / offered STARTTLS (samples) */
+    flow_env first_without; /* the first connection not offered STARTTLS */
 } server_ent;
 
 enum { T_USERS, T_PAIRS, T_CLIENTS, T_SERVERS, T_COUNT };
@@ -188,6 +198,7 @@ struct detect {
     _Atomic unsigned pending;
     detect_table *t[T_COUNT];
     bool full_reported[T_COUNT];
+    bool forced_reported;           /* the reorder buffer's cap: one notice */
     uint64_t last_users_us;
     bool finished;
     /* counters */
@@ -782,6 +793,17 @@ static void on_starttls(detect *d, const detect_rec *r)
     snprintf(skey, sizeof skey, "%s:%u", r->dest_ip, r->dest_port);
     sv = table_get(d, T_SERVERS, skey, r);
     dset_add(r->offered ? &sv->with : &sv->without, r->src_ip);
+    if (!r->offered && !sv->first_without.set) {
+        flow_env *fe = &sv->first_without;
+        fe->set = true;
+        fe->flow_id = r->flow_id;
+        fe->text_no = r->text_no;
+        memcpy(fe->community_id, r->community_id, sizeof fe->community_id);
+        memcpy(fe->src_ip, r->src_ip, sizeof fe->src_ip);
+        memcpy(fe->dest_ip, r->dest_ip, sizeof fe->dest_ip);
+        fe->src_port = r->src_port;
+        fe->dest_port = r->dest_port;
+    }
     if (d->starttls) {
         starttls_seen_mix(d->starttls, &r->server, r->offered, &with, &without);
     } else {
@@ -796,11 +818,26 @@ static void on_starttls(detect *d, const detect_rec *r)
         json_object_set_new_nocheck(ev, "flows_without_starttls", json_integer((json_int_t)without));
         json_object_set_new_nocheck(ev, "clients_with_sample", dset_sample(&sv->with));
         json_object_set_new_nocheck(ev, "clients_without_sample", dset_sample(&sv->without));
-        json_object_set_new_nocheck(ev, "this_flow_offered", json_boolean(r->offered));
-        snprintf(detail, sizeof detail, "%s offered STARTTLS before TLS on %llu connections and not on %llu "
-                 "(this one: %s)", skey, (unsigned long long)with, (unsigned long long)without,
-                 r->offered ? "offered" : "not offered");
-        emit_alert(d, r, DA_STRIPPED, detail, ev);
+        snprintf(detail, sizeof detail, "%s offered STARTTLS before TLS on %llu connections and not on %llu, "
+                 "this one among them", skey, (unsigned long long)with, (unsigned long long)without);
+        if (r->offered && sv->first_without.set) {
+            /* the evidence came with an offering connection: the alert
+             * goes on the first one that was not offered STARTTLS (the one
+             * a man in the middle stripped), at the time of the evidence */
+            const flow_env *fe = &sv->first_without;
+            detect_rec on = *r;
+            on.flow_id = fe->flow_id;
+            on.text_no = fe->text_no;
+            memcpy(on.community_id, fe->community_id, sizeof on.community_id);
+            memcpy(on.src_ip, fe->src_ip, sizeof on.src_ip);
+            memcpy(on.dest_ip, fe->dest_ip, sizeof on.dest_ip);
+            on.src_port = fe->src_port;
+            on.dest_port = fe->dest_port;
+            json_object_set_new_nocheck(ev, "evidence_flow_id", json_integer((json_int_t)r->flow_id));
+            emit_alert(d, &on, DA_STRIPPED, detail, ev);
+        } else {
+            emit_alert(d, r, DA_STRIPPED, detail, ev);
+        }
     }
 }
 
@@ -886,6 +923,17 @@ void detect_submit(detect *d, unsigned f, const detect_rec *r)
         /* full: the oldest goes now, whatever the clocks say */
         detect_rec *old = heap_pop(d);
         d->reorder_forced++;
+        if (!d->forced_reported && d->cfg.enabled) {
+            char detail[160];
+            json_t *ev = json_object();
+            d->forced_reported = true;
+            json_object_set_new_nocheck(ev, "table", json_string("reorder_buffer"));
+            json_object_set_new_nocheck(ev, "capacity", json_integer(d->cap_heap));
+            snprintf(detail, sizeof detail, "the reorder buffer is full (%u records): the oldest are processed "
+                     "before every thread's clock has passed them; counted in stats detect.reorder_forced",
+                     d->cap_heap);
+            emit_alert(d, old, DA_TABLE_FULL, detail, ev);
+        }
         process(d, old);
         free(old);
     }

@@ -1,7 +1,10 @@
 /*
  * detect_table.c - fixed-size LRU table (see detect_table.h).
  *
- * Entries live in one array; a bucket array (a power of two, at least twice
+ * Entries live in one array, mapped anonymously (mmap): its pages stay
+ * unallocated until an entry on them is used, so a table sized for 10,000
+ * users costs only what the users seen take (calloc may memset a block it
+ * takes from the heap, touching every page).  A bucket array (a power of two, at least twice
  * the capacity) holds the head index of each chain; every entry is on one
  * chain and on the LRU list (doubly linked by index, most recent at head).
  */
@@ -9,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include "siphash.h"
@@ -26,6 +30,7 @@ struct detect_table {
     unsigned cap, n;
     size_t payload, stride;
     uint8_t *mem;
+    size_t mem_len;
     uint32_t *buckets;
     uint32_t mask;
     uint32_t head, tail;
@@ -52,7 +57,10 @@ detect_table *detect_table_new(unsigned cap, size_t payload_size)
     t->cap = cap;
     t->payload = payload_size;
     t->stride = (sizeof(entry_hdr) + payload_size + 15) & ~(size_t)15;
-    t->mem = calloc(cap, t->stride);
+    t->mem_len = (size_t)cap * t->stride;
+    t->mem = mmap(NULL, t->mem_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (t->mem == MAP_FAILED)
+        t->mem = NULL;
     t->buckets = malloc(nb * sizeof *t->buckets);
     if (!t->mem || !t->buckets) {
         detect_table_free(t);
@@ -73,7 +81,8 @@ void detect_table_free(detect_table *t)
 {
     if (!t)
         return;
-    free(t->mem);
+    if (t->mem)
+        munmap(t->mem, t->mem_len);
     free(t->buckets);
     free(t);
 }

@@ -90,7 +90,8 @@ typedef struct conn {
     bool cred_seen;          /* cleartext_credentials: first one below */
     uint64_t cred_ts, cred_off;
     char cred_tag[40], cred_what[64];
-    detect_conn dc;          /* what the detection layer needs of this connection */
+    detect_conn *dc;         /* what the detection layer needs of this connection: made at its
+                              * first transaction or TLS handshake (a SYN flood makes none) */
 } conn;
 
 struct engine {
@@ -186,6 +187,15 @@ static const out_flow *conn_out(conn *c)
     if (!c->envelope_ready)
         conn_envelope(c);
     return &c->of;
+}
+
+/* The connection's detect_conn, made on first use; NULL when out of memory
+ * (the detection layer then misses this connection). */
+static detect_conn *conn_dc(conn *c)
+{
+    if (!c->dc)
+        c->dc = calloc(1, sizeof *c->dc);
+    return c->dc;
 }
 
 /* The envelope of a record for the detection layer (detect_feed.h). */
@@ -372,8 +382,8 @@ static int on_imap_event(void *user, const imap_event *ev)
         e->events[EV_IMAP]++;
         bool decrypted = c->tls && (tls_conn_decrypting(c->tls, 0) || tls_conn_decrypting(c->tls, 1));
         emit_txn(e, ev->ts_us, conn_out(c), ev->txn, decrypted);
-        if (e->cfg.detect)
-            detect_feed_txn(e->cfg.detect, e->cfg.detect_feeder, &c->dc, ev->txn, c->imap, ev->ts_us,
+        if (e->cfg.detect && conn_dc(c))
+            detect_feed_txn(e->cfg.detect, e->cfg.detect_feeder, c->dc, ev->txn, c->imap, ev->ts_us,
                             conn_detect_env, c);
         break;
     }
@@ -707,7 +717,8 @@ static void tls_handshake(void *user, json_t *ev, uint64_t ts)
     conn *c = user;
 
     c->e->tls_events++;
-    detect_feed_tls(&c->dc, ev);
+    if (c->e->cfg.detect && conn_dc(c))
+        detect_feed_tls(c->dc, ev);
     emit_event(c->e, "tls", ts, conn_out(c), ev);
 }
 
@@ -993,8 +1004,8 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
     if (c->imap)
         imap_session_end(c->imap, reason, ts);
     conn_check_stripped(c);
-    if (e->cfg.detect && c->imap && c->kind == CK_IMAP)
-        detect_feed_end(e->cfg.detect, e->cfg.detect_feeder, &c->dc, c->imap, c->tls_implicit, ts,
+    if (e->cfg.detect && c->imap && c->kind == CK_IMAP && c->dc)
+        detect_feed_end(e->cfg.detect, e->cfg.detect_feeder, c->dc, c->imap, c->tls_implicit, ts,
                         conn_detect_env, c);
     if (c->kind == CK_IMAP || e->cfg.all_tcp) {
         e->events[EV_SESSION]++;
@@ -1017,6 +1028,7 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
     imap_session_free(c->imap);
     json_decref(c->gaps);
     free(c->anomalies);
+    free(c->dc);
     free(c);
     f->app = NULL;
 }

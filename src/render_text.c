@@ -688,13 +688,20 @@ static bool named_array(const json_t *v)
     return true;
 }
 
-/* Whether an element of a named array has a counter that is not 0. */
+/* A counter of a named array's element shown in the short table: not 0,
+ * and not "capacity" (a setting, in the JSON). */
+static bool named_shown(const char *k, const json_t *x)
+{
+    return json_is_integer(x) && json_integer_value(x) != 0 && strcmp(k, "capacity") != 0;
+}
+
+/* Whether an element of a named array has a counter to show. */
 static bool named_nonzero(const json_t *e)
 {
     const char *k;
     json_t *x;
     json_object_foreach((json_t *)e, k, x) {
-        if (json_is_integer(x) && json_integer_value(x) != 0)
+        if (named_shown(k, x))
             return true;
     }
     return false;
@@ -703,8 +710,9 @@ static bool named_nonzero(const json_t *e)
 static void put_stats_value(output *o, const json_t *v)
 {
     if (named_array(v)) {
-        /* "[users entries 1 capacity 10000; servers ...]": the elements
-         * with a counter that is not 0, their non-zero counters */
+        /* "[users entries 1; servers entries 1]", "[mass_move 1]": the
+         * elements with a counter to show, and those counters ("count"
+         * without its name) */
         bool first = true;
         put_ch(o, '[');
         for (size_t i = 0; i < json_array_size(v); i++) {
@@ -718,11 +726,13 @@ static void put_stats_value(output *o, const json_t *v)
             first = false;
             put_text_str(o, json_string_value(json_object_get(e, "name")));
             json_object_foreach((json_t *)e, k, x) {
-                if (!json_is_integer(x) || json_integer_value(x) == 0)
+                if (!named_shown(k, x))
                     continue;
                 put_ch(o, ' ');
-                put_text_str(o, k);
-                put_ch(o, ' ');
+                if (strcmp(k, "count") != 0) {
+                    put_text_str(o, k);
+                    put_ch(o, ' ');
+                }
                 put_i64(o, (int64_t)json_integer_value(x));
             }
         }

@@ -174,8 +174,12 @@ static void test_reorder(void **state)
     assert_int_equal(failures, 10);
     unlink(path);
 
-    /* a full buffer processes its oldest record first (counted) */
-    o = output_open("/dev/null", OUT_JSON, 0, err, sizeof err);
+    /* a full buffer processes its oldest record first (counted, one notice) */
+    char path2[] = "/tmp/test_detect.XXXXXX";
+    fd = mkstemp(path2);
+    assert_true(fd >= 0);
+    close(fd);
+    o = output_open(path2, OUT_JSON, 0, err, sizeof err);
     c.max_pending = 4;
     d = detect_new(&c, 2, o, NULL, NULL, err, sizeof err);
     for (int k = 1; k <= 10; k++) {
@@ -188,7 +192,11 @@ static void test_reorder(void **state)
     json_decref(st);
     detect_finish(d, t0 + 100);
     detect_free(d);
-    output_close(o);
+    assert_int_equal(output_close(o), 0);
+    json_int_t cap = 0;
+    assert_int_equal(count_alerts(path2, "detect_table_full", "capacity", &cap), 1);
+    assert_int_equal(cap, 4);
+    unlink(path2);
 }
 
 static void test_lru(void **state)

@@ -119,7 +119,15 @@ static void test_million_users(void **state)
     assert_int_equal(count_alerts(path, "auth_bruteforce", NULL, NULL), 0);
     unlink(path);
     /* the tables are a few MiB whatever the number of users: 1M users
-     * kept whole would take over 1 GiB */
+     * kept whole would take over 1 GiB.  (Not under ASan: its quarantine
+     * keeps the freed records of the reorder buffer resident.) */
+#if defined(__SANITIZE_ADDRESS__)
+    before = after = -1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    before = after = -1;
+#endif
+#endif
     if (before > 0 && after > 0) {
         printf("# rss before %ld KiB, after 1M users %ld KiB\n", before, after);
         assert_true(after - before < 64 * 1024);

@@ -196,6 +196,7 @@ struct detect {
     detect_rec **heap;
     unsigned n_heap, cap_heap;
     _Atomic unsigned pending;
+    _Atomic uint64_t oldest_ts;     /* the heap's first record's time (UINT64_MAX: empty) */
     detect_table *t[T_COUNT];
     bool full_reported[T_COUNT];
     bool forced_reported;           /* the reorder buffer's cap: one notice */
@@ -255,6 +256,7 @@ detect *detect_new(const detect_config *cfg, unsigned n_feeders, output *out, st
     d->n_feeders = n_feeders ? n_feeders : 1;
     d->clock = calloc(d->n_feeders, sizeof *d->clock);
     d->cap_heap = d->cfg.max_pending;
+    atomic_store(&d->oldest_ts, UINT64_MAX);
     d->heap = calloc(d->cap_heap, sizeof *d->heap);
     if (!d->clock || !d->heap)
         goto oom;
@@ -905,6 +907,7 @@ static void drain(detect *d, bool all)
         free(r);
     }
     atomic_store_explicit(&d->pending, d->n_heap, memory_order_release);
+    atomic_store_explicit(&d->oldest_ts, d->n_heap ? d->heap[0]->ts_us : UINT64_MAX, memory_order_release);
 }
 
 /* ---- the interface ------------------------------------------------------------ */
@@ -948,6 +951,7 @@ void detect_submit(detect *d, unsigned f, const detect_rec *r)
         heap_push(d, copy);
     }
     atomic_store_explicit(&d->pending, d->n_heap, memory_order_release);
+    atomic_store_explicit(&d->oldest_ts, d->n_heap ? d->heap[0]->ts_us : UINT64_MAX, memory_order_release);
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -957,7 +961,9 @@ void detect_clock(detect *d, unsigned f, uint64_t now_us)
         return;
     if (now_us > atomic_load_explicit(&d->clock[f], memory_order_relaxed))
         atomic_store_explicit(&d->clock[f], now_us, memory_order_release);
-    if (atomic_load_explicit(&d->pending, memory_order_acquire) == 0)
+    /* nothing waits that this clock could release (per packet: no lock) */
+    if (atomic_load_explicit(&d->pending, memory_order_acquire) == 0 ||
+        atomic_load_explicit(&d->oldest_ts, memory_order_acquire) >= now_us)
         return;
     pthread_mutex_lock(&d->mu);
     drain(d, false);

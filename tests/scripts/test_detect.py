@@ -180,6 +180,18 @@ def main():
     check("fingerprint-clients", len(u.get("clients", [])) == 2 and u.get("logins_ok") == 3, u)
     none("fingerprint-negative", run(c("bulk"))[0], "new_client_fingerprint")
 
+    # the text trace: detection alerts inline, the per-user table with -v only
+    r = subprocess.run([IMAPSCOPE, "-r", c("bulk"), "-v"], capture_output=True, text=True).stdout
+    q = subprocess.run([IMAPSCOPE, "-r", c("bulk")], capture_output=True, text=True).stdout
+    rows = [x for x in r.splitlines() if "@@@ user " in x]
+    check("text-alert-inline", any("alert bulk_download [sid 2305005 sev 2]:" in x and "!!! flow " in x
+                                   for x in q.splitlines()), q[-300:])
+    check("text-user-table-verbose", len(rows) == 1 and "@@@ user alice" in rows[0] and " 1 ok 0 failed" in rows[0]
+          and "fetched 10 msgs" in r, rows)
+    check("text-user-table-not-plain", "@@@ user" not in q, "")
+    # (the table comes after every connection's end, before the stats)
+    check("text-user-table-order", r.rfind("=== flow") < r.find("@@@ user") < r.find("### stats"), "")
+
     # --no-detect: no detection alerts, imap_user events kept
     al, users, st, _ = run(c("spray"), "--no-detect")
     check("no-detect", not al and len(users) == 30, "%d alerts, %d users" % (len(al), len(users)))

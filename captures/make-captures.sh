@@ -2,13 +2,18 @@
 # Rebuild every capture in captures/ from scratch against a private dovecot.
 #
 #   sudo captures/make-captures.sh [OUTDIR]      (OUTDIR defaults to captures/)
+#   sudo captures/make-captures.sh --only mail [OUTDIR]
+#                only the mail-* captures (known-bytes messages of user carol,
+#                captures/scenarios_mail.py) and captures/mail-manifest.json;
+#                every other capture is left as it is
 #   sudo captures/make-captures.sh --only detect [OUTDIR]
 #                only the captures of the detections across connections
-#                (OUTDIR/detect/*.pcap, scenarios_detect.py); the others
-#                are left alone
+#                (OUTDIR/detect/*.pcap, captures/scenarios_detect.py); every
+#                other capture is left as it is
 #   KEEP=1 ...   keep the temp dir (dovecot config, logs, maildirs)
-# Every run holds /tmp/imapcap.lock (flock): other capture makers use the
-# same ports.
+#
+# Runs under flock /tmp/imapcap.lock (another run waits), since every run
+# uses the ports 143/993 of loopback.
 #
 # Needs root (tcpdump, ports 143/993, network namespaces) and the Debian
 # packages dovecot-imapd, tcpdump, tshark, python3, openssl, curl, isync,
@@ -17,18 +22,13 @@
 # deletes (imapcap-srv, imapcap-cli: a veth pair 10.200.0.1 <-> 10.200.0.2
 # that exists only inside them).  See captures/README.md.
 set -euo pipefail
-ONLY=""
-if [ "${1:-}" = "--only" ]; then
-    ONLY=${2:-}
-    shift 2 || shift $#
-    [ "$ONLY" = detect ] || { echo "make-captures.sh: --only takes \"detect\"" >&2; exit 2; }
-fi
-if [ -z "${IMAPCAP_LOCKED:-}" ]; then
-    # one capture maker at a time on ports 143/993 (dovecot and tcpdump)
-    export IMAPCAP_LOCKED=1
-    exec flock /tmp/imapcap.lock "$0" ${ONLY:+--only "$ONLY"} "$@"
-fi
 HERE=$(cd "$(dirname "$0")" && pwd)
+ONLY=""
+if [ "${1:-}" = --only ]; then
+    ONLY=${2:-}
+    [ "$ONLY" = mail ] || [ "$ONLY" = detect ] || { echo "make-captures.sh: --only takes: mail, detect" >&2; exit 2; }
+    shift 2
+fi
 OUT=$(mkdir -p "${1:-$HERE}" && cd "${1:-$HERE}" && pwd)
 # shellcheck source=lib/dovecot.sh
 . "$HERE/lib/dovecot.sh"
@@ -48,25 +48,35 @@ if [ ! -f /usr/include/openssl/ssl.h ]; then
     echo "missing OpenSSL headers (package libssl-dev)" >&2
     exit 2
 fi
+# One capture run at a time on this host (ports 143/993, tcpdump on lo).
+exec 9>/tmp/imapcap.lock
+flock 9
+# A run that does not take the lock (test_live.sh) may hold the ports a
+# while: wait up to PORT_WAIT seconds (default 120) for them.
 for p in 143 993; do
-    if ss -ltn "sport = :$p" | grep -q LISTEN; then
-        echo "port $p is already in use on this host; stop that listener first" >&2
-        exit 2
-    fi
+    waited=0
+    while ss -ltn "sport = :$p" | grep -q LISTEN; do
+        if [ "$waited" -ge "${PORT_WAIT:-120}" ]; then
+            echo "port $p is already in use on this host; stop that listener first" >&2
+            exit 2
+        fi
+        sleep 1; waited=$((waited + 1))
+    done
 done
 
 export PYTHONDONTWRITEBYTECODE=1
-# (--only detect: a name of its own, apart from other makers' temp dirs)
-WORK=$(mktemp -d "/tmp/imapcap${ONLY:+-$ONLY}.XXXXXX")
+WORK=$(mktemp -d /tmp/imapcap.XXXXXX)
 chmod 755 "$WORK"
 NS_S=imapcap-srv
 NS_C=imapcap-cli
 TD_PID=""
 DC_MAIN=""
 DC_NS=""
+DC_MAIL=""
 
 cleanup() {
     set +e
+    if [ -n "$DC_MAIL" ]; then DC_PID=$DC_MAIL; dc_stop; fi
     if [ -n "$TD_PID" ]; then kill -INT "$TD_PID" 2>/dev/null; wait "$TD_PID" 2>/dev/null; fi
     if [ -n "$DC_NS" ]; then DC_PID=$DC_NS; dc_stop; fi
     if [ -n "$DC_MAIN" ]; then DC_PID=$DC_MAIN; dc_stop; fi
@@ -114,6 +124,102 @@ py() {
         "$OUT/$name" "$WORK/$(basename "${DCDIR:-dc}")/cert.pem"
 }
 
+# mail_captures: the known-bytes captures of issue 13 (mail-*.pcap) and
+# OUT/mail-manifest.json, against a dovecot of their own whose user carol
+# holds captures/lib/seed_mail_known.py's messages.  The expectations are
+# written from the seed (captures/scenarios_mail.py), and checked against
+# the pcaps by lib/mailproof.py at the end.
+mail_captures() {
+    local d=$WORK/dc-mail exp=$WORK/mail-expect s
+    log "private dovecot for the mail captures in $d (user carol)"
+    dc_setup "$d" 127.0.0.1 143 993
+    python3 "$HERE/lib/seed_mail_known.py" "$d/mail"
+    printf 'carol:{PLAIN}carol-pw:65534:65534::%s/mail/carol::\n' "$d" >>"$d/users"
+    chown -R 65534:65534 "$d/mail"
+    dc_start "$d"
+    DC_MAIL=$DC_PID
+    mkdir -p "$exp"
+    python3 "$HERE/scenarios_mail.py" probe 127.0.0.1 143 "$exp/uids.json"
+    for s in "mail-imaplib plain" "mail-starttls-tls13 starttls13" "mail-compress compress"; do
+        set -- $s
+        capture_start "$1"
+        log "$1 (python imaplib: $2)"
+        timeout 60 python3 "$HERE/scenarios_mail.py" "$2" 127.0.0.1 143 993 "$OUT/$1" \
+            "$d/cert.pem" "$exp/uids.json" "$exp/$1.json"
+        capture_stop
+    done
+
+    # mbsync: whole messages (UID FETCH BODY.PEEK[]), COMPRESS by its own choice.
+    mkdir -p "$WORK/mail-mbsync/INBOX" "$WORK/mail-home"
+    cat >"$WORK/mail-mbsyncrc" <<RC
+IMAPAccount carol
+Host 127.0.0.1
+Port 143
+User carol
+Pass carol-pw
+SSLType None
+AuthMechs LOGIN
+Timeout 20
+
+IMAPStore carol-remote
+Account carol
+
+MaildirStore carol-local
+Path $WORK/mail-mbsync/
+Inbox $WORK/mail-mbsync/INBOX
+SubFolders Verbatim
+
+Channel carol
+Far :carol-remote:
+Near :carol-local:
+Patterns INBOX
+Create Near
+Sync Pull
+SyncState *
+RC
+    log "mail-mbsync"
+    capture_start mail-mbsync
+    HOME=$WORK/mail-home timeout 60 mbsync -c "$WORK/mail-mbsyncrc" carol >"$WORK/mail-mbsync.log" 2>&1 \
+        || { cat "$WORK/mail-mbsync.log" >&2; exit 1; }
+    capture_stop
+    python3 "$HERE/scenarios_mail.py" client mbsync "$exp/uids.json" "$exp/mail-mbsync.json"
+
+    # curl: one message by URL.
+    local uid1
+    uid1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["<q3-report@example.net>"])' "$exp/uids.json")
+    log "mail-curl"
+    capture_start mail-curl
+    timeout 20 curl -sS --max-time 15 -u carol:carol-pw "imap://127.0.0.1:143/INBOX;UID=$uid1" >"$WORK/mail-curl.eml"
+    capture_stop
+    python3 "$HERE/scenarios_mail.py" client curl "$exp/uids.json" "$exp/mail-curl.json"
+
+    # fetchmail: RFC822.HEADER + BODY.PEEK[TEXT] per message (header-only events).
+    mkdir -p "$WORK/mail-fm"
+    cat >"$WORK/mail-fm/fetchmailrc" <<RC
+set no syslog
+poll 127.0.0.1 protocol IMAP port 143 auth password
+  user "carol" there with password "carol-pw" is "root" here
+  sslproto ''
+  folder INBOX
+  mda "/bin/sh -c 'cat >> $WORK/mail-fm/out.mbox'"
+RC
+    chmod 600 "$WORK/mail-fm/fetchmailrc"
+    log "mail-fetchmail"
+    capture_start mail-fetchmail
+    HOME=$WORK/mail-fm timeout 60 fetchmail -f "$WORK/mail-fm/fetchmailrc" -i "$WORK/mail-fm/ids" \
+        --pidfile "$WORK/mail-fm/pid" --keep --fetchall --nosyslog >"$WORK/mail-fm/log" 2>&1 \
+        || { cat "$WORK/mail-fm/log" >&2; exit 1; }
+    capture_stop
+    python3 "$HERE/scenarios_mail.py" client fetchmail "$exp/uids.json" "$exp/mail-fetchmail.json"
+
+    DC_PID=$DC_MAIL; dc_stop; DC_MAIL=""
+    python3 "$HERE/scenarios_mail.py" manifest "$OUT/mail-manifest.json" \
+        mail-imaplib="$exp/mail-imaplib.json" mail-starttls-tls13="$exp/mail-starttls-tls13.json" \
+        mail-compress="$exp/mail-compress.json" mail-mbsync="$exp/mail-mbsync.json" \
+        mail-curl="$exp/mail-curl.json" mail-fetchmail="$exp/mail-fetchmail.json"
+    python3 "$HERE/lib/seed_mail_known.py" --charsets "$HERE/../tests/data/mail/charset-subjects.json"
+}
+
 # --- detections across connections (issue 15): OUT/detect/*.pcap ----------
 # dpy SCENARIO: one scenario of scenarios_detect.py against 127.0.0.1:143.
 dpy() {
@@ -121,6 +227,7 @@ dpy() {
     timeout 120 python3 "$HERE/scenarios_detect.py" "$1" 127.0.0.1 143 "$CERT"
 }
 
+# build_detect: against the dovecot of DCDIR (DC_MAIN), which it stops.
 build_detect() {
     local n s
     mkdir -p "$OUT/detect" "$WORK/detect"
@@ -151,16 +258,24 @@ build_detect() {
     done
 }
 
+if [ "$ONLY" = detect ]; then
+    DCDIR=$WORK/dc
+    log "private dovecot in $DCDIR"
+    dc_setup "$DCDIR" 127.0.0.1 143 993
+    dc_start "$DCDIR"
+    DC_MAIN=$DC_PID
+    CERT=$DCDIR/cert.pem
+    build_detect
+    exit 0
+fi
+
+if [ -z "$ONLY" ]; then   # (not indented: the full run, unchanged)
 DCDIR=$WORK/dc
 log "private dovecot in $DCDIR"
 dc_setup "$DCDIR" 127.0.0.1 143 993
 dc_start "$DCDIR"
 DC_MAIN=$DC_PID
 CERT=$DCDIR/cert.pem
-if [ "$ONLY" = detect ]; then
-    build_detect
-    exit 0
-fi
 
 # --- python imaplib ---------------------------------------------------------
 for s in "imaplib-main main" "imaplib-auth auth" "imaplib-starttls-tls12 starttls12" \
@@ -298,7 +413,16 @@ capture_start openssl-starttls-tls12
 capture_stop
 grep -q 'a6 OK' "$WORK/openssl.out" || { cat "$WORK/openssl.out" >&2; echo "openssl s_client session failed" >&2; exit 1; }
 
+# --- detections across connections: last on this dovecot (it stops it) -----
+build_detect
+
 DC_PID=$DC_MAIN; dc_stop; DC_MAIN=""
+fi
+
+# --- mail captures with known bytes (issue 13) ------------------------------
+mail_captures
+
+if [ -z "$ONLY" ]; then
 
 # --- Ethernet-sized segments: veth pair between two namespaces --------------
 log "network namespaces $NS_C <-> $NS_S (veth, MTU 1500)"
@@ -326,11 +450,14 @@ for s in "veth-imaplib-main main" "veth-imaplib-starttls-tls13 starttls13"; do
     capture_stop
 done
 DC_PID=$DC_NS; dc_stop; DC_NS=""
+fi
 
 # --- checks -----------------------------------------------------------------
 log "checks"
 fail=0
-for p in "$OUT"/*.pcap; do
+GLOB="*"
+[ "$ONLY" = mail ] && GLOB="mail-*"
+for p in "$OUT"/$GLOB.pcap; do
     n=$(basename "$p" .pcap)
     conns=$(tshark -r "$p" -q -z conv,tcp 2>/dev/null | grep -c '<->' || true)
     if [ "$conns" -lt 1 ]; then echo "FAIL $n: no TCP conversation" >&2; fail=1; continue; fi
@@ -346,5 +473,8 @@ for p in "$OUT"/*.pcap; do
     fi
     printf '%-30s %2d conns %4d imap pkts  transcript %s  %s bytes\n' "$n" "$conns" "$lines" "$tr" "$(stat -c %s "$p")"
 done
-du -ch "$OUT"/*.pcap | tail -1
+if ! python3 "$HERE/lib/mailproof.py" "$OUT/mail-manifest.json"; then
+    echo "FAIL mail-manifest: the pcaps do not carry the manifest's bytes" >&2; fail=1
+fi
+du -ch "$OUT"/$GLOB.pcap | tail -1
 exit $fail

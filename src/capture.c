@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -105,6 +106,36 @@ static pcap_t *open_live(const capture_opts *o, char *errbuf)
     return p;
 }
 
+/* The kernel's counters of a live capture (pcap_stats(3PCAP): packets
+ * received, dropped for lack of buffer space, dropped by the interface)
+ * as {"capture": {...}}; NULL when the platform cannot say. */
+static json_t *capture_counters(pcap_t *p, struct pcap_stat *ps)
+{
+    if (pcap_stats(p, ps) != 0)
+        return NULL;
+    json_t *cap = json_object();
+    json_object_set_new_nocheck(cap, "received", json_integer(ps->ps_recv));
+    json_object_set_new_nocheck(cap, "dropped", json_integer(ps->ps_drop));
+    json_object_set_new_nocheck(cap, "if_dropped", json_integer(ps->ps_ifdrop));
+    json_t *extra = json_object();
+    json_object_set_new_nocheck(extra, "capture", cap);
+    return extra;
+}
+
+/* --stats-interval: a "stats" event when the interval has passed on the
+ * wall clock (live capture only). */
+static void periodic_stats(const capture_opts *o, const capture_sink *sink, pcap_t *p, uint64_t *last)
+{
+    uint64_t now = wall_us();
+    if (*last == 0)
+        *last = now;
+    if (now - *last < (uint64_t)o->stats_interval * 1000000u)
+        return;
+    *last = now;
+    struct pcap_stat ps;
+    sink->stats(sink->ctx, now, capture_counters(p, &ps));
+}
+
 int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
@@ -120,6 +151,8 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
     bool show_progress = false;
     uint64_t read_bytes = 24; /* when ftell cannot say: file header + (16 + caplen) per record */
     uint64_t read_records = 0;
+    uint64_t last_stats = 0;   /* --stats-interval: wall time of the last periodic stats */
+    bool periodic = o->file == NULL && o->stats_interval > 0 && sink->stats;
 
     if (live) {
         p = open_live(o, errbuf);
@@ -152,6 +185,17 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
         return CAPTURE_EXIT_SETUP;
     }
     linktype = pcap_datalink(p);
+    /* Live: non-blocking reads and our own poll(2) of 100 ms when nothing
+     * is buffered.  In immediate mode Linux's libpcap does not honour the
+     * read timeout (pcap_set_timeout), so a blocking read on an idle link
+     * never returned: idle connections did not expire and
+     * --stats-interval came only with traffic. */
+    int sel_fd = -1;
+    if (live) {
+        sel_fd = pcap_get_selectable_fd(p);
+        if (sel_fd >= 0 && pcap_setnonblock(p, 1, errbuf) != 0)
+            sel_fd = -1;
+    }
     install_signals();
     active_pcap = p;
     if (o->progress && !live) {
@@ -189,13 +233,22 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
                 last_tick = ts;
                 sink->tick(sink->ctx, ts);
             }
+            if (periodic)
+                periodic_stats(o, sink, p, &last_stats);
         } else if (rc == 0) {
-            /* live timeout: idle expiry by the wall clock */
+            /* live, nothing buffered: wait for the descriptor, then idle
+             * expiry by the wall clock (poll returns early on a signal) */
+            if (sel_fd >= 0) {
+                struct pollfd pfd = {.fd = sel_fd, .events = POLLIN};
+                poll(&pfd, 1, 100);
+            }
             uint64_t now = wall_us();
             if (now - last_tick > 1000000u) {
                 last_tick = now;
                 sink->tick(sink->ctx, now);
             }
+            if (periodic)
+                periodic_stats(o, sink, p, &last_stats);
         } else if (rc == PCAP_ERROR_BREAK) {
             break;
         } else if (rc == PCAP_ERROR) {
@@ -212,13 +265,8 @@ int capture_run(const capture_opts *o, const capture_sink *sink, output *out)
 
     if (live) {
         struct pcap_stat ps;
-        if (pcap_stats(p, &ps) == 0) {
-            json_t *cap = json_object();
-            json_object_set_new_nocheck(cap, "received", json_integer(ps.ps_recv));
-            json_object_set_new_nocheck(cap, "dropped", json_integer(ps.ps_drop));
-            json_object_set_new_nocheck(cap, "if_dropped", json_integer(ps.ps_ifdrop));
-            extra = json_object();
-            json_object_set_new_nocheck(extra, "capture", cap);
+        extra = capture_counters(p, &ps);
+        if (extra) {
             fprintf(stderr, "imapscope: %u packets received, %u dropped by kernel, %u dropped by interface\n",
                     ps.ps_recv, ps.ps_drop, ps.ps_ifdrop);
         }

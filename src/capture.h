@@ -34,6 +34,7 @@ typedef struct capture_opts {
     int (*ready)(void *ctx);
     void *ready_ctx;
     bool progress;           /* a file: the progress line on stderr (progress.h); main decides */
+    unsigned stats_interval; /* live: a "stats" event every this many seconds (0: only at the end) */
 } capture_opts;
 
 /* Exit statuses of capture_run. */
@@ -52,6 +53,9 @@ typedef struct capture_sink {
     void *ctx;
     /* optional, for the progress line: connections open, events emitted */
     void (*progress)(void *ctx, uint64_t *open_conns, uint64_t *events);
+    /* optional, --stats-interval: a periodic "stats" event at now_us with
+     * extra (stolen: the kernel's packet counters) merged in */
+    void (*stats)(void *ctx, uint64_t now_us, json_t *extra);
 } capture_sink;
 
 /* Opens the input, runs the loop to the end (or a signal, or -c), finishes

@@ -306,8 +306,8 @@ static bool rec_before(const detect_rec *a, const detect_rec *b)
 {
     if (a->ts_us != b->ts_us)
         return a->ts_us < b->ts_us;
-    if (a->flow_id != b->flow_id)
-        return a->flow_id < b->flow_id;
+    if (a->first_frame != b->first_frame)
+        return a->first_frame < b->first_frame;
     return a->seq < b->seq;
 }
 
@@ -364,7 +364,7 @@ static void emit_alert(detect *d, const detect_rec *r, int which, const char *de
     int sev;
     unsigned sid;
     out_flow of = {r->flow_id, r->community_id[0] ? r->community_id : NULL, r->src_ip, r->src_port,
-                   r->dest_ip, r->dest_port, r->text_no, NULL};
+                   r->dest_ip, r->dest_port, r->text_no, NULL, "imap"};
 
     alert_sig_lookup(alert_info[which].name, &sev, &sid);
     json_object_set_new_nocheck(a, "name", json_string(alert_info[which].name));

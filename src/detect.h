@@ -8,8 +8,8 @@
  * selected, messages and bytes fetched or appended, messages flagged
  * \Deleted, expunged, moved, a mailbox deleted, whether a server offered
  * STARTTLS before TLS) and submits them here.  Records are processed in
- * the order of their PACKET time (ties: flow id, then the order within the
- * flow), never of arrival: with --threads, connections are split across
+ * the order of their PACKET time (ties: the number of the frame that
+ * started the flow, then the order within the flow), never of arrival: with --threads, connections are split across
  * threads and their records arrive interleaved by timing; they wait in a
  * bounded reorder buffer until every feeder's clock (the time of the last
  * packet it processed, detect_clock) has passed them.  So a capture file
@@ -106,6 +106,8 @@ typedef struct detect_rec {
     uint8_t  kind;            /* detect_kind */
     uint64_t ts_us;           /* packet time of the event */
     uint64_t seq;             /* order within the flow (the engine counts) */
+    uint64_t first_frame;     /* the frame that started the flow: the order of ties (flow_id
+                               * is a keyed hash, different every run) */
     /* the connection (for the alert's envelope) */
     uint64_t flow_id, text_no;
     char     community_id[64];

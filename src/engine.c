@@ -27,6 +27,7 @@
 #include "alert_sig.h"
 #include "detect_feed.h"
 #include "community_id.h"
+#include "flow_id.h"
 #include "limits.h"
 #include "inflate.h"
 #include "streams.h"
@@ -59,6 +60,7 @@ typedef struct conn {
     flow *f;
     imap_session *imap;
     out_flow of;
+    uint64_t flow_id;        /* flow_id.h: made when the connection is */
     out_seen seen;          /* what the -v trace has annotated on this connection */
     char src_ip[INET6_ADDRSTRLEN], dest_ip[INET6_ADDRSTRLEN];
     char community_id[64];
@@ -69,7 +71,6 @@ typedef struct conn {
     conn_layer layer[2];     /* by imap_dir: the outermost layer of the raw bytes */
     bool z_on[2];            /* DEFLATE under (or without) TLS, by imap_dir */
     tls_conn *tls;           /* once TLS starts */
-    bool tls_wait[2];        /* STARTTLS switch: skip cleartext until the first TLS record */
     bool tls_implicit;       /* server port is a TLS port */
     bool tls_seen, compress_seen;
     uint64_t bytes[2];       /* TCP payload delivered, by imap_dir */
@@ -112,6 +113,7 @@ struct engine {
     uint64_t tls_events;
     starttls_seen *starttls;  /* cfg.starttls, or own_starttls */
     starttls_seen *own_starttls;
+    uint8_t flow_id_key[16]; /* flow_id.h, from cfg.flow_id_seed */
 };
 
 enum { EV_IMAP, EV_SESSION, EV_ALERT, EV_TLS };
@@ -171,7 +173,7 @@ static void conn_envelope(conn *c)
                               c->e->cfg.community_id_seed, true, c->community_id,
                               sizeof c->community_id) < 0)
         c->community_id[0] = '\0';
-    c->of.flow_id = f->id;
+    c->of.flow_id = c->flow_id;
     c->of.community_id = c->community_id;
     c->of.src_ip = c->src_ip;
     c->of.src_port = f->port[cs];
@@ -186,6 +188,7 @@ static const out_flow *conn_out(conn *c)
 {
     if (!c->envelope_ready)
         conn_envelope(c);
+    c->of.app_proto = c->kind == CK_IMAP ? "imap" : NULL; /* known once data was seen */
     return &c->of;
 }
 
@@ -206,6 +209,7 @@ static void conn_detect_env(void *ctx, detect_rec *r)
     int ss = !f->client_side;
 
     conn_out(c);
+    r->first_frame = f->id;
     r->flow_id = c->of.flow_id;
     r->text_no = c->of.text_no;
     snprintf(r->community_id, sizeof r->community_id, "%s", c->community_id);
@@ -531,20 +535,9 @@ static void conn_inflate(conn *c, imap_dir d, const uint8_t *data, size_t len, u
 static void conn_tls_bytes(conn *c, imap_dir d, const uint8_t *data, size_t len, uint64_t ts)
 {
     /* SPECS.md 6.2: the first bytes after the switch must be a TLS record. */
+    /* the dissector names cleartext after the switch; the TLS layer skips
+     * it (tls_conn_await_record) */
     imap_session_check_tls_start(c->imap, d, data, len);
-    if (c->tls_wait[d]) {
-        /* Cleartext injected after the STARTTLS switch (reported by the
-         * dissector) stands before the first record: skip to a handshake
-         * record header so the handshake can still be followed. */
-        size_t i = 0;
-        while (i < len && !(data[i] == 0x16 && tls_looks_like_record(data + i, len - i)))
-            i++;
-        c->opaque_bytes[d] += i;
-        data += i, len -= i;
-        if (len == 0)
-            return;
-        c->tls_wait[d] = false;
-    }
     if (c->tls)
         tls_conn_feed(c->tls, d, data, len, ts);
     else
@@ -629,11 +622,16 @@ static void conn_note_starttls(conn *c)
         for (unsigned i = 0; i < n; i++) {
             char detail[256];
             out_flow of = {w[i].flow_id, w[i].community_id, w[i].src_ip, w[i].src_port, w[i].dest_ip,
-                           w[i].dest_port, w[i].text_no, NULL};
+                           w[i].dest_port, w[i].text_no, NULL, "imap"};
             snprintf(detail, sizeof detail,
                      "%s in clear after capability lists without STARTTLS; the server offered STARTTLS "
                      "to other clients later in this capture", w[i].what);
+            /* about an earlier connection, at its time: no pcap_cnt (the
+             * frame being processed belongs to another connection) */
+            uint64_t frame = output_packet(c->e->out);
+            output_set_packet(c->e->out, 0);
             stripped_alert(c->e, &of, w[i].ts_us, w[i].offset, w[i].tag, detail);
+            output_set_packet(c->e->out, frame);
         }
     } while (n == 16);
 }
@@ -748,13 +746,14 @@ static void conn_start_tls(conn *c, imap_dir d)
 {
     c->tls_seen = true;
     c->layer[d] = CL_TLS;
-    c->tls_wait[d] = !c->tls_implicit;
     if (!c->tls) {
         c->tls = tls_conn_new(&c->e->tls_cfg, &tls_cb, c);
         /* no TCP handshake seen: a missing TLS handshake is expected */
         if (c->tls && !c->f->syn[0] && !c->f->syn[1])
             tls_conn_set_midstream(c->tls);
     }
+    if (c->tls && !c->tls_implicit)
+        tls_conn_await_record(c->tls, d);
     if (c->imap)
         imap_session_set_layer(c->imap, d, IMAP_LAYER_TLS, c->e->tls_cfg.keylog != NULL);
 }
@@ -778,11 +777,12 @@ static conn *conn_new(engine *e, flow *f)
     c->e = e;
     c->f = f;
     c->rng = e->cfg.feed_seed ^ (uint32_t)f->id * 2654435761u;
+    c->flow_id = flow_id_make(e->flow_id_key, f);
     f->app = c;
     if (e->cfg.streams_dir) {
-        /* streams.h: new files only, 0600, no link followed */
+        /* streams.h: new files only, 0600, no link followed; named by the JSON's flow_id */
         for (int d = 0; d < 2; d++)
-            if (streams_file_create(e->cfg.streams_dir, f->id, dir_name(d)) != 0)
+            if (streams_file_create(e->cfg.streams_dir, c->flow_id, dir_name(d)) != 0)
                 c->stream_bad[d] = true;
     }
     return c;
@@ -847,7 +847,7 @@ static void dump_stream(conn *c, imap_dir d, const uint8_t *data, size_t len)
 {
     if (c->stream_bad[d])
         return;
-    if (streams_file_append(c->e->cfg.streams_dir, c->f->id, dir_name(d), data, len) != 0)
+    if (streams_file_append(c->e->cfg.streams_dir, c->flow_id, dir_name(d), data, len) != 0)
         c->stream_bad[d] = true;
 }
 
@@ -987,8 +987,10 @@ static json_t *conn_summary(conn *c, const char *reason)
     json_object_set_new_nocheck(tls, "decrypted", json_boolean(c->plaintext_bytes[0] + c->plaintext_bytes[1] > 0));
     json_object_set_new_nocheck(tls, "decrypted_client_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_CLIENT]));
     json_object_set_new_nocheck(tls, "decrypted_server_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_SERVER]));
-    json_object_set_new_nocheck(tls, "opaque_client_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_CLIENT]));
-    json_object_set_new_nocheck(tls, "opaque_server_bytes", json_integer((json_int_t)c->opaque_bytes[IMAP_DIR_SERVER]));
+    json_object_set_new_nocheck(tls, "opaque_client_bytes",
+                                json_integer((json_int_t)(c->opaque_bytes[IMAP_DIR_CLIENT] + tls_conn_skipped(c->tls, IMAP_DIR_CLIENT))));
+    json_object_set_new_nocheck(tls, "opaque_server_bytes",
+                                json_integer((json_int_t)(c->opaque_bytes[IMAP_DIR_SERVER] + tls_conn_skipped(c->tls, IMAP_DIR_SERVER))));
     json_object_set_new_nocheck(s, "tls", tls);
     json_object_set_new_nocheck(s, "compress_active", json_boolean(c->compress_seen));
     return s;
@@ -1050,6 +1052,7 @@ engine *engine_new(const engine_config *cfg, output *out, char *errbuf, size_t e
     }
     e->cfg = *cfg;
     e->out = out;
+    flow_id_key_from_seed(e->flow_id_key, cfg->flow_id_seed);
     if (decoder_init(&e->dec, &e->cfg.decode, errbuf, errlen) != 0) {
         free(e);
         return NULL;
@@ -1165,7 +1168,12 @@ void engine_packet(engine *e, const pkt *p, uint64_t ts_us, uint64_t frame_no)
         flow_table_expire(e->flows, ts_us);
     }
     e->tcp_packets++;
+    /* pcap_cnt of the events this packet causes; those of idle expiry
+     * (above), ticks and the end of input carry none */
+    output_set_packet(e->out, frame_no);
     engine_tcp(e, p, ts_us, frame_no);
+    output_set_packet(e->out, 0);
+    /* (after: the detections it releases are not this packet's events) */
     if (e->cfg.detect)
         detect_clock(e->cfg.detect, e->cfg.detect_feeder, e->now_us);
 }
@@ -1309,6 +1317,18 @@ uint64_t engine_stats_time(uint64_t newest_us)
     if (newest_us != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0 || now.tv_sec < 0)
         return newest_us;
     return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+}
+
+void engine_stats_periodic(engine *e, uint64_t now_us, json_t *extra)
+{
+    json_t *st = engine_stats(e);
+    json_object_set_new_nocheck(st, "periodic", json_true());
+    if (extra) {
+        json_object_update(st, extra);
+        json_decref(extra);
+    }
+    output_event(e->out, "stats", now_us, NULL, st);
+    output_flush(e->out);
 }
 
 void engine_finish(engine *e, const char *reason, json_t *extra)

@@ -34,6 +34,7 @@ typedef struct engine_config {
     uint16_t       tls_ports[ENGINE_MAX_TLS_PORTS];       /* TLS from the first byte (993) */
     unsigned       n_tls_ports;
     uint16_t       community_id_seed;
+    uint64_t       flow_id_seed;  /* flow_id.h: the key of every flow_id (main: --flow-id-seed, else random) */
     const char    *streams_dir;   /* when set: DIR/<flow_id>.client|.server get the reassembled bytes */
     int            feed_chunk;    /* testing: 0 feed as delivered, N>0 pieces of N bytes, -1 random sizes */
     uint32_t       feed_seed;     /* seed of the random split */
@@ -91,6 +92,11 @@ uint64_t engine_frames(const engine *e);
  * the "stats" event with the counters and `extra` (stolen, may be NULL:
  * e.g. pcap_stats of a live capture) merged in. */
 void engine_finish(engine *e, const char *reason, json_t *extra);
+
+/* --stats-interval: a "stats" event now (the counters so far, with
+ * "periodic": true and extra, stolen, merged in: the kernel's packet
+ * counters), then the output is flushed.  Connections go on. */
+void engine_stats_periodic(engine *e, uint64_t now_us, json_t *extra);
 
 /* The time of the "stats" event: newest_us, the newest packet's time, as
  * every other event; when no packet was seen (0: an empty capture) the

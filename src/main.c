@@ -9,6 +9,7 @@
 
 #include "capture.h"
 #include "engine.h"
+#include "flow_id.h"
 #include "json_pool.h"
 #include "keylog.h"
 #include "limits.h"
@@ -46,7 +47,8 @@ static void usage(FILE *fp)
 "  --key-log-max B      bytes of the key log read at most (default %u)\n"
 "\n"
 "Output\n"
-"  -T text|json         annotated trace (default) or JSON lines\n"
+"  -T text|json|ecs     annotated trace (default), JSON lines, or JSON lines with Elastic\n"
+"                       Common Schema 8.11 names (docs/ecs-fields.md)\n"
 "  -w FILE              write output to FILE (reopened on SIGHUP) instead of stdout\n"
 "  -v                   verbose: annotate each command, status response, response code and\n"
 "                       capability with its RFC section, the first time it appears in a connection\n"
@@ -62,6 +64,16 @@ static void usage(FILE *fp)
 "                       mode 0700 (after -Z, by USER), must not be another user's or\n"
 "                       writable by others, files are new (never overwritten), mode 0600\n"
 "  --community-id-seed N  Community ID seed (default 0)\n"
+"  --flow-id-seed N     the key of every flow_id (default: random per run, so flow_ids differ\n"
+"                       across runs and sensors; give one for reproducible output)\n"
+"  --sensor-name NAME   the \"host\" of every event (default: the host name)\n"
+"  --types LIST         write only these event types, comma-separated, of\n"
+"                       " OUT_TYPE_NAMES "\n"
+"  --no-responses       \"imap\" events without their untagged \"responses\"\n"
+"  --exclude-fields LIST  top-level fields not written, comma-separated TYPE.FIELD\n"
+"                       (imap_session.capabilities,tls.ja4_r; at most %d)\n"
+"  --stats-interval S   live capture: a \"stats\" event every S seconds, with the\n"
+"                       kernel's packet counters (received, dropped)\n"
 "  --server-port P      an IMAP server port (repeatable; default 143, 220, 993)\n"
 "  --tls-port P         a port that is TLS from the first byte (repeatable; default 993);\n"
 "                       also an IMAP server port (no --server-port P needed)\n"
@@ -129,7 +141,7 @@ static void usage(FILE *fp)
 "\n"
 "Exit status: 0 done (also when the reader of a pipe left early, `| head`),\n"
 "1 setup error, 2 the input broke off, 3 writing the output failed (disk full).\n",
-            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, REPORT_MAX_CONNS, REPORT_MAX_TRACES,
+            LIM_SNAPLEN, LIM_KEYLOG_BYTES, LIM_MAX_TEXT_LINE, OUT_MAX_EXCLUDE, REPORT_MAX_CONNS, REPORT_MAX_TRACES,
             REPORT_TRACE_BYTES, REPORT_MAX_KEYS, REPORT_MAX_ROWS, LIM_MAX_FLOWS, LIM_FLOW_IDLE_TIMEOUT_S, LIM_REASM_PER_FLOW,
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
             LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES,
@@ -153,6 +165,8 @@ enum {
     /* report, statistics, progress (issue 16) */
     OPT_REPORT, OPT_STATS, OPT_REPCONNS, OPT_REPTRACES, OPT_REPTRACEBYTES, OPT_REPKEYS, OPT_REPROWS,
     OPT_PROGRESS, OPT_NOPROGRESS,
+    /* SIEM output (issue 14) */
+    OPT_FLOWIDSEED, OPT_SENSORNAME, OPT_TYPES, OPT_NORESPONSES, OPT_STATSINTERVAL, OPT_EXCLUDEFIELDS,
     /* detections across connections (issue 15) */
     OPT_NODETECT, OPT_NOUSERS, OPT_BFFAIL, OPT_BFWIN, OPT_SPRAYUSERS, OPT_SPRAYWIN, OPT_STUFFCLIENTS,
     OPT_STUFFUSERS, OPT_STUFFPCT, OPT_STUFFWIN, OPT_AFTERFAIL, OPT_AFTERWIN, OPT_BULKBYTES, OPT_BULKMSGS,
@@ -223,6 +237,12 @@ static const struct option long_opts[] = {
     {"report-max-rows", required_argument, NULL, OPT_REPROWS},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NOPROGRESS},
+    {"flow-id-seed", required_argument, NULL, OPT_FLOWIDSEED},
+    {"sensor-name", required_argument, NULL, OPT_SENSORNAME},
+    {"types", required_argument, NULL, OPT_TYPES},
+    {"no-responses", no_argument, NULL, OPT_NORESPONSES},
+    {"exclude-fields", required_argument, NULL, OPT_EXCLUDEFIELDS},
+    {"stats-interval", required_argument, NULL, OPT_STATSINTERVAL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -292,6 +312,8 @@ static void sink_workers_tick(void *ctx, uint64_t now) { workers_tick(ctx, now);
 static void sink_workers_finish(void *ctx, const char *why, json_t *x) { workers_finish(ctx, why, x); }
 static void sink_engine_progress(void *ctx, uint64_t *o, uint64_t *ev) { engine_progress(ctx, o, ev); }
 static void sink_workers_progress(void *ctx, uint64_t *o, uint64_t *ev) { workers_progress(ctx, o, ev); }
+static void sink_engine_stats(void *ctx, uint64_t now, json_t *x) { engine_stats_periodic(ctx, now, x); }
+static void sink_workers_stats(void *ctx, uint64_t now, json_t *x) { workers_stats_periodic(ctx, now, x); }
 
 /* The progress line by default: stderr is a terminal, the input a regular
  * file, the events do not go to the same terminal, and no CI log. */
@@ -347,6 +369,11 @@ int main(int argc, char **argv)
     int progress_mode = 0; /* -1 off, 0 auto, 1 on */
     report_config rc_cfg;
     report *rep = NULL;
+    /* SIEM output (issue 14) */
+    bool flow_id_seed_set = false, no_responses = false;
+    const char *sensor_name = NULL, *types = NULL, *exclude[OUT_MAX_EXCLUDE];
+    unsigned n_exclude = 0;
+    static char hostname[256];
     /* detections across connections (issue 15) */
     detect_config dcfg;
     detect *det = NULL;
@@ -372,8 +399,10 @@ int main(int argc, char **argv)
                 fmt = OUT_JSON;
             else if (!strcmp(optarg, "text"))
                 fmt = OUT_TEXT;
+            else if (!strcmp(optarg, "ecs"))
+                fmt = OUT_ECS;
             else {
-                fprintf(stderr, "imapscope: -T: \"%s\" is not a format (text, json)\n", optarg);
+                fprintf(stderr, "imapscope: -T: \"%s\" is not a format (text, json, ecs)\n", optarg);
                 return 1;
             }
             break;
@@ -480,6 +509,29 @@ int main(int argc, char **argv)
             dcfg.user_interval_us = parse_num("--user-interval", optarg, 0, 86400ull * 365) * 1000000u;
             break;
         case OPT_NOPROGRESS: progress_mode = -1; break;
+        case OPT_FLOWIDSEED:
+            ec.flow_id_seed = parse_num("--flow-id-seed", optarg, 0, UINT64_MAX);
+            flow_id_seed_set = true;
+            break;
+        case OPT_SENSORNAME:
+            if (!*optarg || strlen(optarg) > 255) {
+                fprintf(stderr, "imapscope: --sensor-name: give a name of 1 to 255 bytes\n");
+                return 1;
+            }
+            sensor_name = optarg;
+            break;
+        case OPT_TYPES: types = optarg; break;
+        case OPT_NORESPONSES: no_responses = true; break;
+        case OPT_EXCLUDEFIELDS:
+            if (n_exclude == OUT_MAX_EXCLUDE) {
+                fprintf(stderr, "imapscope: --exclude-fields: at most %d uses\n", OUT_MAX_EXCLUDE);
+                return 1;
+            }
+            exclude[n_exclude++] = optarg;
+            break;
+        case OPT_STATSINTERVAL:
+            co.stats_interval = (unsigned)parse_num("--stats-interval", optarg, 1, 86400 * 365);
+            break;
         default:
             usage(stderr);
             return 1;
@@ -541,6 +593,29 @@ int main(int argc, char **argv)
     output_set_color(out, color);
     output_set_max_text_line(out, max_text_line);
     output_set_annotate(out, annotate);
+    if (!flow_id_seed_set)
+        ec.flow_id_seed = flow_id_random_seed(); /* unique across runs and sensors */
+    if (!sensor_name) {
+        if (gethostname(hostname, sizeof hostname - 1) != 0 || !hostname[0])
+            snprintf(hostname, sizeof hostname, "unknown");
+        sensor_name = hostname;
+    }
+    output_set_sensor(out, sensor_name, co.file && strcmp(co.file, "-") != 0 ? co.file : NULL);
+    output_set_no_responses(out, no_responses);
+    for (unsigned i = 0; i < n_exclude; i++) {
+        if (output_exclude_fields(out, exclude[i], errbuf, sizeof errbuf) != 0) {
+            fprintf(stderr, "imapscope: --exclude-fields: %s\n", errbuf);
+            output_close(out);
+            keylog_free(kl);
+            return 1;
+        }
+    }
+    if (types && output_set_types(out, types, errbuf, sizeof errbuf) != 0) {
+        fprintf(stderr, "imapscope: --types: %s\n", errbuf);
+        output_close(out);
+        keylog_free(kl);
+        return 1;
+    }
     ec.imap.emit_lines = output_wants_lines(out);
     if (report_path || want_stats) {
         char in[600];
@@ -594,10 +669,12 @@ int main(int argc, char **argv)
     if (threads > 1) {
         e = NULL;
         ws = workers_new(threads, &ec, out, errbuf, sizeof errbuf);
-        sink = (capture_sink){sink_workers_frame, sink_workers_tick, sink_workers_finish, ws, sink_workers_progress};
+        sink = (capture_sink){sink_workers_frame, sink_workers_tick, sink_workers_finish, ws, sink_workers_progress,
+                              sink_workers_stats};
     } else {
         e = engine_new(&ec, out, errbuf, sizeof errbuf);
-        sink = (capture_sink){sink_engine_frame, sink_engine_tick, sink_engine_finish, e, sink_engine_progress};
+        sink = (capture_sink){sink_engine_frame, sink_engine_tick, sink_engine_finish, e, sink_engine_progress,
+                              sink_engine_stats};
     }
     if (det)
         detect_set_starttls(det, e ? engine_starttls(e) : workers_starttls(ws));

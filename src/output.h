@@ -62,7 +62,11 @@ extern "C" {
 /* Caps of this module (OUT_FLUSH_BYTES, OUT_MAX_*, OUT_TEXT_MAX_LINE):
  * src/limits.h, each behind #ifndef so that a build may override it. */
 
-typedef enum out_format { OUT_TEXT = 0, OUT_JSON = 1 } out_format;
+typedef enum out_format {
+    OUT_TEXT = 0,
+    OUT_JSON = 1,
+    OUT_ECS = 2   /* JSON lines with Elastic Common Schema names (render_ecs.h, docs/ecs-fields.md) */
+} out_format;
 
 typedef enum out_color {
     OUT_COLOR_AUTO = 0,  /* colour when writing to a terminal and NO_COLOR is unset */
@@ -98,6 +102,7 @@ typedef struct out_flow {
     uint16_t    dest_port;
     uint64_t    text_no;   /* its number in the text trace (output_flow_number()); 0: flow_id */
     out_seen   *seen;
+    const char *app_proto; /* "imap" once the connection is known to be IMAP; NULL: key left out */
 } out_flow;
 
 /* Counters of one output (for the "stats" event). */
@@ -123,6 +128,44 @@ output *output_open(const char *path, out_format fmt, int verbose, char *errbuf,
  * response code and capability to "imap" and "imap_session" events
  * (--annotate; off by default).  See docs/output.md, "Annotations". */
 void output_set_annotate(output *o, bool on);
+
+/* The envelope of every event (EVE-style, issue 14): "host" (the sensor
+ * name; NULL: key left out) and "pcap_filename" (the capture file read;
+ * NULL: live, key left out).  Both are copied.  Call before forks. */
+void output_set_sensor(output *o, const char *host, const char *pcap_filename);
+
+/* "pcap_cnt" of the events written from now on: the number of the frame
+ * whose processing causes them (1 = the first frame of the input); 0:
+ * none (idle expiry, the end of input, stats), key left out.  The engine
+ * sets it around each packet; per output (each fork its own). */
+void output_set_packet(output *o, uint64_t frame_no);
+uint64_t output_packet(const output *o);
+
+/* What to log (--types): a comma-separated list of event types of
+ * OUT_TYPE_NAMES; events of other types are not written (the text
+ * trace's lines count as "imap").  Returns 0, or -1 with a message naming
+ * the unknown or empty name in errbuf.  NULL: every type (the default). */
+#define OUT_TYPE_NAMES "imap,imap_session,alert,tls,email,fileinfo,imap_user,stats"
+int output_set_types(output *o, const char *list, char *errbuf, size_t errlen);
+
+/* True when events of this type are written (--types), so that a
+ * producer can skip building a body nobody reads. */
+bool output_wants_type(const output *o, const char *event_type);
+
+/* --exclude-fields: top-level members of event bodies that are not
+ * written, a comma-separated list of TYPE.KEY ("imap.responses,
+ * imap_session.capabilities,tls.ja4_r"; TYPE of OUT_TYPE_NAMES, KEY a
+ * member name of up to OUT_EXCLUDE_KEY_MAX - 1 bytes), at most
+ * OUT_MAX_EXCLUDE in all; added to those set before.  Applies to every
+ * format.  Returns 0, or -1 with a message naming the bad entry. */
+#define OUT_MAX_EXCLUDE     16
+#define OUT_EXCLUDE_KEY_MAX 48
+int output_exclude_fields(output *o, const char *list, char *errbuf, size_t errlen);
+
+/* --no-responses: "imap" events are written without their "responses"
+ * array (the untagged responses of the transaction): the same as
+ * output_exclude_fields(o, "imap.responses"). */
+void output_set_no_responses(output *o, bool on);
 
 /* Colour for the text trace (default OUT_COLOR_AUTO). */
 void output_set_color(output *o, out_color mode);

@@ -21,6 +21,8 @@
 #include <string.h>
 
 #include "imap_node.h"
+#include "node_json.h"
+#include "render_ecs.h"
 #include "sink.h"
 
 /* Zero-padded decimal of exactly width digits (v < 10^width). */
@@ -446,6 +448,25 @@ void json_event_head(output *o, const char *event_type, uint64_t ts_us, const ou
         put_json_cstr(o, flow->dest_ip ? flow->dest_ip : "");
         put(o, ",\"dest_port\":", 13);
         put_u64(o, flow->dest_port);
+        /* EVE-style (issue 14): the transport, and the application
+         * protocol once the connection is known to be IMAP */
+        put(o, ",\"proto\":\"TCP\"", 14);
+        if (flow->app_proto) {
+            put(o, ",\"app_proto\":", 13);
+            put_json_cstr(o, flow->app_proto);
+        }
+    }
+    if (o->env.host) {
+        put(o, ",\"host\":", 8);
+        put_json_cstr(o, o->env.host);
+    }
+    if (flow && o->env.pcap_cnt) {
+        put(o, ",\"pcap_cnt\":", 12);
+        put_u64(o, o->env.pcap_cnt);
+    }
+    if (o->env.pcap_filename) {
+        put(o, ",\"pcap_filename\":", 17);
+        put_json_cstr(o, o->env.pcap_filename);
     }
 }
 
@@ -480,17 +501,22 @@ void put_node_value(output *o, const imap_node *v, int depth)
         return;
     }
     switch ((imap_node_kind)v->kind) {
-    case IMAP_NODE_OBJECT:
+    case IMAP_NODE_OBJECT: {
         put_ch(o, '{');
+        bool first = true;
         for (uint32_t i = 0; i < v->len; i++) {
             if (o->overflow)
                 return;
             const imapi_pair *p = &v->u.pairs[i];
-            put_json_key(o, p->key, p->klen, i == 0);
+            if (depth == 0 && o->env.skip_type >= 0 && out_excluded(o, o->env.skip_type, p->key, p->klen))
+                continue; /* --exclude-fields */
+            put_json_key(o, p->key, p->klen, first);
+            first = false;
             put_node_value(o, p->value, depth + 1);
         }
         put_ch(o, '}');
         break;
+    }
     case IMAP_NODE_ARRAY:
         put_ch(o, '[');
         for (uint32_t i = 0; i < v->len && !o->overflow; i++) {
@@ -555,12 +581,16 @@ void put_node_ann(output *o, const imap_node *v, int depth, const char *key)
         return;
     }
     put_ch(o, '{');
+    bool first = true;
     for (size_t i = 0; i < n; i++) {
         if (o->overflow)
             return;
         size_t kl;
         const char *k = imap_node_key_at(v, i, &kl);
-        put_json_key(o, k, kl, i == 0);
+        if (depth == 0 && o->env.skip_type >= 0 && out_excluded(o, o->env.skip_type, k, kl))
+            continue; /* --exclude-fields */
+        put_json_key(o, k, kl, first);
+        first = false;
         put_node_ann(o, imap_node_at(v, i), depth + 1, k);
         const imap_annot *a = NULL;
         if (strcmp(k, "command") == 0 && (a = node_ann_of(v, k, IMAP_ANNOT_COMMAND)) != NULL)
@@ -581,9 +611,20 @@ void put_node_ann(output *o, const imap_node *v, int depth, const char *key)
 void output_event_node(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
                        const imap_node *body, const char *flag)
 {
-    if (!o || !event_type || o->broken) {
+    if (!o || !event_type || o->broken || !output_wants_type(o, event_type)) {
         if (o && o->broken)
             o->ctr.events++;
+        return;
+    }
+    if (o->fmt == OUT_ECS) {
+        json_t *b = body ? node_to_json(body) : NULL;
+        if (json_is_object(b)) {
+            out_exclude_json(o, event_type, b);
+            if (flag && !json_object_get(b, flag))
+                json_object_set_new(b, flag, json_true());
+        }
+        ecs_event(o, event_type, ts_us, flow, b);
+        json_decref(b);
         return;
     }
     if (o->fmt != OUT_JSON)
@@ -594,14 +635,16 @@ void output_event_node(output *o, const char *event_type, uint64_t ts_us, const 
         put_ch(o, ',');
         put_json_cstr(o, event_type);
         put_ch(o, ':');
+        o->env.skip_type = o->env.n_excl ? out_type_index(event_type) : -1;
         if (o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0))
             put_node_ann(o, body, 0, NULL);
         else
             put_node_value(o, body, 0);
+        o->env.skip_type = -1;
         if (flag && !o->overflow && imap_node_kind_of(body) == IMAP_NODE_OBJECT && !imap_node_get(body, flag)) {
             /* a member the program adds at the end ("decrypted": true) */
             o->len--; /* the closing brace */
-            put_json_key(o, flag, strlen(flag), imap_node_size(body) == 0);
+            put_json_key(o, flag, strlen(flag), o->buf[o->len - 1] == '{');
             put(o, "true}", 5);
         }
     }
@@ -639,10 +682,13 @@ void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, 
     put_json_cstr(o, event_type);
     put(o, ":{", 2);
     bool first = true;
+    int t = o->env.n_excl ? out_type_index(event_type) : -1;
     size_t n = imap_node_kind_of(body) == IMAP_NODE_OBJECT ? imap_node_size(body) : 0;
     for (size_t i = 0; i < n && !o->overflow; i++) {
         size_t kl;
         const char *k = imap_node_key_at(body, i, &kl);
+        if (t >= 0 && out_excluded(o, t, k, kl))
+            continue; /* --exclude-fields */
         const json_t *over = json_object_get(extra, k);
         put_json_key(o, k, kl, first);
         first = false;
@@ -664,6 +710,8 @@ void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, 
             break;
         if (n && imap_node_get(body, k))
             continue; /* written in body's place */
+        if (t >= 0 && out_excluded(o, t, k, strlen(k)))
+            continue;
         put_json_key(o, k, strlen(k), first);
         first = false;
         if (ann)

@@ -322,8 +322,8 @@ static void annotate_once(output *o, out_seen *seen, imap_annot_kind kind, const
 
 void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)
 {
-    if (!o || o->fmt != OUT_TEXT || o->broken || !flow)
-        return;
+    if (!o || o->fmt != OUT_TEXT || o->broken || !flow || !output_wants_type(o, "imap"))
+        return; /* --types without imap: no conversation shown */
     event_begin(o);
     char date[28];
     output_format_rfc3339(ts_us, date);
@@ -357,7 +357,7 @@ static bool span_eq(imap_span sp, const char *lit)
 
 void output_line(output *o, uint64_t ts_us, const out_flow *flow, imap_dir dir, const imap_line *line)
 {
-    if (!o || o->fmt != OUT_TEXT || o->broken || !line)
+    if (!o || o->fmt != OUT_TEXT || o->broken || !line || !output_wants_type(o, "imap"))
         return;
     event_begin(o);
     bool client = dir == IMAP_DIR_CLIENT;

@@ -94,6 +94,7 @@ output *output_open(const char *path, out_format fmt, int verbose, char *errbuf,
     o->fmt = fmt;
     o->verbose = verbose;
     o->ts_cache_sec = -1;
+    o->env.skip_type = -1;
     o->max_text_line = LIM_MAX_TEXT_LINE;
     pthread_mutex_init(&o->lock, NULL);
     if (!path || strcmp(path, "-") == 0) {
@@ -207,6 +208,7 @@ output *output_fork(output *parent)
     o->fmt = parent->fmt;
     o->verbose = parent->verbose;
     o->annotate = parent->annotate;
+    o->env = parent->env;
     o->fd = -1;
     o->is_stdout = true; /* never closes a descriptor */
     o->is_tty = parent->is_tty;

@@ -22,8 +22,33 @@
 
 #include "output.h"
 
+/* The envelope and selection settings of an output (output.h:
+ * output_set_sensor, output_set_packet, output_set_types,
+ * output_set_no_responses); a fork starts with a copy of its parent's. */
+typedef struct out_env {
+    const char *host;           /* "host"; NULL: left out (borrowed: outlives the output) */
+    const char *pcap_filename;  /* "pcap_filename"; NULL: left out (borrowed) */
+    uint64_t    pcap_cnt;       /* "pcap_cnt" of the events being written; 0: left out */
+    uint32_t    types;          /* bit per OUT_TYPE_NAMES entry written; 0: every type */
+    struct {                    /* --exclude-fields, --no-responses: top-level body members left out */
+        uint8_t type;           /* index in OUT_TYPE_NAMES */
+        uint8_t len;
+        char    key[OUT_EXCLUDE_KEY_MAX];
+    } excl[OUT_MAX_EXCLUDE];
+    unsigned    n_excl;
+    int         skip_type;      /* while writing a body: its type's index (excl applies); -1: none */
+} out_env;
+
+/* The index of event_type in OUT_TYPE_NAMES, or -1 (output.c). */
+int out_type_index(const char *event_type);
+
+/* Deletes the excluded members of a jansson body of this type (owned by
+ * the caller). */
+void out_exclude_json(const output *o, const char *event_type, json_t *body);
+
 struct output {
     out_format fmt;
+    out_env    env;
     int        verbose;
     bool       annotate;        /* JSON: rfc and meaning added (--annotate) */
     int        fd;
@@ -54,6 +79,15 @@ struct output {
     struct output *parent;     /* NULL for the main output */
     pthread_mutex_t lock;      /* main output: guards fd and write(2) */
 };
+
+/* True when member k (kl bytes) of a body of type index t is excluded. */
+static inline bool out_excluded(const output *o, int t, const char *k, size_t kl)
+{
+    for (unsigned i = 0; i < o->env.n_excl; i++)
+        if (o->env.excl[i].type == t && o->env.excl[i].len == kl && memcmp(o->env.excl[i].key, k, kl) == 0)
+            return true;
+    return false;
+}
 
 /* Makes room for n more bytes of the current event.  Returns false (and
  * marks the event overflowed) past the per-event cap or when out of

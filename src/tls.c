@@ -141,9 +141,12 @@ typedef enum dir_state {
     DS_RESYNC,      /* scanning for a record header after lost bytes */
     DS_DEAD,        /* not TLS: ignore everything */
     DS_V2HELLO,     /* collecting an SSLv2-format ClientHello */
+    DS_AWAIT,       /* after a STARTTLS switch: cleartext may stand before
+                     * the first record (the dissector names it): skipped
+                     * up to the first handshake record header */
     DS_COUNT
 } dir_state;
-static const char *const dir_state_names[] = {"start", "records", "resync", "dead", "v2hello"};
+static const char *const dir_state_names[] = {"start", "records", "resync", "dead", "v2hello", "await"};
 _Static_assert(sizeof dir_state_names / sizeof dir_state_names[0] == DS_COUNT, "state names");
 
 
@@ -172,6 +175,7 @@ typedef struct tls_dir {
     /* counters */
     uint64_t records, bytes, app_records, app_bytes, plain_bytes, undecrypted_records;
     uint64_t early_records;
+    uint64_t skipped;           /* DS_AWAIT: cleartext before the first record */
     bool zlib_on;               /* RFC 3749 DEFLATE compression active */
     z_stream z;
 } tls_dir;
@@ -995,6 +999,18 @@ static void start_body(tls_conn *t, imap_dir dir)
     }
 }
 
+void tls_conn_await_record(tls_conn *t, imap_dir dir)
+{
+    tls_dir *d = &t->d[dir & 1];
+    if (d->state == DS_START && d->bytes == 0)
+        dir_set_state(d, DS_AWAIT);
+}
+
+uint64_t tls_conn_skipped(const tls_conn *t, imap_dir dir)
+{
+    return t ? t->d[dir & 1].skipped : 0;
+}
+
 void tls_conn_feed(tls_conn *t, imap_dir dir, const uint8_t *p, size_t n, uint64_t ts_us)
 {
     dir &= 1;
@@ -1003,6 +1019,32 @@ void tls_conn_feed(tls_conn *t, imap_dir dir, const uint8_t *p, size_t n, uint64
     if (d->state == DS_DEAD)
         return;
     d->bytes += n;
+    if (d->state == DS_AWAIT && n) {
+        /* SPECS.md 6.2: slide a 5-byte window to the first handshake
+         * record header (it may be split across pieces); what falls out
+         * of the window is cleartext, not TLS; the record's bytes are
+         * counted when fed on below */
+        d->bytes -= n;
+        while (n > 0 && d->hdr_have < 5) {
+            d->hdr[d->hdr_have++] = *p++;
+            n--;
+            while (d->hdr_have > 0 && !(d->hdr[0] == CT_HANDSHAKE && tls_looks_like_record(d->hdr, d->hdr_have))) {
+                memmove(d->hdr, d->hdr + 1, --d->hdr_have);
+                d->skipped++;
+            }
+        }
+        if (d->hdr_have < 5)
+            return;
+        /* a record header: the normal path takes it from the start */
+        uint8_t hdr[5];
+        memcpy(hdr, d->hdr, 5);
+        d->hdr_have = 0;
+        dir_set_state(d, DS_START);
+        tls_conn_feed(t, dir, hdr, 5, ts_us);
+        if (n > 0)
+            tls_conn_feed(t, dir, p, n, ts_us);
+        return;
+    }
     if (d->state == DS_START && n) {
         if (!alloc_bufs(t, d)) {
             dir_set_state(d, DS_DEAD);
@@ -1126,6 +1168,10 @@ void tls_conn_gap(tls_conn *t, imap_dir dir, uint64_t len, uint64_t ts_us)
     if (d->state == DS_DEAD || len == 0)
         return;
     anomaly(t, dir, TLS_ANOM_GAP, "%llu bytes", (unsigned long long)len);
+    if (d->state == DS_AWAIT) {   /* still before the first record */
+        d->hdr_have = 0;
+        return;
+    }
     if (d->state == DS_START) {
         if (!alloc_bufs(t, d)) {
             dir_set_state(d, DS_DEAD);

@@ -134,6 +134,15 @@ tls_conn *tls_conn_new(const tls_config *cfg, const tls_callbacks *cb, void *use
  * feed. */
 void tls_conn_set_midstream(tls_conn *t);
 
+/* After a STARTTLS switch (not implicit TLS): cleartext may stand before
+ * the first record of dir (injected or pipelined bytes; the dissector
+ * reports them, imap_session_check_tls_start).  Bytes are skipped, without
+ * an anomaly of this layer, up to the first handshake record header,
+ * however the stream is split; tls_conn_skipped() counts them.  Call
+ * before the first feed of dir. */
+void tls_conn_await_record(tls_conn *t, imap_dir dir);
+uint64_t tls_conn_skipped(const tls_conn *t, imap_dir dir);
+
 /* In-order bytes of direction dir (0/1).  Any split is allowed. */
 void tls_conn_feed(tls_conn *t, imap_dir dir, const uint8_t *data, size_t len, uint64_t ts_us);
 

@@ -348,6 +348,20 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
     output_flush(ws->out);
 }
 
+void workers_stats_periodic(workers *ws, uint64_t now_us, json_t *extra)
+{
+    json_t *st = engine_stats(ws->e0);
+    json_object_del(st, "imap_memory"); /* e0 holds no session */
+    json_object_set_new_nocheck(st, "threads", json_integer(ws->n));
+    json_object_set_new_nocheck(st, "periodic", json_true());
+    if (extra) {
+        json_object_update(st, extra);
+        json_decref(extra);
+    }
+    output_event(ws->out, "stats", now_us, NULL, st);
+    output_flush(ws->out);
+}
+
 void workers_progress(workers *ws, uint64_t *open_conns, uint64_t *events)
 {
     *open_conns = *events = 0;

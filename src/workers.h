@@ -43,6 +43,12 @@ void workers_finish(workers *w, const char *reason, json_t *extra);
 
 /* For the progress line (capture thread): connections open and events
  * emitted, summed over the workers as of their last finished batch. */
+/* --stats-interval: a "stats" event of the dispatcher's counters (frames,
+ * decoding; the workers' connection counters come in the final stats
+ * only: they are not read while the workers run), with "threads",
+ * "periodic": true and extra (stolen) merged in. */
+void workers_stats_periodic(workers *w, uint64_t now_us, json_t *extra);
+
 void workers_progress(workers *w, uint64_t *open_conns, uint64_t *events);
 
 void workers_free(workers *w);

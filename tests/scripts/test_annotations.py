@@ -90,7 +90,8 @@ def cases():
 
 
 def run(cap, flags, extra):
-    r = subprocess.run([IMAPSCOPE, "-r", cap] + flags + extra, capture_output=True)
+    # runs are compared by flow_id: one key for all
+    r = subprocess.run([IMAPSCOPE, "-r", cap, "--flow-id-seed", "1"] + flags + extra, capture_output=True)
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
 
 

@@ -13,10 +13,10 @@ shopt -s nullglob
 for f in captures/*.pcap captures/*.pcapng "$SHARED"/captures/public/*.pcap* "$SHARED"/captures/public/*.cap \
          "$SHARED"/vectors/generated-imap/*.pcap; do
     name=$(basename "$f")
-    "$IMAPSCOPE" -r "$f" -T json --hash-literals >"$tmp/whole" 2>/dev/null
+    "$IMAPSCOPE" -r "$f" -T json --hash-literals --flow-id-seed 1 >"$tmp/whole" 2>/dev/null
     ok=1
     for mode in 1 random:1 random:7 random:4242; do
-        "$IMAPSCOPE" -r "$f" -T json --hash-literals --feed-chunk "$mode" >"$tmp/split" 2>/dev/null
+        "$IMAPSCOPE" -r "$f" -T json --hash-literals --flow-id-seed 1 --feed-chunk "$mode" >"$tmp/split" 2>/dev/null
         if ! cmp -s "$tmp/whole" "$tmp/split"; then
             echo "FAIL chunking-$name ($mode): $(diff "$tmp/whole" "$tmp/split" | head -3 | cut -c1-300)"
             ok=0; fails=$((fails+1)); break

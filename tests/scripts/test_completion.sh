@@ -20,7 +20,9 @@ comp() {
     else echo "FAIL completion-$name: got '$got', want '$want'"; fi
 }
 
-comp T-values "json text" -- imapscope -T ""
+comp T-values "ecs json text" -- imapscope -T ""
+comp types-first "imap imap_session imap_user" -- imapscope --types im
+comp types-after-comma "alert,tls" -- imapscope --types alert,t
 comp T-prefix "json" -- imapscope -r x.pcap -T j
 comp color-values "always auto never" -- imapscope --color ""
 comp color-equals "always" -- imapscope --color = al

@@ -20,7 +20,9 @@ OK = True
 
 
 def run(cap, *opts):
-    r = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json"] + list(opts), capture_output=True, text=True)
+    # (--flow-id-seed: the same flow_id in every run, for the comparisons)
+    r = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--flow-id-seed", "1"] + list(opts),
+                       capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit("FAIL detect-run: %s %s exit %d: %s" % (cap, opts, r.returncode, r.stderr[:200]))
     evs = [json.loads(line) for line in r.stdout.splitlines()]

@@ -78,7 +78,8 @@ while read -r name capture rest; do
         failed=$((failed + 1)); continue
     fi
     out=$TMP/$name.out err=$TMP/$name.err
-    "$IMAPSCOPE" -r "$cap" "${flags[@]}" >"$out.raw" 2>"$err" </dev/null
+    # a fixed flow_id key and sensor name: the same output on every run and machine
+    "$IMAPSCOPE" -r "$cap" --flow-id-seed 1 --sensor-name golden "${flags[@]}" >"$out.raw" 2>"$err" </dev/null
     rc=$?
     sed "${NORM[@]}" "$out.raw" >"$out"
     if [ "$rc" -ge 128 ]; then

@@ -15,15 +15,18 @@ indices collapsed to "[]" (e.g. "imap.responses[].uid").  Fails:
                           names are its properties/items walked through
                           $ref, oneOf/anyOf; additionalProperties with a
                           schema names no path: a data-keyed map)
-  schema-paths-count      distinct paths of all event types together
-                          exceed MAX_PATHS: a guard against growth at
-                          the count measured when the maps keyed by data
-                          became arrays (647 on 2026-12-06) and then one
-                          shape each for sequence sets, response codes,
-                          SASL and body sections and a short session TLS
-                          summary (581 with LIST/LSUB patterns, 2026-12-06); issue 10's target,
-                          400, is printed beside it (TARGET_PATHS) until
-                          fields are merged to reach it
+  schema-paths-count      the fields of all event types together, counted
+                          as Elasticsearch counts them against its
+                          1000-field limit (objects and leaves; an array
+                          is no field of its own, see es_fields), exceed
+                          MAX_PATHS: a guard against growth.  History:
+                          647 paths when the maps keyed by data became
+                          arrays; 581 paths after one shape each for
+                          sequence sets, response codes, SASL and body
+                          sections and a short session TLS summary; the
+                          count moved to Elasticsearch's measure then: 500
+                          fields (2026-12-06).  Issue 10's target, 400, is
+                          printed beside it (TARGET_PATHS)
 
 Prints PASS/FAIL lines and the offenders.  Environment: IMAPSCOPE
 (default ./build/imapscope), IMAPSCOPE_SHARED (default tests/data).
@@ -40,10 +43,11 @@ IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(REPO, "build", "imapscope")
 SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(REPO, "tests", "data"))
 if not os.path.isabs(SHARED):
     SHARED = os.path.join(REPO, SHARED)
-MAX_PATHS = 674      # regression guard: measured 581, plus a little room; +84 with
-                     # captures/detect (issue 15): imap_user 25, alert.mitre 3,
-                     # alert.evidence 39, stats.detect 16, and imap.responses_dropped,
-                     # an older field the mass-move capture is the first to show
+MAX_PATHS = 587      # regression guard: measured 500 fields, plus a little room;
+                     # +5 for the EVE-style envelope of issue 14; +72 with issue 15
+                     # (measured 509 -> 581): 71 fields of imap_user, alert.mitre,
+                     # alert.evidence and stats.detect, and imap.responses_dropped,
+                     # an older field captures/detect/massmove.pcap is the first to show
 TARGET_PATHS = 400   # issue 10's target, not met yet (see docs/performance.md)
 
 
@@ -118,6 +122,20 @@ def schema_paths(schema):
     return names
 
 
+def es_fields(seen):
+    """The fields Elasticsearch maps for these paths, the count its
+    index.mapping.total_fields.limit (default 1000) is checked against:
+    every object and every leaf field counts once, an array is no field of
+    its own (its items map under the same name): "imap.responses[].uid"
+    gives "imap", "imap.responses" and "imap.responses.uid"."""
+    out = set()
+    for p in seen:
+        parts = p.replace("[]", "").split(".")
+        for i in range(1, len(parts) + 1):
+            out.add(".".join(parts[:i]))
+    return out
+
+
 def dump(seen):
     p = os.environ.get("SCHEMA_PATHS_DUMP")
     if p:
@@ -190,13 +208,14 @@ def main():
     else:
         print("PASS schema-paths-named")
 
-    if len(seen) > MAX_PATHS:
-        print("FAIL schema-paths-count: %d distinct paths > %d" % (len(seen), MAX_PATHS))
+    n = len(es_fields(seen))
+    if n > MAX_PATHS:
+        print("FAIL schema-paths-count: %d fields > %d" % (n, MAX_PATHS))
         failed += 1
     else:
-        print("PASS schema-paths-count (%d <= %d)" % (len(seen), MAX_PATHS))
-    print("# schema-paths-target: %d distinct paths, issue 10's target %d: %s"
-          % (len(seen), TARGET_PATHS, "met" if len(seen) <= TARGET_PATHS else "NOT met"))
+        print("PASS schema-paths-count (%d fields <= %d; %d paths with array levels)" % (n, MAX_PATHS, len(seen)))
+    print("# schema-paths-target: %d fields, issue 10's target %d: %s"
+          % (n, TARGET_PATHS, "met" if n <= TARGET_PATHS else "NOT met"))
     return 1 if failed else 0
 
 

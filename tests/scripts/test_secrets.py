@@ -199,7 +199,8 @@ def check_streams(results):
     top = tempfile.mkdtemp(prefix="imapscope-streams.")
     try:
         d = os.path.join(top, "new")
-        p = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--streams-dir", d],
+        # files are named by flow_id: the second run must use the same key
+        p = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--flow-id-seed", "1", "--streams-dir", d],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         files = sorted(os.listdir(d)) if os.path.isdir(d) else []
         modes = {stat.S_IMODE(os.stat(os.path.join(d, f)).st_mode) for f in files}
@@ -208,7 +209,7 @@ def check_streams(results):
              "rc %d, dir mode %s, files %d, modes %s" % (p.returncode, oct(stat.S_IMODE(os.stat(d).st_mode))
                                                          if os.path.isdir(d) else "-", len(files), modes))
         before = {f: os.path.getsize(os.path.join(d, f)) for f in files}
-        p = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--streams-dir", d],
+        p = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--flow-id-seed", "1", "--streams-dir", d],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         err = p.stderr.decode()
         after = {f: os.path.getsize(os.path.join(d, f)) for f in files}

@@ -63,8 +63,10 @@ def main():
         name = os.path.basename(cap)
         keys = os.path.splitext(cap)[0] + ".keys"
         extra = ["--keylog", keys] if os.path.exists(keys) else []
-        one = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json"] + extra, capture_output=True, text=True)
-        two = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--threads", "2"] + extra,
+        # compared per flow_id: one key for both runs
+        one = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--flow-id-seed", "1"] + extra,
+                             capture_output=True, text=True)
+        two = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--flow-id-seed", "1", "--threads", "2"] + extra,
                              capture_output=True, text=True)
         f1, s1 = per_flow(one.stdout)
         f2, s2 = per_flow(two.stdout)
@@ -107,7 +109,7 @@ def memcap_determinism():
         gen_attack.open_conns(cap, 300, 2, 20000)   # 300 open 20 KB lines: ~6 MB wanted
         runs = []
         for _ in range(3):
-            r = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--threads", "2",
+            r = subprocess.run([IMAPSCOPE, "-r", cap, "-T", "json", "--threads", "2", "--flow-id-seed", "1",
                                 "--imap-memcap", str(limit)], capture_output=True, text=True)
             alerts, stats = set(), None
             for line in r.stdout.splitlines():

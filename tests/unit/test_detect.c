@@ -42,6 +42,7 @@ static void login(detect_rec *r, uint64_t ts, const char *user, const char *clie
     r->kind = DETECT_LOGIN;
     r->ts_us = ts;
     r->flow_id = ts;
+    r->first_frame = ts;
     r->seq = 1;
     snprintf(r->user, sizeof r->user, "%s", user);
     snprintf(r->src_ip, sizeof r->src_ip, "%s", client);
@@ -159,6 +160,7 @@ static void test_reorder(void **state)
     for (int k = 12; k >= 1; k--) {
         login(&r, t0 + (uint64_t)k * 1000000u, "bob", "198.51.100.7", false);
         r.flow_id = (uint64_t)k;
+        r.first_frame = (uint64_t)k;
         detect_submit(d, (unsigned)(k & 1), &r);
     }
     /* feeder 0 is at the end, feeder 1 lags: nothing may be processed yet */

@@ -146,13 +146,13 @@ static void test_json_line_exact(void **state)
     assert_string_equal(s,
         "{\"timestamp\":\"2024-05-01T12:34:56.123456Z\",\"event_type\":\"imap\",\"flow_id\":3,"
         "\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\",\"src_ip\":\"192.0.2.1\",\"src_port\":51000,"
-        "\"dest_ip\":\"192.0.2.2\",\"dest_port\":143,\"imap\":{\"tag\":\"A003\",\"command\":\"LOGIN\","
+        "\"dest_ip\":\"192.0.2.2\",\"dest_port\":143,\"proto\":\"TCP\",\"imap\":{\"tag\":\"A003\",\"command\":\"LOGIN\","
         "\"status\":\"OK\",\"latency_us\":6500,\"response_code\":{\"code\":\"CAPABILITY\"},"
         "\"response_text\":\"Logged in\",\"untagged\":{\"CAPABILITY\":1}}}\n"
         "{\"timestamp\":\"2024-05-01T12:34:56.123457Z\",\"event_type\":\"stats\","
         "\"stats\":{\"packets\":10,\"flows\":{\"total\":2}}}\n"
         "{\"timestamp\":\"1970-01-01T00:00:00.000005Z\",\"event_type\":\"alert\",\"flow_id\":7,"
-        "\"src_ip\":\"::1\",\"src_port\":1,\"dest_ip\":\"::1\",\"dest_port\":993}\n");
+        "\"src_ip\":\"::1\",\"src_port\":1,\"dest_ip\":\"::1\",\"dest_port\":993,\"proto\":\"TCP\"}\n");
     free(s);
 }
 

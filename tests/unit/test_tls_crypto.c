@@ -202,6 +202,58 @@ static void test_records(void **st)
     assert_false(tls_looks_like_record((const uint8_t *)"a1 ST", 5));
 }
 
+/* After a STARTTLS switch: cleartext (here with a 0x16 byte that is not a
+ * record header, and a partial header at a piece end) before the first
+ * handshake record is skipped and counted, without an anomaly of the TLS
+ * layer, however the bytes are split (tls_conn_await_record). */
+static void run_await(const uint8_t *p, size_t n, size_t piece, rec_log *l, uint64_t *skipped, json_t **sum)
+{
+    tls_callbacks cb = {NULL, NULL, on_hs, on_anom};
+    memset(l, 0, sizeof *l);
+    tls_conn *t = tls_conn_new(NULL, &cb, l);
+    assert_non_null(t);
+    tls_conn_await_record(t, 1);
+    for (size_t i = 0; i < n; i += piece)
+        tls_conn_feed(t, 1, p + i, n - i < piece ? n - i : piece, 0);
+    tls_conn_end(t, 0);
+    *skipped = tls_conn_skipped(t, 1);
+    *sum = tls_conn_summary(t, true);
+    tls_conn_free(t);
+}
+
+static void test_await_first_record(void **st)
+{
+    (void)st;
+    /* "A2 OK x\r\n", a stray 0x16 0x03 0x09 (not a version), then an
+     * alert record (0x15: not a handshake, skipped too), then a handshake
+     * record holding a 4-byte unknown handshake message, then an alert */
+    static const uint8_t a[] = {'A', '2', ' ', 'O', 'K', ' ', 'x', '\r', '\n', 0x16, 0x03, 0x09,
+                                0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28,
+                                0x16, 0x03, 0x03, 0x00, 0x04, 0x63, 0x00, 0x00, 0x00,
+                                0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00};
+    json_t *first = NULL;
+    for (size_t piece = 1; piece <= sizeof a; piece++) {
+        rec_log l;
+        uint64_t skipped;
+        json_t *sum;
+        run_await(a, sizeof a, piece, &l, &skipped, &sum);
+        assert_int_equal(skipped, 19);           /* everything before the 0x16 0x03 0x03 record */
+        assert_null(strstr(l.names, "tls_not_tls"));
+        assert_null(strstr(l.names, "tls_resync"));
+        /* the record after the handshake one is read in sync: one alert */
+        json_t *al = json_object_get(sum, "alerts");
+        assert_int_equal(json_array_size(al), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(al, 0), "description")), "close_notify");
+        if (first == NULL) {
+            first = sum;
+        } else {
+            assert_true(json_equal(first, sum));
+            json_decref(sum);
+        }
+    }
+    json_decref(first);
+}
+
 static void test_anomaly_table(void **st)
 {
     (void)st;
@@ -220,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_rfc8448_keys), cmocka_unit_test(test_illustrated13),
         cmocka_unit_test(test_illustrated12), cmocka_unit_test(test_suite_table),
         cmocka_unit_test(test_records),       cmocka_unit_test(test_anomaly_table),
+        cmocka_unit_test(test_await_first_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

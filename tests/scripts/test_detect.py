@@ -6,7 +6,8 @@ sessions against dovecot (captures/detect/, made by
 `captures/make-captures.sh --only detect`; older captures of captures/ as
 negatives), with the decoded evidence checked; thresholds and windows from
 the command line; the user table's cap; --no-detect; the same alerts and
-imap_user events with --threads 2.  Prints PASS name / FAIL name: why."""
+imap_user events with --threads 2.  Prints PASS name / FAIL name: why.  DETECT_CAPTURES=DIR/detect checks a
+fresh run of the capture scenarios instead."""
 import json
 import os
 import subprocess
@@ -14,7 +15,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(ROOT, "build", "imapscope"))
-DET = os.path.join(ROOT, "captures", "detect")
+# DETECT_CAPTURES: another set made by `make-captures.sh --only detect DIR`
+# (DIR/detect), to check that a new run of the scenarios passes as well
+DET = os.environ.get("DETECT_CAPTURES", os.path.join(ROOT, "captures", "detect"))
 CAP = os.path.join(ROOT, "captures")
 OK = True
 

@@ -1064,9 +1064,12 @@ void detect_tick(detect *d, uint64_t now_us)
             d->last_users_us = now_us;
             drain(d, false);
             emit_users(d, now_us);
-            output_flush(d->out);
         }
     }
+    /* live: the alerts written since the last tick go out (with
+     * --threads the layer writes to a buffer of its own) */
+    if (!d->finished)
+        output_flush(d->out);
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -1077,6 +1080,9 @@ void detect_finish(detect *d, uint64_t now_us)
         drain(d, true);
         d->finished = true;
         emit_users(d, now_us);
+        /* written now: with --threads the layer's output is a fork whose
+         * buffer must reach the file before the final stats event */
+        output_flush(d->out);
     }
     pthread_mutex_unlock(&d->mu);
 }

@@ -156,8 +156,9 @@ void detect_submit(detect *d, unsigned f, const detect_rec *r);
  * clock of every feeder are processed.  Cheap when nothing waits. */
 void detect_clock(detect *d, unsigned f, uint64_t now_us);
 
-/* Live capture: the imap_user events when --user-interval has passed
- * since the last ones (packet time now_us). */
+/* Live capture, about once a second: the imap_user events when
+ * --user-interval has passed since the last ones (packet time now_us),
+ * and the layer's output flushed. */
 void detect_tick(detect *d, uint64_t now_us);
 
 /* End of the run: every waiting record is processed, then one imap_user

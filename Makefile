@@ -171,7 +171,7 @@ SHLIB_REAL    := $(SHLIB).$(VERSION)
 PUB_HDR       := dissector/imap.h \
                  $(addprefix dissector/,$(shell sed -n 's/^.include "\([^"]*\)".*/\1/p' dissector/imap.h))
 PIC_OBJ       := $(DIS_SRC:%.c=$(BUILD)/pic/%.o)
-DOC_FILES     := README.md LICENSE docs/architecture.md docs/decoded.md docs/output.md \
+DOC_FILES     := README.md LICENSE docs/alerts.md docs/architecture.md docs/decoded.md docs/output.md \
                  docs/performance.md docs/tls.md docs/deployment.md
 SCHEMA_FILES  := docs/schema/imapscope-events.schema.json
 

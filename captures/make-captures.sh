@@ -6,6 +6,10 @@
 #                only the mail-* captures (known-bytes messages of user carol,
 #                captures/scenarios_mail.py) and captures/mail-manifest.json;
 #                every other capture is left as it is
+#   sudo captures/make-captures.sh --only detect [OUTDIR]
+#                only the captures of the detections across connections
+#                (OUTDIR/detect/*.pcap, captures/scenarios_detect.py); every
+#                other capture is left as it is
 #   KEEP=1 ...   keep the temp dir (dovecot config, logs, maildirs)
 #
 # Runs under flock /tmp/imapcap.lock (another run waits), since every run
@@ -22,7 +26,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ONLY=""
 if [ "${1:-}" = --only ]; then
     ONLY=${2:-}
-    [ "$ONLY" = mail ] || { echo "make-captures.sh: --only takes: mail" >&2; exit 2; }
+    [ "$ONLY" = mail ] || [ "$ONLY" = detect ] || { echo "make-captures.sh: --only takes: mail, detect" >&2; exit 2; }
     shift 2
 fi
 OUT=$(mkdir -p "${1:-$HERE}" && cd "${1:-$HERE}" && pwd)
@@ -216,6 +220,55 @@ RC
     python3 "$HERE/lib/seed_mail_known.py" --charsets "$HERE/../tests/data/mail/charset-subjects.json"
 }
 
+# --- detections across connections (issue 15): OUT/detect/*.pcap ----------
+# dpy SCENARIO: one scenario of scenarios_detect.py against 127.0.0.1:143.
+dpy() {
+    log "detect/$1 (python imaplib: $1)"
+    timeout 120 python3 "$HERE/scenarios_detect.py" "$1" 127.0.0.1 143 "$CERT"
+}
+
+# build_detect: against the dovecot of DCDIR (DC_MAIN), which it stops.
+build_detect() {
+    local n s
+    mkdir -p "$OUT/detect" "$WORK/detect"
+    # 30 more users for the spraying and stuffing runs
+    for n in $(seq -w 1 30); do
+        echo "user$n:{PLAIN}pw-user$n:65534:65534::$DCDIR/mail/user$n::" >>"$DCDIR/users"
+    done
+    for s in bruteforce after-failures spray stuffing stuffing-slow bulk massdelete massmove fingerprint; do
+        capture_start "detect/$s"
+        dpy "$s"
+        capture_stop
+    done
+    # One address and port, two servers in turn: the first offers STARTTLS,
+    # the second (ssl = no) does not, as a STARTTLS-stripping middlebox
+    # would show it to some clients only.
+    capture_start detect/starttls-mix
+    dpy starttls-offered
+    DC_PID=$DC_MAIN; dc_stop; DC_MAIN=""
+    sed -e 's/^ssl = yes/ssl = no/' -e '/inet_listener imaps {/,/}/d' "$DCDIR/dovecot.conf" >"$DCDIR/nossl.conf"
+    dovecot -F -c "$DCDIR/nossl.conf" >>"$DCDIR/log/stdout.log" 2>&1 &
+    DC_MAIN=$!
+    dc_wait_port 127.0.0.1 143
+    dpy starttls-absent
+    capture_stop
+    DC_PID=$DC_MAIN; dc_stop; DC_MAIN=""
+    for n in "$OUT"/detect/*.pcap; do
+        printf '%-36s %s bytes\n' "detect/$(basename "$n")" "$(stat -c %s "$n")"
+    done
+}
+
+if [ "$ONLY" = detect ]; then
+    DCDIR=$WORK/dc
+    log "private dovecot in $DCDIR"
+    dc_setup "$DCDIR" 127.0.0.1 143 993
+    dc_start "$DCDIR"
+    DC_MAIN=$DC_PID
+    CERT=$DCDIR/cert.pem
+    build_detect
+    exit 0
+fi
+
 if [ -z "$ONLY" ]; then   # (not indented: the full run, unchanged)
 DCDIR=$WORK/dc
 log "private dovecot in $DCDIR"
@@ -359,6 +412,9 @@ capture_start openssl-starttls-tls12
         -quiet -ign_eof -crlf >"$WORK/openssl.out" 2>&1 || true
 capture_stop
 grep -q 'a6 OK' "$WORK/openssl.out" || { cat "$WORK/openssl.out" >&2; echo "openssl s_client session failed" >&2; exit 1; }
+
+# --- detections across connections: last on this dovecot (it stops it) -----
+build_detect
 
 DC_PID=$DC_MAIN; dc_stop; DC_MAIN=""
 fi

@@ -8,7 +8,8 @@
  * 2 medium (a violation or a cap that loses data), 3 low/informational.
  * signature_id: stable, written out per row (never derived from the order),
  * never reused once retired: 2301xxx TCP, 2302xxx TLS, 2303xxx DEFLATE,
- * 2304xxx the engine's own (alerts_suppressed).  A test checks every name of the three layer tables has a
+ * 2304xxx the engine's own (alerts_suppressed), 2305xxx the detections
+ * across connections (src/detect.h, docs/alerts.md).  A test checks every name of the three layer tables has a
  * row here (tests/unit/test_output.c).
  */
 #ifndef ALERT_SIG_H
@@ -53,7 +54,17 @@
     X("deflate_bomb", 1, 2303002)                \
     X("deflate_no_memory", 2, 2303003)           \
     X("deflate_data_after_end", 2, 2303004)      \
-    X("alerts_suppressed", 3, 2304001)
+    X("alerts_suppressed", 3, 2304001)           \
+    X("auth_bruteforce", 2, 2305001)             \
+    X("password_spraying", 1, 2305002)           \
+    X("credential_stuffing", 1, 2305003)         \
+    X("login_after_failures", 1, 2305004)        \
+    X("bulk_download", 2, 2305005)               \
+    X("mass_deletion", 2, 2305006)               \
+    X("mass_move", 3, 2305007)                   \
+    X("starttls_stripped_across_flows", 1, 2305008) \
+    X("new_client_fingerprint", 3, 2305009)      \
+    X("detect_table_full", 2, 2305010)
 
 /* Severity and signature id of an alert raised in src/; false (and 3, 0)
  * for a name not in the table.  (The engine's cross-connection

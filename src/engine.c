@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "alert_sig.h"
+#include "detect_feed.h"
 #include "community_id.h"
 #include "flow_id.h"
 #include "limits.h"
@@ -94,6 +95,8 @@ typedef struct conn {
     bool cred_seen;          /* cleartext_credentials: first one below */
     uint64_t cred_ts, cred_off;
     char cred_tag[40], cred_what[64];
+    detect_conn *dc;         /* what the detection layer needs of this connection: made at its
+                              * first transaction or TLS handshake (a SYN flood makes none) */
 } conn;
 
 struct engine {
@@ -195,6 +198,36 @@ static const out_flow *conn_out(conn *c)
         conn_envelope(c);
     c->of.app_proto = c->kind == CK_IMAP ? "imap" : NULL; /* known once data was seen */
     return &c->of;
+}
+
+/* The connection's detect_conn, made on first use; NULL when out of memory
+ * (the detection layer then misses this connection). */
+static detect_conn *conn_dc(conn *c)
+{
+    if (!c->dc)
+        c->dc = calloc(1, sizeof *c->dc);
+    return c->dc;
+}
+
+/* The envelope of a record for the detection layer (detect_feed.h). */
+static void conn_detect_env(void *ctx, detect_rec *r)
+{
+    conn *c = ctx;
+    const flow *f = c->f;
+    int ss = !f->client_side;
+
+    conn_out(c);
+    r->first_frame = f->id;
+    r->flow_id = c->of.flow_id;
+    r->text_no = c->of.text_no;
+    snprintf(r->community_id, sizeof r->community_id, "%s", c->community_id);
+    snprintf(r->src_ip, sizeof r->src_ip, "%s", c->src_ip);
+    snprintf(r->dest_ip, sizeof r->dest_ip, "%s", c->dest_ip);
+    r->src_port = c->of.src_port;
+    r->dest_port = c->of.dest_port;
+    r->server.ipv = f->ipv;
+    memcpy(r->server.addr, f->addr[ss], f->ipv == 4 ? 4 : 16);
+    r->server.port = f->port[ss];
 }
 
 static const char *dir_name(imap_dir d)
@@ -364,6 +397,9 @@ static int on_imap_event(void *user, const imap_event *ev)
         mail_transaction(c->mail, ev->txn, ev->ts_us); /* its messages follow it */
         if (!e->cfg.imap.emit_lines)
             mail_flush(c->mail, ev->ts_us);
+        if (e->cfg.detect && conn_dc(c))
+            detect_feed_txn(e->cfg.detect, e->cfg.detect_feeder, c->dc, ev->txn, c->imap, ev->ts_us,
+                            conn_detect_env, c);
         break;
     }
     case IMAP_EV_LINE:
@@ -493,6 +529,10 @@ static size_t feed_dissector(conn *c, imap_dir d, const uint8_t *data, size_t le
     bool z_on = c->z_on[d];
 
     c->mail_ts = ts;
+    /* the server's greeting, for the detection layer (banner, capabilities in clear) */
+    if (d == IMAP_DIR_SERVER && c->e->cfg.detect && !(c->dc && c->dc->greet_done) && conn_dc(c))
+        detect_feed_greeting(c->dc, data, len, c->layer[d] != CL_TLS);
+
     if (mode == 0) {
         long n = imap_session_feed(c->imap, d, data, len, ts);
         return n < 0 ? len : (size_t)n;
@@ -740,6 +780,8 @@ static void tls_handshake(void *user, json_t *ev, uint64_t ts)
     conn *c = user;
 
     c->e->tls_events++;
+    if (c->e->cfg.detect && conn_dc(c))
+        detect_feed_tls(c->dc, ev);
     emit_event(c->e, "tls", ts, conn_out(c), ev);
 }
 
@@ -1041,6 +1083,9 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
         imap_session_end(c->imap, reason, ts);
     mail_conn_end(c->mail, ts);
     conn_check_stripped(c);
+    if (e->cfg.detect && c->imap && c->kind == CK_IMAP && c->dc)
+        detect_feed_end(e->cfg.detect, e->cfg.detect_feeder, c->dc, c->imap, c->tls_implicit, ts,
+                        conn_detect_env, c);
     if (c->kind == CK_IMAP || e->cfg.all_tcp) {
         e->events[EV_SESSION]++;
         e->conns_reported++;
@@ -1063,6 +1108,7 @@ static void on_flow_end(void *user, flow *f, const char *reason, uint64_t ts)
     mail_conn_free(c->mail);
     json_decref(c->gaps);
     free(c->anomalies);
+    free(c->dc);
     free(c);
     f->app = NULL;
 }
@@ -1201,6 +1247,9 @@ void engine_packet(engine *e, const pkt *p, uint64_t ts_us, uint64_t frame_no)
     output_set_packet(e->out, frame_no);
     engine_tcp(e, p, ts_us, frame_no);
     output_set_packet(e->out, 0);
+    /* (after: the detections it releases are not this packet's events) */
+    if (e->cfg.detect)
+        detect_clock(e->cfg.detect, e->cfg.detect_feeder, e->now_us);
 }
 
 void engine_frame(engine *e, int linktype, const uint8_t *data, uint32_t caplen,
@@ -1217,6 +1266,10 @@ void engine_tick(engine *e, uint64_t now_us)
     if (now_us > e->now_us) {
         e->now_us = now_us;
         flow_table_expire(e->flows, now_us);
+    }
+    if (e->cfg.detect) {
+        detect_clock(e->cfg.detect, e->cfg.detect_feeder, e->now_us);
+        detect_tick(e->cfg.detect, e->now_us);
     }
     output_flush(e->out);
 }
@@ -1372,6 +1425,11 @@ void engine_finish(engine *e, const char *reason, json_t *extra)
     }
     engine_end_all(e, reason);
     st = engine_stats(e);
+    if (e->cfg.detect) {
+        /* the records still waiting, then the imap_user events */
+        detect_finish(e->cfg.detect, e->now_us);
+        json_object_set_new_nocheck(st, "detect", detect_stats(e->cfg.detect));
+    }
     json_object_set_new_nocheck(st, "end_reason", json_string(reason));
     if (extra) {
         json_object_update(st, extra);

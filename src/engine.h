@@ -20,6 +20,7 @@
 #include "mail.h"
 #include "reassembly.h"
 #include "starttls_seen.h"
+#include "detect.h"
 #include "limits.h" /* defaults and caps of this module */
 
 
@@ -48,6 +49,8 @@ typedef struct engine_config {
     struct report *report;        /* --report/--stats: gets every event too (borrowed; thread-safe), or NULL */
     struct starttls_seen *starttls;   /* servers seen offering STARTTLS, shared by the engines of
                                        * one run (borrowed), or NULL: the engine keeps its own */
+    struct detect *detect;        /* detections across connections (borrowed; detect.h), or NULL */
+    unsigned       detect_feeder; /* this engine's feeder number there */
 } engine_config;
 
 void engine_config_default(engine_config *cfg);

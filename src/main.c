@@ -18,6 +18,7 @@
 #include "extract.h"
 #include "progress.h"
 #include "report.h"
+#include "detect.h"
 #include "sink_options.h"
 #include "workers.h"
 
@@ -141,6 +142,31 @@ static void usage(FILE *fp)
 "  --max-alerts-per-kind N  alerts of one name written per connection, later ones only\n"
 "                       counted (default %u; 0 = no cap)\n"
 "\n"
+"Detections across connections (see docs/alerts.md; windows in packet time)\n"
+"  --no-detect          no detection alerts (imap_user events are still written)\n"
+"  --no-user-events     no imap_user events\n"
+"  --bruteforce-failures N  auth_bruteforce: failed logins of one client as one user (default %u)\n"
+"  --bruteforce-window S    ... within S seconds (default %u)\n"
+"  --spray-users N      password_spraying: users one client failed as (default %u, at most %u)\n"
+"  --spray-window S     ... within S seconds (default %u)\n"
+"  --stuffing-clients N  credential_stuffing: distinct clients (default %u, at most %u)\n"
+"  --stuffing-users N   ... and distinct users against one server (default %u, at most %u)\n"
+"  --stuffing-success-pct P  ... with at most P%% of the logins succeeding (default %u)\n"
+"  --stuffing-window S  ... within S seconds (default %u)\n"
+"  --after-failures N   login_after_failures: failures of the user before a success (default %u)\n"
+"  --after-failures-window S  ... within S seconds (default %u)\n"
+"  --bulk-bytes B       bulk_download: bytes fetched by one user (default %llu)\n"
+"  --bulk-messages N    ... or message bodies fetched (default %u)\n"
+"  --bulk-window S      ... within S seconds (default %u)\n"
+"  --mass-delete N      mass_deletion: messages flagged \\Deleted or expunged by one user (default %u)\n"
+"  --mass-delete-mailboxes N  ... or mailboxes deleted (default %u)\n"
+"  --mass-delete-window S  ... within S seconds (default %u)\n"
+"  --mass-move N        mass_move: messages moved by one user (default %u)\n"
+"  --mass-move-window S  ... within S seconds (default %u)\n"
+"  --max-users N        users kept for imap_user events and the per-user detections (default %u)\n"
+"  --detect-max-keys N  clients, (client, user) pairs and servers kept, each (default %u)\n"
+"  --user-interval S    live capture: imap_user events every S seconds (default %u; 0 = at the end)\n"
+"\n"
 "  -h, --help           this help\n"
 "  --version            print the version\n"
 "\n"
@@ -153,7 +179,13 @@ static void usage(FILE *fp)
             LIM_REASM_TOTAL, LIM_IMAP_MAX_LINE, (unsigned long long)LIM_IMAP_MAX_LITERAL,
             LIM_IMAP_LITERAL_KEEP, LIM_IMAP_MAX_PENDING, LIM_IMAP_MAX_RESPONSES, LIM_IMAP_MAX_TXN_BYTES,
             LIM_IMAP_MEMCAP,
-            LIM_TLS_MAX_RECORD, LIM_TLS_MAX_HANDSHAKE, LIM_INFLATE_RATIO, LIM_MAX_ALERTS_PER_KIND);
+            LIM_TLS_MAX_RECORD, LIM_TLS_MAX_HANDSHAKE, LIM_INFLATE_RATIO, LIM_MAX_ALERTS_PER_KIND,
+            DETECT_BF_FAILURES, DETECT_BF_WINDOW_S, DETECT_SPRAY_USERS, DETECT_DISTINCT, DETECT_SPRAY_WINDOW_S,
+            DETECT_STUFF_CLIENTS, DETECT_DISTINCT, DETECT_STUFF_USERS, DETECT_DISTINCT, DETECT_STUFF_SUCCESS_PCT,
+            DETECT_STUFF_WINDOW_S, DETECT_AFTER_FAILURES, DETECT_AFTER_WINDOW_S,
+            (unsigned long long)DETECT_BULK_BYTES, DETECT_BULK_MESSAGES, DETECT_BULK_WINDOW_S,
+            DETECT_DEL_MESSAGES, DETECT_DEL_MAILBOXES, DETECT_DEL_WINDOW_S, DETECT_MOVE_MESSAGES,
+            DETECT_MOVE_WINDOW_S, DETECT_MAX_USERS, DETECT_MAX_KEYS, DETECT_USER_INTERVAL_S);
 }
 
 enum {
@@ -170,11 +202,39 @@ enum {
     OPT_FLOWIDSEED, OPT_SENSORNAME, OPT_TYPES, OPT_NORESPONSES, OPT_STATSINTERVAL, OPT_EXCLUDEFIELDS,
     /* mail (issue 13) */
     OPT_NOMAIL, OPT_MAXMAIL, OPT_EXTRACTDIR, OPT_EXTRACTBYTES, OPT_EXTRACTFILES, OPT_EXTRACTTYPES,
+    /* detections across connections (issue 15) */
+    OPT_NODETECT, OPT_NOUSERS, OPT_BFFAIL, OPT_BFWIN, OPT_SPRAYUSERS, OPT_SPRAYWIN, OPT_STUFFCLIENTS,
+    OPT_STUFFUSERS, OPT_STUFFPCT, OPT_STUFFWIN, OPT_AFTERFAIL, OPT_AFTERWIN, OPT_BULKBYTES, OPT_BULKMSGS,
+    OPT_BULKWIN, OPT_DELMSGS, OPT_DELMBOX, OPT_DELWIN, OPT_MOVEMSGS, OPT_MOVEWIN, OPT_MAXUSERS,
+    OPT_DETECTKEYS, OPT_USERINTERVAL,
     /* sinks (issue 14): OPT_SINK + SINK_OPT_* (sink_options.h) */
     OPT_SINK = 2000
 };
 
 static const struct option long_opts[] = {
+    {"no-detect", no_argument, NULL, OPT_NODETECT},
+    {"no-user-events", no_argument, NULL, OPT_NOUSERS},
+    {"bruteforce-failures", required_argument, NULL, OPT_BFFAIL},
+    {"bruteforce-window", required_argument, NULL, OPT_BFWIN},
+    {"spray-users", required_argument, NULL, OPT_SPRAYUSERS},
+    {"spray-window", required_argument, NULL, OPT_SPRAYWIN},
+    {"stuffing-clients", required_argument, NULL, OPT_STUFFCLIENTS},
+    {"stuffing-users", required_argument, NULL, OPT_STUFFUSERS},
+    {"stuffing-success-pct", required_argument, NULL, OPT_STUFFPCT},
+    {"stuffing-window", required_argument, NULL, OPT_STUFFWIN},
+    {"after-failures", required_argument, NULL, OPT_AFTERFAIL},
+    {"after-failures-window", required_argument, NULL, OPT_AFTERWIN},
+    {"bulk-bytes", required_argument, NULL, OPT_BULKBYTES},
+    {"bulk-messages", required_argument, NULL, OPT_BULKMSGS},
+    {"bulk-window", required_argument, NULL, OPT_BULKWIN},
+    {"mass-delete", required_argument, NULL, OPT_DELMSGS},
+    {"mass-delete-mailboxes", required_argument, NULL, OPT_DELMBOX},
+    {"mass-delete-window", required_argument, NULL, OPT_DELWIN},
+    {"mass-move", required_argument, NULL, OPT_MOVEMSGS},
+    {"mass-move-window", required_argument, NULL, OPT_MOVEWIN},
+    {"max-users", required_argument, NULL, OPT_MAXUSERS},
+    {"detect-max-keys", required_argument, NULL, OPT_DETECTKEYS},
+    {"user-interval", required_argument, NULL, OPT_USERINTERVAL},
     {"color", required_argument, NULL, OPT_COLOR},
     {"show-credentials", no_argument, NULL, OPT_SHOWCRED},
     {"hash-literals", no_argument, NULL, OPT_HASHLIT},
@@ -380,11 +440,16 @@ int main(int argc, char **argv)
     const char *sensor_name = NULL, *types = NULL, *exclude[OUT_MAX_EXCLUDE];
     unsigned n_exclude = 0;
     static char hostname[256];
+    /* detections across connections (issue 15) */
+    detect_config dcfg;
+    detect *det = NULL;
+    output *det_out = NULL;
 
     sink_options_init(&sinks);
     json_pool_install(); /* before any jansson value exists */
     engine_config_default(&ec);
     report_config_default(&rc_cfg);
+    detect_config_default(&dcfg);
     while ((ch = getopt_long(argc, argv, "r:i:f:s:pB:c:DZ:T:w:vh", long_opts, NULL)) != -1) {
         switch (ch) {
         case 'r': co.file = optarg; break;
@@ -491,6 +556,31 @@ int main(int argc, char **argv)
         case OPT_REPKEYS: rc_cfg.max_keys = (unsigned)parse_num("--report-max-keys", optarg, 2, 10000000); break;
         case OPT_REPROWS: rc_cfg.max_rows = (unsigned)parse_num("--report-max-rows", optarg, 0, 10000000); break;
         case OPT_PROGRESS: progress_mode = 1; break;
+        case OPT_NODETECT: dcfg.enabled = false; break;
+        case OPT_NOUSERS: dcfg.users = false; break;
+        case OPT_BFFAIL: dcfg.bf_failures = (unsigned)parse_num("--bruteforce-failures", optarg, 1, 1u << 30); break;
+        case OPT_BFWIN: dcfg.bf_window_us = (uint64_t)parse_num("--bruteforce-window", optarg, 1, 86400ull * 365) * 1000000u; break;
+        case OPT_SPRAYUSERS: dcfg.spray_users = (unsigned)parse_num("--spray-users", optarg, 2, DETECT_DISTINCT); break;
+        case OPT_SPRAYWIN: dcfg.spray_window_us = (uint64_t)parse_num("--spray-window", optarg, 1, 86400ull * 365) * 1000000u; break;
+        case OPT_STUFFCLIENTS: dcfg.stuff_clients = (unsigned)parse_num("--stuffing-clients", optarg, 2, DETECT_DISTINCT); break;
+        case OPT_STUFFUSERS: dcfg.stuff_users = (unsigned)parse_num("--stuffing-users", optarg, 2, DETECT_DISTINCT); break;
+        case OPT_STUFFPCT: dcfg.stuff_success_pct = (unsigned)parse_num("--stuffing-success-pct", optarg, 0, 100); break;
+        case OPT_STUFFWIN: dcfg.stuff_window_us = (uint64_t)parse_num("--stuffing-window", optarg, 1, 86400ull * 365) * 1000000u; break;
+        case OPT_AFTERFAIL: dcfg.after_failures = (unsigned)parse_num("--after-failures", optarg, 1, 1u << 30); break;
+        case OPT_AFTERWIN: dcfg.after_window_us = (uint64_t)parse_num("--after-failures-window", optarg, 1, 86400ull * 365) * 1000000u; break;
+        case OPT_BULKBYTES: dcfg.bulk_bytes = parse_num("--bulk-bytes", optarg, 1, 1ull << 50); break;
+        case OPT_BULKMSGS: dcfg.bulk_messages = (unsigned)parse_num("--bulk-messages", optarg, 1, 1u << 30); break;
+        case OPT_BULKWIN: dcfg.bulk_window_us = (uint64_t)parse_num("--bulk-window", optarg, 1, 86400ull * 365) * 1000000u; break;
+        case OPT_DELMSGS: dcfg.del_messages = (unsigned)parse_num("--mass-delete", optarg, 1, 1u << 30); break;
+        case OPT_DELMBOX: dcfg.del_mailboxes = (unsigned)parse_num("--mass-delete-mailboxes", optarg, 1, 1u << 30); break;
+        case OPT_DELWIN: dcfg.del_window_us = (uint64_t)parse_num("--mass-delete-window", optarg, 1, 86400ull * 365) * 1000000u; break;
+        case OPT_MOVEMSGS: dcfg.move_messages = (unsigned)parse_num("--mass-move", optarg, 1, 1u << 30); break;
+        case OPT_MOVEWIN: dcfg.move_window_us = (uint64_t)parse_num("--mass-move-window", optarg, 1, 86400ull * 365) * 1000000u; break;
+        case OPT_MAXUSERS: dcfg.max_users = (unsigned)parse_num("--max-users", optarg, 1, 10000000); break;
+        case OPT_DETECTKEYS: dcfg.max_keys = (unsigned)parse_num("--detect-max-keys", optarg, 1, 10000000); break;
+        case OPT_USERINTERVAL:
+            dcfg.user_interval_us = parse_num("--user-interval", optarg, 0, 86400ull * 365) * 1000000u;
+            break;
         case OPT_NOPROGRESS: progress_mode = -1; break;
         case OPT_FLOWIDSEED:
             ec.flow_id_seed = parse_num("--flow-id-seed", optarg, 0, UINT64_MAX);
@@ -661,6 +751,23 @@ int main(int argc, char **argv)
     imap_budget_init(&budget, imap_memcap);
     ec.imap.budget = &budget;
     errbuf[0] = '\0';
+    if (dcfg.enabled || dcfg.users) {
+        /* with threads, the layer writes through a fork of its own (used
+         * under its lock by whichever worker drains it) */
+        det_out = threads > 1 ? output_fork(out) : out;
+        det = det_out ? detect_new(&dcfg, threads > 1 ? threads : 1, det_out, rep, NULL, errbuf, sizeof errbuf)
+                      : NULL;
+        if (!det) {
+            fprintf(stderr, "imapscope: %s\n", errbuf[0] ? errbuf : "out of memory");
+            if (det_out && det_out != out)
+                output_close(det_out);
+            output_close(out);
+            report_free(rep);
+            keylog_free(kl);
+            return 1;
+        }
+        ec.detect = det;
+    }
     if (threads > 1) {
         e = NULL;
         ws = workers_new(threads, &ec, out, errbuf, sizeof errbuf);
@@ -671,8 +778,13 @@ int main(int argc, char **argv)
         sink = (capture_sink){sink_engine_frame, sink_engine_tick, sink_engine_finish, e, sink_engine_progress,
                               sink_engine_stats};
     }
+    if (det)
+        detect_set_starttls(det, e ? engine_starttls(e) : workers_starttls(ws));
     if (!e && !ws) {
         fprintf(stderr, "imapscope: %s\n", errbuf);
+        detect_free(det);
+        if (det_out && det_out != out)
+            output_close(det_out);
         output_close(out);
         report_free(rep);
         keylog_free(kl);
@@ -708,6 +820,9 @@ int main(int argc, char **argv)
     }
     engine_free(e);
     workers_free(ws);
+    detect_free(det);
+    if (det_out && det_out != out)
+        output_close(det_out); /* before the main output: its counters go there */
     if (output_close(out) != 0)
         rc = CAPTURE_EXIT_OUTPUT; /* output lost: worse than an input cut short */
     report_free(rep);

@@ -807,8 +807,69 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
 }
 
 /* A scalar of the stats table: integers, strings, yes/no; others as JSON. */
+/* An array of {name, counters...} (stats.detect.alerts, .tables): true
+ * when every element is an object with a string "name". */
+static bool named_array(const json_t *v)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return false;
+    for (size_t i = 0; i < json_array_size(v); i++)
+        if (!json_is_string(json_object_get(json_array_get(v, i), "name")))
+            return false;
+    return true;
+}
+
+/* A counter of a named array's element shown in the short table: not 0,
+ * and not "capacity" (a setting, in the JSON). */
+static bool named_shown(const char *k, const json_t *x)
+{
+    return json_is_integer(x) && json_integer_value(x) != 0 && strcmp(k, "capacity") != 0;
+}
+
+/* Whether an element of a named array has a counter to show. */
+static bool named_nonzero(const json_t *e)
+{
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)e, k, x) {
+        if (named_shown(k, x))
+            return true;
+    }
+    return false;
+}
+
 static void put_stats_value(output *o, const json_t *v)
 {
+    if (named_array(v)) {
+        /* "[users entries 1; servers entries 1]", "[mass_move 1]": the
+         * elements with a counter to show, and those counters ("count"
+         * without its name) */
+        bool first = true;
+        put_ch(o, '[');
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const json_t *e = json_array_get(v, i);
+            const char *k;
+            json_t *x;
+            if (!named_nonzero(e))
+                continue;
+            if (!first)
+                put(o, "; ", 2);
+            first = false;
+            put_text_str(o, json_string_value(json_object_get(e, "name")));
+            json_object_foreach((json_t *)e, k, x) {
+                if (!named_shown(k, x))
+                    continue;
+                put_ch(o, ' ');
+                if (strcmp(k, "count") != 0) {
+                    put_text_str(o, k);
+                    put_ch(o, ' ');
+                }
+                put_i64(o, (int64_t)json_integer_value(x));
+            }
+        }
+        put_ch(o, ']');
+        return;
+    }
     if (json_is_string(v))
         put_text_json_str(o, v);
     else if (json_is_boolean(v))
@@ -820,6 +881,12 @@ static void put_stats_value(output *o, const json_t *v)
 /* A counter worth a place in the short table: not 0, false, null or {}. */
 static bool stats_nonzero(const json_t *v)
 {
+    if (named_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (named_nonzero(json_array_get(v, i)))
+                return true;
+        return false;
+    }
     return !(json_is_null(v) || json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0) ||
              (json_is_object(v) && json_object_size(v) == 0));
 }
@@ -880,11 +947,77 @@ static void text_stats(output *o, const out_flow *flow, const json_t *body)
     }
 }
 
+/* A list of strings as "a, b, c" ("-" when empty). */
+static void put_str_list(output *o, const json_t *a)
+{
+    size_t n = json_array_size(a);
+    if (n == 0)
+        put_ch(o, '-');
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(a, i));
+        if (i)
+            put(o, ", ", 2);
+        put_text_str(o, s ? s : "?");
+    }
+}
+
+/*
+ * imap_user (src/detect.h), in the verbose trace only: the per-user table
+ * at the end of the run, one row per user, ordered by name:
+ *   HH:MM:SS.ffffff @@@ user alice           logins 2 ok 1 failed (tls 0, clear 2) LOGIN from 127.0.0.1
+ *                   |   fetched 6 msgs 5687 B, appended 2 msgs 648 B, deleted 2, expunged 2, moved 2, mailboxes deleted 2
+ *                   |   mailboxes INBOX, Sent; clients id name=...
+ */
+static void text_user(output *o, const json_t *b)
+{
+    static const struct { const char *key, *label; } nums[] = {
+        {"messages_fetched", "fetched "}, {"bytes_fetched", " msgs "},
+        {"messages_appended", " B, appended "}, {"bytes_appended", " msgs "},
+        {"messages_deleted", " B, deleted "}, {"messages_expunged", ", expunged "},
+        {"messages_moved", ", moved "}, {"mailboxes_deleted", ", mailboxes deleted "}};
+    const char *user = obj_str(b, "user");
+    int64_t v;
+    size_t ul = user ? strlen(user) : 1;
+
+    put(o, "@@@ user ", 9);
+    put_text_str(o, user ? user : "?");
+    for (size_t i = ul; i < 16; i++)
+        put_ch(o, ' ');
+    put(o, " logins ", 8);
+    put_i64(o, obj_int(b, "logins_ok", &v) ? v : 0);
+    put(o, " ok ", 4);
+    put_i64(o, obj_int(b, "logins_failed", &v) ? v : 0);
+    put(o, " failed (tls ", 13);
+    put_i64(o, obj_int(b, "tls", &v) ? v : 0);
+    put(o, ", clear ", 8);
+    put_i64(o, obj_int(b, "cleartext", &v) ? v : 0);
+    put(o, ") ", 2);
+    put_str_list(o, json_object_get(b, "mechanisms"));
+    put(o, " from ", 6);
+    put_str_list(o, json_object_get(b, "sources"));
+    put_ch(o, '\n');
+    put_str(o, TEXT_INDENT "  ");
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        put_str(o, nums[i].label);
+        put_i64(o, obj_int(b, nums[i].key, &v) ? v : 0);
+    }
+    put_ch(o, '\n');
+    put_str(o, TEXT_INDENT "  mailboxes ");
+    put_str_list(o, json_object_get(b, "mailboxes"));
+    put(o, "; clients ", 10);
+    put_str_list(o, json_object_get(b, "clients"));
+    if (json_is_true(json_object_get(b, "truncated")))
+        put(o, " (lists capped)", 15);
+    put_ch(o, '\n');
+}
+
 void text_event(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow, const json_t *body)
 {
     if (strcmp(event_type, "imap") == 0 ||
         (strcmp(event_type, "fileinfo") == 0 && !json_object_get(body, "section")))
         return; /* the lines already told it; a message's files: its email line counts them */
+    if (strcmp(event_type, "imap_user") == 0 && o->verbose == 0)
+        return; /* the per-user table is for -v */
     event_begin(o);
     put_time_of_day(o, ts_us);
     if (strcmp(event_type, "imap_session") == 0) {
@@ -899,6 +1032,8 @@ void text_event(output *o, const char *event_type, uint64_t ts_us, const out_flo
         text_part(o, flow, body);
     } else if (strcmp(event_type, "stats") == 0) {
         text_stats(o, flow, body);
+    } else if (strcmp(event_type, "imap_user") == 0) {
+        text_user(o, body);
     } else {
         put(o, "*** ", 4);
         put_flow_word(o, flow);

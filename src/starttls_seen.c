@@ -12,6 +12,7 @@
 typedef struct server_row {
     starttls_server srv;
     uint64_t offers;      /* connections that saw STARTTLS offered */
+    uint64_t mix_with, mix_without; /* starttls_seen_mix: connections offered it or not */
 } server_row;
 
 struct starttls_seen {
@@ -76,13 +77,12 @@ unsigned starttls_seen_offered(starttls_seen *t, const starttls_server *srv,
         if (t->n_servers < t->max_servers) {
             r = &t->servers[t->n_servers++];
             r->srv = *srv;
-            t->st.servers++;
         } else {
             t->st.servers_dropped++;
         }
     }
-    if (r)
-        r->offers++;
+    if (r && r->offers++ == 0)
+        t->st.servers++; /* rows made by starttls_seen_mix count once they offer */
     for (unsigned i = 0; i < t->n_waiting;) {
         if (n < max_out && same_server(&t->waiting[i].server, srv)) {
             out[n++] = t->waiting[i];
@@ -101,7 +101,7 @@ uint64_t starttls_seen_cleartext(starttls_seen *t, const starttls_waiting *w)
     uint64_t offers = 0;
     pthread_mutex_lock(&t->mu);
     server_row *r = find(t, &w->server);
-    if (r)
+    if (r && r->offers)
         offers = r->offers;
     else if (t->n_waiting < t->max_waiting)
         t->waiting[t->n_waiting++] = *w;
@@ -109,6 +109,31 @@ uint64_t starttls_seen_cleartext(starttls_seen *t, const starttls_waiting *w)
         t->st.waiting_dropped++;
     pthread_mutex_unlock(&t->mu);
     return offers;
+}
+
+void starttls_seen_mix(starttls_seen *t, const starttls_server *srv, bool offered,
+                       uint64_t *with, uint64_t *without)
+{
+    pthread_mutex_lock(&t->mu);
+    server_row *r = find(t, srv);
+    if (!r) {
+        if (t->n_servers < t->max_servers) {
+            r = &t->servers[t->n_servers++];
+            memset(r, 0, sizeof *r);
+            r->srv = *srv;
+        } else {
+            t->st.servers_dropped++;
+        }
+    }
+    if (r) {
+        if (offered)
+            r->mix_with++;
+        else
+            r->mix_without++;
+    }
+    *with = r ? r->mix_with : 0;
+    *without = r ? r->mix_without : 0;
+    pthread_mutex_unlock(&t->mu);
 }
 
 void starttls_seen_get_stats(starttls_seen *t, starttls_seen_stats *st)

@@ -68,6 +68,14 @@ unsigned starttls_seen_offered(starttls_seen *t, const starttls_server *srv,
  * kept until the evidence comes (or dropped when the table is full). */
 uint64_t starttls_seen_cleartext(starttls_seen *t, const starttls_waiting *w);
 
+/* The detection layer (src/detect.h), in its packet-time order: one more
+ * connection of srv whose capability lists before TLS offered STARTTLS
+ * (offered) or did not.  *with and *without get the server's counts after
+ * this one (0 and 0 when the table is full and srv is not in it: counted
+ * in servers_dropped). */
+void starttls_seen_mix(starttls_seen *t, const starttls_server *srv, bool offered,
+                       uint64_t *with, uint64_t *without);
+
 void starttls_seen_get_stats(starttls_seen *t, starttls_seen_stats *st);
 
 #endif /* IMAPSCOPE_STARTTLS_SEEN_H */

@@ -52,6 +52,7 @@ struct workers {
     engine *e0;           /* the capture thread's engine: decoding and counters only */
     output *out;
     struct report *report; /* cfg->report (borrowed), or NULL */
+    struct detect *detect; /* cfg->detect (borrowed), or NULL: fed by every worker */
     worker w[WORKERS_MAX];
 };
 
@@ -185,8 +186,10 @@ workers *workers_new(unsigned n, const engine_config *cfg, output *out, char *er
     ws->n = n;
     ws->out = out;
     ws->report = cfg->report;
+    ws->detect = cfg->detect;
     dc.max_flows = 1;
     dc.streams_dir = NULL;
+    dc.detect = NULL; /* the capture thread's engine decodes only */
     ws->e0 = engine_new(&dc, out, errbuf, errlen);
     if (!ws->e0) {
         free(ws);
@@ -207,6 +210,7 @@ workers *workers_new(unsigned n, const engine_config *cfg, output *out, char *er
             imap_budget_init(&wk->budget, cfg->imap.budget->limit / n);
             wc.imap.budget = &wk->budget;
         }
+        wc.detect_feeder = i;
         wk->e = wk->out ? engine_new(&wc, wk->out, errbuf, errlen) : NULL;
         for (unsigned k = 0; wk->e && k < WORKERS_QUEUE_BATCHES; k++) {
             batch *b = malloc(sizeof *b);
@@ -327,6 +331,12 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
         output_close(wk->out);
         wk->out = NULL;
     }
+    if (ws->detect) {
+        /* every worker has ended its connections: the records still
+         * waiting, in packet-time order, then the imap_user events */
+        detect_finish(ws->detect, now);
+        json_object_set_new_nocheck(st, "detect", detect_stats(ws->detect));
+    }
     json_object_set_new_nocheck(st, "threads", json_integer(ws->n));
     json_object_set_new_nocheck(st, "end_reason", json_string(reason));
     if (extra) {
@@ -394,4 +404,9 @@ void workers_free(workers *ws)
     }
     engine_free(ws->e0);
     free(ws);
+}
+
+starttls_seen *workers_starttls(workers *ws)
+{
+    return engine_starttls(ws->e0);
 }

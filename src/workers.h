@@ -53,4 +53,7 @@ void workers_progress(workers *w, uint64_t *open_conns, uint64_t *events);
 
 void workers_free(workers *w);
 
+/* The run's table of STARTTLS evidence (shared by the workers). */
+struct starttls_seen *workers_starttls(workers *w);
+
 #endif /* IMAPSCOPE_WORKERS_H */

@@ -81,6 +81,7 @@ else
         kl=$(keylog_for "$c")
         IMAPSCOPE_JSON_POOL=0 timeout 300 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=42 \
+            --suppressions=tests/valgrind.supp \
             "$PLAIN" -r "$c" -T json --all-tcp --hash-literals ${kl:+--keylog "$kl"} >/dev/null 2>"$WORK/vg"
         rc=$?
         n=$((n + 1))

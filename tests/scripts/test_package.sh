@@ -86,7 +86,7 @@ else
     if [ ${#missing[@]} -eq 0 ]; then pass "make-install-files (${#want[@]})"
     else fail make-install-files "missing: ${missing[*]}"; fi
     if [ "$(readlink "$stage/usr/lib/libimapdissect.so.1")" = "libimapdissect.so.$version" ] &&
-       readelf -d "$stage/usr/lib/libimapdissect.so.$version" | grep -q 'SONAME.*\[libimapdissect\.so\.0\]'; then
+       readelf -d "$stage/usr/lib/libimapdissect.so.$version" | grep -q 'SONAME.*\[libimapdissect\.so\.1\]'; then
         pass make-install-soname
     else
         fail make-install-soname "libimapdissect.so.1 -> $(readlink "$stage/usr/lib/libimapdissect.so.1"), $(readelf -d "$stage/usr/lib/libimapdissect.so.$version" | grep SONAME)"

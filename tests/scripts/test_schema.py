@@ -133,6 +133,7 @@ def captures(shared):
     found = []
     for pat in ("*.pcap", "*.pcapng", "*.cap"):
         found += glob.glob(os.path.join(REPO, "captures", pat))
+        found += glob.glob(os.path.join(REPO, "captures", "detect", pat))  # issue 15
         found += glob.glob(os.path.join(shared, "captures", "public", pat))
     return sorted(set(found))
 

@@ -43,14 +43,16 @@ IMAPSCOPE = os.environ.get("IMAPSCOPE", os.path.join(REPO, "build", "imapscope")
 SHARED = os.environ.get("IMAPSCOPE_SHARED", os.path.join(REPO, "tests", "data"))
 if not os.path.isabs(SHARED):
     SHARED = os.path.join(REPO, SHARED)
-MAX_PATHS = 595      # regression guard: measured 500 fields; +5 the EVE envelope (issue 14),
-                     # +78 email, fileinfo, stats.mail/extract, imap_session.mail (issue 13): 583
+MAX_PATHS = 665      # regression guard: measured 500 fields; +5 the EVE envelope (issue 14),
+                     # +78 email, fileinfo, stats.mail/extract, imap_session.mail (issue 13),
+                     # +72 imap_user, alert.mitre/evidence, stats.detect and imap.responses_dropped
+                     # (issue 15): 655 (2026-12-06)
 TARGET_PATHS = 400   # issue 10's target, not met yet (see docs/performance.md)
 
 
 def captures():
     out = []
-    for pat in ("captures/*.pcap", "captures/*.pcapng", "captures/*.cap"):
+    for pat in ("captures/*.pcap", "captures/*.pcapng", "captures/*.cap", "captures/detect/*.pcap"):
         out += sorted(glob.glob(os.path.join(REPO, pat)))
     for pat in ("*.pcap", "*.pcapng", "*.cap"):
         out += sorted(glob.glob(os.path.join(SHARED, "captures", "public", pat)))

@@ -260,7 +260,7 @@ check_user_prog() { # NAME BINARY
     else fail "$1" "$(printf '%s' "$out" | head -c 300)"; fi
 }
 if cc -std=c11 -Wall -Werror -o "$tmp/user-shared" "$tmp/user.c" $(pkg-config --cflags --libs libimapdissect) 2>"$tmp/cc.err"; then
-    if ldd "$tmp/user-shared" | grep -Eq 'libimapdissect\.so\.0 => (/usr)?/lib/'; then pass lib-shared-linked
+    if ldd "$tmp/user-shared" | grep -Eq 'libimapdissect\.so\.1 => (/usr)?/lib/'; then pass lib-shared-linked
     else fail lib-shared-linked "$(ldd "$tmp/user-shared" | grep imapdissect)"; fi
     check_user_prog lib-shared-login "$tmp/user-shared"
 else fail lib-shared-build "$(head -3 "$tmp/cc.err")"; fi

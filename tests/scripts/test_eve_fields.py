@@ -109,9 +109,10 @@ def main():
         why = []
         conn_of, id_of = {}, {}
         for e in full:
-            if e["event_type"] == "stats":
+            if e["event_type"] in ("stats", "imap_user"):
+                # per run / per user, not per connection: no flow keys
                 if "pcap_cnt" in e or "flow_id" in e or "proto" in e:
-                    why.append("stats has flow keys")
+                    why.append("%s has flow keys" % e["event_type"])
             else:
                 fid = e["flow_id"]
                 if not (1 <= fid < 2 ** 53):

@@ -477,6 +477,16 @@ static void drop_all(netsink *s)
 typedef enum { SEND_OK = 0, SEND_DROP, SEND_FAIL } send_rc;
 
 /* Writes iov whole to a stream socket; SEND_FAIL on a broken connection. */
+/* A send that cannot go on now is retried, unless the sink is shutting
+ * down and its drain deadline has passed. */
+static bool giving_up(netsink *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool r = s->closing && past(&s->deadline);
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
 static send_rc write_all(netsink *s, struct iovec *iov, int cnt)
 {
     while (cnt > 0) {
@@ -485,12 +495,8 @@ static send_rc write_all(netsink *s, struct iovec *iov, int cnt)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                /* a slow reader: keep waiting unless shutting down past the deadline */
-                bool give_up;
-                pthread_mutex_lock(&s->mu);
-                give_up = s->closing && past(&s->deadline);
-                pthread_mutex_unlock(&s->mu);
-                if (give_up)
+                /* a slow reader (SO_SNDTIMEO ran out): keep waiting */
+                if (giving_up(s))
                     return SEND_FAIL;
                 continue;
             }
@@ -521,11 +527,7 @@ static send_rc send_dgram(netsink *s, struct iovec *iov, int cnt)
         if (errno == EMSGSIZE)
             return SEND_DROP;
         if (errno == EAGAIN || errno == ENOBUFS) {
-            bool give_up;
-            pthread_mutex_lock(&s->mu);
-            give_up = s->closing && past(&s->deadline);
-            pthread_mutex_unlock(&s->mu);
-            if (give_up)
+            if (giving_up(s))
                 return SEND_FAIL;
             continue;
         }

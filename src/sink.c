@@ -375,54 +375,46 @@ int output_close(output *o)
 /* ------------------------------------------------------------------ */
 /* sinks (issue 14) */
 
-/* "100M", "1G", "4096", "64k": bytes (K, M, G, T: powers of 1024). */
-static int parse_size(const char *s, uint64_t *out)
+/* A positive decimal number with an optional unit letter from units
+ * (letter, multiplier; a zero letter ends the table) and nothing after it
+ * but, when tail is not 0, that one letter; at most max after scaling. */
+typedef struct unit { char letter; uint64_t mul; } unit;
+
+static int parse_scaled(const char *s, const unit *units, char tail, uint64_t max, uint64_t *out)
 {
     char *end;
-    unsigned long long v;
     errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || end == s || s[0] == '-')
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || s[0] == '-' || v == 0)
         return -1;
-    unsigned sh = 0;
-    switch (*end) {
-    case '\0': break;
-    case 'k': case 'K': sh = 10; end++; break;
-    case 'm': case 'M': sh = 20; end++; break;
-    case 'g': case 'G': sh = 30; end++; break;
-    case 't': case 'T': sh = 40; end++; break;
-    default: return -1;
-    }
-    if (*end == 'B' || *end == 'b')
+    uint64_t mul = 1;
+    for (const unit *u = units; *end && u->letter; u++)
+        if (*end == u->letter) {
+            mul = u->mul;
+            end++;
+            break;
+        }
+    if (tail && (*end == tail || *end == (tail | 0x20)))
         end++;
-    if (*end || v == 0 || v > (UINT64_MAX >> sh))
+    if (*end || v > max / mul)
         return -1;
-    *out = (uint64_t)v << sh;
+    *out = (uint64_t)v * mul;
     return 0;
 }
 
-/* "30s", "15m", "1h", "1d", "3600": seconds. */
+/* "100M", "1G", "4096", "64k", "1MB": bytes (K, M, G, T: powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+    static const unit u[] = {{'k', 1ull << 10}, {'K', 1ull << 10}, {'m', 1ull << 20}, {'M', 1ull << 20},
+                             {'g', 1ull << 30}, {'G', 1ull << 30}, {'t', 1ull << 40}, {'T', 1ull << 40}, {0, 0}};
+    return parse_scaled(s, u, 'B', UINT64_MAX, out);
+}
+
+/* "30s", "15m", "1h", "1d", "3600": seconds, at most a year. */
 static int parse_secs(const char *s, uint64_t *out)
 {
-    char *end;
-    unsigned long long v;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || end == s || s[0] == '-')
-        return -1;
-    uint64_t mul = 1;
-    switch (*end) {
-    case '\0': break;
-    case 's': end++; break;
-    case 'm': mul = 60; end++; break;
-    case 'h': mul = 3600; end++; break;
-    case 'd': mul = 86400; end++; break;
-    default: return -1;
-    }
-    if (*end || v == 0 || v > 86400ull * 366)
-        return -1;
-    *out = v * mul;
-    return 0;
+    static const unit u[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {0, 0}};
+    return parse_scaled(s, u, 0, 86400ull * 366, out);
 }
 
 int output_parse_size(const char *s, uint64_t *bytes) { return parse_size(s, bytes); }

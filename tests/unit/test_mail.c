@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <iconv.h>
 #include <openssl/evp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -709,6 +710,92 @@ static void test_hostile(void **st)
     json_decref(email);
 }
 
+/* A 1 GiB attachment streamed through one connection in 1 MiB pieces:
+ * the message is hashed whole while only --max-mail-bytes of it is kept
+ * (the process grows by far less than the message), the event says
+ * truncated, and the cut attachment says so too. */
+static long max_rss_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static void test_huge_part(void **st)
+{
+    (void)st;
+    static const char head[] = "Subject: big\r\nMIME-Version: 1.0\r\n"
+                               "Content-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\n"
+                               "Content-Type: application/octet-stream\r\n"
+                               "Content-Disposition: attachment; filename=big.bin\r\n"
+                               "Content-Transfer-Encoding: base64\r\n\r\n";
+    static const char tail[] = "\r\n--q--\r\n";
+    const size_t piece = 1u << 20, pieces = 1024; /* 1 GiB of base64 lines */
+    char *chunk = malloc(piece);
+    assert_non_null(chunk);
+    for (size_t i = 0; i < piece; i += 78) { /* 76 characters and CRLF */
+        size_t n = piece - i < 78 ? piece - i : 78;
+        memset(chunk + i, 'Q', n);
+        if (n == 78)
+            memcpy(chunk + i + 76, "\r\n", 2);
+    }
+    uint64_t total = sizeof head - 1 + (uint64_t)piece * pieces + sizeof tail - 1;
+
+    mail_config cfg;
+    mail_config_default(&cfg);
+    cfg.enabled = true;
+    cfg.max_mail_bytes = 8u << 20;
+    mail_stats stats = { 0 };
+    events ev = { 0 };
+    mail_conn *mc = mail_conn_new(&cfg, &stats, on_emit, &ev);
+    imap_literal_info li = { 0 };
+    li.dir = IMAP_DIR_SERVER;
+    li.kind = IMAP_LITERAL_FETCH;
+    li.size = total;
+    li.tag = "*";
+    li.command = "FETCH";
+    li.seq = 1;
+    li.section = "BODY[]";
+    li.mailbox = "INBOX";
+    EVP_MD_CTX *h = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(h, EVP_sha256(), NULL);
+    long rss0 = max_rss_kib();
+    mail_literal_begin(mc, &li, 1);
+    mail_literal_data(mc, IMAP_DIR_SERVER, (const uint8_t *)head, sizeof head - 1);
+    EVP_DigestUpdate(h, head, sizeof head - 1);
+    for (size_t i = 0; i < pieces; i++) {
+        mail_literal_data(mc, IMAP_DIR_SERVER, (const uint8_t *)chunk, piece);
+        EVP_DigestUpdate(h, chunk, piece);
+    }
+    mail_literal_data(mc, IMAP_DIR_SERVER, (const uint8_t *)tail, sizeof tail - 1);
+    EVP_DigestUpdate(h, tail, sizeof tail - 1);
+    mail_literal_end(mc, IMAP_DIR_SERVER, true, 2);
+    mail_conn_end(mc, 3);
+    long grew_kib = max_rss_kib() - rss0;
+    unsigned char md[32];
+    char want[65];
+    EVP_DigestFinal_ex(h, md, NULL);
+    EVP_MD_CTX_free(h);
+    for (int i = 0; i < 32; i++)
+        snprintf(want + 2 * i, 3, "%02x", md[i]);
+
+    assert_int_equal(ev.ne, 1);
+    json_t *e = ev.email[0];
+    assert_true(json_is_true(json_object_get(e, "truncated")));
+    assert_int_equal(json_integer_value(json_object_get(e, "size")), (json_int_t)total);
+    assert_string_equal(fs(e, "sha256"), want);   /* every byte hashed */
+    assert_string_equal(fs(e, "subject"), "big");
+    assert_int_equal(stats.truncated, 1);
+    assert_int_equal(ev.nf, 1);
+    assert_string_equal(fs(ev.file[0], "filename"), "big.bin");
+    assert_string_equal(fs(ev.file[0], "state"), "truncated");
+    /* kept: the 8 MiB cap (and what parsing it costs), not the 1 GiB */
+    assert_true(grew_kib < 64 * 1024);
+    mail_conn_free(mc);
+    events_free(&ev);
+    free(chunk);
+}
+
 static void test_extract(void **st)
 {
     (void)st;
@@ -776,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_cap_truncated),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_huge_part),
         cmocka_unit_test(test_extract),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

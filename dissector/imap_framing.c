@@ -178,15 +178,18 @@ static void line_ids_redact(const imap_session *s, dir_state *d)
  * (imap_litinfo.c reads the line so far; a dropped line gives OTHER). */
 static void literal_sink_begin(imap_session *s, imap_dir dir, dir_state *d, uint64_t size, bool binary)
 {
-    imap_literal_info *li = &d->lit_info;
+    /* the info and its strings are borrowed for the callback only
+     * (imap.h), so they live on this stack frame, not in every session */
+    imap_literal_info info, *li = &info;
+    char section[CORE_SECTION_MAX], mailbox[CORE_MAILBOX_MAX];
     unsigned index = d->lit_seen++;
 
     if (!s->cb.on_literal_begin)
         return;
     memset(li, 0, sizeof *li);
     if (!d->overflow)
-        imapi_literal_info_scan(s, dir, d, d->buf, d->len, false, li, d->lit_section, sizeof d->lit_section,
-                                d->lit_mailbox, sizeof d->lit_mailbox);
+        imapi_literal_info_scan(s, dir, d, d->buf, d->len, false, li, section, sizeof section,
+                                mailbox, sizeof mailbox);
     else
         li->section = li->mailbox = "";
     li->dir = dir;
@@ -531,11 +534,13 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
     /* a line that carried literals: its context for the sink's line end,
      * read before the line is processed (the text is the same after) */
     bool sink_end = !d->overflow && d->lit_seen > 0 && s->cb.on_literal_line_end;
+    imap_literal_info end_info;                 /* borrowed by the callback only */
+    char section[CORE_SECTION_MAX], mailbox[CORE_MAILBOX_MAX];
     if (sink_end) {
-        imap_literal_info *li = &d->lit_info;
+        imap_literal_info *li = &end_info;
         memset(li, 0, sizeof *li);
-        imapi_literal_info_scan(s, dir, d, text, tlen, true, li, d->lit_section, sizeof d->lit_section,
-                                d->lit_mailbox, sizeof d->lit_mailbox);
+        imapi_literal_info_scan(s, dir, d, text, tlen, true, li, section, sizeof section,
+                                mailbox, sizeof mailbox);
         li->dir = dir;
         li->index = d->lit_seen;
         li->tag = d->line_tag;
@@ -543,7 +548,7 @@ static void line_end(imap_session *s, imap_dir dir, dir_state *d, const char *se
     }
     if (!d->overflow)
         process_line(s, dir, text, tlen);
-    if (sink_end && s->cb.on_literal_line_end(s->user, &d->lit_info) != 0)
+    if (sink_end && s->cb.on_literal_line_end(s->user, &end_info) != 0)
         s->stopped = true;
     line_reset(s, d);
 }

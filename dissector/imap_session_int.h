@@ -110,12 +110,9 @@ typedef struct dir_state {
     char      line_tag[CORE_TAG_MAX];
     char      line_cmd[CORE_CMD_MAX];
     /* the literal sink's context (imap_litinfo.c) */
-    imap_literal_info lit_info;   /* of the last literal begun in this line */
     unsigned  lit_seen;      /* literals begun in this logical line */
     bool      sink_open;     /* on_literal_begin was called for the current literal */
     uint64_t  sink_size, sink_received;
-    char      lit_section[CORE_SECTION_MAX];
-    char      lit_mailbox[CORE_MAILBOX_MAX];
     /* parts of the line already shown (imapi_emit_line_part) */
     unsigned  parts;
     size_t    part_off;      /* text offset in buf where the next part starts */

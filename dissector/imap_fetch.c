@@ -17,9 +17,11 @@
 
 /* ------------------------------------------------------------- sections */
 
-/* Splits a section (RFC 9051 9: section-spec = section-msgtext /
- * (section-part ["." section-text])) into obj: "section" (raw), "part"
- * ("1.2"), "section_text" ("HEADER.FIELDS"), "fields" (header names). */
+/* A section (RFC 9051 9: section-spec = section-msgtext / (section-part
+ * ["." section-text])) into obj: "section", the text between the
+ * brackets ("1.2.HEADER.FIELDS (FROM)"), and "part", its section-part
+ * ("1.2") when it has one.  The section-text and header names are read
+ * in "section" (issue 10, item 3: no derived copies). */
 static void add_section(imap_node *obj, const imap_value *atom)
 {
     const char *raw = atom->section_raw != NULL ? atom->section_raw : "";
@@ -41,18 +43,7 @@ static void add_section(imap_node *obj, const imap_value *atom)
         }
         if (part_end > 0)
             imapi_dec_setl(obj, "part", imapi_json_bytes(s, part_end));
-        size_t ts = part_end > 0 ? (part_end < len ? part_end + 1 : len) : 0;
-        if (ts < len) {
-            char up[64];
-            size_t tl = len - ts < sizeof(up) - 1 ? len - ts : sizeof(up) - 1;
-            for (size_t k = 0; k < tl; k++)
-                up[k] = (char)toupper((unsigned char)s[ts + k]);
-            imapi_dec_setl(obj, "section_text", imapi_json_bytes(up, tl));
-        }
     }
-    const imap_value *fields = imapi_list_nth(atom->section, 1);
-    if (fields != NULL && fields->type == IV_LIST)
-        imapi_dec_setl(obj, "fields", imapi_dec_str_list(fields));
 }
 
 /* RFC 9051 9: partial = "<" number64 "." nz-number64 ">" (command) and

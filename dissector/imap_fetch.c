@@ -763,7 +763,8 @@ static void add_data_info(imap_node *o, const imap_value *v)
         imapi_dec_setl(o, "sha256", sha256_json(v->s, v->len));
         return;
     }
-    imapi_dec_setl(o, "value", imapi_value_to_json(v));
+    /* not a string: as sent, one type per field */
+    imapi_dec_setl(o, "value", imapi_json_bytes(v->raw != NULL ? v->raw : "", v->raw != NULL ? v->raw_len : 0));
 }
 
 static void add_number_att(imap_node *o, const char *key, const imap_value *v)

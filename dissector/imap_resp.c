@@ -292,8 +292,20 @@ static const char *dec_quota(const imap_value *a, imap_node *o)
     values_arr(o);
     for (const imap_value *c = l->child; c != NULL; ) {
         imap_node *r = add_entry(o, name_of(c, true));
-        add_num(r, "number", c->next);
-        add_num(r, "limit", c->next != NULL ? c->next->next : NULL);
+        uint64_t n;
+        const imap_value *lim = c->next != NULL ? c->next->next : NULL;
+        if (imapi_dec_number(c->next, &n) == 0 && imapi_dec_number(lim, &n) == 0) {
+            add_num(r, "number", c->next);
+            add_num(r, "limit", lim);
+        } else if (c->next != NULL) {
+            /* not numbers: the resource's wire text, one type per field */
+            char buf[256];
+            size_t ul = 0, ll = 0;
+            const char *us = imapi_value_text(c->next, &ul, NULL), *ls = imapi_value_text(lim, &ll, NULL);
+            int k = snprintf(buf, sizeof(buf), "%.*s%s%.*s", (int)(ul < 120 ? ul : 120), us != NULL ? us : "",
+                             lim != NULL ? " " : "", (int)(ll < 120 ? ll : 120), ls != NULL ? ls : "");
+            imapi_dec_setl(r, "value", imapi_json_bytes(buf, k > 0 ? (size_t)k : 0));
+        }
         if (c->next == NULL || c->next->next == NULL)
             break;
         c = c->next->next->next;

@@ -189,7 +189,8 @@ def test_tls_port():
 
 def test_subject_decoded():
     """RFC 2047 subjects and sender names of an ENVELOPE, decoded in the text
-    trace after the FETCH line (the JSON has them as subject_decoded)."""
+    trace after the FETCH line (the JSON has them decoded in "subject" and
+    "name")."""
     txt = run(["-r", CAP]).stdout.decode()
     fetch = [x for x in txt.splitlines() if " S * " in x and "FETCH" in x and "=?UTF-8?" in x]
     ok = bool(fetch) and fetch[0].endswith('[subject "Grüße aus München", from "Jörg Müller"]')

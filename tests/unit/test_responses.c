@@ -194,6 +194,11 @@ static void test_namespace_id_quota_acl(void **state)
     STR(o, "values/1/name", "MESSAGE");
     INT(o, "values/1/limit", 1000);
     imapi_decref(o);
+    o = untagged("QUOTA \"\" (STORAGE ten 512)");           /* not numbers: as sent */
+    STR(o, "values/0/value", "ten 512");
+    ABSENT(o, "values/0/number");
+    ABSENT(o, "values/0/limit");
+    imapi_decref(o);
     o = untagged("QUOTAROOT INBOX \"\"");
     STR(o, "mailbox", "INBOX");
     STR(o, "roots/0", "");

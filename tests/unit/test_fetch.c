@@ -182,6 +182,20 @@ static void test_bodystructure(void **state)
     ABSENT(o, "bodystructure/0/filename");
     STR(o, "bodystructure/0/disposition", "attachment; filename*=koi8-r''%C1.pdf"); /* a token */
     imapi_decref(o);
+    /* malformed RFC 2231: a missing section, a cut %XX, bytes that are
+     * not UTF-8: no file name, the parameters kept as sent */
+    o = untagged("1 FETCH (BODYSTRUCTURE (\"application\" \"pdf\" NIL NIL NIL \"base64\" 10 NIL (\"attachment\" (\"filename*1*\" \"x\")) NIL NIL))", NULL, 0);
+    ABSENT(o, "bodystructure/0/filename");
+    STR(o, "bodystructure/0/disposition", "attachment; filename*1*=x");
+    imapi_decref(o);
+    o = untagged("1 FETCH (BODYSTRUCTURE (\"application\" \"pdf\" NIL NIL NIL \"base64\" 10 NIL (\"attachment\" (\"filename*\" \"utf-8''a%E\")) NIL NIL))", NULL, 0);
+    ABSENT(o, "bodystructure/0/filename");
+    STR(o, "bodystructure/0/disposition", "attachment; filename*=utf-8''a%E");
+    imapi_decref(o);
+    o = untagged("1 FETCH (BODYSTRUCTURE (\"application\" \"pdf\" NIL NIL NIL \"base64\" 10 NIL (\"attachment\" (\"filename*\" \"utf-8''%FF.bin\" \"x\" \"a \\\"q\\\"\")) NIL NIL))", NULL, 0);
+    ABSENT(o, "bodystructure/0/filename");
+    STR(o, "bodystructure/0/disposition", "attachment; filename*=utf-8''%FF.bin; x=\"a \\\"q\\\"\"");
+    imapi_decref(o);
     o = untagged("1 FETCH (BODYSTRUCTURE (\"image\" \"png\" (\"name\" \"=?utf-8?B?w6kucG5n?=\") NIL NIL \"base64\" 10 NIL NIL NIL NIL))", NULL, 0);
     STR(o, "bodystructure/0/filename", "\xc3\xa9.png");
     ABSENT(o, "bodystructure/0/params");

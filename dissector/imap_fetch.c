@@ -436,8 +436,8 @@ static imap_node *param_value(const imap_value *v, const char *want, bool *used,
     if (out != NULL)
         for (int s = 0; s < nsec; s++)
             used[idx[s]] = true;
-    if (out != NULL && plain != NULL)
-        used[plain_i] = true; /* RFC 2231 sections win over a plain duplicate */
+    /* a plain "name" beside RFC 2231 sections (a fallback for old
+     * readers) stays in the parameters, as sent */
     return out;
 }
 
@@ -453,6 +453,8 @@ static imap_node *body_params(const imap_value *v, imap_node **charset, const ch
 {
     if (v == NULL || v->type != IV_LIST)
         return NULL; /* NIL, or not a body-fld-param */
+    /* used[i]: parameter i went into *filename (the first 256 are
+     * looked at for it; every parameter is folded) */
     bool used[256] = { false };
     size_t np = 0;
     for (const imap_value *k = v->child; k != NULL && k->next != NULL && np < 256; k = k->next->next)
@@ -461,8 +463,8 @@ static imap_node *body_params(const imap_value *v, imap_node **charset, const ch
         *filename = param_value(v, fname, used, np);
     sbuf b = { 0 };
     size_t i = 0;
-    for (const imap_value *k = v->child; k != NULL && k->next != NULL && i < np; k = k->next->next, i++) {
-        if (used[i])
+    for (const imap_value *k = v->child; k != NULL && k->next != NULL; k = k->next->next, i++) {
+        if (i < np && used[i])
             continue;
         char key[128];
         imapi_dec_upper_text(k, key, sizeof(key));

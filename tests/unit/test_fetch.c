@@ -182,6 +182,11 @@ static void test_bodystructure(void **state)
     ABSENT(o, "bodystructure/0/filename");
     STR(o, "bodystructure/0/disposition", "attachment; filename*=koi8-r''%C1.pdf"); /* a token */
     imapi_decref(o);
+    /* RFC 2231 sections win; a plain fallback beside them stays, as sent */
+    o = untagged("1 FETCH (BODYSTRUCTURE (\"application\" \"pdf\" NIL NIL NIL \"base64\" 10 NIL (\"attachment\" (\"filename\" \"fallback.pdf\" \"filename*\" \"utf-8''r%C3%A9.pdf\")) NIL NIL))", NULL, 0);
+    STR(o, "bodystructure/0/filename", "r\xc3\xa9.pdf");
+    STR(o, "bodystructure/0/disposition", "attachment; filename=fallback.pdf");
+    imapi_decref(o);
     /* malformed RFC 2231: a missing section, a cut %XX, bytes that are
      * not UTF-8: no file name, the parameters kept as sent */
     o = untagged("1 FETCH (BODYSTRUCTURE (\"application\" \"pdf\" NIL NIL NIL \"base64\" 10 NIL (\"attachment\" (\"filename*1*\" \"x\")) NIL NIL))", NULL, 0);

@@ -459,5 +459,5 @@ void imapi_process_client_line(imap_session *s, const char *text, size_t len)
         break;
     }
     imapi_recompute_projected(s);
-    imapi_emit_line(s, IMAP_DIR_CLIENT, "command", tag, cmd, text, len, imapi_line_names(s, p->obj, NULL));
+    imapi_emit_line(s, IMAP_DIR_CLIENT, "command", tag, cmd, text, len, imapi_line_names(s, p->obj, text, len, NULL));
 }

@@ -488,17 +488,17 @@ void imapi_dec_add_date(imap_node *obj, const char *key, const imap_value *v)
 {
     if (v == NULL)
         return;
-    imapi_dec_set(obj, key, imapi_dec_str(v));
-    if (v->type == IV_NIL || v->type == IV_LIST)
-        return;
-    size_t len = 0;
-    const char *s = imapi_value_text(v, &len, NULL);
-    char iso[40];
-    if (imapi_dec_date_iso(s, len, iso, sizeof(iso)) == 0) {
-        char k[64];
-        snprintf(k, sizeof(k), "%s_iso", key);
-        imapi_dec_set(obj, k, imapi_string(iso));
+    if (v->type != IV_NIL && v->type != IV_LIST) {
+        size_t len = 0;
+        const char *s = imapi_value_text(v, &len, NULL);
+        char iso[40];
+        if (imapi_dec_date_iso(s, len, iso, sizeof(iso)) == 0) {
+            imapi_dec_set(obj, key, imapi_string(iso));
+            return;
+        }
     }
+    /* not a date it can read: the wire text (one field, issue 10) */
+    imapi_dec_set(obj, key, imapi_dec_str(v));
 }
 
 /* ---------------------------------------------------------------- RFC 2047 */

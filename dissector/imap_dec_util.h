@@ -58,7 +58,9 @@ int imapi_dec_add_seqset(imap_node *obj, const char *key, const imap_value *v);
 int imapi_dec_add_seqset_text(imap_node *obj, const char *key, const char *s, size_t len);
 
 /* Date (RFC 9051 9 date / date-time, RFC 5322 3.3 date-time): adds
- * obj[key] = the text and obj[key"_iso"] = ISO 8601 when it parses. */
+ * obj[key] = ISO 8601 ("1996-07-17T02:44:25-07:00", a date alone
+ * "1994-02-01") when it parses, the wire text otherwise (null for NIL):
+ * one field per date (issue 10, item 3). */
 void imapi_dec_add_date(imap_node *obj, const char *key, const imap_value *v);
 /* ISO 8601 of a date text into out (cap >= 32); returns 0 or -1. */
 int imapi_dec_date_iso(const char *s, size_t len, char *out, size_t cap);

@@ -12,13 +12,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <stdlib.h>
 #include <openssl/evp.h>
 
 /* ------------------------------------------------------------- sections */
 
-/* Splits a section (RFC 9051 9: section-spec = section-msgtext /
- * (section-part ["." section-text])) into obj: "section" (raw), "part"
- * ("1.2"), "section_text" ("HEADER.FIELDS"), "fields" (header names). */
+/* A section (RFC 9051 9: section-spec = section-msgtext / (section-part
+ * ["." section-text])) into obj: "section", the text between the
+ * brackets ("1.2.HEADER.FIELDS (FROM)"), and "part", its section-part
+ * ("1.2") when it has one.  The section-text and header names are read
+ * in "section" (issue 10, item 3: no derived copies). */
 static void add_section(imap_node *obj, const imap_value *atom)
 {
     const char *raw = atom->section_raw != NULL ? atom->section_raw : "";
@@ -40,18 +43,7 @@ static void add_section(imap_node *obj, const imap_value *atom)
         }
         if (part_end > 0)
             imapi_dec_setl(obj, "part", imapi_json_bytes(s, part_end));
-        size_t ts = part_end > 0 ? (part_end < len ? part_end + 1 : len) : 0;
-        if (ts < len) {
-            char up[64];
-            size_t tl = len - ts < sizeof(up) - 1 ? len - ts : sizeof(up) - 1;
-            for (size_t k = 0; k < tl; k++)
-                up[k] = (char)toupper((unsigned char)s[ts + k]);
-            imapi_dec_setl(obj, "section_text", imapi_json_bytes(up, tl));
-        }
     }
-    const imap_value *fields = imapi_list_nth(atom->section, 1);
-    if (fields != NULL && fields->type == IV_LIST)
-        imapi_dec_setl(obj, "fields", imapi_dec_str_list(fields));
 }
 
 /* RFC 9051 9: partial = "<" number64 "." nz-number64 ">" (command) and
@@ -143,9 +135,27 @@ imap_node *imapi_fetch_items_decode(const imap_value *v, const char **err)
 
 /* --------------------------------------------------------------- ENVELOPE */
 
+/* A string of an nstring's text with RFC 2047 encoded words decoded
+ * (RFC 9051 7.5.2: ENVELOPE strings are as in the header); the text as
+ * sent when it holds none or one this decoder cannot read. */
+static imap_node *decoded_str(const imap_value *v)
+{
+    if (v != NULL && (v->type == IV_QUOTED || v->type == IV_LITERAL || v->type == IV_ATOM)) {
+        imap_node *d = imapi_dec_rfc2047(v->s, v->len);
+        if (d != NULL)
+            return d;
+    }
+    return imapi_dec_str(v);
+}
+
 /* RFC 9051 9: address = "(" addr-name SP addr-adl SP addr-mailbox SP
  * addr-host ")"; group syntax (RFC 9051 7.5.2 ENVELOPE): host NIL and
- * mailbox non-NIL starts a group named by mailbox, both NIL ends it. */
+ * mailbox non-NIL starts a group named by mailbox, both NIL ends it.
+ * Each address: {"field", "name" (RFC 2047 decoded; absent for NIL),
+ * "address" (mailbox@host; with a source route, RFC 5322 4.4 obs-route
+ * "@adl:mailbox@host"; only the part that is not NIL when one is),
+ * "group" (the group of a member)}; an element that is not an address:
+ * {"field", "raw"}. */
 static void address_list(imap_node *arr, const char *field, const imap_value *v)
 {
     if (v == NULL || v->type != IV_LIST)
@@ -170,25 +180,29 @@ static void address_list(imap_node *arr, const char *field, const imap_value *v)
         }
         if (group != NULL)
             imapi_dec_setl(o, "group", imapi_incref(group));
-        imapi_dec_setl(o, "name", imapi_dec_str(name));
-        imap_node *dn = NULL;
-        if (name->type != IV_NIL && (dn = imapi_dec_rfc2047(name->s, name->len)) != NULL)
-            imapi_dec_setl(o, "name_decoded", dn);
-        imapi_dec_setl(o, "adl", imapi_dec_str(adl));
-        imapi_dec_setl(o, "mailbox", imapi_dec_str(mbox));
-        imapi_dec_setl(o, "host", imapi_dec_str(host));
-        if (mbox->type != IV_NIL && mbox->type != IV_LIST) {
-            char buf[1024];
-            size_t ml = 0, hl = 0;
-            const char *ms = imapi_value_text(mbox, &ml, NULL);
-            const char *hs = imapi_value_text(host, &hl, NULL);
-            if (ml + hl + 2 <= sizeof(buf)) {
-                memcpy(buf, ms, ml);
-                buf[ml] = '@';
-                memcpy(buf + ml + 1, hs, hl);
-                imapi_dec_setl(o, "address", imapi_json_bytes(buf, ml + 1 + hl));
-            }
+        if (name->type != IV_NIL && name->type != IV_LIST)
+            imapi_dec_setl(o, "name", decoded_str(name));
+        char buf[1024];
+        size_t al = 0, ml = 0, hl = 0;
+        const char *as = adl->type != IV_NIL && adl->type != IV_LIST ? imapi_value_text(adl, &al, NULL) : NULL;
+        const char *ms = mbox->type != IV_NIL && mbox->type != IV_LIST ? imapi_value_text(mbox, &ml, NULL) : NULL;
+        const char *hs = host->type != IV_LIST ? imapi_value_text(host, &hl, NULL) : NULL;
+        size_t n = 0;
+        if (as != NULL && al > 0 && al + ml + hl + 4 <= sizeof(buf)) {
+            n += (size_t)snprintf(buf, sizeof(buf), "%s%.*s:", as[0] == '@' ? "" : "@", (int)al, as);
         }
+        if (ms != NULL && n + ml + hl + 2 <= sizeof(buf)) {
+            memcpy(buf + n, ms, ml);
+            n += ml;
+            if (hs != NULL)
+                buf[n++] = '@';
+        }
+        if (hs != NULL && n + hl <= sizeof(buf)) {
+            memcpy(buf + n, hs, hl);
+            n += hl;
+        }
+        if (n > 0)
+            imapi_dec_setl(o, "address", imapi_json_bytes(buf, n));
         imapi_array_append_new(arr, o);
     }
     imapi_decref(group);
@@ -196,17 +210,17 @@ static void address_list(imap_node *arr, const char *field, const imap_value *v)
 
 /* RFC 9051 9: envelope = "(" env-date SP env-subject SP env-from SP
  * env-sender SP env-reply-to SP env-to SP env-cc SP env-bcc SP
- * env-in-reply-to SP env-message-id ")" */
+ * env-in-reply-to SP env-message-id ")".  One field per datum (issue 10,
+ * item 3): "date" ISO 8601 when it parses (the text otherwise), "subject"
+ * and the names RFC 2047 decoded when they can be (as sent otherwise). */
 imap_node *imapi_envelope_decode(const imap_decode_ctx *ctx, const imap_value *v)
 {
+    (void)ctx;
     if (v == NULL || v->type != IV_LIST || v->count < 10)
         return imapi_value_to_json(v);
     imap_node *o = imapi_object();
     imapi_dec_add_date(o, "date", imapi_list_nth(v, 0));
-    const imap_value *subj = imapi_list_nth(v, 1);
-    imapi_dec_setl(o, "subject", imapi_dec_str(subj));
-    if (subj->type == IV_QUOTED || subj->type == IV_LITERAL)
-        imapi_dec_setl(o, "subject_decoded", imapi_dec_rfc2047(subj->s, subj->len));
+    imapi_dec_setl(o, "subject", decoded_str(imapi_list_nth(v, 1)));
     /* one array of every address, "field" naming its header (issue 10:
      * six lists of the same shape were six sets of field paths); a group
      * member carries its group's name in "group" */
@@ -222,40 +236,277 @@ imap_node *imapi_envelope_decode(const imap_decode_ctx *ctx, const imap_value *v
 
 /* ----------------------------------------------------------- BODYSTRUCTURE */
 
-/* RFC 9051 9: body-fld-param = "(" string SP string *(SP string SP string) ")" / nil */
-static imap_node *body_params(const imap_value *v)
+/* A growing text buffer for the folded parameters. */
+typedef struct sbuf {
+    char  *p;
+    size_t len, cap;
+    bool   oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n)
 {
-    if (v == NULL || v->type == IV_NIL)
-        return imapi_null();
-    if (v->type != IV_LIST)
-        return imapi_null(); /* not a body-fld-param: one type per field */
-    /* [{name, value}], names in lower case: parameter names are network
-     * data, a map keyed by them would grow the field paths (issue 10) */
-    imap_node *o = imapi_array();
-    for (const imap_value *k = v->child; k != NULL && k->next != NULL; k = k->next->next) {
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 128;
+        while (nc < b->len + n + 1)
+            nc *= 2;
+        char *q = realloc(b->p, nc);
+        if (q == NULL) {
+            b->oom = true;
+            return;
+        }
+        b->p = q;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+/* RFC 2045 5.1: token := 1*<any (US-ASCII) CHAR except SPACE, CTLs, or tspecials> */
+static bool mime_token(const char *s, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7f || strchr("()<>@,;:\\\"/[]?=", c) != NULL)
+            return false;
+    }
+    return true;
+}
+
+/* Appends "; name=value" (no "; " first), the value quoted (RFC 2045 5.1,
+ * RFC 5322 3.2.4 quoted-pair for '"' and '\') when it is not a token. */
+static void sb_param(sbuf *b, const char *name, size_t nl, const char *val, size_t vl)
+{
+    if (b->len > 0)
+        sb_put(b, "; ", 2);
+    sb_put(b, name, nl);
+    sb_put(b, "=", 1);
+    if (mime_token(val, vl)) {
+        sb_put(b, val, vl);
+        return;
+    }
+    sb_put(b, "\"", 1);
+    for (size_t i = 0; i < vl; i++) {
+        if (val[i] == '"' || val[i] == '\\')
+            sb_put(b, "\\", 1);
+        sb_put(b, val + i, 1);
+    }
+    sb_put(b, "\"", 1);
+}
+
+/* RFC 2231 3-4: a parameter name "base*n*" / "base*n" / "base*": the base
+ * (lower case, into base), section n (-1 when none) and whether the value
+ * is extended (charset'language'%XX). */
+static void param_name(const imap_value *k, char *base, size_t cap, int *section, bool *ext)
+{
+    imapi_dec_upper_text(k, base, cap);
+    for (char *p = base; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    *section = -1;
+    *ext = false;
+    char *star = strchr(base, '*');
+    if (star == NULL)
+        return;
+    *star = '\0';
+    const char *q = star + 1;
+    if (*q >= '0' && *q <= '9') {
+        int n = 0;
+        while (*q >= '0' && *q <= '9' && n < 1000)
+            n = n * 10 + (*q++ - '0');
+        *section = n;
+        if (*q == '*') {
+            *ext = true;
+            q++;
+        }
+    } else {
+        *ext = true;
+    }
+    if (*q != '\0')
+        *section = -2; /* not RFC 2231 form: kept as sent */
+}
+
+#define BS_MAX_SECTIONS 64
+
+/* The value of parameter `want` (RFC 2231 sections joined in order,
+ * extended values percent-decoded in their charset: utf-8, us-ascii,
+ * iso-8859-1; RFC 2047 words in a plain value decoded) as a new string,
+ * and used[i] set for the parameters it was made of.  NULL when the
+ * parameter is absent or does not decode (it is then kept as sent). */
+static imap_node *param_value(const imap_value *v, const char *want, bool *used, size_t nparams)
+{
+    const imap_value *sec[BS_MAX_SECTIONS] = { 0 };
+    bool secx[BS_MAX_SECTIONS] = { 0 };
+    size_t idx[BS_MAX_SECTIONS] = { 0 };
+    const imap_value *plain = NULL;
+    size_t plain_i = 0;
+    int nsec = 0;
+    size_t i = 0;
+    for (const imap_value *k = v->child; k != NULL && k->next != NULL && i < nparams; k = k->next->next, i++) {
+        char base[128];
+        int section;
+        bool ext;
+        param_name(k, base, sizeof(base), &section, &ext);
+        if (strcmp(base, want) != 0 || section == -2 || k->next->type == IV_NIL || k->next->type == IV_LIST)
+            continue;
+        if (section == -1 && !ext) {
+            plain = k->next;
+            plain_i = i;
+            continue;
+        }
+        int s = section < 0 ? 0 : section;
+        if (s >= BS_MAX_SECTIONS || sec[s] != NULL)
+            return NULL;
+        sec[s] = k->next;
+        secx[s] = ext;
+        idx[s] = i;
+        if (s + 1 > nsec)
+            nsec = s + 1;
+    }
+    if (nsec == 0) {
+        if (plain == NULL)
+            return NULL;
+        imap_node *d = imapi_dec_rfc2047(plain->s, plain->len);
+        if (d == NULL)
+            d = imapi_dec_str(plain);
+        if (imapi_is_string(d))
+            used[plain_i] = true;
+        else {
+            imapi_decref(d);
+            d = NULL;
+        }
+        return d;
+    }
+    for (int s = 0; s < nsec; s++)
+        if (sec[s] == NULL)
+            return NULL; /* a section is missing: kept as sent */
+    sbuf b = { 0 };
+    bool latin1 = false, fail = false;
+    for (int s = 0; s < nsec && !fail; s++) {
+        size_t len = 0;
+        const char *t = imapi_value_text(sec[s], &len, NULL);
+        if (!secx[s]) {
+            sb_put(&b, t, len);
+            continue;
+        }
+        if (s == 0) {
+            /* RFC 2231 4: charset "'" [language] "'" value-chars */
+            const char *q1 = memchr(t, '\'', len);
+            const char *q2 = q1 != NULL ? memchr(q1 + 1, '\'', len - (size_t)(q1 + 1 - t)) : NULL;
+            if (q2 == NULL) {
+                fail = true;
+                break;
+            }
+            size_t cl = (size_t)(q1 - t);
+            if ((cl == 5 && strncasecmp(t, "utf-8", 5) == 0) || (cl == 8 && strncasecmp(t, "us-ascii", 8) == 0) ||
+                cl == 0)
+                latin1 = false;
+            else if ((cl == 10 && strncasecmp(t, "iso-8859-1", 10) == 0) || (cl == 6 && strncasecmp(t, "latin1", 6) == 0))
+                latin1 = true;
+            else
+                fail = true;
+            len -= (size_t)(q2 + 1 - t);
+            t = q2 + 1;
+        }
+        for (size_t j = 0; j < len && !fail; j++) {
+            unsigned char c = (unsigned char)t[j];
+            if (c == '%') {
+                if (j + 2 >= len + 0 || imapi_hex_value(t[j + 1]) < 0 || imapi_hex_value(t[j + 2]) < 0) {
+                    fail = true;
+                    break;
+                }
+                c = (unsigned char)(imapi_hex_value(t[j + 1]) * 16 + imapi_hex_value(t[j + 2]));
+                j += 2;
+            }
+            if (latin1 && c >= 0x80) {
+                char u[2] = { (char)(0xC0 | (c >> 6)), (char)(0x80 | (c & 0x3F)) };
+                sb_put(&b, u, 2);
+            } else {
+                sb_put(&b, (const char *)&c, 1);
+            }
+        }
+    }
+    imap_node *out = NULL;
+    if (!fail && !b.oom && imapi_utf8_valid(b.p != NULL ? b.p : "", b.len))
+        out = imapi_stringn(b.p != NULL ? b.p : "", b.len);
+    free(b.p);
+    if (out != NULL)
+        for (int s = 0; s < nsec; s++)
+            used[idx[s]] = true;
+    /* a plain "name" beside RFC 2231 sections (a fallback for old
+     * readers) stays in the parameters, as sent */
+    return out;
+}
+
+/* RFC 9051 9: body-fld-param = "(" string SP string *(SP string SP string) ")" / nil.
+ * One string in MIME header form ("format=flowed; delsp=yes": names in
+ * lower case, values quoted when not an RFC 2045 token) instead of a
+ * list of {name, value} (issue 10, item 3), without the parameters taken
+ * out into their own members: "charset" (when charset is not NULL) and
+ * the file name parameter fname ("filename" of a disposition, "name" of
+ * a Content-Type) into *filename when it decodes and *filename is still
+ * NULL.  NULL when no parameter is left. */
+static imap_node *body_params(const imap_value *v, imap_node **charset, const char *fname, imap_node **filename)
+{
+    if (v == NULL || v->type != IV_LIST)
+        return NULL; /* NIL, or not a body-fld-param */
+    /* used[i]: parameter i went into *filename (the first 256 are
+     * looked at for it; every parameter is folded) */
+    bool used[256] = { false };
+    size_t np = 0;
+    for (const imap_value *k = v->child; k != NULL && k->next != NULL && np < 256; k = k->next->next)
+        np++;
+    if (fname != NULL && filename != NULL && *filename == NULL)
+        *filename = param_value(v, fname, used, np);
+    sbuf b = { 0 };
+    size_t i = 0;
+    for (const imap_value *k = v->child; k != NULL && k->next != NULL; k = k->next->next, i++) {
+        if (i < np && used[i])
+            continue;
         char key[128];
         imapi_dec_upper_text(k, key, sizeof(key));
         for (char *p = key; *p; p++)
             *p = (char)tolower((unsigned char)*p);
-        imap_node *it = imapi_object();
-        imapi_dec_setl(it, "name", imapi_json_bytes(key, strlen(key)));
-        imapi_dec_setl(it, "value", imapi_dec_str(k->next));
-        imapi_array_append_new(o, it);
+        size_t vl = 0;
+        const char *val = imapi_value_text(k->next, &vl, NULL);
+        if (charset != NULL && *charset == NULL && strcmp(key, "charset") == 0 && k->next->type != IV_NIL) {
+            *charset = imapi_json_bytes(val, vl);
+            continue;
+        }
+        sb_param(&b, key, strlen(key), val != NULL ? val : "", val != NULL ? vl : 0);
     }
-    return o;
+    imap_node *out = b.len > 0 && !b.oom ? imapi_json_bytes(b.p, b.len) : NULL;
+    free(b.p);
+    return out;
 }
 
-/* RFC 9051 9: body-fld-dsp = "(" string SP body-fld-param ")" / nil */
-static imap_node *body_disposition(const imap_value *v)
+/* RFC 9051 9: body-fld-dsp = "(" string SP body-fld-param ")" / nil: the
+ * disposition in header form, "attachment; size=2048" (RFC 2183), the
+ * file name taken out into *filename. */
+static imap_node *body_disposition(const imap_value *v, imap_node **filename)
 {
-    if (v == NULL || v->type == IV_NIL)
-        return imapi_null();
-    if (v->type != IV_LIST)
-        return imapi_value_to_json(v);
-    imap_node *o = imapi_object();
-    imapi_dec_setl(o, "type", imapi_dec_str(imapi_list_nth(v, 0)));
-    imapi_dec_setl(o, "params", body_params(imapi_list_nth(v, 1)));
-    return o;
+    if (v == NULL || v->type != IV_LIST)
+        return NULL; /* NIL, or not a body-fld-dsp */
+    const imap_value *t = imapi_list_nth(v, 0);
+    char dt[64];
+    imapi_dec_upper_text(t, dt, sizeof(dt));
+    for (char *p = dt; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    imap_node *params = body_params(imapi_list_nth(v, 1), NULL, "filename", filename);
+    const char *ps = imapi_string_value(params);
+    sbuf b = { 0 };
+    sb_put(&b, dt, strlen(dt));
+    if (ps != NULL) {
+        sb_put(&b, "; ", 2);
+        sb_put(&b, ps, imapi_string_length(params));
+    }
+    imapi_decref(params);
+    imap_node *out = !b.oom ? imapi_json_bytes(b.p != NULL ? b.p : "", b.len) : NULL;
+    free(b.p);
+    return out;
 }
 
 /* The MIME type in lower case: "text/plain". */
@@ -272,24 +523,34 @@ static void add_mime_type(imap_node *o, const imap_value *t, const imap_value *s
     imapi_dec_setl(o, "mime_type", imapi_json_bytes(m, strlen(m)));
 }
 
+/* Sets obj[key] to a nstring's text; nothing for NIL (issue 10: absent
+ * rather than null, as in the header it stands for). */
+static void set_nstr(imap_node *o, const char *key, const imap_value *v)
+{
+    if (v != NULL && v->type != IV_NIL)
+        imapi_dec_setl(o, key, imapi_dec_str(v));
+}
+
 /* Extension data after the fixed fields: disposition, language, location,
- * then body-extension values (RFC 9051 9 body-ext-1part/body-ext-mpart). */
-static void body_ext(imap_node *o, const imap_value *e)
+ * then body-extension values (RFC 9051 9 body-ext-1part/body-ext-mpart).
+ * *filename: the disposition's file name (it wins over a Content-Type
+ * "name"). */
+static void body_ext(imap_node *o, const imap_value *e, imap_node **filename)
 {
     if (e == NULL)
         return;
-    imapi_dec_setl(o, "disposition", body_disposition(e));
+    imapi_dec_setl(o, "disposition", body_disposition(e, filename));
     e = e->next;
     if (e == NULL)
         return;
     /* body-fld-lang = nstring / "(" string *(SP string) ")": always an
-     * array (null for NIL), one type per field */
-    imapi_dec_setl(o, "language", e->type == IV_LIST ? imapi_dec_str_list(e)
-                                 : e->type == IV_NIL ? imapi_null() : imapi_array1_new(imapi_dec_str(e)));
+     * array, absent for NIL, one type per field */
+    if (e->type != IV_NIL)
+        imapi_dec_setl(o, "language", e->type == IV_LIST ? imapi_dec_str_list(e) : imapi_array1_new(imapi_dec_str(e)));
     e = e->next;
     if (e == NULL)
         return;
-    imapi_dec_setl(o, "location", imapi_dec_str(e));
+    set_nstr(o, "location", e);
     e = e->next;
     if (e == NULL)
         return;
@@ -304,7 +565,14 @@ static void body_ext(imap_node *o, const imap_value *e)
  * "parts" and "body", with "part", its RFC 9051 6.4.5 part specifier
  * ("" for a multipart top level, "1" for a single-part message's body;
  * the body of a MESSAGE/RFC822 part P is "P" when multipart, "P.1" when
- * not), and "depth", the nesting level (0 top). */
+ * not), and "depth", the nesting level (0 top).  "part" and "depth" come
+ * first. */
+static bool is_multipart(const imap_node *node)
+{
+    const char *t = imapi_string_value(imapi_object_get(node, "mime_type"));
+    return t != NULL && strncmp(t, "multipart/", 10) == 0;
+}
+
 static void bs_flatten(imap_node *node, const char *part, int depth, imap_node *out)
 {
     if (!imapi_is_object(node) || depth > IMAP_DEC_MAX_DEPTH)
@@ -313,9 +581,11 @@ static void bs_flatten(imap_node *node, const char *part, int depth, imap_node *
     imap_node *body = imapi_incref(imapi_object_get(node, "body"));
     imapi_object_del(node, "parts");
     imapi_object_del(node, "body");
-    imapi_object_set_new_nocheck(node, "part", imapi_string(part));
-    imapi_object_set_new_nocheck(node, "depth", imapi_integer(depth));
-    imapi_array_append(out, node);
+    imap_node *e = imapi_object();
+    imapi_object_set_new_nocheck(e, "part", imapi_string(part));
+    imapi_object_set_new_nocheck(e, "depth", imapi_integer(depth));
+    imapi_object_update(e, node);
+    imapi_array_append_new(out, e);
     char cp[256];
     size_t i;
     imap_node *k;
@@ -324,9 +594,7 @@ static void bs_flatten(imap_node *node, const char *part, int depth, imap_node *
         bs_flatten(k, cp, depth + 1, out);
     }
     if (imapi_is_object(body)) {
-        const char *t = imapi_string_value(imapi_object_get(body, "type"));
-        bool multi = t != NULL && strcmp(t, "multipart") == 0;
-        snprintf(cp, sizeof cp, "%s%s", part, multi ? "" : ".1");
+        snprintf(cp, sizeof cp, "%s%s", part, is_multipart(body) ? "" : ".1");
         bs_flatten(body, cp, depth + 1, out);
     }
     imapi_decref(parts);
@@ -341,18 +609,31 @@ static imap_node *bodystructure_flat(const imap_decode_ctx *ctx, const imap_valu
         return imapi_null();
     }
     imap_node *out = imapi_array();
-    const char *t = imapi_string_value(imapi_object_get(tree, "type"));
-    bs_flatten(tree, t != NULL && strcmp(t, "multipart") == 0 ? "" : "1", 0, out);
+    bs_flatten(tree, is_multipart(tree) ? "" : "1", 0, out);
     imapi_decref(tree);
     return out;
 }
 
-/* RFC 9051 9: body = "(" (body-type-1part / body-type-mpart) ")" */
+/* RFC 9051 9: body = "(" (body-type-1part / body-type-mpart) ")".
+ * One object per part (issue 10, item 3: one field per datum):
+ *   mime_type    type/subtype in lower case
+ *   charset      the "charset" parameter, as sent
+ *   params       the other Content-Type parameters in header form
+ *   filename     the file name: the disposition's "filename", else the
+ *                Content-Type "name" (RFC 2231 and RFC 2047 decoded; kept
+ *                in its parameters as sent when it does not decode)
+ *   disposition  "attachment; size=2048" (RFC 2183), without the filename
+ *   id, description, encoding, size, lines, md5, language, location
+ *   extensions   body-extension values, raw text
+ * and the tree below it in "parts" (multipart) or "body" (the message of
+ * a MESSAGE/RFC822 part: its ENVELOPE is not repeated here, the email
+ * event decodes the message when it is fetched). */
 imap_node *imapi_bodystructure_decode(const imap_decode_ctx *ctx, const imap_value *v, unsigned depth)
 {
     if (v == NULL || v->type != IV_LIST || depth > IMAP_DEC_MAX_DEPTH)
         return imapi_value_to_json(v);
     imap_node *o = imapi_object();
+    imap_node *filename = NULL;
     const imap_value *c = v->child;
     if (c != NULL && c->type == IV_LIST) {
         /* body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart] */
@@ -361,21 +642,22 @@ imap_node *imapi_bodystructure_decode(const imap_decode_ctx *ctx, const imap_val
             imapi_array_append_new(parts, imapi_bodystructure_decode(ctx, c, depth + 1));
             c = c->next;
         }
-        imapi_dec_setl(o, "type", imapi_string("multipart"));
-        imapi_dec_setl(o, "subtype", imapi_dec_str(c));
-        if (c != NULL) {
+        {
             char st[64], m[80];
             imapi_dec_upper_text(c, st, sizeof(st));
             snprintf(m, sizeof(m), "multipart/%s", st);
             for (char *p = m; *p; p++)
                 *p = (char)tolower((unsigned char)*p);
             imapi_dec_setl(o, "mime_type", imapi_json_bytes(m, strlen(m)));
-            c = c->next;
+            if (c != NULL)
+                c = c->next;
         }
         imapi_dec_setl(o, "parts", parts);
         if (c != NULL) {
-            imapi_dec_setl(o, "params", body_params(c));
-            body_ext(o, c->next);
+            /* body-ext-mpart = body-fld-param [SP body-fld-dsp ...] */
+            imapi_dec_setl(o, "params", body_params(c, NULL, NULL, NULL));
+            body_ext(o, c->next, &filename);
+            imapi_dec_setl(o, "filename", filename);
         }
         return o;
     }
@@ -385,25 +667,28 @@ imap_node *imapi_bodystructure_decode(const imap_decode_ctx *ctx, const imap_val
         return imapi_value_to_json(v);
     }
     const imap_value *t = imapi_list_nth(v, 0), *st = imapi_list_nth(v, 1);
-    imapi_dec_setl(o, "type", imapi_dec_str(t));
-    imapi_dec_setl(o, "subtype", imapi_dec_str(st));
     add_mime_type(o, t, st);
-    imapi_dec_setl(o, "params", body_params(imapi_list_nth(v, 2)));
-    imapi_dec_setl(o, "id", imapi_dec_str(imapi_list_nth(v, 3)));
-    imapi_dec_setl(o, "description", imapi_dec_str(imapi_list_nth(v, 4)));
+    imap_node *charset = NULL, *cfile = NULL;
+    imap_node *params = body_params(imapi_list_nth(v, 2), &charset, "name", &cfile);
+    imapi_dec_setl(o, "charset", charset);
+    imapi_dec_setl(o, "params", params);
+    imapi_dec_setl(o, "filename", imapi_null()); /* its place; set or removed below */
+    set_nstr(o, "id", imapi_list_nth(v, 3));
+    set_nstr(o, "description", imapi_list_nth(v, 4));
     imapi_dec_setl(o, "encoding", imapi_dec_str(imapi_list_nth(v, 5)));
     const imap_value *sz = imapi_list_nth(v, 6);
-    imapi_dec_setl(o, "size", sz->type == IV_NUMBER ? imapi_dec_u64(sz->num) : imapi_value_to_json(sz));
+    if (sz->type == IV_NUMBER)
+        imapi_dec_setl(o, "size", imapi_dec_u64(sz->num));
     c = imapi_list_nth(v, 7);
     bool is_text = imapi_value_is_string(t) && strcasecmp(t->s, "TEXT") == 0;
     bool is_msg = imapi_value_is_string(t) && strcasecmp(t->s, "MESSAGE") == 0 &&
                   imapi_value_is_string(st) &&
                   (strcasecmp(st->s, "RFC822") == 0 || strcasecmp(st->s, "GLOBAL") == 0);
+    imap_node *body = NULL;
     if (is_msg && c != NULL && c->type == IV_LIST && c->next != NULL && c->next->type == IV_LIST) {
         /* body-type-msg = media-message SP body-fields SP envelope SP body SP body-fld-lines */
-        imapi_dec_setl(o, "envelope", imapi_envelope_decode(ctx, c));
         c = c->next;
-        imapi_dec_setl(o, "body", imapi_bodystructure_decode(ctx, c, depth + 1));
+        body = imapi_bodystructure_decode(ctx, c, depth + 1);
         c = c->next;
         if (c != NULL && c->type == IV_NUMBER) {
             imapi_dec_setl(o, "lines", imapi_dec_u64(c->num));
@@ -413,11 +698,30 @@ imap_node *imapi_bodystructure_decode(const imap_decode_ctx *ctx, const imap_val
         imapi_dec_setl(o, "lines", imapi_dec_u64(c->num));
         c = c->next;
     }
+    imap_node *dfile = NULL;
     if (c != NULL) {
         /* body-ext-1part = body-fld-md5 [SP body-fld-dsp ...] */
-        imapi_dec_setl(o, "md5", imapi_dec_str(c));
-        body_ext(o, c->next);
+        set_nstr(o, "md5", c);
+        body_ext(o, c->next, &dfile);
     }
+    /* the disposition's file name wins; a Content-Type "name" that differs
+     * from it stays in params, as sent */
+    if (dfile != NULL && cfile != NULL) {
+        const char *a = imapi_string_value(dfile), *b = imapi_string_value(cfile);
+        if (a == NULL || b == NULL || strcmp(a, b) != 0) {
+            imap_node *cs2 = NULL;
+            imapi_dec_setl(o, "params", body_params(imapi_list_nth(v, 2), &cs2, NULL, NULL));
+            imapi_decref(cs2);
+        }
+        imapi_decref(cfile);
+        cfile = NULL;
+    }
+    if (dfile != NULL || cfile != NULL)
+        imapi_object_set_new_nocheck(o, "filename", dfile != NULL ? dfile : cfile);
+    else
+        imapi_object_del(o, "filename");
+    if (body != NULL)
+        imapi_dec_setl(o, "body", body);
     return o;
 }
 
@@ -461,7 +765,8 @@ static void add_data_info(imap_node *o, const imap_value *v)
         imapi_dec_setl(o, "sha256", sha256_json(v->s, v->len));
         return;
     }
-    imapi_dec_setl(o, "value", imapi_value_to_json(v));
+    /* not a string: as sent, one type per field */
+    imapi_dec_setl(o, "value", imapi_json_bytes(v->raw != NULL ? v->raw : "", v->raw != NULL ? v->raw_len : 0));
 }
 
 static void add_number_att(imap_node *o, const char *key, const imap_value *v)
@@ -557,7 +862,8 @@ imap_node *imapi_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *
         } else if (strcmp(name, "X-GM-LABELS") == 0) {
             imapi_dec_setl(o, "x_gm_labels", imapi_dec_str_list(val));
         } else {
-            /* [{name, value}], the raw text: attribute names are network data */
+            /* entries of "values" (imap_resp.c: the one list of named
+             * things), the raw text: attribute names are network data */
             if (other == NULL)
                 other = imapi_array();
             imap_node *it = imapi_object();
@@ -571,6 +877,6 @@ imap_node *imapi_fetch_att_decode(const imap_decode_ctx *ctx, const imap_value *
     if (sections != NULL)
         imapi_dec_setl(o, "sections", sections);
     if (other != NULL)
-        imapi_dec_setl(o, "other", other);
+        imapi_dec_setl(o, "values", other);
     return o;
 }

@@ -42,16 +42,60 @@ static imap_node *chain_json(const imap_value *v)
     return arr;
 }
 
-/* A LIST view of a chain of values (rest of a response). */
-static imap_value list_view(const imap_value *first)
+/* "values": one list of the named things of every response (issue 10,
+ * item 3: STATUS items, ID parameters, METADATA entries, QUOTA resources,
+ * ACL entries, NAMESPACE descriptions, LIST extended items, ESEARCH
+ * return items other than ALL/COUNT/MODSEQ, URLFETCH urls, FETCH items
+ * without a decoder).  Each entry: {"name", and as the response has them:
+ * "value" (a string; null for NIL), "number" (an integer), "limit"
+ * (QUOTA), "delimiter" (NAMESPACE)}; docs/output.md "values". */
+static imap_node *values_arr(imap_node *o)
 {
-    imap_value l;
-    memset(&l, 0, sizeof(l));
-    l.type = IV_LIST;
-    l.child = (imap_value *)first;
-    for (const imap_value *c = first; c != NULL; c = c->next)
-        l.count++;
-    return l;
+    imap_node *arr = imapi_object_get(o, "values");
+    if (arr == NULL) {
+        arr = imapi_array();
+        imapi_object_set_new_nocheck(o, "values", arr);
+    }
+    return arr;
+}
+
+/* Appends {"name": name (stolen)} to o's values; returns the entry. */
+static imap_node *add_entry(imap_node *o, imap_node *name)
+{
+    imap_node *e = imapi_object();
+    imapi_dec_setl(e, "name", name != NULL ? name : imapi_string(""));
+    imapi_array_append_new(values_arr(o), e);
+    return e;
+}
+
+/* The value of an entry: a number in "number" when numbers are its kind
+ * (numeric) and v is one, null for NIL, a string's text, the raw wire
+ * text of anything else (a list). */
+static void set_entry_value(imap_node *e, const imap_value *v, bool numeric)
+{
+    uint64_t n;
+    if (v == NULL)
+        return;
+    if (numeric && imapi_dec_number(v, &n) == 0)
+        imapi_dec_setl(e, "number", imapi_dec_u64(n));
+    else if (v->type == IV_NIL)
+        imapi_dec_setl(e, "value", imapi_null());
+    else if (v->type == IV_LIST || (v->type == IV_LITERAL && (v->lit == NULL || v->len < v->lit->size)))
+        imapi_dec_setl(e, "value", imapi_json_bytes(v->raw != NULL ? v->raw : "", v->raw != NULL ? v->raw_len : 0));
+    else
+        imapi_dec_setl(e, "value", imapi_dec_str(v));
+}
+
+/* Text of a value as a new string (upper-cased when upper). */
+static imap_node *name_of(const imap_value *v, bool upper)
+{
+    size_t len = 0;
+    const char *s = imapi_value_text(v, &len, NULL);
+    if (!upper)
+        return imapi_json_bytes(s != NULL ? s : "", s != NULL ? len : 0);
+    char k[128];
+    imapi_dec_upper_text(v, k, sizeof(k));
+    return imapi_json_bytes(k, strlen(k));
 }
 
 /* RFC 9051 9: mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR
@@ -70,33 +114,33 @@ static const char *dec_list(const imap_decode_ctx *ctx, const imap_value *a, ima
         return "LIST response without mailbox";
     const imap_value *x = d->next->next;
     if (x != NULL && x->type == IV_LIST) {
-        imap_node *ext = imapi_object();
+        /* mbox-list-extended items: entries of "values" (OLDNAME: the
+         * old name decoded as a mailbox name; CHILDINFO: its items
+         * separated by spaces; others: the raw text) */
         for (const imap_value *c = x->child; c != NULL && c->next != NULL; c = c->next->next) {
             char k[64];
             imapi_dec_upper_text(c, k, sizeof(k));
+            imap_node *e = add_entry(o, imapi_json_bytes(k, strlen(k)));
             if (strcmp(k, "OLDNAME") == 0 && c->next->type == IV_LIST) {
                 imap_node *tmp = imapi_object();
                 imapi_add_mailbox(ctx, tmp, "m", imapi_list_nth(c->next, 0));
-                imapi_dec_setl(ext, "oldname", imapi_incref(imapi_object_get(tmp, "m")));
+                imapi_dec_setl(e, "value", imapi_incref(imapi_object_get(tmp, "m")));
                 imapi_decref(tmp);
             } else if (strcmp(k, "CHILDINFO") == 0 && c->next->type == IV_LIST) {
-                imap_node *ci = imapi_array();
-                for (const imap_value *e = c->next->child; e != NULL; e = e->next)
-                    imapi_array_append_new(ci, imapi_dec_upper(e));
-                imapi_dec_setl(ext, "childinfo", ci);
-            } else {
-                /* other mbox-list-extended items: [{name, value}], raw text */
-                imap_node *other = imapi_object_get(ext, "other");
-                if (other == NULL) {
-                    other = imapi_array();
-                    imapi_object_set_new_nocheck(ext, "other", other);
+                char buf[256];
+                size_t n = 0;
+                for (const imap_value *ci = c->next->child; ci != NULL; ci = ci->next) {
+                    char u[64];
+                    imapi_dec_upper_text(ci, u, sizeof(u));
+                    n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "", u);
+                    if (n >= sizeof(buf))
+                        n = sizeof(buf) - 1;
                 }
-                const imap_value *v = c->next;
-                imapi_dec_add_name_value(other, c, v->raw != NULL ? imapi_json_bytes(v->raw, v->raw_len)
-                                                                 : imapi_dec_str(v));
+                imapi_dec_setl(e, "value", imapi_json_bytes(buf, n));
+            } else {
+                set_entry_value(e, c->next, false);
             }
         }
-        imapi_dec_setl(o, "extended", ext);
     }
     return NULL;
 }
@@ -111,19 +155,12 @@ static const char *dec_status(const imap_decode_ctx *ctx, const imap_value *a, i
     const imap_value *l = a->next;
     if (l == NULL || l->type != IV_LIST)
         return "STATUS response without items";
-    /* [{name, value}]: item names are network data; value a number, null
-     * for NIL (RFC 7889 APPENDLIMIT) or anything else */
-    imap_node *items = imapi_array();
-    for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next) {
-        char k[64];
-        imapi_dec_upper_text(c, k, sizeof(k));
-        uint64_t n;
-        imap_node *it = imapi_object();
-        imapi_dec_setl(it, "name", imapi_string(k));
-        imapi_dec_setl(it, "value", imapi_dec_number(c->next, &n) == 0 ? imapi_dec_u64(n) : imapi_null());
-        imapi_array_append_new(items, it);
-    }
-    imapi_dec_setl(o, "status_items", items);
+    /* entries of "values": item names are network data; "number" a
+     * number, "value" null for NIL (RFC 7889 APPENDLIMIT), the raw text
+     * of anything else (RFC 8474 MAILBOXID (objectid)) */
+    values_arr(o);
+    for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next)
+        set_entry_value(add_entry(o, name_of(c, true)), c->next, true);
     return NULL;
 }
 
@@ -180,21 +217,19 @@ static const char *dec_esearch(const imap_decode_ctx *ctx, const imap_value *a, 
             break;
         }
         if (strcmp(k, "ALL") == 0) {
-            imapi_dec_add_seqset(o, "all", v);
+            imapi_dec_add_seqset(o, "messages", v);
         } else if (strcmp(k, "PARTIAL") == 0 && v->type == IV_LIST) {
-            imap_node *p = imapi_object();
-            imapi_dec_setl(p, "range", imapi_dec_str(imapi_list_nth(v, 0)));
+            /* RFC 9394 partial-results = "(" partial-range SP (sequence-set / nil) ")" */
+            imapi_dec_setl(add_entry(o, imapi_string(k)), "value", imapi_dec_str(imapi_list_nth(v, 0)));
             const imap_value *m = imapi_list_nth(v, 1);
             if (m != NULL && m->type != IV_NIL)
-                imapi_dec_add_seqset(p, "messages", m);
-            else
-                imapi_dec_setl(p, "messages", imapi_null());
-            imapi_dec_setl(o, "partial", p);
-        } else if (strcmp(k, "MIN") == 0 || strcmp(k, "MAX") == 0 || strcmp(k, "COUNT") == 0 ||
-                   strcmp(k, "MODSEQ") == 0) {
+                imapi_dec_add_seqset(o, "messages", m);
+        } else if (strcmp(k, "COUNT") == 0 || strcmp(k, "MODSEQ") == 0) {
             add_num(o, lk, v);
         } else {
-            imapi_dec_set(o, lk, imapi_value_to_json(v));
+            /* MIN, MAX (a number) and other return data (RFC 6203
+             * RELEVANCY...): entries of "values" */
+            set_entry_value(add_entry(o, imapi_string(k)), v, true);
         }
         a = v->next;
     }
@@ -204,36 +239,29 @@ static const char *dec_esearch(const imap_decode_ctx *ctx, const imap_value *a, 
 /* RFC 9051 9: namespace = nil / "(" 1*namespace-descr ")";
  * namespace-descr = "(" string SP (DQUOTE QUOTED-CHAR DQUOTE / nil)
  * [namespace-response-extensions] ")" */
-static imap_node *namespace_json(const imap_decode_ctx *ctx, const imap_value *v)
+static void add_namespaces(const imap_decode_ctx *ctx, imap_node *o, const char *cls, const imap_value *v)
 {
-    if (v == NULL || v->type == IV_NIL)
-        return imapi_null();
-    if (v->type != IV_LIST)
-        return imapi_value_to_json(v);
-    imap_node *arr = imapi_array();
+    if (v == NULL || v->type != IV_LIST)
+        return; /* NIL: none of this class */
+    /* one entry of "values" per namespace-descr: name the class
+     * ("personal", "other", "shared"), value the prefix (decoded as a
+     * mailbox name), delimiter; each extension (RFC 2342 5
+     * namespace-response-extensions) follows as an entry of its own,
+     * name its name, value its values' raw text */
     for (const imap_value *d = v->child; d != NULL; d = d->next) {
-        imap_node *o = imapi_object();
-        if (d->type == IV_LIST) {
-            imapi_add_mailbox(ctx, o, "prefix", imapi_list_nth(d, 0));
-            imapi_dec_setl(o, "delimiter", imapi_dec_str(imapi_list_nth(d, 1)));
-            const imap_value *e = imapi_list_nth(d, 2);
-            if (e != NULL) {
-                imap_node *ext = imapi_object();
-                for (; e != NULL && e->next != NULL; e = e->next->next) {
-                    char k[128];
-                    size_t len = 0;
-                    const char *s = imapi_value_text(e, &len, NULL);
-                    snprintf(k, sizeof(k), "%.*s", (int)(len < 127 ? len : 127), s);
-                    imapi_object_set_new(ext, k, imapi_dec_str_list(e->next));
-                }
-                imapi_dec_setl(o, "extensions", ext);
-            }
-        } else {
-            imapi_dec_setl(o, "value", imapi_value_to_json(d));
+        imap_node *e = add_entry(o, imapi_string(cls));
+        if (d->type != IV_LIST) {
+            set_entry_value(e, d, false);
+            continue;
         }
-        imapi_array_append_new(arr, o);
+        imap_node *tmp = imapi_object();
+        imapi_add_mailbox(ctx, tmp, "m", imapi_list_nth(d, 0));
+        imapi_dec_setl(e, "value", imapi_incref(imapi_object_get(tmp, "m")));
+        imapi_decref(tmp);
+        imapi_dec_setl(e, "delimiter", imapi_dec_str(imapi_list_nth(d, 1)));
+        for (const imap_value *x = imapi_list_nth(d, 2); x != NULL && x->next != NULL; x = x->next->next)
+            set_entry_value(add_entry(o, name_of(x, false)), x->next, false);
     }
-    return arr;
 }
 
 /* RFC 9208 5.1: quota-response = "QUOTA" SP quota-root-name SP quota-list;
@@ -243,22 +271,33 @@ static const char *dec_quota(const imap_value *a, imap_node *o)
 {
     if (a == NULL)
         return "QUOTA response without root";
-    imapi_dec_setl(o, "quota_root", imapi_dec_str(a));
+    /* the root in "roots" as QUOTAROOT lists them; each resource an
+     * entry of "values": name, number the usage, limit */
+    imapi_dec_setl(o, "roots", imapi_array1_new(imapi_dec_str(a)));
     const imap_value *l = a->next;
     if (l == NULL || l->type != IV_LIST)
         return "QUOTA response without resources";
-    imap_node *res = imapi_array();
+    values_arr(o);
     for (const imap_value *c = l->child; c != NULL; ) {
-        imap_node *r = imapi_object();
-        imapi_dec_setl(r, "name", imapi_dec_upper(c));
-        add_num(r, "usage", c->next);
-        add_num(r, "limit", c->next != NULL ? c->next->next : NULL);
-        imapi_array_append_new(res, r);
+        imap_node *r = add_entry(o, name_of(c, true));
+        uint64_t n;
+        const imap_value *lim = c->next != NULL ? c->next->next : NULL;
+        if (imapi_dec_number(c->next, &n) == 0 && imapi_dec_number(lim, &n) == 0) {
+            add_num(r, "number", c->next);
+            add_num(r, "limit", lim);
+        } else if (c->next != NULL) {
+            /* not numbers: the resource's wire text, one type per field */
+            char buf[256];
+            size_t ul = 0, ll = 0;
+            const char *us = imapi_value_text(c->next, &ul, NULL), *ls = imapi_value_text(lim, &ll, NULL);
+            int k = snprintf(buf, sizeof(buf), "%.*s%s%.*s", (int)(ul < 120 ? ul : 120), us != NULL ? us : "",
+                             lim != NULL ? " " : "", (int)(ll < 120 ? ll : 120), ls != NULL ? ls : "");
+            imapi_dec_setl(r, "value", imapi_json_bytes(buf, k > 0 ? (size_t)k : 0));
+        }
         if (c->next == NULL || c->next->next == NULL)
             break;
         c = c->next->next->next;
     }
-    imapi_dec_setl(o, "resources", res);
     return NULL;
 }
 
@@ -271,10 +310,9 @@ static const char *dec_metadata(const imap_decode_ctx *ctx, const imap_value *a,
     if (l == NULL)
         return "METADATA response without entries";
     if (l->type == IV_LIST) {
-        imap_node *ent = imapi_array(); /* [{name, value}]: entry names are network data */
+        values_arr(o); /* entries of "values": entry names are network data */
         for (const imap_value *c = l->child; c != NULL && c->next != NULL; c = c->next->next)
-            imapi_dec_add_name_value(ent, c, imapi_dec_str(c->next));
-        imapi_dec_setl(o, "values", ent);
+            set_entry_value(add_entry(o, name_of(c, false)), c->next, false);
     } else {
         /* unsolicited: entry-list = entry *(SP entry) */
         imap_node *names = imapi_array();
@@ -283,6 +321,21 @@ static const char *dec_metadata(const imap_decode_ctx *ctx, const imap_value *a,
         imapi_dec_setl(o, "changed_entries", names);
     }
     return NULL;
+}
+
+/* RFC 5256 5: the message numbers of a thread-list, in order. */
+static void thread_numbers(const imap_value *v, imap_node *nums, unsigned depth)
+{
+    if (v == NULL || depth > IMAP_DEC_MAX_DEPTH)
+        return;
+    if (v->type == IV_LIST) {
+        for (const imap_value *c = v->child; c != NULL; c = c->next)
+            thread_numbers(c, nums, depth + 1);
+        return;
+    }
+    uint64_t n;
+    if (imapi_dec_number(v, &n) == 0)
+        imapi_array_append_new(nums, imapi_dec_u64(n));
 }
 
 imap_node *imapi_decode_untagged(const imap_decode_ctx *ctx, const imap_value *tokens, const char **err)
@@ -328,14 +381,13 @@ imap_node *imapi_decode_untagged(const imap_decode_ctx *ctx, const imap_value *t
     imapi_dec_setl(o, "type", imapi_string(type));
     a = t0->next;
     const char *e = NULL;
-    if (strcmp(type, "CAPABILITY") == 0) {
-        imap_value l = list_view(a);
-        imapi_dec_setl(o, "capabilities", imapi_decode_capabilities(&l));
-    } else if (strcmp(type, "ENABLED") == 0) {
-        imap_node *arr = imapi_array();             /* RFC 5161 3.2 */
-        for (; a != NULL; a = a->next)
-            imapi_array_append_new(arr, imapi_dec_upper(a));
-        imapi_dec_setl(o, "enabled", arr); /* "capabilities" are objects */
+    if (strcmp(type, "CAPABILITY") == 0 || strcmp(type, "ENABLED") == 0) {
+        /* RFC 9051 9 capability-data, RFC 5161 3.2 enable-data = "ENABLED"
+         * *(SP capability): the names as sent ("AUTH=PLAIN"), strings as
+         * imap_session.capabilities; the part after "=" is read in the
+         * name, and their RFC and meaning are --annotate's (issue 10,
+         * item 3) */
+        imapi_dec_setl(o, "capabilities", chain_json(a));
     } else if (strcmp(type, "FLAGS") == 0) {
         if (a == NULL || a->type != IV_LIST)
             e = "FLAGS response without a list";
@@ -351,27 +403,31 @@ imap_node *imapi_decode_untagged(const imap_decode_ctx *ctx, const imap_value *t
     } else if (strcmp(type, "THREAD") == 0) {
         /* RFC 5256 5: thread-data = "THREAD" [SP 1*thread-list];
          * thread-list = "(" (thread-members / thread-nested) ")" */
-        imap_node *threads = imapi_array();
-        for (; a != NULL; a = a->next)
-            imapi_array_append_new(threads, imapi_value_to_json(a));
-        imapi_dec_setl(o, "thread_count", imapi_integer((int64_t)imapi_array_size(threads)));
+        /* each thread as its wire text (a tree of any depth, one type
+         * per field), and every message of them in "numbers" */
+        imap_node *threads = imapi_array(), *nums = imapi_array();
+        for (; a != NULL; a = a->next) {
+            imapi_array_append_new(threads, imapi_json_bytes(a->raw != NULL ? a->raw : "", a->raw != NULL ? a->raw_len : 0));
+            thread_numbers(a, nums, 0);
+        }
         imapi_dec_setl(o, "threads", threads);
+        imapi_dec_setl(o, "numbers", nums);
     } else if (strcmp(type, "NAMESPACE") == 0) {
         /* RFC 2342 5 / RFC 9051 9 namespace-response */
-        imapi_dec_setl(o, "personal", namespace_json(ctx, a));
-        imapi_dec_setl(o, "other", namespace_json(ctx, a != NULL ? a->next : NULL));
-        imapi_dec_setl(o, "shared", namespace_json(ctx, a != NULL && a->next != NULL ? a->next->next : NULL));
+        values_arr(o);
+        add_namespaces(ctx, o, "personal", a);
+        add_namespaces(ctx, o, "other", a != NULL ? a->next : NULL);
+        add_namespaces(ctx, o, "shared", a != NULL && a->next != NULL ? a->next->next : NULL);
         if (a == NULL || a->next == NULL || a->next->next == NULL)
             e = "NAMESPACE response needs three namespaces";
     } else if (strcmp(type, "ID") == 0) {
         /* RFC 2971 3.2: id-response = "ID" SP id-params-list */
+        /* entries of "values": parameter names are network data; NIL
+         * (no parameters) gives none */
         if (a != NULL && a->type == IV_LIST) {
-            imap_node *id = imapi_array(); /* [{name, value}]: names are network data */
+            values_arr(o);
             for (const imap_value *c = a->child; c != NULL && c->next != NULL; c = c->next->next)
-                imapi_dec_add_name_value(id, c, imapi_dec_str(c->next));
-            imapi_dec_setl(o, "id", id);
-        } else {
-            imapi_dec_setl(o, "id", imapi_null());
+                set_entry_value(add_entry(o, name_of(c, false)), c->next, false);
         }
     } else if (strcmp(type, "QUOTA") == 0) {
         e = dec_quota(a, o);
@@ -390,14 +446,10 @@ imap_node *imapi_decode_untagged(const imap_decode_ctx *ctx, const imap_value *t
         if (a == NULL || imapi_add_mailbox(ctx, o, "mailbox", a) != 0) {
             e = "ACL response without mailbox";
         } else {
-            imap_node *acl = imapi_array();
-            for (const imap_value *c = a->next; c != NULL && c->next != NULL; c = c->next->next) {
-                imap_node *x = imapi_object();
-                imapi_dec_setl(x, "identifier", imapi_dec_str(c));
-                imapi_dec_setl(x, "rights", imapi_dec_str(c->next));
-                imapi_array_append_new(acl, x);
-            }
-            imapi_dec_setl(o, "acl", acl);
+            /* entries of "values": name the identifier, value its rights */
+            values_arr(o);
+            for (const imap_value *c = a->next; c != NULL && c->next != NULL; c = c->next->next)
+                set_entry_value(add_entry(o, name_of(c, false)), c->next, false);
         }
     } else if (strcmp(type, "LISTRIGHTS") == 0) {
         /* RFC 4314 3.7: "LISTRIGHTS" SP mailbox SP identifier SP rights *(SP rights) */
@@ -405,8 +457,9 @@ imap_node *imapi_decode_untagged(const imap_decode_ctx *ctx, const imap_value *t
             a->next->next == NULL) {
             e = "LISTRIGHTS response incomplete";
         } else {
-            imapi_dec_setl(o, "identifier", imapi_dec_str(a->next));
-            imapi_dec_setl(o, "required", imapi_dec_str(a->next->next));
+            /* as an ACL entry: name the identifier, value the rights
+             * always granted; "optional" the rights that may be */
+            set_entry_value(add_entry(o, name_of(a->next, false)), a->next->next, false);
             imap_node *opt = imapi_array();
             for (const imap_value *c = a->next->next->next; c != NULL; c = c->next)
                 imapi_array_append_new(opt, imapi_dec_str(c));
@@ -428,7 +481,7 @@ imap_node *imapi_decode_untagged(const imap_decode_ctx *ctx, const imap_value *t
         } else {
             imapi_dec_setl(o, "earlier", imapi_false());
         }
-        if (a == NULL || imapi_dec_add_seqset(o, "uids", a) != 0)
+        if (a == NULL || imapi_dec_add_seqset(o, "messages", a) != 0)
             e = "VANISHED without a uid set";
     } else if (strcmp(type, "LANGUAGE") == 0) {
         /* RFC 5255 3.3: language-data = "LANGUAGE" SP "(" lang-tag *(SP lang-tag) ")" */
@@ -477,21 +530,19 @@ imap_node *imapi_decode_untagged(const imap_decode_ctx *ctx, const imap_value *t
         imapi_dec_setl(o, "urls", arr);
     } else if (strcmp(type, "URLFETCH") == 0) {
         /* RFC 4467 9: urlfetch-data = "URLFETCH" 1*(SP url nstring) */
-        imap_node *arr = imapi_array();
+        /* entries of "values": name the url, number the size of its
+         * data (value null for NIL: no data) */
+        values_arr(o);
         for (; a != NULL; a = a->next ? a->next->next : NULL) {
-            imap_node *u = imapi_object();
-            imapi_dec_setl(u, "url", imapi_dec_str(a));
+            imap_node *u = add_entry(o, name_of(a, false));
             const imap_value *d = a->next;
-            if (d != NULL && d->type == IV_LITERAL && d->lit != NULL) {
-                imapi_dec_setl(u, "size", imapi_dec_u64(d->lit->size));
-            } else if (d != NULL && d->type == IV_NIL) {
-                imapi_dec_setl(u, "size", imapi_null());
-            } else if (d != NULL) {
-                imapi_dec_setl(u, "size", imapi_integer((int64_t)d->len));
-            }
-            imapi_array_append_new(arr, u);
+            if (d != NULL && d->type == IV_LITERAL && d->lit != NULL)
+                imapi_dec_setl(u, "number", imapi_dec_u64(d->lit->size));
+            else if (d != NULL && d->type == IV_NIL)
+                imapi_dec_setl(u, "value", imapi_null());
+            else if (d != NULL)
+                imapi_dec_setl(u, "number", imapi_integer((int64_t)d->len));
         }
-        imapi_dec_setl(o, "urls", arr);
     } else {
         e = "unknown untagged response";
         if (a != NULL)

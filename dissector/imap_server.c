@@ -336,7 +336,7 @@ static void server_untagged_data(imap_session *s, dir_state *d, const char *text
     }
     if (extra)
         imapi_object_set_new_nocheck(extra, "type", imapi_string(type));
-    imapi_emit_line(s, IMAP_DIR_SERVER, "untagged", "*", NULL, text, len, imapi_line_names(s, names_from, extra));
+    imapi_emit_line(s, IMAP_DIR_SERVER, "untagged", "*", NULL, text, len, imapi_line_names(s, names_from, text, len, extra));
     imapi_decref(names_from);
 }
 

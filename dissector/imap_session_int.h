@@ -285,7 +285,8 @@ void imapi_flush_anomalies(imap_session *s);
 void imapi_emit_switch(imap_session *s, imap_dir dir, imap_layer layer, uint64_t offset);
 void imapi_emit_line(imap_session *s, imap_dir dir, const char *kind, const char *tag,
                      const char *cmd_or_status, const char *text, size_t len, imap_node *extra);
-imap_node *imapi_line_names(const imap_session *s, const imap_node *obj, imap_node *extra);
+imap_node *imapi_line_names(const imap_session *s, const imap_node *obj, const char *text, size_t len,
+                            imap_node *extra);
 void imapi_emit_line_part(imap_session *s, dir_state *d);
 
 /* imap_client.c: client lines */

@@ -245,12 +245,20 @@ void imapi_emit_line(imap_session *s, imap_dir dir, const char *kind, const char
 /* For the trace: the names of a decoded command or response (top-level
  * keys) whose wire form was modified UTF-7 (RFC 3501 5.1.3, RFC 9051 5.1):
  * a decoder that changed a name sets "<key>_raw" beside "<key>"; and the
- * RFC 2047 encoded-words of a FETCH ENVELOPE (RFC 9051 7.5.2) that
- * imapi_envelope_decode() decoded: "subject" (subject_decoded) and "from"
- * (the first sender's name_decoded).  Adds "names": {"<key>": "<decoded>"}
- * to extra (created when NULL) and returns it; extra unchanged when there
- * are none or no trace is made. */
-imap_node *imapi_line_names(const imap_session *s, const imap_node *obj, imap_node *extra)
+ * ENVELOPE texts of a FETCH (RFC 9051 7.5.2) that imapi_envelope_decode()
+ * decoded from RFC 2047 encoded words: "subject" and "from" (the first
+ * sender's name), each when the line (text, len: the wire text without
+ * the literals' data) does not hold it as it is.  Adds "names":
+ * {"<key>": "<decoded>"} to extra (created when NULL) and returns it;
+ * extra unchanged when there are none or no trace is made. */
+static bool decoded_text(const imap_node *v, const char *text, size_t len)
+{
+    size_t vl = imapi_string_length(v);
+    return imapi_is_string(v) && vl > 0 && (text == NULL || memmem(text, len, imapi_string_value(v), vl) == NULL);
+}
+
+imap_node *imapi_line_names(const imap_session *s, const imap_node *obj, const char *text, size_t len,
+                            imap_node *extra)
 {
     if (!s->cfg.emit_lines || !imapi_is_object(obj))
         return extra;
@@ -259,22 +267,23 @@ imap_node *imapi_line_names(const imap_session *s, const imap_node *obj, imap_no
     imap_node *v;
     const imap_node *env = imapi_object_get(obj, "envelope");
     if (imapi_is_object(env)) {
-        const imap_node *subj = imapi_object_get(env, "subject_decoded");
+        const imap_node *subj = imapi_object_get(env, "subject");
         /* the first address whose field is "from" (envelope "addresses") */
         const imap_node *addrs = imapi_object_get(env, "addresses"), *from = NULL;
         for (size_t ai = 0; ai < imapi_array_size(addrs); ai++) {
             const imap_node *ad = imapi_array_get(addrs, ai);
             const char *f = imapi_string_value(imapi_object_get(ad, "field"));
             if (f != NULL && strcmp(f, "from") == 0) {
-                from = imapi_object_get(ad, "name_decoded");
+                from = imapi_object_get(ad, "name");
                 break;
             }
         }
-        if (imapi_is_string(subj) || imapi_is_string(from))
+        bool ds = decoded_text(subj, text, len), df = decoded_text(from, text, len);
+        if (ds || df)
             names = imapi_object();
-        if (imapi_is_string(subj))
+        if (ds)
             imapi_object_set(names, "subject", (imap_node *)subj);
-        if (imapi_is_string(from))
+        if (df)
             imapi_object_set(names, "from", (imap_node *)from);
     }
     imapi_object_foreach((imap_node *)obj, k, v) {

@@ -46,7 +46,7 @@ static uint64_t vanished_count(const imap_transaction *t)
         const imap_node *r = imap_node_at(t->responses, i);
         const char *ty = imap_node_str(imap_node_get(r, "type"), NULL);
         if (ty && strcmp(ty, "VANISHED") == 0 && !imap_node_bool(imap_node_get(r, "earlier")))
-            n += (uint64_t)imap_node_int(imap_node_get(imap_node_get(r, "uids"), "count"));
+            n += (uint64_t)imap_node_int(imap_node_get(imap_node_get(r, "messages"), "count"));
     }
     return n;
 }

@@ -972,50 +972,31 @@ void mail_literal_data(mail_conn *m, imap_dir dir, const uint8_t *data, size_t l
         g->cut = true;
 }
 
-/* A parameter value of BODYSTRUCTURE decoded: "name*" is RFC 2231
- * (charset'language'%XX), others may hold RFC 2047 words. */
-static void param_decode(const char *name, const char *value, char *out, size_t cap)
+/* The file name in a parameter string in MIME header form
+ * ("name=value; ..."; docs/output.md, BODYSTRUCTURE "params" and
+ * "disposition"): parameter key (filename / name, RFC 2231 sections and
+ * charsets decoded by GMime, which knows more charsets than the
+ * dissector).  The dissector already took out the names it could decode
+ * into the part's "filename"; this reads the ones it left as sent. */
+static bool param_filename(const char *params, const char *key, char *out, size_t cap)
 {
     out[0] = '\0';
-    if (!value)
-        return;
-    size_t nl = strlen(name);
-    if (nl > 0 && name[nl - 1] == '*') {
-        char *text = g_strdup_printf("x*=%s", value);
-        GMimeParamList *pl = g_mime_param_list_parse(NULL, text);
-        GMimeParam *pa = pl ? g_mime_param_list_get_parameter(pl, "x") : NULL;
-        if (pa && g_mime_param_get_value(pa))
-            snprintf(out, cap, "%s", g_mime_param_get_value(pa));
-        if (pl)
-            g_object_unref(pl);
-        g_free(text);
-        if (out[0])
-            return;
+    if (!params || !*params)
+        return false;
+    GMimeParamList *pl = g_mime_param_list_parse(NULL, params);
+    GMimeParam *pa = pl ? g_mime_param_list_get_parameter(pl, key) : NULL;
+    if (pa && g_mime_param_get_value(pa)) {
+        char *dec = g_mime_utils_header_decode_text(NULL, g_mime_param_get_value(pa));
+        snprintf(out, cap, "%s", dec ? dec : g_mime_param_get_value(pa));
+        g_free(dec);
     }
-    char *dec = g_mime_utils_header_decode_text(NULL, value);
-    snprintf(out, cap, "%s", dec ? dec : value);
-    g_free(dec);
-}
-
-/* The file name among [{name, value}] params: filename / filename*, or
- * (Content-Type) name / name*. */
-static bool param_filename(const imap_node *params, const char *key, char *out, size_t cap)
-{
-    size_t kl = strlen(key);
-    for (size_t i = 0; i < imap_node_size(params); i++) {
-        const imap_node *pa = imap_node_at(params, i);
-        const char *n = imap_node_str(imap_node_get(pa, "name"), NULL);
-        if (n && !strncasecmp(n, key, kl) && (n[kl] == '\0' || (n[kl] == '*' && n[kl + 1] == '\0'))) {
-            param_decode(n, imap_node_str(imap_node_get(pa, "value"), NULL), out, cap);
-            if (out[0])
-                return true;
-        }
-    }
-    return false;
+    if (pl)
+        g_object_unref(pl);
+    return out[0] != '\0';
 }
 
 /* Remembers the parts of every BODYSTRUCTURE among a FETCH's decoded
- * responses (docs/decoded.md: a flat array of parts with "part"). */
+ * responses (docs/output.md: a flat array of parts with "part"). */
 static void bs_record(mail_conn *m, const imap_node *responses)
 {
     for (size_t r = 0; r < imap_node_size(responses); r++) {
@@ -1027,8 +1008,8 @@ static void bs_record(mail_conn *m, const imap_node *responses)
         for (size_t k = 0; k < imap_node_size(bsn) && k < MAIL_MAX_PARTS; k++) {
             const imap_node *e = imap_node_at(bsn, k);
             const char *part = imap_node_str(imap_node_get(e, "part"), NULL);
-            const char *type = imap_node_str(imap_node_get(e, "type"), NULL);
-            if (!part || !*part || (type && !strcasecmp(type, "multipart")))
+            const char *mime = imap_node_str(imap_node_get(e, "mime_type"), NULL);
+            if (!part || !*part || (mime && !strncasecmp(mime, "multipart/", 10)))
                 continue;
             if (!m->bs && !(m->bs = calloc(MAIL_BS_CACHE, sizeof *m->bs)))
                 return;
@@ -1042,14 +1023,19 @@ static void bs_record(mail_conn *m, const imap_node *responses)
             b->seq = (uint32_t)imap_node_int(imap_node_get(resp, "number"));
             snprintf(b->part, sizeof b->part, "%s", part);
             const char *enc = imap_node_str(imap_node_get(e, "encoding"), NULL);
-            const char *mime = imap_node_str(imap_node_get(e, "mime_type"), NULL);
             snprintf(b->encoding, sizeof b->encoding, "%s", enc ? enc : "");
             snprintf(b->mime, sizeof b->mime, "%s", mime ? mime : "");
-            const imap_node *disp = imap_node_get(e, "disposition");
-            const char *dt = imap_node_str(imap_node_get(disp, "type"), NULL);
-            snprintf(b->disposition, sizeof b->disposition, "%s", dt ? dt : "");
-            if (!param_filename(imap_node_get(disp, "params"), "filename", b->filename, sizeof b->filename))
-                param_filename(imap_node_get(e, "params"), "name", b->filename, sizeof b->filename);
+            /* "attachment; size=2048": the disposition type is its first word */
+            const char *dt = imap_node_str(imap_node_get(e, "disposition"), NULL);
+            size_t dl = dt ? strcspn(dt, "; \t") : 0;
+            snprintf(b->disposition, sizeof b->disposition, "%.*s", (int)dl, dt ? dt : "");
+            const char *fn = imap_node_str(imap_node_get(e, "filename"), NULL);
+            if (fn)
+                snprintf(b->filename, sizeof b->filename, "%s", fn);
+            else if (!(dt && dt[dl] && param_filename(dt + dl + strspn(dt + dl, "; \t"), "filename", b->filename,
+                                                       sizeof b->filename)))
+                param_filename(imap_node_str(imap_node_get(e, "params"), NULL), "name", b->filename,
+                               sizeof b->filename);
         }
     }
 }
@@ -1225,8 +1211,7 @@ static json_t *email_from_envelope(const imap_node *resp, const imap_node *env, 
             if (!field || strcmp(field, fields[f]) != 0)
                 continue;
             json_t *o = json_object();
-            const char *name = node_s(imap_node_get(a, "name_decoded"));
-            set_str(o, "name", name ? name : node_s(imap_node_get(a, "name")));
+            set_str(o, "name", node_s(imap_node_get(a, "name"))); /* RFC 2047 decoded */
             set_str(o, "address", node_s(imap_node_get(a, "address")));
             json_array_append_new(arr, o);
         }
@@ -1235,8 +1220,7 @@ static json_t *email_from_envelope(const imap_node *resp, const imap_node *env, 
         else
             json_decref(arr);
     }
-    const char *subj = node_s(imap_node_get(env, "subject_decoded"));
-    set_str(e, "subject", subj ? subj : node_s(imap_node_get(env, "subject")));
+    set_str(e, "subject", node_s(imap_node_get(env, "subject"))); /* RFC 2047 decoded */
     set_str(e, "date", node_s(imap_node_get(env, "date")));
     set_str(e, "message_id", node_s(imap_node_get(env, "message_id")));
     set_str(e, "in_reply_to", node_s(imap_node_get(env, "in_reply_to")));

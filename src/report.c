@@ -546,9 +546,7 @@ static void envelope_from(const imap_node *list, char *dst, size_t len)
     }
     if (imap_node_kind_of(a) != IMAP_NODE_OBJECT)
         return;
-    name = nstr(a, "name_decoded");
-    if (!name)
-        name = nstr(a, "name");
+    name = nstr(a, "name"); /* RFC 2047 decoded */
     addr = nstr(a, "address");
     if (name && addr)
         snprintf(dst, len, "%s <%s>", name, addr);
@@ -572,9 +570,7 @@ static void msg_add(report *r, uint64_t ts, const out_flow *flow, const char *co
     }
     from[0] = '\0';
     if (env) {
-        subj = nstr(env, "subject_decoded");
-        if (!subj)
-            subj = nstr(env, "subject");
+        subj = nstr(env, "subject"); /* RFC 2047 decoded */
         envelope_from(imap_node_get(env, "addresses"), from, sizeof from);
         if (!date)
             date = nstr(env, "date");

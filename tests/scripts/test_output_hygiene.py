@@ -189,11 +189,16 @@ def test_tls_port():
 
 def test_subject_decoded():
     """RFC 2047 subjects and sender names of an ENVELOPE, decoded in the text
-    trace after the FETCH line (the JSON has them as subject_decoded)."""
+    trace after the FETCH line (the JSON has them decoded in "subject" and
+    "name")."""
     txt = run(["-r", CAP]).stdout.decode()
     fetch = [x for x in txt.splitlines() if " S * " in x and "FETCH" in x and "=?UTF-8?" in x]
     ok = bool(fetch) and fetch[0].endswith('[subject "Grüße aus München", from "Jörg Müller"]')
     report(ok, "text-subject-rfc2047", "line %r" % (fetch[0][-160:] if fetch else None))
+    # a subject and names the line shows as they are get no decoded copy
+    plain = [x for x in txt.splitlines() if " S * " in x and "FETCH" in x and '"Meeting tomorrow"' in x]
+    report(bool(plain) and "[subject" not in plain[0] and "from \"" not in plain[0],
+           "text-subject-plain-not-repeated", "line %r" % (plain[0][-160:] if plain else None))
 
 
 def test_keylog_hint():

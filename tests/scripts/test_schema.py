@@ -78,6 +78,18 @@ GOOD = [
     ev("tls", {"version": "TLS 1.3", "sni": "localhost", "ja3": "e7d705a3286e19ea42f587b344ee6865",
                "ja4": "t13d1516h2_8daaf6152771_02713d6af862"}),
     {"timestamp": "2024-05-01T12:34:56.000000Z", "event_type": "stats", "stats": {"frames": 1}},
+    ev("imap", {"tag": "A3", "command": "FETCH", "status": "OK", "responses": [
+        {"type": "FETCH", "number": 1, "uid": 5, "internaldate": "1996-07-17T02:44:25-07:00",
+         "envelope": {"date": "1996-07-17T02:23:25-07:00", "subject": "Caf\u00e9",
+                      "addresses": [{"field": "from", "name": "Terry Gray", "address": "gray@example.org"}],
+                      "in_reply_to": None, "message_id": "<1@x>"},
+         "bodystructure": [{"part": "", "depth": 0, "mime_type": "multipart/mixed", "params": "boundary=XX"},
+                           {"part": "1", "depth": 1, "mime_type": "application/pdf", "filename": "a.pdf",
+                            "disposition": "attachment; size=4000", "encoding": "base64", "size": 4000}]},
+        {"type": "STATUS", "mailbox": "INBOX", "values": [{"name": "MESSAGES", "number": 3},
+                                                          {"name": "APPENDLIMIT", "value": None}]},
+        {"type": "QUOTA", "roots": [""], "values": [{"name": "STORAGE", "number": 10, "limit": 512}]},
+        {"type": "VANISHED", "earlier": True, "messages": {"text": "1:3", "count": 3, "ranges": [[1, 3]]}}]}),
 ]
 BAD = [
     ("no microseconds", dict(GOOD[0], timestamp="2024-05-01T12:34:56Z")),
@@ -113,6 +125,14 @@ BAD = [
         "code": "COPYUID", "uidvalidity": 1, "dest_uids": "1:2"}))),
     ("response code args not strings", ev("imap", dict(GOOD[0]["imap"], response_code={
         "code": "UIDNEXT", "args": [5]}))),
+    ("bodystructure params as a list", ev("imap", dict(GOOD[0]["imap"], responses=[
+        {"type": "FETCH", "bodystructure": [{"part": "1", "params": [{"name": "charset", "value": "x"}]}]}]))),
+    ("values value a number", ev("imap", dict(GOOD[0]["imap"], responses=[
+        {"type": "STATUS", "values": [{"name": "MESSAGES", "value": 3}]}]))),
+    ("envelope date and date_iso", ev("imap", dict(GOOD[0]["imap"], responses=[
+        {"type": "FETCH", "envelope": {"date": "x", "date_iso": "1996-07-17"}}]))),
+    ("response keyed by data", ev("imap", dict(GOOD[0]["imap"], responses=[
+        {"type": "STATUS", "status_items": [{"name": "MESSAGES", "value": 3}]}]))),
     ("session tls with handshake details", ev("imap_session", dict(GOOD[2]["imap_session"], tls={
         "used": True, "mode": "implicit", "decrypted": False, "ja3s": "0" * 32}))),
 ]

@@ -210,9 +210,9 @@ static void test_append(void **state)
     o = cmd("APPEND", "saved-messages (\\Seen) \"7-Feb-1994 21:52:25 -0800\" {310}\r\n (\\Seen) \" 7-Feb-1994 22:43:04 -0800\" {287}\r\n", two, 2);
     assert_null(last_err);
     INT(o, "message_count", 2);
-    STR(o, "messages/0/date", "7-Feb-1994 21:52:25 -0800");
-    STR(o, "messages/0/date_iso", "1994-02-07T21:52:25-08:00");
-    STR(o, "messages/1/date_iso", "1994-02-07T22:43:04-08:00");
+    STR(o, "messages/0/date", "1994-02-07T21:52:25-08:00"); /* one field: ISO 8601 */
+    ABSENT(o, "messages/0/date_iso");
+    STR(o, "messages/1/date", "1994-02-07T22:43:04-08:00");
     INT(o, "messages/1/size", 287);
     imapi_decref(o);
     /* RFC 4469 5: CATENATE */
@@ -277,8 +277,8 @@ static void test_fetch_cmd(void **state)
     STR(o, "items/0/item", "FLAGS");
     STR(o, "items/1/item", "BODY");
     STR(o, "items/1/section", "HEADER.FIELDS (DATE FROM)");
-    STR(o, "items/1/section_text", "HEADER.FIELDS");
-    STR(o, "items/1/fields/1", "FROM");
+    ABSENT(o, "items/1/section_text");                      /* read in "section" */
+    ABSENT(o, "items/1/fields");
     imapi_decref(o);
     o = CMD("FETCH", "1 ALL");
     TRUE(o, "items/0/macro");
@@ -288,7 +288,7 @@ static void test_fetch_cmd(void **state)
     STR(o, "items/0/item", "BODY.PEEK");
     TRUE(o, "items/0/peek");
     STR(o, "items/0/part", "1.2");
-    STR(o, "items/0/section_text", "MIME");
+    STR(o, "items/0/section", "1.2.MIME");
     INT(o, "items/0/partial_origin", 0);
     INT(o, "items/0/partial_length", 2048);
     STR(o, "items/1/item", "BINARY");
@@ -359,8 +359,8 @@ static void test_search(void **state)
     STR(o, "search/1/key", "FLAGGED");
     INT(o, "search/1/depth", 1);
     STR(o, "search/2/key", "SINCE");
-    STR(o, "search/2/date", "1-Feb-1994");
-    STR(o, "search/2/date_iso", "1994-02-01");
+    STR(o, "search/2/date", "1994-02-01");                  /* one field: ISO 8601 */
+    ABSENT(o, "search/2/date_iso");
     STR(o, "search/3/op", "NOT");
     INT(o, "search/3/nargs", 1);
     STR(o, "search/4/key", "FROM");
@@ -408,7 +408,7 @@ static void test_search(void **state)
     STR(o, "search/2/key", "OLDER");
     STR(o, "search/3/op", "FUZZY");
     STR(o, "search/4/value", "hello");
-    STR(o, "search/5/date_iso", "2020-01-01");
+    STR(o, "search/5/date", "2020-01-01");
     STR(o, "search/6/value", "$Forwarded");
     imapi_decref(o);
     /* errors */
@@ -450,7 +450,7 @@ static void test_sort_thread_esearch(void **state)
     o = CMD("THREAD", "ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000");
     STR(o, "algorithm", "ORDEREDSUBJECT");
     STR(o, "charset", "UTF-8");
-    STR(o, "search/0/date_iso", "2000-03-05");
+    STR(o, "search/0/date", "2000-03-05");
     imapi_decref(o);
     o = CMD("THREAD", "REFERENCES");
     assert_non_null(last_err);

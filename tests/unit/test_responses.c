@@ -38,14 +38,14 @@ static void test_mailbox_data(void **state)
     STR(o, "flags/4", "\\Draft");
     imapi_decref(o);
     o = untagged("CAPABILITY IMAP4rev2 STARTTLS AUTH=GSSAPI XPIG-LATIN"); /* 7.2.2 */
-    STR(o, "capabilities/0/name", "IMAP4rev2");
-    ABSENT(o, "capabilities/0/known");
-    STR(o, "capabilities/2/value", "GSSAPI");
-    assert_true(imapi_is_false(jget(o, "capabilities/3/known")));
+    STR(o, "capabilities/0", "IMAP4rev2");                  /* the names as sent */
+    STR(o, "capabilities/2", "AUTH=GSSAPI");
+    STR(o, "capabilities/3", "XPIG-LATIN");
+    SIZE(o, "capabilities", 4);
     imapi_decref(o);
     o = untagged("ENABLED CONDSTORE QRESYNC");           /* RFC 5161 */
-    STR(o, "enabled/1", "QRESYNC");
-    ABSENT(o, "capabilities");
+    STR(o, "capabilities/1", "QRESYNC");                    /* CAPABILITY's shape */
+    ABSENT(o, "enabled");
     imapi_decref(o);
 }
 
@@ -62,11 +62,16 @@ static void test_list_status(void **state)
     NUL(o, "delimiter");
     imapi_decref(o);
     /* RFC 5258 5: CHILDINFO and OLDNAME extended data */
-    o = untagged("LIST (\\Subscribed) \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
-    STR(o, "extended/childinfo/0", "SUBSCRIBED");
+    o = untagged("LIST (\\Subscribed) \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\" \"x\") \"X-OTHER\" 7)");
+    STR(o, "values/0/name", "CHILDINFO");                   /* one list of named things */
+    STR(o, "values/0/value", "SUBSCRIBED X");
+    STR(o, "values/1/name", "X-OTHER");
+    STR(o, "values/1/value", "7");
+    ABSENT(o, "extended");
     imapi_decref(o);
-    o = untagged("LIST () \".\" \"NewName\" (\"OLDNAME\" (\"OldName\"))");
-    STR(o, "extended/oldname", "OldName");
+    o = untagged("LIST () \".\" \"NewName\" (\"OLDNAME\" (\"&ZeVnLIqe-\"))");
+    STR(o, "values/0/name", "OLDNAME");
+    STR(o, "values/0/value", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"); /* a mailbox name, decoded */
     imapi_decref(o);
     o = untagged("LSUB (\\Noselect) \"/\" &ZeVnLIqe-");
     STR(o, "mailbox", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
@@ -74,14 +79,20 @@ static void test_list_status(void **state)
     imapi_decref(o);
     o = untagged("STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292 HIGHESTMODSEQ 7011231777 SIZE 99 APPENDLIMIT NIL)");
     STR(o, "mailbox", "blurdybloop");
-    STR(o, "status_items/0/name", "MESSAGES");
-    INT(o, "status_items/0/value", 231);
-    STR(o, "status_items/1/name", "UIDNEXT");
-    INT(o, "status_items/1/value", 44292);
-    STR(o, "status_items/2/name", "HIGHESTMODSEQ");
-    INT(o, "status_items/2/value", 7011231777LL);
-    STR(o, "status_items/4/name", "APPENDLIMIT");
-    NUL(o, "status_items/4/value");
+    STR(o, "values/0/name", "MESSAGES");
+    INT(o, "values/0/number", 231);
+    ABSENT(o, "values/0/value");
+    STR(o, "values/1/name", "UIDNEXT");
+    INT(o, "values/1/number", 44292);
+    STR(o, "values/2/name", "HIGHESTMODSEQ");
+    INT(o, "values/2/number", 7011231777LL);
+    STR(o, "values/4/name", "APPENDLIMIT");
+    NUL(o, "values/4/value");
+    ABSENT(o, "values/4/number");
+    ABSENT(o, "status_items");
+    imapi_decref(o);
+    o = untagged("STATUS INBOX (MAILBOXID (F2212ea87-6097))"); /* RFC 8474 */
+    STR(o, "values/0/value", "(F2212ea87-6097)");
     imapi_decref(o);
 }
 
@@ -105,60 +116,88 @@ static void test_search_results(void **state)
     /* RFC 4731 / RFC 9051 7.3.4 */
     o = untagged("ESEARCH (TAG \"A282\") MIN 2 COUNT 3");
     STR(o, "tag", "A282");
-    INT(o, "min", 2);
+    STR(o, "values/0/name", "MIN");
+    INT(o, "values/0/number", 2);
+    ABSENT(o, "min");
     INT(o, "count", 3);
     imapi_decref(o);
     o = untagged("ESEARCH (TAG \"A285\") UID MIN 7 MAX 3800 ALL 7,12:13,3800 MODSEQ 12345");
     TRUE(o, "uid_results");
     ABSENT(o, "uid");                                    /* FETCH's number */
-    INT(o, "max", 3800);
-    STR(o, "all/text", "7,12:13,3800");
-    INT(o, "all/count", 4);
+    STR(o, "values/1/name", "MAX");
+    INT(o, "values/1/number", 3800);
+    STR(o, "messages/text", "7,12:13,3800");                /* ALL: the set */
+    INT(o, "messages/count", 4);
+    ABSENT(o, "all");
     INT(o, "modseq", 12345);
     imapi_decref(o);
     o = untagged("ESEARCH (TAG \"A1\") UID PARTIAL (1:5 200:204)");  /* RFC 9394 */
-    STR(o, "partial/range", "1:5");
-    INT(o, "partial/messages/count", 5);
+    STR(o, "values/0/name", "PARTIAL");
+    STR(o, "values/0/value", "1:5");
+    INT(o, "messages/count", 5);
+    ABSENT(o, "partial");
     imapi_decref(o);
     /* RFC 5256 THREAD */
     o = untagged("THREAD (2)(3 6 (4 23)(44 7 96))");
-    INT(o, "thread_count", 2);
-    INT(o, "threads/0/0", 2);
-    INT(o, "threads/1/2/1", 23);
-    INT(o, "threads/1/3/2", 96);
+    /* each thread its wire text (any depth, one type), every message in
+     * numbers */
+    SIZE(o, "threads", 2);
+    STR(o, "threads/0", "(2)");
+    STR(o, "threads/1", "(3 6 (4 23)(44 7 96))");
+    SIZE(o, "numbers", 8);
+    INT(o, "numbers/3", 4);
+    INT(o, "numbers/7", 96);
+    ABSENT(o, "thread_count");
     imapi_decref(o);
 }
 
 static void test_namespace_id_quota_acl(void **state)
 {
     (void)state;
-    /* RFC 2342 5 examples */
+    /* RFC 2342 5 examples: one entry of "values" per namespace, name
+     * its class, value its prefix */
     imap_node *o = untagged("NAMESPACE ((\"\" \"/\")) ((\"~\" \"/\")) ((\"#shared/\" \"/\")(\"#public/\" \"/\")(\"#ftp/\" \"/\")(\"#news.\" \".\"))");
-    STR(o, "personal/0/prefix", "");
-    STR(o, "personal/0/delimiter", "/");
-    STR(o, "other/0/prefix", "~");
-    STR(o, "shared/3/prefix", "#news.");
-    STR(o, "shared/3/delimiter", ".");
+    SIZE(o, "values", 6);
+    STR(o, "values/0/name", "personal");
+    STR(o, "values/0/value", "");
+    STR(o, "values/0/delimiter", "/");
+    STR(o, "values/1/name", "other");
+    STR(o, "values/1/value", "~");
+    STR(o, "values/5/name", "shared");
+    STR(o, "values/5/value", "#news.");
+    STR(o, "values/5/delimiter", ".");
+    ABSENT(o, "personal");
     imapi_decref(o);
     o = untagged("NAMESPACE ((\"\" \"/\" \"X-PARAM\" (\"FLAG1\" \"FLAG2\"))) NIL NIL");
-    STR(o, "personal/0/extensions/X-PARAM/1", "FLAG2");
-    NUL(o, "other");
+    SIZE(o, "values", 2);                                   /* its extension follows it */
+    STR(o, "values/1/name", "X-PARAM");
+    STR(o, "values/1/value", "(\"FLAG1\" \"FLAG2\")");
     imapi_decref(o);
-    o = untagged("ID (\"name\" \"Cyrus\" \"version\" \"1.5\" \"os\" \"sunos\")"); /* RFC 2971 */
-    STR(o, "id/0/name", "name");
-    STR(o, "id/0/value", "Cyrus");
-    STR(o, "id/2/name", "os");
-    STR(o, "id/2/value", "sunos");
+    o = untagged("ID (\"name\" \"Cyrus\" \"version\" \"1.5\" \"os\" \"sunos\" \"vendor\" NIL)"); /* RFC 2971 */
+    STR(o, "values/0/name", "name");
+    STR(o, "values/0/value", "Cyrus");
+    STR(o, "values/1/value", "1.5");                        /* a string, not a number */
+    STR(o, "values/2/name", "os");
+    STR(o, "values/2/value", "sunos");
+    NUL(o, "values/3/value");
+    ABSENT(o, "id");
     imapi_decref(o);
     /* RFC 9208 5 */
     o = untagged("QUOTA \"\" (STORAGE 10 512)");
-    STR(o, "quota_root", "");
-    STR(o, "resources/0/name", "STORAGE");
-    INT(o, "resources/0/usage", 10);
-    INT(o, "resources/0/limit", 512);
+    STR(o, "roots/0", "");
+    ABSENT(o, "quota_root");
+    STR(o, "values/0/name", "STORAGE");
+    INT(o, "values/0/number", 10);                          /* the usage */
+    INT(o, "values/0/limit", 512);
     imapi_decref(o);
     o = untagged("QUOTA \"#user/alice\" (STORAGE 54 111 MESSAGE 42 1000)");
-    INT(o, "resources/1/limit", 1000);
+    STR(o, "values/1/name", "MESSAGE");
+    INT(o, "values/1/limit", 1000);
+    imapi_decref(o);
+    o = untagged("QUOTA \"\" (STORAGE ten 512)");           /* not numbers: as sent */
+    STR(o, "values/0/value", "ten 512");
+    ABSENT(o, "values/0/number");
+    ABSENT(o, "values/0/limit");
     imapi_decref(o);
     o = untagged("QUOTAROOT INBOX \"\"");
     STR(o, "mailbox", "INBOX");
@@ -166,12 +205,15 @@ static void test_namespace_id_quota_acl(void **state)
     imapi_decref(o);
     /* RFC 4314 3.6-3.8 */
     o = untagged("ACL INBOX Fred rwipsldexta");
-    STR(o, "acl/0/identifier", "Fred");
-    STR(o, "acl/0/rights", "rwipsldexta");
+    STR(o, "values/0/name", "Fred");                        /* the identifier */
+    STR(o, "values/0/value", "rwipsldexta");                /* its rights */
+    ABSENT(o, "acl");
     imapi_decref(o);
     o = untagged("LISTRIGHTS ~/Mail/saved smith la r swicdkxte");
-    STR(o, "required", "la");
+    STR(o, "values/0/name", "smith");
+    STR(o, "values/0/value", "la");                         /* always granted */
     STR(o, "optional/1", "swicdkxte");
+    ABSENT(o, "required");
     imapi_decref(o);
     o = untagged("MYRIGHTS INBOX rwiptsldaex");
     STR(o, "rights", "rwiptsldaex");
@@ -192,11 +234,12 @@ static void test_other_untagged(void **state)
     /* RFC 7162 3.2.10 */
     o = untagged("VANISHED (EARLIER) 41,43:116,118,120:211,214:540");
     TRUE(o, "earlier");
-    STR(o, "uids/text", "41,43:116,118,120:211,214:540");
+    STR(o, "messages/text", "41,43:116,118,120:211,214:540");
     imapi_decref(o);
     o = untagged("VANISHED 405,407,410,425");
     assert_true(imapi_is_false(imapi_object_get(o, "earlier")));
-    INT(o, "uids/count", 4);
+    INT(o, "messages/count", 4);
+    ABSENT(o, "uids");
     imapi_decref(o);
     o = untagged("LANGUAGE (EN DE IT i-default)");       /* RFC 5255 */
     STR(o, "languages/3", "i-default");
@@ -219,8 +262,10 @@ static void test_other_untagged(void **state)
     o = untagged("GENURLAUTH \"imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred:internal:91354a473744909de610943775f92038\"");
     assert_non_null(strstr(imapi_string_value(jget(o, "urls/0")), "urlauth=submit+fred"));
     imapi_decref(o);
-    o = untagged("URLFETCH \"imap://joe@example.com/INBOX/;uid=20\" NIL");
-    NUL(o, "urls/0/size");
+    o = untagged("URLFETCH \"imap://joe@example.com/INBOX/;uid=20\" NIL \"imap://joe@example.com/INBOX/;uid=21\" \"abc\"");
+    STR(o, "values/0/name", "imap://joe@example.com/INBOX/;uid=20");
+    NUL(o, "values/0/value");                               /* no data */
+    INT(o, "values/1/number", 3);                           /* its size */
     imapi_decref(o);
     o = untagged("XYZZY 1 2");
     assert_non_null(last_err);

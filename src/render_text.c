@@ -511,7 +511,7 @@ static void text_tls(output *o, const out_flow *flow, const json_t *b)
     put_text_str(o, ver ? ver : "?");
     put_kv(o, "sni", json_object_get(b, "sni"));
     put_kv(o, "alpn", json_object_get(b, "alpn"));
-    const json_t *cipher = json_object_get(b, "cipher");
+    const json_t *cipher = json_object_get(b, "cipher_suite");
     if (json_is_string(cipher))
         put_kv(o, "cipher", cipher);
     put_kv(o, "ja3", json_object_get(b, "ja3"));

@@ -324,6 +324,7 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
             now = engine_now(wk->e);
         ws_st = engine_stats(wk->e);
         json_object_del(ws_st, "keylog"); /* one key log for all: counted once, from e0 */
+        stats_limit_del(ws_st, "keylog.bytes");
         json_object_del(ws_st, "extract"); /* one --extract-dir for all: the same */
         /* one message memcap for the run (mail.c), a pending cap per
          * connection: their limits are not summed, their refusals are */

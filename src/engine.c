@@ -34,6 +34,7 @@
 #include "mail.h"
 #include "extract.h"
 #include "report.h"
+#include "stats_event.h"
 #include "tls.h"
 
 
@@ -1305,6 +1306,11 @@ uint64_t engine_frames(const engine *e)
     return e->frames;
 }
 
+/* The working form of the stats event (stats_event.h): the groups of
+ * counters and the bounded resources under "limits"; with --threads the
+ * workers' forms are summed (workers.c), then stats_event_body() shapes
+ * the event.  A cap reached is a limit's refused or evicted, or a counter
+ * named for it (decode.frag_memcap, reassembly.reasm_stream_cap, ...). */
 json_t *engine_stats(engine *e)
 {
     json_t *st, *dec, *re, *fl, *ev;
@@ -1332,19 +1338,24 @@ json_t *engine_stats(engine *e)
     for (int i = 0; i < REASM_CTR_COUNT; i++)
         json_object_set_new(re, reasm_counter_name(i), json_integer((json_int_t)e->pool.counters[i]));
     for (int i = 0; i < REASM_ANOMALY_COUNT; i++)
-        if (e->pool.anomalies[i])
+        if (e->pool.anomalies[i] && i != REASM_ANOMALY_MEMCAP) /* the memcap: limit reassembly.memory */
             json_object_set_new(re, reasm_anomaly_name(i), json_integer((json_int_t)e->pool.anomalies[i]));
-    json_object_set_new_nocheck(re, "memory_peak", json_integer((json_int_t)e->pool.mem_peak));
     json_object_set_new_nocheck(st, "reassembly", re);
+    stats_limit_set(st, "reassembly.memory", "limit", e->cfg.reasm.memcap_total);
+    stats_limit_set(st, "reassembly.memory", "used", e->pool.mem_used);
+    stats_limit_set(st, "reassembly.memory", "peak", e->pool.mem_peak);
+    stats_limit_set(st, "reassembly.memory", "refused", e->pool.anomalies[REASM_ANOMALY_MEMCAP]);
 
     fs = flow_table_stats(e->flows);
     fl = json_object();
     json_object_set_new_nocheck(fl, "created", json_integer((json_int_t)fs->created));
-    json_object_set_new_nocheck(fl, "evicted", json_integer((json_int_t)fs->evicted));
     json_object_set_new_nocheck(fl, "timed_out", json_integer((json_int_t)fs->timed_out));
-    json_object_set_new_nocheck(fl, "peak_active", json_integer((json_int_t)fs->peak_active));
-    json_object_set_new_nocheck(fl, "reported", json_integer((json_int_t)e->conns_reported));
     json_object_set_new_nocheck(st, "flows", fl);
+    /* (the connections reported are events.imap_session) */
+    stats_limit_set(st, "flows.table", "limit", e->cfg.max_flows);
+    stats_limit_set(st, "flows.table", "used", fs->active);
+    stats_limit_set(st, "flows.table", "peak", fs->peak_active);
+    stats_limit_set(st, "flows.table", "evicted", fs->evicted);
 
     ev = json_object();
     json_object_set_new_nocheck(ev, "imap", json_integer((json_int_t)e->events[EV_IMAP]));
@@ -1355,37 +1366,50 @@ json_t *engine_stats(engine *e)
     if (e->cfg.mail.enabled)
         json_object_set_new_nocheck(ev, "mail", json_integer((json_int_t)e->mail_events));
     json_object_set_new_nocheck(st, "events", ev);
-    if (e->cfg.mail.enabled)
-        json_object_set_new_nocheck(st, "mail", mail_stats_json(&e->mail));
+    if (e->cfg.mail.enabled) {
+        /* the caps of src/mail.c: limits mail.memory and mail.pending */
+        json_t *m = mail_stats_json(&e->mail);
+        json_object_del(m, "memcap_refused");
+        json_object_del(m, "pending_overflow");
+        json_object_set_new_nocheck(st, "mail", m);
+        stats_limit_set(st, "mail.memory", "limit", LIM_MAIL_MEMCAP);
+        stats_limit_set(st, "mail.memory", "refused", e->mail.memcap_refused);
+        stats_limit_set(st, "mail.pending", "limit", MAIL_MAX_PENDING);
+        stats_limit_set(st, "mail.pending", "refused", e->mail.pending_overflow);
+    }
     if (e->cfg.mail.extract) /* one per run, shared by the workers: counted once (workers.c) */
         json_object_set_new_nocheck(st, "extract", extract_stats_json(e->cfg.mail.extract));
     if (e->cfg.imap.budget) {
         const imap_budget *b = e->cfg.imap.budget;
-        json_t *im = json_object();
-        json_object_set_new_nocheck(im, "limit", json_integer((json_int_t)b->limit));
-        json_object_set_new_nocheck(im, "used", json_integer((json_int_t)atomic_load(&b->used)));
-        json_object_set_new_nocheck(im, "peak", json_integer((json_int_t)atomic_load(&b->peak)));
-        json_object_set_new_nocheck(im, "refused", json_integer((json_int_t)atomic_load(&b->refused)));
-        json_object_set_new_nocheck(st, "imap_memory", im);
+        stats_limit_set(st, "imap.memory", "limit", b->limit);
+        stats_limit_set(st, "imap.memory", "used", atomic_load(&b->used));
+        stats_limit_set(st, "imap.memory", "peak", atomic_load(&b->peak));
+        stats_limit_set(st, "imap.memory", "refused", atomic_load(&b->refused));
     }
     if (e->own_starttls) {
         /* the table's own counters, once per run (worker engines share the first's) */
         starttls_seen_stats ss;
         json_t *so = json_object();
         starttls_seen_get_stats(e->own_starttls, &ss);
-        json_object_set_new_nocheck(so, "servers", json_integer((json_int_t)ss.servers));
-        json_object_set_new_nocheck(so, "servers_dropped", json_integer((json_int_t)ss.servers_dropped));
-        json_object_set_new_nocheck(so, "waiting_dropped", json_integer((json_int_t)ss.waiting_dropped));
         json_object_set_new_nocheck(so, "late_alerts", json_integer((json_int_t)ss.late_alerts));
         json_object_set_new_nocheck(st, "starttls_offered", so);
+        stats_limit_set(st, "starttls_offered.servers", "limit", LIM_STARTTLS_SERVERS);
+        stats_limit_set(st, "starttls_offered.servers", "used", ss.servers);
+        stats_limit_set(st, "starttls_offered.servers", "refused", ss.servers_dropped);
+        stats_limit_set(st, "starttls_offered.waiting", "limit", LIM_STARTTLS_WAITING);
+        stats_limit_set(st, "starttls_offered.waiting", "refused", ss.waiting_dropped);
     }
     if (e->cfg.keylog) {
-        json_t *kl = json_object();
-        json_object_set_new_nocheck(kl, "entries", json_integer((json_int_t)e->cfg.keylog->n));
-        json_object_set_new_nocheck(kl, "lines", json_integer((json_int_t)e->cfg.keylog->lines));
-        json_object_set_new_nocheck(kl, "malformed_lines", json_integer((json_int_t)e->cfg.keylog->skipped_bad));
-        json_object_set_new_nocheck(kl, "keylog_truncated", json_boolean(e->cfg.keylog->truncated));
-        json_object_set_new_nocheck(st, "keylog", kl);
+        const keylog *kl = e->cfg.keylog;
+        json_t *k = json_object();
+        json_object_set_new_nocheck(k, "entries", json_integer((json_int_t)kl->n));
+        json_object_set_new_nocheck(k, "lines", json_integer((json_int_t)kl->lines));
+        json_object_set_new_nocheck(k, "malformed_lines", json_integer((json_int_t)kl->skipped_bad));
+        json_object_set_new_nocheck(st, "keylog", k);
+        /* --key-log-max: refused 1 when the file was cut there */
+        stats_limit_set(st, "keylog.bytes", "limit", kl->max_bytes);
+        stats_limit_set(st, "keylog.bytes", "used", kl->bytes);
+        stats_limit_set(st, "keylog.bytes", "refused", kl->truncated ? 1 : 0);
     }
     return st;
 }
@@ -1411,7 +1435,7 @@ void engine_stats_periodic(engine *e, uint64_t now_us, json_t *extra)
     json_t *sinks = output_sinks_json(e->out);
     if (sinks)
         json_object_set_new_nocheck(st, "sinks", sinks);
-    output_event(e->out, "stats", now_us, NULL, st);
+    output_event(e->out, "stats", now_us, NULL, stats_event_body(st));
     output_flush(e->out);
 }
 
@@ -1438,7 +1462,7 @@ void engine_finish(engine *e, const char *reason, json_t *extra)
     json_t *sinks = output_sinks_json(e->out); /* --rotate, network sinks: what each did so far */
     if (sinks)
         json_object_set_new_nocheck(st, "sinks", sinks);
-    emit_event(e, "stats", engine_stats_time(e->now_us), NULL, st);
+    emit_event(e, "stats", engine_stats_time(e->now_us), NULL, stats_event_body(st));
     output_flush(e->out);
 }
 

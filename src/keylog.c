@@ -189,6 +189,10 @@ keylog *keylog_load(const char *path, size_t max_bytes, char *errbuf, size_t err
     }
     keylog *kl = keylog_parse(buf, n, errbuf, errlen);
     free(buf);
+    if (kl) {
+        kl->max_bytes = max_bytes;
+        kl->bytes = n;
+    }
     if (kl && truncated) {
         kl->truncated = true;
         snprintf(errbuf, errlen, "key log %s: larger than %zu bytes; only the first part was read",

@@ -59,6 +59,8 @@ typedef struct keylog {
     size_t skipped_unknown;     /* unknown label / RSA form */
     bool truncated;             /* the file exceeded max_bytes: only its
                                    first max_bytes (whole lines) were read */
+    size_t max_bytes;           /* keylog_load's cap (0: keylog_parse, none) */
+    size_t bytes;               /* bytes parsed */
 } keylog;
 
 /* Parses a key log held in memory (buf need not be NUL-terminated).

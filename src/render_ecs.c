@@ -308,7 +308,11 @@ static json_t *dn_common_names(const char *dn)
 static void ecs_tls(json_t *doc, const json_t *b)
 {
     ecs_tls_version(doc, json_string_value(json_object_get(b, "version")));
-    ecs_copy_str(doc, "tls.cipher", json_object_get(b, "cipher_suite"), "name");
+    /* cipher_suite and cipher_suites_offered[] hold the IANA name, or the
+     * code "0x...." when it has none: ECS wants names, so codes are left out */
+    const char *cipher = json_string_value(json_object_get(b, "cipher_suite"));
+    if (cipher && strncmp(cipher, "0x", 2) != 0)
+        ecs_str(doc, "tls.cipher", cipher);
     ecs_copy_str(doc, "tls.client.ja3", b, "ja3");
     ecs_copy_str(doc, "tls.client.server_name", b, "sni");
     ecs_copy_str(doc, "tls.server.ja3s", b, "ja3s");
@@ -316,9 +320,9 @@ static void ecs_tls(json_t *doc, const json_t *b)
     if (json_array_size(offered)) {
         json_t *names = json_array();
         for (size_t i = 0; i < json_array_size(offered); i++) {
-            const json_t *n = json_object_get(json_array_get(offered, i), "name");
-            if (json_is_string(n))
-                json_array_append_new(names, json_string(json_string_value(n)));
+            const char *n = json_string_value(json_array_get(offered, i));
+            if (n && strncmp(n, "0x", 2) != 0)
+                json_array_append_new(names, json_string(n));
         }
         ecs_set(doc, "tls.client.supported_ciphers", names);
     }

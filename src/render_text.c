@@ -511,7 +511,7 @@ static void text_tls(output *o, const out_flow *flow, const json_t *b)
     put_text_str(o, ver ? ver : "?");
     put_kv(o, "sni", json_object_get(b, "sni"));
     put_kv(o, "alpn", json_object_get(b, "alpn"));
-    const json_t *cipher = json_object_get(b, "cipher");
+    const json_t *cipher = json_object_get(b, "cipher_suite");
     if (json_is_string(cipher))
         put_kv(o, "cipher", cipher);
     put_kv(o, "ja3", json_object_get(b, "ja3"));
@@ -891,34 +891,154 @@ static bool stats_nonzero(const json_t *v)
              (json_is_object(v) && json_object_size(v) == 0));
 }
 
-/* The end-of-run counters as a short table, one aligned row per top-level
- * key; a group (object) in one row as "name value, ..." with only the
- * counters that are not zero ("-" when all are):
+/* The width of the name column: the longest name so far. */
+static size_t stats_key_width(size_t len, size_t width)
+{
+    return len > width ? len : width;
+}
+
+static void stats_row_start(output *o, const char *k, size_t len, size_t width)
+{
+    char name[64];
+
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), k);
+    put_str(o, TEXT_INDENT "  ");
+    put_text_str(o, name);
+    for (size_t i = len; i < width + 2; i++)
+        put_ch(o, ' ');
+}
+
+/* The counters of one group ("decode.held" -> group "decode") as
+ * "held 1, errors 2": only those not zero ("-" when all are). */
+static void stats_group_row(output *o, const json_t *counters, const char *g, size_t glen, size_t width)
+{
+    bool first = true;
+
+    stats_row_start(o, g, glen, width);
+    for (size_t i = 0; i < json_array_size(counters); i++) {
+        const json_t *c = json_array_get(counters, i);
+        const char *n = json_string_value(json_object_get(c, "name"));
+        const json_t *v = json_object_get(c, "count");
+        if (!n || strncmp(n, g, glen) != 0 || n[glen] != '.' || !stats_nonzero(v))
+            continue;
+        if (!first)
+            put(o, ", ", 2);
+        first = false;
+        put_text_str(o, n + glen + 1);
+        put_ch(o, ' ');
+        put_stats_value(o, v);
+    }
+    if (first)
+        put_ch(o, '-');
+    put_ch(o, '\n');
+}
+
+/* Whether a limit has something to say: used, peak, refused or evicted. */
+static bool stats_limit_shown(const json_t *l)
+{
+    static const char *const m[] = {"used", "peak", "refused", "evicted"};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        const json_t *x = json_object_get(l, m[i]);
+        if (x && stats_nonzero(x))
+            return true;
+    }
+    return false;
+}
+
+/* The groups of the counters in order of first appearance (the part of
+ * each name before its first dot); returns how many (at most max). */
+static size_t stats_groups(const json_t *counters, const char **g, size_t *glen, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(counters); i++) {
+        const char *name = json_string_value(json_object_get(json_array_get(counters, i), "name"));
+        const char *dot = name ? strchr(name, '.') : NULL;
+        size_t k;
+        if (!dot)
+            continue;
+        for (k = 0; k < n; k++)
+            if (glen[k] == (size_t)(dot - name) && strncmp(g[k], name, glen[k]) == 0)
+                break;
+        if (k == n && n < max) {
+            g[n] = name;
+            glen[n++] = (size_t)(dot - name);
+        }
+    }
+    return n;
+}
+
+/* The end-of-run counters as a short table, one aligned row per scalar,
+ * per group of counters (the part of the name before the dot) with those
+ * that are not zero ("-" when all are), and per limit that was used:
  *   ### stats
- *                   |   frames           123
- *                   |   reassembly       segments 119, fin_seen 8, memory_peak 4096
- *                   |   end_reason       end_of_input
+ *                   |   frames             123
+ *                   |   reassembly         segments 119, fin_seen 8
+ *                   |   imap.memory        limit 134217728, peak 34745
+ *                   |   end_reason         end_of_input
  * The JSON "stats" event has every counter. */
 static void text_stats(output *o, const out_flow *flow, const json_t *body)
 {
-    const char *k;
+    const char *k, *g[64];
+    size_t glen[64], ng = 0, width = 0;
+    const json_t *counters, *limits;
     json_t *v;
-    size_t width = 0;
 
     put(o, "### ", 4);
     put_flow_word(o, flow);
     put(o, "stats\n", 6);
     if (!json_is_object(body))
         return;
+    counters = json_object_get(body, "counters");
+    limits = json_object_get(body, "limits");
+    ng = stats_groups(counters, g, glen, sizeof g / sizeof g[0]);
     json_object_foreach((json_t *)body, k, v) {
-        if (strlen(k) > width)
-            width = strlen(k);
+        if (v != counters && v != limits)
+            width = stats_key_width(strlen(k), width);
+    }
+    for (size_t i = 0; i < ng; i++)
+        width = stats_key_width(glen[i], width);
+    for (size_t i = 0; i < json_array_size(limits); i++) {
+        const json_t *l = json_array_get(limits, i);
+        const char *n = json_string_value(json_object_get(l, "name"));
+        if (n && stats_limit_shown(l))
+            width = stats_key_width(strlen(n), width);
     }
     if (width > 32)
         width = 32;
     json_object_foreach((json_t *)body, k, v) {
         if (o->overflow)
             return;
+        if (v == counters) {
+            for (size_t i = 0; i < ng && !o->overflow; i++)
+                stats_group_row(o, counters, g[i], glen[i], width);
+            continue;
+        }
+        if (v == limits) {
+            for (size_t i = 0; i < json_array_size(limits) && !o->overflow; i++) {
+                const json_t *l = json_array_get(limits, i);
+                const char *n = json_string_value(json_object_get(l, "name")), *m;
+                json_t *x;
+                bool first = true;
+                if (!n || !stats_limit_shown(l))
+                    continue;
+                put_str(o, TEXT_INDENT "  ");
+                put_text_str(o, n);
+                for (size_t j = strlen(n); j < width + 2; j++)
+                    put_ch(o, ' ');
+                json_object_foreach((json_t *)l, m, x) {
+                    if (strcmp(m, "name") == 0 || (strcmp(m, "limit") != 0 && !stats_nonzero(x)))
+                        continue;
+                    if (!first)
+                        put(o, ", ", 2);
+                    first = false;
+                    put_text_str(o, m);
+                    put_ch(o, ' ');
+                    put_stats_value(o, x);
+                }
+                put_ch(o, '\n');
+            }
+            continue;
+        }
         size_t kl = strlen(k);
         put_str(o, TEXT_INDENT "  ");
         put_text_str(o, k);

@@ -336,6 +336,16 @@ static json_t *hex16(uint16_t v)
     return json_string(b);
 }
 
+/* A cipher suite of the tls event: its IANA name (TLS Cipher Suites
+ * registry, RFC 8446 B.4 / RFC 5246 A.5), or "0x%04x" when the table has
+ * none (GREASE, RFC 8701; unassigned).  The name is one-to-one with the
+ * code point, so the code is not repeated beside it (issue 10, item 3). */
+static json_t *suite_str(uint16_t id)
+{
+    const char *n = tls_suite_name(id);
+    return n ? json_string(n) : hex16(id);
+}
+
 static json_t *suite_json(uint16_t id)
 {
     json_t *o = json_object();
@@ -381,8 +391,8 @@ static void emit_event(tls_conn *t)
     char *ja3s = malloc(TLS_JA3_STR_MAX), *ja4r = malloc(TLS_JA4_R_MAX);
     char md5[33], ja4[TLS_JA4_MAX];
     char rnd[65];
+    /* handshake > 1: a renegotiation (the alert tls_renegotiation says so) */
     json_object_set_new_nocheck(e, "handshake", json_integer(t->handshakes));
-    json_object_set_new_nocheck(e, "renegotiation", json_boolean(t->handshakes > 1));
     hexstr(ch->random, 32, rnd);
     json_object_set_new_nocheck(e, "client_random", json_string(rnd));
     json_object_set_new_nocheck(e, "client_legacy_version", json_string(tls_version_name(ch->legacy_version)));
@@ -409,7 +419,7 @@ static void emit_event(tls_conn *t)
     }
     json_t *cs = json_array();
     for (size_t i = 0; i < ch->n_ciphers; i++)
-        json_array_append_new(cs, suite_json(ch->ciphers[i]));
+        json_array_append_new(cs, suite_str(ch->ciphers[i]));
     json_object_set_new_nocheck(e, "cipher_suites_offered", cs);
     json_object_set_new_nocheck(e, "extensions_offered", hex_list(ch->exts, ch->n_exts));
     json_object_set_new_nocheck(e, "signature_algorithms", hex_list(ch->sigalgs, ch->n_sigalgs));
@@ -440,14 +450,15 @@ static void emit_event(tls_conn *t)
         if (sh->hrr)
             json_object_set_new_nocheck(e, "hello_retry_request", json_true());
         json_object_set_new_nocheck(e, "server_legacy_version", json_string(tls_version_name(sh->legacy_version)));
-        json_object_set_new_nocheck(e, "cipher_suite", suite_json(sh->cipher));
+        json_object_set_new_nocheck(e, "cipher_suite", suite_str(sh->cipher));
         if (sh->has_alpn)
             json_object_set_new_nocheck(e, "alpn", raw_str((const uint8_t *)sh->alpn, sh->alpn_len));
         if (sh->key_share_group)
             json_object_set_new_nocheck(e, "key_share_group", hex16(sh->key_share_group));
+        /* extended_master_secret (0x0017, RFC 7627) and encrypt_then_mac
+         * (0x0016, RFC 7366) are negotiated exactly when the server's list
+         * has them: no booleans beside the list */
         json_object_set_new_nocheck(e, "server_extensions", hex_list(sh->exts, sh->n_exts));
-        json_object_set_new_nocheck(e, "extended_master_secret", json_boolean(sh->has_ems));
-        json_object_set_new_nocheck(e, "encrypt_then_mac", json_boolean(sh->has_etm));
         json_object_set_new_nocheck(e, "resumed", json_boolean(t->resumed));
         json_object_set_new_nocheck(e, "resumption", t->resumption ? json_string(t->resumption) : json_null());
         if (ja3s) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "stats_event.h"
 
 enum { ITEM_PACKET, ITEM_TICK };
 
@@ -323,9 +324,19 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
             now = engine_now(wk->e);
         ws_st = engine_stats(wk->e);
         json_object_del(ws_st, "keylog"); /* one key log for all: counted once, from e0 */
+        stats_limit_del(ws_st, "keylog.bytes");
         json_object_del(ws_st, "extract"); /* one --extract-dir for all: the same */
-        if (i == 0) /* the workers' budgets are summed; e0 holds no session */
-            json_object_del(st, "imap_memory");
+        /* one message memcap for the run (mail.c), a pending cap per
+         * connection: their limits are not summed, their refusals are */
+        json_object_del(json_object_get(json_object_get(ws_st, "limits"), "mail.memory"), "limit");
+        json_object_del(json_object_get(json_object_get(ws_st, "limits"), "mail.pending"), "limit");
+        if (i == 0) {
+            /* the workers' budgets and tables are summed; e0 holds no
+             * session (its flow table of one and pool are the dispatcher's) */
+            stats_limit_del(st, "imap.memory");
+            stats_limit_del(st, "flows.table");
+            stats_limit_del(st, "reassembly.memory");
+        }
         json_sum_into(st, ws_st);
         json_decref(ws_st);
         output_close(wk->out);
@@ -348,14 +359,17 @@ void workers_finish(workers *ws, const char *reason, json_t *extra)
     json_t *sinks = output_sinks_json(ws->out); /* --rotate, network sinks: what each did so far */
     if (sinks)
         json_object_set_new_nocheck(st, "sinks", sinks);
-    output_event(ws->out, "stats", engine_stats_time(now), NULL, st);
+    output_event(ws->out, "stats", engine_stats_time(now), NULL, stats_event_body(st));
     output_flush(ws->out);
 }
 
 void workers_stats_periodic(workers *ws, uint64_t now_us, json_t *extra)
 {
     json_t *st = engine_stats(ws->e0);
-    json_object_del(st, "imap_memory"); /* e0 holds no session */
+    /* e0 holds no session: its budget, flow table of one and pool say nothing */
+    stats_limit_del(st, "imap.memory");
+    stats_limit_del(st, "flows.table");
+    stats_limit_del(st, "reassembly.memory");
     json_object_set_new_nocheck(st, "threads", json_integer(ws->n));
     json_object_set_new_nocheck(st, "periodic", json_true());
     if (extra) {
@@ -365,7 +379,7 @@ void workers_stats_periodic(workers *ws, uint64_t now_us, json_t *extra)
     json_t *sinks = output_sinks_json(ws->out); /* as they stand: workers' events may still be queued */
     if (sinks)
         json_object_set_new_nocheck(st, "sinks", sinks);
-    output_event(ws->out, "stats", now_us, NULL, st);
+    output_event(ws->out, "stats", now_us, NULL, stats_event_body(st));
     output_flush(ws->out);
 }
 

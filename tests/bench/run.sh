@@ -143,9 +143,10 @@ check_stats() {
     tail -n 1 "$2" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["stats"]
-r, f = s["reassembly"], s["flows"]
-print("%s\t%d\t%d\t%d\t%d\t%d\t%s" % (sys.argv[1], f["reported"], f["peak_active"], f["evicted"],
-      r["gaps"], s["events"]["imap"], sys.argv[2]))' "$1" "$(stat -c %s "$2")" >> "$OUT/checks.tsv"
+c = {x["name"]: x["count"] for x in s["counters"]}
+f = [x for x in s["limits"] if x["name"] == "flows.table"][0]
+print("%s\t%d\t%d\t%d\t%d\t%d\t%s" % (sys.argv[1], c["events.imap_session"], f["peak"], f["evicted"],
+      c["reassembly.gaps"], c["events.imap"], sys.argv[2]))' "$1" "$(stat -c %s "$2")" >> "$OUT/checks.tsv"
 }
 : > "$OUT/checks.tsv"
 

@@ -69,6 +69,16 @@ def run(args, out_path, timeout=60):
     return int(words[1]), int(words[0]) * KIB, time.time() - t0, err
 
 
+def counter(st, name):
+    """The count of the stats counter name, None when absent."""
+    return next((c["count"] for c in st.get("counters", []) if c["name"] == name), None)
+
+
+def limit(st, name):
+    """The stats limit name ({name, limit, used, ...}), {} when absent."""
+    return next((x for x in st.get("limits", []) if x["name"] == name), {})
+
+
 def events(path):
     alerts, evs, stats = {}, [], None
     with open(path) as f:
@@ -130,9 +140,9 @@ def main():
         #    Allowance: 1 KiB per tracked flow (flow + two streams: ~750 B
         #    measured) + 4 MiB.
         def flood(alerts, evs, st):
-            fl = st["flows"]
-            if fl["created"] != 1000000 or fl["peak_active"] > 20000 or fl["evicted"] != 980000:
-                return "flows %s" % fl
+            fl = limit(st, "flows.table")
+            if counter(st, "flows.created") != 1000000 or fl["peak"] > 20000 or fl["evicted"] != 980000:
+                return "flows.created %s, flows.table %s" % (counter(st, "flows.created"), fl)
             return None
         case("syn_flood_1M_flows", P("syn_flood"), ["--max-flows", "20000"], 20000 * KIB + 4 * MIB,
              timeout=60, check=flood)
@@ -149,8 +159,8 @@ def main():
                 if e["event_type"] == "imap_session":
                     r = e["imap_session"]["end_reason"]
                     ends[r] = ends.get(r, 0) + 1
-            if ends != {"evicted": 4000, "end_of_input": 1000} or st["flows"]["peak_active"] > 1000:
-                return "end reasons %s, flows %s" % (ends, st["flows"])
+            if ends != {"evicted": 4000, "end_of_input": 1000} or limit(st, "flows.table")["peak"] > 1000:
+                return "end reasons %s, flows.table %s" % (ends, limit(st, "flows.table"))
             return None
         per_conn = 64 * KIB + 32 * 320 + 2 * 8192 + 32 * 256 + 8 * KIB
         case("imap_flood_5000_open", P("imap_flood"), ["--max-flows", "1000", "--max-line", "8192",
@@ -169,11 +179,11 @@ def main():
             w = need(alerts, "memcap")
             if w:
                 return w
-            im = st.get("imap_memory", {})
+            im = limit(st, "imap.memory")
             if im.get("limit") != 8 * MIB or im.get("refused", 0) < 1000:
-                return "imap_memory %s" % im
+                return "imap.memory %s" % im
             if im["peak"] > 8 * MIB + 2000 * KIB or im["used"] != 0:
-                return "imap_memory peak/used %s" % im
+                return "imap.memory peak/used %s" % im
             sessions = sum(1 for e in evs if e["event_type"] == "imap_session")
             if sessions != 2000:
                 return "%d sessions, expected 2000" % sessions
@@ -225,8 +235,9 @@ def main():
             w = need(alerts, "reasm_stream_cap", "reasm_memcap")
             if w:
                 return w
-            if st["reassembly"]["memory_peak"] > 524288:
-                return "reassembly memory_peak %d > memcap" % st["reassembly"]["memory_peak"]
+            rm = limit(st, "reassembly.memory")
+            if rm["peak"] > 524288 or rm["limit"] != 524288 or rm.get("refused", 0) < 1:
+                return "reassembly.memory %s: peak above the memcap, or no refusal" % rm
             return None
         per_session = 256 * 320 + 2 * 4096 + 32 * 64 + 32 * KIB
         # (the memcap also covers the 2 KiB verify windows of the 200 open
@@ -259,7 +270,7 @@ def main():
 
         # 7. Header fields at their extremes: each named, the session still decoded.
         def extremes(alerts, evs, st):
-            dec = st["decode"]
+            dec = {c["name"][7:]: c["count"] for c in st["counters"] if c["name"].startswith("decode.")}
             want = ["vlan_too_deep", "mpls_too_deep", "tunnel_too_deep", "ipv4_bad_ihl",
                     "ip_total_length_too_long", "tcp_bad_data_offset", "frag_too_big",
                     "ipv6_payload_length_zero", "ipv4_total_length_zero", "tcp_option_bad_length",

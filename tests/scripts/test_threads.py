@@ -42,6 +42,11 @@ def per_flow(out):
     return dict(flows), stats
 
 
+def counters(st, prefix):
+    """The stats counters whose name starts with prefix, as {name: count}."""
+    return {c["name"]: c["count"] for c in (st or {}).get("counters", []) if c["name"].startswith(prefix)}
+
+
 def main():
     if not os.access(IMAPSCOPE, os.X_OK):
         print("FAIL imapscope-missing")
@@ -79,15 +84,21 @@ def main():
         for key in ("frames", "tcp_packets", "non_tcp_packets"):
             if (s1 or {}).get(key) != (s2 or {}).get(key):
                 problems.append("stats.%s %s vs %s" % (key, (s1 or {}).get(key), (s2 or {}).get(key)))
-        da = {k: v for k, v in ((s1 or {}).get("detect") or {}).items() if k in ("records", "alerts", "tables")}
-        db = {k: v for k, v in ((s2 or {}).get("detect") or {}).items() if k in ("records", "alerts", "tables")}
-        if da != db:
-            problems.append("stats.detect %s vs %s" % (da, db))
-        for grp in ("flows", "events"):
-            a = {k: v for k, v in ((s1 or {}).get(grp) or {}).items() if k != "peak_active"}
-            b = {k: v for k, v in ((s2 or {}).get(grp) or {}).items() if k != "peak_active"}
-            if a != b:
-                problems.append("stats.%s %s vs %s" % (grp, a, b))
+        # counters of the detections, flows and events; the detection
+        # tables (limits detect.*); the flow table's evictions (its peak
+        # is the sum of each worker's peak)
+        for grp in ("detect.records", "detect.alerts.", "flows.", "events."):
+            a, b = counters(s1, grp), counters(s2, grp)
+            if a != b or not a:
+                problems.append("stats.counters %s* %s vs %s" % (grp, a, b))
+        la = [l for l in (s1 or {}).get("limits", []) if l["name"].startswith("detect.")]
+        lb = [l for l in (s2 or {}).get("limits", []) if l["name"].startswith("detect.")]
+        if la != lb:
+            problems.append("stats.limits detect.* %s vs %s" % (la, lb))
+        ea = [l.get("evicted") for l in (s1 or {}).get("limits", []) if l["name"] == "flows.table"]
+        eb = [l.get("evicted") for l in (s2 or {}).get("limits", []) if l["name"] == "flows.table"]
+        if ea != eb or len(ea) != 1:
+            problems.append("stats.limits flows.table evicted %s vs %s" % (ea, eb))
         if problems:
             ok = False
             print("FAIL threads-%s: %s" % (name, "; ".join(problems)))
@@ -117,7 +128,7 @@ def memcap_determinism():
                 if ev["event_type"] == "alert" and ev["alert"].get("name") == "memcap":
                     alerts.add((ev["flow_id"], ev["alert"].get("detail")))
                 elif ev["event_type"] == "stats":
-                    stats = ev["stats"]["imap_memory"]
+                    stats = [x for x in ev["stats"]["limits"] if x["name"] == "imap.memory"][0]
             runs.append((alerts, stats["refused"], stats["limit"]))
     alerts, refused, lim = runs[0]
     if not alerts or refused == 0:
@@ -128,7 +139,7 @@ def memcap_determinism():
               [(len(a), rf) for a, rf, _ in runs])
         return False
     if lim != limit:
-        print("FAIL threads-memcap-shares: stats.imap_memory.limit %d, want %d" % (lim, limit))
+        print("FAIL threads-memcap-shares: stats.limits imap.memory limit %d, want %d" % (lim, limit))
         return False
     print("PASS threads-memcap-deterministic (%d memcap alerts, %d refused, same in 3 runs)" % (len(alerts), refused))
     return True

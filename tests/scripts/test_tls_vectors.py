@@ -217,7 +217,7 @@ def test_imap_reneg():
         c = conns(run(os.path.join(p, "imap-ssl.pcapng"), "-k", os.path.join(p, "imap-ssl.keys"), *extra))
         x = list(c.values())[0]
         ok = [len(x["plain"][0]), len(x["plain"][1])] == counts and len(x["events"]) == 2 \
-            and x["events"][1]["renegotiation"] and b"a002 CAPABILITY" in x["plain"][0] \
+            and x["events"][1]["handshake"] == 2 and b"a002 CAPABILITY" in x["plain"][0] \
             and x["plain"][1].count(b"* CAPABILITY IMAP4rev1") == 2
         result("decrypt imap-starttls-tls12 renegotiation %s" % " ".join(extra), ok,
                "bytes %s vs %s, events %d" % ([len(y) for y in x["plain"]], counts, len(x["events"])))

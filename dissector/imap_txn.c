@@ -84,6 +84,8 @@ void imapi_pending_clear(imap_session *s, pending *p)
 
 static void add_auth_attempt(imap_session *s, pending *p, const char *outcome)
 {
+    if (!outcome || strcmp(outcome, "OK") != 0)
+        s->login_failures++;
     if (imapi_array_size(s->auth_attempts) >= CORE_MAX_AUTH)
         return;
     imap_node *a = imapi_object();

@@ -716,7 +716,7 @@ void report_session(report *r, uint64_t ts, const out_flow *flow, const json_t *
     row.client_bytes = cb;
     row.server_bytes = sb;
     row.tls = mode && !strcmp(mode, "implicit") ? TM_IMPLICIT : mode && !strcmp(mode, "starttls") ? TM_STARTTLS : TM_NONE;
-    row.decrypted = json_is_true(json_object_get(tls, "decrypted"));
+    row.decrypted = jint(tls, "decrypted_client_bytes") + jint(tls, "decrypted_server_bytes") > 0;
     row.login = json_is_true(la) ? 1 : 0;
     row.alerts = (uint32_t)anomaly_total(json_object_get(s, "anomalies"));
     row.commands = (uint32_t)jint(s, "transactions");

@@ -70,8 +70,12 @@ GOOD = [
     ev("imap", {"tag": "A2", "command": "LOGOUT", "status": None}),
     ev("imap_session", {"client_bytes": 10, "server_bytes": 20, "user": "alice",
                         "gaps": [{"direction": "client", "offset": 5, "length": 100}],
-                        "anomalies": [{"name": "overlap_mismatch", "category": "tcp", "count": 1}],
-                        "commands": [{"name": "LOGIN", "count": 1}], "tls": {"used": False, "mode": "none"},
+                        "anomalies": [{"name": "overlap_mismatch", "count": 1}],
+                        "commands": [{"name": "LOGIN", "count": 1}], "tls": {"mode": "none"},
+                        "capabilities": ["IMAP4rev1", "AUTH=PLAIN"], "starttls": None, "compress": "OK",
+                        "id": [{"direction": "client", "name": "name", "value": "mutt"}],
+                        "annotations": [{"kind": "capability", "name": "IMAP4rev1", "rfc": "RFC 3501",
+                                         "meaning": "IMAP version 4 revision 1"}],
                         "end_reason": "fin"}),
     ev("alert", {"name": "starttls_command_injection", "direction": "client", "offset": 7,
                  "category": "imap", "detail": None, "severity": 1, "signature_id": 2300022}),
@@ -114,7 +118,22 @@ BAD = [
     ("response code args not strings", ev("imap", dict(GOOD[0]["imap"], response_code={
         "code": "UIDNEXT", "args": [5]}))),
     ("session tls with handshake details", ev("imap_session", dict(GOOD[2]["imap_session"], tls={
-        "used": True, "mode": "implicit", "decrypted": False, "ja3s": "0" * 32}))),
+        "mode": "implicit", "ja3s": "0" * 32}))),
+    ("session tls alerts as a list", ev("imap_session", dict(GOOD[2]["imap_session"], tls={
+        "mode": "implicit", "alerts": [{"from": "client", "encrypted": True}]}))),
+    ("annotation as sibling members", ev("imap", dict(GOOD[0]["imap"], command_rfc="RFC 9051 6.4.9"))),
+    ("annotation inside a response code", ev("imap", dict(GOOD[0]["imap"], response_code={
+        "code": "CAPABILITY", "rfc": "RFC 9051 7.1"}))),
+    ("annotation of an unknown kind", ev("imap", dict(GOOD[0]["imap"], annotations=[
+        {"kind": "flag", "name": "\\Seen", "rfc": "RFC 9051 2.3.2", "meaning": "seen"}]))),
+    ("annotation without meaning", ev("imap", dict(GOOD[0]["imap"], annotations=[
+        {"kind": "command", "name": "NOOP", "rfc": "RFC 9051 6.1.2"}]))),
+    ("session capabilities as objects", ev("imap_session", dict(GOOD[2]["imap_session"],
+        capabilities=[{"name": "IDLE"}]))),
+    ("session id keyed by side", ev("imap_session", dict(GOOD[2]["imap_session"],
+        id={"client": [{"name": "name", "value": "mutt"}], "server": None}))),
+    ("session starttls as an object", ev("imap_session", dict(GOOD[2]["imap_session"],
+        starttls={"requested": True, "result": "OK"}))),
 ]
 
 

@@ -286,7 +286,6 @@ void imapi_starttls_switch(imap_session *s)
      * TLS never completes an injected command). */
     while (s->npend > 0) {
         pending *p = &s->pend[0];
-        imapi_object_set_new_nocheck(p->obj, "abandoned", imapi_true());
         imapi_object_set_new_nocheck(p->obj, "reason", imapi_string("abandoned_at_tls_start"));
         imapi_txn_emit(s, p, NULL, sv->offset);
         imapi_pending_remove(s, 0);

@@ -269,13 +269,13 @@ static void emit_session(engine *e, uint64_t ts, const out_flow *f, const imap_s
     output_event_merged(e->out, "imap_session", ts, f, sum, extra);
 }
 
-/* A transaction: rendered from the dissector's tree (no jansson);
- * decrypted adds "decrypted": true at the end. */
+/* A transaction: rendered from the dissector's tree (no jansson). */
 static void emit_txn(engine *e, uint64_t ts, const out_flow *f, const imap_transaction *t, bool decrypted)
 {
     if (e->cfg.report)
         report_txn(e->cfg.report, ts, f, t);
-    output_event_node(e->out, "imap", ts, f, t->obj, decrypted ? "decrypted" : NULL);
+    (void)decrypted; /* imap.layer says it: ["tls", ...] (the dissector sees decrypted bytes only) */
+    output_event_node(e->out, "imap", ts, f, t->obj, NULL);
 }
 
 /* ---- anomalies ------------------------------------------------------------- */

@@ -614,12 +614,10 @@ void report_txn(report *r, uint64_t ts, const out_flow *flow, const imap_transac
             lat_add(&r->all_lat, t->latency_us);
         }
     }
-    /* logins: LOGIN (user) and AUTHENTICATE (sasl.user when decoded) */
+    /* logins: LOGIN and AUTHENTICATE (its identity when decoded): "user" */
     if ((t->command == IMAP_CMD_LOGIN || t->command == IMAP_CMD_AUTHENTICATE) && st != ST_NONE) {
         const char *user = nstr(imap, "user");
         party_entry *u;
-        if (!user)
-            user = nstr(imap_node_get(imap, "sasl"), "user");
         u = user ? km_get(&r->users, user) : NULL; /* no name: counted in the totals only */
         if (u && !u->series)
             u->series = calloc(2 * REPORT_BUCKETS, sizeof *u->series);

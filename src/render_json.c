@@ -395,10 +395,12 @@ static void ann_add(ann_set *set, imap_annot_kind kind, const char *name, size_t
     set->n++;
 }
 
-/* [","] "annotations":[...] (nothing when the set is empty). */
-static void put_ann_set(output *o, const ann_set *set, bool first)
+/* [","] "annotations":[...] (nothing when the set is empty, or when
+ * --exclude-fields names it: type is the event type's index there, or
+ * -1). */
+static void put_ann_set(output *o, const ann_set *set, bool first, int type)
 {
-    if (!set->n)
+    if (!set->n || (type >= 0 && out_excluded(o, type, "annotations", 11)))
         return;
     put_json_key(o, "annotations", 11, first);
     put_ch(o, '[');
@@ -500,7 +502,7 @@ static void put_json_ann(output *o, const json_t *v, int depth, const char *key,
         put_json_ann(o, x, depth + 1, k, set);
     }
     if (depth == 0)
-        put_ann_set(o, set, first);
+        put_ann_set(o, set, first, o->env.skip_type);
     put_ch(o, '}');
 }
 
@@ -558,7 +560,9 @@ void json_event(output *o, const char *event_type, uint64_t ts_us, const out_flo
             ann_set set;
             set.n = 0;
             set.dropped = 0;
+            o->env.skip_type = o->env.n_excl ? out_type_index(event_type) : -1;
             put_json_ann(o, body, 0, NULL, &set);
+            o->env.skip_type = -1;
         } else {
             put_json_value(o, body, 0);
         }
@@ -671,7 +675,7 @@ static void put_node_ann(output *o, const imap_node *v, int depth, const char *k
         put_node_ann(o, x, depth + 1, k, set);
     }
     if (depth == 0)
-        put_ann_set(o, set, first);
+        put_ann_set(o, set, first, o->env.skip_type);
     put_ch(o, '}');
 }
 
@@ -804,7 +808,7 @@ void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, 
         }
     }
     if (ann)
-        put_ann_set(o, &set, first);
+        put_ann_set(o, &set, first, t);
     put(o, "}}\n", 3);
     event_end(o);
 }

@@ -179,6 +179,17 @@ def main():
            "eve-no-responses-annotate-decrypted",
            "%d events differ" % sum(1 for x, y in zip(nr, full) if x != y))
 
+    # --exclude-fields imap.annotations: the array left out of imap events only
+    base = ["-r", "captures/imaplib-main.pcap", "-T", "json", "--flow-id-seed", "3", "--annotate"]
+    ann = events(run(base + ["--exclude-fields", "imap.annotations"]).stdout)
+    full = events(run(base).stdout)
+    for e in full:
+        if e["event_type"] == "imap":
+            e["imap"].pop("annotations", None)
+    report(ann == full and any("annotations" in e.get("imap_session", {}) for e in ann)
+           and not any("annotations" in e.get("imap", {}) for e in ann), "eve-exclude-fields-annotations",
+           "%d events differ" % sum(1 for x, y in zip(ann, full) if x != y))
+
     # --exclude-fields: top-level members of several types, every format
     excl = {"imap": ["layer", "responses"], "imap_session": ["capabilities", "tls"], "tls": ["ja4_r", "certificates"],
             "alert": ["description"], "stats": ["reassembly"]}

@@ -23,7 +23,6 @@
 
 typedef enum imap_cache_id {
     IMAP_CACHE_CAPS_DECODED,   /* imapi_decode_capabilities: tokens -> [{name[, value][, known]}] */
-    IMAP_CACHE_CAPS_ANNOTATED, /* session summary: names -> [{name, rfc, meaning | known}] */
     IMAP_CACHE__COUNT
 } imap_cache_id;
 

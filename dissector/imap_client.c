@@ -273,7 +273,6 @@ void imapi_process_client_line(imap_session *s, const char *text, size_t len)
     if (s->npend >= s->cfg.max_pending) {
         imapi_anomaly_raise(s, IMAP_DIR_CLIENT, IMAP_ANOM_TOO_MANY_PENDING, d->line_start, s->pend[0].tag,
                             "more than %zu commands pending: oldest abandoned", s->cfg.max_pending);
-        imapi_object_set_new_nocheck(s->pend[0].obj, "abandoned", imapi_true());
         imapi_object_set_new_nocheck(s->pend[0].obj, "reason", imapi_string("too_many_pending"));
         imapi_txn_emit(s, &s->pend[0], NULL, d->line_start);
         imapi_pending_remove(s, 0);
@@ -297,7 +296,6 @@ void imapi_process_client_line(imap_session *s, const char *text, size_t len)
         if (s->npend > 0) {
             imapi_anomaly_raise(s, IMAP_DIR_CLIENT, IMAP_ANOM_MEMCAP, d->line_start, s->pend[0].tag,
                                 "oldest pending command abandoned (budget %zu bytes)", s->cfg.budget->limit);
-            imapi_object_set_new_nocheck(s->pend[0].obj, "abandoned", imapi_true());
             imapi_object_set_new_nocheck(s->pend[0].obj, "reason", imapi_string("memcap"));
             imapi_txn_emit(s, &s->pend[0], NULL, d->line_start);
             imapi_pending_remove(s, 0);
@@ -427,7 +425,6 @@ void imapi_process_client_line(imap_session *s, const char *text, size_t len)
         memcpy(p->mechanism, p->sasl.mechanism, sizeof p->mechanism);
         p->sasl_active = true;
         imapi_object_set_new_nocheck(p->obj, "mechanism", imapi_string(p->mechanism));
-        imapi_object_set_new_nocheck(p->obj, "sasl_ir", imapi_boolean(a1 != NULL));
         if (a1) {
             size_t irl;
             const char *ir = imapi_value_text(a1, &irl, NULL);

@@ -192,7 +192,14 @@ static int dec_select(const imap_decode_ctx *ctx, const char *cmd, const imap_va
         return extra_args(p, obj, err);
     for (const imap_value *c = p->child; c != NULL; c = c->next) {
         if (imapi_value_is_atom(c, "CONDSTORE")) {
-            imapi_dec_setl(obj, "condstore", imapi_true());
+            /* "options": ["CONDSTORE"], the name LIST's selection options
+             * have (issue 10: no boolean member per option) */
+            imap_node *op = imapi_object_get(obj, "options");
+            if (op == NULL) {
+                op = imapi_array();
+                imapi_object_set_new_nocheck(obj, "options", op);
+            }
+            imapi_array_append_new(op, imapi_string_nocheck("CONDSTORE"));
         } else if (imapi_value_is_atom(c, "QRESYNC") && c->next != NULL && c->next->type == IV_LIST) {
             const imap_value *q = c->next;
             imap_node *qo = imapi_object();
@@ -426,7 +433,15 @@ static int dec_append(const imap_decode_ctx *ctx, const char *cmd, const imap_va
             p = p->next;
         }
         if (p != NULL && p->type == IV_QUOTED) {
-            imapi_dec_add_date(m, "date", p);
+            /* date-time (RFC 9051 9): one "date", ISO 8601 when it
+             * parses, else as sent (issue 10: no date_iso companion) */
+            size_t dl = 0;
+            const char *ds = imapi_value_text(p, &dl, NULL);
+            char iso[40];
+            if (ds != NULL && imapi_dec_date_iso(ds, dl, iso, sizeof(iso)) == 0)
+                imapi_dec_setl(m, "date", imapi_string(iso));
+            else
+                imapi_dec_setl(m, "date", imapi_dec_str(p));
             p = p->next;
         }
         if (p == NULL) {
@@ -434,16 +449,9 @@ static int dec_append(const imap_decode_ctx *ctx, const char *cmd, const imap_va
             return -1;
         }
         if (p->type == IV_LITERAL) {
-            if (p->lit != NULL) {
-                imap_node *lj = imapi_value_to_json(p);
-                imapi_dec_setl(m, "size", imapi_dec_u64(p->lit->size));
-                imapi_dec_setl(m, "sha256", imapi_incref(imapi_object_get(lj, "sha256")));
-                if (p->lit->binary)
-                    imapi_dec_setl(m, "binary", imapi_true());
-                if (p->lit->received < p->lit->size)
-                    imapi_dec_setl(m, "received", imapi_dec_u64(p->lit->received));
-                imapi_decref(lj);
-            }
+            /* its size, SHA-256, binary form and bytes received are the
+             * literal's, in imap.literals (the client's literals in order:
+             * one per message, one per CATENATE TEXT part) */
             p = p->next;
         } else if ((imapi_value_is_atom(p, "CATENATE") || imapi_value_is_atom(p, "UTF8")) &&
                    p->next != NULL && p->next->type == IV_LIST) {
@@ -452,12 +460,6 @@ static int dec_append(const imap_decode_ctx *ctx, const char *cmd, const imap_va
             const imap_value *c = p->next->child;
             if (!cat) {
                 imapi_dec_setl(m, "utf8", imapi_true());
-                if (c != NULL && c->type == IV_LITERAL && c->lit != NULL) {
-                    imapi_dec_setl(m, "size", imapi_dec_u64(c->lit->size));
-                    imap_node *lj = imapi_value_to_json(c);
-                    imapi_dec_setl(m, "sha256", imapi_incref(imapi_object_get(lj, "sha256")));
-                    imapi_decref(lj);
-                }
                 imapi_decref(parts);
             } else {
                 for (; c != NULL; c = c->next) {
@@ -467,11 +469,8 @@ static int dec_append(const imap_decode_ctx *ctx, const char *cmd, const imap_va
                     if (d != NULL) {
                         if (imapi_value_is_atom(c, "URL")) {
                             imapi_dec_setl(part, "url", imapi_dec_str(d));
-                        } else if (d->type == IV_LITERAL && d->lit != NULL) {
-                            imapi_dec_setl(part, "size", imapi_dec_u64(d->lit->size));
-                            imap_node *lj = imapi_value_to_json(d);
-                            imapi_dec_setl(part, "sha256", imapi_incref(imapi_object_get(lj, "sha256")));
-                            imapi_decref(lj);
+                        } else if (d->type == IV_LITERAL) {
+                            /* a TEXT literal: in imap.literals */
                         } else {
                             imapi_dec_setl(part, "value", imapi_value_to_json(d));
                         }
@@ -488,7 +487,6 @@ static int dec_append(const imap_decode_ctx *ctx, const char *cmd, const imap_va
             return -1;
         }
     }
-    imapi_dec_setl(obj, "message_count", imapi_integer((int64_t)imapi_array_size(msgs)));
     return 0;
 }
 
@@ -503,7 +501,7 @@ static int dec_list(const imap_decode_ctx *ctx, const char *cmd, const imap_valu
         imap_node *sel = imapi_array();
         for (const imap_value *c = a->child; c != NULL; c = c->next)
             imapi_array_append_new(sel, imapi_dec_upper(c));
-        imapi_dec_setl(obj, "selection_options", sel);
+        imapi_dec_setl(obj, "options", sel);
         a = a->next;
     }
     if (mailbox_arg(ctx, obj, "reference", a, err) != 0)
@@ -521,11 +519,11 @@ static int dec_list(const imap_decode_ctx *ctx, const char *cmd, const imap_valu
                 imap_node *items = imapi_array();
                 for (const imap_value *i = c->next->child; i != NULL; i = i->next)
                     imapi_array_append_new(items, imapi_dec_upper(i));
-                imapi_dec_setl(obj, "return_status", items);
+                imapi_dec_setl(obj, "status_items", items); /* the STATUS command's name */
                 c = c->next;
             }
         }
-        imapi_dec_setl(obj, "return_options", ret);
+        imapi_dec_setl(obj, "return", ret); /* the name SEARCH's RETURN options have */
         p = p->next->next;
     }
     return extra_args(p, obj, err);
@@ -622,7 +620,9 @@ static int dec_id(const imap_decode_ctx *ctx, const char *cmd, const imap_value 
                   imap_node *obj, const char **err)
 {
     NEED(a, "ID without parameters");
-    imapi_dec_setl(obj, "id", id_params(a));
+    /* "values": the name every command's {name, value} list has
+     * (SETMETADATA's entries, AUTHENTICATE's mechanism values) */
+    imapi_dec_setl(obj, "values", id_params(a));
     return extra_args(a->next, obj, err);
 }
 
@@ -665,22 +665,21 @@ static int dec_conversions(const imap_decode_ctx *ctx, const char *cmd, const im
     return extra_args(a->next->next, obj, err);
 }
 
-/* The options list of GETMETADATA (MAXSIZE n, DEPTH 0/1/infinity). */
+/* The options list of GETMETADATA (MAXSIZE n, DEPTH 0/1/infinity), as
+ * members of the command: "maxsize" (a number) and "depth" (a string,
+ * "0", "1" or "infinity": one JSON type). */
 static void getmetadata_options(const imap_value *a, imap_node *obj)
 {
-    imap_node *opts = imapi_object();
     for (const imap_value *c = a->child; c != NULL; c = c->next) {
             uint64_t n;
             if (imapi_value_is_atom(c, "MAXSIZE") && imapi_dec_number(c->next, &n) == 0) {
-                imapi_dec_setl(opts, "maxsize", imapi_dec_u64(n));
+                imapi_dec_setl(obj, "maxsize", imapi_dec_u64(n));
                 c = c->next;
             } else if (imapi_value_is_atom(c, "DEPTH") && c->next != NULL) {
-                imapi_dec_setl(opts, "depth", c->next->type == IV_NUMBER ? imapi_dec_u64(c->next->num)
-                                                                      : imapi_dec_str(c->next));
+                imapi_dec_setl(obj, "depth", imapi_dec_str(c->next));
                 c = c->next;
             }
     }
-    imapi_dec_setl(obj, "options", opts);
 }
 
 /* RFC 5464 4.2: getmetadata = "GETMETADATA" [SP getmetadata-options] SP
@@ -700,7 +699,8 @@ static int dec_getmetadata(const imap_decode_ctx *ctx, const char *cmd, const im
     if (mailbox_arg(ctx, obj, "mailbox", a, err) != 0)
         return -1;
     const imap_value *e = a->next;
-    if (e != NULL && e->type == IV_LIST && e->next != NULL && !imapi_object_get(obj, "options")) {
+    if (e != NULL && e->type == IV_LIST && e->next != NULL && !imapi_object_get(obj, "depth") &&
+        !imapi_object_get(obj, "maxsize")) {
         getmetadata_options(e, obj);
         e = e->next;
     }
@@ -944,10 +944,8 @@ int imapi_decode_command(const imap_decode_ctx *ctx, const char *cmd,
     up[cl] = '\0';
     cmd = up;
     const char *base = cmd;
-    if (strncmp(cmd, "UID ", 4) == 0) {
-        base = cmd + 4;
-        imapi_dec_setl(obj, "uid", imapi_true());
-    }
+    if (strncmp(cmd, "UID ", 4) == 0)
+        base = cmd + 4; /* "command" says UID (no "uid": true member) */
     const imap_value *a = (args != NULL && args->type == IV_LIST) ? args->child : NULL;
     for (size_t i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++) {
         if (strcasecmp(base, cmd_table[i].name) == 0) {

@@ -413,8 +413,8 @@ static void count_steps(imap_sasl *x)
 {
     if (!x->info)
         return;
+    /* the server's steps are the transaction's "continuations" */
     imapi_object_set_new_nocheck(x->info, "client_steps", imapi_integer(x->client_steps));
-    imapi_object_set_new_nocheck(x->info, "server_steps", imapi_integer(x->server_steps));
 }
 
 int imapi_sasl_client(imap_sasl *x, const char *b64, size_t len)

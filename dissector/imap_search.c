@@ -5,9 +5,12 @@
  * (RFC 7377, successor of RFC 6237).
  *
  * A key becomes a JSON tree: {"key":"FROM","value":"x"},
- * {"key":"SINCE","date":"1-Feb-1994","date_iso":"1994-02-01"},
- * {"op":"OR","args":[k1,k2]}, {"op":"NOT","args":[k]},
- * {"op":"AND","args":[...]} for a parenthesised group.
+ * {"key":"SINCE","value":"1994-02-01"} (a date in ISO 8601 when it parses,
+ * else as sent), {"key":"LARGER","number":1000} (every numeric argument:
+ * LARGER, OLDER's seconds, MODSEQ), {"key":"OR","args":[k1,k2]},
+ * {"key":"NOT","args":[k]}, {"key":"AND","args":[...]} for a
+ * parenthesised group; flattened in preorder (imapi_dec_flatten_tree),
+ * "nargs" marks the operators.  One name per concept (issue 10).
  */
 #include "imap_dec_util.h"
 
@@ -109,7 +112,7 @@ static imap_node *search_key(const imap_decode_ctx *ctx, const imap_value **cur,
     if (v->type == IV_LIST) {
         /* "(" search-key *(SP search-key) ")" */
         const imap_value *in = v->child;
-        imapi_dec_setl(o, "op", imapi_string("AND"));
+        imapi_dec_setl(o, "key", imapi_string("AND"));
         imapi_dec_setl(o, "args", search_chain(ctx, &in, depth + 1, err));
         return o;
     }
@@ -136,7 +139,7 @@ static imap_node *search_key(const imap_decode_ctx *ctx, const imap_value **cur,
     const imap_value *a = *cur;
     key_arg kind = def->arg;
     if (kind == KA_NOT || kind == KA_OR || kind == KA_FUZZY) {
-        imapi_dec_setl(o, "op", imapi_string(def->name));
+        imapi_dec_setl(o, "key", imapi_string(def->name));
         imap_node *args = imapi_array();
         int n = kind == KA_OR ? 2 : 1;
         for (int i = 0; i < n; i++) {
@@ -171,7 +174,7 @@ static imap_node *search_key(const imap_decode_ctx *ctx, const imap_value **cur,
             *cur = a != NULL ? a->next : NULL;
             return o;
         }
-        imapi_dec_setl(o, "modseq", imapi_dec_u64(n));
+        imapi_dec_setl(o, "number", imapi_dec_u64(n));
         *cur = a->next;
         return o;
     }
@@ -192,13 +195,21 @@ static imap_node *search_key(const imap_decode_ctx *ctx, const imap_value **cur,
     case KA_FLAG:
         imapi_dec_setl(o, "value", imapi_dec_str(a));
         break;
-    case KA_DATE:
-        imapi_dec_add_date(o, "date", a);
+    case KA_DATE: {
+        /* RFC 9051 9: date = date-text / DQUOTE date-text DQUOTE */
+        size_t len = 0;
+        const char *s = imapi_value_text(a, &len, NULL);
+        char iso[40];
+        if (s != NULL && a->type != IV_LIST && imapi_dec_date_iso(s, len, iso, sizeof(iso)) == 0)
+            imapi_dec_setl(o, "value", imapi_string(iso));
+        else
+            imapi_dec_setl(o, "value", imapi_dec_str(a));
         break;
+    }
     case KA_NUMBER:
     case KA_SECONDS:
         if (imapi_dec_number(a, &n) == 0) {
-            imapi_dec_set(o, kind == KA_SECONDS ? "seconds" : "number", imapi_dec_u64(n));
+            imapi_dec_set(o, "number", imapi_dec_u64(n));
         } else {
             imapi_dec_setl(o, "value", imapi_dec_str(a));
             *err = "search key expects a number";
@@ -240,7 +251,7 @@ static imap_node *search_tree(const imap_decode_ctx *ctx, const imap_value **cur
     if (imapi_array_size(arr) == 0 && *err == NULL)
         *err = "empty search program";
     imap_node *o = imapi_object();
-    imapi_dec_setl(o, "op", imapi_string("AND"));
+    imapi_dec_setl(o, "key", imapi_string("AND"));
     imapi_dec_setl(o, "args", arr);
     return o;
 }

@@ -177,53 +177,75 @@ void imap_summary_release(imap_summary *sum)
     }
 }
 
+/* STARTTLS / COMPRESS in the summary: null when the command was not
+ * sent, else its tagged status ("OK", "NO", "BAD", "invalid"), or
+ * "unanswered" when no tagged response was seen (issue 10: one field,
+ * not {requested, result}). */
+static imap_node *switch_result(bool requested, const char *result)
+{
+    if (!requested)
+        return imapi_null();
+    return imapi_string(result ? result : "unanswered");
+}
+
+/* The ID parameters of both sides as one list, [{direction, name, value}]
+ * (RFC 2971; issue 10: one shape instead of id.client and id.server). */
+static void id_add(imap_node *out, const imap_node *params, const char *dir)
+{
+    size_t i;
+    imap_node *p;
+    imapi_array_foreach(params, i, p) {
+        imap_node *e = imapi_object();
+        imapi_object_set_new_nocheck(e, "direction", imapi_string_nocheck(dir));
+        imap_node *n = imapi_object_get(p, "name"), *v = imapi_object_get(p, "value");
+        imapi_object_set_nocheck(e, "name", n ? n : imapi_null());
+        imapi_object_set_nocheck(e, "value", v ? v : imapi_null());
+        imapi_array_append_new(out, e);
+    }
+}
+
 imap_node *imap_session_summary(const imap_session *s)
 {
     imap_node *o = imapi_object();
     if (!s)
         return o;
     imapi_object_set_nocheck(o, "user", s->user_name ? s->user_name : imapi_null());
-    imapi_object_set_nocheck(o, "auth_attempts", s->auth_attempts);
+    /* each attempt is an imap event (command LOGIN or AUTHENTICATE, user,
+     * mechanism, status): the summary counts those that failed */
     imapi_object_set_new_nocheck(o, "login_success", imapi_boolean(s->login_success));
-    if (s->preauth)
-        imapi_object_set_new_nocheck(o, "preauth", imapi_true());
-    if (s->bye)
-        imapi_object_set_nocheck(o, "bye", s->bye);
-    imapi_object_set_new_nocheck(o, "capabilities", imapi_caps_annotated(s->caps));
+    imapi_object_set_new_nocheck(o, "login_failures", imapi_integer((int64_t)s->login_failures));
+    if (s->bye) {
+        /* the first BYE: its code and text (it is always a BYE) */
+        imap_node *bye = imapi_object();
+        imap_node *v;
+        if ((v = imapi_object_get(s->bye, "code")) != NULL)
+            imapi_object_set_nocheck(bye, "code", v);
+        if ((v = imapi_object_get(s->bye, "text")) != NULL)
+            imapi_object_set_nocheck(bye, "text", v);
+        imapi_object_set_new_nocheck(o, "bye", bye);
+    }
+    /* capability names as the server sent them (the rfc and meaning of
+     * each are in "annotations" with --annotate) */
+    imapi_object_set_nocheck(o, "capabilities", s->caps);
     if (s->caps_before_tls)
-        imapi_object_set_new_nocheck(o, "capabilities_before_tls", imapi_caps_annotated(s->caps_before_tls));
+        imapi_object_set_nocheck(o, "capabilities_before_tls", s->caps_before_tls);
     imapi_object_set_nocheck(o, "enabled", s->enabled);
     imapi_object_set_nocheck(o, "mailboxes", s->mailboxes);
     imapi_object_set_new_nocheck(o, "commands", imapi_count_array(s->commands));
-    imapi_object_set_new_nocheck(o, "transactions", imapi_integer((int64_t)s->transactions));
     imapi_object_set_new_nocheck(o, "unsolicited", imapi_count_array(s->unsolicited));
     imapi_object_set_new_nocheck(o, "state", imapi_string(imapi_state_names[s->state]));
     imapi_object_set_new_nocheck(o, "midstream", imapi_boolean(s->midstream));
     imapi_object_set_nocheck(o, "greeting", s->greeting ? s->greeting : imapi_null());
-    imap_node *st = imapi_object();
-    imapi_object_set_new_nocheck(st, "requested", imapi_boolean(s->starttls_requested));
-    imapi_object_set_new_nocheck(st, "result", s->starttls_result ? imapi_string(s->starttls_result) : imapi_null());
-    imapi_object_set_new_nocheck(o, "starttls", st);
-    imap_node *cz = imapi_object();
-    imapi_object_set_new_nocheck(cz, "requested", imapi_boolean(s->compress_requested));
-    imapi_object_set_new_nocheck(cz, "result", s->compress_result ? imapi_string(s->compress_result) : imapi_null());
-    imapi_object_set_new_nocheck(o, "compress", cz);
-    imap_node *layer = imapi_object();
-    imapi_object_set_new_nocheck(layer, "tls", imapi_boolean(tls_active(s)));
-    imapi_object_set_new_nocheck(layer, "compressed", imapi_boolean(compressed_active(s)));
-    imapi_object_set_new_nocheck(o, "layer", layer);
-    imap_node *idle = imapi_object();
-    imapi_object_set_new_nocheck(idle, "count", imapi_integer((int64_t)s->idle_count));
-    imapi_object_set_new_nocheck(idle, "total_ms", imapi_integer((int64_t)s->idle_total_ms));
-    imapi_object_set_new_nocheck(o, "idle", idle);
+    imapi_object_set_new_nocheck(o, "starttls", switch_result(s->starttls_requested, s->starttls_result));
+    imapi_object_set_new_nocheck(o, "compress", switch_result(s->compress_requested, s->compress_result));
     imap_node *an = imapi_object();
     for (int i = 0; i < IMAP_ANOM__COUNT; i++)
         if (s->anomaly_counts[i])
             imapi_object_set_new(an, imap_anomaly_name((imap_anomaly)i), imapi_integer((int64_t)s->anomaly_counts[i]));
     imapi_object_set_new_nocheck(o, "anomalies", an);
-    imap_node *id = imapi_object();
-    imapi_object_set_nocheck(id, "client", s->id_client ? s->id_client : imapi_null());
-    imapi_object_set_nocheck(id, "server", s->id_server ? s->id_server : imapi_null());
+    imap_node *id = imapi_array();
+    id_add(id, s->id_client, "client");
+    id_add(id, s->id_server, "server");
     imapi_object_set_new_nocheck(o, "id", id);
     imap_node *lit = imapi_object();
     imapi_object_set_new_nocheck(lit, "client_count", imapi_integer((int64_t)s->literal_count[0]));
@@ -231,7 +253,11 @@ imap_node *imap_session_summary(const imap_session *s)
     imapi_object_set_new_nocheck(lit, "server_count", imapi_integer((int64_t)s->literal_count[1]));
     imapi_object_set_new_nocheck(lit, "server_bytes", imapi_integer((int64_t)s->literal_bytes[1]));
     imapi_object_set_new_nocheck(o, "literals", lit);
-    imapi_object_set_new_nocheck(o, "pending", imapi_integer((int64_t)s->npend));
+    /* commands still waiting: only in a summary made before
+     * imap_session_end (which turns them into transactions), so never in
+     * the program's imap_session event */
+    if (s->npend)
+        imapi_object_set_new_nocheck(o, "pending", imapi_integer((int64_t)s->npend));
     return o;
 }
 

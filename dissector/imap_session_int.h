@@ -197,6 +197,7 @@ struct imap_session {
     /* summary */
     imap_node        *user_name;
     imap_node        *auth_attempts;
+    uint64_t          login_failures; /* attempts not answered OK (uncapped) */
     bool           login_success;
     bool           preauth;        /* PREAUTH greeting: authenticated without a login (RFC 9051 7.1.4) */
     imap_node        *bye;            /* the server's BYE (after the greeting): status, code, text */
@@ -254,7 +255,6 @@ void imapi_recompute_projected(imap_session *s);
 void imapi_state_learn_from_ok(imap_session *s, const char *command);
 void imapi_state_learn_from_untagged(imap_session *s, const imap_value *first, const imap_value *kw);
 void imapi_caps_update(imap_session *s, const imap_value *v);
-imap_node *imapi_caps_annotated(const imap_node *names);
 void imapi_check_cleartext_credentials(imap_session *s, const char *tag, const char *what);
 void imapi_starttls_switch(imap_session *s);
 void imapi_compress_switch(imap_session *s);

@@ -180,57 +180,6 @@ void imapi_caps_update(imap_session *s, const imap_value *v)
     }
 }
 
-static imap_node *caps_annotate(const imap_node *names);
-
-/* The summary's annotated capability list.  The sessions of a capture
- * mostly end with the same list (one server): it is kept per thread and
- * shared (imap_cache.h), keyed by the names. */
-imap_node *imapi_caps_annotated(const imap_node *names)
-{
-    imap_cache_key k = { .n = 0, .full = 0 };
-    size_t i;
-    imap_node *n;
-    imapi_array_foreach(names, i, n)
-        imapi_cache_key_add(&k, 's', imapi_string_value(n), imapi_string_length(n));
-    imap_node *arr = imapi_cache_get(IMAP_CACHE_CAPS_ANNOTATED, &k);
-    if (arr != NULL)
-        return arr;
-    arr = caps_annotate(names);
-    imapi_cache_put(IMAP_CACHE_CAPS_ANNOTATED, &k, arr);
-    return arr;
-}
-
-static imap_node *caps_annotate(const imap_node *names)
-{
-    imap_node *arr = imapi_array();
-    size_t i;
-    imap_node *n;
-    imapi_array_foreach(names, i, n) {
-        const char *name = imapi_string_value(n);
-        imap_node *o = imapi_object();
-        imapi_object_set_new_nocheck(o, "name", imapi_string(name));
-        /* The shape of a CAPABILITY response's entries (name, value of
-         * AUTH= and the like, known: false): the constant rfc and meaning
-         * texts come only with --annotate (src/output.c put_json_ann), not
-         * in every connection's summary (issue 10, volume). */
-        const imap_capability_info *ci = imap_capability_lookup(name, strlen(name));
-        if (ci) {
-            if (ci->prefix) {
-                size_t len = strlen(name), pl = strlen(ci->name);
-                const char *eq = strchr(name, '=');
-                if (eq != NULL)
-                    imapi_object_set_new_nocheck(o, "value", imapi_string(eq + 1));
-                else if (pl < len)
-                    imapi_object_set_new_nocheck(o, "value", imapi_string(name + pl));
-            }
-        } else {
-            imapi_object_set_new_nocheck(o, "known", imapi_false());
-        }
-        imapi_array_append_new(arr, o);
-    }
-    return arr;
-}
-
 /* ------------------------------------------- state learnt from responses */
 
 void imapi_recompute_projected(imap_session *s)
@@ -337,7 +286,6 @@ void imapi_starttls_switch(imap_session *s)
      * TLS never completes an injected command). */
     while (s->npend > 0) {
         pending *p = &s->pend[0];
-        imapi_object_set_new_nocheck(p->obj, "abandoned", imapi_true());
         imapi_object_set_new_nocheck(p->obj, "reason", imapi_string("abandoned_at_tls_start"));
         imapi_txn_emit(s, p, NULL, sv->offset);
         imapi_pending_remove(s, 0);

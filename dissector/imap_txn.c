@@ -84,6 +84,8 @@ void imapi_pending_clear(imap_session *s, pending *p)
 
 static void add_auth_attempt(imap_session *s, pending *p, const char *outcome)
 {
+    if (!outcome || strcmp(outcome, "OK") != 0)
+        s->login_failures++;
     if (imapi_array_size(s->auth_attempts) >= CORE_MAX_AUTH)
         return;
     imap_node *a = imapi_object();
@@ -150,6 +152,50 @@ static void txn_fill(const imap_session *s, const pending *p, const char *status
     t->obj = o;
 }
 
+/* AUTHENTICATE's decoded exchange into the transaction o (issue 10: one
+ * name per concept): the authentication identity and the password are
+ * "user" and "password" as for LOGIN; the mechanism-specific values
+ * (realm, iterations, ntlm_last_type and the "params" of imap_sasl.c) are
+ * the {name, value} pairs of "values", as ID's parameters and
+ * SETMETADATA's entries; the rest (authzid, counters, flags) is "sasl". */
+static void sasl_members(imap_node *o, const imap_node *info)
+{
+    imap_node *sasl = imapi_object(), *params = NULL;
+    const char *k;
+    imap_node *v;
+    imapi_object_foreach(info, k, v) {
+        if (strcmp(k, "user") == 0 || strcmp(k, "password") == 0) {
+            if (!imapi_object_get(o, k))
+                imapi_object_set_nocheck(o, k, v);
+        } else if (strcmp(k, "realm") == 0 || strcmp(k, "iterations") == 0 || strcmp(k, "ntlm_last_type") == 0) {
+            if (!params)
+                params = imapi_array();
+            imap_node *e = imapi_object();
+            imapi_object_set_new_nocheck(e, "name", imapi_string_nocheck(k));
+            if (v && v->kind == IMAP_NODE_INT) {
+                char num[24];
+                snprintf(num, sizeof num, "%lld", (long long)imapi_integer_value(v));
+                imapi_object_set_new_nocheck(e, "value", imapi_string_nocheck(num));
+            } else {
+                imapi_object_set_nocheck(e, "value", v);
+            }
+            imapi_array_append_new(params, e);
+        } else if (strcmp(k, "params") == 0) {
+            if (!params)
+                params = imapi_array();
+            size_t i;
+            imap_node *e;
+            imapi_array_foreach(v, i, e)
+                imapi_array_append(params, e);
+        } else {
+            imapi_object_set_nocheck(sasl, k, v);
+        }
+    }
+    if (params)
+        imapi_object_set_new_nocheck(o, "values", params);
+    imapi_object_set_new_nocheck(o, "sasl", sasl);
+}
+
 /* Completes pending entry p into ONE IMAP_EV_TRANSACTION.  status: "OK",
  * "NO", "BAD" or NULL (no tagged response). */
 void imapi_txn_emit(imap_session *s, pending *p, const char *status, uint64_t offset)
@@ -158,9 +204,8 @@ void imapi_txn_emit(imap_session *s, pending *p, const char *status, uint64_t of
     imapi_object_set_new_nocheck(o, "status", status ? imapi_string(status) : imapi_null());
     if (p->command[0] && p->ts_request)
         imapi_object_set_new_nocheck(o, "latency_us", imapi_integer((int64_t)(s->now >= p->ts_request ? s->now - p->ts_request : 0)));
-    /* null for a response whose command was not seen (an orphan) */
-    imapi_object_set_new_nocheck(o, "ts_request_us", p->command[0] ? imapi_integer((int64_t)p->ts_request)
-                                                                   : imapi_null());
+    /* the command's time is the event's timestamp minus latency_us (no
+     * ts_request_us member: issue 10, at most 400 fields) */
     if (p->sel_mb) {
         /* the mailbox the command acts on; COPY/MOVE's own "mailbox" is
          * the destination, so there the selected one is "selected_mailbox" */
@@ -177,9 +222,14 @@ void imapi_txn_emit(imap_session *s, pending *p, const char *status, uint64_t of
     if (imapi_array_size(p->literals) > 0)
         imapi_object_set_nocheck(o, "literals", p->literals);
     imapi_object_set_new_nocheck(o, "state", imapi_string(imapi_state_names[p->state_at_issue]));
-    imap_node *layer = imapi_object();
-    imapi_object_set_new_nocheck(layer, "tls", imapi_boolean(tls_active(s)));
-    imapi_object_set_new_nocheck(layer, "compressed", imapi_boolean(compressed_active(s)));
+    /* the layers the command was read through, outermost first: [],
+     * ["tls"], ["deflate"], ["tls", "deflate"] (TLS here means decrypted:
+     * the dissector sees no bytes of an opaque TLS stream) */
+    imap_node *layer = imapi_array();
+    if (tls_active(s))
+        imapi_array_append_new(layer, imapi_string_nocheck("tls"));
+    if (compressed_active(s))
+        imapi_array_append_new(layer, imapi_string_nocheck("deflate"));
     imapi_object_set_new_nocheck(o, "layer", layer);
     if (p->id == CMD_IDLE) {
         imapi_object_set_new_nocheck(o, "idle_ms", imapi_integer((int64_t)p->idle_ms));
@@ -188,12 +238,8 @@ void imapi_txn_emit(imap_session *s, pending *p, const char *status, uint64_t of
             s->idle_total_ms += p->idle_ms;
         }
     }
-    if (p->id == CMD_AUTHENTICATE && p->sasl.info) {
-        imapi_object_set_nocheck(o, "sasl", (imap_node *)imapi_sasl_info(&p->sasl));
-        const char *su = imapi_sasl_user(&p->sasl);
-        if (su && !imapi_object_get(o, "user"))
-            imapi_object_set_nocheck(o, "user", imapi_object_get(imapi_sasl_info(&p->sasl), "user"));
-    }
+    if (p->id == CMD_AUTHENTICATE && p->sasl.info)
+        sasl_members(o, imapi_sasl_info(&p->sasl));
     if (p->id == CMD_LOGIN || p->id == CMD_AUTHENTICATE)
         add_auth_attempt(s, p, p->sasl.cancelled && !status ? "cancelled" : status);
     s->transactions++;
@@ -254,12 +300,16 @@ void imapi_txn_add_literals(imap_session *s, pending *p, dir_state *d, imap_dir 
             imapi_hex_encode(l->sha256, 32, hex);
             imapi_object_set_new_nocheck(o, "sha256", imapi_string(hex));
         }
-        if (l->mode == '+' || l->mode == '-') {
-            char m[2] = { l->mode, 0 };
+        /* the literal's markers as sent: "+" {n+}, "-" {n-}, "~" ~{n}
+         * (binary, RFC 3516), "~+" ~{n+}; none for {n} */
+        if (l->mode == '+' || l->mode == '-' || l->binary) {
+            char m[3] = { 0 }, *w = m;
+            if (l->binary)
+                *w++ = '~';
+            if (l->mode == '+' || l->mode == '-')
+                *w++ = l->mode;
             imapi_object_set_new_nocheck(o, "mode", imapi_string(m));
         }
-        if (l->binary)
-            imapi_object_set_new_nocheck(o, "binary", imapi_true());
         if (l->received < l->size) {
             imapi_object_set_new_nocheck(o, "incomplete", imapi_true());
             imapi_object_set_new_nocheck(o, "received", imapi_integer((int64_t)l->received));

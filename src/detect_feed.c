@@ -93,7 +93,7 @@ static void note_caps(detect_conn *dc, const imap_transaction *t)
 /* ID parameters (RFC 2971 3.1) as "name=x;version=y;..." */
 static void note_id(detect_conn *dc, const imap_transaction *t)
 {
-    const imap_node *id = imap_node_get(t->obj, "id");
+    const imap_node *id = imap_node_get(t->obj, "values"); /* ID's parameters */
     size_t o = 0;
     dc->id[0] = '\0';
     for (size_t i = 0; i < imap_node_size(id) && o + 1 < sizeof dc->id; i++) {
@@ -233,9 +233,9 @@ void detect_feed_txn(detect *d, unsigned feeder, detect_conn *dc, const imap_tra
         break;
     }
     case IMAP_CMD_APPEND: {
-        const imap_node *mc = imap_node_get(t->obj, "message_count");
+        const imap_node *ms = imap_node_get(t->obj, "messages");
         r.kind = DETECT_APPEND;
-        r.messages = mc ? (uint64_t)imap_node_int(mc) : 1;
+        r.messages = imap_node_size(ms) ? (uint64_t)imap_node_size(ms) : 1;
         r.bytes = t->client_bytes;
         break;
     }

@@ -262,19 +262,21 @@ static void emit_session(engine *e, uint64_t ts, const out_flow *f, const imap_s
         if (!full)
             full = json_object();
         json_object_update(full, extra);
+        if (sum) /* the report's command count (not in the event: one imap event each) */
+            json_object_set_new_nocheck(full, "transactions", json_integer((json_int_t)sum->transactions));
         report_event(e->cfg.report, "imap_session", ts, f, full);
         json_decref(full);
     }
     output_event_merged(e->out, "imap_session", ts, f, sum, extra);
 }
 
-/* A transaction: rendered from the dissector's tree (no jansson);
- * decrypted adds "decrypted": true at the end. */
+/* A transaction: rendered from the dissector's tree (no jansson). */
 static void emit_txn(engine *e, uint64_t ts, const out_flow *f, const imap_transaction *t, bool decrypted)
 {
     if (e->cfg.report)
         report_txn(e->cfg.report, ts, f, t);
-    output_event_node(e->out, "imap", ts, f, t->obj, decrypted ? "decrypted" : NULL);
+    (void)decrypted; /* imap.layer says it: ["tls", ...] (the dissector sees decrypted bytes only) */
+    output_event_node(e->out, "imap", ts, f, t->obj, NULL);
 }
 
 /* ---- anomalies ------------------------------------------------------------- */
@@ -1027,7 +1029,6 @@ static json_t *conn_summary(conn *c, const char *reason)
     for (unsigned i = 0; i < c->n_anomaly_kinds; i++) {
         json_t *a = json_object();
         json_object_set_new_nocheck(a, "name", json_string(c->anomalies[i].name));
-        json_object_set_new_nocheck(a, "category", json_string(c->anomalies[i].layer));
         json_object_set_new_nocheck(a, "count", json_integer((json_int_t)c->anomalies[i].count));
         if (c->anomalies[i].suppressed)
             json_object_set_new_nocheck(a, "suppressed", json_integer((json_int_t)c->anomalies[i].suppressed));
@@ -1036,19 +1037,25 @@ static json_t *conn_summary(conn *c, const char *reason)
     json_object_set_new_nocheck(s, "anomalies", an);
     if (c->anomalies_dropped)
         json_object_set_new_nocheck(s, "anomaly_kinds_dropped", json_integer((json_int_t)c->anomalies_dropped));
-    if (c->tls) {
-        /* the short summary (issue 10: at most 400 field paths): the
-         * handshake's details (cipher suite, ja3s, resumption,
-         * renegotiations) are the tls event's, linked by flow_id */
-        json_t *ts = tls_conn_summary(c->tls, false);
-        if (ts) {
-            json_object_update(tls, ts);
-            json_decref(ts);
-        }
-    }
-    json_object_set_new_nocheck(tls, "used", json_boolean(c->tls_seen));
     json_object_set_new_nocheck(tls, "mode", json_string(!c->tls_seen ? "none" : c->tls_implicit ? "implicit" : "starttls"));
-    json_object_set_new_nocheck(tls, "decrypted", json_boolean(c->plaintext_bytes[0] + c->plaintext_bytes[1] > 0));
+    if (c->tls) {
+        /* a session summary (issue 10, at most 400 fields): the TLS
+         * version and SNI; the handshake's details (cipher suite, ALPN,
+         * ja3/ja3s/ja4, resumption, renegotiations, certificates) are the
+         * tls event's, linked by flow_id; TLS anomalies are counted in
+         * imap_session.anomalies (category "tls") and each is an alert */
+        json_t *ts = tls_conn_summary(c->tls, false);
+        json_t *v;
+        if ((v = json_object_get(ts, "version")) != NULL)
+            json_object_set_nocheck(tls, "version", v);
+        if ((v = json_object_get(ts, "sni")) != NULL)
+            json_object_set_nocheck(tls, "sni", v);
+        /* TLS alert records seen both ways (close_notify and encrypted
+         * ones included; the others are tls_alert alerts with level and
+         * description) */
+        json_object_set_new_nocheck(tls, "alerts", json_integer((json_int_t)json_array_size(json_object_get(ts, "alerts"))));
+        json_decref(ts);
+    }
     json_object_set_new_nocheck(tls, "decrypted_client_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_CLIENT]));
     json_object_set_new_nocheck(tls, "decrypted_server_bytes", json_integer((json_int_t)c->plaintext_bytes[IMAP_DIR_SERVER]));
     json_object_set_new_nocheck(tls, "opaque_client_bytes",
@@ -1056,12 +1063,22 @@ static json_t *conn_summary(conn *c, const char *reason)
     json_object_set_new_nocheck(tls, "opaque_server_bytes",
                                 json_integer((json_int_t)(c->opaque_bytes[IMAP_DIR_SERVER] + tls_conn_skipped(c->tls, IMAP_DIR_SERVER))));
     json_object_set_new_nocheck(s, "tls", tls);
-    json_object_set_new_nocheck(s, "compress_active", json_boolean(c->compress_seen));
     bool mail_trunc;
     json_t *mail = mail_conn_summary(c->mail, &mail_trunc);
     if (mail) {
-        /* messages and bytes fetched and appended per mailbox (mail.h) */
-        json_object_set_new_nocheck(s, "mail", mail);
+        /* whole messages fetched and appended, summed over the mailboxes
+         * of mail.h's per-mailbox summary (each message is an email event
+         * with its mailbox) */
+        static const char *const keys[] = {"messages_fetched", "bytes_fetched", "messages_appended", "bytes_appended"};
+        json_t *tot = json_object();
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            json_int_t sum = 0;
+            for (size_t i = 0; i < json_array_size(mail); i++)
+                sum += json_integer_value(json_object_get(json_array_get(mail, i), keys[k]));
+            json_object_set_new_nocheck(tot, keys[k], json_integer(sum));
+        }
+        json_decref(mail);
+        json_object_set_new_nocheck(s, "mail", tot);
         if (mail_trunc)
             json_object_set_new_nocheck(s, "mail_truncated", json_true());
     }

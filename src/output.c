@@ -167,6 +167,10 @@ void output_event_merged(output *o, const char *event_type, uint64_t ts_us, cons
         json_object_set_new_nocheck(b, "user", sum->user.ptr ? json_stringn_nocheck(sum->user.ptr, sum->user.len)
                                                              : json_null());
         json_object_set_new_nocheck(b, "commands", json_integer((json_int_t)sum->commands));
+        if (sum->compress_requested) /* the JSON's "compress": its tagged status */
+            json_object_set_new_nocheck(b, "compress", sum->compress_result.ptr
+                                                       ? json_stringn_nocheck(sum->compress_result.ptr, sum->compress_result.len)
+                                                       : json_string("unanswered"));
     }
     json_object_update(b, extra);
     json_decref(extra);

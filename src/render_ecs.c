@@ -634,8 +634,7 @@ json_t *ecs_document(const char *event_type, uint64_t ts_us, const out_flow *flo
     const char *user = NULL;
     if (is || strcmp(event_type, "imap_session") == 0 || strcmp(event_type, "imap_user") == 0)
         user = json_string_value(json_object_get(b, "user"));
-    if (is && !user) /* AUTHENTICATE: the SASL identity (authcid) */
-        user = json_string_value(json_object_get(json_object_get(b, "sasl"), "user"));
+    /* imap.user: LOGIN's user and AUTHENTICATE's identity (authcid) alike */
     ecs_str(doc, "user.name", user);
 
     /* related.* */

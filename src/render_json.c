@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "imap_node.h"
 #include "node_json.h"
@@ -351,41 +352,121 @@ char *output_json_dump(const json_t *v)
     return tmp.buf;
 }
 
-/* --annotate: ,"<pfx>rfc":"...","<pfx>meaning":"..." for entry a. */
-void put_ann_fields(output *o, const imap_annot *a, const char *pfx)
+/* ---- --annotate: one "annotations" array per event --------------------- */
+
+/* The annotations an event shows (docs/output.md, "Annotations"): each
+ * distinct (kind, name) once, in first-seen order, collected while the
+ * body is written and appended as its last member,
+ * "annotations": [{"kind", "name", "rfc", "meaning"}].  Names point into
+ * the event's own strings (valid until the event is written).  Past
+ * ANN_SET_MAX distinct names (the table has at most IMAP_ANNOT_MAX
+ * entries, but prefix entries such as AUTH= answer for any suffix) the
+ * rest are counted in "annotations_dropped". */
+#define ANN_SET_MAX 256
+typedef struct ann_set {
+    struct {
+        const imap_annot *a;
+        const char *name;
+        size_t len;
+    } e[ANN_SET_MAX];
+    size_t n;
+    uint64_t dropped;
+} ann_set;
+
+/* Adds (kind, name) when the table has it and the set does not (names
+ * compare without case: the table's lookup does). */
+static void ann_add(ann_set *set, imap_annot_kind kind, const char *name, size_t len)
 {
-    char k[32];
-    size_t pl = strlen(pfx);
-    memcpy(k, pfx, pl);
-    memcpy(k + pl, "rfc", 4);
-    put_json_key(o, k, pl + 3, false);
-    put_json_cstr(o, a->rfc);
-    memcpy(k + pl, "meaning", 8);
-    put_json_key(o, k, pl + 7, false);
-    put_json_cstr(o, a->meaning);
+    if (!set || !name)
+        return;
+    const imap_annot *a = imap_annot_lookup(kind, name, len);
+    if (!a)
+        return;
+    for (size_t i = 0; i < set->n; i++)
+        if (set->e[i].a == a && set->e[i].len == len && strncasecmp(set->e[i].name, name, len) == 0)
+            return;
+    if (set->n == ANN_SET_MAX) {
+        set->dropped++;
+        return;
+    }
+    set->e[set->n].a = a;
+    set->e[set->n].name = name;
+    set->e[set->n].len = len;
+    set->n++;
 }
 
-static const imap_annot *ann_of(const json_t *obj, const char *key, imap_annot_kind kind)
+/* [","] "annotations":[...] (nothing when the set is empty, or when
+ * --exclude-fields names it: type is the event type's index there, or
+ * -1). */
+static void put_ann_set(output *o, const ann_set *set, bool first, int type)
 {
-    const json_t *v = json_object_get(obj, key);
-    return json_is_string(v) ? imap_annot_lookup(kind, json_string_value(v), json_string_length(v)) : NULL;
+    if (!set->n || (type >= 0 && out_excluded(o, type, "annotations", 11)))
+        return;
+    put_json_key(o, "annotations", 11, first);
+    put_ch(o, '[');
+    for (size_t i = 0; i < set->n && !o->overflow; i++) {
+        const imap_annot *a = set->e[i].a;
+        if (i)
+            put_ch(o, ',');
+        put(o, "{\"kind\":", 8);
+        put_json_cstr(o, imap_annot_kind_name(a->kind));
+        put(o, ",\"name\":", 8);
+        put_json_string(o, set->e[i].name, set->e[i].len);
+        put(o, ",\"rfc\":", 7);
+        put_json_cstr(o, a->rfc);
+        put(o, ",\"meaning\":", 11);
+        put_json_cstr(o, a->meaning);
+        put_ch(o, '}');
+    }
+    put_ch(o, ']');
+    if (set->dropped) {
+        put_json_key(o, "annotations_dropped", 19, false);
+        put_u64(o, set->dropped);
+    }
 }
 
-/* put_json_value for an "imap" or "imap_session" body with --annotate:
- * the same bytes, plus (docs/output.md, "Annotations"):
- *   - after a string member "command": "command_rfc", "command_meaning";
- *     after a string member "status" naming a status response (OK NO BAD
- *     PREAUTH BYE): "status_rfc", "status_meaning";
- *   - inside a response code object (the value of "response_code" or
- *     "code", with a string "code"), a capability object (an element of a
- *     "capabilities" or "capabilities_before_tls" array, with a string
- *     "name") and an untagged status
- *     response (an element of "responses" whose "type" is a status):
- *     "rfc" and "meaning" (not when the object has "rfc" already).
- * Names not in the table get nothing added.  key: the member name that
- * holds v (arrays pass theirs to their elements). */
-void put_json_ann(output *o, const json_t *v, int depth, const char *key)
+/* The kind of the items held by member key (its object value, or the
+ * elements of its array) and the member that names each: a response code
+ * ("response_code", "code": its "code"), a capability (elements of
+ * "capabilities", "capabilities_before_tls": their "name", or the string
+ * itself), an untagged status response (elements of "responses": their
+ * "type").  One rule for both writers. */
+static bool ann_container(const char *key, imap_annot_kind *kind, const char **field)
 {
+    if (strcmp(key, "response_code") == 0 || strcmp(key, "code") == 0) {
+        *kind = IMAP_ANNOT_CODE;
+        *field = "code";
+    } else if (strcmp(key, "capabilities") == 0 || strcmp(key, "capabilities_before_tls") == 0) {
+        *kind = IMAP_ANNOT_CAPABILITY;
+        *field = "name";
+    } else if (strcmp(key, "responses") == 0) {
+        *kind = IMAP_ANNOT_STATUS;
+        *field = "type";
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* A string member "command" (a command name) or "status" (a status
+ * response when the table has it: OK NO BAD PREAUTH BYE) of any object. */
+static void ann_member(ann_set *set, const char *k, const char *v, size_t vl)
+{
+    if (strcmp(k, "command") == 0)
+        ann_add(set, IMAP_ANNOT_COMMAND, v, vl);
+    else if (strcmp(k, "status") == 0)
+        ann_add(set, IMAP_ANNOT_STATUS, v, vl);
+}
+
+/* put_json_value, collecting the annotations of v into set; key: the
+ * member name that holds v (arrays pass theirs to their elements); at
+ * depth 0 (an event body) "annotations" is written as the last member. */
+static void put_json_ann(output *o, const json_t *v, int depth, const char *key, ann_set *set)
+{
+    imap_annot_kind ak;
+    const char *field;
+    if (json_is_string(v) && key && ann_container(key, &ak, &field) && ak == IMAP_ANNOT_CAPABILITY)
+        ann_add(set, ak, json_string_value(v), json_string_length(v));
     if (!v || depth > OUT_MAX_DEPTH || !(json_is_object(v) || json_is_array(v))) {
         put_json_value(o, v, depth);
         return;
@@ -396,10 +477,15 @@ void put_json_ann(output *o, const json_t *v, int depth, const char *key)
         for (size_t i = 0; i < n && !o->overflow; i++) {
             if (i)
                 put_ch(o, ',');
-            put_json_ann(o, json_array_get(v, i), depth + 1, key);
+            put_json_ann(o, json_array_get(v, i), depth + 1, key, set);
         }
         put_ch(o, ']');
         return;
+    }
+    if (key && ann_container(key, &ak, &field)) {
+        const json_t *f = json_object_get(v, field);
+        if (json_is_string(f))
+            ann_add(set, ak, json_string_value(f), json_string_length(f));
     }
     put_ch(o, '{');
     bool first = true;
@@ -408,22 +494,15 @@ void put_json_ann(output *o, const json_t *v, int depth, const char *key)
         if (o->overflow)
             return;
         const char *k = json_object_iter_key(it);
+        const json_t *x = json_object_iter_value(it);
         put_json_key(o, k, json_object_iter_key_len(it), first);
         first = false;
-        put_json_ann(o, json_object_iter_value(it), depth + 1, k);
-        const imap_annot *a = NULL;
-        if (strcmp(k, "command") == 0 && (a = ann_of(obj, k, IMAP_ANNOT_COMMAND)) != NULL)
-            put_ann_fields(o, a, "command_");
-        else if (strcmp(k, "status") == 0 && (a = ann_of(obj, k, IMAP_ANNOT_STATUS)) != NULL)
-            put_ann_fields(o, a, "status_");
+        if (json_is_string(x))
+            ann_member(set, k, json_string_value(x), json_string_length(x));
+        put_json_ann(o, x, depth + 1, k, set);
     }
-    imap_annot_kind ak;
-    const char *field;
-    if (key && !json_object_get(obj, "rfc") && ann_container(key, &ak, &field)) {
-        const imap_annot *a = ann_of(obj, field, ak);
-        if (a) /* the object has that member: never empty, a comma is due */
-            put_ann_fields(o, a, "");
-    }
+    if (depth == 0)
+        put_ann_set(o, set, first, o->env.skip_type);
     put_ch(o, '}');
 }
 
@@ -477,10 +556,16 @@ void json_event(output *o, const char *event_type, uint64_t ts_us, const out_flo
         put_ch(o, ',');
         put_json_cstr(o, event_type);
         put_ch(o, ':');
-        if (o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0))
-            put_json_ann(o, body, 0, NULL);
-        else
+        if (o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0)) {
+            ann_set set;
+            set.n = 0;
+            set.dropped = 0;
+            o->env.skip_type = o->env.n_excl ? out_type_index(event_type) : -1;
+            put_json_ann(o, body, 0, NULL, &set);
+            o->env.skip_type = -1;
+        } else {
             put_json_value(o, body, 0);
+        }
     }
     put(o, "}\n", 2);
 }
@@ -538,33 +623,19 @@ void put_node_value(output *o, const imap_node *v, int depth)
     }
 }
 
-bool ann_container(const char *key, imap_annot_kind *kind, const char **field)
-{
-    if (strcmp(key, "response_code") == 0 || strcmp(key, "code") == 0) {
-        *kind = IMAP_ANNOT_CODE;
-        *field = "code";
-    } else if (strcmp(key, "capabilities") == 0 || strcmp(key, "capabilities_before_tls") == 0) {
-        *kind = IMAP_ANNOT_CAPABILITY;
-        *field = "name";
-    } else if (strcmp(key, "responses") == 0) {
-        *kind = IMAP_ANNOT_STATUS;
-        *field = "type";
-    } else {
-        return false;
-    }
-    return true;
-}
-
-static const imap_annot *node_ann_of(const imap_node *obj, const char *key, imap_annot_kind kind)
-{
-    size_t len;
-    const char *s = imap_node_str(imap_node_get(obj, key), &len);
-    return s ? imap_annot_lookup(kind, s, len) : NULL;
-}
-
-void put_node_ann(output *o, const imap_node *v, int depth, const char *key)
+/* put_node_value, collecting the annotations of v into set (the rules of
+ * put_json_ann); depth 0 is the event body: --exclude-fields applies, and
+ * "annotations" is its last member. */
+static void put_node_ann(output *o, const imap_node *v, int depth, const char *key, ann_set *set)
 {
     imap_node_kind kind = imap_node_kind_of(v);
+    imap_annot_kind ak;
+    const char *field;
+    if (kind == IMAP_NODE_STRING && key && ann_container(key, &ak, &field) && ak == IMAP_ANNOT_CAPABILITY) {
+        size_t len;
+        const char *s = imap_node_str(v, &len);
+        ann_add(set, ak, s, len);
+    }
     if (!v || depth > OUT_MAX_DEPTH || !(kind == IMAP_NODE_OBJECT || kind == IMAP_NODE_ARRAY)) {
         put_node_value(o, v, depth);
         return;
@@ -575,10 +646,15 @@ void put_node_ann(output *o, const imap_node *v, int depth, const char *key)
         for (size_t i = 0; i < n && !o->overflow; i++) {
             if (i)
                 put_ch(o, ',');
-            put_node_ann(o, imap_node_at(v, i), depth + 1, key);
+            put_node_ann(o, imap_node_at(v, i), depth + 1, key, set);
         }
         put_ch(o, ']');
         return;
+    }
+    if (key && ann_container(key, &ak, &field)) {
+        size_t len;
+        const char *s = imap_node_str(imap_node_get(v, field), &len);
+        ann_add(set, ak, s, len);
     }
     put_ch(o, '{');
     bool first = true;
@@ -589,22 +665,17 @@ void put_node_ann(output *o, const imap_node *v, int depth, const char *key)
         const char *k = imap_node_key_at(v, i, &kl);
         if (depth == 0 && o->env.skip_type >= 0 && out_excluded(o, o->env.skip_type, k, kl))
             continue; /* --exclude-fields */
+        const imap_node *x = imap_node_at(v, i);
         put_json_key(o, k, kl, first);
         first = false;
-        put_node_ann(o, imap_node_at(v, i), depth + 1, k);
-        const imap_annot *a = NULL;
-        if (strcmp(k, "command") == 0 && (a = node_ann_of(v, k, IMAP_ANNOT_COMMAND)) != NULL)
-            put_ann_fields(o, a, "command_");
-        else if (strcmp(k, "status") == 0 && (a = node_ann_of(v, k, IMAP_ANNOT_STATUS)) != NULL)
-            put_ann_fields(o, a, "status_");
+        size_t xl;
+        const char *xs = imap_node_str(x, &xl);
+        if (xs)
+            ann_member(set, k, xs, xl);
+        put_node_ann(o, x, depth + 1, k, set);
     }
-    imap_annot_kind ak;
-    const char *field;
-    if (key && !imap_node_get(v, "rfc") && ann_container(key, &ak, &field)) {
-        const imap_annot *a = node_ann_of(v, field, ak);
-        if (a) /* the object has that member: never empty, a comma is due */
-            put_ann_fields(o, a, "");
-    }
+    if (depth == 0)
+        put_ann_set(o, set, first, o->env.skip_type);
     put_ch(o, '}');
 }
 
@@ -636,10 +707,14 @@ void output_event_node(output *o, const char *event_type, uint64_t ts_us, const 
         put_json_cstr(o, event_type);
         put_ch(o, ':');
         o->env.skip_type = o->env.n_excl ? out_type_index(event_type) : -1;
-        if (o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0))
-            put_node_ann(o, body, 0, NULL);
-        else
+        if (o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0)) {
+            ann_set set;
+            set.n = 0;
+            set.dropped = 0;
+            put_node_ann(o, body, 0, NULL, &set);
+        } else {
             put_node_value(o, body, 0);
+        }
         o->env.skip_type = -1;
         if (flag && !o->overflow && imap_node_kind_of(body) == IMAP_NODE_OBJECT && !imap_node_get(body, flag)) {
             /* a member the program adds at the end ("decrypted": true) */
@@ -676,6 +751,9 @@ void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, 
     if (o->fmt != OUT_JSON)
         return;
     bool ann = o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0);
+    ann_set set;
+    set.n = 0;
+    set.dropped = 0;
     event_begin(o);
     json_event_head(o, event_type, ts_us, flow);
     put_ch(o, ',');
@@ -693,12 +771,19 @@ void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, 
         put_json_key(o, k, kl, first);
         first = false;
         if (over) {
-            if (ann)
-                put_json_ann(o, over, 1, k);
-            else
+            if (ann) {
+                if (json_is_string(over))
+                    ann_member(&set, k, json_string_value(over), json_string_length(over));
+                put_json_ann(o, over, 1, k, &set);
+            } else {
                 put_json_value(o, over, 1);
+            }
         } else if (ann) {
-            put_node_ann(o, imap_node_at(body, i), 1, k);
+            size_t xl;
+            const char *xs = imap_node_str(imap_node_at(body, i), &xl);
+            if (xs)
+                ann_member(&set, k, xs, xl);
+            put_node_ann(o, imap_node_at(body, i), 1, k, &set);
         } else {
             put_node_value(o, imap_node_at(body, i), 1);
         }
@@ -714,11 +799,16 @@ void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, 
             continue;
         put_json_key(o, k, strlen(k), first);
         first = false;
-        if (ann)
-            put_json_ann(o, v, 1, k);
-        else
+        if (ann) {
+            if (json_is_string(v))
+                ann_member(&set, k, json_string_value(v), json_string_length(v));
+            put_json_ann(o, v, 1, k, &set);
+        } else {
             put_json_value(o, v, 1);
+        }
     }
+    if (ann)
+        put_ann_set(o, &set, first, t);
     put(o, "}}\n", 3);
     event_end(o);
 }

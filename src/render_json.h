@@ -36,14 +36,11 @@ void put_json_string(output *o, const char *s, size_t n);
 void put_json_cstr(output *o, const char *s);
 /* An object member's key with its separators: [","] "key" ":". */
 void put_json_key(output *o, const char *k, size_t n, bool first);
-/* --annotate: ,"<pfx>rfc":"...","<pfx>meaning":"..." for entry a. */
-void put_ann_fields(output *o, const imap_annot *a, const char *pfx);
 /* {"timestamp":...,"event_type":...[, flow keys] (no closing brace). */
 void json_event_head(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow);
 
-/* A jansson value compactly (output.c), and with the --annotate additions. */
+/* A jansson value compactly (output.c). */
 void put_json_value(output *o, const json_t *v, int depth);
-void put_json_ann(output *o, const json_t *v, int depth, const char *key);
 
 /* JSON mode: an event whose body is the tree body with the members of
  * extra (borrowed, may be NULL) set over it: a member of both keeps body's
@@ -52,15 +49,7 @@ void put_json_ann(output *o, const json_t *v, int depth, const char *key);
 void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, const out_flow *flow,
                              const imap_node *body, const json_t *extra);
 
-/* --annotate: true when the objects held by member key (its value, or
- * the elements of its array) get "rfc" and "meaning": *kind and the member
- * *field that names the entry (docs/output.md, "Annotations").  One rule
- * for both writers (put_json_ann, put_node_ann). */
-bool ann_container(const char *key, imap_annot_kind *kind, const char **field);
-
 /* A value tree, compactly; deeper than OUT_MAX_DEPTH: null. */
 void put_node_value(output *o, const imap_node *v, int depth);
-/* The same with the --annotate additions (output.c, put_json_ann). */
-void put_node_ann(output *o, const imap_node *v, int depth, const char *key);
 
 #endif /* IMAPSCOPE_RENDER_JSON_H */

@@ -728,36 +728,28 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
     put(o, " B, TLS ", 8);
     const json_t *tls = json_object_get(b, "tls");
     const char *mode = json_is_object(tls) ? obj_str(tls, "mode") : NULL;
-    if (!tls || json_is_false(tls) || json_is_null(tls) || json_is_false(json_object_get(tls, "used")) ||
-        (mode && strcmp(mode, "none") == 0)) {
+    if (!json_is_object(tls) || !mode || strcmp(mode, "none") == 0) {
         put(o, "no", 2);
-    } else if (json_is_string(tls)) {
-        put_text_json_str(o, tls);
     } else {
+        /* {mode, version, decrypted_client_bytes, ...} (docs/output.md) */
         char tmp[16];
-        const char *ver = json_is_object(tls) ? tls_version_text(json_object_get(tls, "version"), tmp, sizeof tmp) : NULL;
-        put(o, "yes", 3);
-        if (mode) {
-            put_ch(o, ' ');
-            put_text_str(o, mode);
-        }
+        const char *ver = tls_version_text(json_object_get(tls, "version"), tmp, sizeof tmp);
+        int64_t dc = 0, ds = 0;
+        put(o, "yes ", 4);
+        put_text_str(o, mode);
         if (ver) {
             put_ch(o, ' ');
             put_text_str(o, ver);
         }
-        if (json_is_object(tls))
-            put_str(o, json_is_true(json_object_get(tls, "decrypted")) ? " decrypted" : " opaque");
+        if (!obj_int(tls, "decrypted_client_bytes", &dc))
+            dc = 0;
+        if (!obj_int(tls, "decrypted_server_bytes", &ds))
+            ds = 0;
+        put_str(o, dc + ds > 0 ? " decrypted" : " opaque");
     }
-    /* COMPRESS: the engine's compress_active, else the dissector's
-     * "compress": true or {"requested", "result": "OK"} */
-    const json_t *comp = json_object_get(b, "compress_active");
-    bool compressed = json_is_true(comp);
-    if (!comp) {
-        comp = json_object_get(b, "compress");
-        const char *res = obj_str(comp, "result");
-        compressed = json_is_true(comp) || (res && strcmp(res, "OK") == 0);
-    }
-    if (compressed)
+    /* COMPRESS: the tagged status of COMPRESS, "OK" when it was accepted */
+    const char *comp = obj_str(b, "compress");
+    if (comp && strcmp(comp, "OK") == 0)
         put(o, ", COMPRESS yes", 14);
     int64_t ng;
     if (!obj_int(b, "gap_count", &ng))
@@ -766,17 +758,17 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
         put(o, ", gaps ", 7);
         put_i64(o, ng);
     }
-    /* mail: [{mailbox, messages_fetched, bytes_fetched, ...}] (mail.h) */
+    /* mail: {messages_fetched, bytes_fetched, messages_appended, bytes_appended} */
     const json_t *mail = json_object_get(b, "mail");
     int64_t mf = 0, bf = 0, ma = 0, ba = 0;
-    for (size_t i = 0; i < json_array_size(mail); i++) {
-        const json_t *m = json_array_get(mail, i);
-        int64_t k;
-        mf += obj_int(m, "messages_fetched", &k) ? k : 0;
-        bf += obj_int(m, "bytes_fetched", &k) ? k : 0;
-        ma += obj_int(m, "messages_appended", &k) ? k : 0;
-        ba += obj_int(m, "bytes_appended", &k) ? k : 0;
-    }
+    if (!obj_int(mail, "messages_fetched", &mf))
+        mf = 0;
+    if (!obj_int(mail, "bytes_fetched", &bf))
+        bf = 0;
+    if (!obj_int(mail, "messages_appended", &ma))
+        ma = 0;
+    if (!obj_int(mail, "bytes_appended", &ba))
+        ba = 0;
     if (mf + ma > 0) {
         put(o, ", messages fetched ", 19);
         put_i64(o, mf);

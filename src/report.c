@@ -610,12 +610,10 @@ void report_txn(report *r, uint64_t ts, const out_flow *flow, const imap_transac
             lat_add(&r->all_lat, t->latency_us);
         }
     }
-    /* logins: LOGIN (user) and AUTHENTICATE (sasl.user when decoded) */
+    /* logins: LOGIN and AUTHENTICATE (its identity when decoded): "user" */
     if ((t->command == IMAP_CMD_LOGIN || t->command == IMAP_CMD_AUTHENTICATE) && st != ST_NONE) {
         const char *user = nstr(imap, "user");
         party_entry *u;
-        if (!user)
-            user = nstr(imap_node_get(imap, "sasl"), "user");
         u = user ? km_get(&r->users, user) : NULL; /* no name: counted in the totals only */
         if (u && !u->series)
             u->series = calloc(2 * REPORT_BUCKETS, sizeof *u->series);
@@ -712,7 +710,7 @@ void report_session(report *r, uint64_t ts, const out_flow *flow, const json_t *
     row.client_bytes = cb;
     row.server_bytes = sb;
     row.tls = mode && !strcmp(mode, "implicit") ? TM_IMPLICIT : mode && !strcmp(mode, "starttls") ? TM_STARTTLS : TM_NONE;
-    row.decrypted = json_is_true(json_object_get(tls, "decrypted"));
+    row.decrypted = jint(tls, "decrypted_client_bytes") + jint(tls, "decrypted_server_bytes") > 0;
     row.login = json_is_true(la) ? 1 : 0;
     row.alerts = (uint32_t)anomaly_total(json_object_get(s, "anomalies"));
     row.commands = (uint32_t)jint(s, "transactions");

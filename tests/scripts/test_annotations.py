@@ -7,14 +7,18 @@ $SHARED/vectors/..., each with the flags and key log the golden test uses)
 and any capture of those folders that TESTLIST lacks (with its sibling
 .keys file as key log) -- twice:
 
-  -T json --annotate   every "command" needs "command_rfc", every status
-                       (tagged "status", an untagged OK/NO/BAD/PREAUTH/BYE
-                       in "responses", a greeting) its "status_rfc" / "rfc",
-                       every response code object and every capability
-                       object "rfc" and "meaning".  Exempt: a command the
-                       dissector itself flags unknown_command (an alert of
-                       the same flow naming it).  The annotated events must
-                       also validate against the JSON Schema.
+  -T json --annotate   every "command", every status (tagged "status", an
+                       untagged OK/NO/BAD/PREAUTH/BYE in "responses", a
+                       greeting), every response code object and every
+                       capability (objects and name strings) of an imap or
+                       imap_session event has its entry in the event's
+                       "annotations" array ({kind, name, rfc, meaning}, each
+                       (kind, name) once, nothing the event does not show),
+                       and no object carries annotation members of its own
+                       (rfc, meaning, command_rfc, ...).  Exempt: a command
+                       the dissector itself flags unknown_command (an alert
+                       of the same flow naming it).  The annotated events
+                       must also validate against the JSON Schema.
   -T text -v           annotations ("|   command UID FETCH (RFC ...): ...")
                        appear at most once per (connection, kind, name): the
                        first-occurrence rule; every command, status, code
@@ -95,29 +99,84 @@ def run(cap, flags, extra):
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
 
 
+ANN_KEYS = {"rfc", "meaning", "command_rfc", "command_meaning", "status_rfc", "status_meaning"}
+
+
 def json_items(ev_type, body, flow):
-    """Yields (kind, name, annotated?) for every item of one event body."""
+    """Yields (kind, name) for every item of one event body (its
+    "annotations" member left out)."""
     def walk(v, key):
         if isinstance(v, list):
             for x in v:
                 yield from walk(x, key)
             return
+        if isinstance(v, str):
+            if key in ("capabilities", "capabilities_before_tls"):
+                yield ("capability", v)
+            return
         if not isinstance(v, dict):
             return
         for k, x in v.items():
+            if key is None and k in ("annotations", "annotations_dropped"):
+                continue
             if k == "command" and isinstance(x, str):
-                yield ("command", x, "command_rfc" in v and "command_meaning" in v)
+                yield ("command", x)
             if k == "status" and isinstance(x, str) and x.upper() in STATUSES:
-                yield ("status", x, "status_rfc" in v and "status_meaning" in v)
+                yield ("status", x)
             yield from walk(x, k)
-        ok = "rfc" in v and "meaning" in v
         if key in ("response_code", "code") and isinstance(v.get("code"), str):
-            yield ("code", v["code"], ok)
+            yield ("code", v["code"])
         elif key in ("capabilities", "capabilities_before_tls") and isinstance(v.get("name"), str):
-            yield ("capability", v["name"], ok)
+            yield ("capability", v["name"])
         elif key == "responses" and isinstance(v.get("type"), str) and v["type"].upper() in STATUSES:
-            yield ("status", v["type"], ok)
+            yield ("status", v["type"])
     yield from walk(body, None)
+
+
+def stray_members(v, path=""):
+    """Paths of annotation members outside "annotations" (the old sibling
+    members rfc/meaning/command_rfc/...)."""
+    out = []
+    if isinstance(v, list):
+        for x in v:
+            out += stray_members(x, path + "[]")
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            if path == "" and k == "annotations":
+                continue
+            if k in ANN_KEYS:
+                out.append(path + "." + k)
+            out += stray_members(x, path + "." + k)
+    return out
+
+
+def check_annotations(body, items, flow, exempt, problems):
+    """The body's "annotations" hold each item once with a reference and a
+    meaning, and nothing else."""
+    ann = body.get("annotations", [])
+    keys = []
+    for a in ann:
+        if not (isinstance(a, dict) and set(a) == {"kind", "name", "rfc", "meaning"}
+                and all(isinstance(a[k], str) and a[k] for k in a)):
+            problems.append("flow %s: bad annotation %r" % (flow, a))
+            continue
+        keys.append((a["kind"], a["name"].upper()))
+    if len(keys) != len(set(keys)):
+        problems.append("flow %s: an annotation listed twice: %s" % (flow, sorted(k for k in keys if keys.count(k) > 1)[:3]))
+    have = set(keys)
+    want = set()
+    for kind, nm in items:
+        if kind == "command" and (flow, nm.upper()) in exempt:
+            continue
+        want.add((kind, nm.upper()))
+        if (kind, nm.upper()) not in have:
+            problems.append("flow %s: %s %s has no annotation" % (flow, kind, nm))
+    extra = sorted(have - want - {(k, n) for k, n in have if k == "command" and (flow, n) in exempt})
+    if extra:
+        problems.append("flow %s: annotations of items the event does not show: %s" % (flow, extra[:3]))
+    stray = stray_members(body)
+    if stray:
+        problems.append("flow %s: annotation members outside annotations: %s" % (flow, stray[:3]))
 
 
 ANN = re.compile(r"^ +\|   (command|status|code|capability) (.*)$")
@@ -158,12 +217,12 @@ def check_capture(name, cap, flags, validator):
         if t not in ("imap", "imap_session"):
             continue
         flow = e.get("flow_id")
-        for kind, nm, ok in json_items(t, e[t], flow):
+        items = list(json_items(t, e[t], flow))
+        check_annotations(e[t], items, flow, exempt, problems)
+        for kind, nm in items:
             n_items += 1
             if kind == "command" and (flow, nm.upper()) in exempt:
                 continue
-            if not ok:
-                problems.append("flow %s: %s %s has no annotation" % (flow, kind, nm))
             want.add((flow, kind, nm.upper()))
     report(not problems, "annot-json-%s" % name, "; ".join(problems[:12]))
 
@@ -254,8 +313,8 @@ def main():
             total_ann += r[1]
     # without --annotate nothing is added (off by default)
     rc, out, _ = run(os.path.join(REPO, "captures", "imaplib-main.pcap"), [], ["-T", "json"])
-    report(rc == 0 and '"command":"' in out and "_rfc" not in out and '"meaning"' not in out.split('"imap_session"')[0],
-           "annot-json-off-by-default")
+    report(rc == 0 and '"command":"' in out and "_rfc" not in out and '"meaning"' not in out
+           and '"annotations"' not in out, "annot-json-off-by-default")
     report(total_items > 1000 and total_ann > 300, "annot-coverage-volume",
            "%d items in the JSON, %d annotations in the traces" % (total_items, total_ann))
     print("# %d captures, %d items in the JSON, %d annotations in the -v traces" % (len(cs), total_items, total_ann))

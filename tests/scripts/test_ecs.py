@@ -27,7 +27,7 @@ imap.* and imapscope.* fields, listed too):
                    capture agree: one document per event, same order,
                    @timestamp = timestamp, imapscope.flow_id = flow_id,
                    source.ip = src_ip, event.dataset = imapscope.<type>;
-                   imap: user.name = the LOGIN user or SASL user,
+                   imap: user.name = imap.user (LOGIN or AUTHENTICATE),
                    event.outcome = success (OK) / failure / unknown
 
 ECS_SUBSET_UPDATE=1 rewrites the "custom" part of the subset from what the
@@ -265,7 +265,7 @@ def main():
                             (d.get("observer", {}).get("hostname"), e.get("host"))]
                     if e["event_type"] == "imap":
                         im = e["imap"]
-                        user = im.get("user") or (im.get("sasl") or {}).get("user")
+                        user = im.get("user")  # LOGIN and AUTHENTICATE alike
                         st = im.get("status")
                         want += [(d.get("user", {}).get("name"), user or None),
                                  (d["event"].get("outcome"),

@@ -160,16 +160,35 @@ def main():
         report(nr == strip and had > 0 and not any("responses" in e.get("imap", {}) for e in nr),
                "eve-no-responses-" + name, "%d events differ" % sum(1 for x, y in zip(nr, strip) if x != y))
 
-    # --no-responses with --annotate and a decrypted capture ("decrypted" added last)
+    # --no-responses with --annotate and a decrypted capture (layer ["tls"], annotations last)
     base = ["-r", "captures/imaplib-imaps-tls13.pcap", "--keylog", "captures/imaplib-imaps-tls13.keys", "-T", "json",
             "--flow-id-seed", "3", "--annotate"]
     full = events(run(base).stdout)
     nr = events(run(base + ["--no-responses"]).stdout)
+    # annotations describe what the event shows: without responses, a subset
+    # (those of the command, its status and code), in the same order
+    sub, nann = True, 0
+    for a, b in zip(nr, full):
+        ann = [e[e["event_type"]].pop("annotations", []) if e["event_type"] in ("imap", "imap_session") else []
+               for e in (a, b)]
+        if b["event_type"] == "imap":
+            b["imap"].pop("responses", None)
+            nann += len(ann[0])
+        sub &= [x for x in ann[1] if x in ann[0]] == ann[0]
+    report(nr == full and sub and nann > 0 and any("tls" in e.get("imap", {}).get("layer", []) for e in nr),
+           "eve-no-responses-annotate-decrypted",
+           "%d events differ" % sum(1 for x, y in zip(nr, full) if x != y))
+
+    # --exclude-fields imap.annotations: the array left out of imap events only
+    base = ["-r", "captures/imaplib-main.pcap", "-T", "json", "--flow-id-seed", "3", "--annotate"]
+    ann = events(run(base + ["--exclude-fields", "imap.annotations"]).stdout)
+    full = events(run(base).stdout)
     for e in full:
         if e["event_type"] == "imap":
-            e["imap"].pop("responses", None)
-    report(nr == full and any(e.get("imap", {}).get("decrypted") for e in nr), "eve-no-responses-annotate-decrypted",
-           "%d events differ" % sum(1 for x, y in zip(nr, full) if x != y))
+            e["imap"].pop("annotations", None)
+    report(ann == full and any("annotations" in e.get("imap_session", {}) for e in ann)
+           and not any("annotations" in e.get("imap", {}) for e in ann), "eve-exclude-fields-annotations",
+           "%d events differ" % sum(1 for x, y in zip(ann, full) if x != y))
 
     # --exclude-fields: top-level members of several types, every format
     excl = {"imap": ["layer", "responses"], "imap_session": ["capabilities", "tls"], "tls": ["ja4_r", "certificates"],

@@ -296,6 +296,8 @@ def test_doc_splunk(raw_lines):
 def value_match(v, want):
     if isinstance(want, list):
         return any(value_match(v, w) for w in want)
+    if isinstance(v, list):  # a list field matches when one element does (as Elasticsearch's terms)
+        return any(value_match(x, want) for x in v)
     if isinstance(want, bool) or isinstance(v, bool):
         return v is want
     if isinstance(want, str):

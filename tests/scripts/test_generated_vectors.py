@@ -109,11 +109,14 @@ def main():
             problems.append("%d imap_session events" % len(sess))
         else:
             s = sess[0]
-            if os.path.exists(keys) and not s.get("tls", {}).get("decrypted"):
+            tls = s.get("tls", {})
+            if os.path.exists(keys) and not tls.get("decrypted_client_bytes", 0) + tls.get("decrypted_server_bytes", 0):
                 problems.append("TLS not decrypted")
-            if "compress" in name and not s.get("compress_active"):
+            if "compress" in name and s.get("compress") != "OK":
                 problems.append("COMPRESS not seen")
-            bad = [a["name"] for a in s.get("anomalies", []) if a.get("category") in ("tcp", "tls", "deflate")]
+            # the session counts anomalies by name; each kind's alert says its layer
+            bad = sorted({e["alert"]["name"] for e in events if e["event_type"] == "alert"
+                          and e["alert"].get("category") in ("tcp", "tls", "deflate")})
             if bad:
                 problems.append("lower-layer anomalies: %s" % bad)
         if problems:

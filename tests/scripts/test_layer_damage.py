@@ -76,7 +76,7 @@ def main():
         ok &= check("deflate-corrupt", rc == 0 and "deflate_corrupt" in alerts and ("a2", "OK") in txns,
                     "rc %d alerts %s transactions %s" % (rc, alerts, txns))
         sess = [e["imap_session"] for e in ev if e["event_type"] == "imap_session"]
-        ok &= check("deflate-corrupt-session", len(sess) == 1 and sess[0]["compress_active"],
+        ok &= check("deflate-corrupt-session", len(sess) == 1 and sess[0]["compress"] == "OK",
                     "sessions %s" % sess)
 
         # 2. a wrong key log: every secret changed
@@ -94,7 +94,8 @@ def main():
         txns = [(e["imap"]["tag"], e["imap"]["command"]) for e in ev if e["event_type"] == "imap"]
         sess = [e["imap_session"] for e in ev if e["event_type"] == "imap_session"]
         ok &= check("tls-wrong-key", rc == 0 and "tls_decrypt_failed" in alerts and txns == [("a1", "STARTTLS")]
-                    and len(sess) == 1 and not sess[0]["tls"]["decrypted"],
+                    and len(sess) == 1 and sess[0]["tls"]["decrypted_client_bytes"] == 0
+                    and sess[0]["tls"]["decrypted_server_bytes"] == 0,
                     "rc %d alerts %s transactions %s" % (rc, alerts, txns))
 
         # 3. no key for the session: said once, opaque

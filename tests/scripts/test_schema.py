@@ -66,12 +66,22 @@ def ev(event_type, body, **over):
 GOOD = [
     ev("imap", {"tag": "A1", "command": "UID FETCH", "status": "OK", "latency_us": 650,
                 "response_code": {"code": "CAPABILITY"}, "response_text": "done",
-                "untagged": [{"name": "FETCH", "count": 2}], "client_bytes": 30, "server_bytes": 900}),
+                "untagged": [{"name": "FETCH", "count": 2}], "client_bytes": 30, "server_bytes": 900,
+                "layer": ["tls", "deflate"], "search": [{"key": "OR", "depth": 0, "nargs": 2},
+                                                        {"key": "SINCE", "value": "1994-02-01", "depth": 1},
+                                                        {"key": "LARGER", "number": 1000, "depth": 1}]}),
+    ev("imap", {"tag": "A3", "command": "AUTHENTICATE", "status": "OK", "mechanism": "DIGEST-MD5",
+                "user": "alice", "values": [{"name": "realm", "value": ""}, {"name": "nonce", "value": "x"}],
+                "sasl": {"client_steps": 2}, "continuations": 2}),
     ev("imap", {"tag": "A2", "command": "LOGOUT", "status": None}),
     ev("imap_session", {"client_bytes": 10, "server_bytes": 20, "user": "alice",
                         "gaps": [{"direction": "client", "offset": 5, "length": 100}],
-                        "anomalies": [{"name": "overlap_mismatch", "category": "tcp", "count": 1}],
-                        "commands": [{"name": "LOGIN", "count": 1}], "tls": {"used": False, "mode": "none"},
+                        "anomalies": [{"name": "overlap_mismatch", "count": 1}],
+                        "commands": [{"name": "LOGIN", "count": 1}], "tls": {"mode": "none"},
+                        "capabilities": ["IMAP4rev1", "AUTH=PLAIN"], "starttls": None, "compress": "OK",
+                        "id": [{"direction": "client", "name": "name", "value": "mutt"}],
+                        "annotations": [{"kind": "capability", "name": "IMAP4rev1", "rfc": "RFC 3501",
+                                         "meaning": "IMAP version 4 revision 1"}],
                         "end_reason": "fin"}),
     ev("alert", {"name": "starttls_command_injection", "direction": "client", "offset": 7,
                  "category": "imap", "detail": None, "severity": 1, "signature_id": 2300022}),
@@ -113,14 +123,19 @@ BAD = [
     ("extra envelope key", dict(GOOD[0], extra=1)),
     ("unknown imap field", ev("imap", dict(GOOD[0]["imap"], no_such_field=1))),
     ("untagged keyed by name", ev("imap", dict(GOOD[0]["imap"], untagged={"FETCH": 2}))),
-    ("commands keyed by name", ev("imap_session", dict(GOOD[2]["imap_session"], commands={"LOGIN": 1}))),
+    ("commands keyed by name", ev("imap_session", dict(GOOD[3]["imap_session"], commands={"LOGIN": 1}))),
     ("sequence set star as string", ev("imap", dict(GOOD[0]["imap"], sequence_set={
         "text": "1:*", "ranges": [[1, "*"]], "star": True}))),
     ("sequence set flat companions", ev("imap", dict(GOOD[0]["imap"], sequence_set={"text": "1:2"},
                                                      sequence_set_count=2))),
-    ("sasl mechanism field by name", ev("imap", dict(GOOD[0]["imap"], sasl={"user": "u", "nonce": "x"}))),
-    ("sasl param value a number", ev("imap", dict(GOOD[0]["imap"], sasl={
-        "params": [{"name": "iterations", "value": 4096}]}))),
+    ("sasl mechanism field by name", ev("imap", dict(GOOD[0]["imap"], sasl={"client_steps": 1, "nonce": "x"}))),
+    ("sasl user inside sasl", ev("imap", dict(GOOD[0]["imap"], sasl={"user": "u"}))),
+    ("sasl params inside sasl", ev("imap", dict(GOOD[0]["imap"], sasl={
+        "params": [{"name": "nonce", "value": "x"}]}))),
+    ("values value a number", ev("imap", dict(GOOD[0]["imap"], values=[{"name": "iterations", "value": 4096}]))),
+    ("layer as an object", ev("imap", dict(GOOD[0]["imap"], layer={"tls": True, "compressed": False}))),
+    ("layer of an unknown kind", ev("imap", dict(GOOD[0]["imap"], layer=["ssl"]))),
+    ("search operator under op", ev("imap", dict(GOOD[0]["imap"], search=[{"op": "OR", "depth": 0, "nargs": 2}]))),
     ("response code per-code member", ev("imap", dict(GOOD[0]["imap"], response_code={
         "code": "COPYUID", "uidvalidity": 1, "dest_uids": "1:2"}))),
     ("response code args not strings", ev("imap", dict(GOOD[0]["imap"], response_code={
@@ -133,8 +148,23 @@ BAD = [
         {"type": "FETCH", "envelope": {"date": "x", "date_iso": "1996-07-17"}}]))),
     ("response keyed by data", ev("imap", dict(GOOD[0]["imap"], responses=[
         {"type": "STATUS", "status_items": [{"name": "MESSAGES", "value": 3}]}]))),
-    ("session tls with handshake details", ev("imap_session", dict(GOOD[2]["imap_session"], tls={
-        "used": True, "mode": "implicit", "decrypted": False, "ja3s": "0" * 32}))),
+    ("session tls with handshake details", ev("imap_session", dict(GOOD[3]["imap_session"], tls={
+        "mode": "implicit", "ja3s": "0" * 32}))),
+    ("session tls alerts as a list", ev("imap_session", dict(GOOD[3]["imap_session"], tls={
+        "mode": "implicit", "alerts": [{"from": "client", "encrypted": True}]}))),
+    ("annotation as sibling members", ev("imap", dict(GOOD[0]["imap"], command_rfc="RFC 9051 6.4.9"))),
+    ("annotation inside a response code", ev("imap", dict(GOOD[0]["imap"], response_code={
+        "code": "CAPABILITY", "rfc": "RFC 9051 7.1"}))),
+    ("annotation of an unknown kind", ev("imap", dict(GOOD[0]["imap"], annotations=[
+        {"kind": "flag", "name": "\\Seen", "rfc": "RFC 9051 2.3.2", "meaning": "seen"}]))),
+    ("annotation without meaning", ev("imap", dict(GOOD[0]["imap"], annotations=[
+        {"kind": "command", "name": "NOOP", "rfc": "RFC 9051 6.1.2"}]))),
+    ("session capabilities as objects", ev("imap_session", dict(GOOD[3]["imap_session"],
+        capabilities=[{"name": "IDLE"}]))),
+    ("session id keyed by side", ev("imap_session", dict(GOOD[3]["imap_session"],
+        id={"client": [{"name": "name", "value": "mutt"}], "server": None}))),
+    ("session starttls as an object", ev("imap_session", dict(GOOD[3]["imap_session"],
+        starttls={"requested": True, "result": "OK"}))),
 ]
 
 

@@ -60,7 +60,7 @@ def expected(lines):
             if i.get("latency_us") is not None:
                 c["lat"].append(i["latency_us"])
             if i.get("command") in ("LOGIN", "AUTHENTICATE") and i.get("status"):
-                u = i.get("user") or (i.get("sasl") or {}).get("user")
+                u = i.get("user")  # LOGIN and AUTHENTICATE alike
                 if u:
                     users[u]["ok" if i["status"] == "OK" else "fail"] += 1
         elif t == "imap_session":

@@ -91,7 +91,7 @@ def main():
         compressed = False
         for l in out.splitlines():
             e = json.loads(l)
-            if e["event_type"] == "imap_session" and e["imap_session"].get("compress_active"):
+            if e["event_type"] == "imap_session" and e["imap_session"].get("compress") == "OK":
                 compressed = True
             if e["event_type"] != "imap":
                 continue

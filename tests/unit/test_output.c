@@ -384,18 +384,19 @@ static void test_text_conversation(void **state)
                            "tls", 0, "end_reason", "fin", "anomalies", "name", "x"));
     output_event(o, "imap_session", t + 20000, NULL, json_object()); /* everything missing */
     output_event(o, "imap_session", t + 20000, &FLOW3, /* the engine's shape */
-                 json_pack("{s:i,s:i,s:n,s:{s:b,s:s,s:b},s:b,s:i,s:[{s:s,s:i},{s:s,s:i}]}", "client_bytes", 5,
-                           "server_bytes", 6, "user", "tls", "used", 1, "mode", "starttls", "decrypted", 0,
-                           "compress_active", 1, "gap_count", 2, "anomalies", "name", "a", "count", 3, "name", "b",
-                           "count", 1));
+                 json_pack("{s:i,s:i,s:n,s:{s:s,s:i,s:i},s:s,s:i,s:[{s:s,s:i},{s:s,s:i}]}", "client_bytes", 5,
+                           "server_bytes", 6, "user", "tls", "mode", "starttls", "decrypted_client_bytes", 0,
+                           "decrypted_server_bytes", 0, "compress", "OK", "gap_count", 2, "anomalies", "name", "a",
+                           "count", 3, "name", "b", "count", 1));
     output_event(o, "imap_session", t + 20000, &FLOW3,
-                 json_pack("{s:i,s:i,s:{s:b,s:s,s:s,s:b},s:b}", "client_bytes", 5, "server_bytes", 6, "tls", "used", 0,
-                           "mode", "none", "version", "TLS 1.3", "decrypted", 0, "compress_active", 0));
+                 json_pack("{s:i,s:i,s:{s:s,s:s},s:n}", "client_bytes", 5, "server_bytes", 6, "tls",
+                           "mode", "none", "version", "TLS 1.3", "compress"));
     output_event(o, "imap_session", t + 20000, &FLOW3,
-                 json_pack("{s:{s:b,s:s,s:I,s:b},s:{s:b,s:s}}", "tls", "used", 1, "mode", "implicit", "version",
-                           (json_int_t)0x0304, "decrypted", 1, "compress", "requested", 1, "result", "OK"));
+                 json_pack("{s:{s:s,s:I,s:i,s:i},s:s}", "tls", "mode", "implicit", "version",
+                           (json_int_t)0x0304, "decrypted_client_bytes", 0, "decrypted_server_bytes", 10,
+                           "compress", "OK"));
     output_event(o, "imap_session", t + 20000, &FLOW3, /* refused */
-                 json_pack("{s:{s:b,s:s}}", "compress", "requested", 1, "result", "NO"));
+                 json_pack("{s:s}", "compress", "NO"));
     output_event(o, "stats", t + 30000, NULL, json_pack("{s:i,s:{s:i,s:s},s:[i,i]}", "packets", 42, "flows", "total", 1, "x", "y", "a", 1, 2));
     output_event(o, "flow_note", t + 30000, &FLOW3, json_pack("{s:i}", "k", 1));
     char *s = close_and_read(o, path);
@@ -449,8 +450,8 @@ static void test_text_mail(void **state)
                  json_pack("{s:s,s:i,s:s,s:s,s:I,s:s}", "section", "BODY[2]", "uid", 9, "filename", "r.pdf", "magic",
                            "application/pdf", "size", (json_int_t)2048, "state", "complete"));
     output_event(o, "imap_session", t, &FLOW3,
-                 json_pack("{s:i,s:i,s:[{s:s,s:i,s:I,s:i,s:i}]}", "client_bytes", 5, "server_bytes", 6, "mail",
-                           "mailbox", "INBOX", "messages_fetched", 2, "bytes_fetched", (json_int_t)3 << 20,
+                 json_pack("{s:i,s:i,s:{s:i,s:I,s:i,s:i}}", "client_bytes", 5, "server_bytes", 6, "mail",
+                           "messages_fetched", 2, "bytes_fetched", (json_int_t)3 << 20,
                            "messages_appended", 1, "bytes_appended", 100));
     char *s = close_and_read(o, path);
     assert_string_equal(s,
@@ -763,20 +764,22 @@ static void test_text_verbose_seen_bound(void **state)
     free(s);
 }
 
-/* --annotate adds rfc/meaning in imap and imap_session bodies only; off by
- * default. */
+/* --annotate: one "annotations" array at the end of imap and
+ * imap_session bodies only, each (kind, name) once in first-seen order,
+ * names not in the table left out; off by default. */
 static void test_json_annotate(void **state)
 {
     (void)state;
     char path[256];
-    const char *body = "{s:s,s:s,s:s,s:{s:s},s:[{s:s,s:{s:s}},{s:s,s:[{s:s},{s:s,s:b}]}]}";
+    const char *body = "{s:s,s:s,s:s,s:{s:s},s:[{s:s,s:{s:s}},{s:s,s:[{s:s},{s:s,s:b}]},{s:s,s:{s:s}}]}";
 #define EV(o) output_event(o, "imap", 0, NULL, json_pack(body, "tag", "a1", "command", "UID FETCH", "status", "NO", \
         "response_code", "code", "TRYCREATE", "responses", "type", "BYE", "code", "code", "ALERT", "type", "CAPABILITY", \
-        "capabilities", "name", "IDLE", "name", "XNOPE", "known", 0))
+        "capabilities", "name", "IDLE", "name", "XNOPE", "known", 0, "type", "NO", "code", "code", "TRYCREATE"))
     output *o = open_tmp(path, sizeof path, "ann", OUT_JSON, 0);
     output_set_annotate(o, true);
     EV(o);
     output_event(o, "alert", 0, NULL, json_pack("{s:s,s:s}", "name", "n", "command", "LOGIN"));
+    output_event(o, "imap_session", 0, NULL, json_pack("{s:[s,s,s]}", "capabilities", "IDLE", "auth=plain", "AUTH=LOGIN"));
     char *s = close_and_read(o, path);
     const imap_annot *uf = imap_annot_lookup(IMAP_ANNOT_COMMAND, "UID FETCH", 9);
     const imap_annot *no = imap_annot_lookup(IMAP_ANNOT_STATUS, "NO", 2);
@@ -784,20 +787,30 @@ static void test_json_annotate(void **state)
     const imap_annot *bye = imap_annot_lookup(IMAP_ANNOT_STATUS, "BYE", 3);
     const imap_annot *al = imap_annot_lookup(IMAP_ANNOT_CODE, "ALERT", 5);
     const imap_annot *idle = imap_annot_lookup(IMAP_ANNOT_CAPABILITY, "IDLE", 4);
-    char want[4096];
+    const imap_annot *auth = imap_annot_lookup(IMAP_ANNOT_CAPABILITY, "AUTH=PLAIN", 10);
+    assert_non_null(auth);
+    assert_true(auth->prefix); /* one entry, two names: both listed */
+    char want[8192];
+#define A(k, n, a) "{\"kind\":\"" k "\",\"name\":\"" n "\",\"rfc\":\"%s\",\"meaning\":\"%s\"}"
     snprintf(want, sizeof want,
              "{\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\"event_type\":\"imap\",\"imap\":{\"tag\":\"a1\","
-             "\"command\":\"UID FETCH\",\"command_rfc\":\"%s\",\"command_meaning\":\"%s\","
-             "\"status\":\"NO\",\"status_rfc\":\"%s\",\"status_meaning\":\"%s\","
-             "\"response_code\":{\"code\":\"TRYCREATE\",\"rfc\":\"%s\",\"meaning\":\"%s\"},"
-             "\"responses\":[{\"type\":\"BYE\",\"code\":{\"code\":\"ALERT\",\"rfc\":\"%s\",\"meaning\":\"%s\"},"
-             "\"rfc\":\"%s\",\"meaning\":\"%s\"},"
-             "{\"type\":\"CAPABILITY\",\"capabilities\":[{\"name\":\"IDLE\",\"rfc\":\"%s\",\"meaning\":\"%s\"},"
-             "{\"name\":\"XNOPE\",\"known\":false}]}]}}\n"
+             "\"command\":\"UID FETCH\",\"status\":\"NO\",\"response_code\":{\"code\":\"TRYCREATE\"},"
+             "\"responses\":[{\"type\":\"BYE\",\"code\":{\"code\":\"ALERT\"}},"
+             "{\"type\":\"CAPABILITY\",\"capabilities\":[{\"name\":\"IDLE\"},{\"name\":\"XNOPE\",\"known\":false}]},"
+             "{\"type\":\"NO\",\"code\":{\"code\":\"TRYCREATE\"}}],"
+             "\"annotations\":[" A("command", "UID FETCH", uf) "," A("status", "NO", no) ","
+             A("code", "TRYCREATE", tc) "," A("status", "BYE", bye) "," A("code", "ALERT", al) ","
+             A("capability", "IDLE", idle) "]}}\n"
              "{\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\"event_type\":\"alert\",\"alert\":{\"name\":\"n\","
-             "\"command\":\"LOGIN\"}}\n",
-             uf->rfc, uf->meaning, no->rfc, no->meaning, tc->rfc, tc->meaning, al->rfc, al->meaning, bye->rfc,
-             bye->meaning, idle->rfc, idle->meaning);
+             "\"command\":\"LOGIN\"}}\n"
+             "{\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\"event_type\":\"imap_session\",\"imap_session\":{"
+             "\"capabilities\":[\"IDLE\",\"auth=plain\",\"AUTH=LOGIN\"],\"annotations\":["
+             A("capability", "IDLE", idle) "," A("capability", "auth=plain", auth) ","
+             A("capability", "AUTH=LOGIN", auth) "]}}\n",
+             uf->rfc, uf->meaning, no->rfc, no->meaning, tc->rfc, tc->meaning, bye->rfc, bye->meaning, al->rfc,
+             al->meaning, idle->rfc, idle->meaning, idle->rfc, idle->meaning, auth->rfc, auth->meaning, auth->rfc,
+             auth->meaning);
+#undef A
     assert_string_equal(s, want);
     free(s);
     /* off by default: nothing added */
@@ -806,6 +819,7 @@ static void test_json_annotate(void **state)
     s = close_and_read(o, path);
     assert_null(strstr(s, "rfc"));
     assert_null(strstr(s, "meaning"));
+    assert_null(strstr(s, "annotations"));
     free(s);
 #undef EV
 }

@@ -632,6 +632,8 @@ json_t *ecs_document(const char *event_type, uint64_t ts_us, const out_flow *flo
         user = json_string_value(json_object_get(b, "user"));
     if (is && !user) /* AUTHENTICATE: the SASL identity (authcid) */
         user = json_string_value(json_object_get(json_object_get(b, "sasl"), "user"));
+    if (strcmp(event_type, "alert") == 0) /* a detection about a user (docs/alerts.md) */
+        user = json_string_value(json_object_get(json_object_get(b, "evidence"), "user"));
     ecs_str(doc, "user.name", user);
 
     /* related.* */

@@ -91,7 +91,8 @@ static json_t *at(json_t *doc, const char *path)
         dot = strchr(p, '.');
         if (dot)
             *dot = '\0';
-        v = json_object_get(v, p);
+        /* a number indexes an array ("facts.0.name") */
+        v = json_is_array(v) ? json_array_get(v, (size_t)strtoul(p, NULL, 10)) : json_object_get(v, p);
     }
     return v;
 }
@@ -265,11 +266,13 @@ static void test_ecs_alert_mitre(void **state)
     (void)state;
     char path[256];
     output *o = open_tmp(path, sizeof path, "alert", OUT_ECS);
-    json_t *a = json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:{s:s, s:s}, s:{s:i, s:[s]}}", "name",
-                          "auth_bruteforce", "description", "many failed logins from one source", "severity", 2,
-                          "signature_id", 2000101, "category", "detection", "detail", "12 failures in 60 s",
-                          "mitre", "technique_id", "T1110.001", "technique", "Brute Force: Password Guessing",
-                          "evidence", "failures", 12, "users", "alice");
+    /* evidence: {user, window_start, window_s, facts: [{name, value, threshold, names}]} (docs/alerts.md) */
+    json_t *a = json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:{s:s, s:s}, s:{s:s, s:i, s:[{s:s, s:i, s:i}]}}",
+                          "name", "auth_bruteforce", "description", "many failed logins from one source",
+                          "severity", 2, "signature_id", 2000101, "category", "detection", "detail",
+                          "12 failures in 60 s", "mitre", "technique_id", "T1110.001", "technique",
+                          "Brute Force: Password Guessing", "evidence", "user", "alice", "window_s", 60, "facts",
+                          "name", "failures", "value", 12, "threshold", 10);
     output_event(o, "alert", TS_2024_05_01, &FLOW, a);
     output_event(o, "alert", TS_2024_05_01, &FLOW,
                  json_pack("{s:s, s:i, s:i, s:s}", "name", "line_too_long", "severity", 3, "signature_id", 2000001,
@@ -286,7 +289,12 @@ static void test_ecs_alert_mitre(void **state)
     assert_str_at(d, "threat.framework", "MITRE ATT&CK");
     assert_str_at(d, "threat.technique.id", "T1110.001");
     assert_str_at(d, "threat.technique.name", "Brute Force: Password Guessing");
-    assert_int_at(d, "imap.alert.evidence.failures", 12);
+    assert_str_at(d, "user.name", "alice"); /* the user a detection is about */
+    assert_str_at(d, "related.user.0", "alice");
+    assert_int_at(d, "imap.alert.evidence.window_s", 60);
+    assert_str_at(d, "imap.alert.evidence.facts.0.name", "failures");
+    assert_int_at(d, "imap.alert.evidence.facts.0.value", 12);
+    assert_int_at(d, "imap.alert.evidence.facts.0.threshold", 10);
     json_t *sub = subset_fields();
     check_in_subset(sub, d, "");
     json_decref(sub);

@@ -134,7 +134,7 @@ static json_t *dset_sample(const dset *s)
 typedef struct user_ent {
     char     name[DETECT_NAME_MAX];
     uint64_t first_seen, last_seen;
-    uint64_t logins_ok, logins_failed, tls, cleartext;
+    uint64_t logins_ok, logins_failed, cleartext; /* over TLS: logins_ok - cleartext */
     uint64_t msgs_fetched, bytes_fetched, msgs_appended, bytes_appended;
     uint64_t msgs_deleted, msgs_expunged, msgs_moved, mailboxes_deleted;
     char     sources[DETECT_LIST][46];
@@ -547,9 +547,7 @@ static void on_login(detect *d, const detect_rec *r)
     if (u) {
         if (r->ok) {
             u->logins_ok++;
-            if (r->tls)
-                u->tls++;
-            else
+            if (!r->tls)
                 u->cleartext++;
         } else {
             u->logins_failed++;
@@ -1040,7 +1038,7 @@ static json_t *user_body(const user_ent *u)
     json_object_set_new_nocheck(b, "logins_failed", json_integer((json_int_t)u->logins_failed));
     json_object_set_new_nocheck(b, "sources", STR_LIST(u, sources, n_sources));
     json_object_set_new_nocheck(b, "mechanisms", STR_LIST(u, mechanisms, n_mech));
-    json_object_set_new_nocheck(b, "tls", json_integer((json_int_t)u->tls));
+    /* (over TLS: logins_ok - cleartext) */
     json_object_set_new_nocheck(b, "cleartext", json_integer((json_int_t)u->cleartext));
     json_object_set_new_nocheck(b, "mailboxes", STR_LIST(u, mailboxes, n_mbox));
     json_object_set_new_nocheck(b, "messages_fetched", json_integer((json_int_t)u->msgs_fetched));

@@ -556,7 +556,13 @@ static void text_email(output *o, const out_flow *flow, const json_t *b)
         put(o, dir && !strcmp(dir, "appended") ? " to " : " in ", 4);
         put_text_str(o, mb);
     }
-    const json_t *from = json_array_get(json_object_get(b, "from"), 0);
+    /* the first From of addresses ([{field, name, address}]) */
+    const json_t *from = NULL, *addrs = json_object_get(b, "addresses");
+    for (size_t i = 0; i < json_array_size(addrs) && !from; i++) {
+        const char *f = obj_str(json_array_get(addrs, i), "field");
+        if (f && !strcmp(f, "from"))
+            from = json_array_get(addrs, i);
+    }
     if (from) {
         const char *name = obj_str(from, "name"), *addr = obj_str(from, "address");
         put(o, " from ", 6);
@@ -984,13 +990,14 @@ static void text_user(output *o, const json_t *b)
     for (size_t i = ul; i < 16; i++)
         put_ch(o, ' ');
     put(o, " logins ", 8);
-    put_i64(o, obj_int(b, "logins_ok", &v) ? v : 0);
+    int64_t ok = obj_int(b, "logins_ok", &v) ? v : 0, clear = obj_int(b, "cleartext", &v) ? v : 0;
+    put_i64(o, ok);
     put(o, " ok ", 4);
     put_i64(o, obj_int(b, "logins_failed", &v) ? v : 0);
     put(o, " failed (tls ", 13);
-    put_i64(o, obj_int(b, "tls", &v) ? v : 0);
+    put_i64(o, ok - clear); /* imap_user has no "tls": the successes not in clear */
     put(o, ", clear ", 8);
-    put_i64(o, obj_int(b, "cleartext", &v) ? v : 0);
+    put_i64(o, clear);
     put(o, ") ", 2);
     put_str_list(o, json_object_get(b, "mechanisms"));
     put(o, " from ", 6);

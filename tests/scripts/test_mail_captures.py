@@ -95,7 +95,8 @@ def check_email(want, ev):
         eq("section", ev.get("section"), want["section"])
     eq("message_id", ev.get("message_id"), want["message_id"])
     eq("subject", ev.get("subject"), want["subject"])
-    frm = ev.get("from") or [{}]
+    # addresses: [{field, name, address}] of every address header, From first
+    frm = [a for a in ev.get("addresses", []) if a.get("field") == "from"] or [{}]
     eq("from", frm[0].get("address"), want["from"])
     for k in ("received_count", "x_mailer", "user_agent", "in_reply_to"):
         if k in want:

@@ -193,7 +193,9 @@ def main():
     evs = run(os.path.join(CAPS, "imaplib-main.pcap"))
     env = [e["email"] for e in evs if e["event_type"] == "email" and e["email"]["source"] == "envelope"]
     check(any(m.get("subject") == "Grüße aus München" and m.get("message_id") == "<gruss@example.de>" and
-              m["from"][0]["name"] == "Jörg Müller" and m.get("tag") for m in env), "envelope-only", str(env[:2]))
+              [(a["field"], a.get("name")) for a in m.get("addresses", []) if a["field"] == "from"] ==
+              [("from", "Jörg Müller")] and m.get("tag") and "command" not in m for m in env),
+          "envelope-only", str(env[:2]))
 
     # 3. the session summary and the text trace
     evs = run(os.path.join(CAPS, "mbsync-imaps.pcap"))

@@ -437,8 +437,9 @@ static void test_text_mail(void **state)
     output_set_color(o, OUT_COLOR_NEVER);
     uint64_t t = TS_2024_05_01;
     output_event(o, "email", t, &FLOW3,
-                 json_pack("{s:s,s:s,s:s,s:s,s:i,s:[{s:s,s:s}],s:s,s:I,s:b,s:b,s:[{s:s},{s:s}]}", "direction", "fetched",
-                           "source", "message", "tag", "A7", "mailbox", "INBOX", "uid", 4, "from", "name", "Bob",
+                 json_pack("{s:s,s:s,s:s,s:s,s:i,s:[{s:s,s:s},{s:s,s:s,s:s}],s:s,s:I,s:b,s:b,s:[{s:s},{s:s}]}",
+                           "direction", "fetched", "source", "message", "tag", "A7", "mailbox", "INBOX", "uid", 4,
+                           "addresses", "field", "sender", "address", "sec@example.org", "field", "from", "name", "Bob",
                            "address", "bob@example.org", "subject", "Grüße\x1b", "size", (json_int_t)12600,
                            "complete", 1, "truncated", 0, "attachments", "sha256", "a", "sha256", "b"));
     output_event(o, "fileinfo", t, &FLOW3, json_pack("{s:s,s:i}", "filename", "a.pdf", "size", 3)); /* no line */

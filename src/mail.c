@@ -232,8 +232,11 @@ static void set_headers(json_t *email, GMimeMessage *msg)
         else
             json_decref(arr);
     }
+    /* the program that wrote the message (ECS email.x_mailer): X-Mailer,
+     * or User-Agent (Thunderbird, mutt) when there is no X-Mailer */
     set_header_text(email, "x_mailer", obj, "X-Mailer");
-    set_header_text(email, "user_agent", obj, "User-Agent");
+    if (!json_object_get(email, "x_mailer"))
+        set_header_text(email, "x_mailer", obj, "User-Agent");
     GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
     int nh = hl ? g_mime_header_list_get_count(hl) : 0, received = 0;
     for (int i = 0; i < nh; i++) {
@@ -868,8 +871,10 @@ static void msg_finish(mail_conn *m, msg *g, uint64_t ts)
      * would match it against message hashes) */
     if (complete && !g->header_only)
         json_object_set_new(email, "sha256", json_string(sha));
-    json_object_set_new(email, "complete", json_boolean(complete));
-    json_object_set_new(email, "truncated", json_boolean(g->cut || rc == 1));
+    /* as fileinfo.state: gaps (bytes lost, or a join without its last
+     * part) before truncated (a cap reached: the rest not parsed) */
+    json_object_set_new(email, "state",
+                        json_string(!complete ? "gaps" : (g->cut || rc == 1) ? "truncated" : "complete"));
     if (g->refused)
         json_object_set_new(email, "memcap", json_true());
     if (g->partial)
@@ -1272,9 +1277,7 @@ static json_t *email_from_envelope(const imap_node *resp, const imap_node *env, 
     set_str(e, "date", node_s(imap_node_get(env, "date")));
     set_str(e, "message_id", node_s(imap_node_get(env, "message_id")));
     set_str(e, "in_reply_to", node_s(imap_node_get(env, "in_reply_to")));
-    json_object_set_new(e, "complete", json_false());
-    json_object_set_new(e, "truncated", json_false());
-    return e;
+    return e; /* no bytes: no state */
 }
 
 void mail_transaction(mail_conn *m, const imap_transaction *t, uint64_t ts)

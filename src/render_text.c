@@ -591,9 +591,10 @@ static void text_email(output *o, const out_flow *flow, const json_t *b)
         put_size(o, v);
         put_ch(o, ')');
     }
-    if (json_is_true(json_object_get(b, "truncated")))
+    const char *state = obj_str(b, "state");
+    if (state && !strcmp(state, "truncated"))
         put_str(o, " truncated");
-    if (src && strcmp(src, "envelope") != 0 && json_is_false(json_object_get(b, "complete")))
+    if (state && !strcmp(state, "gaps"))
         put_str(o, " incomplete");
     put_color(o, C_RESET);
     put_ch(o, '\n');

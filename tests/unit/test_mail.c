@@ -213,8 +213,9 @@ static void test_multipart_attachments(void **st)
     assert_string_equal(fs(email, "in_reply_to"), "<m0@example.de>");
     assert_int_equal(json_array_size(json_object_get(email, "references")), 2);
     assert_string_equal(json_string_value(json_array_get(json_object_get(email, "references"), 0)), "<a@h>");
+    /* X-Mailer and User-Agent name one thing: X-Mailer first */
     assert_string_equal(fs(email, "x_mailer"), "TestMailer 1.0");
-    assert_string_equal(fs(email, "user_agent"), "Agent/2");
+    assert_null(json_object_get(email, "user_agent"));
     assert_string_equal(fs(email, "date"), "Tue, 14 Nov 2023 10:00:00 +0000");
     assert_int_equal(json_integer_value(json_object_get(email, "received_count")), 2);
 
@@ -259,6 +260,21 @@ static void test_multipart_attachments(void **st)
     json_decref(email);
     json_decref(f.list);
     free(m);
+}
+
+/* User-Agent (Thunderbird, mutt) is the x_mailer of a message with no X-Mailer */
+static void test_user_agent_mailer(void **st)
+{
+    (void)st;
+    const char *m = "From: a@example.org\r\nUser-Agent: Mutt/2.2.9\r\nSubject: ua\r\n\r\nbody\r\n";
+    json_t *email = json_object();
+    files f = { json_array() };
+    assert_int_equal(mail_parse((const uint8_t *)m, strlen(m), false, false, email, collect, &f), 0);
+    assert_string_equal(fs(email, "x_mailer"), "Mutt/2.2.9");
+    assert_null(json_object_get(email, "user_agent"));
+    assert_string_equal(fs(addr(email, "from", 0, NULL), "address"), "a@example.org");
+    json_decref(email);
+    json_decref(f.list);
 }
 
 static void test_rfc2047_filename(void **st)
@@ -410,7 +426,7 @@ static void test_partial_join(void **st)
     json_t *e = ev.email[0];
     assert_string_equal(fs(e, "sha256"), whole);
     assert_int_equal(json_integer_value(json_object_get(e, "size")), len);
-    assert_true(json_is_true(json_object_get(e, "complete")));
+    assert_string_equal(fs(e, "state"), "complete");
     assert_true(json_is_true(json_object_get(e, "partial_joined")));
     assert_string_equal(fs(e, "tag"), "A9");
     assert_null(json_object_get(e, "command")); /* the imap event of tag A9 has it */
@@ -473,7 +489,7 @@ static void test_partial_join_empty_last(void **st)
     mail_transaction(mc, &t, 2);
     mail_flush(mc, 2);
     assert_int_equal(ev.ne, 1);
-    assert_true(json_is_true(json_object_get(ev.email[0], "complete")));
+    assert_string_equal(fs(ev.email[0], "state"), "complete");
     assert_string_equal(fs(ev.email[0], "sha256"), whole);
     assert_string_equal(fs(ev.email[0], "subject"), "even");
     imap_node_release(rn);
@@ -488,7 +504,7 @@ static void test_partial_join_empty_last(void **st)
     feed(mc, "BODY[]", true, 1000, m + 1000, 1000, 42);
     mail_conn_end(mc, 3);
     assert_int_equal(ev.ne, 1);
-    assert_true(json_is_false(json_object_get(ev.email[0], "complete")));
+    assert_string_equal(fs(ev.email[0], "state"), "gaps");
     assert_null(json_object_get(ev.email[0], "sha256"));
     mail_conn_free(mc);
     events_free(&ev);
@@ -651,7 +667,7 @@ static void test_cap_truncated(void **st)
     mail_conn_end(mc, 2);
     assert_int_equal(ev.ne, 1);
     json_t *e = ev.email[0];
-    assert_true(json_is_true(json_object_get(e, "truncated")));
+    assert_string_equal(fs(e, "state"), "truncated");
     /* every byte was still hashed */
     assert_string_equal(fs(e, "sha256"), whole);
     assert_int_equal(json_integer_value(json_object_get(e, "size")), len);
@@ -818,7 +834,7 @@ static void test_huge_part(void **st)
 
     assert_int_equal(ev.ne, 1);
     json_t *e = ev.email[0];
-    assert_true(json_is_true(json_object_get(e, "truncated")));
+    assert_string_equal(fs(e, "state"), "truncated");
     assert_int_equal(json_integer_value(json_object_get(e, "size")), (json_int_t)total);
     assert_string_equal(fs(e, "sha256"), want);   /* every byte hashed */
     assert_string_equal(fs(e, "subject"), "big");
@@ -891,6 +907,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_multipart_attachments),
+        cmocka_unit_test(test_user_agent_mailer),
         cmocka_unit_test(test_rfc2047_filename),
         cmocka_unit_test(test_charsets),
         cmocka_unit_test(test_partial_join),

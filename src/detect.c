@@ -1050,16 +1050,17 @@ static json_t *user_body(const user_ent *u)
     json_object_set_new_nocheck(b, "messages_moved", json_integer((json_int_t)u->msgs_moved));
     json_object_set_new_nocheck(b, "mailboxes_deleted", json_integer((json_int_t)u->mailboxes_deleted));
     json_object_set_new_nocheck(b, "clients", STR_LIST(u, clients, n_clients));
+    /* (last seen: the event's timestamp, emit_users) */
     output_format_rfc3339(u->first_seen, t);
     json_object_set_new_nocheck(b, "first_seen", json_string(t));
-    output_format_rfc3339(u->last_seen, t);
-    json_object_set_new_nocheck(b, "last_seen", json_string(t));
     json_object_set_new_nocheck(b, "truncated", json_boolean(u->truncated));
     return b;
 }
 
-/* One imap_user event per user, by name.  Lock held. */
-static void emit_users(detect *d, uint64_t now_us)
+/* One imap_user event per user, by name, each at the time of the last
+ * record counted for that user (its "last seen": the packet that
+ * completed what the event says, as for every event).  Lock held. */
+static void emit_users(detect *d)
 {
     user_list l = {0};
     if (!d->cfg.users)
@@ -1076,8 +1077,8 @@ static void emit_users(detect *d, uint64_t now_us)
         json_t *b = user_body(l.v[i]);
         d->user_events++;
         if (d->report)
-            report_event(d->report, "imap_user", now_us, NULL, b);
-        output_event(d->out, "imap_user", now_us, NULL, b);
+            report_event(d->report, "imap_user", l.v[i]->last_seen, NULL, b);
+        output_event(d->out, "imap_user", l.v[i]->last_seen, NULL, b);
     }
     free(l.v);
 }
@@ -1091,7 +1092,7 @@ void detect_tick(detect *d, uint64_t now_us)
         else if (now_us - d->last_users_us >= d->cfg.user_interval_us) {
             d->last_users_us = now_us;
             drain(d, false);
-            emit_users(d, now_us);
+            emit_users(d);
         }
     }
     /* live: the alerts written since the last tick go out (with
@@ -1107,7 +1108,7 @@ void detect_finish(detect *d, uint64_t now_us)
     if (!d->finished) {
         drain(d, true);
         d->finished = true;
-        emit_users(d, now_us);
+        emit_users(d);
         /* written now: with --threads the layer's output is a fork whose
          * buffer must reach the file before the final stats event */
         output_flush(d->out);

@@ -159,6 +159,11 @@ def main():
           [x["alert"]["detail"] for x in al2])
     none("bulk-negative", run(main_cap)[0], "bulk_download")  # FETCH 1:* (FLAGS UID) is no body
     u = users[0]["imap_user"] if users else {}
+    # the imap_user event is at the time alice was last seen: her FETCH
+    fetch = [e for e in run(c("bulk"))[3] if e["event_type"] == "imap" and e["imap"].get("command") == "FETCH"]
+    check("bulk-user-last-seen", users and fetch and users[0]["timestamp"] == fetch[-1]["timestamp"] and
+          "last_seen" not in u and u.get("first_seen", "z") < users[0]["timestamp"],
+          [x["timestamp"] for x in users + fetch[-1:]])
     check("bulk-user-counts", u.get("messages_fetched", 0) >= 7 and u.get("bytes_fetched", 0) > 20000 and
           "INBOX" in u.get("mailboxes", []), u)
 

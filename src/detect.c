@@ -1045,7 +1045,7 @@ static json_t *user_body(const user_ent *u)
     json_object_set_new_nocheck(b, "bytes_fetched", json_integer((json_int_t)u->bytes_fetched));
     json_object_set_new_nocheck(b, "messages_appended", json_integer((json_int_t)u->msgs_appended));
     json_object_set_new_nocheck(b, "bytes_appended", json_integer((json_int_t)u->bytes_appended));
-    json_object_set_new_nocheck(b, "messages_deleted", json_integer((json_int_t)u->msgs_deleted));
+    json_object_set_new_nocheck(b, "messages_flagged_deleted", json_integer((json_int_t)u->msgs_deleted));
     json_object_set_new_nocheck(b, "messages_expunged", json_integer((json_int_t)u->msgs_expunged));
     json_object_set_new_nocheck(b, "messages_moved", json_integer((json_int_t)u->msgs_moved));
     json_object_set_new_nocheck(b, "mailboxes_deleted", json_integer((json_int_t)u->mailboxes_deleted));

@@ -980,7 +980,7 @@ static void text_user(output *o, const json_t *b)
     static const struct { const char *key, *label; } nums[] = {
         {"messages_fetched", "fetched "}, {"bytes_fetched", " msgs "},
         {"messages_appended", " B, appended "}, {"bytes_appended", " msgs "},
-        {"messages_deleted", " B, deleted "}, {"messages_expunged", ", expunged "},
+        {"messages_flagged_deleted", " B, deleted "}, {"messages_expunged", ", expunged "},
         {"messages_moved", ", moved "}, {"mailboxes_deleted", ", mailboxes deleted "}};
     const char *user = obj_str(b, "user");
     int64_t v;

@@ -180,7 +180,7 @@ def main():
          "mass_deletion")
     none("massdelete-negative", run(main_cap)[0], "mass_deletion")
     u = users[0]["imap_user"] if users else {}
-    check("massdelete-user-counts", u.get("messages_deleted") == 60 and u.get("messages_expunged") == 60 and
+    check("massdelete-user-counts", u.get("messages_flagged_deleted") == 60 and "messages_deleted" not in u and u.get("messages_expunged") == 60 and
           u.get("mailboxes_deleted") == 6 and u.get("messages_appended") == 60, u)
 
     # mass_move: MOVE 1:* of 110 messages

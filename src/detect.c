@@ -134,7 +134,7 @@ static json_t *dset_sample(const dset *s)
 typedef struct user_ent {
     char     name[DETECT_NAME_MAX];
     uint64_t first_seen, last_seen;
-    uint64_t logins_ok, logins_failed, tls, cleartext;
+    uint64_t logins_ok, logins_failed, cleartext; /* over TLS: logins_ok - cleartext */
     uint64_t msgs_fetched, bytes_fetched, msgs_appended, bytes_appended;
     uint64_t msgs_deleted, msgs_expunged, msgs_moved, mailboxes_deleted;
     char     sources[DETECT_LIST][46];
@@ -349,12 +349,66 @@ static detect_rec *heap_pop(detect *d)
 
 /* ---- alerts ---------------------------------------------------------------- */
 
+/*
+ * The evidence of every detection has one shape (docs/alerts.md
+ * "Evidence"): `user` (the user the finding is about; the client is the
+ * event's src_ip, the server its dest_ip and dest_port), `window_start`
+ * and `window_s`, and `facts`: [{name, value, threshold, names}], one
+ * entry per thing counted or named.  `value` is the number, `threshold`
+ * the option it was compared with, `names` at most DETECT_SAMPLE of the
+ * distinct names counted (users, clients, mailboxes) or the one string a
+ * fact is (a mailbox, a fetch item, a fingerprint).
+ */
+static json_t *evidence_new(const char *user)
+{
+    json_t *ev = json_object();
+    if (user)
+        json_object_set_new_nocheck(ev, "user", json_string(user));
+    return ev;
+}
+
 static void put_window(json_t *ev, uint64_t start, uint64_t len_us)
 {
     char b[28];
     output_format_rfc3339(start, b);
     json_object_set_new_nocheck(ev, "window_start", json_string(b));
     json_object_set_new_nocheck(ev, "window_s", json_integer((json_int_t)(len_us / 1000000u)));
+}
+
+/* Appends the fact `name` to ev's facts; returns it (borrowed). */
+static json_t *fact(json_t *ev, const char *name)
+{
+    json_t *facts = json_object_get(ev, "facts"), *f = json_object();
+    if (!facts) {
+        facts = json_array();
+        json_object_set_new_nocheck(ev, "facts", facts);
+    }
+    json_object_set_new_nocheck(f, "name", json_string(name));
+    json_array_append_new(facts, f);
+    return f;
+}
+
+/* A counted fact: its value, and the threshold it was compared with. */
+static json_t *fact_count(json_t *ev, const char *name, uint64_t value)
+{
+    json_t *f = fact(ev, name);
+    json_object_set_new_nocheck(f, "value", json_integer((json_int_t)value));
+    return f;
+}
+
+static json_t *fact_limit(json_t *ev, const char *name, uint64_t value, uint64_t threshold)
+{
+    json_t *f = fact_count(ev, name, value);
+    json_object_set_new_nocheck(f, "threshold", json_integer((json_int_t)threshold));
+    return f;
+}
+
+/* A fact that is one string. */
+static void fact_text(json_t *ev, const char *name, const char *text)
+{
+    json_t *a = json_array();
+    json_array_append_new(a, json_string(text));
+    json_object_set_new_nocheck(fact(ev, name), "names", a);
 }
 
 /* Writes alert `which` on the connection of r, at r's time; evidence stolen. */
@@ -379,7 +433,7 @@ static void emit_alert(detect *d, const detect_rec *r, int which, const char *de
         json_object_set_new_nocheck(m, "technique", json_string(alert_info[which].technique));
         json_object_set_new_nocheck(a, "mitre", m);
     }
-    json_object_set_new_nocheck(a, "evidence", evidence ? evidence : json_object());
+    json_object_set_new_nocheck(a, "evidence", evidence ? evidence : evidence_new(NULL));
     d->alerts[which]++;
     if (d->report)
         report_event(d->report, "alert", r->ts_us, &of, a);
@@ -395,9 +449,9 @@ static void note_eviction(detect *d, int table, const detect_rec *r)
     if (d->full_reported[table] || !d->cfg.enabled)
         return;
     d->full_reported[table] = true;
-    ev = json_object();
-    json_object_set_new_nocheck(ev, "table", json_string(table_names[table]));
-    json_object_set_new_nocheck(ev, "capacity", json_integer((json_int_t)detect_table_cap(d->t[table])));
+    ev = evidence_new(NULL);
+    fact_text(ev, "table", table_names[table]);
+    fact_count(ev, "capacity", detect_table_cap(d->t[table]));
     snprintf(detail, sizeof detail, "the %s table is full (%u entries, %s): the least recently used "
              "are forgotten; counted in stats detect.evicted", table_names[table],
              detect_table_cap(d->t[table]), table == T_USERS ? "--max-users" : "--detect-max-keys");
@@ -493,9 +547,7 @@ static void on_login(detect *d, const detect_rec *r)
     if (u) {
         if (r->ok) {
             u->logins_ok++;
-            if (r->tls)
-                u->tls++;
-            else
+            if (!r->tls)
                 u->cleartext++;
         } else {
             u->logins_failed++;
@@ -524,17 +576,16 @@ static void on_login(detect *d, const detect_rec *r)
         uint64_t tot = sv->stuff.a + sv->stuff.b;
         uint64_t pct = tot ? sv->stuff.b * 100 / tot : 0;
         if (pct <= c->stuff_success_pct) {
-            json_t *ev = json_object();
+            json_t *ev = evidence_new(NULL);
             sv->stuff.alerted = true;
-            json_object_set_new_nocheck(ev, "server", json_string(skey));
-            json_object_set_new_nocheck(ev, "clients", json_integer(sv->clients.n));
-            json_object_set_new_nocheck(ev, "users", json_integer(sv->users.n));
-            json_object_set_new_nocheck(ev, "failures", json_integer((json_int_t)sv->stuff.a));
-            json_object_set_new_nocheck(ev, "successes", json_integer((json_int_t)sv->stuff.b));
-            json_object_set_new_nocheck(ev, "success_pct", json_integer((json_int_t)pct));
             put_window(ev, sv->stuff.start, c->stuff_window_us);
-            json_object_set_new_nocheck(ev, "clients_sample", dset_sample(&sv->clients));
-            json_object_set_new_nocheck(ev, "users_sample", dset_sample(&sv->users));
+            json_object_set_new_nocheck(fact_limit(ev, "clients", sv->clients.n, c->stuff_clients), "names",
+                                        dset_sample(&sv->clients));
+            json_object_set_new_nocheck(fact_limit(ev, "users", sv->users.n, c->stuff_users), "names",
+                                        dset_sample(&sv->users));
+            fact_count(ev, "failures", sv->stuff.a);
+            fact_count(ev, "successes", sv->stuff.b);
+            fact_limit(ev, "success_pct", pct, c->stuff_success_pct); /* at most */
             snprintf(detail, sizeof detail, "%u clients tried %u users against %s: %llu failed, %llu succeeded "
                      "(%llu%%) within %llu s", sv->clients.n, sv->users.n, skey,
                      (unsigned long long)sv->stuff.a, (unsigned long long)sv->stuff.b, (unsigned long long)pct,
@@ -552,13 +603,10 @@ static void on_login(detect *d, const detect_rec *r)
         win_roll(&p->fails, r->ts_us, c->bf_window_us);
         p->fails.a++;
         if (!p->fails.alerted && p->fails.a >= c->bf_failures) {
-            json_t *ev = json_object();
+            json_t *ev = evidence_new(r->user);
             p->fails.alerted = true;
-            json_object_set_new_nocheck(ev, "client", json_string(r->src_ip));
-            json_object_set_new_nocheck(ev, "user", json_string(r->user));
-            json_object_set_new_nocheck(ev, "failures", json_integer((json_int_t)p->fails.a));
-            json_object_set_new_nocheck(ev, "threshold", json_integer(c->bf_failures));
             put_window(ev, p->fails.start, c->bf_window_us);
+            fact_limit(ev, "failures", p->fails.a, c->bf_failures);
             snprintf(detail, sizeof detail, "%llu failed logins from %s as \"%.64s\" within %llu s",
                      (unsigned long long)p->fails.a, r->src_ip, r->user,
                      (unsigned long long)(c->bf_window_us / 1000000u));
@@ -573,14 +621,12 @@ static void on_login(detect *d, const detect_rec *r)
         if (r->user[0])
             dset_add(&cl->users, r->user);
         if (!cl->w.alerted && cl->users.n >= c->spray_users) {
-            json_t *ev = json_object();
+            json_t *ev = evidence_new(NULL);
             cl->w.alerted = true;
-            json_object_set_new_nocheck(ev, "client", json_string(r->src_ip));
-            json_object_set_new_nocheck(ev, "users", json_integer(cl->users.n));
-            json_object_set_new_nocheck(ev, "failures", json_integer((json_int_t)cl->w.a));
-            json_object_set_new_nocheck(ev, "threshold", json_integer(c->spray_users));
             put_window(ev, cl->w.start, c->spray_window_us);
-            json_object_set_new_nocheck(ev, "users_sample", dset_sample(&cl->users));
+            json_object_set_new_nocheck(fact_limit(ev, "users", cl->users.n, c->spray_users), "names",
+                                        dset_sample(&cl->users));
+            fact_count(ev, "failures", cl->w.a);
             snprintf(detail, sizeof detail, "%s failed to log in as %u different users within %llu s",
                      r->src_ip, cl->users.n, (unsigned long long)(c->spray_window_us / 1000000u));
             emit_alert(d, r, DA_SPRAY, detail, ev);
@@ -596,13 +642,12 @@ static void on_login(detect *d, const detect_rec *r)
         /* login_after_failures */
         if (u->fails.open && r->ts_us >= u->fails.start && r->ts_us - u->fails.start <= c->after_window_us &&
             u->fails.a >= c->after_failures) {
-            json_t *ev = json_object();
-            json_object_set_new_nocheck(ev, "user", json_string(r->user));
-            json_object_set_new_nocheck(ev, "client", json_string(r->src_ip));
-            json_object_set_new_nocheck(ev, "failures", json_integer((json_int_t)u->fails.a));
-            json_object_set_new_nocheck(ev, "threshold", json_integer(c->after_failures));
+            json_t *ev = evidence_new(r->user);
             put_window(ev, u->fails.start, c->after_window_us);
-            json_object_set_new_nocheck(ev, "clients_sample", dset_sample(&u->fail_clients));
+            fact_limit(ev, "failures", u->fails.a, c->after_failures);
+            /* the clients of those failures (the success's is src_ip) */
+            json_object_set_new_nocheck(fact_count(ev, "clients", u->fail_clients.n), "names",
+                                        dset_sample(&u->fail_clients));
             snprintf(detail, sizeof detail, "\"%.64s\" logged in from %s after %llu failed logins within %llu s",
                      r->user, r->src_ip, (unsigned long long)u->fails.a,
                      (unsigned long long)(c->after_window_us / 1000000u));
@@ -637,19 +682,12 @@ users_only:
             }
             if (!known) {
                 if (c->enabled && u->n_fps > 0) {
-                    json_t *ev = json_object(), *fp = json_object();
-                    json_object_set_new_nocheck(ev, "user", json_string(r->user));
-                    json_object_set_new_nocheck(ev, "client", json_string(r->src_ip));
-#define FP_SET(k) if (r->k[0]) json_object_set_new_nocheck(fp, #k, json_string(r->k))
-                    FP_SET(id);
-                    FP_SET(ja3);
-                    FP_SET(ja4);
-                    FP_SET(banner);
-#undef FP_SET
-                    json_object_set_new_nocheck(ev, "fingerprint", fp);
-                    json_object_set_new_nocheck(ev, "known_fingerprints", json_integer(u->n_fps));
-                    if (u->n_clients > 0)
-                        json_object_set_new_nocheck(ev, "first_client", json_string(u->clients[0]));
+                    json_t *ev = evidence_new(r->user), *seen = json_array();
+                    /* as imap_user.clients writes them: "id ... ja4 ... ja3 ... banner ..." */
+                    fact_text(ev, "fingerprint", desc);
+                    for (unsigned i = 0; i < u->n_clients && i < DETECT_SAMPLE; i++)
+                        json_array_append_new(seen, json_string(u->clients[i]));
+                    json_object_set_new_nocheck(fact_count(ev, "known_fingerprints", u->n_fps), "names", seen);
                     snprintf(detail, sizeof detail, "\"%.64s\" logged in from %s with a client not seen "
                              "before for this user: %s", r->user, r->src_ip, desc);
                     emit_alert(d, r, DA_NEW_FP, detail, ev);
@@ -681,29 +719,23 @@ static void on_fetch(detect *d, const detect_rec *r, user_ent *u)
     u->bulk.a += r->bytes;
     u->bulk.b += r->messages;
     if (r->whole_mailbox && !u->whole_alerted && !u->bulk.alerted) {
-        json_t *ev = json_object();
+        json_t *ev = evidence_new(r->user);
         u->whole_alerted = true;
-        json_object_set_new_nocheck(ev, "user", json_string(r->user));
-        json_object_set_new_nocheck(ev, "whole_mailbox", json_true());
-        json_object_set_new_nocheck(ev, "mailbox", json_string(r->mailbox));
-        json_object_set_new_nocheck(ev, "items", json_string(r->items));
-        json_object_set_new_nocheck(ev, "messages", json_integer((json_int_t)r->messages));
-        json_object_set_new_nocheck(ev, "bytes", json_integer((json_int_t)r->bytes));
+        fact_text(ev, "whole_mailbox", r->mailbox);
+        fact_text(ev, "items", r->items);
+        fact_count(ev, "messages", r->messages);
+        fact_count(ev, "bytes", r->bytes);
         snprintf(detail, sizeof detail, "\"%.64s\" fetched %s of every message of \"%.64s\" (1:*): %llu messages, "
                  "%llu bytes", r->user, r->items, r->mailbox, (unsigned long long)r->messages,
                  (unsigned long long)r->bytes);
         emit_alert(d, r, DA_BULK, detail, ev);
     }
     if (!u->bulk.alerted && (u->bulk.a >= c->bulk_bytes || u->bulk.b >= c->bulk_messages)) {
-        json_t *ev = json_object();
+        json_t *ev = evidence_new(r->user);
         u->bulk.alerted = true;
-        json_object_set_new_nocheck(ev, "user", json_string(r->user));
-        json_object_set_new_nocheck(ev, "whole_mailbox", json_false());
-        json_object_set_new_nocheck(ev, "messages", json_integer((json_int_t)u->bulk.b));
-        json_object_set_new_nocheck(ev, "bytes", json_integer((json_int_t)u->bulk.a));
-        json_object_set_new_nocheck(ev, "threshold", json_integer(c->bulk_messages));
-        json_object_set_new_nocheck(ev, "threshold_bytes", json_integer((json_int_t)c->bulk_bytes));
         put_window(ev, u->bulk.start, c->bulk_window_us);
+        fact_limit(ev, "messages", u->bulk.b, c->bulk_messages);
+        fact_limit(ev, "bytes", u->bulk.a, c->bulk_bytes);
         snprintf(detail, sizeof detail, "\"%.64s\" fetched %llu messages, %llu bytes within %llu s", r->user,
                  (unsigned long long)u->bulk.b, (unsigned long long)u->bulk.a,
                  (unsigned long long)(c->bulk_window_us / 1000000u));
@@ -739,16 +771,14 @@ static void on_delete(detect *d, const detect_rec *r, user_ent *u)
         dset_add(&u->del_mailboxes, r->mailbox);
     if (!u->del.alerted &&
         (u->del.a >= c->del_messages || u->del.b >= c->del_messages || u->del.c >= c->del_mailboxes)) {
-        json_t *ev = json_object();
+        json_t *ev = evidence_new(r->user);
         u->del.alerted = true;
-        json_object_set_new_nocheck(ev, "user", json_string(r->user));
-        json_object_set_new_nocheck(ev, "messages_flagged_deleted", json_integer((json_int_t)u->del.a));
-        json_object_set_new_nocheck(ev, "messages_expunged", json_integer((json_int_t)u->del.b));
-        json_object_set_new_nocheck(ev, "mailboxes_deleted", json_integer((json_int_t)u->del.c));
-        json_object_set_new_nocheck(ev, "threshold", json_integer(c->del_messages));
-        json_object_set_new_nocheck(ev, "threshold_mailboxes", json_integer(c->del_mailboxes));
         put_window(ev, u->del.start, c->del_window_us);
-        json_object_set_new_nocheck(ev, "mailboxes_sample", dset_sample(&u->del_mailboxes));
+        fact_limit(ev, "messages_flagged_deleted", u->del.a, c->del_messages);
+        fact_limit(ev, "messages_expunged", u->del.b, c->del_messages);
+        fact_limit(ev, "mailboxes_deleted", u->del.c, c->del_mailboxes);
+        json_object_set_new_nocheck(fact_count(ev, "mailboxes", u->del_mailboxes.n), "names",
+                                    dset_sample(&u->del_mailboxes));
         snprintf(detail, sizeof detail, "\"%.64s\" flagged %llu messages \\Deleted, expunged %llu, deleted %llu "
                  "mailboxes within %llu s", r->user, (unsigned long long)u->del.a, (unsigned long long)u->del.b,
                  (unsigned long long)u->del.c, (unsigned long long)(c->del_window_us / 1000000u));
@@ -771,13 +801,12 @@ static void on_move(detect *d, const detect_rec *r, user_ent *u)
     if (r->mailbox[0])
         dset_add(&u->move_targets, r->mailbox);
     if (!u->move.alerted && u->move.a >= c->move_messages) {
-        json_t *ev = json_object();
+        json_t *ev = evidence_new(r->user);
         u->move.alerted = true;
-        json_object_set_new_nocheck(ev, "user", json_string(r->user));
-        json_object_set_new_nocheck(ev, "messages", json_integer((json_int_t)u->move.a));
-        json_object_set_new_nocheck(ev, "threshold", json_integer(c->move_messages));
         put_window(ev, u->move.start, c->move_window_us);
-        json_object_set_new_nocheck(ev, "mailboxes_sample", dset_sample(&u->move_targets));
+        fact_limit(ev, "messages", u->move.a, c->move_messages);
+        json_object_set_new_nocheck(fact_count(ev, "target_mailboxes", u->move_targets.n), "names",
+                                    dset_sample(&u->move_targets));
         snprintf(detail, sizeof detail, "\"%.64s\" moved %llu messages within %llu s", r->user,
                  (unsigned long long)u->move.a, (unsigned long long)(c->move_window_us / 1000000u));
         emit_alert(d, r, DA_MASS_MOVE, detail, ev);
@@ -813,13 +842,12 @@ static void on_starttls(detect *d, const detect_rec *r)
         without = sv->without.n;
     }
     if (!sv->stripped_alerted && with > 0 && without > 0) {
-        json_t *ev = json_object();
+        json_t *ev = evidence_new(NULL);
         sv->stripped_alerted = true;
-        json_object_set_new_nocheck(ev, "server", json_string(skey));
-        json_object_set_new_nocheck(ev, "flows_with_starttls", json_integer((json_int_t)with));
-        json_object_set_new_nocheck(ev, "flows_without_starttls", json_integer((json_int_t)without));
-        json_object_set_new_nocheck(ev, "clients_with_sample", dset_sample(&sv->with));
-        json_object_set_new_nocheck(ev, "clients_without_sample", dset_sample(&sv->without));
+        /* names: clients of those connections */
+        json_object_set_new_nocheck(fact_count(ev, "flows_with_starttls", with), "names", dset_sample(&sv->with));
+        json_object_set_new_nocheck(fact_count(ev, "flows_without_starttls", without), "names",
+                                    dset_sample(&sv->without));
         snprintf(detail, sizeof detail, "%s offered STARTTLS before TLS on %llu connections and not on %llu, "
                  "this one among them", skey, (unsigned long long)with, (unsigned long long)without);
         if (r->offered && sv->first_without.set) {
@@ -835,7 +863,7 @@ static void on_starttls(detect *d, const detect_rec *r)
             memcpy(on.dest_ip, fe->dest_ip, sizeof on.dest_ip);
             on.src_port = fe->src_port;
             on.dest_port = fe->dest_port;
-            json_object_set_new_nocheck(ev, "evidence_flow_id", json_integer((json_int_t)r->flow_id));
+            fact_count(ev, "evidence_flow_id", r->flow_id);
             emit_alert(d, &on, DA_STRIPPED, detail, ev);
         } else {
             emit_alert(d, r, DA_STRIPPED, detail, ev);
@@ -928,10 +956,10 @@ void detect_submit(detect *d, unsigned f, const detect_rec *r)
         d->reorder_forced++;
         if (!d->forced_reported && d->cfg.enabled) {
             char detail[160];
-            json_t *ev = json_object();
+            json_t *ev = evidence_new(NULL);
             d->forced_reported = true;
-            json_object_set_new_nocheck(ev, "table", json_string("reorder_buffer"));
-            json_object_set_new_nocheck(ev, "capacity", json_integer(d->cap_heap));
+            fact_text(ev, "table", "reorder_buffer");
+            fact_count(ev, "capacity", d->cap_heap);
             snprintf(detail, sizeof detail, "the reorder buffer is full (%u records): the oldest are processed "
                      "before every thread's clock has passed them; counted in stats detect.reorder_forced",
                      d->cap_heap);
@@ -1010,28 +1038,29 @@ static json_t *user_body(const user_ent *u)
     json_object_set_new_nocheck(b, "logins_failed", json_integer((json_int_t)u->logins_failed));
     json_object_set_new_nocheck(b, "sources", STR_LIST(u, sources, n_sources));
     json_object_set_new_nocheck(b, "mechanisms", STR_LIST(u, mechanisms, n_mech));
-    json_object_set_new_nocheck(b, "tls", json_integer((json_int_t)u->tls));
+    /* (over TLS: logins_ok - cleartext) */
     json_object_set_new_nocheck(b, "cleartext", json_integer((json_int_t)u->cleartext));
     json_object_set_new_nocheck(b, "mailboxes", STR_LIST(u, mailboxes, n_mbox));
     json_object_set_new_nocheck(b, "messages_fetched", json_integer((json_int_t)u->msgs_fetched));
     json_object_set_new_nocheck(b, "bytes_fetched", json_integer((json_int_t)u->bytes_fetched));
     json_object_set_new_nocheck(b, "messages_appended", json_integer((json_int_t)u->msgs_appended));
     json_object_set_new_nocheck(b, "bytes_appended", json_integer((json_int_t)u->bytes_appended));
-    json_object_set_new_nocheck(b, "messages_deleted", json_integer((json_int_t)u->msgs_deleted));
+    json_object_set_new_nocheck(b, "messages_flagged_deleted", json_integer((json_int_t)u->msgs_deleted));
     json_object_set_new_nocheck(b, "messages_expunged", json_integer((json_int_t)u->msgs_expunged));
     json_object_set_new_nocheck(b, "messages_moved", json_integer((json_int_t)u->msgs_moved));
     json_object_set_new_nocheck(b, "mailboxes_deleted", json_integer((json_int_t)u->mailboxes_deleted));
     json_object_set_new_nocheck(b, "clients", STR_LIST(u, clients, n_clients));
+    /* (last seen: the event's timestamp, emit_users) */
     output_format_rfc3339(u->first_seen, t);
     json_object_set_new_nocheck(b, "first_seen", json_string(t));
-    output_format_rfc3339(u->last_seen, t);
-    json_object_set_new_nocheck(b, "last_seen", json_string(t));
     json_object_set_new_nocheck(b, "truncated", json_boolean(u->truncated));
     return b;
 }
 
-/* One imap_user event per user, by name.  Lock held. */
-static void emit_users(detect *d, uint64_t now_us)
+/* One imap_user event per user, by name, each at the time of the last
+ * record counted for that user (its "last seen": the packet that
+ * completed what the event says, as for every event).  Lock held. */
+static void emit_users(detect *d)
 {
     user_list l = {0};
     if (!d->cfg.users)
@@ -1048,8 +1077,8 @@ static void emit_users(detect *d, uint64_t now_us)
         json_t *b = user_body(l.v[i]);
         d->user_events++;
         if (d->report)
-            report_event(d->report, "imap_user", now_us, NULL, b);
-        output_event(d->out, "imap_user", now_us, NULL, b);
+            report_event(d->report, "imap_user", l.v[i]->last_seen, NULL, b);
+        output_event(d->out, "imap_user", l.v[i]->last_seen, NULL, b);
     }
     free(l.v);
 }
@@ -1063,7 +1092,7 @@ void detect_tick(detect *d, uint64_t now_us)
         else if (now_us - d->last_users_us >= d->cfg.user_interval_us) {
             d->last_users_us = now_us;
             drain(d, false);
-            emit_users(d, now_us);
+            emit_users(d);
         }
     }
     /* live: the alerts written since the last tick go out (with
@@ -1079,7 +1108,7 @@ void detect_finish(detect *d, uint64_t now_us)
     if (!d->finished) {
         drain(d, true);
         d->finished = true;
-        emit_users(d, now_us);
+        emit_users(d);
         /* written now: with --threads the layer's output is a fork whose
          * buffer must reach the file before the final stats event */
         output_flush(d->out);

@@ -129,34 +129,59 @@ static void set_msgid(json_t *o, const char *key, const char *id)
 
 /* ------------------------------------------------------------ MIME parse */
 
-static void add_addresses(json_t *arr, InternetAddressList *list, int depth)
+/*
+ * email.addresses: [{field, name, address}], one list for every address
+ * header (RFC 5322 3.6.2-3.6.3: from, sender, reply_to, to, cc, bcc), the
+ * shape of imap.responses[].envelope.addresses; group members listed
+ * (RFC 5322 3.4), at most MAIL_MAX_ADDRESSES per header.  Appends one
+ * entry; false when it had neither name nor address.
+ */
+static bool address_add(json_t *arr, const char *field, const char *name, const char *address)
+{
+    json_t *a = json_object();
+    json_object_set_new(a, "field", json_string(field));
+    set_str(a, "name", name);
+    set_str(a, "address", address);
+    if (json_object_size(a) > 1) {
+        json_array_append_new(arr, a);
+        return true;
+    }
+    json_decref(a);
+    return false;
+}
+
+static void add_addresses(json_t *arr, const char *field, InternetAddressList *list, int depth, unsigned *n_field)
 {
     int n = list ? internet_address_list_length(list) : 0;
-    for (int i = 0; i < n && json_array_size(arr) < MAIL_MAX_ADDRESSES; i++) {
+    for (int i = 0; i < n && *n_field < MAIL_MAX_ADDRESSES; i++) {
         InternetAddress *ia = internet_address_list_get_address(list, i);
         if (INTERNET_ADDRESS_IS_GROUP(ia)) {
             if (depth < 4)
-                add_addresses(arr, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), depth + 1);
+                add_addresses(arr, field, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)),
+                              depth + 1, n_field);
             continue;
         }
         if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
             continue;
-        json_t *a = json_object();
-        set_str(a, "name", internet_address_get_name(ia));
-        set_str(a, "address", internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)));
-        if (json_object_size(a))
-            json_array_append_new(arr, a);
-        else
-            json_decref(a);
+        if (address_add(arr, field, internet_address_get_name(ia),
+                        internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))))
+            (*n_field)++;
     }
 }
 
-static void set_addresses(json_t *email, const char *key, InternetAddressList *list)
+static void set_addresses(json_t *email, GMimeMessage *msg)
 {
+    static const struct { const char *field; GMimeAddressType type; } hdr[] = {
+        {"from", GMIME_ADDRESS_TYPE_FROM}, {"sender", GMIME_ADDRESS_TYPE_SENDER},
+        {"reply_to", GMIME_ADDRESS_TYPE_REPLY_TO}, {"to", GMIME_ADDRESS_TYPE_TO},
+        {"cc", GMIME_ADDRESS_TYPE_CC}, {"bcc", GMIME_ADDRESS_TYPE_BCC}};
     json_t *arr = json_array();
-    add_addresses(arr, list, 0);
+    for (size_t h = 0; h < sizeof hdr / sizeof hdr[0]; h++) {
+        unsigned n = 0;
+        add_addresses(arr, hdr[h].field, g_mime_message_get_addresses(msg, hdr[h].type), 0, &n);
+    }
     if (json_array_size(arr))
-        json_object_set_new(email, key, arr);
+        json_object_set_new(email, "addresses", arr);
     else
         json_decref(arr);
 }
@@ -175,10 +200,7 @@ static void set_headers(json_t *email, GMimeMessage *msg)
 {
     GMimeObject *obj = GMIME_OBJECT(msg);
 
-    set_addresses(email, "from", g_mime_message_get_from(msg));
-    set_addresses(email, "to", g_mime_message_get_to(msg));
-    set_addresses(email, "cc", g_mime_message_get_cc(msg));
-    set_addresses(email, "reply_to", g_mime_message_get_reply_to(msg));
+    set_addresses(email, msg);
     /* RFC 2047 decoded by GMime (iconv: any charset it knows) */
     set_str(email, "subject", g_mime_message_get_subject(msg));
     set_str(email, "date", g_mime_object_get_header(obj, "Date"));
@@ -210,8 +232,11 @@ static void set_headers(json_t *email, GMimeMessage *msg)
         else
             json_decref(arr);
     }
+    /* the program that wrote the message (ECS email.x_mailer): X-Mailer,
+     * or User-Agent (Thunderbird, mutt) when there is no X-Mailer */
     set_header_text(email, "x_mailer", obj, "X-Mailer");
-    set_header_text(email, "user_agent", obj, "User-Agent");
+    if (!json_object_get(email, "x_mailer"))
+        set_header_text(email, "x_mailer", obj, "User-Agent");
     GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
     int nh = hl ? g_mime_header_list_get_count(hl) : 0, received = 0;
     for (int i = 0; i < nh; i++) {
@@ -408,10 +433,10 @@ static void file_part(GMimePart *part, const char *disposition, const char *stat
     json_t *fi = fileinfo_new(g_mime_part_get_filename(part), declared, disposition, data,
                               capped ? "truncated" : state, sha256);
 
+    /* email.attachments: the name and hash; the fileinfo event of this
+     * part (message_sha256) has its type, size and other hashes */
     json_t *att = json_object();
     set_str(att, "filename", g_mime_part_get_filename(part));
-    set_str(att, "content_type", declared);
-    json_object_set_new(att, "size", json_integer((json_int_t)data->len));
     json_object_set_new(att, "sha256", json_string(sha256));
     json_array_append_new(attachments, att);
 
@@ -499,7 +524,7 @@ int mail_parse(const uint8_t *data, size_t len, bool cut, bool gaps, json_t *ema
 typedef struct msg {
     imap_dir          dir;
     imap_literal_kind kind;
-    char              tag[64], command[40], section[256], mailbox[512];
+    char              tag[64], section[256], mailbox[512];
     uint32_t          seq, uid;
     bool              has_uid;
     bool              header_only;
@@ -600,7 +625,6 @@ static msg *msg_new(const imap_literal_info *li)
     g->dir = li->dir;
     g->kind = li->kind;
     snprintf(g->tag, sizeof g->tag, "%s", li->dir == IMAP_DIR_CLIENT ? li->tag : "");
-    snprintf(g->command, sizeof g->command, "%s", li->command);
     snprintf(g->section, sizeof g->section, "%s", li->section ? li->section : "");
     snprintf(g->mailbox, sizeof g->mailbox, "%s", li->mailbox ? li->mailbox : "");
     g->seq = li->seq;
@@ -742,17 +766,16 @@ static void emit_waiting(mail_conn *m, waiting *w, uint64_t ts)
     w->email = w->files = NULL;
 }
 
-/* The email body in the order of docs/output.md: identity first. */
-static json_t *email_head(const char *direction, const char *source, const char *tag, const char *command,
-                          const char *mailbox, bool has_uid, uint32_t uid, uint32_t seq, const char *section)
+/* The email body in the order of docs/output.md: identity first.  No
+ * command: the imap event of the same flow_id and tag has it. */
+static json_t *email_head(const char *direction, const char *source, const char *tag, const char *mailbox,
+                          bool has_uid, uint32_t uid, uint32_t seq, const char *section)
 {
     json_t *e = json_object();
     json_object_set_new(e, "direction", json_string(direction));
     json_object_set_new(e, "source", json_string(source));
     if (tag && *tag)
         json_object_set_new(e, "tag", jstr(tag, 64));
-    if (command && *command)
-        json_object_set_new(e, "command", jstr(command, 64));
     if (mailbox && *mailbox)
         set_str(e, "mailbox", mailbox);
     if (has_uid)
@@ -828,7 +851,7 @@ static void msg_finish(mail_conn *m, msg *g, uint64_t ts)
         m->stats->truncated++;
 
     const char *direction = g->dir == IMAP_DIR_SERVER ? "fetched" : "appended";
-    json_t *email = email_head(direction, g->header_only ? "header" : "message", g->tag, g->command, g->mailbox,
+    json_t *email = email_head(direction, g->header_only ? "header" : "message", g->tag, g->mailbox,
                                g->has_uid, g->uid, g->dir == IMAP_DIR_SERVER ? g->seq : 0, g->section);
     json_t *hdrs = json_object();
     json_t *files = json_array();
@@ -848,8 +871,10 @@ static void msg_finish(mail_conn *m, msg *g, uint64_t ts)
      * would match it against message hashes) */
     if (complete && !g->header_only)
         json_object_set_new(email, "sha256", json_string(sha));
-    json_object_set_new(email, "complete", json_boolean(complete));
-    json_object_set_new(email, "truncated", json_boolean(g->cut || rc == 1));
+    /* as fileinfo.state: gaps (bytes lost, or a join without its last
+     * part) before truncated (a cap reached: the rest not parsed) */
+    json_object_set_new(email, "state",
+                        json_string(!complete ? "gaps" : (g->cut || rc == 1) ? "truncated" : "complete"));
     if (g->refused)
         json_object_set_new(email, "memcap", json_true());
     if (g->partial)
@@ -1187,6 +1212,16 @@ static void set_before(json_t *obj, const char *key, json_t *val, const char *be
     json_decref(copy);
 }
 
+/* The first of four keys that obj has (NULL: none), to place a key before. */
+static const char *first_key(const json_t *obj, const char *a, const char *b, const char *c, const char *d)
+{
+    const char *k[4] = {a, b, c, d};
+    for (int i = 0; i < 4; i++)
+        if (json_object_get(obj, k[i]))
+            return k[i];
+    return NULL;
+}
+
 static const char *node_s(const imap_node *n)
 {
     return imap_node_str(n, NULL);
@@ -1195,38 +1230,38 @@ static const char *node_s(const imap_node *n)
 /* An "email" of source envelope from a decoded FETCH response
  * (docs/output.md: the "envelope" object of a FETCH response). */
 static json_t *email_from_envelope(const imap_node *resp, const imap_node *env, const char *tag,
-                                   const char *command, const char *mailbox)
+                                   const char *mailbox)
 {
     const imap_node *uidn = imap_node_get(resp, "uid");
-    json_t *e = email_head("fetched", "envelope", tag, command, mailbox, uidn != NULL,
+    json_t *e = email_head("fetched", "envelope", tag, mailbox, uidn != NULL,
                            (uint32_t)imap_node_int(uidn), (uint32_t)imap_node_int(imap_node_get(resp, "number")),
                            NULL);
-    static const char *const fields[] = { "from", "to", "cc", "reply_to" };
+    /* the envelope's six address fields (RFC 9051 7.5.2), in its order,
+     * as set_addresses writes a message's */
+    static const char *const fields[] = { "from", "sender", "reply_to", "to", "cc", "bcc" };
     const imap_node *addrs = imap_node_get(env, "addresses");
-    for (size_t f = 0; f < 4; f++) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < imap_node_size(addrs) && json_array_size(arr) < MAIL_MAX_ADDRESSES; i++) {
+    json_t *arr = json_array();
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        unsigned n = 0;
+        for (size_t i = 0; i < imap_node_size(addrs) && n < MAIL_MAX_ADDRESSES; i++) {
             const imap_node *a = imap_node_at(addrs, i);
             const char *field = node_s(imap_node_get(a, "field"));
             if (!field || strcmp(field, fields[f]) != 0)
                 continue;
-            json_t *o = json_object();
-            set_str(o, "name", node_s(imap_node_get(a, "name"))); /* RFC 2047 decoded */
-            set_str(o, "address", node_s(imap_node_get(a, "address")));
-            json_array_append_new(arr, o);
+            if (address_add(arr, fields[f], node_s(imap_node_get(a, "name")), /* RFC 2047 decoded */
+                            node_s(imap_node_get(a, "address"))))
+                n++;
         }
-        if (json_array_size(arr))
-            json_object_set_new(e, fields[f], arr);
-        else
-            json_decref(arr);
     }
+    if (json_array_size(arr))
+        json_object_set_new(e, "addresses", arr);
+    else
+        json_decref(arr);
     set_str(e, "subject", node_s(imap_node_get(env, "subject"))); /* RFC 2047 decoded */
     set_str(e, "date", node_s(imap_node_get(env, "date")));
     set_str(e, "message_id", node_s(imap_node_get(env, "message_id")));
     set_str(e, "in_reply_to", node_s(imap_node_get(env, "in_reply_to")));
-    json_object_set_new(e, "complete", json_false());
-    json_object_set_new(e, "truncated", json_false());
-    return e;
+    return e; /* no bytes: no state */
 }
 
 void mail_transaction(mail_conn *m, const imap_transaction *t, uint64_t ts)
@@ -1237,10 +1272,8 @@ void mail_transaction(mail_conn *m, const imap_transaction *t, uint64_t ts)
     bool append = t->command == IMAP_CMD_APPEND;
     if (!fetch && !append)
         return;
-    char tag[64], command[40], mailbox[512];
+    char tag[64], mailbox[512];
     snprintf(tag, sizeof tag, "%.*s", (int)(t->tag.len < 63 ? t->tag.len : 63), t->tag.ptr ? t->tag.ptr : "");
-    snprintf(command, sizeof command, "%.*s", (int)(t->command_name.len < 39 ? t->command_name.len : 39),
-             t->command_name.ptr ? t->command_name.ptr : "");
     const char *mb = node_s(imap_node_get(t->obj, "mailbox"));
     snprintf(mailbox, sizeof mailbox, "%s", mb ? mb : "");
 
@@ -1303,8 +1336,7 @@ void mail_transaction(mail_conn *m, const imap_transaction *t, uint64_t ts)
             continue;
         }
         if (fetch) {
-            set_before(w->email, "tag", json_string(tag), "command");
-            set_before(w->email, "command", json_string(command), "mailbox");
+            set_before(w->email, "tag", json_string(tag), first_key(w->email, "mailbox", "uid", "seq", "section"));
             if (mailbox[0] && !json_object_get(w->email, "mailbox")) {
                 set_before(w->email, "mailbox", json_string(mailbox), "uid");
                 snprintf(w->mailbox, sizeof w->mailbox, "%s", mailbox);
@@ -1331,7 +1363,8 @@ void mail_transaction(mail_conn *m, const imap_transaction *t, uint64_t ts)
             const imap_node *r0 = imap_node_at(imap_node_get(uids, "ranges"), 0);
             if (t->code.code == IMAP_CODE_APPENDUID && imap_node_int(imap_node_get(uids, "count")) == 1 &&
                 imap_node_kind_of(imap_node_at(r0, 0)) == IMAP_NODE_INT && !json_object_get(w->email, "uid"))
-                set_before(w->email, "uid", json_integer(imap_node_int(imap_node_at(r0, 0))), "from");
+                set_before(w->email, "uid", json_integer(imap_node_int(imap_node_at(r0, 0))),
+                           first_key(w->email, "seq", "section", "addresses", "subject"));
             if (t->status != IMAP_STATUS_OK)
                 json_object_set_new(w->email, "status", json_string(imap_status_name(t->status)));
         }
@@ -1352,7 +1385,7 @@ void mail_transaction(mail_conn *m, const imap_transaction *t, uint64_t ts)
         if (had)
             continue;
         m->stats->envelopes++;
-        waiting w = { email_from_envelope(resp, env, tag, command, mailbox), json_array(), IMAP_DIR_SERVER, seq,
+        waiting w = { email_from_envelope(resp, env, tag, mailbox), json_array(), IMAP_DIR_SERVER, seq,
                       "", 0, "" };
         done(m, &w, ts);
     }

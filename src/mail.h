@@ -123,14 +123,15 @@ json_t *mail_stats_json(const mail_stats *s);
 typedef void (*mail_file_fn)(void *user, json_t *fileinfo, const uint8_t *data, size_t len);
 
 /* Parses one message (data[0..len), the bytes kept): adds the header
- * fields of the "email" event (from, to, cc, reply_to, subject, date,
- * message_id, in_reply_to, references, x_mailer, user_agent,
- * received_count) and "attachments" to email, and calls file for each file
- * part (fileinfo stolen by the callee).  cut: the bytes end before the
- * message did (state "truncated" for the last part), gaps: bytes were lost
- * (state "gaps").  Returns 0, 1 when a cap was reached (parts, depth,
- * header bytes: email gets "truncated": true), -1 when GMime could not
- * parse it.  Thread-safe. */
+ * fields of the "email" event (addresses: [{field, name, address}] of
+ * From, Sender, Reply-To, To, Cc, Bcc; subject, date, message_id,
+ * in_reply_to, references, x_mailer (X-Mailer, else User-Agent),
+ * received_count) and "attachments" ([{filename, sha256}]) to email, and
+ * calls file for each file part (fileinfo stolen by the callee).  cut: the
+ * bytes end before the message did (state "truncated" for the last part),
+ * gaps: bytes were lost (state "gaps").  Returns 0, 1 when a cap was
+ * reached (parts, depth, header bytes: the caller makes the email's state
+ * "truncated"), -1 when GMime could not parse it.  Thread-safe. */
 int mail_parse(const uint8_t *data, size_t len, bool cut, bool gaps, json_t *email, mail_file_fn file,
                void *user);
 

@@ -116,14 +116,15 @@ static json_t *clean_copy(const json_t *v, int depth)
     return json_deep_copy(v);
 }
 
-/* The addresses of an email address list ([{name, address}]) as an array
- * of strings; NULL when there is none. */
-static json_t *addresses(const json_t *list)
+/* The addresses of one header of email.addresses ([{field, name,
+ * address}]) as an array of strings; NULL when there is none. */
+static json_t *addresses(const json_t *list, const char *field)
 {
     json_t *out = NULL;
     for (size_t i = 0; i < json_array_size(list); i++) {
         const json_t *a = json_object_get(json_array_get(list, i), "address");
-        if (!json_is_string(a) || json_string_length(a) == 0)
+        const char *f = json_string_value(json_object_get(json_array_get(list, i), "field"));
+        if (!f || strcmp(f, field) != 0 || !json_is_string(a) || json_string_length(a) == 0)
             continue;
         if (!out)
             out = json_array();
@@ -398,12 +399,13 @@ static const char *mail_direction(const json_t *b)
 static void ecs_email(json_t *doc, const json_t *b)
 {
     ecs_str(doc, "email.direction", mail_direction(b));
-    ecs_set(doc, "email.from.address", addresses(json_object_get(b, "from")));
-    ecs_set(doc, "email.to.address", addresses(json_object_get(b, "to")));
-    ecs_set(doc, "email.cc.address", addresses(json_object_get(b, "cc")));
-    ecs_set(doc, "email.bcc.address", addresses(json_object_get(b, "bcc")));
-    ecs_set(doc, "email.reply_to.address", addresses(json_object_get(b, "reply_to")));
-    ecs_set(doc, "email.sender.address", addresses(json_object_get(b, "sender")));
+    const json_t *addrs = json_object_get(b, "addresses");
+    ecs_set(doc, "email.from.address", addresses(addrs, "from"));
+    ecs_set(doc, "email.to.address", addresses(addrs, "to"));
+    ecs_set(doc, "email.cc.address", addresses(addrs, "cc"));
+    ecs_set(doc, "email.bcc.address", addresses(addrs, "bcc"));
+    ecs_set(doc, "email.reply_to.address", addresses(addrs, "reply_to"));
+    ecs_set(doc, "email.sender.address", addresses(addrs, "sender"));
     ecs_copy_str(doc, "email.subject", b, "subject");
     ecs_copy_str(doc, "email.message_id", b, "message_id");
     ecs_copy_str(doc, "email.x_mailer", b, "x_mailer");
@@ -424,9 +426,8 @@ static void ecs_email(json_t *doc, const json_t *b)
         for (size_t i = 0; i < json_array_size(atts); i++) {
             const json_t *a = json_array_get(atts, i);
             json_t *f = json_object();
+            /* (type and size: the fileinfo event of the part) */
             ecs_copy_str(f, "file.name", a, "filename");
-            ecs_copy_str(f, "file.mime_type", a, "content_type");
-            ecs_copy_int(f, "file.size", a, "size");
             ecs_copy_str(f, "file.hash.sha256", a, "sha256");
             const char *fn = json_string_value(json_object_get(a, "filename"));
             const char *dot = fn ? strrchr(fn, '.') : NULL;
@@ -635,6 +636,8 @@ json_t *ecs_document(const char *event_type, uint64_t ts_us, const out_flow *flo
     if (is || strcmp(event_type, "imap_session") == 0 || strcmp(event_type, "imap_user") == 0)
         user = json_string_value(json_object_get(b, "user"));
     /* imap.user: LOGIN's user and AUTHENTICATE's identity (authcid) alike */
+    if (strcmp(event_type, "alert") == 0) /* a detection about a user (docs/alerts.md) */
+        user = json_string_value(json_object_get(json_object_get(b, "evidence"), "user"));
     ecs_str(doc, "user.name", user);
 
     /* related.* */

@@ -556,7 +556,13 @@ static void text_email(output *o, const out_flow *flow, const json_t *b)
         put(o, dir && !strcmp(dir, "appended") ? " to " : " in ", 4);
         put_text_str(o, mb);
     }
-    const json_t *from = json_array_get(json_object_get(b, "from"), 0);
+    /* the first From of addresses ([{field, name, address}]) */
+    const json_t *from = NULL, *addrs = json_object_get(b, "addresses");
+    for (size_t i = 0; i < json_array_size(addrs) && !from; i++) {
+        const char *f = obj_str(json_array_get(addrs, i), "field");
+        if (f && !strcmp(f, "from"))
+            from = json_array_get(addrs, i);
+    }
     if (from) {
         const char *name = obj_str(from, "name"), *addr = obj_str(from, "address");
         put(o, " from ", 6);
@@ -585,9 +591,10 @@ static void text_email(output *o, const out_flow *flow, const json_t *b)
         put_size(o, v);
         put_ch(o, ')');
     }
-    if (json_is_true(json_object_get(b, "truncated")))
+    const char *state = obj_str(b, "state");
+    if (state && !strcmp(state, "truncated"))
         put_str(o, " truncated");
-    if (src && strcmp(src, "envelope") != 0 && json_is_false(json_object_get(b, "complete")))
+    if (state && !strcmp(state, "gaps"))
         put_str(o, " incomplete");
     put_color(o, C_RESET);
     put_ch(o, '\n');
@@ -1085,7 +1092,7 @@ static void text_user(output *o, const json_t *b)
     static const struct { const char *key, *label; } nums[] = {
         {"messages_fetched", "fetched "}, {"bytes_fetched", " msgs "},
         {"messages_appended", " B, appended "}, {"bytes_appended", " msgs "},
-        {"messages_deleted", " B, deleted "}, {"messages_expunged", ", expunged "},
+        {"messages_flagged_deleted", " B, deleted "}, {"messages_expunged", ", expunged "},
         {"messages_moved", ", moved "}, {"mailboxes_deleted", ", mailboxes deleted "}};
     const char *user = obj_str(b, "user");
     int64_t v;
@@ -1096,13 +1103,14 @@ static void text_user(output *o, const json_t *b)
     for (size_t i = ul; i < 16; i++)
         put_ch(o, ' ');
     put(o, " logins ", 8);
-    put_i64(o, obj_int(b, "logins_ok", &v) ? v : 0);
+    int64_t ok = obj_int(b, "logins_ok", &v) ? v : 0, clear = obj_int(b, "cleartext", &v) ? v : 0;
+    put_i64(o, ok);
     put(o, " ok ", 4);
     put_i64(o, obj_int(b, "logins_failed", &v) ? v : 0);
     put(o, " failed (tls ", 13);
-    put_i64(o, obj_int(b, "tls", &v) ? v : 0);
+    put_i64(o, ok - clear); /* imap_user has no "tls": the successes not in clear */
     put(o, ", clear ", 8);
-    put_i64(o, obj_int(b, "cleartext", &v) ? v : 0);
+    put_i64(o, clear);
     put(o, ") ", 2);
     put_str_list(o, json_object_get(b, "mechanisms"));
     put(o, " from ", 6);

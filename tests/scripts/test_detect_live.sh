@@ -95,7 +95,7 @@ import json, sys
 from datetime import datetime
 # Two capture handles (imapscope's and tcpdump's) stamp the same packet a
 # few microseconds apart: times are compared within 2 ms, the rest exactly.
-TIME_KEYS = ("window_start", "first_seen", "last_seen")
+TIME_KEYS = ("window_start", "first_seen")
 def us(t):
     return int(datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp() * 1e6)
 def split_times(ev_time, obj):
@@ -115,7 +115,8 @@ def load(p):
             alerts.append((json.dumps([a["name"], ev["src_ip"], ev["src_port"], ev["dest_port"], a["detail"], evid],
                                       sort_keys=True), times))
         elif ev["event_type"] == "imap_user":
-            users.setdefault(ev["imap_user"]["user"], []).append(split_times(None, ev["imap_user"])[::-1])
+            # (its timestamp: the time the user was last seen)
+            users.setdefault(ev["imap_user"]["user"], []).append(split_times(ev["timestamp"], ev["imap_user"])[::-1])
     return sorted(alerts), users
 def same(x, y):
     """Lists of (content, times): equal content, times within 2 ms."""

@@ -95,15 +95,19 @@ def check_email(want, ev):
         eq("section", ev.get("section"), want["section"])
     eq("message_id", ev.get("message_id"), want["message_id"])
     eq("subject", ev.get("subject"), want["subject"])
-    frm = ev.get("from") or [{}]
+    # addresses: [{field, name, address}] of every address header, From first
+    frm = [a for a in ev.get("addresses", []) if a.get("field") == "from"] or [{}]
     eq("from", frm[0].get("address"), want["from"])
-    for k in ("received_count", "x_mailer", "user_agent", "in_reply_to"):
+    for k in ("received_count", "in_reply_to"):
         if k in want:
             eq(k, ev.get(k), want[k])
+    # x_mailer: X-Mailer, or User-Agent when there is none
+    if "x_mailer" in want or "user_agent" in want:
+        eq("x_mailer", ev.get("x_mailer"), want.get("x_mailer", want.get("user_agent")))
     if want["kind"] == "message":
         eq("sha256", ev.get("sha256"), want["sha256"])
         eq("size", ev.get("size"), want["size"])
-        eq("complete", ev.get("complete"), True)
+        eq("state", ev.get("state"), "complete")
         got = sorted((a.get("filename"), a.get("sha256")) for a in ev.get("attachments", []))
         eq("attachments", got, sorted((a["filename"], a["sha256"]) for a in want["attachments"]))
     elif "sha256" in ev:

@@ -162,7 +162,7 @@ def main():
         for m in emails:
             if m["source"] == "envelope" or m["direction"] != "fetched":
                 continue
-            if not m.get("complete") or m.get("truncated"):
+            if m.get("state") != "complete":
                 bad.append(("incomplete", m.get("message_id")))
                 continue
             want = ids.get(m.get("message_id", ""))
@@ -198,7 +198,9 @@ def main():
     evs = run(os.path.join(CAPS, "imaplib-main.pcap"))
     env = [e["email"] for e in evs if e["event_type"] == "email" and e["email"]["source"] == "envelope"]
     check(any(m.get("subject") == "Grüße aus München" and m.get("message_id") == "<gruss@example.de>" and
-              m["from"][0]["name"] == "Jörg Müller" and m.get("tag") for m in env), "envelope-only", str(env[:2]))
+              [(a["field"], a.get("name")) for a in m.get("addresses", []) if a["field"] == "from"] ==
+              [("from", "Jörg Müller")] and m.get("tag") and "command" not in m for m in env),
+          "envelope-only", str(env[:2]))
 
     # 3. the session summary and the text trace
     evs = run(os.path.join(CAPS, "mbsync-imaps.pcap"))
@@ -252,7 +254,7 @@ def main():
     evs = run(os.path.join(CAPS, "mbsync-imaps.pcap"), "--max-mail-bytes", "4096")
     big = [e["email"] for e in evs if e["event_type"] == "email" and e["email"].get("size", 0) > 4096]
     st = [e["stats"] for e in evs if e["event_type"] == "stats"][0]
-    check(big and all(m["truncated"] and m["sha256"] in ids[m["message_id"]]["whole"] for m in big) and
+    check(big and all(m["state"] == "truncated" and m["sha256"] in ids[m["message_id"]]["whole"] for m in big) and
           counter(st, "mail.truncated") == len(big), "max-mail-bytes", str(big))
     return 1 if failed else 0
 

@@ -53,7 +53,8 @@ static void login(detect_rec *r, uint64_t ts, const char *user, const char *clie
 }
 
 /* Reads the JSON lines of path; returns the number of alerts named name
- * (and the first one's evidence member key, when asked). */
+ * (and the value of the first one's evidence fact key, when asked:
+ * evidence.facts[] {name, value, ...}, docs/alerts.md). */
 static int count_alerts(const char *path, const char *name, const char *key, json_int_t *val)
 {
     FILE *f = fopen(path, "r");
@@ -64,8 +65,13 @@ static int count_alerts(const char *path, const char *name, const char *key, jso
         json_t *ev = json_loads(line, 0, NULL);
         json_t *a = json_object_get(ev, "alert");
         if (a && !strcmp(json_string_value(json_object_get(a, "name")), name)) {
-            if (n == 0 && key && val)
-                *val = json_integer_value(json_object_get(json_object_get(a, "evidence"), key));
+            if (n == 0 && key && val) {
+                json_t *facts = json_object_get(json_object_get(a, "evidence"), "facts");
+                *val = -1;
+                for (size_t i = 0; i < json_array_size(facts); i++)
+                    if (!strcmp(json_string_value(json_object_get(json_array_get(facts, i), "name")), key))
+                        *val = json_integer_value(json_object_get(json_array_get(facts, i), "value"));
+            }
             n++;
         }
         json_decref(ev);

@@ -115,6 +115,8 @@ static char *build_multipart(const uint8_t *a1, size_t n1, const uint8_t *a2, si
         "To: Alice <alice@example.org>, bob@example.org\r\n"
         "Cc: Team: carol@example.net, dave@example.net;\r\n"
         "Reply-To: reply@example.org\r\n"
+        "Sender: Secretary <sec@example.de>\r\n"
+        "Bcc: hidden@example.org\r\n"
         "Subject: Report\r\n"
         "Date: Tue, 14 Nov 2023 10:00:00 +0000\r\n"
         "Message-ID: <m1@example.de>\r\n"
@@ -150,6 +152,24 @@ static char *build_multipart(const uint8_t *a1, size_t n1, const uint8_t *a2, si
     return m;
 }
 
+/* The i-th entry of email.addresses ([{field, name, address}]) of header
+ * field, NULL past the last; *n: how many that header has. */
+static const json_t *addr(const json_t *email, const char *field, size_t i, size_t *n)
+{
+    const json_t *list = json_object_get(email, "addresses"), *hit = NULL;
+    size_t k = 0;
+    for (size_t j = 0; j < json_array_size(list); j++) {
+        const json_t *a = json_array_get(list, j);
+        if (!fs(a, "field") || strcmp(fs(a, "field"), field) != 0)
+            continue;
+        if (k++ == i)
+            hit = a;
+    }
+    if (n)
+        *n = k;
+    return hit;
+}
+
 /* ---- tests ---- */
 
 static void test_multipart_attachments(void **st)
@@ -168,20 +188,34 @@ static void test_multipart_attachments(void **st)
     assert_int_equal(mail_parse((const uint8_t *)m, len, false, false, email, collect, &f), 0);
 
     assert_string_equal(fs(email, "subject"), "Report");
-    const json_t *from = json_array_get(json_object_get(email, "from"), 0);
+    /* one list in the envelope's order: from, sender, reply_to, to, cc, bcc */
+    size_t n;
+    const json_t *from = addr(email, "from", 0, &n);
+    assert_int_equal(n, 1);
     assert_string_equal(fs(from, "name"), "Jörg");
     assert_string_equal(fs(from, "address"), "joerg@example.de");
-    assert_int_equal(json_array_size(json_object_get(email, "to")), 2);
-    assert_string_equal(fs(json_array_get(json_object_get(email, "to"), 1), "address"), "bob@example.org");
+    assert_ptr_equal(from, json_array_get(json_object_get(email, "addresses"), 0));
+    assert_string_equal(fs(addr(email, "sender", 0, NULL), "name"), "Secretary");
+    assert_string_equal(fs(addr(email, "sender", 0, NULL), "address"), "sec@example.de");
+    assert_non_null(addr(email, "to", 1, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(fs(addr(email, "to", 0, NULL), "name"), "Alice");
+    assert_string_equal(fs(addr(email, "to", 1, NULL), "address"), "bob@example.org");
+    assert_null(json_object_get(addr(email, "to", 1, NULL), "name"));
     /* a group's members */
-    assert_int_equal(json_array_size(json_object_get(email, "cc")), 2);
-    assert_string_equal(fs(json_array_get(json_object_get(email, "reply_to"), 0), "address"), "reply@example.org");
+    addr(email, "cc", 0, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(fs(addr(email, "cc", 1, NULL), "address"), "dave@example.net");
+    assert_string_equal(fs(addr(email, "reply_to", 0, NULL), "address"), "reply@example.org");
+    assert_string_equal(fs(addr(email, "bcc", 0, NULL), "address"), "hidden@example.org");
+    assert_int_equal(json_array_size(json_object_get(email, "addresses")), 8);
     assert_string_equal(fs(email, "message_id"), "<m1@example.de>");
     assert_string_equal(fs(email, "in_reply_to"), "<m0@example.de>");
     assert_int_equal(json_array_size(json_object_get(email, "references")), 2);
     assert_string_equal(json_string_value(json_array_get(json_object_get(email, "references"), 0)), "<a@h>");
+    /* X-Mailer and User-Agent name one thing: X-Mailer first */
     assert_string_equal(fs(email, "x_mailer"), "TestMailer 1.0");
-    assert_string_equal(fs(email, "user_agent"), "Agent/2");
+    assert_null(json_object_get(email, "user_agent"));
     assert_string_equal(fs(email, "date"), "Tue, 14 Nov 2023 10:00:00 +0000");
     assert_int_equal(json_integer_value(json_object_get(email, "received_count")), 2);
 
@@ -219,9 +253,28 @@ static void test_multipart_attachments(void **st)
     const json_t *att = json_object_get(email, "attachments");
     assert_int_equal(json_array_size(att), 2);
     assert_string_equal(fs(json_array_get(att, 0), "sha256"), h1);
+    assert_string_equal(fs(json_array_get(att, 0), "filename"), "€ rates.pdf");
+    assert_string_equal(fs(json_array_get(att, 1), "sha256"), h2);
+    /* name and hash only: the fileinfo events have the rest */
+    assert_int_equal(json_object_size(json_array_get(att, 1)), 2);
     json_decref(email);
     json_decref(f.list);
     free(m);
+}
+
+/* User-Agent (Thunderbird, mutt) is the x_mailer of a message with no X-Mailer */
+static void test_user_agent_mailer(void **st)
+{
+    (void)st;
+    const char *m = "From: a@example.org\r\nUser-Agent: Mutt/2.2.9\r\nSubject: ua\r\n\r\nbody\r\n";
+    json_t *email = json_object();
+    files f = { json_array() };
+    assert_int_equal(mail_parse((const uint8_t *)m, strlen(m), false, false, email, collect, &f), 0);
+    assert_string_equal(fs(email, "x_mailer"), "Mutt/2.2.9");
+    assert_null(json_object_get(email, "user_agent"));
+    assert_string_equal(fs(addr(email, "from", 0, NULL), "address"), "a@example.org");
+    json_decref(email);
+    json_decref(f.list);
 }
 
 static void test_rfc2047_filename(void **st)
@@ -373,10 +426,10 @@ static void test_partial_join(void **st)
     json_t *e = ev.email[0];
     assert_string_equal(fs(e, "sha256"), whole);
     assert_int_equal(json_integer_value(json_object_get(e, "size")), len);
-    assert_true(json_is_true(json_object_get(e, "complete")));
+    assert_string_equal(fs(e, "state"), "complete");
     assert_true(json_is_true(json_object_get(e, "partial_joined")));
     assert_string_equal(fs(e, "tag"), "A9");
-    assert_string_equal(fs(e, "command"), "UID FETCH");
+    assert_null(json_object_get(e, "command")); /* the imap event of tag A9 has it */
     assert_int_equal(json_integer_value(json_object_get(e, "uid")), 42);
     assert_string_equal(fs(e, "section"), "BODY[]");
     assert_int_equal(ev.nf, 2);
@@ -436,7 +489,7 @@ static void test_partial_join_empty_last(void **st)
     mail_transaction(mc, &t, 2);
     mail_flush(mc, 2);
     assert_int_equal(ev.ne, 1);
-    assert_true(json_is_true(json_object_get(ev.email[0], "complete")));
+    assert_string_equal(fs(ev.email[0], "state"), "complete");
     assert_string_equal(fs(ev.email[0], "sha256"), whole);
     assert_string_equal(fs(ev.email[0], "subject"), "even");
     imap_node_release(rn);
@@ -451,7 +504,7 @@ static void test_partial_join_empty_last(void **st)
     feed(mc, "BODY[]", true, 1000, m + 1000, 1000, 42);
     mail_conn_end(mc, 3);
     assert_int_equal(ev.ne, 1);
-    assert_true(json_is_false(json_object_get(ev.email[0], "complete")));
+    assert_string_equal(fs(ev.email[0], "state"), "gaps");
     assert_null(json_object_get(ev.email[0], "sha256"));
     mail_conn_free(mc);
     events_free(&ev);
@@ -616,7 +669,7 @@ static void test_cap_truncated(void **st)
     mail_conn_end(mc, 2);
     assert_int_equal(ev.ne, 1);
     json_t *e = ev.email[0];
-    assert_true(json_is_true(json_object_get(e, "truncated")));
+    assert_string_equal(fs(e, "state"), "truncated");
     /* every byte was still hashed */
     assert_string_equal(fs(e, "sha256"), whole);
     assert_int_equal(json_integer_value(json_object_get(e, "size")), len);
@@ -783,7 +836,7 @@ static void test_huge_part(void **st)
 
     assert_int_equal(ev.ne, 1);
     json_t *e = ev.email[0];
-    assert_true(json_is_true(json_object_get(e, "truncated")));
+    assert_string_equal(fs(e, "state"), "truncated");
     assert_int_equal(json_integer_value(json_object_get(e, "size")), (json_int_t)total);
     assert_string_equal(fs(e, "sha256"), want);   /* every byte hashed */
     assert_string_equal(fs(e, "subject"), "big");
@@ -856,6 +909,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_multipart_attachments),
+        cmocka_unit_test(test_user_agent_mailer),
         cmocka_unit_test(test_rfc2047_filename),
         cmocka_unit_test(test_charsets),
         cmocka_unit_test(test_partial_join),

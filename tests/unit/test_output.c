@@ -438,14 +438,18 @@ static void test_text_mail(void **state)
     output_set_color(o, OUT_COLOR_NEVER);
     uint64_t t = TS_2024_05_01;
     output_event(o, "email", t, &FLOW3,
-                 json_pack("{s:s,s:s,s:s,s:s,s:i,s:[{s:s,s:s}],s:s,s:I,s:b,s:b,s:[{s:s},{s:s}]}", "direction", "fetched",
-                           "source", "message", "tag", "A7", "mailbox", "INBOX", "uid", 4, "from", "name", "Bob",
+                 json_pack("{s:s,s:s,s:s,s:s,s:i,s:[{s:s,s:s},{s:s,s:s,s:s}],s:s,s:I,s:s,s:[{s:s},{s:s}]}",
+                           "direction", "fetched", "source", "message", "tag", "A7", "mailbox", "INBOX", "uid", 4,
+                           "addresses", "field", "sender", "address", "sec@example.org", "field", "from", "name", "Bob",
                            "address", "bob@example.org", "subject", "Grüße\x1b", "size", (json_int_t)12600,
-                           "complete", 1, "truncated", 0, "attachments", "sha256", "a", "sha256", "b"));
+                           "state", "complete", "attachments", "sha256", "a", "sha256", "b"));
     output_event(o, "fileinfo", t, &FLOW3, json_pack("{s:s,s:i}", "filename", "a.pdf", "size", 3)); /* no line */
     output_event(o, "email", t, &FLOW3,
-                 json_pack("{s:s,s:s,s:s,s:b,s:b}", "direction", "appended", "source", "message", "mailbox", "Sent",
-                           "complete", 0, "truncated", 1));
+                 json_pack("{s:s,s:s,s:s,s:s}", "direction", "appended", "source", "message", "mailbox", "Sent",
+                           "state", "truncated"));
+    output_event(o, "email", t, &FLOW3,
+                 json_pack("{s:s,s:s,s:s,s:s}", "direction", "appended", "source", "message", "mailbox", "Sent",
+                           "state", "gaps"));
     output_event(o, "fileinfo", t, &FLOW3,
                  json_pack("{s:s,s:i,s:s,s:s,s:I,s:s}", "section", "BODY[2]", "uid", 9, "filename", "r.pdf", "magic",
                            "application/pdf", "size", (json_int_t)2048, "state", "complete"));
@@ -457,7 +461,8 @@ static void test_text_mail(void **state)
     assert_string_equal(s,
         "12:34:56.123456 @@@ flow 3 fetched message uid 4 in INBOX from Bob <bob@example.org> \"Grüße\\x1B\" "
         "2 attachments (12.3 KB)\n"
-        "12:34:56.123456 @@@ flow 3 appended message to Sent truncated incomplete\n"
+        "12:34:56.123456 @@@ flow 3 appended message to Sent truncated\n"
+        "12:34:56.123456 @@@ flow 3 appended message to Sent incomplete\n"
         "12:34:56.123456 @@@ flow 3 fetched part BODY[2] uid 9 \"r.pdf\" application/pdf (2.0 KB)\n"
         "12:34:56.123456 === flow 3 end: user -, 0 commands, client 5 B, server 6 B, TLS no, messages fetched 2 "
         "(3.0 MB) appended 1 (100 B), reason -\n");

@@ -591,7 +591,11 @@ def test_rotate(work):
            sizes)
     sk = json.loads(stats[0])["stats"]["sinks"][0] if stats else {}
     sl = sink_lines(err).get(out, {})
-    result(sk.get("rotations") == len(rotated) and sk.get("reconnects") == 1 and sl.get("reconnects") == 1 and
+    # the stats event counts the rotations made before it was written; when
+    # writing it rotated the file once more, it is the live file's first line
+    live = lines_of(out) if os.path.exists(out) else []
+    before_stats = len(rotated) - (1 if live and '"event_type":"stats"' in live[0] else 0)
+    result(sk.get("rotations") == before_stats and sk.get("reconnects") == 1 and sl.get("reconnects") == 1 and
            sl.get("last") == len(rotated) and sl.get("events") == len(evs) + 1, "rotate-counted", (sk, sl))
     # time=: a 1 s period on a slow feed rotates at least once
     out2 = os.path.join(d, "t.json")

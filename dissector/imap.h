@@ -465,6 +465,13 @@ typedef enum imap_starttls_offer {
 } imap_starttls_offer;
 imap_starttls_offer imap_session_starttls_offer(const imap_session *s);
 
+/* The server greeting as the dissector decoded it (RFC 9051 7.1:
+ * greeting = "*" SP (resp-cond-auth / resp-cond-bye) CRLF): an object
+ * {status, code: {code, args, ...} or absent, text}, or NULL when none came
+ * (yet, or the capture began after it).  Borrowed: valid while the
+ * session lives. */
+const imap_node *imap_session_greeting(const imap_session *s);
+
 /* Ends the session: commands still pending become transactions with a null
  * status (reason given).  Emits their events.  Idempotent. */
 void imap_session_end(imap_session *s, const char *reason, uint64_t ts_us);

@@ -59,6 +59,11 @@ void imap_session_set_midstream(imap_session *s)
     s->dirs[IMAP_DIR_SERVER].resync = true;
 }
 
+const imap_node *imap_session_greeting(const imap_session *s)
+{
+    return s ? s->greeting : NULL;
+}
+
 bool imap_looks_like_greeting(const uint8_t *data, size_t len)
 {
     static const char *const g[] = { "* OK", "* PREAUTH", "* BYE" };

@@ -173,6 +173,32 @@ static void submit(detect *d, unsigned feeder, detect_conn *dc, detect_rec *r, u
     detect_submit(d, feeder, r);
 }
 
+/* The server greeting the dissector decoded (RFC 9051 7.1: greeting =
+ * "*" SP (resp-cond-auth / resp-cond-bye) CRLF), read from the session:
+ * no second parse of the server's bytes here.  A CAPABILITY code in it
+ * (sent in clear unless the connection was TLS from its first byte) is a
+ * capability list before TLS and login. */
+static void note_greeting_caps(detect_conn *dc, const imap_session *s)
+{
+    const imap_node *code = imap_node_get(imap_session_greeting(s), "code");
+    const char *name = imap_node_str(imap_node_get(code, "code"), NULL);
+    if (name && strcasecmp(name, "CAPABILITY") == 0) {
+        dc->caps_pre_tls = true;
+        dc->starttls_pre_tls |= names_starttls(imap_node_get(code, "args"));
+    }
+}
+
+/* The greeting's text after its response code: the banner of a client
+ * fingerprint (OK and PREAUTH greetings; a BYE greeting has no login). */
+static void greeting_banner(char *dst, size_t len, const imap_session *s)
+{
+    const imap_node *g = imap_session_greeting(s);
+    const char *st = imap_node_str(imap_node_get(g, "status"), NULL);
+    dst[0] = '\0';
+    if (st && (strcmp(st, "OK") == 0 || strcmp(st, "PREAUTH") == 0))
+        copy_str(dst, len, imap_node_get(g, "text"));
+}
+
 void detect_feed_txn(detect *d, unsigned feeder, detect_conn *dc, const imap_transaction *t,
                      const imap_session *s, uint64_t ts, detect_envelope_fn env, void *ctx)
 {
@@ -202,7 +228,7 @@ void detect_feed_txn(detect *d, unsigned feeder, detect_conn *dc, const imap_tra
         memcpy(r.ja3, dc->ja3, sizeof r.ja3);
         memcpy(r.ja4, dc->ja4, sizeof r.ja4);
         if (ok) {
-            memcpy(r.banner, dc->banner, sizeof r.banner);
+            greeting_banner(r.banner, sizeof r.banner, s);
             memcpy(dc->user, r.user, sizeof dc->user);
         }
         submit(d, feeder, dc, &r, ts, env, ctx);
@@ -275,60 +301,6 @@ void detect_feed_txn(detect *d, unsigned feeder, detect_conn *dc, const imap_tra
     submit(d, feeder, dc, &r, ts, env, ctx);
 }
 
-/* Whether the space-separated list s[0..n) holds the word STARTTLS. */
-static bool list_has_starttls(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        size_t j = i;
-        while (j < n && s[j] != ' ')
-            j++;
-        if (j - i == 8 && strncasecmp(s + i, "STARTTLS", 8) == 0)
-            return true;
-        i = j + 1;
-    }
-    return false;
-}
-
-void detect_feed_greeting(detect_conn *dc, const uint8_t *data, size_t len, bool in_clear)
-{
-    size_t room = sizeof dc->greet - 1 - dc->greet_len, i = 0;
-    const char *g, *end, *p;
-
-    while (i < len && i < room && data[i] != '\n')
-        i++;
-    memcpy(dc->greet + dc->greet_len, data, i);
-    dc->greet_len = (uint16_t)(dc->greet_len + i);
-    dc->greet[dc->greet_len] = '\0';
-    if (i == len && i < room)
-        return; /* the line goes on in the next piece */
-    dc->greet_done = true;
-    g = dc->greet;
-    end = g + dc->greet_len;
-    if (end > g && end[-1] == '\r')
-        end--;
-    /* RFC 9051 7.1: greeting = "*" SP (resp-cond-auth / resp-cond-bye) CRLF */
-    if (strncasecmp(g, "* OK ", 5) == 0)
-        p = g + 5;
-    else if (strncasecmp(g, "* PREAUTH ", 10) == 0)
-        p = g + 10;
-    else
-        return;
-    if (p < end && *p == '[') {
-        const char *close = memchr(p, ']', (size_t)(end - p));
-        if (!close)
-            return;
-        if (in_clear && close - p > 11 && strncasecmp(p + 1, "CAPABILITY ", 11) == 0) {
-            dc->caps_pre_tls = true;
-            dc->starttls_pre_tls |= list_has_starttls(p + 12, (size_t)(close - p - 12));
-        }
-        p = close + 1;
-        while (p < end && *p == ' ')
-            p++;
-    }
-    copy_span(dc->banner, sizeof dc->banner, p, (size_t)(end - p));
-}
-
 void detect_feed_tls(detect_conn *dc, const json_t *tls_event)
 {
     const char *ja3 = json_string_value(json_object_get(tls_event, "ja3"));
@@ -347,6 +319,7 @@ void detect_feed_end(detect *d, unsigned feeder, detect_conn *dc, const imap_ses
 
     if (implicit_tls)
         return;
+    note_greeting_caps(dc, s);
     if (off != IMAP_STARTTLS_OFFERED && off != IMAP_STARTTLS_STRIPPED && !dc->caps_pre_tls)
         return;
     memset(&r, 0, sizeof r);

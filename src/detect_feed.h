@@ -23,26 +23,16 @@ typedef struct detect_conn {
     char ja3[40], ja4[48];             /* of the client's TLS hello */
     bool caps_pre_tls;                 /* a capability list seen before TLS and login */
     bool starttls_pre_tls;             /* ... naming STARTTLS */
-    char banner[DETECT_FP_MAX];        /* the greeting's text (after its response code) */
-    char greet[512];                   /* the greeting line as it arrives (cut beyond) */
-    uint16_t greet_len;
-    bool greet_done;
 } detect_conn;
 
 /* Fills the connection's envelope of a record (flow id, endpoints, ...). */
 typedef void (*detect_envelope_fn)(void *ctx, detect_rec *r);
 
 /* A transaction completed on the connection (ts: its time).  s is the
- * connection's session (the greeting, for the banner of a login). */
+ * connection's session (its greeting gives the banner of a login:
+ * imap_session_greeting). */
 void detect_feed_txn(detect *d, unsigned feeder, detect_conn *dc, const imap_transaction *t,
                      const imap_session *s, uint64_t ts, detect_envelope_fn env, void *ctx);
-
-/* The first bytes of the server's plaintext (in_clear: not from TLS),
- * until the greeting line is whole (RFC 9051 7.1: "* OK [CAPABILITY ...]
- * text"): its text is the banner of the client fingerprint, and a
- * CAPABILITY code in clear counts as a capability list before TLS.  Call
- * until greet_done. */
-void detect_feed_greeting(detect_conn *dc, const uint8_t *data, size_t len, bool in_clear);
 
 /* The connection's TLS handshake event (the "tls" body): JA3/JA4 kept. */
 void detect_feed_tls(detect_conn *dc, const json_t *tls_event);

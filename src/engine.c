@@ -532,9 +532,6 @@ static size_t feed_dissector(conn *c, imap_dir d, const uint8_t *data, size_t le
     bool z_on = c->z_on[d];
 
     c->mail_ts = ts;
-    /* the server's greeting, for the detection layer (banner, capabilities in clear) */
-    if (d == IMAP_DIR_SERVER && c->e->cfg.detect && !(c->dc && c->dc->greet_done) && conn_dc(c))
-        detect_feed_greeting(c->dc, data, len, c->layer[d] != CL_TLS);
 
     if (mode == 0) {
         long n = imap_session_feed(c->imap, d, data, len, ts);

@@ -5,7 +5,7 @@
  * table) per connection header, alert, TLS handshake, session end and the
  * final stats.
  */
-#include "render_text.h"
+#include "render_text_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +53,6 @@ static void put_time_of_day(output *o, uint64_t ts_us)
     put(o, b, 16);
 }
 
-#define TEXT_INDENT "                | " /* under the time of day */
 
 /* Unicode characters that are invisible or reorder what is shown around
  * them: general category Cf (format: bidi embeddings and overrides
@@ -139,19 +138,19 @@ static void put_text_escaped(output *o, const char *s, size_t n, size_t max)
     }
 }
 
-static void put_text_str(output *o, const char *s) { put_text_escaped(o, s, strlen(s), OUT_TEXT_MAX_LINE); }
+void text_put_str(output *o, const char *s) { put_text_escaped(o, s, strlen(s), OUT_TEXT_MAX_LINE); }
 
-static void put_text_json_str(output *o, const json_t *v)
+void text_put_json_str(output *o, const json_t *v)
 {
     put_text_escaped(o, json_string_value(v), json_string_length(v), OUT_TEXT_MAX_LINE);
 }
 
-static const char *obj_str(const json_t *obj, const char *key)
+const char *text_obj_str(const json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key)); /* NULL when absent or not a string */
 }
 
-static bool obj_int(const json_t *obj, const char *key, int64_t *v)
+bool text_obj_int(const json_t *obj, const char *key, int64_t *v)
 {
     const json_t *x = json_object_get(obj, key);
     if (!json_is_integer(x))
@@ -178,7 +177,7 @@ static void put_flow_tag(output *o, const out_flow *flow)
 }
 
 /* "flow N " or nothing. */
-static void put_flow_word(output *o, const out_flow *flow)
+void text_put_flow_word(output *o, const out_flow *flow)
 {
     if (!flow)
         return;
@@ -195,7 +194,7 @@ static void put_endpoint(output *o, const char *ip, uint16_t port)
     bool v6 = strchr(ip, ':') != NULL;
     if (v6)
         put_ch(o, '[');
-    put_text_str(o, ip);
+    text_put_str(o, ip);
     if (v6)
         put_ch(o, ']');
     put_ch(o, ':');
@@ -330,7 +329,7 @@ void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)
     put_time_of_day(o, ts_us);
     put_color(o, C_BOLD);
     put(o, "--- ", 4);
-    put_flow_word(o, flow);
+    text_put_flow_word(o, flow);
     put(o, date, 10);
     put_ch(o, ' ');
     put_endpoint(o, flow->src_ip, flow->src_port);
@@ -338,7 +337,7 @@ void output_flow_begin(output *o, uint64_t ts_us, const out_flow *flow)
     put_endpoint(o, flow->dest_ip, flow->dest_port);
     if (flow->community_id && *flow->community_id) {
         put(o, " community_id ", 14);
-        put_text_str(o, flow->community_id);
+        text_put_str(o, flow->community_id);
     }
     if (flow->text_no && flow->text_no != flow->flow_id) { /* the JSON's flow_id, to find it there */
         put(o, " flow_id ", 9);
@@ -385,7 +384,7 @@ void output_line(output *o, uint64_t ts_us, const out_flow *flow, imap_dir dir, 
         if (line->word.len)
             put_text_escaped(o, line->word.ptr, line->word.len, OUT_TEXT_MAX_LINE);
         if (!line->tag.len && !line->word.len)
-            put_text_str(o, imap_line_kind_name(line->kind));
+            text_put_str(o, imap_line_kind_name(line->kind));
     }
     if (line->has_latency) {
         put(o, " (", 2);
@@ -407,7 +406,7 @@ void output_line(output *o, uint64_t ts_us, const out_flow *flow, imap_dir dir, 
             if (!first)
                 put(o, ", ", 2);
             first = false;
-            put_text_str(o, imap_node_key_at(line->names, i, NULL));
+            text_put_str(o, imap_node_key_at(line->names, i, NULL));
             put(o, " \"", 2);
             put_text_escaped(o, v, vl, OUT_TEXT_MAX_LINE);
             put_ch(o, '"');
@@ -504,11 +503,11 @@ static void text_tls(output *o, const out_flow *flow, const json_t *b)
     char tmp[16];
     put_color(o, C_MAGENTA);
     put(o, "~~~ ", 4);
-    put_flow_word(o, flow);
+    text_put_flow_word(o, flow);
     put(o, "TLS", 3);
     const char *ver = tls_version_text(json_object_get(b, "version"), tmp, sizeof tmp);
     put_ch(o, ' ');
-    put_text_str(o, ver ? ver : "?");
+    text_put_str(o, ver ? ver : "?");
     put_kv(o, "sni", json_object_get(b, "sni"));
     put_kv(o, "alpn", json_object_get(b, "alpn"));
     const json_t *cipher = json_object_get(b, "cipher_suite");
@@ -543,38 +542,38 @@ static void text_email(output *o, const out_flow *flow, const json_t *b)
     int64_t v;
     put_color(o, C_CYAN);
     put(o, "@@@ ", 4);
-    put_flow_word(o, flow);
-    const char *dir = obj_str(b, "direction"), *src = obj_str(b, "source"), *mb = obj_str(b, "mailbox");
-    put_text_str(o, dir ? dir : "?");
+    text_put_flow_word(o, flow);
+    const char *dir = text_obj_str(b, "direction"), *src = text_obj_str(b, "source"), *mb = text_obj_str(b, "mailbox");
+    text_put_str(o, dir ? dir : "?");
     put_ch(o, ' ');
-    put_text_str(o, src ? src : "message");
-    if (obj_int(b, "uid", &v)) {
+    text_put_str(o, src ? src : "message");
+    if (text_obj_int(b, "uid", &v)) {
         put(o, " uid ", 5);
         put_i64(o, v);
     }
     if (mb) {
         put(o, dir && !strcmp(dir, "appended") ? " to " : " in ", 4);
-        put_text_str(o, mb);
+        text_put_str(o, mb);
     }
     /* the first From of addresses ([{field, name, address}]) */
     const json_t *from = NULL, *addrs = json_object_get(b, "addresses");
     for (size_t i = 0; i < json_array_size(addrs) && !from; i++) {
-        const char *f = obj_str(json_array_get(addrs, i), "field");
+        const char *f = text_obj_str(json_array_get(addrs, i), "field");
         if (f && !strcmp(f, "from"))
             from = json_array_get(addrs, i);
     }
     if (from) {
-        const char *name = obj_str(from, "name"), *addr = obj_str(from, "address");
+        const char *name = text_obj_str(from, "name"), *addr = text_obj_str(from, "address");
         put(o, " from ", 6);
         if (name) {
-            put_text_str(o, name);
+            text_put_str(o, name);
             put_ch(o, ' ');
         }
         put_ch(o, '<');
-        put_text_str(o, addr ? addr : "");
+        text_put_str(o, addr ? addr : "");
         put_ch(o, '>');
     }
-    const char *subj = obj_str(b, "subject");
+    const char *subj = text_obj_str(b, "subject");
     if (subj) {
         put(o, " \"", 2);
         put_text_escaped(o, subj, strlen(subj), 200);
@@ -586,12 +585,12 @@ static void text_email(output *o, const out_flow *flow, const json_t *b)
         put_i64(o, (int64_t)na);
         put_str(o, na == 1 ? " attachment" : " attachments");
     }
-    if (obj_int(b, "size", &v)) {
+    if (text_obj_int(b, "size", &v)) {
         put(o, " (", 2);
         put_size(o, v);
         put_ch(o, ')');
     }
-    const char *state = obj_str(b, "state");
+    const char *state = text_obj_str(b, "state");
     if (state && !strcmp(state, "truncated"))
         put_str(o, " truncated");
     if (state && !strcmp(state, "gaps"))
@@ -607,12 +606,12 @@ static void text_part(output *o, const out_flow *flow, const json_t *b)
     int64_t v;
     put_color(o, C_CYAN);
     put(o, "@@@ ", 4);
-    put_flow_word(o, flow);
+    text_put_flow_word(o, flow);
     put_str(o, "fetched part ");
-    const char *sec = obj_str(b, "section"), *name = obj_str(b, "filename");
-    const char *type = obj_str(b, "magic") ? obj_str(b, "magic") : obj_str(b, "content_type");
-    put_text_str(o, sec ? sec : "?");
-    if (obj_int(b, "uid", &v)) {
+    const char *sec = text_obj_str(b, "section"), *name = text_obj_str(b, "filename");
+    const char *type = text_obj_str(b, "magic") ? text_obj_str(b, "magic") : text_obj_str(b, "content_type");
+    text_put_str(o, sec ? sec : "?");
+    if (text_obj_int(b, "uid", &v)) {
         put(o, " uid ", 5);
         put_i64(o, v);
     }
@@ -623,17 +622,17 @@ static void text_part(output *o, const out_flow *flow, const json_t *b)
     }
     if (type) {
         put_ch(o, ' ');
-        put_text_str(o, type);
+        text_put_str(o, type);
     }
-    if (obj_int(b, "size", &v)) {
+    if (text_obj_int(b, "size", &v)) {
         put(o, " (", 2);
         put_size(o, v);
         put_ch(o, ')');
     }
-    const char *state = obj_str(b, "state");
+    const char *state = text_obj_str(b, "state");
     if (state && strcmp(state, "complete") != 0) {
         put_ch(o, ' ');
-        put_text_str(o, state);
+        text_put_str(o, state);
     }
     put_color(o, C_RESET);
     put_ch(o, '\n');
@@ -641,18 +640,18 @@ static void text_part(output *o, const out_flow *flow, const json_t *b)
 
 static void text_alert(output *o, const out_flow *flow, const json_t *b)
 {
-    const char *name = obj_str(b, "name");
-    const char *detail = obj_str(b, "detail");
-    const char *desc = obj_str(b, "description");
+    const char *name = text_obj_str(b, "name");
+    const char *detail = text_obj_str(b, "detail");
+    const char *desc = text_obj_str(b, "description");
     put_color(o, C_RED C_BOLD);
     put(o, "!!! ", 4);
-    put_flow_word(o, flow);
+    text_put_flow_word(o, flow);
     put(o, "alert ", 6);
-    put_text_str(o, name ? name : "?");
+    text_put_str(o, name ? name : "?");
     {
         /* [sid N sev S], as Suricata's fast.log [1:sid:rev] and Priority */
         int64_t sid, sv;
-        if (obj_int(b, "signature_id", &sid) && obj_int(b, "severity", &sv)) {
+        if (text_obj_int(b, "signature_id", &sid) && text_obj_int(b, "severity", &sv)) {
             put(o, " [sid ", 6);
             put_i64(o, sid);
             put(o, " sev ", 5);
@@ -662,30 +661,30 @@ static void text_alert(output *o, const out_flow *flow, const json_t *b)
     }
     if (detail || desc) {
         put(o, ": ", 2);
-        put_text_str(o, detail ? detail : desc);
+        text_put_str(o, detail ? detail : desc);
     }
     put_color(o, C_RESET);
     put_ch(o, '\n');
     if (o->verbose > 0) {
-        const char *cat = obj_str(b, "category");
-        const char *dir = obj_str(b, "direction");
+        const char *cat = text_obj_str(b, "category");
+        const char *dir = text_obj_str(b, "direction");
         int64_t sev, off;
         put_str(o, TEXT_INDENT "  ");
         if (desc && detail) {
-            put_text_str(o, desc);
+            text_put_str(o, desc);
             put(o, "; ", 2);
         }
         put(o, "category ", 9);
-        put_text_str(o, cat ? cat : "-");
-        if (obj_int(b, "severity", &sev)) {
+        text_put_str(o, cat ? cat : "-");
+        if (text_obj_int(b, "severity", &sev)) {
             put(o, ", severity ", 11);
             put_i64(o, sev);
         }
         if (dir) {
             put(o, ", ", 2);
-            put_text_str(o, dir);
+            text_put_str(o, dir);
         }
-        if (obj_int(b, "offset", &off)) {
+        if (text_obj_int(b, "offset", &off)) {
             put(o, " offset ", 8);
             put_i64(o, off);
         }
@@ -722,19 +721,19 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
     int64_t v;
     put_color(o, C_BOLD);
     put(o, "=== ", 4);
-    put_flow_word(o, flow);
+    text_put_flow_word(o, flow);
     put(o, "end: user ", 10);
-    const char *user = obj_str(b, "user");
-    put_text_str(o, user ? user : "-");
+    const char *user = text_obj_str(b, "user");
+    text_put_str(o, user ? user : "-");
     put(o, ", ", 2);
     put_i64(o, session_commands(json_object_get(b, "commands")));
     put(o, " commands, client ", 18);
-    put_i64(o, obj_int(b, "client_bytes", &v) ? v : 0);
+    put_i64(o, text_obj_int(b, "client_bytes", &v) ? v : 0);
     put(o, " B, server ", 11);
-    put_i64(o, obj_int(b, "server_bytes", &v) ? v : 0);
+    put_i64(o, text_obj_int(b, "server_bytes", &v) ? v : 0);
     put(o, " B, TLS ", 8);
     const json_t *tls = json_object_get(b, "tls");
-    const char *mode = json_is_object(tls) ? obj_str(tls, "mode") : NULL;
+    const char *mode = json_is_object(tls) ? text_obj_str(tls, "mode") : NULL;
     if (!json_is_object(tls) || !mode || strcmp(mode, "none") == 0) {
         put(o, "no", 2);
     } else {
@@ -743,23 +742,23 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
         const char *ver = tls_version_text(json_object_get(tls, "version"), tmp, sizeof tmp);
         int64_t dc = 0, ds = 0;
         put(o, "yes ", 4);
-        put_text_str(o, mode);
+        text_put_str(o, mode);
         if (ver) {
             put_ch(o, ' ');
-            put_text_str(o, ver);
+            text_put_str(o, ver);
         }
-        if (!obj_int(tls, "decrypted_client_bytes", &dc))
+        if (!text_obj_int(tls, "decrypted_client_bytes", &dc))
             dc = 0;
-        if (!obj_int(tls, "decrypted_server_bytes", &ds))
+        if (!text_obj_int(tls, "decrypted_server_bytes", &ds))
             ds = 0;
         put_str(o, dc + ds > 0 ? " decrypted" : " opaque");
     }
     /* COMPRESS: the tagged status of COMPRESS, "OK" when it was accepted */
-    const char *comp = obj_str(b, "compress");
+    const char *comp = text_obj_str(b, "compress");
     if (comp && strcmp(comp, "OK") == 0)
         put(o, ", COMPRESS yes", 14);
     int64_t ng;
-    if (!obj_int(b, "gap_count", &ng))
+    if (!text_obj_int(b, "gap_count", &ng))
         ng = (int64_t)json_array_size(json_object_get(b, "gaps"));
     if (ng > 0) {
         put(o, ", gaps ", 7);
@@ -768,13 +767,13 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
     /* mail: {messages_fetched, bytes_fetched, messages_appended, bytes_appended} */
     const json_t *mail = json_object_get(b, "mail");
     int64_t mf = 0, bf = 0, ma = 0, ba = 0;
-    if (!obj_int(mail, "messages_fetched", &mf))
+    if (!text_obj_int(mail, "messages_fetched", &mf))
         mf = 0;
-    if (!obj_int(mail, "bytes_fetched", &bf))
+    if (!text_obj_int(mail, "bytes_fetched", &bf))
         bf = 0;
-    if (!obj_int(mail, "messages_appended", &ma))
+    if (!text_obj_int(mail, "messages_appended", &ma))
         ma = 0;
-    if (!obj_int(mail, "bytes_appended", &ba))
+    if (!text_obj_int(mail, "bytes_appended", &ba))
         ba = 0;
     if (mf + ma > 0) {
         put(o, ", messages fetched ", 19);
@@ -792,342 +791,16 @@ static void text_session(output *o, const out_flow *flow, const json_t *b)
     int64_t na = 0;
     for (size_t i = 0; i < json_array_size(an); i++) {
         int64_t k;
-        na += obj_int(json_array_get(an, i), "count", &k) ? k : 1;
+        na += text_obj_int(json_array_get(an, i), "count", &k) ? k : 1;
     }
     if (na > 0) {
         put(o, ", anomalies ", 12);
         put_i64(o, na);
     }
     put(o, ", reason ", 9);
-    const char *reason = obj_str(b, "end_reason");
-    put_text_str(o, reason ? reason : "-");
+    const char *reason = text_obj_str(b, "end_reason");
+    text_put_str(o, reason ? reason : "-");
     put_color(o, C_RESET);
-    put_ch(o, '\n');
-}
-
-/* A scalar of the stats table: integers, strings, yes/no; others as JSON. */
-/* An array of {name, counters...} (stats.detect.alerts, .tables): true
- * when every element is an object with a string "name". */
-static bool named_array(const json_t *v)
-{
-    if (!json_is_array(v) || json_array_size(v) == 0)
-        return false;
-    for (size_t i = 0; i < json_array_size(v); i++)
-        if (!json_is_string(json_object_get(json_array_get(v, i), "name")))
-            return false;
-    return true;
-}
-
-/* A counter of a named array's element shown in the short table: not 0,
- * and not "capacity" (a setting, in the JSON). */
-static bool named_shown(const char *k, const json_t *x)
-{
-    return json_is_integer(x) && json_integer_value(x) != 0 && strcmp(k, "capacity") != 0;
-}
-
-/* Whether an element of a named array has a counter to show. */
-static bool named_nonzero(const json_t *e)
-{
-    const char *k;
-    json_t *x;
-    json_object_foreach((json_t *)e, k, x) {
-        if (named_shown(k, x))
-            return true;
-    }
-    return false;
-}
-
-static void put_stats_value(output *o, const json_t *v)
-{
-    if (named_array(v)) {
-        /* "[users entries 1; servers entries 1]", "[mass_move 1]": the
-         * elements with a counter to show, and those counters ("count"
-         * without its name) */
-        bool first = true;
-        put_ch(o, '[');
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            const json_t *e = json_array_get(v, i);
-            const char *k;
-            json_t *x;
-            if (!named_nonzero(e))
-                continue;
-            if (!first)
-                put(o, "; ", 2);
-            first = false;
-            put_text_str(o, json_string_value(json_object_get(e, "name")));
-            json_object_foreach((json_t *)e, k, x) {
-                if (!named_shown(k, x))
-                    continue;
-                put_ch(o, ' ');
-                if (strcmp(k, "count") != 0) {
-                    put_text_str(o, k);
-                    put_ch(o, ' ');
-                }
-                put_i64(o, (int64_t)json_integer_value(x));
-            }
-        }
-        put_ch(o, ']');
-        return;
-    }
-    if (json_is_string(v))
-        put_text_json_str(o, v);
-    else if (json_is_boolean(v))
-        put_str(o, json_is_true(v) ? "yes" : "no");
-    else
-        put_json_value(o, v, 1);
-}
-
-/* A counter worth a place in the short table: not 0, false, null or {}. */
-static bool stats_nonzero(const json_t *v)
-{
-    if (named_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++)
-            if (named_nonzero(json_array_get(v, i)))
-                return true;
-        return false;
-    }
-    return !(json_is_null(v) || json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0) ||
-             (json_is_object(v) && json_object_size(v) == 0));
-}
-
-/* The width of the name column: the longest name so far. */
-static size_t stats_key_width(size_t len, size_t width)
-{
-    return len > width ? len : width;
-}
-
-static void stats_row_start(output *o, const char *k, size_t len, size_t width)
-{
-    char name[64];
-
-    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), k);
-    put_str(o, TEXT_INDENT "  ");
-    put_text_str(o, name);
-    for (size_t i = len; i < width + 2; i++)
-        put_ch(o, ' ');
-}
-
-/* The counters of one group ("decode.held" -> group "decode") as
- * "held 1, errors 2": only those not zero ("-" when all are). */
-static void stats_group_row(output *o, const json_t *counters, const char *g, size_t glen, size_t width)
-{
-    bool first = true;
-
-    stats_row_start(o, g, glen, width);
-    for (size_t i = 0; i < json_array_size(counters); i++) {
-        const json_t *c = json_array_get(counters, i);
-        const char *n = json_string_value(json_object_get(c, "name"));
-        const json_t *v = json_object_get(c, "count");
-        if (!n || strncmp(n, g, glen) != 0 || n[glen] != '.' || !stats_nonzero(v))
-            continue;
-        if (!first)
-            put(o, ", ", 2);
-        first = false;
-        put_text_str(o, n + glen + 1);
-        put_ch(o, ' ');
-        put_stats_value(o, v);
-    }
-    if (first)
-        put_ch(o, '-');
-    put_ch(o, '\n');
-}
-
-/* Whether a limit has something to say: used, peak, refused or evicted. */
-static bool stats_limit_shown(const json_t *l)
-{
-    static const char *const m[] = {"used", "peak", "refused", "evicted"};
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
-        const json_t *x = json_object_get(l, m[i]);
-        if (x && stats_nonzero(x))
-            return true;
-    }
-    return false;
-}
-
-/* The groups of the counters in order of first appearance (the part of
- * each name before its first dot); returns how many (at most max). */
-static size_t stats_groups(const json_t *counters, const char **g, size_t *glen, size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < json_array_size(counters); i++) {
-        const char *name = json_string_value(json_object_get(json_array_get(counters, i), "name"));
-        const char *dot = name ? strchr(name, '.') : NULL;
-        size_t k;
-        if (!dot)
-            continue;
-        for (k = 0; k < n; k++)
-            if (glen[k] == (size_t)(dot - name) && strncmp(g[k], name, glen[k]) == 0)
-                break;
-        if (k == n && n < max) {
-            g[n] = name;
-            glen[n++] = (size_t)(dot - name);
-        }
-    }
-    return n;
-}
-
-/* The end-of-run counters as a short table, one aligned row per scalar,
- * per group of counters (the part of the name before the dot) with those
- * that are not zero ("-" when all are), and per limit that was used:
- *   ### stats
- *                   |   frames             123
- *                   |   reassembly         segments 119, fin_seen 8
- *                   |   imap.memory        limit 134217728, peak 34745
- *                   |   end_reason         end_of_input
- * The JSON "stats" event has every counter. */
-static void text_stats(output *o, const out_flow *flow, const json_t *body)
-{
-    const char *k, *g[64];
-    size_t glen[64], ng = 0, width = 0;
-    const json_t *counters, *limits;
-    json_t *v;
-
-    put(o, "### ", 4);
-    put_flow_word(o, flow);
-    put(o, "stats\n", 6);
-    if (!json_is_object(body))
-        return;
-    counters = json_object_get(body, "counters");
-    limits = json_object_get(body, "limits");
-    ng = stats_groups(counters, g, glen, sizeof g / sizeof g[0]);
-    json_object_foreach((json_t *)body, k, v) {
-        if (v != counters && v != limits)
-            width = stats_key_width(strlen(k), width);
-    }
-    for (size_t i = 0; i < ng; i++)
-        width = stats_key_width(glen[i], width);
-    for (size_t i = 0; i < json_array_size(limits); i++) {
-        const json_t *l = json_array_get(limits, i);
-        const char *n = json_string_value(json_object_get(l, "name"));
-        if (n && stats_limit_shown(l))
-            width = stats_key_width(strlen(n), width);
-    }
-    if (width > 32)
-        width = 32;
-    json_object_foreach((json_t *)body, k, v) {
-        if (o->overflow)
-            return;
-        if (v == counters) {
-            for (size_t i = 0; i < ng && !o->overflow; i++)
-                stats_group_row(o, counters, g[i], glen[i], width);
-            continue;
-        }
-        if (v == limits) {
-            for (size_t i = 0; i < json_array_size(limits) && !o->overflow; i++) {
-                const json_t *l = json_array_get(limits, i);
-                const char *n = json_string_value(json_object_get(l, "name")), *m;
-                json_t *x;
-                bool first = true;
-                if (!n || !stats_limit_shown(l))
-                    continue;
-                put_str(o, TEXT_INDENT "  ");
-                put_text_str(o, n);
-                for (size_t j = strlen(n); j < width + 2; j++)
-                    put_ch(o, ' ');
-                json_object_foreach((json_t *)l, m, x) {
-                    if (strcmp(m, "name") == 0 || (strcmp(m, "limit") != 0 && !stats_nonzero(x)))
-                        continue;
-                    if (!first)
-                        put(o, ", ", 2);
-                    first = false;
-                    put_text_str(o, m);
-                    put_ch(o, ' ');
-                    put_stats_value(o, x);
-                }
-                put_ch(o, '\n');
-            }
-            continue;
-        }
-        size_t kl = strlen(k);
-        put_str(o, TEXT_INDENT "  ");
-        put_text_str(o, k);
-        for (size_t i = kl; i < width + 2; i++)
-            put_ch(o, ' ');
-        if (!json_is_object(v)) {
-            put_stats_value(o, v);
-        } else {
-            const char *k2;
-            json_t *v2;
-            bool first = true;
-            json_object_foreach(v, k2, v2) {
-                if (!stats_nonzero(v2))
-                    continue;
-                if (!first)
-                    put(o, ", ", 2);
-                first = false;
-                put_text_str(o, k2);
-                put_ch(o, ' ');
-                put_stats_value(o, v2);
-            }
-            if (first)
-                put_ch(o, '-');
-        }
-        put_ch(o, '\n');
-    }
-}
-
-/* A list of strings as "a, b, c" ("-" when empty). */
-static void put_str_list(output *o, const json_t *a)
-{
-    size_t n = json_array_size(a);
-    if (n == 0)
-        put_ch(o, '-');
-    for (size_t i = 0; i < n; i++) {
-        const char *s = json_string_value(json_array_get(a, i));
-        if (i)
-            put(o, ", ", 2);
-        put_text_str(o, s ? s : "?");
-    }
-}
-
-/*
- * imap_user (src/detect.h), in the verbose trace only: the per-user table
- * at the end of the run, one row per user, ordered by name:
- *   HH:MM:SS.ffffff @@@ user alice           logins 2 ok 1 failed (tls 0, clear 2) LOGIN from 127.0.0.1
- *                   |   fetched 6 msgs 5687 B, appended 2 msgs 648 B, deleted 2, expunged 2, moved 2, mailboxes deleted 2
- *                   |   mailboxes INBOX, Sent; clients id name=...
- */
-static void text_user(output *o, const json_t *b)
-{
-    static const struct { const char *key, *label; } nums[] = {
-        {"messages_fetched", "fetched "}, {"bytes_fetched", " msgs "},
-        {"messages_appended", " B, appended "}, {"bytes_appended", " msgs "},
-        {"messages_flagged_deleted", " B, deleted "}, {"messages_expunged", ", expunged "},
-        {"messages_moved", ", moved "}, {"mailboxes_deleted", ", mailboxes deleted "}};
-    const char *user = obj_str(b, "user");
-    int64_t v;
-    size_t ul = user ? strlen(user) : 1;
-
-    put(o, "@@@ user ", 9);
-    put_text_str(o, user ? user : "?");
-    for (size_t i = ul; i < 16; i++)
-        put_ch(o, ' ');
-    put(o, " logins ", 8);
-    int64_t ok = obj_int(b, "logins_ok", &v) ? v : 0, clear = obj_int(b, "cleartext", &v) ? v : 0;
-    put_i64(o, ok);
-    put(o, " ok ", 4);
-    put_i64(o, obj_int(b, "logins_failed", &v) ? v : 0);
-    put(o, " failed (tls ", 13);
-    put_i64(o, ok - clear); /* imap_user has no "tls": the successes not in clear */
-    put(o, ", clear ", 8);
-    put_i64(o, clear);
-    put(o, ") ", 2);
-    put_str_list(o, json_object_get(b, "mechanisms"));
-    put(o, " from ", 6);
-    put_str_list(o, json_object_get(b, "sources"));
-    put_ch(o, '\n');
-    put_str(o, TEXT_INDENT "  ");
-    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
-        put_str(o, nums[i].label);
-        put_i64(o, obj_int(b, nums[i].key, &v) ? v : 0);
-    }
-    put_ch(o, '\n');
-    put_str(o, TEXT_INDENT "  mailboxes ");
-    put_str_list(o, json_object_get(b, "mailboxes"));
-    put(o, "; clients ", 10);
-    put_str_list(o, json_object_get(b, "clients"));
-    if (json_is_true(json_object_get(b, "truncated")))
-        put(o, " (lists capped)", 15);
     put_ch(o, '\n');
 }
 
@@ -1156,8 +829,8 @@ void text_event(output *o, const char *event_type, uint64_t ts_us, const out_flo
         text_user(o, body);
     } else {
         put(o, "*** ", 4);
-        put_flow_word(o, flow);
-        put_text_str(o, event_type);
+        text_put_flow_word(o, flow);
+        text_put_str(o, event_type);
         if (body) {
             put_ch(o, ' ');
             put_json_value(o, body, 0);

@@ -12,6 +12,7 @@
 #include "mail.h"
 #include "extract.h"
 #include "imap_util.h" /* imapi_utf8_valid, imapi_utf8_seq */
+#include "imap_dec_util.h" /* imapi_dec_date_iso */
 
 #include <gmime/gmime.h>
 #include <magic.h>
@@ -117,6 +118,18 @@ static void set_str(json_t *o, const char *key, const char *s)
         json_object_set_new(o, key, v);
 }
 
+/* "date": the Date header (RFC 5322 3.3 date-time) in ISO 8601 with its
+ * offset ("2023-11-27T09:00:00+00:00") when it parses, as sent otherwise:
+ * the same form as an ENVELOPE's date (one field, one form; issue 10). */
+static void set_date(json_t *o, const char *date)
+{
+    char iso[40];
+    if (date && imapi_dec_date_iso(date, strlen(date), iso, sizeof iso) == 0)
+        set_str(o, "date", iso);
+    else
+        set_str(o, "date", date);
+}
+
 /* "<id>" from an id without brackets. */
 static void set_msgid(json_t *o, const char *key, const char *id)
 {
@@ -203,7 +216,7 @@ static void set_headers(json_t *email, GMimeMessage *msg)
     set_addresses(email, msg);
     /* RFC 2047 decoded by GMime (iconv: any charset it knows) */
     set_str(email, "subject", g_mime_message_get_subject(msg));
-    set_str(email, "date", g_mime_object_get_header(obj, "Date"));
+    set_date(email, g_mime_object_get_header(obj, "Date"));
     set_msgid(email, "message_id", g_mime_message_get_message_id(msg));
     const char *irt = g_mime_object_get_header(obj, "In-Reply-To");
     if (irt) {

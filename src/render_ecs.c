@@ -71,6 +71,21 @@ static void ecs_copy_int(json_t *doc, const char *path, const json_t *obj, const
         ecs_set(doc, path, json_integer(json_integer_value(v)));
 }
 
+/* "YYYY-MM-DDTHH:MM:SS" then "Z" or "+hh:mm"/"-hh:mm" (RFC 3339 5.6, no
+ * fraction): a date Elasticsearch's date type reads as it is. */
+static bool is_rfc3339(const char *s)
+{
+    static const char pat[] = "dddd-dd-ddTdd:dd:dd";
+    for (size_t i = 0; i < sizeof pat - 1; i++)
+        if (pat[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != pat[i])
+            return false;
+    const char *z = s + sizeof pat - 1;
+    if (z[0] == 'Z')
+        return z[1] == '\0';
+    return (z[0] == '+' || z[0] == '-') && isdigit((unsigned char)z[1]) && isdigit((unsigned char)z[2]) &&
+           z[3] == ':' && isdigit((unsigned char)z[4]) && isdigit((unsigned char)z[5]) && z[6] == '\0';
+}
+
 static json_t *ecs_date(uint64_t ts_us)
 {
     char b[28];
@@ -420,6 +435,8 @@ static void ecs_email(json_t *doc, const json_t *b)
     uint64_t ts;
     if (date && ecs_parse_rfc5322_date(date, &ts) == 0)
         ecs_set(doc, "email.origination_timestamp", ecs_date(ts));
+    else if (date && is_rfc3339(date)) /* the email's date in ISO 8601 (mail.c) */
+        ecs_str(doc, "email.origination_timestamp", date);
     const json_t *atts = json_object_get(b, "attachments");
     if (json_array_size(atts)) {
         json_t *arr = json_array();

@@ -216,7 +216,8 @@ static void test_multipart_attachments(void **st)
     /* X-Mailer and User-Agent name one thing: X-Mailer first */
     assert_string_equal(fs(email, "x_mailer"), "TestMailer 1.0");
     assert_null(json_object_get(email, "user_agent"));
-    assert_string_equal(fs(email, "date"), "Tue, 14 Nov 2023 10:00:00 +0000");
+    /* "Tue, 14 Nov 2023 10:00:00 +0000": ISO 8601, as an ENVELOPE's date */
+    assert_string_equal(fs(email, "date"), "2023-11-14T10:00:00+00:00");
     assert_int_equal(json_integer_value(json_object_get(email, "received_count")), 2);
 
     assert_int_equal(json_array_size(f.list), 2);
@@ -275,6 +276,29 @@ static void test_user_agent_mailer(void **st)
     assert_string_equal(fs(addr(email, "from", 0, NULL), "address"), "a@example.org");
     json_decref(email);
     json_decref(f.list);
+}
+
+/* The Date header in ISO 8601 with its own offset (RFC 5322 3.3: a
+ * two-digit obsolete year, a comment); a date that does not parse stays
+ * as sent. */
+static void test_date_forms(void **st)
+{
+    (void)st;
+    static const struct { const char *hdr, *want; } cases[] = {
+        { "Date: 1 Feb 94 23:59:07 -0830 (PST)", "1994-02-01T23:59:07-08:30" },
+        { "Date: Sat, 29 Feb 2020 00:00:00 +0100", "2020-02-29T00:00:00+01:00" },
+        { "Date: yesterday, around noon", "yesterday, around noon" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char m[256];
+        snprintf(m, sizeof m, "From: a@example.org\r\n%s\r\nSubject: d\r\n\r\nbody\r\n", cases[i].hdr);
+        json_t *email = json_object();
+        files f = { json_array() };
+        assert_int_equal(mail_parse((const uint8_t *)m, strlen(m), false, false, email, collect, &f), 0);
+        assert_string_equal(fs(email, "date"), cases[i].want);
+        json_decref(email);
+        json_decref(f.list);
+    }
 }
 
 static void test_rfc2047_filename(void **st)
@@ -910,6 +934,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_multipart_attachments),
         cmocka_unit_test(test_user_agent_mailer),
+        cmocka_unit_test(test_date_forms),
         cmocka_unit_test(test_rfc2047_filename),
         cmocka_unit_test(test_charsets),
         cmocka_unit_test(test_partial_join),

@@ -187,5 +187,9 @@
 #define OUT_TEXT_MAX_LINE   8192u        /* bytes of one string (alert detail, name, ...) shown in the
                                           * trace; an IMAP line: output_set_max_text_line() */
 #endif
+#ifndef OUT_MAX_ANNOTATIONS
+#define OUT_MAX_ANNOTATIONS 256          /* distinct names in one event's --annotate "annotations"
+                                          * array; the rest are counted in "annotations_dropped" */
+#endif
 
 #endif /* IMAPSCOPE_LIMITS_H */

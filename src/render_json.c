@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "imap_node.h"
+#include "limits.h"
 #include "node_json.h"
 #include "render_ecs.h"
 #include "sink.h"
@@ -359,16 +360,15 @@ char *output_json_dump(const json_t *v)
  * body is written and appended as its last member,
  * "annotations": [{"kind", "name", "rfc", "meaning"}].  Names point into
  * the event's own strings (valid until the event is written).  Past
- * ANN_SET_MAX distinct names (the table has at most IMAP_ANNOT_MAX
+ * OUT_MAX_ANNOTATIONS distinct names (the table has at most IMAP_ANNOT_MAX
  * entries, but prefix entries such as AUTH= answer for any suffix) the
  * rest are counted in "annotations_dropped". */
-#define ANN_SET_MAX 256
 typedef struct ann_set {
     struct {
         const imap_annot *a;
         const char *name;
         size_t len;
-    } e[ANN_SET_MAX];
+    } e[OUT_MAX_ANNOTATIONS];
     size_t n;
     uint64_t dropped;
 } ann_set;
@@ -385,7 +385,7 @@ static void ann_add(ann_set *set, imap_annot_kind kind, const char *name, size_t
     for (size_t i = 0; i < set->n; i++)
         if (set->e[i].a == a && set->e[i].len == len && strncasecmp(set->e[i].name, name, len) == 0)
             return;
-    if (set->n == ANN_SET_MAX) {
+    if (set->n == OUT_MAX_ANNOTATIONS) {
         set->dropped++;
         return;
     }

@@ -458,6 +458,13 @@ static void ann_member(ann_set *set, const char *k, const char *v, size_t vl)
         ann_add(set, IMAP_ANNOT_STATUS, v, vl);
 }
 
+/* --annotate applies to the events that show commands, statuses, codes
+ * and capabilities: imap and imap_session. */
+static bool annotated(const output *o, const char *event_type)
+{
+    return o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0);
+}
+
 /* put_json_value, collecting the annotations of v into set; key: the
  * member name that holds v (arrays pass theirs to their elements); at
  * depth 0 (an event body) "annotations" is written as the last member. */
@@ -556,7 +563,7 @@ void json_event(output *o, const char *event_type, uint64_t ts_us, const out_flo
         put_ch(o, ',');
         put_json_cstr(o, event_type);
         put_ch(o, ':');
-        if (o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0)) {
+        if (annotated(o, event_type)) {
             ann_set set;
             set.n = 0;
             set.dropped = 0;
@@ -707,7 +714,7 @@ void output_event_node(output *o, const char *event_type, uint64_t ts_us, const 
         put_json_cstr(o, event_type);
         put_ch(o, ':');
         o->env.skip_type = o->env.n_excl ? out_type_index(event_type) : -1;
-        if (o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0)) {
+        if (annotated(o, event_type)) {
             ann_set set;
             set.n = 0;
             set.dropped = 0;
@@ -750,7 +757,7 @@ void output_event_node_extra(output *o, const char *event_type, uint64_t ts_us, 
     }
     if (o->fmt != OUT_JSON)
         return;
-    bool ann = o->annotate && (strcmp(event_type, "imap") == 0 || strcmp(event_type, "imap_session") == 0);
+    bool ann = annotated(o, event_type);
     ann_set set;
     set.n = 0;
     set.dropped = 0;
